@@ -1,0 +1,3 @@
+from crowdloop.cli import main
+
+main()

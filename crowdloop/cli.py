@@ -1,0 +1,269 @@
+"""The `crowdloop` command line: parse arguments, then call a service. No business logic here."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crowdloop import __version__
+from crowdloop.config import SETTINGS, Settings, load_settings
+
+_STORE_SETTINGS = ("data_dir", "database_url")
+
+
+def _setting_options(names: tuple[str, ...] | None = None) -> Callable[[Any], Any]:
+    """Add one --flag per setting (all of them for `serve`); the help text comes from config.SETTINGS."""
+
+    def decorate(command: Any) -> Any:
+        for setting in reversed(SETTINGS):
+            if names is not None and setting.name not in names:
+                continue
+            flag = "--" + setting.name.replace("_", "-")
+            command = click.option(flag, setting.name, type=setting.kind, default=None,
+                                   help=f"{setting.help} [env {setting.env}; default {setting.default!r}]")(command)
+        return command
+
+    return decorate
+
+
+def _settings(options: dict[str, Any]) -> Settings:
+    try:
+        return load_settings(options)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="crowdloop")
+def main() -> None:
+    """crowdloop: self-hosted human review with the Amazon A2I / SageMaker API.
+
+    Start the service with `crowdloop serve`; it prints the `export` lines that point boto3 at it.
+    Every option can also be set with a CROWDLOOP_* environment variable (see docs/settings.md).
+    """
+
+
+@main.command()
+@_setting_options()
+def serve(**options: Any) -> None:
+    """Run the API server (SageMaker, A2I runtime, S3 output, STS) and the worker portal on one port.
+
+    On first start it creates the database, an admin access key and a demo worker in DATA_DIR, and
+    prints the shell lines to paste so boto3 talks to this server.
+    """
+    import uvicorn
+
+    from crowdloop.app import create_app
+
+    settings = _settings(options)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings.data_path.mkdir(parents=True, exist_ok=True)
+    app = create_app(settings)
+    _print_welcome(settings, app.services)
+    if settings.auth == "off":
+        logging.getLogger("crowdloop").warning(
+            "API AUTHENTICATION IS OFF (auth=off): anyone who can reach %s can use the API. "
+            "Use this only for local experiments.", settings.endpoint_url)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level,
+                            access_log=False, lifespan="on", http="httptools", loop="uvloop",
+                            timeout_keep_alive=30)
+    uvicorn.Server(config).run()
+
+
+def _print_welcome(settings: Settings, services: Any) -> None:
+    from crowdloop.clock import SystemClock
+    from crowdloop.keys import ensure_admin_key
+
+    key = ensure_admin_key(services.store, SystemClock(), settings.account_id)
+    endpoint = settings.endpoint_url
+    click.echo(f"crowdloop {__version__} serving on {endpoint}  (data: {settings.data_path})")
+    click.echo(f"Worker portal: http://{settings.portal_host}/")
+    demo = _ensure_demo_worker(settings, services)
+    if demo:
+        click.echo(f"Demo worker (group 'demo'): {demo[0]}  password: {demo[1]}")
+    click.echo("Paste these lines into your shell to point boto3 / the AWS CLI at crowdloop:")
+    exports = {
+        "AWS_ACCESS_KEY_ID": key.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": key.secret_access_key,
+        "AWS_DEFAULT_REGION": settings.region,
+        "AWS_ENDPOINT_URL_SAGEMAKER": endpoint,
+        "AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME": endpoint,
+        "AWS_ENDPOINT_URL_STS": endpoint,
+        "AWS_ENDPOINT_URL_S3": endpoint,
+    }
+    for name, value in exports.items():
+        click.echo(f"export {name}={value}")
+    sys.stdout.flush()
+
+
+def _ensure_demo_worker(settings: Settings, services: Any) -> tuple[str, str] | None:
+    """Create the demo worker on first start; its password is kept in DATA_DIR/demo-worker.txt."""
+    from crowdloop import workers
+    from crowdloop.errors import NotFound
+    from crowdloop.passwords import hash_password
+
+    email = "demo@crowdloop.local"
+    remembered = settings.data_path / "demo-worker.txt"
+    try:
+        workers.get_worker(services, email)
+    except NotFound:
+        password = secrets.token_urlsafe(9)
+        workers.add_worker(services, email, password_hash=hash_password(password), groups=["demo"])
+        remembered.write_text(f"{email} {password}\n")
+        remembered.chmod(0o600)
+    if remembered.exists():
+        saved_email, _, password = remembered.read_text().strip().partition(" ")
+        return saved_email, password
+    return None
+
+
+def _services(options: dict[str, Any]) -> Any:
+    from crowdloop.app import build_services
+
+    return build_services(_settings(options))
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@_setting_options(_STORE_SETTINGS)
+def db_upgrade(**options: Any) -> None:
+    """Apply every pending schema migration (serve does this on start too)."""
+    from crowdloop.store import open_store
+
+    settings = _settings(options)
+    open_store(settings.resolved_database_url).dispose()
+    click.echo(f"database at {settings.resolved_database_url} is up to date")
+
+
+@main.group()
+def keys() -> None:
+    """API access keys (what boto3 signs requests with)."""
+
+
+@keys.command("list")
+@_setting_options(_STORE_SETTINGS)
+def keys_list(**options: Any) -> None:
+    """List access keys and their accounts."""
+    from crowdloop.keys import list_keys
+
+    for key in list_keys(_services(options).store):
+        click.echo(f"{key.access_key_id}\t{key.account_id}")
+
+
+@keys.command("create")
+@click.option("--account-id", default=None, help="12-digit account id for the new key (default: setting).")
+@_setting_options(_STORE_SETTINGS)
+def keys_create(account_id: str | None, **options: Any) -> None:
+    """Create an access key and print its export lines."""
+    from crowdloop.clock import SystemClock
+    from crowdloop.keys import create_key
+
+    settings = _settings(options)
+    key = create_key(_services(options).store, SystemClock(), account_id or settings.account_id)
+    click.echo(f"export AWS_ACCESS_KEY_ID={key.access_key_id}")
+    click.echo(f"export AWS_SECRET_ACCESS_KEY={key.secret_access_key}")
+
+
+@main.group()
+def workers() -> None:
+    """Workers of the private workforce and their groups (work teams select workers by group)."""
+
+
+@workers.command("add")
+@click.argument("email")
+@click.option("--password", required=True, help="Initial password for portal sign-in.")
+@click.option("--group", "groups", multiple=True, help="Group to join (repeatable).")
+@_setting_options(_STORE_SETTINGS)
+def workers_add(email: str, password: str, groups: tuple[str, ...], **options: Any) -> None:
+    """Create an active worker in the default private workforce."""
+    from crowdloop import workers as worker_service
+    from crowdloop.passwords import hash_password
+
+    worker = _run(lambda: worker_service.add_worker(_services(options), email,
+                                                    password_hash=hash_password(password), groups=groups))
+    click.echo(f"added {worker.email} (worker id {worker.worker_id}; groups: {', '.join(worker.groups) or '-'})")
+
+
+@workers.command("list")
+@click.option("--group", default=None, help="Only members of this group.")
+@_setting_options(_STORE_SETTINGS)
+def workers_list(group: str | None, **options: Any) -> None:
+    """List workers: email, status, worker id, groups."""
+    from crowdloop import workers as worker_service
+
+    for worker in worker_service.list_workers(_services(options), group):
+        click.echo(f"{worker.email}\t{worker.status.value}\t{worker.worker_id}\t{','.join(worker.groups)}")
+
+
+@workers.command("disable")
+@click.argument("email")
+@_setting_options(_STORE_SETTINGS)
+def workers_disable(email: str, **options: Any) -> None:
+    """Stop a worker from signing in and taking tasks."""
+    _set_status(email, "disabled", options)
+
+
+@workers.command("enable")
+@click.argument("email")
+@_setting_options(_STORE_SETTINGS)
+def workers_enable(email: str, **options: Any) -> None:
+    """Allow a disabled worker back in."""
+    _set_status(email, "active", options)
+
+
+def _set_status(email: str, status: str, options: dict[str, Any]) -> None:
+    from crowdloop import workers as worker_service
+    from crowdloop.model import WorkerStatus
+
+    worker = _run(lambda: worker_service.set_status(_services(options), email, WorkerStatus(status)))
+    click.echo(f"{worker.email} is now {worker.status.value}")
+
+
+@workers.command("join")
+@click.argument("email")
+@click.argument("groups", nargs=-1, required=True)
+@_setting_options(_STORE_SETTINGS)
+def workers_join(email: str, groups: tuple[str, ...], **options: Any) -> None:
+    """Add a worker to one or more groups."""
+    from crowdloop import workers as worker_service
+
+    worker = _run(lambda: worker_service.add_to_groups(_services(options), email, groups))
+    click.echo(f"{worker.email} groups: {', '.join(worker.groups)}")
+
+
+@workers.command("leave")
+@click.argument("email")
+@click.argument("groups", nargs=-1, required=True)
+@_setting_options(_STORE_SETTINGS)
+def workers_leave(email: str, groups: tuple[str, ...], **options: Any) -> None:
+    """Remove a worker from one or more groups."""
+    from crowdloop import workers as worker_service
+
+    worker = _run(lambda: worker_service.remove_from_groups(_services(options), email, groups))
+    click.echo(f"{worker.email} groups: {', '.join(worker.groups) or '-'}")
+
+
+def _run(call: Callable[[], Any]) -> Any:
+    from crowdloop.errors import CrowdloopError
+
+    try:
+        return call()
+    except CrowdloopError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+
+
+__all__ = ["Path", "main"]

@@ -1,0 +1,132 @@
+"""Settings: command-line flags override CROWDLOOP_* environment variables, which override defaults.
+
+SETTINGS is the single table of every setting (name, default, help); docs/settings.md is checked
+against it by a test, so a new setting cannot go undocumented.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    kind: type = str
+
+    @property
+    def env(self) -> str:
+        return "CROWDLOOP_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", "127.0.0.1", "Address the server listens on."),
+    Setting("port", 8080, "TCP port the server listens on.", int),
+    Setting("data_dir", "./crowdloop-data", "Directory for the SQLite database, local output and keys."),
+    Setting("database_url", "", "SQLAlchemy URL of the store; empty means sqlite:///<data_dir>/crowdloop.db. "
+            "PostgreSQL: postgresql+psycopg://user:pass@host/db."),
+    Setting("output_dir", "", "Folder of the built-in output store (served through the S3 API); "
+            "empty means <data_dir>/output."),
+    Setting("s3_endpoint_url", "", "Write output.json to this S3-compatible service instead of the local "
+            "folder (e.g. http://127.0.0.1:9000). Uses s3_access_key_id/s3_secret_access_key."),
+    Setting("s3_access_key_id", "", "Access key for s3_endpoint_url."),
+    Setting("s3_secret_access_key", "", "Secret key for s3_endpoint_url (masked in logs)."),
+    Setting("s3_region", "us-east-1", "Region used to sign requests to s3_endpoint_url."),
+    Setting("auth", "sigv4", "API authentication: 'sigv4' (verify every request's signature) or 'off' "
+            "(accept unsigned requests; for local experiments only, logged loudly)."),
+    Setting("region", "us-east-1", "Region printed in the export lines; resources live in the region each "
+            "request is signed for."),
+    Setting("account_id", "123456789012", "12-digit account id given to the admin access key created on "
+            "first start."),
+    Setting("public_host", "", "Host[:port] of the worker portal as returned in SubDomain; empty means "
+            "<host>:<port>."),
+    Setting("max_in_progress_loops", 100000, "Quota of concurrently InProgress human loops per account "
+            "(StartHumanLoop answers ServiceQuotaExceededException above it).", int),
+    Setting("signature_window_seconds", 900, "How far X-Amz-Date may be from the server's clock.", int),
+    Setting("reaper_interval_seconds", 5.0, "How often expired leases and loops are swept.", float),
+    Setting("log_level", "info", "Log level: debug, info, warning, error."),
+)
+
+_SECRET_SETTINGS = {"s3_secret_access_key"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: str = "./crowdloop-data"
+    database_url: str = ""
+    output_dir: str = ""
+    s3_endpoint_url: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    s3_region: str = "us-east-1"
+    auth: str = "sigv4"
+    region: str = "us-east-1"
+    account_id: str = "123456789012"
+    public_host: str = ""
+    max_in_progress_loops: int = 100000
+    signature_window_seconds: int = 900
+    reaper_interval_seconds: float = 5.0
+    log_level: str = "info"
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_path / 'crowdloop.db'}"
+
+    @property
+    def output_path(self) -> Path:
+        return Path(self.output_dir).expanduser().resolve() if self.output_dir else self.data_path / "output"
+
+    @property
+    def portal_host(self) -> str:
+        return self.public_host or f"{self.host}:{self.port}"
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def masked(self) -> dict[str, Any]:
+        """Settings as a dict with secrets hidden, for logs."""
+        values = dataclasses.asdict(self)
+        for name in _SECRET_SETTINGS:
+            if values[name]:
+                values[name] = "****"
+        return values
+
+
+def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from flags (None values ignored), then CROWDLOOP_* variables, then defaults."""
+    flags = flags or {}
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = flags.get(setting.name)
+        if raw is None and setting.env in env:
+            raw = env[setting.env]
+        if raw is None:
+            continue
+        try:
+            values[setting.name] = setting.kind(raw)
+        except ValueError as exc:
+            raise ValueError(f"setting {setting.name} ({setting.env}): {raw!r} is not a valid "
+                             f"{setting.kind.__name__}") from exc
+    settings = Settings(**values)
+    if settings.auth not in ("sigv4", "off"):
+        raise ValueError(f"setting auth ({SETTINGS_BY_NAME['auth'].env}) must be 'sigv4' or 'off', "
+                         f"not {settings.auth!r}")
+    return settings
+
+
+SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}

@@ -1,0 +1,91 @@
+"""The one domain error tree. Domain code raises these; the web layers map them to wire errors.
+
+    CrowdloopError
+    ├── InvalidInput        a request value is wrong (field names the lowerCamelCase member path)
+    ├── NotFound            the named resource does not exist (kind says which resource)
+    ├── AlreadyExists       a resource with that name exists already
+    ├── InUse               the resource is in a state that forbids the operation
+    ├── Conflict            same name, different content (idempotency clash)
+    ├── LimitExceeded       a per-account resource limit (e.g. one workforce per region)
+    ├── QuotaExceeded       a usage quota (e.g. concurrent human loops)
+    ├── TaskUnavailable     the task/lease a worker refers to is gone, expired or not theirs
+    └── AuthFailure         the caller could not be authenticated
+        ├── MissingAuthentication
+        ├── UnknownAccessKey
+        ├── BadSignature
+        └── SignatureExpired
+
+No class here knows about HTTP or AWS error codes.
+"""
+
+from __future__ import annotations
+
+
+class CrowdloopError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(CrowdloopError):
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotFound(CrowdloopError):
+    def __init__(self, kind: str, name: str, message: str | None = None) -> None:
+        super().__init__(message or f"Could not find {kind} '{name}'.")
+        self.kind = kind
+        self.name = name
+
+
+class AlreadyExists(CrowdloopError):
+    def __init__(self, kind: str, name: str, message: str | None = None) -> None:
+        super().__init__(message or f"Cannot create {kind} '{name}': a resource with that name exists already.")
+        self.kind = kind
+        self.name = name
+
+
+class InUse(CrowdloopError):
+    pass
+
+
+class Conflict(CrowdloopError):
+    pass
+
+
+class LimitExceeded(CrowdloopError):
+    pass
+
+
+class QuotaExceeded(CrowdloopError):
+    pass
+
+
+class TaskUnavailable(CrowdloopError):
+    """reason is one of: 'expired', 'gone', 'not-yours'."""
+
+    def __init__(self, message: str, reason: str = "gone") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class AuthFailure(CrowdloopError):
+    pass
+
+
+class MissingAuthentication(AuthFailure):
+    pass
+
+
+class UnknownAccessKey(AuthFailure):
+    pass
+
+
+class BadSignature(AuthFailure):
+    pass
+
+
+class SignatureExpired(AuthFailure):
+    pass

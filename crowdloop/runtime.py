@@ -1,0 +1,31 @@
+"""What a domain call needs besides its arguments: the long-lived services and who is calling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from crowdloop.blobs import BlobStore
+    from crowdloop.clock import Clock
+    from crowdloop.config import Settings
+    from crowdloop.store import Store
+
+
+@dataclass(frozen=True)
+class Services:
+    """Built once per process by app.create_app (or by a test) and passed to every domain function."""
+
+    settings: Settings
+    store: Store
+    clock: Clock
+    blobs: BlobStore
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated API caller: resources live in (account, region)."""
+
+    account: str
+    region: str
+    access_key_id: str = ""

@@ -1,0 +1,102 @@
+"""The Store: one SQLAlchemy engine per process, transactions as context managers, migrations on open.
+
+SQLite runs in WAL mode with `BEGIN IMMEDIATE` for writes (one writer at a time, no upgrade deadlocks);
+reads use a deferred transaction so they never wait for the writer. PostgreSQL uses READ COMMITTED.
+Units of work commit once, at the edge: `with store.write() as conn: ...`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self._writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE")
+            self._reader = _sqlite_engine(url, begin="BEGIN")
+        else:
+            self._writer = sa.create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+            self._reader = self._writer
+
+    @property
+    def engine(self) -> Engine:
+        return self._writer
+
+    @property
+    def dialect(self) -> str:
+        return "sqlite" if self.is_sqlite else "postgresql"
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A read-write transaction, committed when the block exits without an exception."""
+        with self._writer.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self._reader.begin() as conn:
+            yield conn
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest migration."""
+        from alembic import command
+
+        command.upgrade(alembic_config(self.url), "head")
+
+    def dispose(self) -> None:
+        self._writer.dispose()
+        if self._reader is not self._writer:
+            self._reader.dispose()
+
+
+def open_store(url: str, *, migrate: bool = True) -> Store:
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    store = Store(url)
+    if migrate:
+        store.upgrade()
+    return store
+
+
+def alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def _sqlite_engine(url: str, begin: str) -> Engine:
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                              pool_size=8, max_overflow=24)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives a crash of the process (the case we promise); only an OS crash or
+        # power loss can lose the last commits. Set CROWDLOOP_DATABASE_URL to PostgreSQL for more.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine

@@ -1,0 +1,210 @@
+"""Every table crowdloop stores. Times are UTC datetimes stored as integer microseconds since the epoch
+(identical on SQLite and PostgreSQL, sortable, no timezone surprises)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    impl = sa.BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        delta = value - _EPOCH
+        return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return datetime.fromtimestamp(int(value) // 1_000_000, UTC).replace(microsecond=int(value) % 1_000_000)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+access_keys = sa.Table(
+    "access_keys", metadata,
+    sa.Column("access_key_id", sa.String(128), primary_key=True),
+    sa.Column("secret_access_key", sa.String(128), nullable=False),
+    sa.Column("account_id", sa.String(12), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Template contents, content-addressed so loops keep rendering after their task UI is deleted.
+templates = sa.Table(
+    "templates", metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("content", sa.Text, nullable=False),
+)
+
+human_task_uis = sa.Table(
+    "human_task_uis", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account", sa.String(12), nullable=False),
+    sa.Column("region", sa.String(32), nullable=False),
+    sa.Column("name", sa.String(63), nullable=False),
+    sa.Column("arn", sa.String(1024), nullable=False, unique=True),
+    sa.Column("template_sha256", sa.String(64), sa.ForeignKey("templates.sha256"), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("account", "region", "name"),
+)
+
+flow_definitions = sa.Table(
+    "flow_definitions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account", sa.String(12), nullable=False),
+    sa.Column("region", sa.String(32), nullable=False),
+    sa.Column("name", sa.String(63), nullable=False),
+    sa.Column("arn", sa.String(1024), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("role_arn", sa.String(2048), nullable=False),
+    sa.Column("workteam_arn", sa.String(256), nullable=False),
+    sa.Column("human_task_ui_arn", sa.String(1024), nullable=False),
+    sa.Column("template_sha256", sa.String(64), sa.ForeignKey("templates.sha256"), nullable=False),
+    sa.Column("task_count", sa.Integer, nullable=False),
+    sa.Column("task_title", sa.String(128), nullable=False),
+    sa.Column("task_description", sa.String(255), nullable=False),
+    sa.Column("task_time_limit_seconds", sa.Integer, nullable=False),
+    sa.Column("task_availability_lifetime_seconds", sa.Integer, nullable=False),
+    sa.Column("output_path", sa.String(1024), nullable=False),
+    # The request members exactly as sent, echoed by DescribeFlowDefinition.
+    sa.Column("request", sa.JSON, nullable=False),
+    sa.Column("failure_reason", sa.String(1024)),
+    sa.UniqueConstraint("account", "region", "name"),
+)
+
+workforces = sa.Table(
+    "workforces", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account", sa.String(12), nullable=False),
+    sa.Column("region", sa.String(32), nullable=False),
+    sa.Column("name", sa.String(63), nullable=False),
+    sa.Column("arn", sa.String(256), nullable=False, unique=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    # CognitoConfig / OidcConfig (with ClientSecret) / SourceIpConfig / WorkforceVpcConfig / IpAddressType
+    sa.Column("config", sa.JSON, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("account", "region", "name"),
+)
+
+workteams = sa.Table(
+    "workteams", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account", sa.String(12), nullable=False),
+    sa.Column("region", sa.String(32), nullable=False),
+    sa.Column("name", sa.String(63), nullable=False),
+    sa.Column("arn", sa.String(256), nullable=False, unique=True),
+    sa.Column("workforce_id", sa.Integer, sa.ForeignKey("workforces.id"), nullable=False),
+    sa.Column("description", sa.String(200), nullable=False),
+    sa.Column("member_definitions", sa.JSON, nullable=False),
+    sa.Column("notification_configuration", sa.JSON),
+    sa.Column("worker_access_configuration", sa.JSON),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("account", "region", "name"),
+)
+
+# The group names a work team's MemberDefinitions select (Cognito UserGroup / OIDC Groups).
+workteam_groups = sa.Table(
+    "workteam_groups", metadata,
+    sa.Column("workteam_id", sa.Integer, sa.ForeignKey("workteams.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("group_name", sa.String(128), primary_key=True),
+)
+
+workers = sa.Table(
+    "workers", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("worker_id", sa.String(32), nullable=False, unique=True),  # the opaque id in output.json
+    sa.Column("sub", sa.String(64), nullable=False, unique=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(256)),
+    sa.Column("status", sa.String(16), nullable=False),  # active | disabled | invited
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+worker_groups = sa.Table(
+    "worker_groups", metadata,
+    sa.Column("worker_id", sa.Integer, sa.ForeignKey("workers.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("group_name", sa.String(128), primary_key=True),
+)
+
+tags = sa.Table(
+    "tags", metadata,
+    sa.Column("resource_arn", sa.String(1024), primary_key=True),
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("value", sa.String(256), nullable=False),
+)
+
+human_loops = sa.Table(
+    "human_loops", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account", sa.String(12), nullable=False),
+    sa.Column("region", sa.String(32), nullable=False),
+    sa.Column("name", sa.String(63), nullable=False),
+    sa.Column("name_key", sa.String(63), nullable=False),  # lower-cased: names are unique case-insensitively
+    sa.Column("arn", sa.String(1024), nullable=False),
+    sa.Column("flow_definition_id", sa.Integer, sa.ForeignKey("flow_definitions.id"), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("input_content", sa.Text, nullable=False),
+    sa.Column("data_attributes", sa.JSON),
+    sa.Column("output_uri", sa.String(2048), nullable=False),
+    sa.Column("template_sha256", sa.String(64), sa.ForeignKey("templates.sha256"), nullable=False),
+    sa.Column("task_count", sa.Integer, nullable=False),
+    # Slots still offered to workers: task_count - leased - submitted. Kept on the loop row so a claim
+    # is one conditional UPDATE that PostgreSQL re-checks under its row lock.
+    sa.Column("open_slots", sa.Integer, nullable=False),
+    sa.Column("answers_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("task_time_limit_seconds", sa.Integer, nullable=False),
+    sa.Column("available_until", UtcDateTime, nullable=False),
+    sa.Column("ended_at", UtcDateTime),
+    sa.Column("failure_reason", sa.String(1024)),
+    sa.Column("failure_code", sa.String(32)),
+    sa.Column("output_written", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.UniqueConstraint("account", "region", "name_key"),
+    sa.Index("ix_human_loops_claim", "flow_definition_id", "status", "open_slots", "id"),
+    sa.Index("ix_human_loops_list", "flow_definition_id", "created_at", "id"),
+)
+
+# One row per (loop, worker) attempt. The partial unique index is what guarantees a worker never holds
+# or answers the same loop twice, whatever the interleaving of concurrent claims.
+assignments = sa.Table(
+    "assignments", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("loop_id", sa.Integer, sa.ForeignKey("human_loops.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("worker_id", sa.Integer, sa.ForeignKey("workers.id"), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # leased submitted released declined expired withdrawn
+    sa.Column("accepted_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("ended_at", UtcDateTime),
+    sa.Column("answer_content", sa.Text),
+    sa.Column("time_spent_seconds", sa.Float),
+    sa.Index(
+        "uq_assignments_loop_worker_active", "loop_id", "worker_id", unique=True,
+        sqlite_where=sa.text("state IN ('leased', 'submitted', 'declined')"),
+        postgresql_where=sa.text("state IN ('leased', 'submitted', 'declined')"),
+    ),
+    sa.Index("ix_assignments_state_expires", "state", "expires_at"),
+    sa.Index("ix_assignments_worker_state", "worker_id", "state"),
+)

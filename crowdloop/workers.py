@@ -1,0 +1,102 @@
+"""Worker accounts of the private workforce and the groups that work teams select them by."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from crowdloop.errors import AlreadyExists, InvalidInput, NotFound
+from crowdloop.model import Worker, WorkerStatus
+from crowdloop.runtime import Services
+from crowdloop.store.tables import worker_groups, workers
+
+
+def add_worker(svc: Services, email: str, *, password_hash: str | None = None,
+               groups: Iterable[str] = (), status: WorkerStatus = WorkerStatus.ACTIVE) -> Worker:
+    email = normalize_email(email)
+    with svc.store.write() as conn:
+        if conn.execute(sa.select(workers.c.id).where(workers.c.email == email)).first():
+            raise AlreadyExists("worker", email, f"A worker with email {email} exists already.")
+        worker_pk = conn.execute(
+            workers.insert().values(
+                worker_id=secrets.token_hex(8), sub=str(uuid.uuid4()), email=email,
+                password_hash=password_hash, status=status.value, created_at=svc.clock.now(),
+            ).returning(workers.c.id)
+        ).scalar_one()
+        _add_groups(conn, worker_pk, groups)
+        return _load(conn, worker_pk)
+
+
+def get_worker(svc: Services, email: str) -> Worker:
+    with svc.store.read() as conn:
+        row = conn.execute(sa.select(workers.c.id).where(workers.c.email == normalize_email(email))).first()
+        if row is None:
+            raise NotFound("worker", email, f"No worker with email {email}.")
+        return _load(conn, row.id)
+
+
+def list_workers(svc: Services, group: str | None = None) -> list[Worker]:
+    with svc.store.read() as conn:
+        query = sa.select(workers.c.id).order_by(workers.c.email)
+        if group is not None:
+            query = query.where(workers.c.id.in_(
+                sa.select(worker_groups.c.worker_id).where(worker_groups.c.group_name == group)))
+        return [_load(conn, row.id) for row in conn.execute(query)]
+
+
+def add_to_groups(svc: Services, email: str, groups: Iterable[str]) -> Worker:
+    with svc.store.write() as conn:
+        worker_pk = _pk(conn, email)
+        _add_groups(conn, worker_pk, groups)
+        return _load(conn, worker_pk)
+
+
+def remove_from_groups(svc: Services, email: str, groups: Iterable[str]) -> Worker:
+    with svc.store.write() as conn:
+        worker_pk = _pk(conn, email)
+        conn.execute(worker_groups.delete().where(worker_groups.c.worker_id == worker_pk,
+                                                  worker_groups.c.group_name.in_(list(groups))))
+        return _load(conn, worker_pk)
+
+
+def set_status(svc: Services, email: str, status: WorkerStatus) -> Worker:
+    with svc.store.write() as conn:
+        worker_pk = _pk(conn, email)
+        conn.execute(workers.update().where(workers.c.id == worker_pk).values(status=status.value))
+        return _load(conn, worker_pk)
+
+
+def normalize_email(email: str) -> str:
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 320:
+        raise InvalidInput(f"'{email}' is not an email address.", "email")
+    return email
+
+
+def _pk(conn: Connection, email: str) -> int:
+    row = conn.execute(sa.select(workers.c.id).where(workers.c.email == normalize_email(email))).first()
+    if row is None:
+        raise NotFound("worker", email, f"No worker with email {email}.")
+    return int(row.id)
+
+
+def _add_groups(conn: Connection, worker_pk: int, groups: Iterable[str]) -> None:
+    existing = set(conn.execute(sa.select(worker_groups.c.group_name)
+                                .where(worker_groups.c.worker_id == worker_pk)).scalars())
+    for group in dict.fromkeys(groups):
+        if not group or len(group) > 128:
+            raise InvalidInput(f"Group name '{group}' must be 1-128 characters.", "group")
+        if group not in existing:
+            conn.execute(worker_groups.insert().values(worker_id=worker_pk, group_name=group))
+
+
+def _load(conn: Connection, worker_pk: int) -> Worker:
+    row = conn.execute(sa.select(workers).where(workers.c.id == worker_pk)).one()
+    groups = conn.execute(sa.select(worker_groups.c.group_name).where(worker_groups.c.worker_id == worker_pk)
+                          .order_by(worker_groups.c.group_name)).scalars().all()
+    return Worker(id=row.id, worker_id=row.worker_id, sub=row.sub, email=row.email,
+                  status=WorkerStatus(row.status), groups=tuple(groups), created_at=row.created_at)
