@@ -25,7 +25,6 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from crowdloop.blobs import LocalBlobStore
 from crowdloop.clock import ManualClock, SystemClock
 from crowdloop.config import Settings
 from crowdloop.runtime import Services
@@ -95,6 +94,8 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
 
 @pytest.fixture
 def services(settings: Settings, store: Store, clock: ManualClock) -> Services:
+    from crowdloop.blobs import LocalBlobStore
+
     return Services(settings=settings, store=store, clock=clock, blobs=LocalBlobStore(settings.output_path))
 
 
@@ -224,6 +225,8 @@ def sts(server: RunningServer) -> Any:
 
 @pytest.fixture
 def server_services(server: RunningServer) -> Iterator[Services]:
+    from crowdloop.blobs import LocalBlobStore
+
     settings = server.settings
     store = open_store(server.database_url, migrate=False)
     yield Services(settings=settings, store=store, clock=SystemClock(),

@@ -181,7 +181,7 @@ human_loops = sa.Table(
     sa.Column("ended_at", UtcDateTime),
     sa.Column("failure_reason", sa.String(1024)),
     sa.Column("failure_code", sa.String(32)),
-    sa.Column("output_written", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("output_written", sa.Boolean, nullable=False, server_default=sa.text("false")),
     sa.UniqueConstraint("account", "region", "name_key"),
     sa.Index("ix_human_loops_claim", "flow_definition_id", "status", "open_slots", "id"),
     sa.Index("ix_human_loops_list", "flow_definition_id", "created_at", "id"),

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import pytest
+
+from crowdloop.config import load_settings
+
+
+def test_flags_override_environment_which_overrides_defaults() -> None:
+    env = {"CROWDLOOP_PORT": "9000", "CROWDLOOP_HOST": "0.0.0.0"}
+    settings = load_settings({"port": 7000, "host": None}, env=env)
+    assert settings.port == 7000
+    assert settings.host == "0.0.0.0"
+    assert load_settings({}, env={}).port == 8080
+
+
+def test_bad_values_name_the_setting() -> None:
+    with pytest.raises(ValueError, match="CROWDLOOP_PORT"):
+        load_settings({}, env={"CROWDLOOP_PORT": "eighty"})
+    with pytest.raises(ValueError, match="auth"):
+        load_settings({"auth": "maybe"}, env={})
+
+
+def test_secrets_are_masked() -> None:
+    settings = load_settings({"s3_secret_access_key": "hunter2"}, env={})
+    assert settings.masked()["s3_secret_access_key"] == "****"
