@@ -7,6 +7,7 @@ Units of work commit once, at the edge: `with store.write() as conn: ...`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,10 +26,14 @@ class Store:
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             self._writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE")
+            # SQLite has one writer at a time. Threads of this process queue on this lock instead of on
+            # SQLite's busy handler, which sleeps in steps of up to 100 ms and wrecks latency.
+            self._write_lock: threading.Lock | None = threading.Lock()
             self._reader = _sqlite_engine(url, begin="BEGIN")
         else:
             self._writer = sa.create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
             self._reader = self._writer
+            self._write_lock = None
 
     @property
     def engine(self) -> Engine:
@@ -41,7 +46,11 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A read-write transaction, committed when the block exits without an exception."""
-        with self._writer.begin() as conn:
+        if self._write_lock is None:
+            with self._writer.begin() as conn:
+                yield conn
+            return
+        with self._write_lock, self._writer.begin() as conn:
             yield conn
 
     @contextmanager

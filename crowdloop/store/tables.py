@@ -183,8 +183,18 @@ human_loops = sa.Table(
     sa.Column("failure_code", sa.String(32)),
     sa.Column("output_written", sa.Boolean, nullable=False, server_default=sa.text("false")),
     sa.UniqueConstraint("account", "region", "name_key"),
-    sa.Index("ix_human_loops_claim", "flow_definition_id", "status", "open_slots", "id"),
+    # Claims walk the open loops of one flow definition in id order (FIFO). Partial, so the claim
+    # statement (store/dialect.py) must repeat the predicate literally for SQLite to use it.
+    sa.Index("ix_human_loops_claim", "flow_definition_id", "id",
+             sqlite_where=sa.text("status = 'InProgress' AND open_slots > 0"),
+             postgresql_where=sa.text("status = 'InProgress' AND open_slots > 0")),
     sa.Index("ix_human_loops_list", "flow_definition_id", "created_at", "id"),
+    # The reaper: InProgress loops past available_until, Stopping loops; the in-progress quota count.
+    sa.Index("ix_human_loops_status_available", "status", "available_until"),
+    # The output outbox (output.write_pending_outputs), same literal-predicate rule.
+    sa.Index("ix_human_loops_output_pending", "id",
+             sqlite_where=sa.text("NOT output_written AND status IN ('Completed', 'Stopped')"),
+             postgresql_where=sa.text("NOT output_written AND status IN ('Completed', 'Stopped')")),
 )
 
 # One row per (loop, worker) attempt. The partial unique index is what guarantees a worker never holds
@@ -207,4 +217,40 @@ assignments = sa.Table(
     ),
     sa.Index("ix_assignments_state_expires", "state", "expires_at"),
     sa.Index("ix_assignments_worker_state", "worker_id", "state"),
+)
+
+# --- worker portal ------------------------------------------------------------------------------------
+
+# Server-side portal sessions. The cookie carries a random token; only its SHA-256 is stored, so a copy
+# of the database does not hand out live sessions. Each session has its own CSRF token.
+portal_sessions = sa.Table(
+    "portal_sessions", metadata,
+    sa.Column("token_sha256", sa.String(64), primary_key=True),
+    sa.Column("worker_id", sa.Integer, sa.ForeignKey("workers.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("last_seen_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Index("ix_portal_sessions_worker_id", "worker_id"),
+)
+
+# Invitation links (crowdloop/invites.py): the worker sets a password with the link's token, once.
+invitations = sa.Table(
+    "invitations", metadata,
+    sa.Column("token_sha256", sa.String(64), primary_key=True),
+    sa.Column("worker_id", sa.Integer, sa.ForeignKey("workers.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("used_at", UtcDateTime),
+    sa.Index("ix_invitations_worker_id", "worker_id"),
+)
+
+# Failed portal sign-ins, one row each, keyed by "email:<address>" and "ip:<address>" (rate limiting).
+sign_in_failures = sa.Table(
+    "sign_in_failures", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("subject", sa.String(400), nullable=False),
+    sa.Column("failed_at", UtcDateTime, nullable=False),
+    sa.Index("ix_sign_in_failures_subject", "subject", "failed_at"),
+    sa.Index("ix_sign_in_failures_failed_at", "failed_at"),
 )

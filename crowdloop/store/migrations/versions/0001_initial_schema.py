@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 17:37:22.119773
+Create Date: 2026-11-22 17:44:32.248799
 """
 
 from alembic import op
@@ -26,6 +26,17 @@ def upgrade() -> None:
         sa.Column("created_at", crowdloop.store.tables.UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("access_key_id", name=op.f("pk_access_keys")),
     )
+    op.create_table(
+        "sign_in_failures",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("subject", sa.String(length=400), nullable=False),
+        sa.Column("failed_at", crowdloop.store.tables.UtcDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sign_in_failures")),
+    )
+    with op.batch_alter_table("sign_in_failures", schema=None) as batch_op:
+        batch_op.create_index("ix_sign_in_failures_failed_at", ["failed_at"], unique=False)
+        batch_op.create_index("ix_sign_in_failures_subject", ["subject", "failed_at"], unique=False)
+
     op.create_table(
         "tags",
         sa.Column("resource_arn", sa.String(length=1024), nullable=False),
@@ -118,6 +129,40 @@ def upgrade() -> None:
         sa.UniqueConstraint("arn", name=op.f("uq_human_task_uis_arn")),
     )
     op.create_table(
+        "invitations",
+        sa.Column("token_sha256", sa.String(length=64), nullable=False),
+        sa.Column("worker_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", crowdloop.store.tables.UtcDateTime(), nullable=False),
+        sa.Column("expires_at", crowdloop.store.tables.UtcDateTime(), nullable=False),
+        sa.Column("used_at", crowdloop.store.tables.UtcDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["worker_id"], ["workers.id"], name=op.f("fk_invitations_worker_id_workers"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("token_sha256", name=op.f("pk_invitations")),
+    )
+    with op.batch_alter_table("invitations", schema=None) as batch_op:
+        batch_op.create_index("ix_invitations_worker_id", ["worker_id"], unique=False)
+
+    op.create_table(
+        "portal_sessions",
+        sa.Column("token_sha256", sa.String(length=64), nullable=False),
+        sa.Column("worker_id", sa.Integer(), nullable=False),
+        sa.Column("csrf_token", sa.String(length=64), nullable=False),
+        sa.Column("created_at", crowdloop.store.tables.UtcDateTime(), nullable=False),
+        sa.Column("last_seen_at", crowdloop.store.tables.UtcDateTime(), nullable=False),
+        sa.Column("expires_at", crowdloop.store.tables.UtcDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["worker_id"],
+            ["workers.id"],
+            name=op.f("fk_portal_sessions_worker_id_workers"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("token_sha256", name=op.f("pk_portal_sessions")),
+    )
+    with op.batch_alter_table("portal_sessions", schema=None) as batch_op:
+        batch_op.create_index("ix_portal_sessions_worker_id", ["worker_id"], unique=False)
+
+    op.create_table(
         "worker_groups",
         sa.Column("worker_id", sa.Integer(), nullable=False),
         sa.Column("group_name", sa.String(length=128), nullable=False),
@@ -186,9 +231,21 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("human_loops", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_human_loops_claim", ["flow_definition_id", "status", "open_slots", "id"], unique=False
+            "ix_human_loops_claim",
+            ["flow_definition_id", "id"],
+            unique=False,
+            sqlite_where=sa.text("status = 'InProgress' AND open_slots > 0"),
+            postgresql_where=sa.text("status = 'InProgress' AND open_slots > 0"),
         )
         batch_op.create_index("ix_human_loops_list", ["flow_definition_id", "created_at", "id"], unique=False)
+        batch_op.create_index(
+            "ix_human_loops_output_pending",
+            ["id"],
+            unique=False,
+            sqlite_where=sa.text("NOT output_written AND status IN ('Completed', 'Stopped')"),
+            postgresql_where=sa.text("NOT output_written AND status IN ('Completed', 'Stopped')"),
+        )
+        batch_op.create_index("ix_human_loops_status_available", ["status", "available_until"], unique=False)
 
     op.create_table(
         "workteam_groups",
@@ -250,17 +307,40 @@ def downgrade() -> None:
     op.drop_table("assignments")
     op.drop_table("workteam_groups")
     with op.batch_alter_table("human_loops", schema=None) as batch_op:
+        batch_op.drop_index("ix_human_loops_status_available")
+        batch_op.drop_index(
+            "ix_human_loops_output_pending",
+            sqlite_where=sa.text("NOT output_written AND status IN ('Completed', 'Stopped')"),
+            postgresql_where=sa.text("NOT output_written AND status IN ('Completed', 'Stopped')"),
+        )
         batch_op.drop_index("ix_human_loops_list")
-        batch_op.drop_index("ix_human_loops_claim")
+        batch_op.drop_index(
+            "ix_human_loops_claim",
+            sqlite_where=sa.text("status = 'InProgress' AND open_slots > 0"),
+            postgresql_where=sa.text("status = 'InProgress' AND open_slots > 0"),
+        )
 
     op.drop_table("human_loops")
     op.drop_table("workteams")
     op.drop_table("worker_groups")
+    with op.batch_alter_table("portal_sessions", schema=None) as batch_op:
+        batch_op.drop_index("ix_portal_sessions_worker_id")
+
+    op.drop_table("portal_sessions")
+    with op.batch_alter_table("invitations", schema=None) as batch_op:
+        batch_op.drop_index("ix_invitations_worker_id")
+
+    op.drop_table("invitations")
     op.drop_table("human_task_uis")
     op.drop_table("flow_definitions")
     op.drop_table("workforces")
     op.drop_table("workers")
     op.drop_table("templates")
     op.drop_table("tags")
+    with op.batch_alter_table("sign_in_failures", schema=None) as batch_op:
+        batch_op.drop_index("ix_sign_in_failures_subject")
+        batch_op.drop_index("ix_sign_in_failures_failed_at")
+
+    op.drop_table("sign_in_failures")
     op.drop_table("access_keys")
     # ### end Alembic commands ###

@@ -1,0 +1,210 @@
+"""Blob stores: where output.json objects go, addressed by `s3://bucket/key` URIs.
+
+    BlobStore (protocol)
+    ├── LocalBlobStore   s3://bucket/key at <root>/bucket/key (served read-only by aws/s3.py)
+    └── S3BlobStore      a real S3-compatible service through boto3
+
+A blob store never creates buckets: a missing S3 bucket is reported as NotFound naming it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import quote
+
+from crowdloop.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from crowdloop.config import Settings
+
+BLOB_ROUTE = "/_crowdloop/blobs"
+
+
+class BlobStore(Protocol):
+    def put(self, uri: str, data: bytes, content_type: str = "application/json") -> None:
+        """Store data at uri atomically: a reader sees the old object, the new one, or none."""
+        ...
+
+    def get(self, uri: str) -> bytes:
+        """The object's bytes; NotFound when there is none."""
+        ...
+
+    def exists(self, uri: str) -> bool: ...
+
+    def url_for(self, uri: str, expires_seconds: int) -> str:
+        """A short-lived URL a browser can load the object from."""
+        ...
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """`s3://bucket/key` -> (bucket, key); InvalidInput for anything else."""
+    bucket, sep, key = uri.removeprefix("s3://").partition("/")
+    if not uri.startswith("s3://") or not bucket or not sep or not key:
+        raise InvalidInput(f"'{uri}' is not an s3://bucket/key URI.", "uri")
+    return bucket, key
+
+
+class LocalBlobStore:
+    """Objects as files under root. Writes go to a temporary file renamed over the target."""
+
+    def __init__(self, root: Path, *, signing_key: bytes | None = None, portal_host: str = "127.0.0.1:8080"
+                 ) -> None:
+        self.root = Path(root)
+        self.signing_key = signing_key or secrets.token_bytes(32)
+        self.portal_host = portal_host
+
+    def path_for(self, uri: str) -> Path:
+        bucket, key = split_uri(uri)
+        parts = [bucket, *key.split("/")]
+        if any(part in ("", ".", "..") or "\\" in part or "\x00" in part for part in parts):
+            raise InvalidInput(f"'{uri}' cannot be stored as a local file.", "uri")
+        return self.root.joinpath(*parts)
+
+    def put(self, uri: str, data: bytes, content_type: str = "application/json") -> None:
+        target = self.path_for(uri)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def get(self, uri: str) -> bytes:
+        try:
+            return self.path_for(uri).read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise NotFound("object", uri, f"No object at {uri}.") from None
+
+    def exists(self, uri: str) -> bool:
+        return self.path_for(uri).is_file()
+
+    def url_for(self, uri: str, expires_seconds: int) -> str:
+        bucket, key = split_uri(uri)
+        self.path_for(uri)  # rejects keys that could not be served
+        expires = int(time.time()) + expires_seconds
+        signature = self.signature(bucket, key, expires)
+        return (f"http://{self.portal_host}{BLOB_ROUTE}/{quote(bucket, safe='')}/{quote(key, safe='/')}"
+                f"?expires={expires}&signature={signature}")
+
+    def signature(self, bucket: str, key: str, expires: int) -> str:
+        message = f"{bucket}\n{key}\n{expires}".encode()
+        return hmac.new(self.signing_key, message, hashlib.sha256).hexdigest()
+
+    def verify(self, bucket: str, key: str, expires: int, signature: str, now: float | None = None) -> bool:
+        """True when (bucket, key, expires, signature) came from url_for and has not expired."""
+        if expires < (time.time() if now is None else now):
+            return False
+        return hmac.compare_digest(self.signature(bucket, key, expires), signature)
+
+
+class S3BlobStore:
+    """Objects in an S3-compatible service (path-style addressing, so MinIO and moto work)."""
+
+    def __init__(self, endpoint_url: str, access_key_id: str, secret_access_key: str, region: str) -> None:
+        import boto3
+        from botocore.config import Config
+
+        self.endpoint_url = endpoint_url
+        self._client: Any = boto3.client(
+            "s3", endpoint_url=endpoint_url, aws_access_key_id=access_key_id or None,
+            aws_secret_access_key=secret_access_key or None, region_name=region,
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3, "mode": "standard"}),
+        )
+
+    def put(self, uri: str, data: bytes, content_type: str = "application/json") -> None:
+        bucket, key = split_uri(uri)
+        self._call("put", uri, lambda: self._client.put_object(
+            Bucket=bucket, Key=key, Body=data, ContentType=content_type))
+
+    def get(self, uri: str) -> bytes:
+        bucket, key = split_uri(uri)
+        response = self._call("get", uri, lambda: self._client.get_object(Bucket=bucket, Key=key))
+        body: bytes = response["Body"].read()
+        return body
+
+    def exists(self, uri: str) -> bool:
+        bucket, key = split_uri(uri)
+        try:
+            self._call("head", uri, lambda: self._client.head_object(Bucket=bucket, Key=key))
+        except NotFound as exc:
+            if exc.kind == "bucket":
+                raise
+            return False
+        return True
+
+    def url_for(self, uri: str, expires_seconds: int) -> str:
+        bucket, key = split_uri(uri)
+        url: str = self._client.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_seconds)
+        return url
+
+    def _call(self, action: str, uri: str, fn: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        try:
+            return fn()
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            bucket = split_uri(uri)[0]
+            if code == "NoSuchBucket":
+                raise self._no_bucket(bucket) from exc
+            if code in ("NoSuchKey", "404", "NotFound"):
+                if action == "head" and not self._bucket_exists(bucket):
+                    raise self._no_bucket(bucket) from exc
+                raise NotFound("object", uri, f"No object at {uri}.") from exc
+            raise
+
+    def _no_bucket(self, bucket: str) -> NotFound:
+        return NotFound("bucket", bucket, f"S3 bucket '{bucket}' does not exist at {self.endpoint_url}; "
+                        "create it (crowdloop does not create buckets).")
+
+    def _bucket_exists(self, bucket: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self._client.head_bucket(Bucket=bucket)
+        except ClientError:
+            return False
+        return True
+
+
+def blob_store_for(settings: Settings) -> BlobStore:
+    """S3BlobStore when settings.s3_endpoint_url is set, else a LocalBlobStore at settings.output_path."""
+    if settings.s3_endpoint_url:
+        return S3BlobStore(settings.s3_endpoint_url, settings.s3_access_key_id,
+                           settings.s3_secret_access_key, settings.s3_region)
+    return LocalBlobStore(settings.output_path, signing_key=_signing_key(settings.data_path),
+                          portal_host=settings.portal_host)
+
+
+def _signing_key(data_path: Path) -> bytes:
+    """The HMAC key for local blob URLs, kept in <data_dir>/keys so URLs survive a restart."""
+    path = data_path / "keys" / "blob-url.key"
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_bytes(32)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key.hex())
+        try:
+            os.link(tmp, path)  # first process wins; the others read its key
+        except FileExistsError:
+            return bytes.fromhex(path.read_text().strip())
+        finally:
+            tmp.unlink()
+        return key

@@ -1,0 +1,138 @@
+"""The A2I output document (spec §7) and its location, written through svc.blobs.
+
+Writing is an outbox: the unit of work that completes (or stops) a loop only commits; the document is
+written after the commit and `human_loops.output_written` is set once the blob store has it. Anything a
+crash left unwritten is picked up by write_pending_outputs (called at server start and by the reaper).
+
+Identity data: workers are local accounts of the built-in portal, reported as
+`{"identityProviderType": "Cognito", "issuer": "http://<portal_host>", "sub": <worker sub>}`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from crowdloop.model import AssignmentState, HumanLoopStatus
+from crowdloop.runtime import Services
+from crowdloop.store import dialect
+from crowdloop.store.tables import assignments, flow_definitions, human_loops, workers
+
+log = logging.getLogger(__name__)
+
+
+def loads_json(text: str | bytes) -> Any:
+    """Parse JSON with orjson, falling back to the standard library for what orjson refuses but JSON
+    allows (integers beyond 64 bits, escaped lone surrogates). NaN/Infinity are refused (ValueError)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text, parse_constant=_reject_constant)
+
+
+def dumps_json(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # an integer beyond 64 bits or a lone surrogate: the standard library copes
+        return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def format_time(moment: datetime) -> str:
+    """YYYY-MM-DDTHH:MM:SS.mmmZ (UTC, milliseconds)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def output_uri(output_path: str, flow_name: str, human_loop_name: str, created_at: datetime) -> str:
+    """<S3OutputPath>/<flow>/<YYYY>/<MM>/<DD>/<hh>/<mm>/<ss>/<loop>/output.json, the time parts being the
+    loop's creation time (UTC, seconds truncated). output_path is flows.normalize_output_path's s3:// form."""
+    stamp = created_at.strftime("%Y/%m/%d/%H/%M/%S")
+    return f"{output_path.rstrip('/')}/{flow_name}/{stamp}/{human_loop_name}/output.json"
+
+
+def build_document(conn: Connection, loop_id: int, issuer: str) -> tuple[str, bytes] | None:
+    """(output_uri, output.json bytes) for a loop, or None when the loop is gone."""
+    loop = conn.execute(
+        sa.select(human_loops.c.name, human_loops.c.input_content, human_loops.c.output_uri,
+                  flow_definitions.c.arn.label("flow_arn"))
+        .join(flow_definitions, flow_definitions.c.id == human_loops.c.flow_definition_id)
+        .where(human_loops.c.id == loop_id)
+    ).first()
+    if loop is None:
+        return None
+    answers = conn.execute(
+        sa.select(assignments.c.accepted_at, assignments.c.ended_at, assignments.c.answer_content,
+                  assignments.c.time_spent_seconds, workers.c.worker_id, workers.c.sub)
+        .join(workers, workers.c.id == assignments.c.worker_id)
+        .where(assignments.c.loop_id == loop_id, assignments.c.state == AssignmentState.SUBMITTED.value)
+        .order_by(assignments.c.ended_at, assignments.c.id)
+    ).all()
+    document: dict[str, Any] = {
+        "flowDefinitionArn": loop.flow_arn,
+        "humanAnswers": [
+            {
+                "acceptanceTime": format_time(a.accepted_at),
+                "answerContent": loads_json(a.answer_content or "{}"),
+                "submissionTime": format_time(a.ended_at),
+                "timeSpentInSeconds": round(float(a.time_spent_seconds or 0.0), 3),
+                "workerId": a.worker_id,
+                "workerMetadata": {"identityData": {
+                    "identityProviderType": "Cognito", "issuer": issuer, "sub": a.sub}},
+            }
+            for a in answers
+        ],
+        "humanLoopName": loop.name,
+        "inputContent": loads_json(loop.input_content),
+    }
+    return loop.output_uri, dumps_json(document)
+
+
+def issuer_for(svc: Services) -> str:
+    return f"http://{svc.settings.portal_host}"
+
+
+def write_output(svc: Services, loop_id: int) -> bool:
+    """Write one loop's output.json and mark it written. Raises what the blob store raises."""
+    with svc.store.read() as conn:
+        built = build_document(conn, loop_id, issuer_for(svc))
+    if built is None:
+        return False
+    uri, data = built
+    svc.blobs.put(uri, data)
+    with svc.store.write() as conn:
+        conn.execute(human_loops.update().where(human_loops.c.id == loop_id).values(output_written=True))
+    return True
+
+
+def write_output_after_commit(svc: Services, loop_id: int) -> bool:
+    """write_output for callers whose unit of work has already committed: a failure is logged and left
+    to write_pending_outputs (the loop stays marked unwritten), never raised to the worker."""
+    try:
+        return write_output(svc, loop_id)
+    except Exception:  # the outbox retries: any blob-store failure must not undo a committed answer
+        log.warning("writing output.json of human loop %s failed; will retry", loop_id, exc_info=True)
+        return False
+
+
+def write_pending_outputs(svc: Services) -> int:
+    """Write every Completed (or Stopped with answers) loop whose output.json is not written yet."""
+    with svc.store.read() as conn:
+        pending = dialect.pending_output_loop_ids(conn)
+    written = 0
+    for loop_id in pending:
+        written += write_output_after_commit(svc, loop_id)
+    return written
+
+
+def has_output(status: str, answers_count: int) -> bool:
+    """Whether a loop in this state gets an output.json."""
+    return status == HumanLoopStatus.COMPLETED or (status == HumanLoopStatus.STOPPED and answers_count > 0)

@@ -1,0 +1,335 @@
+"""The task queue: every lease rule lives here.
+
+A loop offers `open_slots` (= TaskCount - leased - answered) to the workers of its flow definition's work
+team. A worker *claims* a slot of a job (flow definition) and holds a lease on that loop for
+TaskTimeLimitInSeconds; then *submits* (an answer), *releases* (slot back, may come back later) or
+*declines* (slot back, never offered that loop again). The *reaper* expires overdue leases, fails loops
+whose availability lifetime ended with answers missing, and finishes Stopping loops nobody works on.
+
+Guarantees (by the database, not by Python loops): the claim is one conditional UPDATE on the loop row
+(open_slots > 0, re-checked under PostgreSQL's row lock; SQLite serialises writers) and the partial unique
+index uq_assignments_loop_worker_active makes holding or answering the same loop twice impossible.
+A claim that loses that race is retried in a new transaction. All times come from svc.clock.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from crowdloop import output
+from crowdloop.errors import TaskUnavailable
+from crowdloop.model import AssignmentState, HumanLoopStatus
+from crowdloop.runtime import Services
+from crowdloop.store import dialect
+from crowdloop.store.tables import UtcDateTime, assignments, flow_definitions, human_loops
+
+_CLAIM_ATTEMPTS = 8
+_CHUNK = 500
+_LEASED = AssignmentState.LEASED.value
+_IN_PROGRESS = HumanLoopStatus.IN_PROGRESS.value
+_STOPPING = HumanLoopStatus.STOPPING.value
+EXPIRED_REASON = ("The human loop's TaskAvailabilityLifetimeInSeconds elapsed before all of its TaskCount "
+                  "answers were submitted.")
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A worker's hold on one loop: the task to show and until when it may be submitted."""
+
+    assignment_id: int
+    worker_pk: int
+    loop_id: int
+    human_loop_name: str
+    human_loop_arn: str
+    flow_definition_id: int
+    input_content: str
+    template_sha256: str
+    accepted_at: datetime
+    expires_at: datetime
+
+    @property
+    def task_input(self) -> Any:
+        """InputContent parsed (the template's task.input)."""
+        return output.loads_json(self.input_content)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A flow definition as a worker sees it in the portal."""
+
+    flow_definition_id: int
+    flow_definition_name: str
+    flow_definition_arn: str
+    title: str
+    description: str
+    keywords: tuple[str, ...]
+    available: int  # loops this worker could claim now
+    held: int  # leases this worker holds on it now
+    task_time_limit_seconds: int
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    loop_id: int
+    human_loop_name: str
+    status: HumanLoopStatus
+    answers_count: int
+    task_count: int
+    output_uri: str
+
+
+@dataclass(frozen=True)
+class ReapReport:
+    expired_leases: int = 0
+    stopped_loops: int = 0
+    failed_loops: int = 0
+    purged_flow_definitions: int = 0
+    outputs_written: int = 0
+
+
+def _held(loop_id_column: Any = human_loops.c.id) -> sa.Exists:
+    a = assignments
+    return sa.exists().where(a.c.loop_id == loop_id_column, a.c.state == _LEASED)
+
+
+_LEASE_COLUMNS = (assignments.c.id, assignments.c.worker_id, assignments.c.loop_id,
+                  assignments.c.accepted_at, assignments.c.expires_at, human_loops.c.name, human_loops.c.arn,
+                  human_loops.c.flow_definition_id, human_loops.c.input_content,
+                  human_loops.c.template_sha256)
+
+
+def _to_lease(row: Any) -> Lease:
+    return Lease(assignment_id=row.id, worker_pk=row.worker_id, loop_id=row.loop_id, human_loop_name=row.name,
+                 human_loop_arn=row.arn, flow_definition_id=row.flow_definition_id,
+                 input_content=row.input_content, template_sha256=row.template_sha256,
+                 accepted_at=row.accepted_at, expires_at=row.expires_at)
+
+
+# The statements of claim, submit, release and decline are built once (they run for every task).
+_A, _H = assignments, human_loops
+_NOW = sa.bindparam("now", type_=UtcDateTime)
+_STOPS = sa.and_(_H.c.status == _STOPPING, ~_held())
+
+_CURRENT = (sa.select(*_LEASE_COLUMNS).join(_H, _H.c.id == _A.c.loop_id)
+            .where(_A.c.worker_id == sa.bindparam("worker"), _A.c.state == _LEASED, _A.c.expires_at > _NOW,
+                   _H.c.flow_definition_id == sa.bindparam("fd"))
+            .order_by(_A.c.id).limit(1))
+
+_INSERT_LEASE = _A.insert().values(state=_LEASED).returning(_A.c.id)
+
+_END_LEASE = (_A.update()
+              .where(_A.c.id == sa.bindparam("assignment"), _A.c.worker_id == sa.bindparam("worker"),
+                     _A.c.state == _LEASED, _A.c.expires_at > _NOW)
+              .values(state=sa.bindparam("new_state"), ended_at=_NOW,
+                      answer_content=sa.bindparam("answer"), time_spent_seconds=sa.bindparam("spent"))
+              .returning(_A.c.loop_id))
+
+_done = _H.c.answers_count + 1 >= _H.c.task_count
+_COUNT_ANSWER = (_H.update().where(_H.c.id == sa.bindparam("loop"))
+                 .values(answers_count=_H.c.answers_count + 1,
+                         status=sa.case((_done, HumanLoopStatus.COMPLETED.value),
+                                        (_STOPS, HumanLoopStatus.STOPPED.value), else_=_H.c.status),
+                         ended_at=sa.case((sa.or_(_done, _STOPS), _NOW), else_=_H.c.ended_at))
+                 .returning(_H.c.name, _H.c.status, _H.c.answers_count, _H.c.task_count, _H.c.output_uri))
+
+_RETURN_SLOT = (_H.update().where(_H.c.id == sa.bindparam("loop"))
+                .values(open_slots=sa.case((_H.c.status == _IN_PROGRESS, _H.c.open_slots + 1),
+                                           else_=_H.c.open_slots),
+                        status=sa.case((_STOPS, HumanLoopStatus.STOPPED.value), else_=_H.c.status),
+                        ended_at=sa.case((_STOPS, _NOW), else_=_H.c.ended_at))
+                .returning(_H.c.status, _H.c.answers_count))
+
+
+def _current(conn: Connection, worker_pk: int, flow_definition_id: int, now: datetime) -> Lease | None:
+    row = conn.execute(_CURRENT, {"worker": worker_pk, "fd": flow_definition_id, "now": now}).first()
+    return _to_lease(row) if row is not None else None
+
+
+def current_lease(svc: Services, worker_pk: int, flow_definition_id: int) -> Lease | None:
+    """The unexpired lease this worker holds on a loop of this job, if any."""
+    with svc.store.read() as conn:
+        return _current(conn, worker_pk, flow_definition_id, svc.clock.now())
+
+
+def get_lease(svc: Services, assignment_id: int, worker_pk: int) -> Lease:
+    """The worker's unexpired lease with this id, else TaskUnavailable (expired | gone | not-yours)."""
+    a, h = assignments, human_loops
+    with svc.store.read() as conn:
+        now = svc.clock.now()
+        row = conn.execute(sa.select(*_LEASE_COLUMNS).join(h, h.c.id == a.c.loop_id).where(
+            a.c.id == assignment_id, a.c.worker_id == worker_pk, a.c.state == _LEASED, a.c.expires_at > now)
+        ).first()
+        if row is None:
+            raise _unavailable(conn, assignment_id, worker_pk, now)
+        return _to_lease(row)
+
+
+def claim(svc: Services, worker_pk: int, flow_definition_id: int) -> Lease | None:
+    """Lease the next loop (FIFO) of this job to the worker, or None when none is available to them.
+    A worker who already holds an unexpired lease on this job gets that lease back instead."""
+    for _attempt in range(_CLAIM_ATTEMPTS):
+        try:
+            with svc.store.write() as conn:
+                now = svc.clock.now()
+                held = _current(conn, worker_pk, flow_definition_id, now)
+                if held is not None:
+                    return held
+                loop = dialect.claim_slot(conn, worker_pk, flow_definition_id, now)
+                if loop is None:
+                    return None
+                expires_at = now + timedelta(seconds=loop.task_time_limit_seconds)
+                assignment_id = conn.execute(_INSERT_LEASE, {
+                    "loop_id": loop.id, "worker_id": worker_pk, "accepted_at": now, "expires_at": expires_at,
+                }).scalar_one()
+                return Lease(assignment_id=assignment_id, worker_pk=worker_pk, loop_id=loop.id,
+                             human_loop_name=loop.name, human_loop_arn=loop.arn,
+                             flow_definition_id=flow_definition_id, input_content=loop.input_content,
+                             template_sha256=loop.template_sha256, accepted_at=now, expires_at=expires_at)
+        except IntegrityError:
+            continue  # lost a race on uq_assignments_loop_worker_active: the next attempt skips that loop
+    return None
+
+
+def submit(svc: Services, assignment_id: int, worker_pk: int, answer_content: dict[str, Any],
+           time_spent_seconds: float) -> SubmitResult:
+    """Record the holder's answer. The loop completes at TaskCount answers (output.json is written after
+    the commit); a Stopping loop becomes Stopped when no lease remains."""
+    answer = output.dumps_json(answer_content).decode()
+    with svc.store.write() as conn:
+        now = svc.clock.now()
+        loop_id = conn.execute(_END_LEASE, {
+            "assignment": assignment_id, "worker": worker_pk, "now": now,
+            "new_state": AssignmentState.SUBMITTED.value, "answer": answer,
+            "spent": round(max(float(time_spent_seconds), 0.0), 3),
+        }).scalar()
+        if loop_id is None:
+            raise _unavailable(conn, assignment_id, worker_pk, now)
+        row = conn.execute(_COUNT_ANSWER, {"loop": loop_id, "now": now}).one()
+    result = SubmitResult(loop_id=loop_id, human_loop_name=row.name, status=HumanLoopStatus(row.status),
+                          answers_count=row.answers_count, task_count=row.task_count,
+                          output_uri=row.output_uri)
+    if output.has_output(result.status, result.answers_count):
+        output.write_output_after_commit(svc, loop_id)
+    return result
+
+
+def release(svc: Services, assignment_id: int, worker_pk: int) -> None:
+    """Give the slot back; the worker may be offered this loop again later."""
+    _end_lease(svc, assignment_id, worker_pk, AssignmentState.RELEASED)
+
+
+def decline(svc: Services, assignment_id: int, worker_pk: int) -> None:
+    """Give the slot back; the worker is never offered this loop again."""
+    _end_lease(svc, assignment_id, worker_pk, AssignmentState.DECLINED)
+
+
+def _end_lease(svc: Services, assignment_id: int, worker_pk: int, state: AssignmentState) -> None:
+    with svc.store.write() as conn:
+        now = svc.clock.now()
+        loop_id = conn.execute(_END_LEASE, {"assignment": assignment_id, "worker": worker_pk, "now": now,
+                                            "new_state": state.value, "answer": None, "spent": None}).scalar()
+        if loop_id is None:
+            raise _unavailable(conn, assignment_id, worker_pk, now)
+        row = conn.execute(_RETURN_SLOT, {"loop": loop_id, "now": now}).one()
+    if output.has_output(row.status, row.answers_count):
+        output.write_output_after_commit(svc, loop_id)
+
+
+def _now(now: datetime) -> sa.BindParameter[datetime]:
+    return sa.bindparam(None, now, type_=human_loops.c.ended_at.type)
+
+
+def _unavailable(conn: Connection, assignment_id: int, worker_pk: int, now: datetime) -> TaskUnavailable:
+    a = assignments
+    row = conn.execute(sa.select(a.c.state, a.c.worker_id, a.c.expires_at)
+                       .where(a.c.id == assignment_id)).first()
+    if row is None:
+        return TaskUnavailable("This task is no longer available.", "gone")
+    if row.worker_id != worker_pk:
+        return TaskUnavailable("This task is assigned to another worker.", "not-yours")
+    if row.state == AssignmentState.EXPIRED or (row.state == _LEASED and row.expires_at <= now):
+        return TaskUnavailable("The time limit for this task has run out.", "expired")
+    return TaskUnavailable(f"This task is no longer available (it was {row.state}).", "gone")
+
+
+def reap(svc: Services) -> ReapReport:
+    """Expire overdue leases (slots back to the pool), fail loops whose availability lifetime ended with
+    answers missing and no lease, stop Stopping loops nobody holds, purge flow definitions being deleted
+    (crowdloop.flows.purge_deleted_flow_definitions, when present), then write pending outputs."""
+    a, h = assignments, human_loops
+    with svc.store.write() as conn:
+        now = svc.clock.now()
+        expired_loop_ids = list(conn.execute(
+            a.update().where(a.c.state == _LEASED, a.c.expires_at <= now)
+            .values(state=AssignmentState.EXPIRED.value, ended_at=a.c.expires_at).returning(a.c.loop_id)
+        ).scalars())
+        leased_now = (sa.select(sa.func.count()).select_from(a)
+                      .where(a.c.loop_id == h.c.id, a.c.state == _LEASED).scalar_subquery())
+        loop_ids = sorted(set(expired_loop_ids))
+        for start in range(0, len(loop_ids), _CHUNK):
+            chunk = loop_ids[start:start + _CHUNK]
+            conn.execute(h.update().where(h.c.id.in_(chunk), h.c.status == _IN_PROGRESS)
+                         .values(open_slots=h.c.task_count - h.c.answers_count - leased_now))
+        stopped = len(conn.execute(
+            h.update().where(h.c.status == _STOPPING, ~_held())
+            .values(status=HumanLoopStatus.STOPPED.value, ended_at=_now(now)).returning(h.c.id)
+        ).all())
+        failed = len(conn.execute(
+            h.update().where(h.c.status == _IN_PROGRESS, h.c.available_until <= now,
+                             h.c.answers_count < h.c.task_count, ~_held())
+            .values(status=HumanLoopStatus.FAILED.value, failure_code="Expired", open_slots=0,
+                    failure_reason=EXPIRED_REASON,
+                    ended_at=_now(now))
+            .returning(h.c.id)
+        ).all())
+        purged = _purge_deleted_flow_definitions(conn)
+    written = output.write_pending_outputs(svc)
+    return ReapReport(expired_leases=len(expired_loop_ids), stopped_loops=stopped, failed_loops=failed,
+                      purged_flow_definitions=purged, outputs_written=written)
+
+
+def _purge_deleted_flow_definitions(conn: Connection) -> int:
+    try:
+        flows = importlib.import_module("crowdloop.flows")
+    except ModuleNotFoundError as exc:
+        if exc.name != "crowdloop.flows":
+            raise
+        return 0
+    purge = getattr(flows, "purge_deleted_flow_definitions", None)
+    if purge is None:
+        return 0
+    result = purge(conn)
+    return result if isinstance(result, int) else 0
+
+
+def jobs_for_worker(svc: Services, worker_pk: int) -> list[Job]:
+    """The flow definitions with tasks this worker can take now or holds, ordered by flow definition id."""
+    a, h, f = assignments, human_loops, flow_definitions
+    with svc.store.read() as conn:
+        now = svc.clock.now()
+        available = dialect.available_counts(conn, worker_pk, now)
+        held = {int(r.flow_definition_id): int(r.held) for r in conn.execute(
+            sa.select(h.c.flow_definition_id, sa.func.count().label("held")).join(a, a.c.loop_id == h.c.id)
+            .where(a.c.worker_id == worker_pk, a.c.state == _LEASED, a.c.expires_at > now)
+            .group_by(h.c.flow_definition_id))}
+        ids = sorted(set(available) | set(held))
+        rows = conn.execute(sa.select(f.c.id, f.c.name, f.c.arn, f.c.task_title, f.c.task_description,
+                                      f.c.task_time_limit_seconds, f.c.request)
+                            .where(f.c.id.in_(ids)).order_by(f.c.id)).all() if ids else []
+    return [Job(flow_definition_id=r.id, flow_definition_name=r.name, flow_definition_arn=r.arn,
+                title=r.task_title, description=r.task_description, keywords=_keywords(r.request),
+                available=available.get(r.id, 0), held=held.get(r.id, 0),
+                task_time_limit_seconds=r.task_time_limit_seconds) for r in rows]
+
+
+def _keywords(request: Any) -> tuple[str, ...]:
+    config = request.get("HumanLoopConfig") if isinstance(request, dict) else None
+    words = config.get("TaskKeywords") if isinstance(config, dict) else None
+    return tuple(str(w) for w in words) if isinstance(words, list) else ()

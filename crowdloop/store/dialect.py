@@ -1,0 +1,135 @@
+"""Every statement whose SQL differs between SQLite and PostgreSQL, and the hot statements written with
+literal constants so the partial indexes in tables.py can serve them (a bound `status = ?` cannot be
+matched to an index predicate `status = 'InProgress'`).
+
+Claiming on PostgreSQL locks the chosen loop row with `FOR UPDATE SKIP LOCKED` so concurrent claims
+take different loops instead of queueing; on SQLite `BEGIN IMMEDIATE` already serialises writers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Row
+
+from crowdloop.store.tables import UtcDateTime, human_loops
+
+# The states covered by uq_assignments_loop_worker_active, spelled exactly as in its predicate.
+_HOLDS_OR_HELD = "('leased', 'submitted', 'declined')"
+
+# Loops of a flow definition this worker may take: open, not past availability, not one the worker
+# holds, answered or declined, and the worker (active) is in a group the flow's work team selects. A
+# flow definition being deleted offers nothing (flows.delete_flow_definition withdraws its open work).
+_CLAIMABLE = f"""
+    hl.status = 'InProgress' AND hl.open_slots > 0
+    AND hl.available_until > :now
+    AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.loop_id = hl.id AND a.worker_id = :worker
+                    AND a.state IN {_HOLDS_OR_HELD})
+"""
+
+_ELIGIBLE_FLOWS = """
+    SELECT f.id FROM flow_definitions f
+    JOIN workteams t ON t.arn = f.workteam_arn
+    JOIN workteam_groups tg ON tg.workteam_id = t.id
+    JOIN worker_groups wg ON wg.group_name = tg.group_name
+    JOIN workers w ON w.id = wg.worker_id
+    WHERE w.id = :worker AND w.status = 'active' AND f.status IN ('Initializing', 'Active')
+"""
+
+_WORKER_MAY_WORK_ON_FLOW = """
+    SELECT 1 FROM flow_definitions f
+    JOIN workteams t ON t.arn = f.workteam_arn
+    JOIN workteam_groups tg ON tg.workteam_id = t.id
+    JOIN worker_groups wg ON wg.group_name = tg.group_name AND wg.worker_id = :worker
+    JOIN workers w ON w.id = wg.worker_id
+    WHERE f.id = :fd AND w.status = 'active' AND f.status IN ('Initializing', 'Active')
+"""
+
+# The flow definition is matched as a range, not `= :fd`: PostgreSQL would otherwise see that the primary
+# key also yields id order for one flow definition, assume that flow's loops are spread evenly over all
+# ids and walk the primary key through every other flow's loops. A range keeps the (flow_definition_id,
+# id) order of ix_human_loops_claim the only cheap way to answer ORDER BY ... LIMIT 1.
+_CLAIM = """
+UPDATE human_loops SET open_slots = open_slots - 1
+WHERE id = (
+    SELECT hl.id FROM human_loops hl {claim_index}
+    WHERE hl.flow_definition_id >= :fd AND hl.flow_definition_id <= :fd AND {claimable}
+      AND EXISTS ({eligible})
+    ORDER BY hl.flow_definition_id, hl.id LIMIT 1 {lock}
+) AND status = 'InProgress' AND open_slots > 0
+RETURNING id, name, arn, input_content, template_sha256, task_time_limit_seconds
+"""
+
+_AVAILABLE_COUNTS = """
+SELECT hl.flow_definition_id AS flow_definition_id, count(*) AS available
+FROM human_loops hl {claim_index}
+WHERE hl.flow_definition_id IN ({eligible})
+  AND {claimable}
+GROUP BY hl.flow_definition_id
+"""
+
+_PENDING_OUTPUTS = """
+SELECT id FROM human_loops {pending_index}
+WHERE NOT output_written AND status IN ('Completed', 'Stopped')
+  AND (status = 'Completed' OR answers_count > 0)
+ORDER BY id
+"""
+
+# SQLite's planner has no statistics unless ANALYZE ran; name the partial index outright (an error, not a
+# silent table scan, if the predicate ever stops matching). PostgreSQL picks them by itself.
+_HINTS = {
+    "sqlite": {"claim_index": "INDEXED BY ix_human_loops_claim", "lock": "",
+               "pending_index": "INDEXED BY ix_human_loops_output_pending"},
+    "postgresql": {"claim_index": "", "lock": "FOR UPDATE OF hl SKIP LOCKED", "pending_index": ""},
+}
+
+
+def _typed(sql: str) -> sa.TextClause:
+    return sa.text(sql).bindparams(sa.bindparam("now", type_=UtcDateTime))
+
+
+def _per_dialect(template: str, **parts: str) -> dict[str, sa.TextClause]:
+    statements = {}
+    for name, hints in _HINTS.items():
+        sql = template.format(**parts, **hints)
+        statements[name] = _typed(sql) if ":now" in sql else sa.text(sql)
+    return statements
+
+
+_CLAIM_SQL = _per_dialect(_CLAIM, claimable=_CLAIMABLE, eligible=_WORKER_MAY_WORK_ON_FLOW)
+_AVAILABLE_COUNTS_SQL = _per_dialect(_AVAILABLE_COUNTS, eligible=_ELIGIBLE_FLOWS,
+                                     claimable=_CLAIMABLE)
+_PENDING_OUTPUTS_SQL = _per_dialect(_PENDING_OUTPUTS)
+
+
+def claim_slot(conn: Connection, worker_pk: int, flow_definition_id: int, now: datetime) -> Row[Any] | None:
+    """Take one open slot of the first claimable loop (FIFO by id): the loop's (id, name, arn,
+    input_content, template_sha256, task_time_limit_seconds), or None when there is none."""
+    statement = _CLAIM_SQL[conn.dialect.name]
+    return conn.execute(statement, {"fd": flow_definition_id, "worker": worker_pk, "now": now}).first()
+
+
+def available_counts(conn: Connection, worker_pk: int, now: datetime) -> dict[int, int]:
+    """flow_definition_id -> number of loops this worker could claim now."""
+    rows = conn.execute(_AVAILABLE_COUNTS_SQL[conn.dialect.name], {"worker": worker_pk, "now": now})
+    return {int(r.flow_definition_id): int(r.available) for r in rows}
+
+
+def pending_output_loop_ids(conn: Connection) -> list[int]:
+    return [int(i) for i in conn.execute(_PENDING_OUTPUTS_SQL[conn.dialect.name]).scalars()]
+
+
+_INSERT_LOOP = {
+    name: (insert(human_loops).on_conflict_do_nothing(index_elements=["account", "region", "name_key"])
+           .returning(human_loops.c.id))
+    for name, insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
+}
+
+
+def insert_loop_if_absent(conn: Connection, values: dict[str, Any]) -> int | None:
+    """INSERT the human loop (values: every column) unless (account, region, name_key) exists; the new
+    id, or None. The statement is built once: StartHumanLoop is the hot path."""
+    return conn.execute(_INSERT_LOOP[conn.dialect.name], values).scalar()
