@@ -89,7 +89,7 @@ def start_server(database_url: str | None = None, extra_env: dict[str, str] | No
 
 def run_wrk(requests_file: Path, url: str, *, connections: int, seconds: float, threads: int = 1) -> dict[str, Any]:
     env = {**os.environ, "CROWDLOOP_BENCH_REQUESTS": str(requests_file), "CROWDLOOP_BENCH_THREADS": str(threads)}
-    result = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
+    result = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s",
                              "--timeout", "10s", "-s", str(HERE / "replay.lua"), url],
                             capture_output=True, text=True, env=env, check=True)
     for line in result.stdout.splitlines():

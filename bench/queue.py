@@ -29,15 +29,15 @@ from typing import Any
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-import sqlalchemy as sa  # noqa: E402
+import sqlalchemy as sa
 
-from crowdloop import flows, loops, queue, workers, workforce  # noqa: E402
-from crowdloop.blobs import LocalBlobStore  # noqa: E402
-from crowdloop.clock import SystemClock  # noqa: E402
-from crowdloop.config import Settings  # noqa: E402
-from crowdloop.runtime import Caller, Services  # noqa: E402
-from crowdloop.store import open_store  # noqa: E402
-from crowdloop.store.tables import assignments, human_loops  # noqa: E402
+from crowdloop import flows, loops, queue, workers, workforce
+from crowdloop.blobs import LocalBlobStore
+from crowdloop.clock import SystemClock
+from crowdloop.config import Settings
+from crowdloop.runtime import Caller, Services
+from crowdloop.store import open_store
+from crowdloop.store.tables import assignments, human_loops
 
 CALLER = Caller(account="123456789012", region="us-east-1")
 

@@ -10,19 +10,23 @@ p50/p99, the ratio to the ceiling, and the server process's CPU time per loop (f
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# bench/queue.py is named like the standard library's `queue`: keep this folder off the import path.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE.parent)]
+
 import argparse
 import json
-import sys
 import tempfile
 import uuid
-from pathlib import Path
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Server, raw_request, run_wrk, start_server  # noqa: E402
+from bench.common import Server, raw_request, run_wrk, start_server
 
 PROMPT = {"taskObject": {"prompt": "Explain why you can see yourself in a mirror to a 16 year old.",
                          "responses": ["Light reflects off you, then off the mirror, into your eyes." * 3,

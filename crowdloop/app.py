@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import mimetypes
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import parse_qs, unquote
 
-from crowdloop import output, queue
+from crowdloop import flows, output, queue
 from crowdloop.aws.app import AwsApi, is_aws_request
-from crowdloop.blobs import blob_store_for
+from crowdloop.blobs import BLOB_ROUTE, LocalBlobStore, blob_store_for
 from crowdloop.clock import Clock, SystemClock
 from crowdloop.config import Settings
+from crowdloop.errors import CrowdloopError
+from crowdloop.flows import TEMPLATE_ROUTE
 from crowdloop.runtime import Services
 from crowdloop.store import Store, open_store
 
@@ -57,8 +61,42 @@ class CrowdloopApp:
             # The benchmark's ceiling: the same server stack answering without doing any work.
             await _drain_body(receive)
             await _reply(send, 200, b"{}", b"application/x-amz-json-1.1")
+        elif path.startswith(TEMPLATE_ROUTE + "/"):
+            await self._template(path.removeprefix(TEMPLATE_ROUTE + "/"), send)
+        elif path.startswith(BLOB_ROUTE + "/"):
+            await self._blob(path.removeprefix(BLOB_ROUTE + "/"), scope, send)
         else:
             await _reply(send, 404, b'{"message": "not found"}', b"application/json")
+
+    async def _template(self, sha256: str, send: Send) -> None:
+        """DescribeHumanTaskUi's UiTemplate.Url: the template text, inert (CSP sandbox) if opened."""
+        content = flows.get_template(self.services, sha256) if len(sha256) == 64 else None
+        if content is None:
+            await _reply(send, 404, b"No such template.", b"text/plain")
+            return
+        await _reply(send, 200, content.encode(), b"text/html; charset=utf-8", _INERT)
+
+    async def _blob(self, rest: str, scope: Scope, send: Send) -> None:
+        """A short-lived signed URL from LocalBlobStore.url_for (grant_read_access in task UIs)."""
+        blobs = self.services.blobs
+        bucket, _, key = unquote(rest).partition("/")
+        query = parse_qs(scope.get("query_string", b"").decode())
+        try:
+            expires = int(query["expires"][0])
+            signature = query["signature"][0]
+        except (KeyError, ValueError):
+            await _reply(send, 403, b"Missing or malformed signature.", b"text/plain")
+            return
+        if not isinstance(blobs, LocalBlobStore) or not blobs.verify(bucket, key, expires, signature):
+            await _reply(send, 403, b"This link has expired or is not valid.", b"text/plain")
+            return
+        try:
+            data = blobs.get(f"s3://{bucket}/{key}")
+        except CrowdloopError:
+            await _reply(send, 404, b"No such object.", b"text/plain")
+            return
+        content_type = (mimetypes.guess_type(key)[0] or "application/octet-stream").encode()
+        await _reply(send, 200, data, content_type, [*_INERT, (b"cache-control", b"private, max-age=300")])
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -103,7 +141,12 @@ async def _drain_body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-async def _reply(send: Send, status: int, body: bytes, content_type: bytes) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]})
+_INERT = [(b"content-security-policy", b"sandbox"), (b"x-content-type-options", b"nosniff")]
+
+
+async def _reply(send: Send, status: int, body: bytes, content_type: bytes,
+                 extra_headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()),
+               *(extra_headers or [])]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -3,6 +3,7 @@ through the queue while it waits; the labels are read back with s3.get_object.""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import threading
@@ -30,11 +31,9 @@ def test_cells_are_verbatim_from_the_seed() -> None:
 
 def _ensure_team(server: RunningServer, group: str) -> None:
     sm = server.client("sagemaker")
-    try:
+    with contextlib.suppress(sm.exceptions.ResourceInUse):
         sm.create_workteam(WorkteamName="article-test", Description="seed notebook team",
                            MemberDefinitions=[{"OidcMemberDefinition": {"Groups": [group]}}])
-    except sm.exceptions.ResourceInUse:
-        pass
 
 
 def _run_notebook(server: RunningServer, svc: Services, monkeypatch: pytest.MonkeyPatch, bucket: str,
