@@ -1,0 +1,321 @@
+"""The AWS-compatible API as one raw ASGI callable: SageMaker (awsJson1_1), A2I runtime (restJson1), S3, STS.
+
+Per request: classify -> read body (<= 8 MiB) -> verify SigV4 -> route -> validate against the botocore
+model -> run the handler in a worker thread -> serialise. Handlers are plain functions
+`(Services, Caller, params) -> dict` from crowdloop.aws.sagemaker / crowdloop.aws.a2i_runtime.
+
+Routing (`classify`), in order:
+  1. credential scope names `s3` / `sts` (Authorization header or presigned X-Amz-Credential), or a
+     legacy presigned URL (AWSAccessKeyId + Signature)                      -> S3 / STS
+  2. `POST /` with `X-Amz-Target`                                           -> SageMaker
+  3. path `/human-loops` or `/human-loops/...`                              -> A2I runtime
+  4. any other request signed for `sagemaker`                               -> SageMaker (`/`) or A2I
+  5. `POST /` with a form body, or `?Action=GetCallerIdentity`              -> STS
+Everything else is not ours (`is_aws_request` is False): the root app serves the portal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, NamedTuple, TypeVar
+from urllib.parse import unquote
+
+from crowdloop.aws import s3, sts, validation, wire
+from crowdloop.aws.errors import A2I_JSON, SAGEMAKER_JSON, WireError, a2i_error, sagemaker_error
+from crowdloop.aws.sigv4 import Authenticator, KeyCache, credential_service
+from crowdloop.clock import Clock
+from crowdloop.runtime import Caller, Services
+
+Handler = Callable[[Services, Caller, dict[str, Any]], dict[str, Any]]
+
+SAGEMAKER = "sagemaker"
+A2I = "sagemaker-a2i-runtime"
+S3 = "s3"
+STS = "sts"
+SIGNING_NAME = "sagemaker"  # both SageMaker and the A2I runtime sign as "sagemaker"
+
+T = TypeVar("T")
+
+
+def classify(scope: wire.Scope) -> str | None:
+    """Which AWS API a request is for (SAGEMAKER, A2I, S3, STS), or None when it is not an AWS request."""
+    if scope.get("type") != "http":
+        return None
+    authorization = target = content_type = ""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            authorization = value.decode("latin-1")
+        elif name == b"x-amz-target":
+            target = value.decode("latin-1")
+        elif name == b"content-type":
+            content_type = value.decode("latin-1")
+    query = scope.get("query_string", b"").decode("latin-1")
+    service = credential_service(authorization, query) if (authorization or query) else None
+    if service == "s3" or ("AWSAccessKeyId=" in query and "Signature=" in query):
+        return S3
+    if service == "sts":
+        return STS
+    path, method = scope["path"], scope["method"]
+    if target and method == "POST" and path == "/":
+        return SAGEMAKER
+    if path == "/human-loops" or path.startswith("/human-loops/"):
+        return A2I
+    if service == SIGNING_NAME:
+        return SAGEMAKER if path == "/" else A2I
+    if path == "/" and method == "POST" and content_type.startswith("application/x-www-form-urlencoded"):
+        return STS
+    if "Action=GetCallerIdentity" in query:
+        return STS
+    return None
+
+
+def is_aws_request(scope: wire.Scope) -> bool:
+    """True when the root app should hand this request to AwsApi."""
+    return classify(scope) is not None
+
+
+class AwsApi:
+    """ASGI app for every AWS-compatible endpoint. One instance per process."""
+
+    def __init__(self, services: Services, sagemaker_ops: dict[str, Handler] | None = None,
+                 a2i_ops: dict[str, Handler] | None = None, *, signature_clock: Clock | None = None,
+                 max_workers: int = 32) -> None:
+        """`signature_clock` checks X-Amz-Date (default: the system clock, not services.clock, so tests
+        with a ManualClock can still sign with real time)."""
+        self.services = services
+        self.sagemaker_ops = sagemaker_ops if sagemaker_ops is not None else _registry("sagemaker")
+        self.a2i_ops = a2i_ops if a2i_ops is not None else _registry("a2i_runtime")
+        self.keys = KeyCache(services.store)
+        self._auth = Authenticator(services.settings, self.keys, signature_clock)
+        self._s3 = s3.S3Api(services.settings)
+        self._routes: _Router | None = None
+        self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="crowdloop-aws")
+
+    def warm(self) -> None:
+        """Load the service models and compile every registered operation's validator (optional)."""
+        for op in self.sagemaker_ops:
+            validation.validator(SAGEMAKER).prepare(op)
+        for op in self.a2i_ops:
+            validation.validator(A2I).prepare(op)
+        self._router()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+
+    async def __call__(self, scope: wire.Scope, receive: wire.Receive, send: wire.Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        kind = classify(scope)
+        request = wire.Request(scope)
+        request_id = str(uuid.uuid4()).encode()
+        if kind == SAGEMAKER:
+            response = await self._sagemaker(scope, receive, request, request_id)
+        elif kind == A2I:
+            response = await self._a2i(scope, receive, request, request_id)
+        elif kind == S3:
+            response = await self._s3_request(scope, receive, request, request_id)
+        elif kind == STS:
+            response = await self._sts_request(scope, receive, request, request_id)
+        else:
+            status, headers, body = sagemaker_error(
+                WireError("UnknownOperationException", 404, "No AWS API at this address."), request_id)
+            response = wire.Response(status, headers, body)
+        await wire.send_response(send, response, head=request.method == "HEAD")
+
+    # --- SageMaker: awsJson1_1 -------------------------------------------------------------------------
+
+    async def _sagemaker(self, scope: wire.Scope, receive: wire.Receive, request: wire.Request,
+                         request_id: bytes) -> wire.Response:
+        try:
+            request.body = await _body(scope, receive)
+            caller = await self._auth.authenticate(request, SIGNING_NAME, self._run)
+            prefix, _, operation = request.header("x-amz-target").partition(".")
+            handler = self.sagemaker_ops.get(operation) if prefix == "SageMaker" else None
+            if handler is None or request.method != "POST":
+                raise WireError("UnknownOperationException", 400,
+                                f"Operation {request.header('x-amz-target')!r} is not supported.")
+            params = validation.validate(SAGEMAKER, operation, _json_object(request.body))
+            result = await self._run(lambda: handler(self.services, caller, params))
+            body = wire.sagemaker_json(result)
+        except Exception as exc:
+            status, headers, error_body = sagemaker_error(exc, request_id)
+            return wire.Response(status, headers, error_body)
+        headers = [(b"content-type", SAGEMAKER_JSON), (b"x-amzn-requestid", request_id)]
+        return wire.Response(200, headers, body)
+
+    # --- A2I runtime: restJson1 ------------------------------------------------------------------------
+
+    async def _a2i(self, scope: wire.Scope, receive: wire.Receive, request: wire.Request,
+                   request_id: bytes) -> wire.Response:
+        try:
+            request.body = await _body(scope, receive)
+            caller = await self._auth.authenticate(request, SIGNING_NAME, self._run)
+            matched = self._router().match(request.method, request.raw_path)
+            handler = self.a2i_ops.get(matched[0].operation) if matched else None
+            if matched is None or handler is None:
+                raise WireError("UnknownOperationException", 404,
+                                f"No operation for {request.method} {request.path}.")
+            route, labels = matched
+            params = _json_object(request.body) if route.method == "POST" else {}
+            params.update(labels)
+            route.add_query(request.query_pairs(), params)
+            params = validation.validate(A2I, route.operation, params)
+            result = await self._run(lambda: handler(self.services, caller, params))
+            body = wire.a2i_json(result)
+        except Exception as exc:
+            status, headers, error_body = a2i_error(exc, request_id)
+            return wire.Response(status, headers, error_body)
+        return wire.Response(200, [(b"content-type", A2I_JSON), (b"x-amzn-requestid", request_id)], body)
+
+    def _router(self) -> _Router:
+        if self._routes is None:
+            self._routes = _Router.from_model(A2I)
+        return self._routes
+
+    # --- S3 and STS (XML) ------------------------------------------------------------------------------
+
+    async def _s3_request(self, scope: wire.Scope, receive: wire.Receive, request: wire.Request,
+                          request_id: bytes) -> wire.Response:
+        try:
+            request.body = await _body(scope, receive)
+            caller = await self._auth.authenticate(request, S3, self._run,
+                                                   s3_resource=self._s3.resource_path(request))
+            return await self._run(lambda: self._s3.handle(request, caller, request_id))
+        except Exception as exc:
+            return s3.error_response(exc, request, request_id)
+
+    async def _sts_request(self, scope: wire.Scope, receive: wire.Receive, request: wire.Request,
+                           request_id: bytes) -> wire.Response:
+        try:
+            request.body = await _body(scope, receive)
+            caller = await self._auth.authenticate(request, STS, self._run)
+            return sts.handle(request, caller, request_id)
+        except Exception as exc:
+            return sts.error_response(exc, request_id)
+
+    async def _lifespan(self, receive: wire.Receive, send: wire.Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+async def _body(scope: wire.Scope, receive: wire.Receive) -> bytes:
+    try:
+        return await wire.read_body(scope, receive)
+    except wire.BodyTooLarge:
+        raise WireError("ValidationException", 413,
+                        f"Request body exceeds the limit of {wire.MAX_BODY_BYTES} bytes.") from None
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    try:
+        value = wire.loads(body)
+    except ValueError:
+        raise WireError("SerializationException", 400, "The request body is not valid JSON.") from None
+    if not isinstance(value, dict):
+        raise WireError("SerializationException", 400, "The request body must be a JSON object.")
+    return value
+
+
+def _registry(module: str) -> dict[str, Handler]:
+    operations: dict[str, Handler] = importlib.import_module(f"crowdloop.aws.{module}").OPERATIONS
+    return operations
+
+
+# --- restJson1 routing from the model ----------------------------------------------------------------
+
+
+class _Route(NamedTuple):
+    operation: str
+    method: str
+    segments: tuple[str | None, ...]  # literal segment, or None for a {label}
+    labels: tuple[str, ...]  # member names of the labels, in order
+    query: dict[str, tuple[str, str]]  # wire name -> (member name, shape type)
+
+    def add_query(self, pairs: list[tuple[str, str]], params: dict[str, Any]) -> None:
+        for name, value in pairs:
+            found = self.query.get(name)
+            if found is None:
+                continue
+            member, kind = found
+            if kind == "list":
+                params.setdefault(member, []).append(value)
+            elif kind in ("integer", "long"):
+                try:
+                    params[member] = int(value)
+                except ValueError:
+                    params[member] = value
+            elif kind == "boolean":
+                params[member] = {"true": True, "false": False}.get(value, value)
+            else:
+                params[member] = value
+
+
+class _Router:
+    def __init__(self, routes: list[_Route]) -> None:
+        # Routes with more literal segments win (POST /human-loops/stop before POST /human-loops/{x}).
+        self.routes = sorted(routes, key=lambda r: -sum(s is not None for s in r.segments))
+
+    @classmethod
+    def from_model(cls, service: str) -> _Router:
+        model = validation.service_model(service)
+        routes = []
+        for name in model.operation_names:
+            op = model.operation_model(name)
+            uri = op.http["requestUri"].partition("?")[0]
+            segments: list[str | None] = []
+            labels: list[str] = []
+            for part in uri.strip("/").split("/"):
+                if part.startswith("{") and part.endswith("}"):
+                    segments.append(None)
+                    labels.append(part[1:-1].rstrip("+"))
+                else:
+                    segments.append(part)
+            query: dict[str, tuple[str, str]] = {}
+            shape = op.input_shape
+            members = shape.members if shape is not None else {}
+            by_wire_name = {}
+            for member_name, member in members.items():
+                location = member.serialization.get("location")
+                wire_name = member.serialization.get("name", member_name)
+                if location == "querystring":
+                    query[wire_name] = (member_name, member.type_name)
+                elif location == "uri":
+                    by_wire_name[wire_name] = member_name
+            labels = [by_wire_name.get(label, label) for label in labels]
+            routes.append(_Route(name, op.http["method"], tuple(segments), tuple(labels), query))
+        return cls(routes)
+
+    def match(self, method: str, raw_path: str) -> tuple[_Route, dict[str, str]] | None:
+        parts = raw_path.strip("/").split("/")
+        for route in self.routes:
+            if route.method != method or len(route.segments) != len(parts):
+                continue
+            values = []
+            for expected, part in zip(route.segments, parts, strict=True):
+                if expected is None:
+                    if not part:
+                        break
+                    values.append(unquote(part))
+                elif expected != part:
+                    break
+            else:
+                return route, dict(zip(route.labels, values, strict=True))
+        return None

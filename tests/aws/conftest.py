@@ -1,0 +1,62 @@
+"""Fixtures: `aws` (auth = sigv4) and `aws_off` (auth = "off"), one server each per session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from awskit import (
+    ACCOUNT,
+    KEY_ID,
+    SECRET,
+    AwsServer,
+    Fakes,
+    OffsetClock,
+    ServerThread,
+    a2i_fakes,
+    sagemaker_fakes,
+)
+
+from crowdloop.aws.app import AwsApi
+from crowdloop.blobs import LocalBlobStore
+from crowdloop.clock import SystemClock
+from crowdloop.config import Settings
+from crowdloop.runtime import Services
+from crowdloop.store import open_store
+
+
+def _start(tmp: Path, auth: str) -> Iterator[AwsServer]:
+    settings = Settings(data_dir=str(tmp), auth=auth, account_id="999988887777", region="eu-central-1")
+    store = open_store(settings.resolved_database_url)
+    clock = OffsetClock()
+    fakes = Fakes()
+    services = Services(settings=settings, store=store, clock=SystemClock(),
+                        blobs=LocalBlobStore(settings.output_path))
+    api = AwsApi(services, sagemaker_fakes(fakes), a2i_fakes(fakes), signature_clock=clock)
+    server = AwsServer("", 0, settings, store, api, fakes, clock)
+    server.add_key(KEY_ID, SECRET, ACCOUNT)
+    settings.output_path.mkdir(parents=True, exist_ok=True)
+    with ServerThread(api) as thread:
+        server.url, server.port = f"http://127.0.0.1:{thread.port}", thread.port
+        yield server
+    api.close()
+    store.dispose()
+
+
+@pytest.fixture(scope="session")
+def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsServer]:
+    yield from _start(tmp_path_factory.mktemp("aws"), "sigv4")
+
+
+@pytest.fixture(scope="session")
+def aws_off(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsServer]:
+    yield from _start(tmp_path_factory.mktemp("aws-off"), "off")
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    for name in ("aws", "aws_off"):
+        if name in request.fixturenames:
+            request.getfixturevalue(name).clock.offset = 0.0

@@ -1,0 +1,145 @@
+"""SigV4 verification as real boto3 clients exercise it (SageMaker, A2I runtime), and auth = off."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from awskit import ACCOUNT, KEY_ID, AwsServer, error_of
+from botocore import UNSIGNED
+from botocore.exceptions import ClientError
+
+
+def test_signed_request_is_accepted_with_account_and_region_of_the_key(aws: AwsServer) -> None:
+    sm = aws.client("sagemaker", region="eu-west-1")
+    reply = sm.create_human_task_ui(HumanTaskUiName="ui-1", UiTemplate={"Content": "<p>x</p>"})
+    assert reply["HumanTaskUiArn"] == f"arn:aws:sagemaker:eu-west-1:{ACCOUNT}:human-task-ui/ui-1"
+    caller, _ = aws.fakes.calls["CreateHumanTaskUi"]
+    assert (caller.account, caller.region, caller.access_key_id) == (ACCOUNT, "eu-west-1", KEY_ID)
+
+
+def test_wrong_secret_is_invalid_signature(aws: AwsServer) -> None:
+    sm = aws.client("sagemaker", secret="not-the-secret")
+    with pytest.raises(ClientError) as exc:
+        sm.list_human_task_uis()
+    code, status, message = error_of(exc)
+    assert (code, status) == ("InvalidSignatureException", 403)
+    assert message.startswith("The request signature we calculated does not match")
+
+
+def test_unknown_key_is_unrecognized_client(aws: AwsServer) -> None:
+    a2i = aws.client("sagemaker-a2i-runtime", key="AKIAUNKNOWN000000000")
+    with pytest.raises(ClientError) as exc:
+        a2i.describe_human_loop(HumanLoopName="loop-1")
+    assert error_of(exc) == ("UnrecognizedClientException", 403,
+                           "The security token included in the request is invalid.")
+
+
+def test_unsigned_request_is_missing_authentication_token(aws: AwsServer) -> None:
+    sm = aws.client("sagemaker", signature_version=UNSIGNED)
+    with pytest.raises(ClientError) as exc:
+        sm.list_human_task_uis()
+    assert error_of(exc)[:2] == ("MissingAuthenticationTokenException", 403)
+
+
+def test_signature_older_than_the_window_is_expired(aws: AwsServer) -> None:
+    aws.clock.offset = aws.settings.signature_window_seconds + 60  # the server is 16 min ahead
+    with pytest.raises(ClientError) as exc:
+        aws.client("sagemaker").list_human_task_uis()
+    code, status, message = error_of(exc)
+    assert (code, status) == ("InvalidSignatureException", 403)
+    assert message.startswith("Signature expired: ") and message.endswith(" - 15 min.)")
+
+
+def test_signature_from_the_future_is_rejected(aws: AwsServer) -> None:
+    aws.clock.offset = -(aws.settings.signature_window_seconds + 60)
+    with pytest.raises(ClientError) as exc:
+        aws.client("sagemaker-a2i-runtime").describe_human_loop(HumanLoopName="x")
+    code, _, message = error_of(exc)
+    assert code == "InvalidSignatureException" and message.startswith("Signature not yet current: ")
+
+
+def test_signature_inside_the_window_is_accepted(aws: AwsServer) -> None:
+    aws.clock.offset = aws.settings.signature_window_seconds - 60
+    assert aws.client("sagemaker").list_human_task_uis()["HumanTaskUiSummaries"]
+
+
+def test_key_added_while_running_is_found(aws: AwsServer) -> None:
+    aws.add_key("AKIALATERKEY00000001", "later-secret", "444455556666")
+    sm = aws.client("sagemaker", key="AKIALATERKEY00000001", secret="later-secret")
+    assert ":444455556666:" in sm.create_flow_definition(**_flow("fd-later"))["FlowDefinitionArn"]
+
+
+def test_session_token_is_signed_and_accepted(aws: AwsServer) -> None:
+    a2i = aws.client("sagemaker-a2i-runtime", token="FwoGZXIvYXdzE+token/=")
+    assert a2i.describe_human_loop(HumanLoopName="loop-1")["HumanLoopName"] == "loop-1"
+
+
+def test_non_ascii_json_body_verifies_and_arrives_intact(aws: AwsServer) -> None:
+    content = json.dumps({"text": "héllo ✓ 😀 \u2028 日本語"}, ensure_ascii=False)
+    arn = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:flow-definition/fd"
+    aws.client("sagemaker-a2i-runtime").start_human_loop(HumanLoopName="loop-utf8", FlowDefinitionArn=arn,
+                                                         HumanLoopInput={"InputContent": content})
+    _, params = aws.fakes.calls["StartHumanLoop"]
+    assert params["HumanLoopInput"]["InputContent"] == content
+
+
+def test_query_string_with_special_characters_verifies(aws: AwsServer) -> None:
+    token = "tok/+= ~%&é?#"
+    arn = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:flow-definition/fd"
+    reply = aws.client("sagemaker-a2i-runtime").list_human_loops(FlowDefinitionArn=arn, NextToken=token,
+                                                                  SortOrder="Ascending", MaxResults=5)
+    assert reply["HumanLoopSummaries"][0]["HumanLoopName"] == "l1"
+    _, params = aws.fakes.calls["ListHumanLoops"]
+    assert params == {"FlowDefinitionArn": arn, "NextToken": token, "SortOrder": "Ascending", "MaxResults": 5}
+
+
+def test_label_with_encoded_characters_verifies_and_is_decoded(aws: AwsServer) -> None:
+    with pytest.raises(ClientError) as exc:
+        aws.client("sagemaker-a2i-runtime").describe_human_loop(HumanLoopName="a b/c%d")
+    code, _, message = error_of(exc)
+    assert code == "ValidationException"
+    assert message.startswith("1 validation error detected: Value 'a b/c%d' at 'humanLoopName'")
+
+
+def test_credential_scoped_to_another_service_is_rejected(aws: AwsServer) -> None:
+    status, _, body = aws.request("POST", "/", body=b"{}", service="execute-api", headers={
+        "X-Amz-Target": "SageMaker.ListHumanTaskUis", "Content-Type": "application/x-amz-json-1.1"})
+    assert status == 403
+    assert json.loads(body)["__type"] == "InvalidSignatureException"
+    assert "Credential should be scoped to correct service: 'sagemaker'" in json.loads(body)["message"]
+
+
+def test_tampered_body_is_rejected(aws: AwsServer) -> None:
+    signed = aws.sign("POST", "/human-loops/stop", body=b'{"HumanLoopName": "a"}',
+                      headers={"Content-Type": "application/json"})
+    status, _, _ = aws.request("POST", "/human-loops/stop", body=b'{"HumanLoopName": "a"}', headers=signed,
+                               service=None)
+    assert status == 200
+    status, headers, _ = aws.request("POST", "/human-loops/stop", body=b'{"HumanLoopName": "b"}',
+                                     headers=signed, service=None)
+    assert status == 403 and headers["x-amzn-errortype"] == "InvalidSignatureException"
+
+
+def test_auth_off_accepts_unsigned_requests_as_the_configured_account(aws_off: AwsServer) -> None:
+    sm = aws_off.client("sagemaker", signature_version=UNSIGNED)
+    assert sm.create_flow_definition(**_flow("fd-off"))["FlowDefinitionArn"] == (
+        "arn:aws:sagemaker:eu-central-1:999988887777:flow-definition/fd-off")
+
+
+def test_auth_off_takes_the_region_from_any_signature(aws_off: AwsServer) -> None:
+    sm = aws_off.client("sagemaker", key="AKIAANYTHING", secret="whatever", region="ap-south-1")
+    assert sm.create_flow_definition(**_flow("fd-any"))["FlowDefinitionArn"] == (
+        "arn:aws:sagemaker:ap-south-1:999988887777:flow-definition/fd-any")
+
+
+def _flow(name: str) -> dict[str, object]:
+    return {
+        "FlowDefinitionName": name, "RoleArn": "arn:aws:iam::111122223333:role/a2i",
+        "HumanLoopConfig": {
+            "WorkteamArn": "arn:aws:sagemaker:us-east-1:111122223333:workteam/private-crowd/t",
+            "HumanTaskUiArn": "arn:aws:sagemaker:us-east-1:111122223333:human-task-ui/ui",
+            "TaskTitle": "Title", "TaskDescription": "Description", "TaskCount": 1,
+        },
+        "OutputConfig": {"S3OutputPath": "s3://bucket/out"},
+    }

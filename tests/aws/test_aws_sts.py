@@ -1,0 +1,50 @@
+"""STS GetCallerIdentity over the query protocol, as boto3's sts client calls it."""
+
+from __future__ import annotations
+
+import pytest
+from awskit import ACCOUNT, AwsServer, error_of
+from botocore.exceptions import ClientError
+
+
+def test_get_caller_identity(aws: AwsServer) -> None:
+    identity = aws.client("sts").get_caller_identity()
+    assert identity["Account"] == ACCOUNT
+    assert identity["Arn"] == f"arn:aws:iam::{ACCOUNT}:root"
+    assert identity["UserId"] == ACCOUNT
+    assert identity["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_get_caller_identity_of_another_key(aws: AwsServer) -> None:
+    aws.add_key("AKIASTSOTHER00000001", "sts-secret", "777788889999")
+    identity = aws.client("sts", key="AKIASTSOTHER00000001", secret="sts-secret").get_caller_identity()
+    assert identity["Account"] == "777788889999"
+
+
+@pytest.mark.parametrize(("kwargs", "code"), [
+    ({"secret": "wrong"}, "SignatureDoesNotMatch"),
+    ({"key": "AKIAUNKNOWN000000000"}, "InvalidClientTokenId"),
+])
+def test_sts_auth_failures(aws: AwsServer, kwargs: dict[str, str], code: str) -> None:
+    with pytest.raises(ClientError) as exc:
+        aws.client("sts", **kwargs).get_caller_identity()
+    assert error_of(exc)[:2] == (code, 403)
+
+
+def test_expired_sts_signature(aws: AwsServer) -> None:
+    aws.clock.offset = 3600
+    with pytest.raises(ClientError) as exc:
+        aws.client("sts").get_caller_identity()
+    code, status, message = error_of(exc)
+    assert (code, status) == ("SignatureDoesNotMatch", 403) and message.startswith("Signature expired")
+
+
+def test_other_sts_actions_are_invalid(aws: AwsServer) -> None:
+    with pytest.raises(ClientError) as exc:
+        aws.client("sts").get_session_token()
+    assert error_of(exc)[:2] == ("InvalidAction", 400)
+
+
+def test_sts_with_auth_off(aws_off: AwsServer) -> None:
+    identity = aws_off.client("sts", key="AKIAWHATEVER", secret="x").get_caller_identity()
+    assert identity["Account"] == "999988887777"
