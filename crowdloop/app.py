@@ -102,11 +102,13 @@ class CrowdloopApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                await asyncio.to_thread(self.aws.warm)
                 self._reaper = asyncio.create_task(self._reap_forever())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self._reaper:
                     self._reaper.cancel()
+                self.aws.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -128,6 +130,8 @@ def sweep(services: Services) -> None:
 
 def create_app(settings: Settings, clock: Clock | None = None) -> CrowdloopApp:
     services = build_services(settings, clock)
+    if isinstance(services.blobs, LocalBlobStore):
+        services.blobs.discard_stale_incoming()
     output.write_pending_outputs(services)
     return CrowdloopApp(services)
 

@@ -51,8 +51,17 @@ def split_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
+# Partly written objects live here (same filesystem, so the final rename is atomic) and never inside a
+# bucket folder, where a listing would show them. A name starting with "." is not a valid bucket name.
+INCOMING = ".incoming"
+
+
 class LocalBlobStore:
-    """Objects as files under root. Writes go to a temporary file renamed over the target."""
+    """Objects as files under root. Each write goes to a temporary file in root/.incoming that is then
+    renamed over the target, so a reader sees the old object or the whole new one, even if the process
+    is killed mid-write. (No fsync: that guarantee is for a crash of the process, like the database's
+    synchronous=NORMAL; an operating-system crash may lose the newest objects. The outbox rewrites any
+    object whose loop is not marked written.)"""
 
     def __init__(self, root: Path, *, signing_key: bytes | None = None, portal_host: str = "127.0.0.1:8080"
                  ) -> None:
@@ -69,17 +78,37 @@ class LocalBlobStore:
 
     def put(self, uri: str, data: bytes, content_type: str = "application/json") -> None:
         target = self.path_for(uri)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
+        incoming = self.root / INCOMING
+        try:
+            fd, tmp = tempfile.mkstemp(dir=incoming, suffix=".part")
+        except FileNotFoundError:
+            incoming.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=incoming, suffix=".part")
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
+            try:
+                os.replace(tmp, target)
+            except FileNotFoundError:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+    def discard_stale_incoming(self, older_than_seconds: float = 3600) -> int:
+        """Delete temporary files a killed process left in root/.incoming (other live processes may be
+        writing there, hence the age limit)."""
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        for path in (self.root / INCOMING).glob("*.part"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
 
     def get(self, uri: str) -> bytes:
         try:

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from crowdloop import workers
 from crowdloop.app import build_services
 from crowdloop.config import Settings
+from crowdloop.runtime import Services
 from crowdloop.store.tables import assignments, human_loops
 from tests.conftest import BACKENDS, RunningServer, start_server, stop_server
 from tests.pg import PostgresServer
@@ -54,6 +55,15 @@ def _start_loops(server: RunningServer, flow_arn: str, acked: list[str], stop: t
         acked.append(name)
 
 
+def _completed(svc: Services) -> int:
+    with svc.store.read() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).where(human_loops.c.status == "Completed")).scalar_one())
+
+
+def _count_acks(acks: list[Path]) -> int:
+    return sum(len(ack.read_text().split()) for ack in acks if ack.exists())
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_sigkill_loses_nothing_acknowledged(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     if backend == "sqlite":
@@ -70,13 +80,19 @@ def test_sigkill_loses_nothing_acknowledged(backend: str, tmp_path: Path, reques
 
     acks = [tmp_path / f"acks-{i}.txt" for i in range(len(emails))]
     worker_procs = [subprocess.Popen([sys.executable, "-m", "tests.e2e.crash_worker", url, str(tmp_path), email,
-                                      "crash-fd", str(ack)], cwd=REPO) for email, ack in zip(emails, acks, strict=True)]
+                                      "crash-fd", str(ack)], cwd=REPO, stderr=(tmp_path / f"{ack.stem}.log").open("w"))
+                    for email, ack in zip(emails, acks, strict=True)]
     acked_loops: list[str] = []
     stop = threading.Event()
     clients = [threading.Thread(target=_start_loops, args=(server, flow_arn, acked_loops, stop)) for _ in range(4)]
     for client in clients:
         client.start()
-    time.sleep(3)
+    # Let work pile up (at least some loops started and answered), then kill mid-flight.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (len(acked_loops) < 40 or _count_acks(acks) < 12
+                                            or _completed(svc) < 3):
+        time.sleep(0.2)
+    time.sleep(0.5)
     # Kill the server and the answering workers mid-flight.
     for process in [server.process, *worker_procs]:
         os.kill(process.pid, signal.SIGKILL)
@@ -87,6 +103,8 @@ def test_sigkill_loses_nothing_acknowledged(backend: str, tmp_path: Path, reques
         client.join()
 
     acked_answers = [int(line) for ack in acks if ack.exists() for line in ack.read_text().split()]
+    for log in tmp_path.glob("acks-*.log"):  # a worker process that died shows why here
+        sys.stderr.write(log.read_text()[-2000:])
     assert len(acked_loops) > 20, "the clients should have started loops before the kill"
     assert len(acked_answers) > 5, "the workers should have answered before the kill"
 
@@ -114,12 +132,12 @@ def test_sigkill_loses_nothing_acknowledged(backend: str, tmp_path: Path, reques
                 try:
                     document = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
                     break
-                except s3.exceptions.NoSuchKey:
+                except (s3.exceptions.NoSuchKey, s3.exceptions.NoSuchBucket):
                     assert time.monotonic() < deadline, f"{uri} was never written"
                     time.sleep(0.2)
             assert len(document["humanAnswers"]) == 2
         for path in (tmp_path / "output").rglob("*"):
-            if path.is_file():
+            if path.is_file() and ".incoming" not in path.parts:
                 assert path.name == "output.json", f"stray partial file {path}"
                 json.loads(path.read_text())
     finally:

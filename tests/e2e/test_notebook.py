@@ -12,6 +12,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from crowdloop import workers
@@ -46,6 +47,7 @@ def _run_notebook(server: RunningServer, svc: Services, monkeypatch: pytest.Monk
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # the notebook's boto3.client() calls read the env anew
     _ensure_team(server, "article-test")
     email = f"rater-{uuid.uuid4().hex[:8]}@example.org"
     workers.add_worker(svc, email, groups=["article-test"])
