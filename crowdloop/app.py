@@ -28,8 +28,10 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
-def build_services(settings: Settings, clock: Clock | None = None, store: Store | None = None) -> Services:
-    return Services(settings=settings, store=store or open_store(settings.resolved_database_url),
+def build_services(settings: Settings, clock: Clock | None = None, store: Store | None = None,
+                   *, background_checkpoints: bool = False) -> Services:
+    store = store or open_store(settings.resolved_database_url, background_checkpoints=background_checkpoints)
+    return Services(settings=settings, store=store,
                     clock=clock or SystemClock(), blobs=blob_store_for(settings))
 
 
@@ -129,7 +131,8 @@ def sweep(services: Services) -> None:
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> CrowdloopApp:
-    services = build_services(settings, clock)
+    services = build_services(settings, clock, background_checkpoints=True)
+    services.store.start_checkpointer()
     if isinstance(services.blobs, LocalBlobStore):
         services.blobs.discard_stale_incoming()
     output.write_pending_outputs(services)

@@ -7,6 +7,7 @@ Units of work commit once, at the edge: `with store.write() as conn: ...`.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,15 +22,20 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 class Store:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, background_checkpoints: bool = False) -> None:
+        """background_checkpoints (SQLite): this process's commits never run a WAL checkpoint (the
+        fsyncs live there); call start_checkpointer() so a background thread does them instead."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self._checkpointer: threading.Thread | None = None
+        self._stop_checkpoints = threading.Event()
         if self.is_sqlite:
-            self._writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE")
+            autocheckpoint = 0 if background_checkpoints else 1000
+            self._writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE", autocheckpoint=autocheckpoint)
             # SQLite has one writer at a time. Threads of this process queue on this lock instead of on
             # SQLite's busy handler, which sleeps in steps of up to 100 ms and wrecks latency.
             self._write_lock: threading.Lock | None = threading.Lock()
-            self._reader = _sqlite_engine(url, begin="BEGIN")
+            self._reader = _sqlite_engine(url, begin="BEGIN", autocheckpoint=autocheckpoint)
         else:
             self._writer = sa.create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
             self._reader = self._writer
@@ -64,16 +70,34 @@ class Store:
 
         command.upgrade(alembic_config(self.url), "head")
 
+    def start_checkpointer(self, interval_seconds: float = 1.0) -> None:
+        """SQLite only: checkpoint the WAL from a background thread every interval (PASSIVE: never waits
+        for, nor blocks, readers and writers)."""
+        if not self.is_sqlite or self._checkpointer is not None:
+            return
+
+        def run() -> None:
+            while not self._stop_checkpoints.wait(interval_seconds):
+                try:
+                    with self._reader.connect() as conn:
+                        conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                except Exception:  # a failed checkpoint is retried next round; commits are unaffected
+                    logging.getLogger("crowdloop.store").warning("WAL checkpoint failed", exc_info=True)
+
+        self._checkpointer = threading.Thread(target=run, name="crowdloop-checkpoint", daemon=True)
+        self._checkpointer.start()
+
     def dispose(self) -> None:
+        self._stop_checkpoints.set()
         self._writer.dispose()
         if self._reader is not self._writer:
             self._reader.dispose()
 
 
-def open_store(url: str, *, migrate: bool = True) -> Store:
+def open_store(url: str, *, migrate: bool = True, background_checkpoints: bool = False) -> Store:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    store = Store(url)
+    store = Store(url, background_checkpoints=background_checkpoints)
     if migrate:
         store.upgrade()
     return store
@@ -88,7 +112,7 @@ def alembic_config(url: str) -> Any:
     return config
 
 
-def _sqlite_engine(url: str, begin: str) -> Engine:
+def _sqlite_engine(url: str, begin: str, autocheckpoint: int) -> Engine:
     engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                               pool_size=8, max_overflow=24)
 
@@ -102,6 +126,7 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
