@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 17:44:32.248799
+Create Date: 2026-11-22 18:15:34.935189
 """
 
 from alembic import op
@@ -101,14 +101,10 @@ def upgrade() -> None:
         sa.Column("request", sa.JSON(), nullable=False),
         sa.Column("failure_reason", sa.String(length=1024), nullable=True),
         sa.ForeignKeyConstraint(
-            ["template_sha256"],
-            ["templates.sha256"],
-            name=op.f("fk_flow_definitions_template_sha256_templates"),
+            ["template_sha256"], ["templates.sha256"], name=op.f("fk_flow_definitions_template_sha256_templates")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_flow_definitions")),
-        sa.UniqueConstraint(
-            "account", "region", "name", name=op.f("uq_flow_definitions_account_region_name")
-        ),
+        sa.UniqueConstraint("account", "region", "name", name=op.f("uq_flow_definitions_account_region_name")),
     )
     op.create_table(
         "human_task_uis",
@@ -120,9 +116,7 @@ def upgrade() -> None:
         sa.Column("template_sha256", sa.String(length=64), nullable=False),
         sa.Column("created_at", crowdloop.store.tables.UtcDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["template_sha256"],
-            ["templates.sha256"],
-            name=op.f("fk_human_task_uis_template_sha256_templates"),
+            ["template_sha256"], ["templates.sha256"], name=op.f("fk_human_task_uis_template_sha256_templates")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_human_task_uis")),
         sa.UniqueConstraint("account", "region", "name", name=op.f("uq_human_task_uis_account_region_name")),
@@ -152,10 +146,7 @@ def upgrade() -> None:
         sa.Column("last_seen_at", crowdloop.store.tables.UtcDateTime(), nullable=False),
         sa.Column("expires_at", crowdloop.store.tables.UtcDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["worker_id"],
-            ["workers.id"],
-            name=op.f("fk_portal_sessions_worker_id_workers"),
-            ondelete="CASCADE",
+            ["worker_id"], ["workers.id"], name=op.f("fk_portal_sessions_worker_id_workers"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("token_sha256", name=op.f("pk_portal_sessions")),
     )
@@ -185,9 +176,7 @@ def upgrade() -> None:
         sa.Column("worker_access_configuration", sa.JSON(), nullable=True),
         sa.Column("created_at", crowdloop.store.tables.UtcDateTime(), nullable=False),
         sa.Column("updated_at", crowdloop.store.tables.UtcDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["workforce_id"], ["workforces.id"], name=op.f("fk_workteams_workforce_id_workforces")
-        ),
+        sa.ForeignKeyConstraint(["workforce_id"], ["workforces.id"], name=op.f("fk_workteams_workforce_id_workforces")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_workteams")),
         sa.UniqueConstraint("account", "region", "name", name=op.f("uq_workteams_account_region_name")),
         sa.UniqueConstraint("arn", name=op.f("uq_workteams_arn")),
@@ -225,9 +214,7 @@ def upgrade() -> None:
             ["template_sha256"], ["templates.sha256"], name=op.f("fk_human_loops_template_sha256_templates")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_human_loops")),
-        sa.UniqueConstraint(
-            "account", "region", "name_key", name=op.f("uq_human_loops_account_region_name_key")
-        ),
+        sa.UniqueConstraint("account", "region", "name_key", name=op.f("uq_human_loops_account_region_name_key")),
     )
     with op.batch_alter_table("human_loops", schema=None) as batch_op:
         batch_op.create_index(
@@ -252,10 +239,7 @@ def upgrade() -> None:
         sa.Column("workteam_id", sa.Integer(), nullable=False),
         sa.Column("group_name", sa.String(length=128), nullable=False),
         sa.ForeignKeyConstraint(
-            ["workteam_id"],
-            ["workteams.id"],
-            name=op.f("fk_workteam_groups_workteam_id_workteams"),
-            ondelete="CASCADE",
+            ["workteam_id"], ["workteams.id"], name=op.f("fk_workteam_groups_workteam_id_workteams"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("workteam_id", "group_name", name=op.f("pk_workteam_groups")),
     )
@@ -271,15 +255,13 @@ def upgrade() -> None:
         sa.Column("answer_content", sa.Text(), nullable=True),
         sa.Column("time_spent_seconds", sa.Float(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["loop_id"],
-            ["human_loops.id"],
-            name=op.f("fk_assignments_loop_id_human_loops"),
-            ondelete="CASCADE",
+            ["loop_id"], ["human_loops.id"], name=op.f("fk_assignments_loop_id_human_loops"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(["worker_id"], ["workers.id"], name=op.f("fk_assignments_worker_id_workers")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_assignments")),
     )
     with op.batch_alter_table("assignments", schema=None) as batch_op:
+        batch_op.create_index("ix_assignments_loop", ["loop_id"], unique=False)
         batch_op.create_index("ix_assignments_state_expires", ["state", "expires_at"], unique=False)
         batch_op.create_index("ix_assignments_worker_state", ["worker_id", "state"], unique=False)
         batch_op.create_index(
@@ -303,6 +285,7 @@ def downgrade() -> None:
         )
         batch_op.drop_index("ix_assignments_worker_state")
         batch_op.drop_index("ix_assignments_state_expires")
+        batch_op.drop_index("ix_assignments_loop")
 
     op.drop_table("assignments")
     op.drop_table("workteam_groups")
