@@ -18,7 +18,7 @@ def test_add_worker_with_groups_and_lookup(services: Services) -> None:
 
 def test_duplicate_email_is_rejected(services: Services) -> None:
     workers.add_worker(services, "bo@example.org")
-    with pytest.raises(AlreadyExists, match="bo@example.org"):
+    with pytest.raises(AlreadyExists, match=r"bo@example\.org"):
         workers.add_worker(services, "BO@example.org")
 
 
