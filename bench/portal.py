@@ -1,8 +1,9 @@
 """Benchmark: simulated workers answering tasks through the worker portal of `crowdloop serve`.
 
 Each simulated worker signs in once, presses Start working, then repeats the browser's cycle: GET the
-task page, GET its task frame (the rendered seed ranking template), POST the answer (the server stores
-it and claims the next task of the job, whose URL the reply names). Static assets are cached by a
+task page, GET its task frame (the rendered seed ranking template), POST the answer with the page's
+lease token as portal.js does (the server stores it and claims the next task of the job, whose URL the
+reply names). Static assets are cached by a
 browser, so they are not fetched per cycle. Workers are threads spread over several client processes
 so the client is not the limit. Runs with 1, 8 and 32 concurrent workers, each on its own job (flow
 definition, TaskCount=1) preloaded with enough loops. Prints one JSON line: per run cycles/s, p50/p99
@@ -50,6 +51,7 @@ ANSWER = {"answer": {"response_1_ranking": "1", "response_2_ranking": "3", "resp
           "timeSpentInSeconds": 3.5}
 _CSRF = re.compile(rb'name="csrf_token" value="([^"]+)"')
 _FRAME = re.compile(rb'<iframe[^>]* src="([^"]+)"')
+_LEASE = re.compile(rb'data-lease="([^"]+)"')
 
 
 def seed_template() -> str:
@@ -184,7 +186,6 @@ def worker_thread(port: int, session: tuple[dict[str, str], str], job: int, star
         errors.append(f"start: HTTP {status} {headers.get('location')}")
         return
     task = headers["location"]
-    body = json.dumps(ANSWER).encode()
     submit_headers = {"Content-Type": "application/json", "X-CSRF-Token": csrf, "Origin": client.origin}
     while time.time() < start_at:
         time.sleep(0.001)
@@ -193,14 +194,15 @@ def worker_thread(port: int, session: tuple[dict[str, str], str], job: int, star
         if began >= stop_at:
             return
         status, _, page = client.request("GET", task)
-        frame = _FRAME.search(page)
-        if status != 200 or not frame:
+        frame, lease = _FRAME.search(page), _LEASE.search(page)
+        if status != 200 or not frame or not lease:
             errors.append(f"task page: HTTP {status}")
             return
         status, _, _ = client.request("GET", frame.group(1).decode().replace("&amp;", "&"))
         if status != 200:
             errors.append(f"frame: HTTP {status}")
             return
+        body = json.dumps({**ANSWER, "lease": lease.group(1).decode()}).encode()
         status, _, reply = client.request("POST", task + "/submit", body, submit_headers)
         if status != 200:
             errors.append(f"submit: HTTP {status} {reply[:200]!r}")

@@ -1,5 +1,5 @@
 """The root ASGI application: one port serving the AWS APIs (SageMaker, A2I runtime, S3, STS), a few
-crowdloop endpoints under /_crowdloop/, and (later) the worker portal. It also runs the reaper."""
+crowdloop endpoints under /_crowdloop/, and the worker portal. It also runs the reaper."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from crowdloop.clock import Clock, SystemClock
 from crowdloop.config import Settings
 from crowdloop.errors import CrowdloopError
 from crowdloop.flows import TEMPLATE_ROUTE
+from crowdloop.portal.app import create_portal
 from crowdloop.runtime import Services
 from crowdloop.store import Store, open_store
 
@@ -39,6 +40,7 @@ class CrowdloopApp:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.aws = AwsApi(services)
+        self.portal = create_portal(services)
         self._reaper: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -53,8 +55,7 @@ class CrowdloopApp:
         elif is_aws_request(scope):
             await self.aws(scope, receive, send)
         else:
-            await _reply(send, 404, b"<!doctype html><title>crowdloop</title><h1>crowdloop</h1>"
-                         b"<p>Not found.</p>", b"text/html; charset=utf-8")
+            await self.portal(scope, receive, send)
 
     async def _internal(self, path: str, scope: Scope, receive: Receive, send: Send) -> None:
         if path == "/_crowdloop/health":

@@ -194,6 +194,35 @@ def workers_add(email: str, password: str, groups: tuple[str, ...], **options: A
     click.echo(f"added {worker.email} (worker id {worker.worker_id}; groups: {', '.join(worker.groups) or '-'})")
 
 
+@workers.command("invite")
+@click.argument("email")
+@click.option("--group", "groups", multiple=True, help="Group to join (repeatable).")
+@click.option("--expires-hours", type=float, default=72.0, show_default=True,
+              help="How long the invitation link works.")
+@_setting_options((*_STORE_SETTINGS, "host", "port", "public_host"))
+def workers_invite(email: str, groups: tuple[str, ...], expires_hours: float, **options: Any) -> None:
+    """Invite a worker: print a one-time link where they choose their password."""
+    from crowdloop import invites
+
+    invitation = _run(lambda: invites.invite_worker(_services(options), email, groups=groups,
+                                                    expires_hours=expires_hours))
+    click.echo(invitation.url)
+    click.echo(f"(for {invitation.email}; works once, until {invitation.expires_at:%Y-%m-%d %H:%M} UTC)",
+               err=True)
+
+
+@workers.command("reset-password")
+@click.argument("email")
+@click.option("--password", required=True, help="The worker's new password.")
+@_setting_options(_STORE_SETTINGS)
+def workers_reset_password(email: str, password: str, **options: Any) -> None:
+    """Set a worker's password (an invited worker becomes active) and end their portal sessions."""
+    from crowdloop import invites
+
+    worker = _run(lambda: invites.reset_password(_services(options), email, password))
+    click.echo(f"new password set for {worker.email} ({worker.status.value}); their sessions ended")
+
+
 @workers.command("list")
 @click.option("--group", default=None, help="Only members of this group.")
 @_setting_options(_STORE_SETTINGS)

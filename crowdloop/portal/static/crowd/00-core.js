@@ -84,7 +84,30 @@
     // Image annotators: coordinates rounded to whole pixels.
     roundCoordinates: true,
     // Segmentation PNG: unpainted pixels 'transparent' (0,0,0,0) or 'black' (0,0,0,255).
-    segmentationBackground: 'transparent'
+    segmentationBackground: 'transparent',
+    // crowd-question-answer-generation (answer shape undocumented by AWS; see docs):
+    // the answer key when the element has no name (its tag name, like the unnamed element in AWS's
+    // Ground Truth Lambda example "{\"crowd-entity-annotation\": {...}}");
+    qaUnnamedKey: 'crowd-question-answer-generation',
+    // every pair needs a tag when the tag field is shown (question-tags or custom tags allowed);
+    qaTagRequired: true,
+    // every pair needs >= 1 reference unless it is marked "about the whole passage";
+    qaReferenceRequired: true,
+    // a whole-passage pair is answered with one reference covering the passage (false: []).
+    qaWholePassageAsReference: true,
+    // crowd-rekognition-detect-moderation-labels: always offer "None of these" (AWS's own
+    // instructions say "If no categories apply, choose None" without an exclusion-category), and
+    // block submit until a category or None is chosen.
+    moderationAlwaysNone: true,
+    moderationRequiresChoice: true,
+    // crowd-textract-analyze-document (how reviews are encoded in `blocks` is undocumented):
+    // 'remove' => a pair marked "not a key-value pair" loses its KEY and VALUE blocks (its WORD
+    // blocks stay); corrected text => new WORD blocks (Id "crowdloop-word-N") replace the CHILD
+    // relationship; "value is blank" => the VALUE block has no CHILD words; a missing important key
+    // the worker found => new KEY and VALUE blocks without Geometry; "key not found" => nothing.
+    textractRejectedPair: 'remove',
+    // every important key that was not detected needs a decision (found: its value / not found).
+    textractRequireMissingKeyDecision: true
   };
 
   /* ---------------------------------- attribute parsing ----------------------------------- */

@@ -227,9 +227,16 @@
     _controls() {
       var self = this;
       var selector = NATIVE + (CL.controlTags.length ? ',' + CL.controlTags.join(',') : '');
-      return Array.prototype.filter.call(this.querySelectorAll(selector), function (el) {
+      var own = Array.prototype.filter.call(this.querySelectorAll(selector), function (el) {
         return el.closest('crowd-form') === self;
       });
+      // Controls outside any crowd-form that name this one (crowd-form-element-id="<id>").
+      if (this.id) {
+        Array.prototype.forEach.call(document.querySelectorAll('[crowd-form-element-id]'), function (el) {
+          if (el.getAttribute('crowd-form-element-id') === self.id && CL.isControl(el) && !el.closest('crowd-form')) own.push(el);
+        });
+      }
+      return own;
     }
 
     _problems() {

@@ -1,0 +1,93 @@
+"""create_portal(services): the worker portal as an ASGI app.
+
+| method | path                              | what                                                    |
+|--------|-----------------------------------|---------------------------------------------------------|
+| GET    | /                                 | job list (signed in) or redirect to /signin             |
+| GET    | /signin                           | sign-in form                                            |
+| POST   | /signin                           | sign in (rate limited per email and per IP)             |
+| POST   | /signout                          | end the session                                         |
+| GET    | /invite/{token}                   | invitation: choose a password                           |
+| POST   | /invite/{token}                   | set the password, sign in                               |
+| POST   | /jobs/{job}/start                 | claim (or resume) a task of the job -> its task page    |
+| GET    | /jobs/{job}/empty                 | "No tasks left"                                         |
+| GET    | /tasks/{assignment}               | task page (or "Time is up" / "no longer available")     |
+| GET    | /tasks/{assignment}/frame?token=  | the task UI document for the sandboxed iframe           |
+| POST   | /tasks/{assignment}/submit        | JSON {answer, timeSpentInSeconds} -> {next}             |
+| POST   | /tasks/{assignment}/release       | slot back to the queue                                  |
+| POST   | /tasks/{assignment}/decline       | slot back, never offered to this worker again           |
+| GET    | /static/{name}                    | portal.css, portal.js, crowd-html-elements.js (+ .css)  |
+"""
+
+from __future__ import annotations
+
+import anyio
+import jinja2
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from crowdloop.portal import pages, tasks
+from crowdloop.portal.access import JobCache
+from crowdloop.portal.handoff import LeaseHandoff
+from crowdloop.portal.static import CROWD_CSS, CROWD_SCRIPT, Assets, load_assets
+from crowdloop.portal.taskui import TaskUi
+from crowdloop.portal.tokens import TokenSigner, load_key
+from crowdloop.portal.web import PAGE_POLICY, WORKER_THREADS, Portal, anonymous, signed_in
+from crowdloop.runtime import Services
+
+
+def create_portal(services: Services, assets: Assets | None = None) -> Starlette:
+    """The portal for these services. Mount it for every request that is not an AWS API call."""
+    assets = assets or load_assets()
+    jinja = jinja2.Environment(loader=jinja2.PackageLoader("crowdloop.portal", "templates"),
+                               autoescape=True, auto_reload=False, trim_blocks=True, lstrip_blocks=True)
+    for name in jinja.list_templates():  # compile now, not in the first concurrent requests
+        jinja.get_template(name)
+    portal = Portal(
+        svc=services,
+        jinja=jinja,
+        assets=assets,
+        tokens=TokenSigner(load_key(services.settings.data_path)),
+        taskui=TaskUi(services, assets.url(CROWD_SCRIPT), assets.url(CROWD_CSS)),
+        jobs=JobCache(services),
+        handoff=LeaseHandoff(),
+        limiter=anyio.CapacityLimiter(WORKER_THREADS),
+    )
+
+    async def frame(request: Request) -> Response:
+        return await portal.run(tasks.frame, portal, request)
+
+    async def static(request: Request) -> Response:
+        return portal.assets.response(request)
+
+    routes = [
+        Route("/", signed_in(pages.job_list), methods=["GET"]),
+        Route("/signin", anonymous(pages.signin_form), methods=["GET"]),
+        Route("/signin", anonymous(pages.signin), methods=["POST"]),
+        Route("/signout", signed_in(pages.signout), methods=["POST"]),
+        Route("/invite/{token}", anonymous(pages.invitation_form), methods=["GET"]),
+        Route("/invite/{token}", anonymous(pages.accept_invitation), methods=["POST"]),
+        Route("/jobs/{job:int}/start", signed_in(tasks.start), methods=["POST"]),
+        Route("/jobs/{job:int}/empty", signed_in(tasks.no_tasks_left), methods=["GET"]),
+        Route("/tasks/{assignment:int}", signed_in(tasks.task_page), methods=["GET"]),
+        Route("/tasks/{assignment:int}/frame", frame, methods=["GET"]),
+        Route("/tasks/{assignment:int}/submit", signed_in(tasks.submit), methods=["POST"]),
+        Route("/tasks/{assignment:int}/release", signed_in(tasks.release), methods=["POST"]),
+        Route("/tasks/{assignment:int}/decline", signed_in(tasks.decline), methods=["POST"]),
+        Route("/static/{name}", static, methods=["GET"]),
+    ]
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        title = {404: "Not found", 405: "Not allowed"}.get(status, "Something went wrong")
+        html = portal.jinja.get_template("message.html").render(
+            title=title, message="There is nothing here." if status == 404 else title + ".",
+            session=None, csrf_token="", asset=portal.assets.url)
+        return HTMLResponse(html, status_code=status, headers={
+            "Content-Security-Policy": PAGE_POLICY, "X-Content-Type-Options": "nosniff"})
+
+    app = Starlette(routes=routes, exception_handlers={404: http_error, 405: http_error})
+    app.state.portal = portal
+    return app

@@ -1,0 +1,101 @@
+"""Sign-in, sign-out, the job list and the invitation page."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from crowdloop import invites, queue
+from crowdloop.errors import InvalidInput, NotFound
+from crowdloop.portal.sessions import SESSION_MAX, end_session, start_session
+from crowdloop.portal.signin import Outcome, sign_in
+from crowdloop.portal.web import SESSION_COOKIE, Visit, local_path
+
+NOTICES = {
+    "released": "The task went back to the queue.",
+    "declined": "You declined the task; it will not be offered to you again.",
+}
+
+
+def signin_form(visit: Visit) -> Response:
+    target = local_path(visit.request.query_params.get("next"))
+    if visit.session is not None:
+        return visit.redirect(target)
+    return visit.page("signin.html", title="Sign in", email="", error=None, next=target)
+
+
+def signin(visit: Visit) -> Response:
+    email = str(visit.data.get("email", ""))[:320]
+    password = str(visit.data.get("password", ""))[:invites.MAX_PASSWORD_LENGTH]
+    target = local_path(str(visit.data.get("next", "/")))
+    client = visit.request.client
+    result = sign_in(visit.svc, email, password, client.host if client else "unknown")
+    if result.outcome is Outcome.SIGNED_IN and result.worker_pk is not None:
+        return _signed_in_response(visit, result.worker_pk, target)
+    if result.outcome is Outcome.LIMITED:
+        minutes = max(1, (result.retry_after_seconds + 59) // 60)
+        error, status = (f"Too many failed sign-in attempts. Try again in {minutes} minute"
+                         f"{'s' if minutes > 1 else ''}."), 429
+    elif result.outcome is Outcome.DISABLED:
+        error, status = "This account is disabled. Ask your administrator to enable it.", 403
+    else:
+        error, status = "The email or password is not right.", 401
+    response = visit.page("signin.html", status=status, title="Sign in", email=email, error=error,
+                          next=target)
+    if result.outcome is Outcome.LIMITED:
+        response.headers["Retry-After"] = str(result.retry_after_seconds)
+    return response
+
+
+def signout(visit: Visit) -> Response:
+    token = visit.request.cookies.get(SESSION_COOKIE)
+    if token:
+        end_session(visit.svc, token)
+    visit.cookies.append((SESSION_COOKIE, "", 0))
+    return visit.redirect("/signin")
+
+
+def job_list(visit: Visit) -> Response:
+    jobs = queue.jobs_for_worker(visit.svc, visit.worker_pk)
+    notice = NOTICES.get(visit.request.query_params.get("notice", ""))
+    return visit.page("jobs.html", title="Jobs", jobs=jobs, notice=notice, duration=format_duration)
+
+
+def invitation_form(visit: Visit) -> Response:
+    token = visit.request.path_params["token"]
+    try:
+        email = invites.invitation_email(visit.svc, token)
+    except NotFound as exc:
+        return visit.page("message.html", status=404, title="Invitation not valid", message=exc.message)
+    return visit.page("invite.html", title="Choose your password", email=email, error=None,
+                      min_length=invites.MIN_PASSWORD_LENGTH)
+
+
+def accept_invitation(visit: Visit) -> Response:
+    token = visit.request.path_params["token"]
+    password = str(visit.data.get("password", ""))
+    try:
+        email = invites.invitation_email(visit.svc, token)
+        if password != str(visit.data.get("confirm", "")):
+            raise InvalidInput("The two passwords are not the same.", "confirm")
+        worker = invites.accept_invitation(visit.svc, token, password)
+    except NotFound as exc:
+        return visit.page("message.html", status=404, title="Invitation not valid", message=exc.message)
+    except InvalidInput as exc:
+        return visit.page("invite.html", status=400, title="Choose your password", email=email,
+                          error=exc.message, min_length=invites.MIN_PASSWORD_LENGTH)
+    return _signed_in_response(visit, worker.id, "/")
+
+
+def _signed_in_response(visit: Visit, worker_pk: int, target: str) -> Response:
+    token, _session = start_session(visit.svc, worker_pk)
+    visit.cookies.append((SESSION_COOKIE, token, int(SESSION_MAX.total_seconds())))
+    return visit.redirect(target)
+
+
+def format_duration(seconds: int) -> str:
+    """600 -> '10 minutes', 5400 -> '1 hour 30 minutes', 45 -> '45 seconds'."""
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{n} {unit}{'s' if n != 1 else ''}"
+             for n, unit in ((hours, "hour"), (minutes, "minute"), (secs, "second")) if n]
+    return " ".join(parts[:2]) or "0 seconds"

@@ -1,0 +1,116 @@
+/* crowdloop worker portal: the task page's timer, active-time count and the bridge to the task frame.
+ *
+ * The task UI runs in a sandboxed iframe (opaque origin). It talks to this page with postMessage:
+ *   frame -> page  {crowdloop: 1, type: "ready" | "submit" (answer) | "invalid" (message)}
+ *   page -> frame  {crowdloop: 1, type: "submit-request" | "submit-failed" (message)}
+ * Only messages whose source is the frame's window are read. Ctrl+Enter (Cmd+Enter) sends submit-request.
+ *
+ * Active time counts only while this page is visible and focused (focus inside the frame counts); it is
+ * kept in localStorage per assignment so "Stop and resume later" does not lose it, and sent with the
+ * answer as timeSpentInSeconds (the server clamps it to the time since the task was accepted), with the
+ * page's signed lease token (which job to open next, when the task was accepted).
+ */
+(function () {
+  'use strict';
+  var task = document.querySelector('[data-task]');
+  if (!task) return;
+  var frame = task.querySelector('iframe');
+  var statusBox = task.querySelector('[data-status]');
+  var countdown = task.querySelector('[data-countdown]');
+  var timer = countdown.parentNode;
+  var storeKey = 'crowdloop-active-ms-' + task.getAttribute('data-assignment');
+  var deadline = performance.now() + Number(task.getAttribute('data-remaining-ms'));
+  var activeMs = Number(load()) || 0;
+  var last = performance.now();
+  var submitting = false;
+  var warned = false;
+  var wasCounting = counting();
+
+  function load() { try { return window.localStorage.getItem(storeKey); } catch (e) { return null; } }
+  function save() { try { window.localStorage.setItem(storeKey, String(Math.round(activeMs))); } catch (e) { /* private mode */ } }
+  function forget() { try { window.localStorage.removeItem(storeKey); } catch (e) { /* private mode */ } }
+  function say(message) { statusBox.textContent = message || ''; }
+  function post(message) {
+    message.crowdloop = 1;
+    if (frame.contentWindow) frame.contentWindow.postMessage(message, '*');
+  }
+
+  function counting() { return document.visibilityState === 'visible' && document.hasFocus(); }
+
+  function tick() {
+    var now = performance.now();
+    var delta = now - last;
+    last = now;
+    if (wasCounting && delta < 5000) activeMs += delta; // a longer gap means the machine slept
+    wasCounting = counting();
+    save();
+    var left = deadline - now;
+    var seconds = Math.max(0, Math.ceil(left / 1000));
+    var h = Math.floor(seconds / 3600), m = Math.floor(seconds % 3600 / 60), s = seconds % 60;
+    countdown.textContent = (h ? h + ':' + (m < 10 ? '0' : '') : '') + m + ':' + (s < 10 ? '0' : '') + s;
+    if (seconds <= 60) {
+      timer.classList.add('low');
+      if (!warned && seconds > 0) { warned = true; say('Less than a minute left for this task.'); }
+    }
+    if (left <= -1000 && !submitting) {
+      window.location.reload(); // the server now answers "Time is up"
+    }
+  }
+
+  function send(answer) {
+    if (submitting) return;
+    submitting = true;
+    tick();
+    say('Saving your answer…');
+    fetch(task.getAttribute('data-submit-url'), {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: {'Content-Type': 'application/json', 'X-CSRF-Token': task.getAttribute('data-csrf')},
+      body: JSON.stringify({answer: answer, timeSpentInSeconds: activeMs / 1000,
+                            lease: task.getAttribute('data-lease')})
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; });
+    }).then(function (body) {
+      if (body && body.next) {
+        forget();
+        window.location.assign(body.next);
+      } else {
+        fail((body && body.error) || 'Your answer could not be saved. Try again.');
+      }
+    }, function () {
+      fail('Your answer could not be saved: the server did not answer. Try again.');
+    });
+  }
+
+  function fail(message) {
+    submitting = false;
+    say(message);
+    post({type: 'submit-failed', message: message});
+  }
+
+  window.addEventListener('message', function (event) {
+    if (event.source !== frame.contentWindow) return;
+    var data = event.data;
+    if (!data || data.crowdloop !== 1) return;
+    if (data.type === 'ready') {
+      task.setAttribute('data-ready', '');
+    } else if (data.type === 'submit') {
+      send(data.answer && typeof data.answer === 'object' ? data.answer : {});
+    } else if (data.type === 'invalid') {
+      say(data.message || 'Some answers are missing or not valid.');
+    }
+  });
+
+  document.addEventListener('keydown', function (event) {
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      post({type: 'submit-request'});
+    }
+  });
+
+  tick();
+  window.setInterval(tick, 500);
+  document.addEventListener('visibilitychange', tick);
+  window.addEventListener('focus', tick);
+  window.addEventListener('blur', tick);
+})();

@@ -1,0 +1,165 @@
+"""Working on tasks: start a job, the task page, its frame, submit, release and decline.
+
+Every action names an assignment id; the queue only acts on the signed-in worker's own live lease, so
+another worker's id is answered 404 and a lease that ended is answered with the page saying why
+("Time is up" for an expired one, "no longer available" otherwise).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import datetime
+
+from markupsafe import escape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from crowdloop import queue
+from crowdloop.errors import TaskUnavailable
+from crowdloop.portal.access import job_for_worker
+from crowdloop.portal.web import Portal, Visit, request_origin
+from crowdloop.runtime import Services
+
+_FRAME_MESSAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Task</title></head>
+<body style="font:16px system-ui,sans-serif;margin:16px"><p>{message}</p></body></html>"""
+
+
+def start(visit: Visit) -> Response:
+    """Start working on a job: the worker's held task of that job, else the next one, else "no tasks"."""
+    flow_definition_id = int(visit.request.path_params["job"])
+    lease = queue.claim(visit.svc, visit.worker_pk, flow_definition_id)
+    if lease is not None:
+        visit.portal.handoff.put(lease, visit.svc.clock.now())
+        return visit.redirect(f"/tasks/{lease.assignment_id}")
+    if job_for_worker(visit.svc, visit.worker_pk, flow_definition_id) is None:
+        return visit.not_found()
+    return visit.redirect(f"/jobs/{flow_definition_id}/empty")
+
+
+def no_tasks_left(visit: Visit) -> Response:
+    job = job_for_worker(visit.svc, visit.worker_pk, int(visit.request.path_params["job"]))
+    if job is None:
+        return visit.not_found()
+    return visit.page("message.html", title="No tasks left",
+                      message=f"There are no more tasks for you in “{job.title}” right now.",
+                      job=job, again_label="Check again")
+
+
+def task_page(visit: Visit) -> Response:
+    assignment_id = int(visit.request.path_params["assignment"])
+    now = visit.svc.clock.now()
+    handoff = visit.portal.handoff
+    try:
+        lease = (handoff.take(assignment_id, visit.worker_pk, now)
+                 or queue.get_lease(visit.svc, assignment_id, visit.worker_pk))
+    except TaskUnavailable as exc:
+        return unavailable(visit, exc)
+    handoff.put(lease, now)  # for the frame request that follows
+    job = visit.portal.jobs.get(lease.flow_definition_id)
+    remaining = max(0.0, (lease.expires_at - now).total_seconds())
+    tokens = visit.portal.tokens
+    frame_token = tokens.frame_token(assignment_id, visit.worker_pk, now.timestamp())
+    lease_token = tokens.lease_token(assignment_id, visit.worker_pk, lease.flow_definition_id, lease.accepted_at)
+    return visit.page("task.html", title=job.title, job=job, assignment_id=assignment_id,
+                      frame_url=f"/tasks/{assignment_id}/frame?token={frame_token}", lease_token=lease_token,
+                      remaining_ms=int(remaining * 1000), remaining_text=_clock_text(remaining))
+
+
+def unavailable(visit: Visit, exc: TaskUnavailable) -> Response:
+    if exc.reason == "not-yours":
+        return visit.not_found()
+    if exc.reason == "expired":
+        return visit.page("message.html", status=410, title="Time is up",
+                          message="The time limit for this task ran out before it was submitted, so it went "
+                                  "back to the queue. Your answer was not saved.")
+    return visit.page("message.html", status=410, title="This task is no longer available",
+                      message="The requester stopped or removed this task, or you already finished with it.")
+
+
+def submit(visit: Visit) -> Response:
+    """Store the answer (JSON: answer, timeSpentInSeconds, lease) and open the next task of the same job.
+    `lease` is the task page's signed lease token (job, acceptance time); without it the lease is read."""
+    assignment_id = int(visit.request.path_params["assignment"])
+    answer = visit.data.get("answer")
+    if not isinstance(answer, dict):
+        return visit.json({"error": "The answer must be a JSON object."}, 400)
+    try:
+        signed = visit.portal.tokens.verify_lease(assignment_id, visit.worker_pk, visit.data.get("lease"))
+        if signed is None:
+            lease = queue.get_lease(visit.svc, assignment_id, visit.worker_pk)
+            signed = lease.flow_definition_id, lease.accepted_at
+        flow_definition_id, accepted_at = signed
+        spent = clamp_time_spent(visit.data.get("timeSpentInSeconds"), accepted_at, visit.svc.clock.now())
+        visit.portal.handoff.discard(assignment_id)
+        queue.submit(visit.svc, assignment_id, visit.worker_pk, answer, spent)
+    except TaskUnavailable as exc:
+        status = 404 if exc.reason == "not-yours" else 409
+        return visit.json({"error": exc.message, "reason": exc.reason, "next": f"/tasks/{assignment_id}"},
+                          status)
+    following = queue.claim(visit.svc, visit.worker_pk, flow_definition_id)
+    if following is None:
+        return visit.json({"next": f"/jobs/{flow_definition_id}/empty"})
+    visit.portal.handoff.put(following, visit.svc.clock.now())
+    return visit.json({"next": f"/tasks/{following.assignment_id}"})
+
+
+def release(visit: Visit) -> Response:
+    return _give_back(visit, queue.release, "released")
+
+
+def decline(visit: Visit) -> Response:
+    return _give_back(visit, queue.decline, "declined")
+
+
+def _give_back(visit: Visit, action: Callable[[Services, int, int], None], notice: str) -> Response:
+    assignment_id = int(visit.request.path_params["assignment"])
+    visit.portal.handoff.discard(assignment_id)
+    try:
+        action(visit.svc, assignment_id, visit.worker_pk)
+    except TaskUnavailable as exc:
+        return unavailable(visit, exc)
+    return visit.redirect(f"/?notice={notice}")
+
+
+def frame(portal: Portal, request: Request) -> Response:
+    """The task UI document, authorised by the signed token in its URL (the sandboxed frame has no
+    usable cookies)."""
+    assignment_id = int(request.path_params["assignment"])
+    now = portal.svc.clock.now()
+    worker_pk = portal.tokens.verify_frame(assignment_id, request.query_params.get("token", ""),
+                                           now.timestamp())
+    if worker_pk is None:
+        return _frame_message("This link has expired. Reload the page.", 403)
+    try:
+        lease = (portal.handoff.take(assignment_id, worker_pk, now)
+                 or queue.get_lease(portal.svc, assignment_id, worker_pk))
+    except TaskUnavailable as exc:
+        return _frame_message(exc.message, 404 if exc.reason == "not-yours" else 410)
+    document = portal.taskui.document(lease, request_origin(request), now)
+    return HTMLResponse(document.html, headers={
+        "Content-Security-Policy": document.content_security_policy, "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
+        "Cross-Origin-Resource-Policy": "same-origin"})
+
+
+def clamp_time_spent(value: object, accepted_at: datetime, now: datetime) -> float:
+    """The client's active time, kept within [0, wall time since the task was accepted]."""
+    wall = max(0.0, (now - accepted_at).total_seconds())
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return 0.0
+    return min(max(float(value), 0.0), wall)
+
+
+def _frame_message(message: str, status: int) -> Response:
+    return HTMLResponse(_FRAME_MESSAGE.format(message=escape(message)), status_code=status, headers={
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+
+def _clock_text(seconds: float) -> str:
+    total = math.ceil(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+

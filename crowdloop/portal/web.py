@@ -1,0 +1,230 @@
+"""Request/response plumbing shared by the portal's pages.
+
+A view is a plain function `view(visit) -> Response` that runs in a worker thread (it calls the
+store). `signed_in(view)` and `anonymous(view)` turn it into a Starlette endpoint that reads the body
+(form or JSON, at most MAX_BODY_BYTES), then, in one thread hop: loads the session, refuses cross-origin
+POSTs and POSTs without the right CSRF token, and calls the view. Every response carries the portal's
+security headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, quote
+
+import anyio
+import anyio.to_thread
+import jinja2
+import orjson
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from crowdloop.errors import NotFound
+from crowdloop.portal import csrf
+from crowdloop.portal.access import JobCache
+from crowdloop.portal.handoff import LeaseHandoff
+from crowdloop.portal.sessions import SESSION_MAX, Session, load_session
+from crowdloop.portal.static import Assets
+from crowdloop.portal.taskui import TaskUi
+from crowdloop.portal.tokens import TokenSigner
+from crowdloop.runtime import Services
+
+SESSION_COOKIE = "crowdloop_session"
+MAX_BODY_BYTES = 8 * 1024 * 1024
+WORKER_THREADS = 8  # views running at once; more only contend for the GIL and the store's write lock
+PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+               "frame-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+               "base-uri 'none'")
+_BASE_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+
+
+@dataclass
+class Portal:
+    """Everything the views share, built once by create_portal."""
+
+    svc: Services
+    jinja: jinja2.Environment
+    assets: Assets
+    tokens: TokenSigner
+    taskui: TaskUi
+    jobs: JobCache
+    handoff: LeaseHandoff
+    limiter: anyio.CapacityLimiter
+
+    async def run(self, function: Callable[..., Response], *args: Any) -> Response:
+        """Run a view's blocking part (store calls) in a worker thread, at most WORKER_THREADS at once."""
+        return await anyio.to_thread.run_sync(function, *args, limiter=self.limiter)
+
+
+@dataclass
+class Visit:
+    """One request as a view sees it."""
+
+    portal: Portal
+    request: Request
+    data: dict[str, Any]
+    session: Session | None
+    csrf_token: str
+    cookies: list[tuple[str, str, int]] = field(default_factory=list)  # (name, value, max_age) to set
+
+    @property
+    def svc(self) -> Services:
+        return self.portal.svc
+
+    @property
+    def origin(self) -> str:
+        return request_origin(self.request)
+
+    @property
+    def worker_pk(self) -> int:
+        assert self.session is not None
+        return self.session.worker_pk
+
+    def page(self, template: str, status: int = 200, **context: Any) -> Response:
+        html = self.portal.jinja.get_template(template).render(
+            session=self.session, csrf_token=self.csrf_token, asset=self.portal.assets.url, **context)
+        headers = {"Content-Security-Policy": PAGE_POLICY}
+        return self.finish(HTMLResponse(html, status_code=status, headers=headers))
+
+    def json(self, body: dict[str, Any], status: int = 200) -> Response:
+        return self.finish(Response(orjson.dumps(body), status_code=status, media_type="application/json"))
+
+    def redirect(self, url: str) -> Response:
+        return self.finish(Response(status_code=303, headers={"Location": url}))
+
+    def finish(self, response: Response) -> Response:
+        for name, value in _BASE_HEADERS.items():
+            response.headers.setdefault(name, value)
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        secure = self.request.url.scheme == "https"
+        for name, value, max_age in self.cookies:
+            response.set_cookie(name, value, max_age=max_age if value else 0, path="/", secure=secure,
+                                httponly=True, samesite="lax")
+        return response
+
+    def not_found(self) -> Response:
+        return self.page("message.html", status=404, title="Not found",
+                         message="There is nothing here, or it is not yours to see.")
+
+
+View = Callable[[Visit], Response]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def signed_in(view: View) -> Endpoint:
+    """The view runs only with a live session; GETs without one go to the sign-in page."""
+    return _endpoint(_signed_in, view)
+
+
+def anonymous(view: View) -> Endpoint:
+    """The view runs for anyone (session loaded if there is one); POSTs need the double-submit token."""
+    return _endpoint(_anonymous, view)
+
+
+def _endpoint(guard: Callable[[Portal, Request, dict[str, Any], View], Response], view: View) -> Endpoint:
+    async def endpoint(request: Request) -> Response:
+        try:
+            data = await read_data(request)
+        except UnreadableBody as exc:
+            return Response(exc.message, status_code=exc.status, media_type="text/plain")
+        portal: Portal = request.app.state.portal
+        return await portal.run(guard, portal, request, data, view)
+
+    return endpoint
+
+
+def _signed_in(portal: Portal, request: Request, data: dict[str, Any], view: View) -> Response:
+    session = load_session(portal.svc, request.cookies.get(SESSION_COOKIE))
+    visit = Visit(portal, request, data, session, session.csrf_token if session else "")
+    if session is None:
+        if request.cookies.get(SESSION_COOKIE):
+            visit.cookies.append((SESSION_COOKIE, "", 0))
+        if request.method == "GET":
+            return visit.redirect("/signin?next=" + quote(request.url.path, safe="/"))
+        if wants_json(request):
+            return visit.json({"error": "Your session has ended; sign in again.", "next": "/signin"}, 401)
+        return visit.redirect("/signin")
+    if request.method == "POST" and not _post_allowed(visit, session.csrf_token):
+        return _forbidden(visit)
+    return _run(view, visit)
+
+
+def _anonymous(portal: Portal, request: Request, data: dict[str, Any], view: View) -> Response:
+    session = load_session(portal.svc, request.cookies.get(SESSION_COOKIE))
+    token = request.cookies.get(csrf.ANONYMOUS_COOKIE) or ""
+    visit = Visit(portal, request, data, session, token)
+    if request.method == "POST" and not _post_allowed(visit, token):
+        return _forbidden(visit)
+    if not token:
+        visit.csrf_token = csrf.new_token()
+        visit.cookies.append((csrf.ANONYMOUS_COOKIE, visit.csrf_token, int(SESSION_MAX.total_seconds())))
+    return _run(view, visit)
+
+
+def _run(view: View, visit: Visit) -> Response:
+    try:
+        return view(visit)
+    except NotFound:
+        return visit.not_found()
+
+
+def _post_allowed(visit: Visit, expected: str) -> bool:
+    request = visit.request
+    given = visit.data.get(csrf.FIELD) or request.headers.get(csrf.HEADER)
+    origin_ok = csrf.same_origin(request.headers.get("origin"), request.headers.get("referer"), visit.origin)
+    return origin_ok and csrf.tokens_match(expected, given)
+
+
+def _forbidden(visit: Visit) -> Response:
+    message = "This form has expired or did not come from this site. Go back, reload the page and try again."
+    if wants_json(visit.request):
+        return visit.json({"error": message}, 403)
+    return visit.page("message.html", status=403, title="Please try again", message=message)
+
+
+class UnreadableBody(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+async def read_data(request: Request) -> dict[str, Any]:
+    """The POST body as a dict (url-encoded form or a JSON object); {} for GET. UnreadableBody (413 or
+    400) when it is too large or malformed."""
+    if request.method != "POST":
+        return {}
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise UnreadableBody(413, f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    try:
+        if wants_json(request):
+            value = orjson.loads(body) if body else {}
+            if not isinstance(value, dict):
+                raise ValueError("not a JSON object")
+            return value
+        return dict(parse_qsl(body.decode(), keep_blank_values=True, max_num_fields=100))
+    except ValueError as exc:  # includes orjson.JSONDecodeError and UnicodeDecodeError
+        raise UnreadableBody(400, f"The request body is malformed: {exc}") from None
+
+
+def wants_json(request: Request) -> bool:
+    return request.headers.get("content-type", "").split(";")[0].strip() == "application/json"
+
+
+def request_origin(request: Request) -> str:
+    return f"{request.url.scheme}://{request.headers.get('host', '')}"
+
+
+def local_path(target: str | None) -> str:
+    """target when it is a path on this site, else "/" (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target

@@ -1,0 +1,153 @@
+"""The worker portal in a real browser: a running crowdloop server, the jobs and workers on it, and the
+steps a worker takes (sign in, start working, answer inside the task frame).
+
+`site` is a real `crowdloop serve` (tests/conftest.py `server`, SQLite and PostgreSQL) with Services on
+its database (`server_services`) to set up jobs and workers and to read outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
+from playwright.sync_api import Response as PlaywrightResponse
+
+from crowdloop import flows, loops, workers, workforce
+from crowdloop.passwords import hash_password
+from crowdloop.runtime import Caller, Services
+from tests.conftest import RunningServer
+
+CALLER = Caller(account="123456789012", region="us-east-1")
+PASSWORD = "browser test password"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "a2i-ranking-notebook-en.txt"
+
+
+def seed_template() -> str:
+    """The ranking template of the seed notebook, verbatim (between `template = r\"\"\"` and `\"\"\"`)."""
+    text = SEED.read_text()
+    start = text.index('template = r"""') + len('template = r"""')
+    return text[start:text.index('"""', start)]
+
+
+@dataclass
+class Site:
+    url: str
+    svc: Services
+    backend: str
+
+    def job(self, template: str, *, task_count: int = 1, time_limit: int = 600,
+            title: str | None = None, description: str | None = None) -> tuple[flows.FlowDefinition, str]:
+        """A work team with a fresh group, a task UI and an Active flow definition: (flow, group)."""
+        n = uuid.uuid4().hex[:10]
+        group = f"g-{n}"
+        team = workforce.create_workteam(self.svc, CALLER, f"team-{n}", description="browser tests",
+                                         member_definitions=[{"OidcMemberDefinition": {"Groups": [group]}}])
+        ui = flows.create_human_task_ui(self.svc, CALLER, f"ui-{n}", template)
+        title = title or f"Browser job {n}"
+        config = {"WorkteamArn": team.arn, "HumanTaskUiArn": ui.arn, "TaskCount": task_count,
+                  "TaskTitle": title, "TaskDescription": description or title,
+                  "TaskTimeLimitInSeconds": time_limit, "TaskAvailabilityLifetimeInSeconds": 86400}
+        flow = flows.create_flow_definition(self.svc, CALLER, f"fd-{n}",
+                                            role_arn="arn:aws:iam::123456789012:role/a2i",
+                                            output_config={"S3OutputPath": "s3://browser-bucket/out"},
+                                            human_loop_config=config)
+        flows.describe_flow_definition(self.svc, CALLER, flow.name)
+        return flow, group
+
+    def worker(self, group: str) -> str:
+        email = f"w-{uuid.uuid4().hex[:10]}@example.org"
+        workers.add_worker(self.svc, email, password_hash=hash_password(PASSWORD), groups=[group])
+        return email
+
+    def start_loop(self, flow: flows.FlowDefinition, content: Any) -> str:
+        name = f"loop-{uuid.uuid4().hex[:12]}"
+        loops.start_human_loop(self.svc, CALLER, name, flow.arn, json.dumps(content))
+        return name
+
+    def output(self, loop_name: str) -> dict[str, Any]:
+        loop = loops.describe_human_loop(self.svc, CALLER, loop_name)
+        return dict(json.loads(self.svc.blobs.get(loop.output_uri)))
+
+    def status(self, loop_name: str) -> str:
+        return loops.describe_human_loop(self.svc, CALLER, loop_name).status.value
+
+
+@pytest.fixture
+def site(server: RunningServer, server_services: Services) -> Site:
+    return Site(url=server.endpoint_url, svc=server_services, backend=server.backend)
+
+
+@dataclass
+class Worker:
+    """One worker's browser tab; console errors, page errors and CSP reports are collected."""
+
+    site: Site
+    page: Page
+    problems: list[str] = field(default_factory=list)
+
+    def sign_in(self, email: str, password: str = PASSWORD) -> None:
+        page = self.page
+        page.goto(self.site.url + "/")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Jobs", exact=True)).to_be_visible()
+
+    def start(self, title: str) -> None:
+        """Press Start working on the job with this title."""
+        card = self.page.get_by_role("listitem").filter(has=self.page.get_by_role("heading", name=title))
+        card.get_by_role("button", name="Start working").click()
+
+    def wait_for_task(self) -> None:
+        expect(self.page.locator("iframe")).to_have_count(1)
+        self.page.wait_for_selector("[data-task][data-ready]", state="attached")
+
+    @property
+    def frame(self) -> Any:
+        return self.page.frame_locator("iframe")
+
+    def assignment_id(self) -> int:
+        match = re.search(r"/tasks/(\d+)$", self.page.url)
+        assert match, self.page.url
+        return int(match.group(1))
+
+    def check(self, *expected: str) -> None:
+        """No console error, page error or CSP violation happened, except those containing `expected`."""
+        unexpected = [p for p in self.problems if not any(e in p for e in expected)]
+        assert not unexpected, "\n".join(unexpected)
+
+
+@contextmanager
+def open_worker(browser: Browser, site: Site, viewport: dict[str, int] = DESKTOP) -> Iterator[Worker]:
+    """A fresh browser context (own cookies) on the site."""
+    context: BrowserContext = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    worker = Worker(site, page)
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            worker.problems.append(f"console error: {message.text}")
+
+    page.on("console", console)
+    page.on("pageerror", lambda exc: worker.problems.append(f"page error: {exc}"))
+
+    def response(reply: PlaywrightResponse) -> None:
+        if reply.status >= 400:
+            worker.problems.append(f"HTTP {reply.status}: {reply.url}")
+
+    page.on("response", response)
+    try:
+        yield worker
+    finally:
+        context.close()
