@@ -4,6 +4,7 @@ crowdloop endpoints under /_crowdloop/, and the worker portal. It also runs the 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import mimetypes
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -112,6 +113,8 @@ class CrowdloopApp:
                 if self._reaper:
                     self._reaper.cancel()
                 self.aws.close()
+                if self.services.output_writer is not None:
+                    await asyncio.to_thread(self.services.output_writer.close)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -134,6 +137,7 @@ def sweep(services: Services) -> None:
 def create_app(settings: Settings, clock: Clock | None = None) -> CrowdloopApp:
     services = build_services(settings, clock, background_checkpoints=True)
     services.store.start_checkpointer()
+    services = dataclasses.replace(services, output_writer=output.OutputWriter(services))
     if isinstance(services.blobs, LocalBlobStore):
         services.blobs.discard_stale_incoming()
     output.write_pending_outputs(services)

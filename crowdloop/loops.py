@@ -211,9 +211,18 @@ _LOOP_COLUMNS = (human_loops.c.id, human_loops.c.name, human_loops.c.arn, human_
                  flow_definitions.c.arn.label("flow_arn"))
 
 
+def _reported_status(row: Any) -> HumanLoopStatus:
+    """The status clients see: a loop whose output.json is still being written reports the status before
+    (InProgress / Stopping), so whoever sees Completed can read the output at once."""
+    status = HumanLoopStatus(row.status)
+    if not row.output_written and output.has_output(status, row.answers_count):
+        return HumanLoopStatus.IN_PROGRESS if status == HumanLoopStatus.COMPLETED else HumanLoopStatus.STOPPING
+    return status
+
+
 def _to_loop(row: Any) -> HumanLoop:
     failed = row.status == HumanLoopStatus.FAILED
-    return HumanLoop(name=row.name, arn=row.arn, status=HumanLoopStatus(row.status),
+    return HumanLoop(name=row.name, arn=row.arn, status=_reported_status(row),
                      created_at=row.created_at, flow_definition_arn=row.flow_arn, output_uri=row.output_uri,
                      failure_reason=row.failure_reason if failed else None,
                      failure_code=row.failure_code if failed else None)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import queue as stdlib_queue
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -121,6 +123,39 @@ def write_output_after_commit(svc: Services, loop_id: int) -> bool:
     except Exception:  # the outbox retries: any blob-store failure must not undo a committed answer
         log.warning("writing output.json of human loop %s failed; will retry", loop_id, exc_info=True)
         return False
+
+
+def after_commit(svc: Services, loop_id: int) -> None:
+    """A loop just got its output-bearing status: write its output.json now, or hand it to the
+    process's background OutputWriter when there is one (the server's case: the worker's request does
+    not wait for the file). Either way the loop is reported Completed only once the file is written."""
+    if svc.output_writer is not None:
+        svc.output_writer.enqueue(loop_id)
+    else:
+        write_output_after_commit(svc, loop_id)
+
+
+class OutputWriter:
+    """One background thread writing the output.json of loops handed over by after_commit. A crash
+    loses nothing: anything not yet marked written is picked up by write_pending_outputs."""
+
+    def __init__(self, svc: Services) -> None:
+        self._svc = svc
+        self._pending: stdlib_queue.SimpleQueue[int | None] = stdlib_queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="crowdloop-output", daemon=True)
+        self._thread.start()
+
+    def enqueue(self, loop_id: int) -> None:
+        self._pending.put(loop_id)
+
+    def close(self, timeout_seconds: float = 10.0) -> None:
+        """Finish what is queued, then stop."""
+        self._pending.put(None)
+        self._thread.join(timeout_seconds)
+
+    def _run(self) -> None:
+        while (loop_id := self._pending.get()) is not None:
+            write_output_after_commit(self._svc, loop_id)
 
 
 def write_pending_outputs(svc: Services) -> int:

@@ -216,7 +216,7 @@ def submit(svc: Services, assignment_id: int, worker_pk: int, answer_content: di
                           answers_count=row.answers_count, task_count=row.task_count,
                           output_uri=row.output_uri)
     if output.has_output(result.status, result.answers_count):
-        output.write_output_after_commit(svc, loop_id)
+        output.after_commit(svc, loop_id)
     return result
 
 
@@ -239,7 +239,7 @@ def _end_lease(svc: Services, assignment_id: int, worker_pk: int, state: Assignm
             raise _unavailable(conn, assignment_id, worker_pk, now)
         row = conn.execute(_RETURN_SLOT, {"loop": loop_id, "now": now}).one()
     if output.has_output(row.status, row.answers_count):
-        output.write_output_after_commit(svc, loop_id)
+        output.after_commit(svc, loop_id)
 
 
 def _now(now: datetime) -> sa.BindParameter[datetime]:

@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from crowdloop.blobs import BlobStore
     from crowdloop.clock import Clock
     from crowdloop.config import Settings
+    from crowdloop.output import OutputWriter
     from crowdloop.store import Store
 
 
@@ -20,6 +21,7 @@ class Services:
     store: Store
     clock: Clock
     blobs: BlobStore
+    output_writer: OutputWriter | None = None  # None: output.json is written inline after each commit
 
 
 @dataclass(frozen=True)

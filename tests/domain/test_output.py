@@ -176,8 +176,11 @@ def test_delete_writes_pending_output_first(services: Services) -> None:
     uri = queue.submit(svc, lease.assignment_id, worker.id, {"ok": 1}, 1).output_uri
     with pytest.raises(OSError):
         loops.delete_human_loop(svc, CALLER, name)  # would lose the output: refuse
-    assert loops.describe_human_loop(svc, CALLER, name).status is HumanLoopStatus.COMPLETED
+    # Completed is reported only once output.json exists, so a client never sees Completed without it.
+    assert loops.describe_human_loop(svc, CALLER, name).status is HumanLoopStatus.IN_PROGRESS
     blobs.broken = False
+    output.write_pending_outputs(svc)
+    assert loops.describe_human_loop(svc, CALLER, name).status is HumanLoopStatus.COMPLETED
     loops.delete_human_loop(svc, CALLER, name)
     assert blobs.exists(uri)
 
@@ -289,3 +292,38 @@ def test_output_written_to_s3(services: Services, moto_s3: MotoS3) -> None:
 def test_local_url_for_rejects_unservable_keys(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput):
         LocalBlobStore(tmp_path).url_for("s3://b/../x", 60)
+
+
+class _GatedBlobs:
+    """Blocks writes until opened, to observe the window between commit and output.json."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.gate = threading.Event()
+
+    def put(self, uri: str, data: bytes, content_type: str = "application/json") -> None:
+        assert self.gate.wait(10)
+        self.inner.put(uri, data, content_type)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_background_writer_reports_completed_only_with_output(services: Services) -> None:
+    blobs = _GatedBlobs(services.blobs)
+    base = dataclasses.replace(services, blobs=blobs)
+    svc = dataclasses.replace(base, output_writer=output.OutputWriter(base))
+    flow = make_flow(svc)
+    worker = make_worker(svc)
+    name = start(svc, flow)
+    lease = queue.claim(svc, worker.id, flow.id)
+    assert lease is not None
+    result = queue.submit(svc, lease.assignment_id, worker.id, {"ok": 1}, 1)  # returns before the write
+    assert result.status is HumanLoopStatus.COMPLETED
+    assert loops.describe_human_loop(svc, CALLER, name).status is HumanLoopStatus.IN_PROGRESS
+    assert not services.blobs.exists(result.output_uri)
+    blobs.gate.set()
+    assert svc.output_writer is not None
+    svc.output_writer.close()
+    assert loops.describe_human_loop(svc, CALLER, name).status is HumanLoopStatus.COMPLETED
+    assert json.loads(services.blobs.get(result.output_uri))["humanAnswers"][0]["answerContent"] == {"ok": 1}
