@@ -115,6 +115,28 @@ def write_output(svc: Services, loop_id: int) -> bool:
     return True
 
 
+def write_outputs_after_commit(svc: Services, loop_ids: list[int]) -> int:
+    """write_output_after_commit for many loops with one read and one write transaction (the background
+    writer's batches). Returns how many outputs were written; failures are logged and left for retry."""
+    issuer = issuer_for(svc)
+    with svc.store.read() as conn:
+        built = [(loop_id, build_document(conn, loop_id, issuer)) for loop_id in loop_ids]
+    written = []
+    for loop_id, document in built:
+        if document is None:
+            continue
+        try:
+            svc.blobs.put(*document)
+        except Exception:  # the outbox retries: any blob-store failure must not undo a committed answer
+            log.warning("writing output.json of human loop %s failed; will retry", loop_id, exc_info=True)
+            continue
+        written.append(loop_id)
+    if written:
+        with svc.store.write() as conn:
+            conn.execute(human_loops.update().where(human_loops.c.id.in_(written)).values(output_written=True))
+    return len(written)
+
+
 def write_output_after_commit(svc: Services, loop_id: int) -> bool:
     """write_output for callers whose unit of work has already committed: a failure is logged and left
     to write_pending_outputs (the loop stays marked unwritten), never raised to the worker."""
@@ -133,6 +155,9 @@ def after_commit(svc: Services, loop_id: int) -> None:
         svc.output_writer.enqueue(loop_id)
     else:
         write_output_after_commit(svc, loop_id)
+
+
+_WRITER_BATCH = 256
 
 
 class OutputWriter:
@@ -154,18 +179,29 @@ class OutputWriter:
         self._thread.join(timeout_seconds)
 
     def _run(self) -> None:
-        while (loop_id := self._pending.get()) is not None:
-            write_output_after_commit(self._svc, loop_id)
+        while (first := self._pending.get()) is not None:
+            batch = [first]
+            while len(batch) < _WRITER_BATCH:
+                try:
+                    loop_id = self._pending.get_nowait()
+                except stdlib_queue.Empty:
+                    break
+                if loop_id is None:
+                    self._pending.put(None)  # finish this batch, then stop
+                    break
+                batch.append(loop_id)
+            try:
+                write_outputs_after_commit(self._svc, batch)
+            except Exception:  # e.g. the database is unreachable: the sweep retries these loops later
+                log.warning("writing %d outputs failed; will retry", len(batch), exc_info=True)
 
 
 def write_pending_outputs(svc: Services) -> int:
     """Write every Completed (or Stopped with answers) loop whose output.json is not written yet."""
     with svc.store.read() as conn:
         pending = dialect.pending_output_loop_ids(conn)
-    written = 0
-    for loop_id in pending:
-        written += write_output_after_commit(svc, loop_id)
-    return written
+    return sum(write_outputs_after_commit(svc, pending[start:start + _WRITER_BATCH])
+               for start in range(0, len(pending), _WRITER_BATCH))
 
 
 def has_output(status: str, answers_count: int) -> bool:
