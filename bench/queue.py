@@ -19,6 +19,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 import argparse
+import dataclasses
 import json
 import multiprocessing
 import statistics
@@ -35,6 +36,7 @@ from crowdloop import flows, loops, queue, workers, workforce
 from crowdloop.blobs import LocalBlobStore
 from crowdloop.clock import SystemClock
 from crowdloop.config import Settings
+from crowdloop.output import OutputWriter
 from crowdloop.runtime import Caller, Services
 from crowdloop.store import open_store
 from crowdloop.store.tables import assignments, human_loops
@@ -42,10 +44,13 @@ from crowdloop.store.tables import assignments, human_loops
 CALLER = Caller(account="123456789012", region="us-east-1")
 
 
-def services(url: str, data_dir: str) -> Services:
+def services(url: str, data_dir: str, *, background_output: bool = False) -> Services:
+    """Services as the server builds them: with background_output, output.json files are written by an
+    OutputWriter thread instead of inside each submit."""
     settings = Settings(data_dir=data_dir, database_url=url)
-    return Services(settings=settings, store=open_store(url, migrate=False), clock=SystemClock(),
-                    blobs=LocalBlobStore(settings.output_path))
+    svc = Services(settings=settings, store=open_store(url, migrate=False), clock=SystemClock(),
+                   blobs=LocalBlobStore(settings.output_path))
+    return dataclasses.replace(svc, output_writer=OutputWriter(svc)) if background_output else svc
 
 
 def set_up(url: str, data_dir: str, n_workers: int, n_loops: int, task_count: int) -> tuple[int, list[int]]:
@@ -73,7 +78,7 @@ def _worker_process(url: str, data_dir: str, fd_id: int, worker_pks: list[int], 
                     cycles: int, start_at: float, results: Any) -> None:
     import threading
 
-    svc = services(url, data_dir)
+    svc = services(url, data_dir, background_output=True)
     latencies: list[float] = []
     lock = threading.Lock()
 
@@ -105,6 +110,8 @@ def _worker_process(url: str, data_dir: str, fd_id: int, worker_pks: list[int], 
         thread.start()
     for thread in threads:
         thread.join()
+    if svc.output_writer is not None:
+        svc.output_writer.close(60)
     results.put((latencies, time.time()))
     svc.store.dispose()
 
@@ -146,9 +153,10 @@ def check(url: str, data_dir: str) -> dict[str, int]:
             .group_by(a.c.loop_id, h.c.task_count).having(sa.func.count() > h.c.task_count).subquery())
         ).scalar_one()
         unfinished = conn.execute(sa.select(sa.func.count()).where(h.c.status != "Completed")).scalar_one()
+        unwritten = conn.execute(sa.select(sa.func.count()).where(~h.c.output_written)).scalar_one()
     svc.store.dispose()
     return {"double_assignments": int(doubles), "over_answered_loops": int(over),
-            "loops_not_completed": int(unfinished)}
+            "loops_not_completed": int(unfinished), "outputs_not_written": int(unwritten)}
 
 
 def bench(backend: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -182,13 +190,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--workers", type=int, default=64)
-    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--processes", type=int, default=None,
+                        help="worker processes (default: 1 on SQLite, whose writes are serialised anyway, "
+                             "2 on PostgreSQL)")
     parser.add_argument("--loops", type=int, default=3000)
     parser.add_argument("--task-count", type=int, default=3)
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     for backend in backends:
-        print(json.dumps(bench(backend, args)), flush=True)
+        run_args = argparse.Namespace(**vars(args))
+        if run_args.processes is None:
+            run_args.processes = 1 if backend == "sqlite" else 2
+        print(json.dumps(bench(backend, run_args)), flush=True)
 
 
 if __name__ == "__main__":
