@@ -291,6 +291,17 @@ def _run(call: Callable[[], Any]) -> Any:
         raise click.ClickException(exc.message) from exc
 
 
+def _register_optional_commands() -> None:
+    """Commands defined next to their feature (they import their heavy dependencies lazily)."""
+    from crowdloop.export.commands import export, report
+
+    main.add_command(export)
+    main.add_command(report)
+
+
+_register_optional_commands()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
 

@@ -1,0 +1,112 @@
+"""Items in batches, as arrays: the shape every computation of an export works on.
+
+A batch holds up to BATCH_ITEMS items. Its ranked or rated items are split into groups of equal shape
+(n responses, m annotators), so a group's judgments are one (G, m, n) array and pairs, consensus and
+agreement are whole-array operations instead of Python loops over rows.
+
+    scores  higher = better: -rank for rankings, the rating for ratings (pair margins are score gaps)
+    raw     the values as given (ranks or ratings), for agreement statistics
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+
+import numpy as np
+import numpy.typing as npt
+
+from crowdloop.export.model import Item, Kind
+
+BATCH_ITEMS = 8192
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+
+
+@dataclass
+class Group:
+    items: Ints  # (G,) positions in batch.items
+    raw: Floats  # (G, m, n)
+    scores: Floats  # (G, m, n)
+    workers: Ints  # (G, m) positions in batch.workers
+
+    @functools.cached_property
+    def signs(self) -> Floats:
+        """(G, m, P): +1 when the first response of pair p is better for that annotator, -1 worse, 0 tied."""
+        first, second = pair_indices(self.n)
+        result: Floats = np.sign(self.scores[:, :, first] - self.scores[:, :, second])
+        return result
+
+    @property
+    def m(self) -> int:
+        return int(self.raw.shape[1])
+
+    @property
+    def n(self) -> int:
+        return int(self.raw.shape[2])
+
+
+@dataclass
+class ItemBatch:
+    items: list[Item]
+    kind: Kind
+    workers: list[str] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)
+    offsets: Ints = field(default_factory=lambda: np.zeros(1, dtype=np.int64))  # responses of item i start at
+    agreement: Floats | None = None  # per item, set by the export's filter
+
+    def responses(self) -> list[str]:
+        return [r for item in self.items for r in item.responses]
+
+
+def batches(items: Iterable[Item], size: int = BATCH_ITEMS) -> Iterator[ItemBatch]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield make_batch(chunk)
+
+
+def make_batch(items: list[Item]) -> ItemBatch:
+    kind = items[0].kind
+    batch = ItemBatch(items, kind)
+    counts = np.fromiter((len(item.responses) for item in items), dtype=np.int64, count=len(items))
+    batch.offsets = np.concatenate(([0], np.cumsum(counts)))
+    if kind is Kind.LABEL:
+        return batch
+    worker_index: dict[str, int] = {}
+    shapes: dict[tuple[int, int], list[int]] = {}
+    for position, item in enumerate(items):
+        shapes.setdefault((len(item.responses), len(item.judgments)), []).append(position)
+    chain = itertools.chain.from_iterable
+    for (n, m), positions in shapes.items():
+        size = len(positions)
+        judgments = [j for p in positions for j in items[p].judgments]
+        raw = np.fromiter(chain(j.values for j in judgments), dtype=np.float64, count=size * m * n)
+        raw = raw.reshape(size, m, n)
+        workers = np.fromiter((worker_index.setdefault(j.annotator, len(worker_index)) for j in judgments),
+                              dtype=np.int64, count=size * m).reshape(size, m)
+        scores = -raw if kind is Kind.RANKING else raw
+        batch.groups.append(Group(np.array(positions, dtype=np.int64), raw, scores, workers))
+    batch.workers = list(worker_index)
+    return batch
+
+
+def pair_indices(n: int) -> tuple[Ints, Ints]:
+    """The response pairs (i, j), i < j, in lexicographic order."""
+    first, second = np.triu_indices(n, 1)
+    return first.astype(np.int64), second.astype(np.int64)
+
+
+def levels(scores: Floats) -> Ints:
+    """Dense rank levels along the last axis: 0 for the best score, 1 for the next distinct one..."""
+    order = np.argsort(-scores, axis=-1, kind="stable")
+    ordered = np.take_along_axis(scores, order, axis=-1)
+    steps = np.concatenate([np.zeros((*ordered.shape[:-1], 1), dtype=np.int64),
+                            (ordered[..., 1:] != ordered[..., :-1]).astype(np.int64)], axis=-1)
+    result = np.empty_like(order)
+    np.put_along_axis(result, order, np.cumsum(steps, axis=-1), axis=-1)
+    return result
