@@ -294,9 +294,11 @@ def _run(call: Callable[[], Any]) -> Any:
 def _register_optional_commands() -> None:
     """Commands defined next to their feature (they import their heavy dependencies lazily)."""
     from crowdloop.export.commands import export, report
+    from crowdloop.gallery import gallery
+    from crowdloop.preview import preview
 
-    main.add_command(export)
-    main.add_command(report)
+    for command in (export, report, gallery, preview):
+        main.add_command(command)
 
 
 _register_optional_commands()

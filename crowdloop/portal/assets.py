@@ -29,3 +29,34 @@ def crowd_elements_script() -> bytes:
     files = sorted((f for f in folder.iterdir() if f.name.endswith(".js")), key=lambda f: f.name)
     parts = (f"/* ---- {f.name} ---- */\n".encode() + f.read_bytes().rstrip(b"\n") + b"\n" for f in files)
     return b"\n".join(parts)
+
+
+# AWS hosts the illustrations of its built-in Textract/Rekognition instructions under images/; we
+# do not ship AWS's pictures, so those URLs get this neutral stand-in.
+IMAGE_PLACEHOLDER = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="480" height="120" viewBox="0 0 480 120">'
+    b'<rect x="1" y="1" width="478" height="118" rx="8" fill="#f6f8fa" stroke="#8a949e" stroke-dasharray="6 4"/>'
+    b'<text x="240" y="66" font-family="system-ui, sans-serif" font-size="16" fill="#545b64" text-anchor="middle">'
+    b"Illustration not available offline</text></svg>"
+)
+
+
+def aws_asset(url: str) -> tuple[bytes, str] | None:
+    """What to answer for a https://assets.crowd.aws/... URL: (body, content type), or None when the URL
+    is not one of AWS's crowd assets. Scripts get our bundle, stylesheets an empty file (the elements
+    style themselves), images/ a placeholder picture."""
+    prefix = "https://assets.crowd.aws/"
+    url = url.split("#", 1)[0].split("?", 1)[0]
+    if url.startswith("//"):
+        url = "https:" + url
+    if not url.startswith(prefix):
+        return None
+    path = url[len(prefix):]
+    name = path.rsplit("/", 1)[-1]
+    if name in SCRIPT_NAMES:
+        return crowd_elements_script(), "text/javascript; charset=utf-8"
+    if name.endswith(".css"):
+        return b"", "text/css; charset=utf-8"
+    if path.startswith("images/"):
+        return IMAGE_PLACEHOLDER, "image/svg+xml"
+    return None

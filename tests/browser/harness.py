@@ -1,7 +1,8 @@
 """A task page in a real browser, with the network sealed off.
 
 Every request goes through one route handler: the task page itself (https://task.crowdloop.test/),
-AWS's crowd HTML elements URLs (answered with crowd_elements_script()), and test assets registered
+AWS's crowd HTML elements URLs (crowdloop.portal.assets.aws_asset: our bundle, empty stylesheets,
+placeholder illustrations), third-party CDN libraries (crowdloop.cdnlibs) and test assets registered
 with `serve()`. Any other request is aborted and recorded; page errors, console errors and failed
 requests are recorded too, and `TaskPage.check()` (called when the test ends) fails the test if
 anything was recorded.
@@ -22,7 +23,8 @@ from typing import Any
 
 from playwright.sync_api import BrowserContext, Page, Route
 
-from crowdloop.portal.assets import SCRIPT_NAMES, crowd_elements_script
+from crowdloop import cdnlibs
+from crowdloop.portal.assets import aws_asset
 
 TASK_ORIGIN = "https://task.crowdloop.test"
 TASK_URL = f"{TASK_ORIGIN}/task.html"
@@ -74,15 +76,19 @@ class TaskPage:
             body, content_type = self.files[url]
             route.fulfill(status=200, body=body, content_type=content_type, headers=self.headers.get(url) or None)
             return
-        if url.startswith("https://assets.crowd.aws/"):
-            name = url.split("?", 1)[0].rsplit("/", 1)[-1]
-            if name in SCRIPT_NAMES:
-                route.fulfill(status=200, body=crowd_elements_script(),
-                              content_type="text/javascript; charset=utf-8")
+        asset = aws_asset(url)  # our bundle, empty stylesheets, placeholder illustrations
+        if asset is not None:
+            route.fulfill(status=200, body=asset[0], content_type=asset[1])
+            return
+        if cdnlibs.known(url):  # jQuery, d3... from their npm packages (crowdloop.cdnlibs)
+            try:
+                script = cdnlibs.script_for(url) or b""
+            except cdnlibs.LibraryUnavailable as exc:
+                self.problems.append(f"CDN library unavailable: {url} ({exc})")
+                route.abort("blockedbyclient")
                 return
-            if name.endswith(".css"):
-                route.fulfill(status=200, body=b"", content_type="text/css")
-                return
+            route.fulfill(status=200, body=script, content_type="text/javascript; charset=utf-8")
+            return
         self.problems.append(f"blocked external request: {url}")
         route.abort("blockedbyclient")
 
@@ -188,7 +194,8 @@ def render_corpus(task: TaskPage, relative_path: str, task_input: Any = None) ->
     result = render_task(template, task_input, grant_read_access=grant)
     assert not result.errors, result.errors
     for url in re.findall(r"""https?://[^\s"'<>()`]+""", result.html):  # hard-coded media
-        if not url.startswith(("https://assets.crowd.aws/", MEDIA_ORIGIN)) and url not in task.files:
+        ours = url.startswith(("https://assets.crowd.aws/", MEDIA_ORIGIN)) or cdnlibs.known(url)
+        if not ours and url not in task.files:
             serve_media(task, url)
     return result.html
 

@@ -5,8 +5,9 @@
  *
  * Files: 00-core.js (this file: shared helpers, answer-shape CHOICES, portal protocol),
  * 10-form.js (crowd-form, crowd-button), 20-inputs.js, 30-choices.js, 40-slider.js,
- * 50-classifiers.js, 60-ranking.js, 70-layout.js, 80-image.js (image viewer, image classifiers),
- * 81-shapes.js (box, keypoint, polygon, line, polyline), 85-entity.js, 90-segmentation.js.
+ * 50-classifiers.js, 60-ranking.js, 65-qa.js (question-answer generation), 70-layout.js, 80-image.js
+ * (image viewer, image classifiers), 81-shapes.js (box, keypoint, polygon, line, polyline),
+ * 85-entity.js, 90-segmentation.js, 95-aws-services.js (Textract forms, Rekognition moderation).
  * docs/crowd-elements.md describes every element. Every file after this one is an IIFE over
  * window.CrowdLoop and registers its elements with CL.define(), which is a no-op for names that are
  * already defined, so the bundle tolerates being included twice (V1 + V2 script tags on one page).

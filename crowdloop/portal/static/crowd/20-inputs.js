@@ -22,7 +22,8 @@
   class TextField extends HTMLElement {
     static get observedAttributes() {
       return ['label', 'placeholder', 'value', 'type', 'required', 'disabled', 'min-length', 'max-length',
-        'allowed-pattern', 'auto-validate', 'error-message', 'rows', 'max-rows', 'char-counter', 'name', 'readonly'];
+        'allowed-pattern', 'auto-validate', 'error-message', 'rows', 'max-rows', 'char-counter', 'name', 'readonly',
+        'min', 'max', 'step'];
     }
 
     constructor() {
@@ -92,6 +93,12 @@
         var type = (this.getAttribute('type') || 'text').toLowerCase();
         if (['submit', 'button', 'reset', 'image', 'checkbox', 'radio', 'hidden'].indexOf(type) >= 0) type = 'text';
         try { f.type = type; } catch (err) { f.type = 'text'; }
+        // Numbers: any decimal unless the template sets a step (a model's 125.5 must stay valid).
+        var self = this;
+        ['min', 'max', 'step'].forEach(function (a) {
+          if (self.hasAttribute(a)) f.setAttribute(a, self.getAttribute(a)); else f.removeAttribute(a);
+        });
+        if (type === 'number' && !this.hasAttribute('step')) f.step = 'any';
       }
       this._afterInput();
     }

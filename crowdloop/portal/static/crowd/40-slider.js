@@ -234,4 +234,7 @@
   }
 
   CL.defineControl('crowd-slider', CrowdSlider);
+  // <crowd-slider-label position="N">text</crowd-slider-label>: read by the slider (tick labels);
+  // defined so that it matches :defined and its text never shows on its own.
+  CL.define('crowd-slider-label', class CrowdSliderLabel extends HTMLElement {});
 })(window.CrowdLoop);

@@ -231,7 +231,8 @@
     '.checks input:focus-visible { outline: 3px solid var(--crowd-focus); outline-offset: 2px; }',
     '.conf { font-size: .8em; color: var(--crowd-muted); }',
     '.empty { color: var(--crowd-muted); font-style: italic; }',
-    '.error-text:empty { display: none; }'
+    '.error-text:empty { display: none; }',
+    CL.INSTRUCTIONS_CSS
   ].join('\n');
 
   class CrowdTextractAnalyzeDocument extends HTMLElement {
