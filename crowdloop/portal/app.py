@@ -54,6 +54,7 @@ def create_portal(services: Services, assets: Assets | None = None) -> Starlette
         jobs=JobCache(services),
         handoff=LeaseHandoff(),
         limiter=anyio.CapacityLimiter(WORKER_THREADS),
+        inline=services.store.is_sqlite,
     )
 
     async def frame(request: Request) -> Response:
@@ -65,10 +66,10 @@ def create_portal(services: Services, assets: Assets | None = None) -> Starlette
     routes = [
         Route("/", signed_in(pages.job_list), methods=["GET"]),
         Route("/signin", anonymous(pages.signin_form), methods=["GET"]),
-        Route("/signin", anonymous(pages.signin), methods=["POST"]),
+        Route("/signin", anonymous(pages.signin, slow=True), methods=["POST"]),
         Route("/signout", signed_in(pages.signout), methods=["POST"]),
         Route("/invite/{token}", anonymous(pages.invitation_form), methods=["GET"]),
-        Route("/invite/{token}", anonymous(pages.accept_invitation), methods=["POST"]),
+        Route("/invite/{token}", anonymous(pages.accept_invitation, slow=True), methods=["POST"]),
         Route("/jobs/{job:int}/start", signed_in(tasks.start), methods=["POST"]),
         Route("/jobs/{job:int}/empty", signed_in(tasks.no_tasks_left), methods=["GET"]),
         Route("/tasks/{assignment:int}", signed_in(tasks.task_page), methods=["GET"]),

@@ -52,9 +52,15 @@ class Portal:
     jobs: JobCache
     handoff: LeaseHandoff
     limiter: anyio.CapacityLimiter
+    # On SQLite views run on the event loop (writes are serialised and commits never fsync, so a thread
+    # hop costs more than it overlaps); CPU-heavy views (password hashing) still go to a thread.
+    inline: bool = False
 
-    async def run(self, function: Callable[..., Response], *args: Any) -> Response:
-        """Run a view's blocking part (store calls) in a worker thread, at most WORKER_THREADS at once."""
+    async def run(self, function: Callable[..., Response], *args: Any, slow: bool = False) -> Response:
+        """Run a view's blocking part (store calls): inline when `inline` and not `slow`, else in a worker
+        thread, at most WORKER_THREADS at once."""
+        if self.inline and not slow:
+            return function(*args)
         return await anyio.to_thread.run_sync(function, *args, limiter=self.limiter)
 
 
@@ -118,19 +124,21 @@ def signed_in(view: View) -> Endpoint:
     return _endpoint(_signed_in, view)
 
 
-def anonymous(view: View) -> Endpoint:
-    """The view runs for anyone (session loaded if there is one); POSTs need the double-submit token."""
-    return _endpoint(_anonymous, view)
+def anonymous(view: View, *, slow: bool = False) -> Endpoint:
+    """The view runs for anyone (session loaded if there is one); POSTs need the double-submit token.
+    slow: the view burns CPU (password hashing) and always runs in a worker thread."""
+    return _endpoint(_anonymous, view, slow=slow)
 
 
-def _endpoint(guard: Callable[[Portal, Request, dict[str, Any], View], Response], view: View) -> Endpoint:
+def _endpoint(guard: Callable[[Portal, Request, dict[str, Any], View], Response], view: View, *,
+              slow: bool = False) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         try:
             data = await read_data(request)
         except UnreadableBody as exc:
             return Response(exc.message, status_code=exc.status, media_type="text/plain")
         portal: Portal = request.app.state.portal
-        return await portal.run(guard, portal, request, data, view)
+        return await portal.run(guard, portal, request, data, view, slow=slow)
 
     return endpoint
 
