@@ -186,7 +186,7 @@ def render_offline(template: str, task_input: Any, url: str = f"{TASK_ORIGIN}/ta
 
     result = render_task(template, task_input, grant_read_access=granting)
     page = portal_document(result.html)
-    for found in _urls(task_input) + _URL.findall(page):
+    for found in urls_in(task_input) + _URL.findall(page):
         found = found.rstrip(".,;")
         if found.startswith("https://assets.crowd.aws/") or cdnlibs.known(found) or found in files:
             continue
@@ -204,13 +204,14 @@ def portal_document(rendered: str) -> str:
             "color:#1b1f24}</style></head><body>\n" + rendered + "\n</body></html>\n")
 
 
-def _urls(value: Any) -> list[str]:
+def urls_in(value: Any) -> list[str]:
+    """Every http(s) URL among the strings of a JSON value (URLs a task input hands over directly)."""
     if isinstance(value, str):
         return [value] if value.startswith(("http://", "https://")) else []
     if isinstance(value, dict):
-        return [u for v in value.values() for u in _urls(v)]
+        return [u for v in value.values() for u in urls_in(v)]
     if isinstance(value, list):
-        return [u for v in value for u in _urls(v)]
+        return [u for v in value for u in urls_in(v)]
     return []
 
 

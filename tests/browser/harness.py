@@ -24,6 +24,7 @@ from typing import Any
 from playwright.sync_api import BrowserContext, Page, Route
 
 from crowdloop import cdnlibs
+from crowdloop.gallery import urls_in
 from crowdloop.portal.assets import aws_asset
 
 TASK_ORIGIN = "https://task.crowdloop.test"
@@ -189,7 +190,7 @@ def render_corpus(task: TaskPage, relative_path: str, task_input: Any = None) ->
         serve_media(task, url)
         return url
 
-    for url in _urls(task_input):  # URLs the input hands over directly (presigned, embeds)
+    for url in urls_in(task_input):  # URLs the input hands over directly (presigned, embeds)
         serve_media(task, url)
     result = render_task(template, task_input, grant_read_access=grant)
     assert not result.errors, result.errors
@@ -198,16 +199,6 @@ def render_corpus(task: TaskPage, relative_path: str, task_input: Any = None) ->
         if not ours and url not in task.files:
             serve_media(task, url)
     return result.html
-
-
-def _urls(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value] if value.startswith(("http://", "https://")) else []
-    if isinstance(value, dict):
-        return [u for v in value.values() for u in _urls(v)]
-    if isinstance(value, list):
-        return [u for v in value for u in _urls(v)]
-    return []
 
 
 def decode_png(data: bytes) -> tuple[int, int, list[list[tuple[int, int, int, int]]]]:

@@ -434,6 +434,17 @@
     return !!node && node.nodeType === 1 && CL.controlTags.indexOf(node.localName) >= 0;
   };
 
+  // A hidden answer carrier that an element with its own inner crowd-form (entity annotation, Q&A
+  // generation) puts in that form: collected like any control, it answers for its host (`_host`).
+  // Subclass it once per tag: a custom element class can be registered under one name only.
+  CL.HostedValue = class extends HTMLElement {
+    _crowdEntries() { return this._host ? this._host._crowdEntries() : []; }
+    _crowdValidate() { return this._host ? this._host._crowdValidate() : ''; }
+    _crowdReset() { if (this._host) this._host._crowdReset(); }
+    _crowdFocus() { if (this._host) this._host._crowdFocus(); }
+    _crowdLabel() { return this._host ? this._host._crowdLabel() : ''; }
+  };
+
   /* --------------------------- instructions layout (shared by hosts) ---------------------- */
 
   // Give direct children whose tag is in `names` the slot of the same name, now and whenever

@@ -75,13 +75,7 @@
   }
 
   // Answer carrier placed in the element's own crowd-form (standalone use).
-  class QaValue extends HTMLElement {
-    _crowdEntries() { return this._host ? this._host._crowdEntries() : []; }
-    _crowdValidate() { return this._host ? this._host._crowdValidate() : ''; }
-    _crowdReset() { if (this._host) this._host._crowdReset(); }
-    _crowdFocus() { if (this._host) this._host._crowdFocus(); }
-    _crowdLabel() { return this._host ? this._host._crowdLabel() : ''; }
-  }
+  class QaValue extends CL.HostedValue {}
   CL.defineControl('crowdloop-qa-value', QaValue);
 
   class CrowdQuestionAnswerGeneration extends HTMLElement {

@@ -49,13 +49,7 @@
   function isWordChar(c) { return /[\p{L}\p{N}_]/u.test(c); }
 
   // The answer carrier inside the inner crowd-form: collected like any control, answers for its host.
-  class EntityValue extends HTMLElement {
-    _crowdEntries() { return this._host ? this._host._crowdEntries() : []; }
-    _crowdValidate() { return this._host ? this._host._crowdValidate() : ''; }
-    _crowdReset() { if (this._host) this._host._crowdReset(); }
-    _crowdFocus() { if (this._host) this._host._crowdFocus(); }
-    _crowdLabel() { return this._host ? this._host._crowdLabel() : ''; }
-  }
+  class EntityValue extends CL.HostedValue {}
   CL.defineControl('crowdloop-entity-value', EntityValue);
 
   class CrowdEntityAnnotation extends HTMLElement {
