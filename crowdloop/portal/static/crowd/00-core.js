@@ -434,6 +434,21 @@
     return !!node && node.nodeType === 1 && CL.controlTags.indexOf(node.localName) >= 0;
   };
 
+  // What the editing annotators (shapes, segmentation, entity annotation) share: report an edit to the
+  // page, speak a status line to screen readers (`_live`), show or clear the inline error (`_errorEl`).
+  CL.Annotator = class extends HTMLElement {
+    _edited() {
+      this._modified = true;
+      this._showError('');
+      this.dispatchEvent(new Event('input', { bubbles: true, composed: true }));
+      CL.fireChange(this);
+    }
+
+    _announce(text) { this._live.textContent = text; }
+
+    _showError(message) { if (this._errorEl) this._errorEl.textContent = message || ''; }
+  };
+
   // A hidden answer carrier that an element with its own inner crowd-form (entity annotation, Q&A
   // generation) puts in that form: collected like any control, it answers for its host (`_host`).
   // Subclass it once per tag: a custom element class can be registered under one name only.

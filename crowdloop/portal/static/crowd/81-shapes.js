@@ -46,7 +46,7 @@
   function copyPoints(points) { return points.map(function (p) { return { x: p.x, y: p.y }; }); }
   function num(v) { var n = Number(v); return isFinite(n) ? n : 0; }
 
-  class ShapeAnnotator extends HTMLElement {
+  class ShapeAnnotator extends CL.Annotator {
     static get observedAttributes() { return ['src', 'labels', 'header', 'initial-value', 'label-colors']; }
 
     constructor() {
@@ -400,16 +400,6 @@
       s.points[v] = p;
     }
 
-    _edited() {
-      this._modified = true;
-      this._showError('');
-      this.dispatchEvent(new Event('input', { bubbles: true, composed: true }));
-      CL.fireChange(this);
-    }
-
-    _announce(text) { this._live.textContent = text; }
-
-    _showError(message) { if (this._errorEl) this._errorEl.textContent = message || ''; }
 
     /* ---- drawing ---- */
 

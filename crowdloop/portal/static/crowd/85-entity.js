@@ -52,7 +52,7 @@
   class EntityValue extends CL.HostedValue {}
   CL.defineControl('crowdloop-entity-value', EntityValue);
 
-  class CrowdEntityAnnotation extends HTMLElement {
+  class CrowdEntityAnnotation extends CL.Annotator {
     static get observedAttributes() { return ['text', 'labels', 'header', 'initial-value']; }
 
     constructor() {
@@ -379,8 +379,6 @@
       });
     }
 
-    _announce(text) { this._live.textContent = text; }
-    _showError(message) { this._errorEl.textContent = message || ''; }
 
     /* ---- form-control interface ---- */
 

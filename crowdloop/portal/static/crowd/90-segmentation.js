@@ -59,7 +59,7 @@
     CL.INSTRUCTIONS_CSS
   ].join('\n');
 
-  class SegmentationBase extends HTMLElement {
+  class SegmentationBase extends CL.Annotator {
     static get observedAttributes() { return ['src', 'labels', 'header', 'initial-value']; }
 
     constructor() {
@@ -515,15 +515,6 @@
       }
     }
 
-    _edited() {
-      this._modified = true;
-      this._showError('');
-      this.dispatchEvent(new Event('input', { bubbles: true, composed: true }));
-      CL.fireChange(this);
-    }
-
-    _announce(text) { this._live.textContent = text; }
-    _showError(message) { if (this._errorEl) this._errorEl.textContent = message || ''; }
 
     /* ---- answer ---- */
 
