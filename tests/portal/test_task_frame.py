@@ -94,8 +94,9 @@ def test_frame_url_needs_its_token_not_cookies(services: Services, open_browser:
     assert stranger.client.get(url).status_code == 200
     assert stranger.client.get(f"/tasks/{assignment_id}/frame").status_code == 403
     worker, expires, mac = url.split("token=")[1].split(".")
+    flipped_last = "1" if mac[-1] == "0" else "0"  # must differ from the real MAC's last digit
     tampered = [f"{int(worker) + 1}.{expires}.{mac}", f"{worker}.{int(expires) + 999}.{mac}",
-                f"{worker}.{expires}.{mac[:-1]}0", "garbage"]
+                f"{worker}.{expires}.{mac[:-1]}{flipped_last}", "garbage"]
     for token in tampered:
         assert stranger.client.get(f"/tasks/{assignment_id}/frame?token={token}").status_code == 403
     clock.advance(FRAME_TOKEN_SECONDS + 1)
