@@ -60,6 +60,7 @@ def serve(**options: Any) -> None:
     import uvicorn
 
     from crowdloop.app import create_app
+    from crowdloop.http_protocol import CoalescingHttpToolsProtocol
 
     settings = _settings(options)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -72,7 +73,7 @@ def serve(**options: Any) -> None:
             "API AUTHENTICATION IS OFF (auth=off): anyone who can reach %s can use the API. "
             "Use this only for local experiments.", settings.endpoint_url)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                            access_log=False, lifespan="on", http="httptools", loop="uvloop",
+                            access_log=False, lifespan="on", http=CoalescingHttpToolsProtocol, loop="uvloop",
                             timeout_keep_alive=30)
     uvicorn.Server(config).run()
 
