@@ -107,6 +107,7 @@ class CrowdloopApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 await asyncio.to_thread(self.aws.warm)
+                self.services.store.pin_connections()  # the event loop thread runs most SQLite work inline
                 self._reaper = asyncio.create_task(self._reap_forever())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":

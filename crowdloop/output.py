@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
-import queue as stdlib_queue
 import threading
+import time
 from datetime import datetime
 from typing import Any
 
@@ -61,41 +61,51 @@ def output_uri(output_path: str, flow_name: str, human_loop_name: str, created_a
     return f"{output_path.rstrip('/')}/{flow_name}/{stamp}/{human_loop_name}/output.json"
 
 
+_LOOPS = (sa.select(human_loops.c.id, human_loops.c.name, human_loops.c.input_content, human_loops.c.output_uri,
+                   flow_definitions.c.arn.label("flow_arn"))
+          .join(flow_definitions, flow_definitions.c.id == human_loops.c.flow_definition_id)
+          .where(human_loops.c.id.in_(sa.bindparam("ids", expanding=True))))
+_ANSWERS = (sa.select(assignments.c.loop_id, assignments.c.accepted_at, assignments.c.ended_at,
+                      assignments.c.answer_content, assignments.c.time_spent_seconds, workers.c.worker_id,
+                      workers.c.sub)
+            .join(workers, workers.c.id == assignments.c.worker_id)
+            .where(assignments.c.loop_id.in_(sa.bindparam("ids", expanding=True)),
+                   assignments.c.state == AssignmentState.SUBMITTED.value)
+            .order_by(assignments.c.loop_id, assignments.c.ended_at, assignments.c.id))
+_MARK_WRITTEN = (human_loops.update().where(human_loops.c.id.in_(sa.bindparam("ids", expanding=True)))
+                 .values(output_written=True))
+
+
 def build_document(conn: Connection, loop_id: int, issuer: str) -> tuple[str, bytes] | None:
     """(output_uri, output.json bytes) for a loop, or None when the loop is gone."""
-    loop = conn.execute(
-        sa.select(human_loops.c.name, human_loops.c.input_content, human_loops.c.output_uri,
-                  flow_definitions.c.arn.label("flow_arn"))
-        .join(flow_definitions, flow_definitions.c.id == human_loops.c.flow_definition_id)
-        .where(human_loops.c.id == loop_id)
-    ).first()
-    if loop is None:
-        return None
-    answers = conn.execute(
-        sa.select(assignments.c.accepted_at, assignments.c.ended_at, assignments.c.answer_content,
-                  assignments.c.time_spent_seconds, workers.c.worker_id, workers.c.sub)
-        .join(workers, workers.c.id == assignments.c.worker_id)
-        .where(assignments.c.loop_id == loop_id, assignments.c.state == AssignmentState.SUBMITTED.value)
-        .order_by(assignments.c.ended_at, assignments.c.id)
-    ).all()
-    document: dict[str, Any] = {
-        "flowDefinitionArn": loop.flow_arn,
-        "humanAnswers": [
-            {
-                "acceptanceTime": format_time(a.accepted_at),
-                "answerContent": loads_json(a.answer_content or "{}"),
-                "submissionTime": format_time(a.ended_at),
-                "timeSpentInSeconds": round(float(a.time_spent_seconds or 0.0), 3),
-                "workerId": a.worker_id,
-                "workerMetadata": {"identityData": {
-                    "identityProviderType": "Cognito", "issuer": issuer, "sub": a.sub}},
-            }
-            for a in answers
-        ],
-        "humanLoopName": loop.name,
-        "inputContent": loads_json(loop.input_content),
-    }
-    return loop.output_uri, dumps_json(document)
+    return build_documents(conn, [loop_id], issuer).get(loop_id)
+
+
+def build_documents(conn: Connection, loop_ids: list[int], issuer: str) -> dict[int, tuple[str, bytes]]:
+    """build_document for many loops with two queries; loops that are gone are left out."""
+    if not loop_ids:
+        return {}
+    answers: dict[int, list[dict[str, Any]]] = {}
+    for a in conn.execute(_ANSWERS, {"ids": loop_ids}):
+        answers.setdefault(a.loop_id, []).append({
+            "acceptanceTime": format_time(a.accepted_at),
+            "answerContent": loads_json(a.answer_content or "{}"),
+            "submissionTime": format_time(a.ended_at),
+            "timeSpentInSeconds": round(float(a.time_spent_seconds or 0.0), 3),
+            "workerId": a.worker_id,
+            "workerMetadata": {"identityData": {
+                "identityProviderType": "Cognito", "issuer": issuer, "sub": a.sub}},
+        })
+    documents = {}
+    for loop in conn.execute(_LOOPS, {"ids": loop_ids}):
+        document = {
+            "flowDefinitionArn": loop.flow_arn,
+            "humanAnswers": answers.get(loop.id, []),
+            "humanLoopName": loop.name,
+            "inputContent": loads_json(loop.input_content),
+        }
+        documents[loop.id] = (loop.output_uri, dumps_json(document))
+    return documents
 
 
 def issuer_for(svc: Services) -> str:
@@ -111,20 +121,17 @@ def write_output(svc: Services, loop_id: int) -> bool:
     uri, data = built
     svc.blobs.put(uri, data)
     with svc.store.write() as conn:
-        conn.execute(human_loops.update().where(human_loops.c.id == loop_id).values(output_written=True))
+        conn.execute(_MARK_WRITTEN, {"ids": [loop_id]})
     return True
 
 
 def write_outputs_after_commit(svc: Services, loop_ids: list[int]) -> int:
     """write_output_after_commit for many loops with one read and one write transaction (the background
     writer's batches). Returns how many outputs were written; failures are logged and left for retry."""
-    issuer = issuer_for(svc)
     with svc.store.read() as conn:
-        built = [(loop_id, build_document(conn, loop_id, issuer)) for loop_id in loop_ids]
+        built = build_documents(conn, loop_ids, issuer_for(svc))
     written = []
-    for loop_id, document in built:
-        if document is None:
-            continue
+    for loop_id, document in built.items():
         try:
             svc.blobs.put(*document)
         except Exception:  # the outbox retries: any blob-store failure must not undo a committed answer
@@ -133,7 +140,7 @@ def write_outputs_after_commit(svc: Services, loop_ids: list[int]) -> int:
         written.append(loop_id)
     if written:
         with svc.store.write() as conn:
-            conn.execute(human_loops.update().where(human_loops.c.id.in_(written)).values(output_written=True))
+            conn.execute(_MARK_WRITTEN, {"ids": written})
     return len(written)
 
 
@@ -158,42 +165,57 @@ def after_commit(svc: Services, loop_id: int) -> None:
 
 
 _WRITER_BATCH = 256
+LINGER_SECONDS = 0.02
 
 
 class OutputWriter:
     """One background thread writing the output.json of loops handed over by after_commit. A crash
-    loses nothing: anything not yet marked written is picked up by write_pending_outputs."""
+    loses nothing: anything not yet marked written is picked up by write_pending_outputs.
+
+    The thread is woken once per batch, not once per loop: after the first loop arrives it lingers
+    LINGER_SECONDS to collect the others. (Waking a thread is a cross-CPU interrupt; on virtual machines
+    one per answer cost more than writing the file.)"""
 
     def __init__(self, svc: Services) -> None:
         self._svc = svc
-        self._pending: stdlib_queue.SimpleQueue[int | None] = stdlib_queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._pending: list[int] = []
+        self._wake = threading.Event()
+        self._closing = False
         self._thread = threading.Thread(target=self._run, name="crowdloop-output", daemon=True)
         self._thread.start()
 
     def enqueue(self, loop_id: int) -> None:
-        self._pending.put(loop_id)
+        with self._lock:
+            self._pending.append(loop_id)
+            first = len(self._pending) == 1
+        if first:
+            self._wake.set()
 
     def close(self, timeout_seconds: float = 10.0) -> None:
         """Finish what is queued, then stop."""
-        self._pending.put(None)
+        self._closing = True
+        self._wake.set()
         self._thread.join(timeout_seconds)
 
     def _run(self) -> None:
-        while (first := self._pending.get()) is not None:
-            batch = [first]
-            while len(batch) < _WRITER_BATCH:
+        self._svc.store.pin_connections()
+        while True:
+            self._wake.wait()
+            if not self._closing:
+                time.sleep(LINGER_SECONDS)
+            with self._lock:
+                batch, self._pending = self._pending, []
+                self._wake.clear()
+            for start in range(0, len(batch), _WRITER_BATCH):
                 try:
-                    loop_id = self._pending.get_nowait()
-                except stdlib_queue.Empty:
-                    break
-                if loop_id is None:
-                    self._pending.put(None)  # finish this batch, then stop
-                    break
-                batch.append(loop_id)
-            try:
-                write_outputs_after_commit(self._svc, batch)
-            except Exception:  # e.g. the database is unreachable: the sweep retries these loops later
-                log.warning("writing %d outputs failed; will retry", len(batch), exc_info=True)
+                    write_outputs_after_commit(self._svc, batch[start:start + _WRITER_BATCH])
+                except Exception:  # e.g. the database is unreachable: the sweep retries these loops later
+                    log.warning("writing %d outputs failed; will retry", len(batch), exc_info=True)
+            if self._closing:
+                with self._lock:
+                    if not self._pending:
+                        return
 
 
 def write_pending_outputs(svc: Services) -> int:

@@ -29,6 +29,7 @@ class Store:
         self.is_sqlite = url.startswith("sqlite")
         self._checkpointer: threading.Thread | None = None
         self._stop_checkpoints = threading.Event()
+        self._connections = threading.local()
         if self.is_sqlite:
             autocheckpoint = 0 if background_checkpoints else 1000
             self._writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE", autocheckpoint=autocheckpoint)
@@ -56,12 +57,42 @@ class Store:
             with self._writer.begin() as conn:
                 yield conn
             return
-        with self._write_lock, self._writer.begin() as conn:
+        with self._write_lock, self._transaction(self._writer, "writer") as conn:
             yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self._reader.begin() as conn:
+        if not self.is_sqlite:
+            with self._reader.begin() as conn:
+                yield conn
+            return
+        with self._transaction(self._reader, "reader") as conn:
+            yield conn
+
+    def pin_connections(self) -> None:
+        """SQLite: from now on this thread keeps its own reader and writer connections between
+        transactions instead of checking one out of the pool for each (which cost more than the queries of
+        a portal request). For the few long-lived threads that do most of the work (the event loop, the
+        output writer); every pinned thread holds two connections for good."""
+        self._connections.pinned = True
+
+    @contextmanager
+    def _transaction(self, engine: Engine, role: str) -> Iterator[Connection]:
+        """A transaction on this thread's pinned connection of `engine` when it has one (see
+        pin_connections); otherwise, or when that connection is already in a transaction, a pooled one."""
+        if not getattr(self._connections, "pinned", False):
+            with engine.begin() as pooled:
+                yield pooled
+            return
+        conn: Connection | None = getattr(self._connections, role, None)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = engine.connect()
+            setattr(self._connections, role, conn)
+        elif conn.in_transaction():
+            with engine.begin() as nested:
+                yield nested
+            return
+        with conn.begin():
             yield conn
 
     def upgrade(self) -> None:
