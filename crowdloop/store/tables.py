@@ -215,7 +215,7 @@ assignments = sa.Table(
         sqlite_where=sa.text("state IN ('leased', 'submitted', 'declined')"),
         postgresql_where=sa.text("state IN ('leased', 'submitted', 'declined')"),
     ),
-    sa.Index("ix_assignments_loop", "loop_id"),
+    sa.Index("ix_assignments_loop_state", "loop_id", "state"),  # output.json of a loop: its submitted answers
     sa.Index("ix_assignments_state_expires", "state", "expires_at"),
     sa.Index("ix_assignments_worker_state", "worker_id", "state"),
 )

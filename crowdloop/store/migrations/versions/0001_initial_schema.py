@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 18:15:34.935189
+Create Date: 2026-11-22 20:22:55.397226
 """
 
 from alembic import op
@@ -261,7 +261,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_assignments")),
     )
     with op.batch_alter_table("assignments", schema=None) as batch_op:
-        batch_op.create_index("ix_assignments_loop", ["loop_id"], unique=False)
+        batch_op.create_index("ix_assignments_loop_state", ["loop_id", "state"], unique=False)
         batch_op.create_index("ix_assignments_state_expires", ["state", "expires_at"], unique=False)
         batch_op.create_index("ix_assignments_worker_state", ["worker_id", "state"], unique=False)
         batch_op.create_index(
@@ -285,7 +285,7 @@ def downgrade() -> None:
         )
         batch_op.drop_index("ix_assignments_worker_state")
         batch_op.drop_index("ix_assignments_state_expires")
-        batch_op.drop_index("ix_assignments_loop")
+        batch_op.drop_index("ix_assignments_loop_state")
 
     op.drop_table("assignments")
     op.drop_table("workteam_groups")
