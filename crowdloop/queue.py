@@ -28,6 +28,7 @@ from crowdloop.errors import TaskUnavailable
 from crowdloop.model import AssignmentState, HumanLoopStatus
 from crowdloop.runtime import Services
 from crowdloop.store import dialect
+from crowdloop.store.prepared import Prepared
 from crowdloop.store.tables import UtcDateTime, assignments, flow_definitions, human_loops
 
 _CLAIM_ATTEMPTS = 8
@@ -117,14 +118,18 @@ _A, _H = assignments, human_loops
 _NOW = sa.bindparam("now", type_=UtcDateTime)
 _STOPS = sa.and_(_H.c.status == _STOPPING, ~_held())
 
-_CURRENT = (sa.select(*_LEASE_COLUMNS).join(_H, _H.c.id == _A.c.loop_id)
+_CURRENT = Prepared(sa.select(*_LEASE_COLUMNS).join(_H, _H.c.id == _A.c.loop_id)
             .where(_A.c.worker_id == sa.bindparam("worker"), _A.c.state == _LEASED, _A.c.expires_at > _NOW,
                    _H.c.flow_definition_id == sa.bindparam("fd"))
             .order_by(_A.c.id).limit(1))
 
-_INSERT_LEASE = _A.insert().values(state=_LEASED).returning(_A.c.id)
+_INSERT_LEASE = Prepared(_A.insert().values(
+    state=_LEASED, loop_id=sa.bindparam("loop_id"), worker_id=sa.bindparam("worker_id"),
+    accepted_at=sa.bindparam("accepted_at", type_=UtcDateTime),
+    expires_at=sa.bindparam("expires_at", type_=UtcDateTime),
+).returning(_A.c.id))
 
-_END_LEASE = (_A.update()
+_END_LEASE = Prepared(_A.update()
               .where(_A.c.id == sa.bindparam("assignment"), _A.c.worker_id == sa.bindparam("worker"),
                      _A.c.state == _LEASED, _A.c.expires_at > _NOW)
               .values(state=sa.bindparam("new_state"), ended_at=_NOW,
@@ -132,14 +137,14 @@ _END_LEASE = (_A.update()
               .returning(_A.c.loop_id))
 
 _done = _H.c.answers_count + 1 >= _H.c.task_count
-_COUNT_ANSWER = (_H.update().where(_H.c.id == sa.bindparam("loop"))
+_COUNT_ANSWER = Prepared(_H.update().where(_H.c.id == sa.bindparam("loop"))
                  .values(answers_count=_H.c.answers_count + 1,
                          status=sa.case((_done, HumanLoopStatus.COMPLETED.value),
                                         (_STOPS, HumanLoopStatus.STOPPED.value), else_=_H.c.status),
                          ended_at=sa.case((sa.or_(_done, _STOPS), _NOW), else_=_H.c.ended_at))
                  .returning(_H.c.name, _H.c.status, _H.c.answers_count, _H.c.task_count, _H.c.output_uri))
 
-_RETURN_SLOT = (_H.update().where(_H.c.id == sa.bindparam("loop"))
+_RETURN_SLOT = Prepared(_H.update().where(_H.c.id == sa.bindparam("loop"))
                 .values(open_slots=sa.case((_H.c.status == _IN_PROGRESS, _H.c.open_slots + 1),
                                            else_=_H.c.open_slots),
                         status=sa.case((_STOPS, HumanLoopStatus.STOPPED.value), else_=_H.c.status),
@@ -148,7 +153,7 @@ _RETURN_SLOT = (_H.update().where(_H.c.id == sa.bindparam("loop"))
 
 
 def _current(conn: Connection, worker_pk: int, flow_definition_id: int, now: datetime) -> Lease | None:
-    row = conn.execute(_CURRENT, {"worker": worker_pk, "fd": flow_definition_id, "now": now}).first()
+    row = _CURRENT.first(conn, {"worker": worker_pk, "fd": flow_definition_id, "now": now})
     return _to_lease(row) if row is not None else None
 
 
@@ -185,9 +190,9 @@ def claim(svc: Services, worker_pk: int, flow_definition_id: int) -> Lease | Non
                 if loop is None:
                     return None
                 expires_at = now + timedelta(seconds=loop.task_time_limit_seconds)
-                assignment_id = conn.execute(_INSERT_LEASE, {
+                assignment_id = _INSERT_LEASE.one(conn, {
                     "loop_id": loop.id, "worker_id": worker_pk, "accepted_at": now, "expires_at": expires_at,
-                }).scalar_one()
+                }).id
                 return Lease(assignment_id=assignment_id, worker_pk=worker_pk, loop_id=loop.id,
                              human_loop_name=loop.name, human_loop_arn=loop.arn,
                              flow_definition_id=flow_definition_id, input_content=loop.input_content,
@@ -204,14 +209,14 @@ def submit(svc: Services, assignment_id: int, worker_pk: int, answer_content: di
     answer = output.dumps_json(answer_content).decode()
     with svc.store.write() as conn:
         now = svc.clock.now()
-        loop_id = conn.execute(_END_LEASE, {
+        loop_id = _END_LEASE.scalar(conn, {
             "assignment": assignment_id, "worker": worker_pk, "now": now,
             "new_state": AssignmentState.SUBMITTED.value, "answer": answer,
             "spent": round(max(float(time_spent_seconds), 0.0), 3),
-        }).scalar()
+        })
         if loop_id is None:
             raise _unavailable(conn, assignment_id, worker_pk, now)
-        row = conn.execute(_COUNT_ANSWER, {"loop": loop_id, "now": now}).one()
+        row = _COUNT_ANSWER.one(conn, {"loop": loop_id, "now": now})
     result = SubmitResult(loop_id=loop_id, human_loop_name=row.name, status=HumanLoopStatus(row.status),
                           answers_count=row.answers_count, task_count=row.task_count,
                           output_uri=row.output_uri)
@@ -233,11 +238,11 @@ def decline(svc: Services, assignment_id: int, worker_pk: int) -> None:
 def _end_lease(svc: Services, assignment_id: int, worker_pk: int, state: AssignmentState) -> None:
     with svc.store.write() as conn:
         now = svc.clock.now()
-        loop_id = conn.execute(_END_LEASE, {"assignment": assignment_id, "worker": worker_pk, "now": now,
-                                            "new_state": state.value, "answer": None, "spent": None}).scalar()
+        loop_id = _END_LEASE.scalar(conn, {"assignment": assignment_id, "worker": worker_pk, "now": now,
+                                           "new_state": state.value, "answer": None, "spent": None})
         if loop_id is None:
             raise _unavailable(conn, assignment_id, worker_pk, now)
-        row = conn.execute(_RETURN_SLOT, {"loop": loop_id, "now": now}).one()
+        row = _RETURN_SLOT.one(conn, {"loop": loop_id, "now": now})
     if output.has_output(row.status, row.answers_count):
         output.after_commit(svc, loop_id)
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from crowdloop.model import WorkerStatus
 from crowdloop.runtime import Services
+from crowdloop.store.prepared import Prepared
 from crowdloop.store.tables import portal_sessions, workers
 
 SESSION_IDLE = timedelta(hours=12)
@@ -46,7 +47,7 @@ def start_session(svc: Services, worker_pk: int) -> tuple[str, Session]:
     return token, Session(worker_pk=worker_pk, email=email, csrf_token=csrf_token)
 
 
-_LOAD = (sa.select(portal_sessions.c.worker_id, portal_sessions.c.csrf_token, portal_sessions.c.created_at,
+_LOAD = Prepared(sa.select(portal_sessions.c.worker_id, portal_sessions.c.csrf_token, portal_sessions.c.created_at,
                    portal_sessions.c.last_seen_at, portal_sessions.c.expires_at, workers.c.email, workers.c.status)
          .join(workers, workers.c.id == portal_sessions.c.worker_id)
          .where(portal_sessions.c.token_sha256 == sa.bindparam("digest")))  # built once: it runs per request
@@ -60,7 +61,7 @@ def load_session(svc: Services, token: str | None) -> Session | None:
     digest = _digest(token)
     with svc.store.read() as conn:
         now = svc.clock.now()
-        row = conn.execute(_LOAD, {"digest": digest}).first()
+        row = _LOAD.first(conn, {"digest": digest})
     if row is None:
         return None
     if row.expires_at <= now or row.status != WorkerStatus.ACTIVE.value:

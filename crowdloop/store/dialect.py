@@ -13,8 +13,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
+from crowdloop.store.prepared import Prepared
 from crowdloop.store.tables import UtcDateTime, human_loops
 
 # The states covered by uq_assignments_loop_worker_active, spelled exactly as in its predicate.
@@ -99,17 +100,18 @@ def _per_dialect(template: str, **parts: str) -> dict[str, sa.TextClause]:
     return statements
 
 
-_CLAIM_SQL = _per_dialect(_CLAIM, claimable=_CLAIMABLE, eligible=_WORKER_MAY_WORK_ON_FLOW)
+_CLAIM_SQL = {name: Prepared(statement) for name, statement in
+              _per_dialect(_CLAIM, claimable=_CLAIMABLE, eligible=_WORKER_MAY_WORK_ON_FLOW).items()}
 _AVAILABLE_COUNTS_SQL = _per_dialect(_AVAILABLE_COUNTS, eligible=_ELIGIBLE_FLOWS,
                                      claimable=_CLAIMABLE)
 _PENDING_OUTPUTS_SQL = _per_dialect(_PENDING_OUTPUTS)
 
 
-def claim_slot(conn: Connection, worker_pk: int, flow_definition_id: int, now: datetime) -> Row[Any] | None:
+def claim_slot(conn: Connection, worker_pk: int, flow_definition_id: int, now: datetime) -> Any | None:
     """Take one open slot of the first claimable loop (FIFO by id): the loop's (id, name, arn,
     input_content, template_sha256, task_time_limit_seconds), or None when there is none."""
     statement = _CLAIM_SQL[conn.dialect.name]
-    return conn.execute(statement, {"fd": flow_definition_id, "worker": worker_pk, "now": now}).first()
+    return statement.first(conn, {"fd": flow_definition_id, "worker": worker_pk, "now": now})
 
 
 def available_counts(conn: Connection, worker_pk: int, now: datetime) -> dict[int, int]:
