@@ -10,7 +10,7 @@ Measured in child processes, so each peak RSS is its own: the baseline is a plai
 (the loops' input and every submitted answer with its worker id, fetched and discarded); the export is
 `crowdloop export preferences --format parquet` in-process. Prints one JSON line.
 
-    python bench/export.py [--loops 333334] [--database-url URL] [--keep]
+    python bench/export.py [--loops 333334] [--database-url URL [--filled]] [--keep]
 """
 
 from __future__ import annotations
@@ -132,10 +132,12 @@ def run_export(url: str, output: str) -> int:
 
 
 def child(mode: str, url: str, output: str) -> dict[str, float]:
-    """Run one measurement in a fresh process; returns its wall time, rows and peak RSS."""
+    """Run one measurement in a fresh process; returns its wall time, CPU time (user + system, all threads;
+    less sensitive than wall time to other work on the machine), rows and peak RSS."""
     code = (f"import sys, time, json, resource; sys.path.insert(0, {str(HERE.parent)!r});"
-            f"import bench.export as b; t = time.perf_counter(); rows = b.{mode}(*sys.argv[1:]);"
-            "print(json.dumps({'seconds': time.perf_counter() - t, 'rows': rows,"
+            "cpu = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2]);"
+            f"import bench.export as b; t, c = time.perf_counter(), cpu(); rows = b.{mode}(*sys.argv[1:]);"
+            "print(json.dumps({'seconds': time.perf_counter() - t, 'cpu_seconds': cpu() - c, 'rows': rows,"
             "'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))")
     args = [url] + ([output] if mode == "run_export" else [])
     done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
@@ -147,14 +149,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--loops", type=int, default=333334)
     parser.add_argument("--database-url", default="", help="an empty database to fill (default: a new SQLite file)")
+    parser.add_argument("--filled", action="store_true", help="the --database-url store is already filled by an "
+                        "earlier run (measure only)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
+    if args.filled and not args.database_url:
+        parser.error("--filled needs --database-url")
     work = Path(tempfile.mkdtemp(prefix="crowdloop-bench-export-"))
     url = args.database_url or f"sqlite:///{work / 'crowdloop.db'}"
     try:
         started = time.perf_counter()
-        fill(url, str(work), args.loops)
+        if not args.filled:
+            fill(url, str(work), args.loops)
         fill_seconds = time.perf_counter() - started
+        load_before = os.getloadavg()[0]
         scan = child("baseline", url, "")
         out = work / "preferences.parquet"
         exported = child("run_export", url, str(out))
@@ -162,11 +170,14 @@ def main() -> None:
             "bench": "export_preferences_parquet",
             "backend": "sqlite" if url.startswith("sqlite") else "postgresql",
             "loops": args.loops, "answers": args.loops * 3, "rows": int(exported["rows"]),
-            "export_s": round(exported["seconds"], 2), "export_peak_rss_mb": round(exported["rss_mb"], 1),
-            "baseline_select_s": round(scan["seconds"], 2), "baseline_peak_rss_mb": round(scan["rss_mb"], 1),
+            "export_s": round(exported["seconds"], 2), "export_cpu_s": round(exported["cpu_seconds"], 2),
+            "export_peak_rss_mb": round(exported["rss_mb"], 1),
+            "baseline_select_s": round(scan["seconds"], 2), "baseline_cpu_s": round(scan["cpu_seconds"], 2),
+            "baseline_peak_rss_mb": round(scan["rss_mb"], 1),
             "ratio_to_baseline": round(exported["seconds"] / scan["seconds"], 2),
+            "cpu_ratio_to_baseline": round(exported["cpu_seconds"] / scan["cpu_seconds"], 2),
             "parquet_mb": round(out.stat().st_size / 2**20, 1), "fill_s": round(fill_seconds, 1),
-            "cpus": os.cpu_count(), "load_1m": round(os.getloadavg()[0], 2),
+            "cpus": os.cpu_count(), "load_1m_before": round(load_before, 2), "load_1m": round(os.getloadavg()[0], 2),
             "fill_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         }))
     finally:

@@ -7,9 +7,11 @@ aggregation, agreement statistics and a dataset card. See docs/export.md.
     batches.py    items as arrays, grouped by shape (responses x annotators)
     pairs.py      preference pairs (policies, ties, per annotator or consensus) and KTO rows
     rows.py       rankings, ratings and labels rows
+    chat.py       prompts as TRL message lists (a text, or the chat messages inputContent gave)
     aggregate.py  Bradley-Terry (per item, per model with bootstrap), Dawid-Skene
     agreement.py  Krippendorff's alpha, Kendall's W, pairwise agreement, worker agreement and position bias
     writers.py    JSONL, Parquet, Hugging Face datasets
+    threads.py    BackgroundWriter: Parquet encoding on the second core
     card.py       the dataset card
     report.py     agreement / bias tables and the HTML report
     api.py        Export, export(), iter_rows(), to_dataset()

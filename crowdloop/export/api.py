@@ -119,6 +119,7 @@ class Export:
                                        "items_exported": 0, "rows": 0}
         self.kind: Kind | None = None
         self.created_at = datetime.now(UTC)
+        self.chat_prompts = self.options.conversational and self.options.dataset in ("preferences", "kto")
 
     def schema(self) -> Any:
         o = self.options
@@ -142,6 +143,8 @@ class Export:
                 if self.kind is None:
                     self._check_kind(item.kind)
                     self.kind = item.kind
+                if type(item.prompt) is not str and not self.chat_prompts:
+                    self._refuse_chat(item)
                 if len(item.judgments) < self.options.min_annotators:
                     self.counts["items_below_min_annotators"] += 1
                     continue
@@ -151,6 +154,15 @@ class Export:
         kept = tuple(a for a in loop.answers if a.worker_id not in excluded)
         self.counts["answers_excluded_by_worker"] += len(loop.answers) - len(kept)
         return RawLoop(loop.name, loop.flow, loop.input, kept, loop.origin) if len(kept) != len(loop.answers) else loop
+
+    def _refuse_chat(self, item: Item) -> None:
+        dataset = self.options.dataset
+        if dataset in ("preferences", "kto"):
+            raise InvalidInput(f"The prompt of {item.item_id} is a list of chat messages, which a text prompt column "
+                               "cannot hold: export with --conversational (TRL's conversational format keeps "
+                               "the turns as they are).", "conversational")
+        raise InvalidInput(f"The prompt of {item.item_id} is a list of chat messages, which {dataset} rows (a text "
+                           "prompt) cannot hold: export preferences or kto with --conversational.", "conversational")
 
     def _check_kind(self, kind: Kind) -> None:
         allowed = _KINDS[self.options.dataset]
@@ -163,29 +175,36 @@ class Export:
     def batches(self) -> Iterator[Any]:
         """Arrow record batches of the dataset, in item order."""
         pa = require("pyarrow")
-        o = self.options
         target = self.schema()
         collected: list[Item] = []
         stream = batches(self.items(), self.batch_items)
         while True:
             with paused_gc():
-                batch = next(stream, None)
-                if batch is None:
-                    break
-                batch = self._filter(batch)
-                if not batch.items:
-                    continue
-                if o.dataset == "labels" and o.consensus is not None:
-                    collected.extend(batch.items)  # Dawid-Skene needs every item: labels are small
-                    continue
-                record = self._record(batch, target)
-                self.counts["rows"] += record.num_rows
+                record = self._next_record(stream, target, collected)
+            if record is None:
+                break
             yield record
         if collected:
             record = pa.Table.from_pylist(label_consensus_rows(collected), schema=target).combine_chunks()
             for part in record.to_batches():
                 self.counts["rows"] += part.num_rows
                 yield part
+
+    def _next_record(self, stream: Iterator[ItemBatch], target: Any, collected: list[Item]) -> Any:
+        """The record batch of the next batch of items that has any after filtering (None at the end). The items
+        are freed when this returns, before the collector runs again."""
+        o = self.options
+        for batch in stream:
+            kept = self._filter(batch)
+            if not kept.items:
+                continue
+            if o.dataset == "labels" and o.consensus is not None:
+                collected.extend(kept.items)  # Dawid-Skene needs every item: labels are small
+                continue
+            record = self._record(kept, target)
+            self.counts["rows"] += record.num_rows
+            return record
+        return None
 
     def _filter(self, batch: ItemBatch) -> ItemBatch:
         agreement = self.agreement.item_agreement(batch)
@@ -238,6 +257,7 @@ class Export:
                 if batch is None:
                     break
                 self._filter(batch)
+                del batch  # freed before the collector runs again
         return self.card()
 
     def loops_expected(self) -> int | None:

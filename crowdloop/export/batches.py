@@ -65,9 +65,22 @@ class ItemBatch:
 
 
 def batches(items: Iterable[Item], size: int = BATCH_ITEMS) -> Iterator[ItemBatch]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield make_batch(chunk)
+    return BatchStream(iter(items), size)
+
+
+class BatchStream(Iterator[ItemBatch]):
+    """Batches of `size` items. Not a generator: a generator's frame would keep the last chunk of items alive
+    after the caller has dropped the batch made of it (and the collector would walk them)."""
+
+    def __init__(self, items: Iterator[Item], size: int) -> None:
+        self.items = items
+        self.size = size
+
+    def __next__(self) -> ItemBatch:
+        chunk = list(islice(self.items, self.size))
+        if not chunk:
+            raise StopIteration
+        return make_batch(chunk)
 
 
 def make_batch(items: list[Item]) -> ItemBatch:

@@ -14,7 +14,9 @@ decides; a loop matching none is reported, never guessed):
     label               a single crowd-classifier answer {"<name>": {"label": ...}}: a label for the item
 
 Prompt and responses are looked up at taskObject.prompt / prompt / taskObject.text / text and
-taskObject.responses / responses; a response may be a string or an object with "text" (and "model").
+taskObject.responses / responses; a response may be a string or an object with "text" (and "model"), or a
+chat message {"role", "content"}. The prompt may be a string or a list of chat messages (kept as turns:
+crowdloop.export.model.Messages).
 Anything else is described by a mapping file (TOML or JSON; see docs/export.md), read by load_mapping.
 """
 
@@ -32,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from crowdloop.errors import InvalidInput
-from crowdloop.export.model import Item, Judgment, Kind, Problem, ProblemLog, RawLoop
+from crowdloop.export.model import Item, Judgment, Kind, Messages, Problem, ProblemLog, Prompt, RawLoop
 
 PROMPT_PATHS = ("taskObject.prompt", "prompt", "taskObject.text", "text", "taskObject.question", "question")
 RESPONSE_PATHS = ("taskObject.responses", "responses")
@@ -40,6 +42,9 @@ _PLAIN = {str, int, float}
 _STR_ONLY = {str}
 _SEED_KEY = re.compile(r"^response_(\d+)_ranking$")
 _RATING_KEY = re.compile(r"^response_(\d+)_(rating|score)$")
+# Item(...) and Judgment(...) without their Python-level __new__: a million of them are made per export.
+_new_item = functools.partial(tuple.__new__, Item)
+_new_judgment = functools.partial(tuple.__new__, Judgment)
 PAIRWISE_CHOICES: dict[str, int | None] = {
     "a": 0, "b": 1, "a is better": 0, "b is better": 1, "response a": 0, "response b": 1,
     "tie": None, "equal": None, "both are equal": None,
@@ -293,18 +298,18 @@ class Mapper:
             return None
         if mapping.layout == "item":  # a label for the whole item: no response it belongs to
             responses, models = (), ()
-        return Item(loop.name, loop.flow, mapping.kind, prompt, responses, models, tuple(judgments))
+        return _new_item((loop.name, loop.flow, mapping.kind, prompt, responses, models, tuple(judgments)))
 
     def _loop_problem(self, loop: RawLoop, reason: str, detail: str) -> None:
         self.problems.add(Problem(loop.name, None, reason, detail))
         self.problems.answers += len(loop.answers)
 
-    def _input(self, mapping: Mapping, document: Any) -> tuple[str, tuple[str, ...], tuple[str | None, ...]]:
+    def _input(self, mapping: Mapping, document: Any) -> tuple[Prompt, tuple[str, ...], tuple[str | None, ...]]:
         if type(document) is not dict:
             raise BadAnswer("inputContent is not a JSON object", type(document).__name__)
         prompt = get_path(document, mapping.prompt)
         if type(prompt) is not str:
-            raise BadAnswer("prompt missing", f"inputContent.{mapping.prompt} is not a string")
+            prompt = _chat(prompt, f"inputContent.{mapping.prompt}")
         raw = get_path(document, mapping.responses)
         if type(raw) is not list:
             if mapping.kind is Kind.LABEL:
@@ -333,14 +338,14 @@ class Mapper:
             if isinstance(response, str):
                 texts.append(response)
                 models.append(None)
-            elif isinstance(response, dict) and isinstance(response.get(mapping.response_text), str):
-                texts.append(response[mapping.response_text])
+            elif isinstance(response, dict) and isinstance(text := _response_text(response, mapping), str):
+                texts.append(text)
                 model = response.get(mapping.response_model)
                 models.append(str(model) if model is not None else None)
             else:
                 raise BadAnswer("response is not text",
                                 f"inputContent.{mapping.responses}.{position} is neither a string nor an object "
-                                f"with {mapping.response_text!r}")
+                                f"with {mapping.response_text!r} (or a chat message with role and content)")
         return tuple(texts), tuple(models)
 
     def _reader(self, mapping: Mapping) -> Callable[[Any, str, int], Judgment]:
@@ -385,7 +390,7 @@ def _make_reader(m: Mapping) -> Callable[[Any, str, int], Judgment]:
                     pass
                 else:
                     if valid_for[n].issuperset(values):
-                        return Judgment(annotator, values)
+                        return _new_judgment((annotator, values, ()))
             return _judgment(m, annotator, [_number(v, k) for k, v in zip(keys, raw, strict=True)], n)
 
         return per_response
@@ -422,6 +427,31 @@ def _make_reader(m: Mapping) -> Callable[[Any, str, int], Judgment]:
         return _labels(m, annotator, [_label(get_path(answer, m.field) if isinstance(answer, dict) else None, m.field)])
 
     return labelled
+
+
+def _chat(value: Any, where: str) -> Messages:
+    """A prompt given as chat messages, [{"role": ..., "content": ...}, ...], as ((role, content), ...)."""
+    if type(value) is list and value:
+        messages: list[tuple[str, str]] = []
+        for message in value:
+            role, content = (message.get("role"), message.get("content")) if type(message) is dict else (None, None)
+            if type(role) is not str or not role or type(content) is not str:
+                break
+            messages.append((role, content))
+        else:
+            return tuple(messages)
+    if value is None:
+        raise BadAnswer("prompt missing", f"{where} is missing")
+    raise BadAnswer("prompt missing", f"{where} is neither a string nor a list of chat messages "
+                    "(objects with a string role and content)")
+
+
+def _response_text(response: dict[str, Any], mapping: Mapping) -> Any:
+    """The text of a response object: its `response_text` key, else the content of a chat message."""
+    text = response.get(mapping.response_text)
+    if text is None and mapping.response_text == "text" and isinstance(response.get("role"), str):
+        return response.get("content")
+    return text
 
 
 def _labels(m: Mapping, annotator: str, labels: list[str]) -> Judgment:

@@ -1,7 +1,8 @@
 """The nouns of an export: a loop as read from a source, the item it maps to, and the problems found.
 
     RawLoop   one human loop: its name, input and the workers' answers (from the store or an output.json)
-    Item      a RawLoop read through a Mapping: prompt, candidate responses and one Judgment per worker
+    Item      a RawLoop read through a Mapping: prompt (a text or chat Messages), candidate responses and one
+              Judgment per worker
     Problem   an answer or loop that could not be used, with the reason (never dropped silently)
 """
 
@@ -55,11 +56,15 @@ class Judgment(NamedTuple):
     labels: tuple[str | None, ...] = ()  # LABEL: one per target (item-level label: a single target)
 
 
+Messages = tuple[tuple[str, str], ...]  # a chat: (role, content) per turn
+Prompt = str | Messages  # inputContent's prompt: a text, or chat messages [{"role", "content"}, ...]
+
+
 class Item(NamedTuple):
     item_id: str
     flow: str
     kind: Kind
-    prompt: str
+    prompt: Prompt
     responses: tuple[str, ...]
     models: tuple[str | None, ...]  # which model wrote each response, when the input says
     judgments: tuple[Judgment, ...]

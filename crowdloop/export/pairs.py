@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 
 from crowdloop.export.batches import Bools, Floats, Group, Ints, ItemBatch, levels, pair_indices
+from crowdloop.export.chat import prompt_column, prompt_messages
 from crowdloop.export.deps import require
-from crowdloop.export.model import Consensus, Kind, Policy
+from crowdloop.export.model import Consensus, Kind, Policy, Prompt
 
 
 @dataclass(frozen=True)
@@ -134,15 +135,15 @@ def preference_batch(batch: ItemBatch, rows: PairRows, options: PairOptions) -> 
     pa = require("pyarrow")
     items = batch.items
     offsets = batch.offsets[rows.item]
-    prompts = pa.array([item.prompt for item in items], type=pa.string())
     responses = pa.array(batch.responses(), type=pa.string())
-    prompt = _dictionary(pa, rows.item, prompts)
     chosen = _dictionary(pa, offsets + rows.chosen, responses)
     rejected = _dictionary(pa, offsets + rows.rejected, responses)
     if options.conversational:
-        prompt = _messages(pa, "user", prompt)
+        prompt = prompt_column(pa, [item.prompt for item in items], rows.item)
         chosen = _messages(pa, "assistant", chosen)
         rejected = _messages(pa, "assistant", rejected)
+    else:  # text prompts only (the export refuses chat prompts without --conversational)
+        prompt = _dictionary(pa, rows.item, pa.array([item.prompt for item in items], type=pa.string()))
     item_ids = pa.array([item.item_id for item in items], type=pa.string()).take(pa.array(rows.item))
     if options.consensus is None:
         annotator = pa.array(batch.workers, type=pa.string()).take(pa.array(rows.annotator))
@@ -150,7 +151,7 @@ def preference_batch(batch: ItemBatch, rows: PairRows, options: PairOptions) -> 
         annotator = pa.array([[j.annotator for j in items[i].judgments] for i in rows.item.tolist()],
                              type=pa.list_(pa.string()))
     columns = [prompt, chosen, rejected, pa.array(rows.margin, type=pa.float64()), item_ids, annotator,
-               pa.array(rows.agreement, type=pa.float64(), from_pandas=True)]
+               pa.array(rows.agreement, type=pa.float64(), mask=np.isnan(rows.agreement))]
     return pa.RecordBatch.from_arrays(columns, schema=preference_schema(options))
 
 
@@ -227,10 +228,10 @@ def kto_label_rows(batch: ItemBatch, desirable: tuple[str, ...], conversational:
     return rows
 
 
-def _kto_row(prompt: str, completion: str, label: bool, item_id: str, annotator: Any, conversational: bool,
+def _kto_row(prompt: Prompt, completion: str, label: bool, item_id: str, annotator: Any, conversational: bool,
              order: tuple[int, int, int]) -> dict[str, Any]:
     if conversational:
-        return {"prompt": [{"role": "user", "content": prompt}],
+        return {"prompt": prompt_messages(prompt),
                 "completion": [{"role": "assistant", "content": completion}], "label": label,
                 "item_id": item_id, "annotator": annotator, "_order": order}
     return {"prompt": prompt, "completion": completion, "label": label, "item_id": item_id, "annotator": annotator,

@@ -13,13 +13,14 @@ name (or ARN) of a flow definition in the store.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
-from orjson import loads as _orjson_loads
+from orjson import loads as _loads
 
 from crowdloop.errors import InvalidInput, NotFound
 from crowdloop.export.model import Problem, ProblemLog, RawAnswer, RawLoop
@@ -101,38 +102,55 @@ class StoreSource:
         self.loops_read = 0
 
     def loops(self, problems: ProblemLog) -> Iterator[RawLoop]:
-        """Pages of loops in creation order (keyset on the (flow, created_at, id) index), then the answers of a
-        page by loop id. The state of an answer is checked here, not in SQL, so that SQLite (which has no
-        statistics) looks answers up by loop instead of scanning every submitted answer."""
+        """The loops in creation order."""
+        flow = self.flow_name
+        for page, answers in self._pages():
+            self.loops_read += len(page)
+            self.loop_templates.update(row[3] for row in page)
+            for loop_id, name, input_content, _, _ in page:
+                yield RawLoop(name, flow, _parse(input_content), tuple(answers[loop_id]), flow + "/" + name)
+
+    def _pages(self) -> Iterator[tuple[Sequence[Any], dict[int, list[RawAnswer]]]]:
+        """Pages of loops in creation order (keyset on the (flow, created_at, id) index), with the answers of
+        each loop of a page (looked up by loop id). The state of an answer is checked here, not in SQL, so
+        that SQLite (which has no statistics) looks answers up by loop instead of scanning every submitted
+        answer."""
         h, a, w = human_loops, assignments, workers
         created = sa.type_coerce(h.c.created_at, sa.BigInteger)  # microseconds: no datetime per row
         at, last = sa.bindparam("at", type_=sa.BigInteger), sa.bindparam("last", type_=sa.Integer)
-        loop_query = (sa.select(h.c.id, h.c.name, h.c.input_content, h.c.template_sha256, created)
-                      .where(h.c.flow_definition_id == self.flow_id, h.c.status.in_(self.statuses),
-                             sa.tuple_(created, h.c.id) > sa.tuple_(at, last))
-                      .order_by(h.c.created_at, h.c.id).limit(PAGE_LOOPS))
+        columns = (h.c.id, h.c.name, h.c.input_content, h.c.template_sha256, created)
+        flow_loops = (h.c.flow_definition_id == self.flow_id, h.c.status.in_(self.statuses))
+        # The keyset (created_at, id) > (at, last) as two index ranges: the rest of the loops created at `at`,
+        # then the loops created later. SQLite would read a row-value comparison as created_at >= at and walk
+        # again, on every page, all the loops created at that instant (a bulk start makes thousands of them).
+        same_instant = (sa.select(*columns).where(*flow_loops, created == at, h.c.id > last)
+                        .order_by(h.c.id).limit(PAGE_LOOPS))
+        later = sa.select(*columns).where(*flow_loops, created > at).order_by(h.c.created_at, h.c.id).limit(PAGE_LOOPS)
         answer_query = (sa.select(a.c.loop_id, a.c.state, w.c.worker_id, a.c.answer_content)
                         .join(w, w.c.id == a.c.worker_id)
                         .where(a.c.loop_id.between(sa.bindparam("low"), sa.bindparam("high")))
                         .order_by(a.c.loop_id, a.c.ended_at, a.c.id))
         submitted = AssignmentState.SUBMITTED.value
+        new_answer = functools.partial(tuple.__new__, RawAnswer)  # RawAnswer(...) without its Python-level __new__
         position: dict[str, Any] = {"at": -(2**62), "last": 0}
         while True:
             with self.store.read() as conn:
-                page = _rows(conn.execute(loop_query, position))
+                page = list(_rows(conn.execute(same_instant, position)))
+                if len(page) < PAGE_LOOPS:
+                    page += _rows(conn.execute(later, position), PAGE_LOOPS - len(page))
                 if not page:
                     return
-                found: dict[int, list[RawAnswer]] = {row[0]: [] for row in page}
-                ids = list(found)
+                answers: dict[int, list[RawAnswer]] = {row[0]: [] for row in page}
+                ids = list(answers)
                 for loop_id, state, worker_id, answer in _rows(
                         conn.execute(answer_query, {"low": min(ids), "high": max(ids)})):
-                    if state == submitted and loop_id in found:
-                        found[loop_id].append(RawAnswer(worker_id, _parse(answer)))
-            flow = self.flow_name
-            self.loops_read += len(page)
-            self.loop_templates.update(row[3] for row in page)
-            for loop_id, name, input_content, _, _ in page:
-                yield RawLoop(name, flow, _parse(input_content), tuple(found[loop_id]), flow + "/" + name)
+                    if state == submitted and (into := answers.get(loop_id)) is not None:
+                        try:
+                            parsed = _loads(answer)
+                        except ValueError:  # not JSON for orjson (or NULL): the careful way
+                            parsed = _parse(answer)
+                        into.append(new_answer((worker_id, parsed)))
+            yield page, answers
             position = {"at": page[-1][4], "last": page[-1][0]}
 
     def count(self) -> int:
@@ -224,10 +242,11 @@ class S3Source:
                 "template_sha256": None, "loops_read": self.loops_read}
 
 
-def _rows(result: sa.CursorResult[Any]) -> Sequence[Any]:
-    """All rows as the driver's tuples: the selected columns need no conversion, and skipping SQLAlchemy's Row
-    objects saves a third of the time of reading a million answers."""
-    rows: Sequence[Any] = result.cursor.fetchall() if result.cursor is not None else []
+def _rows(result: sa.CursorResult[Any], limit: int | None = None) -> Sequence[Any]:
+    """All rows (or the first `limit`) as the driver's tuples: the selected columns need no conversion, and
+    skipping SQLAlchemy's Row objects saves a third of the time of reading a million answers."""
+    cursor = result.cursor
+    rows: Sequence[Any] = [] if cursor is None else cursor.fetchall() if limit is None else cursor.fetchmany(limit)
     result.close()
     return rows
 
@@ -236,7 +255,7 @@ def _parse(text: str | None) -> Any:
     if text is None:
         return None
     try:
-        return _orjson_loads(text)
+        return _loads(text)
     except ValueError:
         try:
             return loads_json(text)  # what orjson refuses but JSON allows

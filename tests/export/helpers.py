@@ -19,7 +19,7 @@ FLOW_ARN = "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/{flow}"
 @dataclass(frozen=True)
 class Loop:
     name: str
-    prompt: str
+    prompt: Any  # a string, or chat messages [{"role", "content"}, ...]
     responses: list[Any]
     answers: list[tuple[str, Any]]  # (worker key, answerContent)
     extra_input: dict[str, Any] | None = None
@@ -46,17 +46,18 @@ SEED = [
 ]
 
 
-def fill_store(svc: Services, loops: list[Loop], flow_name: str = "fd-seed", task_count: int = 3
-               ) -> dict[str, str]:
+def fill_store(svc: Services, loops: list[Loop], flow_name: str = "fd-seed", task_count: int = 3,
+               seconds_between: list[float] | None = None) -> dict[str, str]:
     """A flow definition with these loops, each answered by its workers through claim and submit (in the
-    order listed). Returns worker key -> worker id (the id output.json reports)."""
+    order listed). The clock advances a second after each start, or seconds_between[i] after loop i (0:
+    loops created at the same instant). Returns worker key -> worker id (the id output.json reports)."""
     assert isinstance(svc.clock, ManualClock)
     flow = make_flow(svc, flow_name, task_count=task_count)
     keys = sorted({key for loop in loops for key, _ in loop.answers})
     workers = {key: make_worker(svc, f"{key}-{flow_name}@example.org") for key in keys}
-    for loop in loops:
+    for number, loop in enumerate(loops):
         start(svc, flow, loop.name, loop.input)
-        svc.clock.advance(1)
+        svc.clock.advance(1 if seconds_between is None else seconds_between[number])
     for loop in loops:
         for key, answer in loop.answers:
             lease = queue.claim(svc, workers[key].id, flow.id)

@@ -11,7 +11,14 @@ import pytest
 from scipy import optimize, stats
 
 from crowdloop.export.aggregate import ModelComparison, bradley_terry, dawid_skene, majority_vote, win_matrices
-from crowdloop.export.agreement import Agreement, Coincidences, kendall_w, pairwise_agreement
+from crowdloop.export.agreement import (
+    Agreement,
+    Coincidences,
+    first_shown_p_value,
+    kendall_w,
+    mid_ranks,
+    pairwise_agreement,
+)
 from crowdloop.export.batches import make_batch
 from crowdloop.export.model import Item, Judgment, Kind
 
@@ -189,6 +196,19 @@ def test_worker_agreement_and_position_bias() -> None:
     assert workers["w2"]["compared"] == 0 and workers["w2"]["agreement_with_others"] is None
     assert summary["pairwise_agreement_mean"] == pytest.approx(1 / 3)
     assert summary["kendall_w_mean"] == pytest.approx(1 / 9)  # R = 5, 4 -> S = 0.5, W = 12 * 0.5 / (9 * 6)
+
+
+def test_mid_ranks_are_scipys_average_ranks() -> None:
+    assert mid_ranks(np.array([3.0, 1.0, 3.0, 2.0])).tolist() == [3.5, 1.0, 3.5, 2.0]
+    values = np.random.default_rng(5).integers(1, 4, size=(50, 3, 6)).astype(np.float64)
+    assert np.array_equal(mid_ranks(values), stats.rankdata(values, axis=-1, method="average"))
+
+
+@pytest.mark.parametrize(("preferred", "decided"), [(10, 10), (0, 10), (7, 10), (5, 10), (3, 7), (4, 7), (0, 1),
+                                                    (1, 2), (480, 1000), (530, 1000), (12, 40)])
+def test_first_shown_p_value_is_the_two_sided_binomial_test(preferred: int, decided: int) -> None:
+    expected = stats.binomtest(preferred, decided).pvalue
+    assert first_shown_p_value(preferred, decided) == pytest.approx(expected, rel=1e-9)
 
 
 def test_labels_summary() -> None:

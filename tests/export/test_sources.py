@@ -100,6 +100,22 @@ def test_store_source_pages_through_many_loops(services: Services, monkeypatch: 
     assert all(r["chosen"] == "b" for r in rows)
 
 
+def test_store_source_pages_through_loops_created_at_the_same_instant(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bulk start gives many loops one created_at: pages continue within that instant by id, then go on
+    to the loops created later (a page may hold both)."""
+    from crowdloop.export import sources
+
+    monkeypatch.setattr(sources, "PAGE_LOOPS", 2)
+    names = ["a0", "a1", "a2", "a3", "a4", "b0", "b1", "c0"]
+    loops = [Loop(name, f"Q {name}", ["x", "y"], [("w1", ranks("1", "2"))]) for name in names]
+    # a0..a4 at t, b0 and b1 at t + 1 s, c0 at t + 2 s.
+    fill_store(services, loops, flow_name="fd-bulk", task_count=1, seconds_between=[0, 0, 0, 0, 1, 0, 1, 1])
+    job = run("fd-bulk", store=services.store)
+    assert [r["item_id"] for r in job.rows()] == names
+    assert job.card()["sources"][0]["loops_read"] == 8
+
+
 def test_unknown_flow_definition(services: Services) -> None:
     with pytest.raises(NotFound, match="No flow definition named 'nope'"):
         run("nope", store=services.store)
