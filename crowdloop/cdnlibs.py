@@ -6,6 +6,10 @@ offline preview) answer those URLs with the same file taken from the library's n
 with `npm pack` (the npm registry is the only place this needs) and cached under
 `$CROWDLOOP_CDN_CACHE` (default `~/.cache/crowdloop/cdn`).
 
+The worker portal rewrites these URLs in task templates to its own route (`/static/cdn/<route_name>`,
+crowdloop.portal.taskui) and answers them with `script_for`, so the task frame's Content-Security-Policy
+need not allow the CDNs.
+
 `PLACEHOLDERS` are scripts that only decorate a page (Twitter's embed script turns a blockquote into
 an embedded tweet); they are answered with an empty script, which is what the page shows when the
 service is unreachable anyway.
@@ -47,6 +51,20 @@ def cache_dir() -> Path:
 
 def known(url: str) -> bool:
     return _key(url) in LIBRARIES or _key(url) in PLACEHOLDERS
+
+
+def urls() -> list[str]:
+    """Every CDN URL crowdloop can answer (https://host/path)."""
+    return [*LIBRARIES, *PLACEHOLDERS]
+
+
+def route_name(url: str) -> str:
+    """host/path of a known URL: the name the portal serves it under (`url_from_route_name` reverses it)."""
+    return _key(url).removeprefix("https://")
+
+
+def url_from_route_name(name: str) -> str:
+    return "https://" + name
 
 
 def script_for(url: str) -> bytes | None:

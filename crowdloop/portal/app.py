@@ -61,7 +61,7 @@ def create_portal(services: Services, assets: Assets | None = None) -> Starlette
         return await portal.run(tasks.frame, portal, request)
 
     async def static(request: Request) -> Response:
-        return portal.assets.response(request)
+        return await portal.assets.response(request)
 
     routes = [
         Route("/", signed_in(pages.job_list), methods=["GET"]),
@@ -77,7 +77,7 @@ def create_portal(services: Services, assets: Assets | None = None) -> Starlette
         Route("/tasks/{assignment:int}/submit", signed_in(tasks.submit), methods=["POST"]),
         Route("/tasks/{assignment:int}/release", signed_in(tasks.release), methods=["POST"]),
         Route("/tasks/{assignment:int}/decline", signed_in(tasks.decline), methods=["POST"]),
-        Route("/static/{name}", static, methods=["GET"]),
+        Route("/static/{name:path}", static, methods=["GET"]),
     ]
 
     async def http_error(request: Request, exc: Exception) -> Response:

@@ -2,22 +2,43 @@
 
 A versioned URL never changes meaning, so browsers may cache it for a year; an unversioned or stale
 one is still answered (with the current bytes) but not cached.
+
+Two families of files stand in for what task templates load from the internet (the task frame's
+templates are rewritten to these routes by crowdloop.portal.taskui):
+
+* /static/aws/<path>: https://assets.crowd.aws/<path> (crowdloop.portal.assets.aws_asset: the crowd
+  HTML elements bundle, empty stylesheets, a placeholder for AWS's illustrations).
+* /static/cdn/<host>/<path>: a third-party library from crowdloop.cdnlibs (fetched with `npm pack` the
+  first time, in a worker thread; kept in memory). When it cannot be fetched the answer is a 503 naming
+  the reason, and the reason is logged.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from importlib import resources
+from threading import Lock
 
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
+
+from crowdloop import cdnlibs
+from crowdloop.portal.assets import aws_asset, crowd_elements_script
+
+log = logging.getLogger(__name__)
 
 STATIC_ROUTE = "/static"
 CROWD_SCRIPT = "crowd-html-elements.js"
 CROWD_CSS = "crowd-html-elements.css"
 _TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 _OWN_FILES = ("portal.css", "portal.js")
+_AWS_PREFIX = "aws/"
+_CDN_PREFIX = "cdn/"
+_JS = "text/javascript; charset=utf-8"
+_HEADERS = {"X-Content-Type-Options": "nosniff", "Cross-Origin-Resource-Policy": "cross-origin"}
 
 
 @dataclass(frozen=True)
@@ -33,25 +54,58 @@ class Assets:
             name: Asset(body, _TYPES[name[name.rindex("."):]], hashlib.sha256(body).hexdigest()[:16])
             for name, body in files.items()
         }
+        self._libraries: dict[str, bytes] = {}  # cdnlibs URL -> script
+        self._lock = Lock()
 
     def url(self, name: str) -> str:
         return f"{STATIC_ROUTE}/{name}?v={self._files[name].version}"
 
-    def response(self, request: Request) -> Response:
-        asset = self._files.get(request.path_params["name"])
+    async def response(self, request: Request) -> Response:
+        name: str = request.path_params["name"]
+        if name.startswith(_AWS_PREFIX):
+            return self._aws_asset(name.removeprefix(_AWS_PREFIX))
+        if name.startswith(_CDN_PREFIX):
+            return await self._library(cdnlibs.url_from_route_name(name.removeprefix(_CDN_PREFIX)))
+        asset = self._files.get(name)
         if asset is None:
-            return Response("Not found.", status_code=404, media_type="text/plain")
+            return _not_found("Not found.")
         cache = ("public, max-age=31536000, immutable" if request.query_params.get("v") == asset.version
                  else "no-cache")
-        return Response(asset.body, media_type=asset.content_type, headers={
-            "Cache-Control": cache, "X-Content-Type-Options": "nosniff",
-            "Cross-Origin-Resource-Policy": "cross-origin"})
+        return Response(asset.body, media_type=asset.content_type, headers={"Cache-Control": cache, **_HEADERS})
+
+    @staticmethod
+    def _aws_asset(path: str) -> Response:
+        found = aws_asset("https://assets.crowd.aws/" + path)
+        if found is None:
+            return _not_found(f"crowdloop has no stand-in for https://assets.crowd.aws/{path}.")
+        body, content_type = found
+        return Response(body, media_type=content_type, headers={"Cache-Control": "public, max-age=86400", **_HEADERS})
+
+    async def _library(self, url: str) -> Response:
+        if not cdnlibs.known(url):
+            return _not_found(f"{url} is not a library crowdloop serves (crowdloop.cdnlibs).")
+        with self._lock:
+            script = self._libraries.get(url)
+        if script is None:
+            try:
+                script = await anyio.to_thread.run_sync(cdnlibs.script_for, url) or b""
+            except cdnlibs.LibraryUnavailable as exc:
+                log.error("cannot serve %s to a task page: %s", url, exc)
+                return Response(f"crowdloop could not fetch {url}: {exc}", status_code=503, media_type="text/plain",
+                                headers={"Cache-Control": "no-store", **_HEADERS})
+            with self._lock:
+                self._libraries[url] = script
+        # The library URLs name exact versions, so the answer never changes.
+        return Response(script, media_type=_JS, headers={"Cache-Control": "public, max-age=31536000, immutable",
+                                                         **_HEADERS})
+
+
+def _not_found(message: str) -> Response:
+    return Response(message, status_code=404, media_type="text/plain", headers=dict(_HEADERS))
 
 
 def load_assets() -> Assets:
     """The portal's own files plus the crowd HTML elements bundle (crowdloop.portal.assets)."""
-    from crowdloop.portal.assets import crowd_elements_script
-
     folder = resources.files("crowdloop.portal") / "static"
     files = {name: folder.joinpath(name).read_bytes() for name in _OWN_FILES}
     files[CROWD_SCRIPT] = crowd_elements_script()

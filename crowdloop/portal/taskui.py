@@ -2,26 +2,33 @@
 
 * The template is the loop's snapshot (human_loops.template_sha256 -> templates.content), rendered by
   crowdloop.liquid.render_task with `task.input` = the loop's InputContent (autoescaped).
-* References to AWS's crowd HTML elements bundle (V1, V2 and their aliases) and its CSS are rewritten to
-  our own copies before rendering.
-* `grant_read_access` asks the blob store for a short-lived URL; the origins of the URLs handed out are
-  the only places besides our own assets the frame's Content-Security-Policy lets the page load from.
+* Before rendering, once per template (cached by SHA-256): every https://assets.crowd.aws/ URL is pointed
+  at the portal (the crowd HTML elements bundle and stylesheets at our versioned copies, anything else,
+  such as AWS's illustrations, at /static/aws/...; crowdloop.portal.assets.aws_asset), and every
+  third-party library URL crowdloop.cdnlibs knows (jQuery, d3, ...) at /static/cdn/<host>/<path>.
+* The frame's Content-Security-Policy lets the page load from our static files, from the URLs the
+  template itself names literally in src/srcset/poster and <link href> (the template is written by the
+  requester's admin, who is trusted; the sources are exact URLs, or the folder before a Liquid
+  expression), and from the URLs `grant_read_access` handed out for this page (a short-lived URL of the
+  blob store). Nothing that only the input content names is allowed: input is data, not a source list.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from threading import Lock
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from markupsafe import escape
 
-from crowdloop import flows
+from crowdloop import cdnlibs, flows
 from crowdloop.blobs import BLOB_ROUTE
 from crowdloop.liquid import render_task
 from crowdloop.queue import Lease
@@ -33,6 +40,18 @@ _CROWD_SCRIPT = re.compile(
     r"(?:https?:)?//assets\.crowd\.aws/(?:crowd-html-elements(?:-v2s?)?|gen-ai-components)\.js", re.I)
 _CROWD_CSS = re.compile(
     r"(?:https?:)?//assets\.crowd\.aws/css/(?:crowd-html-elements(?:-v2)?|gen-ai-components)\.css", re.I)
+_AWS_ASSET = re.compile(r"(?:https?:)?//assets\.crowd\.aws/", re.I)
+AWS_ASSET_ROUTE = "/static/aws/"    # + the path under https://assets.crowd.aws/ (crowdloop.portal.static)
+CDN_ROUTE = "/static/cdn/"          # + host/path of a crowdloop.cdnlibs URL (crowdloop.portal.static)
+
+# Attributes whose URL the browser loads: src/poster/srcset on any element, href on <link>.
+_VALUE = r"""\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))"""
+_LOADING_ATTRIBUTE = re.compile(r"\s(?:src|poster)" + _VALUE, re.I)
+_SRCSET = re.compile(r"\ssrcset" + _VALUE, re.I)
+_LINK_TAG = re.compile(r"<link\b[^>]*>", re.I)
+_HREF = re.compile(r"\shref" + _VALUE, re.I)
+_HOST = re.compile(r"[a-z0-9.-]+(?::[0-9]{1,5})?", re.I)
+_PATH_SAFE = "/-._~!$&()*+=:@%"  # characters a CSP source path may hold unencoded
 _TEMPLATE_CACHE_SIZE = 128
 MAX_GRANT_SECONDS = 7 * 24 * 3600  # the longest an S3 presigned URL may live
 
@@ -53,6 +72,14 @@ class TaskDocument:
     content_security_policy: str
 
 
+@dataclass(frozen=True)
+class TaskTemplate:
+    """A template as the frame uses it: asset URLs rewritten, and the CSP sources it names itself."""
+
+    content: str
+    sources: frozenset[str]
+
+
 class TaskUi:
     """Builds task documents; keeps the rewritten templates by SHA-256 (they never change)."""
 
@@ -60,7 +87,7 @@ class TaskUi:
         self._svc = svc
         self._script_url = script_url
         self._css_url = css_url
-        self._templates: OrderedDict[str, str] = OrderedDict()
+        self._templates: OrderedDict[str, TaskTemplate] = OrderedDict()
         self._lock = Lock()
 
     def document(self, lease: Lease, origin: str, now: datetime) -> TaskDocument:
@@ -69,7 +96,7 @@ class TaskUi:
         granted: set[str] = set()
         seconds = int((lease.expires_at - now).total_seconds()) + 60
         grant = _granter(self._svc, min(max(seconds, 60), MAX_GRANT_SECONDS), granted)
-        result = render_task(template, lease.task_input, grant_read_access=grant)
+        result = render_task(template.content, lease.task_input, grant_read_access=grant)
         errors = ""
         if result.errors:
             log.warning("task UI of human loop %s rendered with errors: %s", lease.human_loop_name,
@@ -78,9 +105,10 @@ class TaskUi:
             errors = (f'<div class="crowdloop-render-errors" role="alert"><p>This task\'s template has '
                       f"errors; tell the requester.</p><ul>{items}</ul></div>")
         html = _HEAD.format(errors=errors) + result.html + "\n</body></html>\n"
-        return TaskDocument(html=html, content_security_policy=content_security_policy(origin, granted))
+        policy = content_security_policy(origin, granted, template.sources)
+        return TaskDocument(html=html, content_security_policy=policy)
 
-    def template(self, sha256: str) -> str:
+    def template(self, sha256: str) -> TaskTemplate:
         with self._lock:
             cached = self._templates.get(sha256)
             if cached is not None:
@@ -89,7 +117,8 @@ class TaskUi:
         content = flows.get_template(self._svc, sha256)
         if content is None:  # the loop row references the template by foreign key, so this is a bug
             raise LookupError(f"template {sha256} is missing")
-        rewritten = rewrite_assets(content, self._script_url, self._css_url)
+        content = rewrite_assets(content, self._script_url, self._css_url)
+        rewritten = TaskTemplate(content, frozenset(template_sources(content)))
         with self._lock:
             self._templates[sha256] = rewritten
             while len(self._templates) > _TEMPLATE_CACHE_SIZE:
@@ -98,21 +127,68 @@ class TaskUi:
 
 
 def rewrite_assets(template: str, script_url: str, css_url: str) -> str:
-    """Point the template's crowd HTML elements <script>/<link> URLs at our own copies."""
-    return _CROWD_CSS.sub(css_url, _CROWD_SCRIPT.sub(script_url, template))
+    """Point the template's https://assets.crowd.aws/ URLs at the portal: the crowd HTML elements bundle
+    and stylesheets at our own copies (script_url, css_url), anything else at AWS_ASSET_ROUTE; and the
+    third-party libraries crowdloop.cdnlibs knows at CDN_ROUTE."""
+    template = _CROWD_CSS.sub(css_url, _CROWD_SCRIPT.sub(script_url, template))
+    template = _AWS_ASSET.sub(AWS_ASSET_ROUTE, template)
+    return _cdn_urls().sub(lambda m: CDN_ROUTE + cdnlibs.route_name(m.group(0)), template)
 
 
-def content_security_policy(origin: str, granted_origins: set[str]) -> str:
-    """No network but our own static assets and the granted blob URLs; framed only by the portal.
-    A grant on the portal's own origin (the built-in blob store) is narrowed to the blob route."""
+@cache
+def _cdn_urls() -> re.Pattern[str]:
+    names = sorted((re.escape(url.removeprefix("https://")) for url in cdnlibs.urls()), key=len, reverse=True)
+    return re.compile(r"(?:https?:)?//(?:" + "|".join(names) + r")(?![\w.-])")
+
+
+def template_sources(template: str) -> set[str]:
+    """The CSP sources of the absolute http(s) URLs the template loads literally (src, srcset, poster,
+    <link href>): the exact URL without its query, or the folder before a Liquid expression in the path.
+    URLs whose origin is not literal (Liquid in it) name no source."""
+    values = [_value(m) for m in _LOADING_ATTRIBUTE.finditer(template)]
+    for m in _SRCSET.finditer(template):
+        values += [candidate.split()[0] for candidate in _value(m).split(",") if candidate.strip()]
+    for tag in _LINK_TAG.findall(template):
+        values += [_value(m) for m in _HREF.finditer(tag)]
+    return {source for source in map(_source, values) if source is not None}
+
+
+def _value(match: re.Match[str]) -> str:
+    return html.unescape(next(group for group in match.groups() if group is not None))
+
+
+def _source(url: str) -> str | None:
+    url = url.strip()
+    if url.startswith("//"):
+        url = "https:" + url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not _HOST.fullmatch(parts.netloc):
+        return None
+    path = parts.path or "/"
+    liquid = path.find("{")
+    if liquid >= 0:
+        path = path[:path.rfind("/", 0, liquid) + 1]
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{quote(path, safe=_PATH_SAFE)}"
+
+
+def content_security_policy(origin: str, granted_origins: set[str], template_sources: Iterable[str] = ()) -> str:
+    """No network but our own static files, the sources the template names itself (images, media,
+    styles, scripts, fonts) and the granted blob URLs (images, media, fetch, frames); framed only by
+    the portal. A grant on the portal's own origin (the built-in blob store) is narrowed to the blob
+    route."""
     granted = sorted(f"{o}{BLOB_ROUTE}/" if o == origin else o for o in granted_origins)
+    named = sorted(set(template_sources))
     sources = " ".join(granted) or "'none'"
-    loads = " ".join([f"{origin}/static/", *granted, "data:", "blob:"])
+    static = " ".join([f"{origin}/static/", *named])
+    loads = " ".join([static, *granted, "data:", "blob:"])
     directives = [
         "default-src 'none'",
-        f"script-src 'unsafe-inline' {origin}/static/",
-        f"style-src 'unsafe-inline' {origin}/static/",
-        f"font-src {origin}/static/ data:",
+        f"script-src 'unsafe-inline' {static}",
+        f"style-src 'unsafe-inline' {static}",
+        f"font-src {static} data:",
         f"img-src {loads}",
         f"media-src {loads}",
         f"connect-src {sources}",

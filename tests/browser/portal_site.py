@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, e
 from playwright.sync_api import Response as PlaywrightResponse
 
 from crowdloop import flows, loops, workers, workforce
+from crowdloop.errors import NotFound
 from crowdloop.passwords import hash_password
 from crowdloop.runtime import Caller, Services
 from tests.conftest import RunningServer
@@ -45,16 +47,24 @@ class Site:
     svc: Services
     backend: str
 
-    def job(self, template: str, *, task_count: int = 1, time_limit: int = 600,
-            title: str | None = None, description: str | None = None) -> tuple[flows.FlowDefinition, str]:
-        """A work team with a fresh group, a task UI and an Active flow definition: (flow, group)."""
+    def team(self) -> tuple[str, str]:
+        """A work team with a fresh group: (team ARN, group)."""
         n = uuid.uuid4().hex[:10]
         group = f"g-{n}"
         team = workforce.create_workteam(self.svc, CALLER, f"team-{n}", description="browser tests",
                                          member_definitions=[{"OidcMemberDefinition": {"Groups": [group]}}])
+        return team.arn, group
+
+    def job(self, template: str, *, task_count: int = 1, time_limit: int = 600, title: str | None = None,
+            description: str | None = None, team: tuple[str, str] | None = None
+            ) -> tuple[flows.FlowDefinition, str]:
+        """A task UI and an Active flow definition for a new work team (or `team`, from team()): (flow, group).
+        (An account has at most 25 work teams: tests that make many jobs share one.)"""
+        n = uuid.uuid4().hex[:10]
+        team_arn, group = team or self.team()
         ui = flows.create_human_task_ui(self.svc, CALLER, f"ui-{n}", template)
         title = title or f"Browser job {n}"
-        config = {"WorkteamArn": team.arn, "HumanTaskUiArn": ui.arn, "TaskCount": task_count,
+        config = {"WorkteamArn": team_arn, "HumanTaskUiArn": ui.arn, "TaskCount": task_count,
                   "TaskTitle": title, "TaskDescription": description or title,
                   "TaskTimeLimitInSeconds": time_limit, "TaskAvailabilityLifetimeInSeconds": 86400}
         flow = flows.create_flow_definition(self.svc, CALLER, f"fd-{n}",
@@ -74,9 +84,18 @@ class Site:
         loops.start_human_loop(self.svc, CALLER, name, flow.arn, json.dumps(content))
         return name
 
-    def output(self, loop_name: str) -> dict[str, Any]:
+    def output(self, loop_name: str, timeout_s: float = 5.0) -> dict[str, Any]:
+        """The loop's output.json; the server writes it in a background thread right after the answer is
+        stored, so it is waited for (at most timeout_s)."""
         loop = loops.describe_human_loop(self.svc, CALLER, loop_name)
-        return dict(json.loads(self.svc.blobs.get(loop.output_uri)))
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                return dict(json.loads(self.svc.blobs.get(loop.output_uri)))
+            except NotFound:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def status(self, loop_name: str) -> str:
         return loops.describe_human_loop(self.svc, CALLER, loop_name).status.value

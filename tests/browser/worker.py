@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Frame, Locator, Page
 
 # ---------------------------------------------------------------------------------------------------
 # finding controls
@@ -128,8 +128,8 @@ SERVICE_KEYS = {
 SELF_SUBMITTING = {"crowd-entity-annotation", "crowd-question-answer-generation"}
 
 
-def controls(page: Page) -> list[Control]:
-    return [Control(**c) for c in page.evaluate(_ENUMERATE)]
+def controls(doc: Page | Frame) -> list[Control]:
+    return [Control(**c) for c in doc.evaluate(_ENUMERATE)]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -137,35 +137,39 @@ def controls(page: Page) -> list[Control]:
 
 
 class Worker:
-    def __init__(self, page: Page, hints: dict[str, Any] | None = None) -> None:
+    """Operates the task document `frame` (the page's main frame when None): the DOM through the frame,
+    the mouse and keyboard through the page (Playwright gives element boxes in page coordinates)."""
+
+    def __init__(self, page: Page, hints: dict[str, Any] | None = None, frame: Frame | None = None) -> None:
         self.page = page
+        self.doc = frame or page.main_frame
         self.hints = hints or {}
         self.filled: list[Filled] = []
         self.radio_names: set[str] = set()
         self.log: list[str] = []
 
     def loc(self, c: Control) -> Locator:
-        return self.page.locator(f'[data-cl-worker="{c.k}"]')
+        return self.doc.locator(f'[data-cl-worker="{c.k}"]')
 
     def run_steps(self, steps: list[tuple[str, ...]]) -> None:
         """Template-specific steps a person learns from the template's own UI (test_conformance.WORKER_HINTS)."""
         for step in steps:
             action, selector, *rest = step
-            target = self.page.locator(selector)
+            target = self.doc.locator(selector)
             if action == "fill":
                 target.fill(rest[0])
             elif action == "click":
                 target.click()
             elif action == "drag":
                 source = target.bounding_box()
-                dest = self.page.locator(rest[0]).bounding_box()
+                dest = self.doc.locator(rest[0]).bounding_box()
                 assert source and dest, step
                 mouse = self.page.mouse
                 mouse.move(source["x"] + source["width"] / 2, source["y"] + source["height"] / 2)
                 mouse.down()
-                self.page.wait_for_timeout(150)
+                self.doc.wait_for_timeout(150)
                 mouse.move(dest["x"] + dest["width"] / 2, dest["y"] + dest["height"] / 2, steps=12)
-                self.page.wait_for_timeout(100)
+                self.doc.wait_for_timeout(100)
                 mouse.up()
             else:
                 raise AssertionError(f"unknown step {step}")
@@ -184,12 +188,12 @@ class Worker:
 
     def _rounds(self, limit: int = 5) -> None:
         for _ in range(limit):
-            todo = [c for c in controls(self.page) if not c.done and c.visible and not c.disabled and not c.readonly]
+            todo = [c for c in controls(self.doc) if not c.done and c.visible and not c.disabled and not c.readonly]
             if not todo:
                 return
             for c in todo:
                 self._operate(c)
-                self.page.evaluate("k => window.__clWorkerEls[k] && window.__clWorkerEls[k].setAttribute('data-cl-done', '')", c.k)
+                self.doc.evaluate("k => window.__clWorkerEls[k] && window.__clWorkerEls[k].setAttribute('data-cl-done', '')", c.k)
 
     def _operate(self, c: Control) -> None:
         if c.tab is not None:
@@ -209,7 +213,7 @@ class Worker:
 
     def _open_tab(self, c: Control) -> None:
         if c.tab:
-            self.page.get_by_role("tab", name=c.tab).first.click()
+            self.doc.get_by_role("tab", name=c.tab).first.click()
 
     def _record(self, c: Control, shape: str, **detail: Any) -> None:
         name = SERVICE_KEYS.get(c.tag) or c.name
@@ -284,7 +288,7 @@ class Worker:
         self._record(c, "checkable", key=c.value or "on")
 
     def _crowd_radio_button(self, c: Control) -> None:
-        group = self.page.evaluate(
+        group = self.doc.evaluate(
             "k => { const el = window.__clWorkerEls[k]; const g = el.closest('crowd-radio-group');"
             " if (g && !g.__clGroup) g.__clGroup = (window.__clGroups = (window.__clGroups || 0) + 1);"
             " return g ? 'group:' + g.__clGroup : 'name:' + el.getAttribute('name'); }",
@@ -349,7 +353,7 @@ class Worker:
     # ---- images ----
 
     def _wait_image(self, c: Control) -> None:
-        self.page.wait_for_function(
+        self.doc.wait_for_function(
             "k => { const el = window.__clWorkerEls[k]; const l = el.shadowRoot && el.shadowRoot.querySelector('.layer');"
             " return !l || l.style.transform !== ''; }", arg=c.k, timeout=5000)
 
@@ -450,7 +454,7 @@ class Worker:
     def _crowd_entity_annotation(self, c: Control) -> None:
         text = self.loc(c).locator("[part=text]")
         # drag across the first word of 3+ letters
-        rect = self.page.evaluate(
+        rect = self.doc.evaluate(
             """k => {
               const host = window.__clWorkerEls[k];
               const box = host.shadowRoot.querySelector('[part=text]');
@@ -466,8 +470,18 @@ class Worker:
             }""", c.k)
         assert rect, "crowd-entity-annotation: no word to tag"
         text.scroll_into_view_if_needed()
-        self._drag((rect["x0"], rect["y"]), (rect["x1"], rect["y"]))
+        dx, dy = self._frame_offset()
+        self._drag((rect["x0"] + dx, rect["y"] + dy), (rect["x1"] + dx, rect["y"] + dy))
         self._record(c, "entities")
+
+    def _frame_offset(self) -> tuple[float, float]:
+        """Where the task document's viewport starts on the page (0, 0 for the main frame)."""
+        if self.doc is self.page.main_frame:
+            return 0.0, 0.0
+        x, y = self.doc.frame_element().evaluate(
+            "e => { const r = e.getBoundingClientRect(), s = getComputedStyle(e);"
+            " return [r.left + e.clientLeft + parseFloat(s.paddingLeft), r.top + e.clientTop + parseFloat(s.paddingTop)]; }")
+        return float(x), float(y)
 
     def _crowd_question_answer_generation(self, c: Control) -> None:
         el = self.loc(c)
@@ -544,12 +558,13 @@ class Worker:
 # ---------------------------------------------------------------------------------------------------
 # submitting
 
-def press_submit(page: Page) -> str:
-    """Press the Submit control a worker would see; returns what was pressed."""
+def press_submit(doc: Page | Frame) -> str:
+    """Press the Submit control a worker would see in `doc` (a page or the task frame); returns what was
+    pressed."""
     candidates = [
-        ("crowd-button[form-action=submit]", page.locator('crowd-button[form-action="submit" i]')),
-        ("Submit button", page.get_by_role("button", name=re.compile(r"^\s*submit\s*$", re.I))),
-        ("submit input", page.locator("input[type=submit]")),
+        ("crowd-button[form-action=submit]", doc.locator('crowd-button[form-action="submit" i]')),
+        ("Submit button", doc.get_by_role("button", name=re.compile(r"^\s*submit\s*$", re.I))),
+        ("submit input", doc.locator("input[type=submit]")),
     ]
     for what, locator in candidates:
         for i in range(locator.count()):
@@ -558,7 +573,8 @@ def press_submit(page: Page) -> str:
                 item.scroll_into_view_if_needed()
                 item.click()
                 return what
-    page.keyboard.press("Control+Enter")  # the portal's keyboard shortcut
+    page = doc if isinstance(doc, Page) else doc.page
+    page.keyboard.press("Control+Enter")  # the portal's keyboard shortcut (inside the frame: the elements')
     return "Ctrl+Enter"
 
 

@@ -1,13 +1,18 @@
-"""The task UI frame: signed URL, template + input rendering, asset rewrite, escaping and the
-Content-Security-Policy (SQLite and PostgreSQL)."""
+"""The task UI frame: signed URL, template + input rendering, asset rewrite, escaping, the
+Content-Security-Policy (SQLite and PostgreSQL), and the static routes the rewritten URLs point at."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
+from pathlib import Path
+
+import pytest
 
 from crowdloop.clock import ManualClock
-from crowdloop.portal.taskui import content_security_policy, rewrite_assets
+from crowdloop.portal.assets import IMAGE_PLACEHOLDER
+from crowdloop.portal.taskui import content_security_policy, rewrite_assets, template_sources
 from crowdloop.portal.tokens import FRAME_TOKEN_SECONDS
 from crowdloop.runtime import Services
 from tests.portal.kit import Browser, add_worker, make_job, start_loop
@@ -110,3 +115,113 @@ def test_template_errors_are_shown_in_the_frame(services: Services, open_browser
     frame = browser.client.get(url)
     assert frame.status_code == 200
     assert 'class="crowdloop-render-errors"' in frame.text and "UndefinedFilter" in frame.text
+
+
+def _directives(policy: str) -> dict[str, str]:
+    return dict(d.strip().split(" ", 1) for d in policy.split(";"))
+
+
+def test_policy_allows_the_sources_the_template_names(services: Services, open_browser: OpenBrowser) -> None:
+    template = """<link rel="stylesheet" href="https://styles.example/a/site.css">
+<a href="https://docs.example/help">help</a>
+<img alt="example" src="https://pics.example/examples/cat.jpg?size=big">
+<img alt="input" src="{{ task.input.url }}">
+<crowd-form><crowd-input name="x" label="X"></crowd-input></crowd-form>"""
+    browser, _, url = _task(services, open_browser, template, {"url": "https://evil.example/pixel.png"})
+    frame = browser.client.get(url)
+    assert 'src="https://evil.example/pixel.png"' in frame.text  # rendered, but the policy will not load it
+    directives = _directives(frame.headers["content-security-policy"])
+    named = "https://pics.example/examples/cat.jpg https://styles.example/a/site.css"
+    for name in ("img-src", "media-src"):
+        assert directives[name] == f"http://portal.test/static/ {named} data: blob:"
+    assert directives["script-src"] == f"'unsafe-inline' http://portal.test/static/ {named}"
+    assert directives["style-src"] == f"'unsafe-inline' http://portal.test/static/ {named}"
+    assert directives["font-src"] == f"http://portal.test/static/ {named} data:"
+    assert directives["connect-src"] == directives["frame-src"] == "'none'"
+    assert "evil.example" not in frame.headers["content-security-policy"]
+    assert "docs.example" not in frame.headers["content-security-policy"]  # a link is not loaded
+
+
+def test_template_sources_are_exact_urls_or_the_folder_before_liquid() -> None:
+    template = """<img src='https://a.example/x/one.png'><img src=https://b.example/two.png>
+<video poster="//c.example/poster.jpg" src="https://c.example/v/{{ task.input.name }}.mp4"></video>
+<img srcset="https://d.example/s-1x.png 1x, https://d.example/s-2x.png 2x" src="data:image/png;base64,AA">
+<img src="https://{{ task.input.host }}/x.png"><img src="https://e.example/a;b,c.png?x=1&amp;y=2">
+<script src="https://F.Example:8443/lib.js"></script><img data-src="https://g.example/lazy.png">
+<img src="/relative.png"><img src="javascript:alert(1)"><link rel="icon" href="https://h.example/i.ico">"""
+    assert template_sources(template) == {
+        "https://a.example/x/one.png", "https://b.example/two.png", "https://c.example/poster.jpg",
+        "https://c.example/v/", "https://d.example/s-1x.png", "https://d.example/s-2x.png",
+        "https://e.example/a%3Bb%2Cc.png", "https://f.example:8443/lib.js", "https://h.example/i.ico"}
+
+
+def test_policy_keeps_granted_and_named_sources_apart() -> None:
+    policy = _directives(content_security_policy("https://p.example", {"https://s3.example"},
+                                                 {"https://pics.example/cat.jpg"}))
+    assert policy["img-src"] == "https://p.example/static/ https://pics.example/cat.jpg https://s3.example data: blob:"
+    assert policy["script-src"] == "'unsafe-inline' https://p.example/static/ https://pics.example/cat.jpg"
+    assert policy["connect-src"] == policy["frame-src"] == "https://s3.example"
+    assert policy["object-src"] == "'none'" and policy["base-uri"] == "'none'"
+
+
+def test_every_aws_and_cdn_url_points_at_the_portal() -> None:
+    template = """<img src="https://assets.crowd.aws/images/a2i-console/correct-value.png">
+<link rel="stylesheet" href="https://assets.crowd.aws/css/other.css">
+<script src="https://code.jquery.com/jquery-3.6.0.min.js"></script>
+<script src="//cdnjs.cloudflare.com/ajax/libs/node-uuid/1.4.8/uuid.min.js"></script>
+<script src="http://d3js.org/d3.v6.min.js"></script><script src="https://platform.twitter.com/widgets.js"></script>
+<script src="https://d3js.org/d3.v6.min.js.map"></script><script src="https://code.jquery.com/jquery-1.0.js"></script>"""
+    rewritten = rewrite_assets(template, "/s.js", "/s.css")
+    assert 'src="/static/aws/images/a2i-console/correct-value.png"' in rewritten
+    assert 'href="/static/aws/css/other.css"' in rewritten
+    for name in ("code.jquery.com/jquery-3.6.0.min.js", "cdnjs.cloudflare.com/ajax/libs/node-uuid/1.4.8/uuid.min.js",
+                 "d3js.org/d3.v6.min.js", "platform.twitter.com/widgets.js"):
+        assert f'src="/static/cdn/{name}"' in rewritten
+    # URLs crowdloop does not know stay as they are (and the policy does not allow them)
+    assert 'src="https://d3js.org/d3.v6.min.js.map"' in rewritten
+    assert 'src="https://code.jquery.com/jquery-1.0.js"' in rewritten
+    assert "assets.crowd.aws" not in rewritten
+
+
+def test_aws_assets_are_served(open_browser: OpenBrowser) -> None:
+    client = open_browser().client
+    image = client.get("/static/aws/images/a2i-console/correct-value.png")
+    assert image.status_code == 200 and image.content == IMAGE_PLACEHOLDER
+    assert image.headers["content-type"] == "image/svg+xml"
+    assert image.headers["x-content-type-options"] == "nosniff"
+    css = client.get("/static/aws/css/crowd-html-elements-v2.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    missing = client.get("/static/aws/no/such/thing.bin")
+    assert missing.status_code == 404 and "assets.crowd.aws/no/such/thing.bin" in missing.text
+
+
+def test_cdn_libraries_are_served_from_the_cache(open_browser: OpenBrowser, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CROWDLOOP_CDN_CACHE", str(tmp_path))
+    cached = tmp_path / "jquery@3.6.0" / "dist" / "jquery.min.js"
+    cached.parent.mkdir(parents=True)
+    cached.write_text("/* jquery from the npm package */")
+    client = open_browser().client
+    script = client.get("/static/cdn/code.jquery.com/jquery-3.6.0.min.js")
+    assert script.status_code == 200 and script.text == "/* jquery from the npm package */"
+    assert script.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert "immutable" in script.headers["cache-control"]
+    twitter = client.get("/static/cdn/platform.twitter.com/widgets.js")
+    assert twitter.status_code == 200 and "not loaded offline" in twitter.text
+    unknown = client.get("/static/cdn/evil.example/x.js")
+    assert unknown.status_code == 404 and "not a library crowdloop serves" in unknown.text
+
+
+def test_a_library_that_cannot_be_fetched_is_a_clear_error(open_browser: OpenBrowser, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("CROWDLOOP_CDN_CACHE", str(tmp_path))  # empty cache
+    monkeypatch.setenv("PATH", str(tmp_path))  # and no npm
+    with caplog.at_level(logging.ERROR, logger="crowdloop.portal.static"):
+        reply = open_browser().client.get("/static/cdn/d3js.org/d3.v6.min.js")
+    assert reply.status_code == 503
+    assert reply.text == ("crowdloop could not fetch https://d3js.org/d3.v6.min.js: "
+                          "npm is not installed, so d3@6.7.0 cannot be fetched")
+    assert reply.headers["cache-control"] == "no-store"
+    assert any("https://d3js.org/d3.v6.min.js" in r.getMessage() and "npm is not installed" in r.getMessage()
+               for r in caplog.records)
