@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,10 @@ SETTINGS: tuple[Setting, ...] = (
             "first start."),
     Setting("public_host", "", "Host[:port] of the worker portal as returned in SubDomain; empty means "
             "<host>:<port>."),
+    Setting("task_frame_sources", "", "Extra origins the task frame may load images, media, frames and fetches "
+            "from, separated by spaces or commas (e.g. 'https://www.youtube.com https://my-bucket.s3.amazonaws.com'): "
+            "for templates that show URLs the loop's input gives. Empty: only grant_read_access URLs and what the "
+            "template itself names."),
     Setting("max_in_progress_loops", 100000, "Quota of concurrently InProgress human loops per account "
             "(StartHumanLoop answers ServiceQuotaExceededException above it).", int),
     Setting("signature_window_seconds", 900, "How far X-Amz-Date may be from the server's clock.", int),
@@ -72,6 +77,7 @@ class Settings:
     region: str = "us-east-1"
     account_id: str = "123456789012"
     public_host: str = ""
+    task_frame_sources: str = ""
     max_in_progress_loops: int = 100000
     signature_window_seconds: int = 900
     reaper_interval_seconds: float = 5.0
@@ -92,6 +98,11 @@ class Settings:
     @property
     def portal_host(self) -> str:
         return self.public_host or f"{self.host}:{self.port}"
+
+    @property
+    def frame_sources(self) -> tuple[str, ...]:
+        """task_frame_sources as a list of origins."""
+        return tuple(source for source in re.split(r"[\s,]+", self.task_frame_sources) if source)
 
     @property
     def endpoint_url(self) -> str:
@@ -126,7 +137,14 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
     if settings.auth not in ("sigv4", "off"):
         raise ValueError(f"setting auth ({SETTINGS_BY_NAME['auth'].env}) must be 'sigv4' or 'off', "
                          f"not {settings.auth!r}")
+    for source in settings.frame_sources:
+        if not _ORIGIN.fullmatch(source):
+            raise ValueError(f"setting task_frame_sources ({SETTINGS_BY_NAME['task_frame_sources'].env}): "
+                             f"{source!r} is not an origin like https://host or https://host:port")
     return settings
+
+
+_ORIGIN = re.compile(r"https?://(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?")
 
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}

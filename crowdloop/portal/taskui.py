@@ -105,7 +105,7 @@ class TaskUi:
             errors = (f'<div class="crowdloop-render-errors" role="alert"><p>This task\'s template has '
                       f"errors; tell the requester.</p><ul>{items}</ul></div>")
         html = _HEAD.format(errors=errors) + result.html + "\n</body></html>\n"
-        policy = content_security_policy(origin, granted, template.sources)
+        policy = content_security_policy(origin, granted | set(self._svc.settings.frame_sources), template.sources)
         return TaskDocument(html=html, content_security_policy=policy)
 
     def template(self, sha256: str) -> TaskTemplate:

@@ -45,10 +45,16 @@ class CorpusPortal:
     signed_in: dict[str, Any]
 
 
+# Origins that sample inputs hand to templates as plain URLs (not through grant_read_access): the operator
+# allows them with the task_frame_sources setting, as a team using these templates would.
+INPUT_ORIGINS = ("https://www.youtube.com", "https://example-bucket.s3.amazonaws.com")
+
+
 @pytest.fixture(scope="session")
 def corpus_portal(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorpusPortal]:
     data_dir = tmp_path_factory.mktemp("corpus-portal")
-    server = start_server(data_dir, f"sqlite:///{data_dir / 'crowdloop.db'}")
+    server = start_server(data_dir, f"sqlite:///{data_dir / 'crowdloop.db'}",
+                          extra_env={"CROWDLOOP_TASK_FRAME_SOURCES": " ".join(INPUT_ORIGINS)})
     settings = server.settings
     store = open_store(server.database_url, migrate=False)
     svc = Services(settings=settings, store=store, clock=SystemClock(), blobs=LocalBlobStore(settings.output_path))

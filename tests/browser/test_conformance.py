@@ -46,33 +46,18 @@ RECORDS: list[dict[str, Any]] = json.loads((CORPUS / "index.json").read_text())
 # working fails its test until it is taken off this list).
 _PDF = ("shows the granted PDF in an <iframe>: Chromium does not display PDFs inside sandboxed frames "
         "(net::ERR_BLOCKED_BY_CLIENT) and the task frame is sandboxed by design (docs/portal.md)")
-_YOUTUBE = ("embeds the https://www.youtube.com/embed/... URL its input hands over (<iframe "
-            "src=\"{{ task.input.taskObject }}\">): the frame's policy does not load what only the input names "
-            "(docs/portal.md, 'The task UI frame')")
 KNOWN_EXCEPTIONS = {
     "amazon-sagemaker-groundtruth-immersionday/05-module-custom-labeling-workflow/web/index.html":
         "the whole task UI is a compiled React bundle (/static/js/main.059ee2ed.js) that is not in the corpus "
         "(the portal answers 404 for it); without it Submit fails in the template's own onsubmit",
     "amazon-a2i-sample-task-uis/text/document-classification.liquid.html": _PDF,
     "amazon-sagemaker-ground-truth-task-uis/text/document-classification.liquid.html": _PDF,
-    "amazon-a2i-sample-task-uis/video/video-classification-youtube.liquid.html": _YOUTUBE,
-    "amazon-sagemaker-ground-truth-task-uis/video/video-classification-youtube.liquid.html": _YOUTUBE,
-    "sample-bda-multi-page-a2i/src/bda-document-classifier/bda_template_multi.html":
-        "shows the pages from presigned https:// URLs its input hands over (not grant_read_access): the frame's "
-        "policy does not load what only the input names (docs/portal.md, 'The task UI frame')",
 }
 # What the failure of each known exception must mention (so it keeps failing for the reason given).
 _FAILS_WITH = {
     "amazon-sagemaker-groundtruth-immersionday/05-module-custom-labeling-workflow/web/index.html": "main.059ee2ed.js",
     "amazon-a2i-sample-task-uis/text/document-classification.liquid.html": "ERR_BLOCKED_BY_CLIENT",
     "amazon-sagemaker-ground-truth-task-uis/text/document-classification.liquid.html": "ERR_BLOCKED_BY_CLIENT",
-    "amazon-a2i-sample-task-uis/video/video-classification-youtube.liquid.html":
-        "Framing 'https://www.youtube.com/' violates the following Content Security Policy directive",
-    "amazon-sagemaker-ground-truth-task-uis/video/video-classification-youtube.liquid.html":
-        "Framing 'https://www.youtube.com/' violates the following Content Security Policy directive",
-    "sample-bda-multi-page-a2i/src/bda-document-classifier/bda_template_multi.html":
-        "Loading the image 'https://example-bucket.s3.amazonaws.com/bda/page-1.png?X-Amz-Signature=EXAMPLE' "
-        "violates the following Content Security Policy directive",
 }
 
 # Relative stylesheets the template links that its source repository does not contain either (corpus

@@ -23,3 +23,12 @@ def test_bad_values_name_the_setting() -> None:
 def test_secrets_are_masked() -> None:
     settings = load_settings({"s3_secret_access_key": "hunter2"}, env={})
     assert settings.masked()["s3_secret_access_key"] == "****"
+
+
+def test_task_frame_sources_are_origins() -> None:
+    settings = load_settings({}, env={"CROWDLOOP_TASK_FRAME_SOURCES": "https://www.youtube.com, https://b.s3.x:8443"})
+    assert settings.frame_sources == ("https://www.youtube.com", "https://b.s3.x:8443")
+    assert load_settings({}, env={}).frame_sources == ()
+    for bad in ("https://x.example/path", "'unsafe-eval'", "*", "https://x.example;script-src *"):
+        with pytest.raises(ValueError, match="CROWDLOOP_TASK_FRAME_SOURCES"):
+            load_settings({"task_frame_sources": bad}, env={})

@@ -3,6 +3,7 @@ Content-Security-Policy (SQLite and PostgreSQL), and the static routes the rewri
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from crowdloop.clock import ManualClock
+from crowdloop.portal.app import create_portal
 from crowdloop.portal.assets import IMAGE_PLACEHOLDER
 from crowdloop.portal.taskui import content_security_policy, rewrite_assets, template_sources
 from crowdloop.portal.tokens import FRAME_TOKEN_SECONDS
@@ -74,6 +76,22 @@ def test_grant_read_access_urls_are_the_only_extra_sources(services: Services,
     policy = frame.headers["content-security-policy"]
     assert "img-src http://portal.test/static/ http://127.0.0.1:8080 data: blob:" in policy
     assert "connect-src http://127.0.0.1:8080;" in policy
+
+
+def test_task_frame_sources_setting_adds_origins_for_input_urls(services: Services,
+                                                               open_browser: OpenBrowser) -> None:
+    template = '<iframe title="video" src="{{ task.input.video }}"></iframe><crowd-form></crowd-form>'
+    _, _, url = _task(services, open_browser, template, {"video": "https://www.youtube.com/embed/x"})
+    assert "frame-src 'none'" in open_browser().client.get(url).headers["content-security-policy"]
+    allowing = dataclasses.replace(services, settings=dataclasses.replace(
+        services.settings, task_frame_sources="https://www.youtube.com"))
+    stranger = Browser(create_portal(allowing))
+    try:
+        policy = stranger.client.get(url).headers["content-security-policy"]
+    finally:
+        stranger.close()
+    assert "frame-src https://www.youtube.com;" in policy
+    assert "img-src http://portal.test/static/ https://www.youtube.com data: blob:" in policy
 
 
 def test_policy_narrows_grants_on_our_own_origin() -> None:
