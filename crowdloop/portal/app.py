@@ -31,6 +31,7 @@ from starlette.routing import Route
 from crowdloop.portal import pages, tasks
 from crowdloop.portal.access import JobCache
 from crowdloop.portal.handoff import LeaseHandoff
+from crowdloop.portal.sourceip import SourceIpRules
 from crowdloop.portal.static import CROWD_CSS, CROWD_SCRIPT, Assets, load_assets
 from crowdloop.portal.taskui import TaskUi
 from crowdloop.portal.tokens import TokenSigner, load_key
@@ -53,6 +54,7 @@ def create_portal(services: Services, assets: Assets | None = None) -> Starlette
         taskui=TaskUi(services, assets.url(CROWD_SCRIPT), assets.url(CROWD_CSS)),
         jobs=JobCache(services),
         handoff=LeaseHandoff(),
+        source_ips=SourceIpRules(services),
         limiter=anyio.CapacityLimiter(WORKER_THREADS),
         inline=services.store.is_sqlite,
     )

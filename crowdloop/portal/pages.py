@@ -55,9 +55,11 @@ def signout(visit: Visit) -> Response:
 
 
 def job_list(visit: Visit) -> Response:
-    jobs = queue.jobs_for_worker(visit.svc, visit.worker_pk)
+    listed = queue.jobs_for_worker(visit.svc, visit.worker_pk)
+    jobs = [job for job in listed if visit.may_work_on(job.flow_definition_id)]
     notice = NOTICES.get(visit.request.query_params.get("notice", ""))
-    return visit.page("jobs.html", title="Jobs", jobs=jobs, notice=notice, duration=format_duration)
+    return visit.page("jobs.html", title="Jobs", jobs=jobs, notice=notice, duration=format_duration,
+                      elsewhere=len(listed) - len(jobs), address=visit.client_address)
 
 
 def invitation_form(visit: Visit) -> Response:

@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, Response
 from crowdloop import queue
 from crowdloop.errors import TaskUnavailable
 from crowdloop.portal.access import job_for_worker
-from crowdloop.portal.web import Portal, Visit, request_origin
+from crowdloop.portal.web import Portal, Visit, client_address, request_origin
 from crowdloop.runtime import Services
 
 _FRAME_MESSAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Task</title></head>
@@ -28,6 +28,8 @@ _FRAME_MESSAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><
 def start(visit: Visit) -> Response:
     """Start working on a job: the worker's held task of that job, else the next one, else "no tasks"."""
     flow_definition_id = int(visit.request.path_params["job"])
+    if not visit.may_work_on(flow_definition_id):
+        return visit.outside_network()
     lease = queue.claim(visit.svc, visit.worker_pk, flow_definition_id)
     if lease is not None:
         visit.portal.handoff.put(lease, visit.svc.clock.now())
@@ -55,6 +57,8 @@ def task_page(visit: Visit) -> Response:
                  or queue.get_lease(visit.svc, assignment_id, visit.worker_pk))
     except TaskUnavailable as exc:
         return unavailable(visit, exc)
+    if not visit.may_work_on(lease.flow_definition_id):
+        return visit.outside_network()
     handoff.put(lease, now)  # for the frame request that follows
     job = visit.portal.jobs.get(lease.flow_definition_id)
     remaining = max(0.0, (lease.expires_at - now).total_seconds())
@@ -90,6 +94,8 @@ def submit(visit: Visit) -> Response:
             lease = queue.get_lease(visit.svc, assignment_id, visit.worker_pk)
             signed = lease.flow_definition_id, lease.accepted_at
         flow_definition_id, accepted_at = signed
+        if not visit.may_work_on(flow_definition_id):
+            return visit.outside_network()
         spent = clamp_time_spent(visit.data.get("timeSpentInSeconds"), accepted_at, visit.svc.clock.now())
         visit.portal.handoff.discard(assignment_id)
         queue.submit(visit.svc, assignment_id, visit.worker_pk, answer, spent)
@@ -136,6 +142,8 @@ def frame(portal: Portal, request: Request) -> Response:
                  or queue.get_lease(portal.svc, assignment_id, worker_pk))
     except TaskUnavailable as exc:
         return _frame_message(exc.message, 404 if exc.reason == "not-yours" else 410)
+    if not portal.source_ips.allowed(lease.flow_definition_id, client_address(request)):
+        return _frame_message("This job can only be worked on from your organization's network.", 403)
     document = portal.taskui.document(lease, request_origin(request), now)
     return HTMLResponse(document.html, headers={
         "Content-Security-Policy": document.content_security_policy, "Referrer-Policy": "no-referrer",

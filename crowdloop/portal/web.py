@@ -26,6 +26,7 @@ from crowdloop.portal import csrf
 from crowdloop.portal.access import JobCache
 from crowdloop.portal.handoff import LeaseHandoff
 from crowdloop.portal.sessions import SESSION_MAX, Session, load_session
+from crowdloop.portal.sourceip import SourceIpRules
 from crowdloop.portal.static import Assets
 from crowdloop.portal.taskui import TaskUi
 from crowdloop.portal.tokens import TokenSigner
@@ -51,6 +52,7 @@ class Portal:
     taskui: TaskUi
     jobs: JobCache
     handoff: LeaseHandoff
+    source_ips: SourceIpRules
     limiter: anyio.CapacityLimiter
     # On SQLite views run on the event loop (writes are serialised and commits never fsync, so a thread
     # hop costs more than it overlaps); CPU-heavy views (password hashing) still go to a thread.
@@ -82,6 +84,21 @@ class Visit:
     @property
     def origin(self) -> str:
         return request_origin(self.request)
+
+    @property
+    def client_address(self) -> str | None:
+        return client_address(self.request)
+
+    def may_work_on(self, flow_definition_id: int) -> bool:
+        """The job's workforce SourceIpConfig lets this request's address work on it."""
+        return self.portal.source_ips.allowed(flow_definition_id, self.client_address)
+
+    def outside_network(self) -> Response:
+        message = ("This job can only be worked on from your organization's network, and your address "
+                   f"({self.client_address}) is outside it. Connect from that network and try again.")
+        if wants_json(self.request):
+            return self.json({"error": message, "reason": "source-ip"}, 403)
+        return self.page("message.html", status=403, title="Not available from this network", message=message)
 
     @property
     def worker_pk(self) -> int:
@@ -225,6 +242,10 @@ async def read_data(request: Request) -> dict[str, Any]:
 
 def wants_json(request: Request) -> bool:
     return request.headers.get("content-type", "").split(";")[0].strip() == "application/json"
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
 
 
 def request_origin(request: Request) -> str:

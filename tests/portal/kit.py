@@ -31,8 +31,8 @@ def add_worker(svc: Services, email: str, groups: tuple[str, ...] = ("raters",),
 class Browser:
     """One worker's browser: its own cookie jar, CSRF tokens taken from the pages it loads."""
 
-    def __init__(self, app: Any) -> None:
-        self.client = TestClient(app, base_url=ORIGIN, follow_redirects=False)
+    def __init__(self, app: Any, address: str = "testclient") -> None:
+        self.client = TestClient(app, base_url=ORIGIN, follow_redirects=False, client=(address, 50000))
         self.csrf = ""
         self.leases: dict[int, str] = {}  # assignment id -> lease token of its task page
 

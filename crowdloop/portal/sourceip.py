@@ -1,0 +1,77 @@
+"""SourceIpConfig: a workforce's `Cidrs` limit where its workers may work from.
+
+A job (flow definition) belongs to a work team, which belongs to a workforce; when that workforce has
+CIDRs, the portal lets a worker list, start, open, submit, release or decline the job's tasks only from
+an address inside one of them (A2I answers workers outside with an access-denied page). A workforce
+without CIDRs (the default) allows every address.
+
+The ranges are read per job and kept for REFRESH_SECONDS, so an UpdateWorkforce takes effect within that
+time in every server process.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Iterable
+from threading import Lock
+from typing import Any
+
+import sqlalchemy as sa
+
+from crowdloop.runtime import Services
+from crowdloop.store.tables import flow_definitions, workforces, workteams
+
+REFRESH_SECONDS = 5.0
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+_CONFIG = (sa.select(workforces.c.config)
+           .select_from(flow_definitions.join(workteams, workteams.c.arn == flow_definitions.c.workteam_arn)
+                        .join(workforces, workforces.c.id == workteams.c.workforce_id))
+           .where(flow_definitions.c.id == sa.bindparam("fd")))
+
+
+def networks_of(config: Any) -> tuple[Network, ...]:
+    """The networks of a workforce config's SourceIpConfig.Cidrs (none: no limit)."""
+    cidrs = ((config or {}).get("SourceIpConfig") or {}).get("Cidrs") or []
+    return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
+
+
+def address_allowed(address: str | None, networks: Iterable[Network]) -> bool:
+    networks = tuple(networks)
+    if not networks:
+        return True
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip.version == network.version and ip in network for network in networks)
+
+
+class SourceIpRules:
+    def __init__(self, svc: Services) -> None:
+        self._svc = svc
+        self._cache: dict[int, tuple[float, tuple[Network, ...]]] = {}
+        self._lock = Lock()
+
+    def allowed(self, flow_definition_id: int, address: str | None) -> bool:
+        """Whether a worker at `address` may work on this job."""
+        return address_allowed(address, self.networks(flow_definition_id))
+
+    def networks(self, flow_definition_id: int) -> tuple[Network, ...]:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(flow_definition_id)
+        if cached is not None and now - cached[0] < REFRESH_SECONDS:
+            return cached[1]
+        with self._svc.store.read() as conn:
+            config = conn.execute(_CONFIG, {"fd": flow_definition_id}).scalar()
+        networks = networks_of(config)
+        with self._lock:
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            self._cache[flow_definition_id] = (now, networks)
+        return networks
