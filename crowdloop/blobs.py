@@ -65,11 +65,11 @@ class LocalBlobStore:
     synchronous=NORMAL; an operating-system crash may lose the newest objects. The outbox rewrites any
     object whose loop is not marked written.)"""
 
-    def __init__(self, root: Path, *, signing_key: bytes | None = None, portal_host: str = "127.0.0.1:8080"
-                 ) -> None:
+    def __init__(self, root: Path, *, signing_key: bytes | None = None,
+                 portal_url: str = "http://127.0.0.1:8080") -> None:
         self.root = Path(root)
         self.signing_key = signing_key or secrets.token_bytes(32)
-        self.portal_host = portal_host
+        self.portal_url = portal_url
 
     def path_for(self, uri: str) -> Path:
         bucket, key = split_uri(uri)
@@ -132,7 +132,7 @@ class LocalBlobStore:
         self.path_for(uri)  # rejects keys that could not be served
         expires = int(time.time()) + expires_seconds
         signature = self.signature(bucket, key, expires)
-        return (f"http://{self.portal_host}{BLOB_ROUTE}/{quote(bucket, safe='')}/{quote(key, safe='/')}"
+        return (f"{self.portal_url}{BLOB_ROUTE}/{quote(bucket, safe='')}/{quote(key, safe='/')}"
                 f"?expires={expires}&signature={signature}")
 
     def signature(self, bucket: str, key: str, expires: int) -> str:
@@ -223,7 +223,7 @@ def blob_store_for(settings: Settings) -> BlobStore:
         return S3BlobStore(settings.s3_endpoint_url, settings.s3_access_key_id,
                            settings.s3_secret_access_key, settings.s3_region)
     return LocalBlobStore(settings.output_path, signing_key=_signing_key(settings.data_path),
-                          portal_host=settings.portal_host)
+                          portal_url=settings.portal_url)
 
 
 def _signing_key(data_path: Path) -> bytes:

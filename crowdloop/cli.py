@@ -85,7 +85,7 @@ def _print_welcome(settings: Settings, services: Any) -> None:
     key = ensure_admin_key(services.store, SystemClock(), settings.account_id)
     endpoint = settings.endpoint_url
     click.echo(f"crowdloop {__version__} serving on {endpoint}  (data: {settings.data_path})")
-    click.echo(f"Worker portal: http://{settings.portal_host}/")
+    click.echo(f"Worker portal: {settings.portal_url}/")
     demo = _ensure_demo_worker(settings, services)
     if demo:
         click.echo(f"Demo worker (group 'demo'): {demo[0]}  password: {demo[1]}")
@@ -201,7 +201,7 @@ def workers_add(email: str, password: str, groups: tuple[str, ...], **options: A
 @click.option("--group", "groups", multiple=True, help="Group to join (repeatable).")
 @click.option("--expires-hours", type=float, default=72.0, show_default=True,
               help="How long the invitation link works.")
-@_setting_options((*_STORE_SETTINGS, "host", "port", "public_host"))
+@_setting_options((*_STORE_SETTINGS, "host", "port", "public_host", "public_scheme"))
 def workers_invite(email: str, groups: tuple[str, ...], expires_hours: float, **options: Any) -> None:
     """Invite a worker: print a one-time link where they choose their password."""
     from crowdloop import invites

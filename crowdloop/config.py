@@ -48,6 +48,8 @@ SETTINGS: tuple[Setting, ...] = (
             "first start."),
     Setting("public_host", "", "Host[:port] of the worker portal as returned in SubDomain; empty means "
             "<host>:<port>."),
+    Setting("public_scheme", "http", "Scheme of the portal's public address in invitation links, template and "
+            "blob URLs and identity data: 'https' when a TLS proxy serves the portal."),
     Setting("task_frame_sources", "", "Extra origins the task frame may load images, media, frames and fetches "
             "from, separated by spaces or commas (e.g. 'https://www.youtube.com https://my-bucket.s3.amazonaws.com'): "
             "for templates that show URLs the loop's input gives. Empty: only grant_read_access URLs and what the "
@@ -77,6 +79,7 @@ class Settings:
     region: str = "us-east-1"
     account_id: str = "123456789012"
     public_host: str = ""
+    public_scheme: str = "http"
     task_frame_sources: str = ""
     max_in_progress_loops: int = 100000
     signature_window_seconds: int = 900
@@ -98,6 +101,11 @@ class Settings:
     @property
     def portal_host(self) -> str:
         return self.public_host or f"{self.host}:{self.port}"
+
+    @property
+    def portal_url(self) -> str:
+        """scheme://host[:port] of the worker portal as workers reach it."""
+        return f"{self.public_scheme}://{self.portal_host}"
 
     @property
     def frame_sources(self) -> tuple[str, ...]:
@@ -137,6 +145,9 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
     if settings.auth not in ("sigv4", "off"):
         raise ValueError(f"setting auth ({SETTINGS_BY_NAME['auth'].env}) must be 'sigv4' or 'off', "
                          f"not {settings.auth!r}")
+    if settings.public_scheme not in ("http", "https"):
+        raise ValueError(f"setting public_scheme ({SETTINGS_BY_NAME['public_scheme'].env}) must be 'http' or "
+                         f"'https', not {settings.public_scheme!r}")
     for source in settings.frame_sources:
         if not _ORIGIN.fullmatch(source):
             raise ValueError(f"setting task_frame_sources ({SETTINGS_BY_NAME['task_frame_sources'].env}): "

@@ -183,7 +183,7 @@ def get_template(svc: Services, sha256: str) -> str | None:
 
 def template_url(settings: Settings, sha256: str) -> str:
     """Where DescribeHumanTaskUi says the template can be downloaded (served from `templates`)."""
-    return f"http://{settings.portal_host}{TEMPLATE_ROUTE}/{sha256}"
+    return f"{settings.portal_url}{TEMPLATE_ROUTE}/{sha256}"
 
 
 def render_ui_template(svc: Services, caller: Caller, *, task_input: str, content: str | None = None,

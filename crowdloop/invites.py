@@ -66,7 +66,7 @@ def invite_worker(svc: Services, email: str, *, groups: Iterable[str] = (),
         conn.execute(invitations.delete().where(invitations.c.worker_id == worker.id))
         conn.execute(invitations.insert().values(token_sha256=_digest(token), worker_id=worker.id,
                                                  created_at=now, expires_at=expires_at))
-    url = f"http://{svc.settings.portal_host}{INVITE_ROUTE}/{token}"
+    url = f"{svc.settings.portal_url}{INVITE_ROUTE}/{token}"
     return Invitation(email=email, token=token, url=url, expires_at=expires_at)
 
 

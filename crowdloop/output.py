@@ -5,7 +5,7 @@ written after the commit and `human_loops.output_written` is set once the blob s
 crash left unwritten is picked up by write_pending_outputs (called at server start and by the reaper).
 
 Identity data: workers are local accounts of the built-in portal, reported as
-`{"identityProviderType": "Cognito", "issuer": "http://<portal_host>", "sub": <worker sub>}`.
+`{"identityProviderType": "Cognito", "issuer": "<portal URL>", "sub": <worker sub>}`.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def build_documents(conn: Connection, loop_ids: list[int], issuer: str) -> dict[
 
 
 def issuer_for(svc: Services) -> str:
-    return f"http://{svc.settings.portal_host}"
+    return svc.settings.portal_url
 
 
 def write_output(svc: Services, loop_id: int) -> bool:

@@ -188,7 +188,7 @@ def test_delete_writes_pending_output_first(services: Services) -> None:
 # --- blob stores ---------------------------------------------------------------------------------------
 
 def test_local_blob_store(tmp_path: Path) -> None:
-    store = LocalBlobStore(tmp_path, signing_key=b"k" * 32, portal_host="portal.test:8080")
+    store = LocalBlobStore(tmp_path, signing_key=b"k" * 32, portal_url="http://portal.test:8080")
     uri = "s3://bucket/some/key with space/output.json"
     assert not store.exists(uri)
     with pytest.raises(NotFound):

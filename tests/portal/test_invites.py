@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ from click.testing import CliRunner
 from crowdloop import invites, workers
 from crowdloop.cli import main
 from crowdloop.clock import ManualClock
+from crowdloop.config import load_settings
 from crowdloop.errors import InUse, InvalidInput, NotFound
 from crowdloop.model import WorkerStatus
 from crowdloop.runtime import Services
@@ -35,6 +37,15 @@ def test_invite_creates_an_invited_worker_with_a_link(services: Services) -> Non
     worker = workers.get_worker(services, "new@example.org")
     assert worker.status is WorkerStatus.INVITED and worker.groups == ("b", "raters")
     assert invites.invitation_email(services, invitation.token) == "new@example.org"
+
+
+def test_links_use_the_public_scheme_and_host(services: Services) -> None:
+    public = dataclasses.replace(services, settings=dataclasses.replace(
+        services.settings, public_scheme="https", public_host="work.example.org"))
+    invitation = invites.invite_worker(public, "tls@example.org")
+    assert invitation.url == f"https://work.example.org/invite/{invitation.token}"
+    with pytest.raises(ValueError, match="CROWDLOOP_PUBLIC_SCHEME"):
+        load_settings({"public_scheme": "ftp"}, env={})
 
 
 def test_invitation_page_sets_the_password_and_signs_in(services: Services,
