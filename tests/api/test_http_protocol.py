@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import Any
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from crowdloop.http_protocol import CoalescingTransport
 from tests.conftest import RunningServer
+
+T = TypeVar("T")
+
+
+def run_on_own_loop(scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """asyncio.run on a fresh thread: other tests (Playwright's sync API) may leave this thread's loop running."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(scenario())).result()
 
 
 class RecordingTransport(asyncio.Transport):
@@ -52,7 +62,7 @@ def test_writes_of_one_loop_turn_leave_together() -> None:
         assert transport.get_extra_info("peername") == ("127.0.0.1", 1)
         return inner.events
 
-    assert asyncio.run(scenario()) == [b"HTTP/1.1 200 OK\r\n\r\nbody", b"second"]
+    assert run_on_own_loop(scenario) == [b"HTTP/1.1 200 OK\r\n\r\nbody", b"second"]
 
 
 def test_close_sends_what_is_buffered_first_and_abort_drops_it() -> None:
@@ -68,7 +78,7 @@ def test_close_sends_what_is_buffered_first_and_abort_drops_it() -> None:
         assert first.is_closing()
         return closed.events, aborted.events
 
-    assert asyncio.run(scenario()) == ([b"last words", "close"], ["abort"])
+    assert run_on_own_loop(scenario) == ([b"last words", "close"], ["abort"])
 
 
 def test_a_response_arrives_in_one_segment(server: RunningServer) -> None:
