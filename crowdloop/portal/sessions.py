@@ -59,7 +59,7 @@ def load_session(svc: Services, token: str | None) -> Session | None:
         return None
     s = portal_sessions
     digest = _digest(token)
-    with svc.store.read() as conn:
+    with svc.store.read_one_statement() as conn:
         now = svc.clock.now()
         row = _LOAD.first(conn, {"digest": digest})
     if row is None:

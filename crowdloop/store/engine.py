@@ -69,6 +69,18 @@ class Store:
         with self._transaction(self._reader, "reader") as conn:
             yield conn
 
+    @contextmanager
+    def read_one_statement(self) -> Iterator[Connection]:
+        """For a block that runs exactly one statement: on SQLite, a pinned connection runs it without
+        BEGIN/COMMIT (a single statement is atomic on its own); otherwise the same as read()."""
+        conn: Connection | None = getattr(self._connections, "reader", None)
+        if (not self.is_sqlite or not getattr(self._connections, "pinned", False) or conn is None
+                or conn.closed or conn.invalidated or conn.in_transaction()):
+            with self.read() as transactional:
+                yield transactional
+            return
+        yield conn
+
     def pin_connections(self) -> None:
         """SQLite: from now on this thread keeps its own reader and writer connections between
         transactions instead of checking one out of the pool for each (which cost more than the queries of

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -73,3 +74,26 @@ def test_expanding_parameters_are_refused(store: Store) -> None:
                          .where(portal_sessions.c.worker_id.in_(sa.bindparam("ids", expanding=True))))
     with pytest.raises(ValueError, match="expanding"), store.read() as conn:
         statement.all(conn, {"ids": [1]})
+
+
+def test_single_statements_and_pinned_connections_see_committed_data(store: Store) -> None:
+    def count(conn: sa.Connection) -> int:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(workers)).scalar_one())
+
+    def pinned_thread() -> list[int]:
+        store.pin_connections()
+        seen = []
+        with store.read_one_statement() as conn:
+            seen.append(count(conn))
+        with store.write() as conn:
+            _INSERT_WORKER.one(conn, _worker_values("w", MOMENT))
+            with store.read_one_statement() as nested:  # the pinned reader is free: no open transaction
+                seen.append(count(nested))
+            with store.read() as reader, store.read_one_statement() as inner:  # reader busy: a pooled one
+                seen.append(count(reader) + 10 * count(inner))
+        with store.read_one_statement() as conn:
+            seen.append(count(conn))
+        return seen
+
+    with ThreadPoolExecutor(1) as pool:  # pinning is per thread; keep it off the test's thread
+        assert pool.submit(pinned_thread).result() == [0, 0, 0, 1]
