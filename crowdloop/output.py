@@ -4,8 +4,10 @@ Writing is an outbox: the unit of work that completes (or stops) a loop only com
 written after the commit and `human_loops.output_written` is set once the blob store has it. Anything a
 crash left unwritten is picked up by write_pending_outputs (called at server start and by the reaper).
 
-Identity data: workers are local accounts of the built-in portal, reported as
-`{"identityProviderType": "Cognito", "issuer": "<portal URL>", "sub": <worker sub>}`.
+Identity data: local accounts of the built-in portal are reported as
+`{"identityProviderType": "Cognito", "issuer": "<portal URL>", "sub": <worker sub>}`, workers who signed in
+through the workforce's OIDC provider as `{"identityProviderType": "Oidc", "issuer": <OidcConfig.Issuer>,
+"sub": <their sagemaker:sub claim>}`.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ _LOOPS = (sa.select(human_loops.c.id, human_loops.c.name, human_loops.c.input_co
           .where(human_loops.c.id.in_(sa.bindparam("ids", expanding=True))))
 _ANSWERS = (sa.select(assignments.c.loop_id, assignments.c.accepted_at, assignments.c.ended_at,
                       assignments.c.answer_content, assignments.c.time_spent_seconds, workers.c.worker_id,
-                      workers.c.sub)
+                      workers.c.issuer.label("worker_issuer"), workers.c.sub)
             .join(workers, workers.c.id == assignments.c.worker_id)
             .where(assignments.c.loop_id.in_(sa.bindparam("ids", expanding=True)),
                    assignments.c.state == AssignmentState.SUBMITTED.value)
@@ -93,8 +95,7 @@ def build_documents(conn: Connection, loop_ids: list[int], issuer: str) -> dict[
             "submissionTime": format_time(a.ended_at),
             "timeSpentInSeconds": round(float(a.time_spent_seconds or 0.0), 3),
             "workerId": a.worker_id,
-            "workerMetadata": {"identityData": {
-                "identityProviderType": "Cognito", "issuer": issuer, "sub": a.sub}},
+            "workerMetadata": {"identityData": _identity_data(a.worker_issuer, a.sub, issuer)},
         })
     documents = {}
     for loop in conn.execute(_LOOPS, {"ids": loop_ids}):
@@ -106,6 +107,12 @@ def build_documents(conn: Connection, loop_ids: list[int], issuer: str) -> dict[
         }
         documents[loop.id] = (loop.output_uri, dumps_json(document))
     return documents
+
+
+def _identity_data(worker_issuer: str, sub: str, portal_issuer: str) -> dict[str, str]:
+    if worker_issuer:  # signed in through the workforce's OIDC provider
+        return {"identityProviderType": "Oidc", "issuer": worker_issuer, "sub": sub}
+    return {"identityProviderType": "Cognito", "issuer": portal_issuer, "sub": sub}
 
 
 def issuer_for(svc: Services) -> str:

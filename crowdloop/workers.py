@@ -1,13 +1,21 @@
-"""Worker accounts of the private workforce and the groups that work teams select them by."""
+"""Worker accounts of the private workforce and the groups that work teams select them by.
+
+Local accounts sign in with email + password. Workers of an OIDC workforce are linked to their identity
+(issuer, sagemaker:sub) by link_oidc_worker at every sign-in: created on the first one, their groups
+replaced by the groups the identity provider sends each time.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from crowdloop.errors import AlreadyExists, InvalidInput, NotFound
 from crowdloop.model import Worker, WorkerStatus
@@ -68,6 +76,68 @@ def set_status(svc: Services, email: str, status: WorkerStatus) -> Worker:
         worker_pk = _pk(conn, email)
         conn.execute(workers.update().where(workers.c.id == worker_pk).values(status=status.value))
         return _load(conn, worker_pk)
+
+
+def link_oidc_worker(svc: Services, issuer: str, sub: str, *, email: str | None,
+                     groups: Sequence[str]) -> Worker:
+    """The worker of the identity (issuer, sub), created on first use; an active worker's groups become
+    exactly `groups` and their email the given one when no other worker has it. A worker that is not
+    active is returned unchanged (the caller refuses the sign-in)."""
+    if not issuer:
+        raise InvalidInput("An OIDC identity needs an issuer.", "issuer")
+    for attempt in (1, 2):
+        try:
+            with svc.store.write() as conn:
+                return _link_oidc_worker(conn, svc, issuer, sub, email, groups)
+        except IntegrityError:  # a concurrent first sign-in of the same identity (or email) won the race
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _link_oidc_worker(conn: Connection, svc: Services, issuer: str, sub: str, email: str | None,
+                      groups: Sequence[str]) -> Worker:
+    row = conn.execute(sa.select(workers.c.id, workers.c.worker_id, workers.c.email, workers.c.status)
+                       .where(workers.c.issuer == issuer, workers.c.sub == sub)).first()
+    if row is not None and row.status != WorkerStatus.ACTIVE.value:
+        return _load(conn, row.id)
+    worker_id = row.worker_id if row is not None else secrets.token_hex(8)
+    handle = _oidc_handle(conn, row.id if row is not None else None, email, issuer, sub, worker_id)
+    if row is None:
+        worker_pk = conn.execute(
+            workers.insert().values(worker_id=worker_id, issuer=issuer, sub=sub, email=handle, password_hash=None,
+                                    status=WorkerStatus.ACTIVE.value, created_at=svc.clock.now())
+            .returning(workers.c.id)).scalar_one()
+    else:
+        worker_pk = int(row.id)
+        if handle != row.email:
+            conn.execute(workers.update().where(workers.c.id == worker_pk).values(email=handle))
+    conn.execute(worker_groups.delete().where(worker_groups.c.worker_id == worker_pk))
+    _add_groups(conn, worker_pk, groups)
+    return _load(conn, worker_pk)
+
+
+def _oidc_handle(conn: Connection, worker_pk: int | None, email: str | None, issuer: str, sub: str,
+                 worker_id: str) -> str:
+    """The email column of an OIDC worker: their email when no other worker has it, else
+    "<sub>@<issuer host>", else "<worker id>@<issuer host>"."""
+    host = urlsplit(issuer).hostname or "oidc"
+    candidates = []
+    if email:
+        with contextlib.suppress(InvalidInput):  # not an address: fall back to the sub
+            candidates.append(normalize_email(email))
+    candidates += [f"{sub}@{host}".lower()[:320], f"{worker_id}@{host}".lower()]
+    for candidate in candidates:
+        holder = conn.execute(sa.select(workers.c.id).where(workers.c.email == candidate)).scalar()
+        if holder is None or holder == worker_pk:
+            return candidate
+    return candidates[-1]
+
+
+def issuer_of(svc: Services, worker_pk: int) -> str:
+    """The OIDC issuer of a worker's identity; "" for a local account (or no such worker)."""
+    with svc.store.read() as conn:
+        return str(conn.execute(sa.select(workers.c.issuer).where(workers.c.id == worker_pk)).scalar() or "")
 
 
 def normalize_email(email: str) -> str:

@@ -5,6 +5,9 @@
 | GET    | /                                 | job list (signed in) or redirect to /signin             |
 | GET    | /signin                           | sign-in form                                            |
 | POST   | /signin                           | sign in (rate limited per email and per IP)             |
+| GET    | /signin/oidc/{workforce}?next=    | sign in through the workforce's OIDC provider -> its    |
+|        |                                   | AuthorizationEndpoint                                   |
+| GET    | /signin/oidc/callback             | the provider's redirect back (code + state) -> session  |
 | POST   | /signout                          | end the session                                         |
 | GET    | /invite/{token}                   | invitation: choose a password                           |
 | POST   | /invite/{token}                   | set the password, sign in                               |
@@ -28,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from crowdloop.portal import pages, tasks
+from crowdloop.portal import oidc, pages, tasks
 from crowdloop.portal.access import JobCache
 from crowdloop.portal.handoff import LeaseHandoff
 from crowdloop.portal.sourceip import SourceIpRules
@@ -69,6 +72,8 @@ def create_portal(services: Services, assets: Assets | None = None) -> Starlette
         Route("/", signed_in(pages.job_list), methods=["GET"]),
         Route("/signin", anonymous(pages.signin_form), methods=["GET"]),
         Route("/signin", anonymous(pages.signin, slow=True), methods=["POST"]),
+        Route("/signin/oidc/callback", anonymous(oidc.callback, slow=True), methods=["GET"]),
+        Route("/signin/oidc/{workforce:int}", anonymous(oidc.start), methods=["GET"]),
         Route("/signout", signed_in(pages.signout), methods=["POST"]),
         Route("/invite/{token}", anonymous(pages.invitation_form), methods=["GET"]),
         Route("/invite/{token}", anonymous(pages.accept_invitation, slow=True), methods=["POST"]),

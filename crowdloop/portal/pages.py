@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from crowdloop import invites, queue
+from crowdloop import invites, oidc, queue, workers
 from crowdloop.errors import InvalidInput, NotFound
+from crowdloop.portal.oidc import start_url
 from crowdloop.portal.sessions import SESSION_MAX, end_session, start_session
 from crowdloop.portal.signin import Outcome, sign_in
 from crowdloop.portal.web import SESSION_COOKIE, Visit, local_path
@@ -20,7 +21,21 @@ def signin_form(visit: Visit) -> Response:
     target = local_path(visit.request.query_params.get("next"))
     if visit.session is not None:
         return visit.redirect(target)
-    return visit.page("signin.html", title="Sign in", email="", error=None, next=target)
+    return _signin_page(visit, 200, "", None, target)
+
+
+def _signin_page(visit: Visit, status: int, email: str, error: str | None, target: str) -> Response:
+    """The sign-in form, with a "Sign in with <issuer host>" link per OIDC provider of the account's
+    workforces, and after an OIDC worker's sign-out a link to their provider's LogoutEndpoint."""
+    found = oidc.providers(visit.svc)
+    hosts = [p.host for p in found]
+    links = [{"url": start_url(p, target),
+              "label": p.host if hosts.count(p.host) == 1 else f"{p.host} ({p.workforce_name})"} for p in found]
+    signed_out = visit.request.query_params.get("signed_out", "")
+    logout = next(({"url": p.logout_url, "label": p.host} for p in found
+                   if p.logout_url and str(p.workforce_id) == signed_out), None)
+    return visit.page("signin.html", status=status, title="Sign in", email=email, error=error, next=target,
+                      providers=links, logout=logout)
 
 
 def signin(visit: Visit) -> Response:
@@ -39,18 +54,24 @@ def signin(visit: Visit) -> Response:
         error, status = "This account is disabled. Ask your administrator to enable it.", 403
     else:
         error, status = "The email or password is not right.", 401
-    response = visit.page("signin.html", status=status, title="Sign in", email=email, error=error,
-                          next=target)
+    response = _signin_page(visit, status, email, error, target)
     if result.outcome is Outcome.LIMITED:
         response.headers["Retry-After"] = str(result.retry_after_seconds)
     return response
 
 
 def signout(visit: Visit) -> Response:
+    """End the portal session. A worker of an OIDC provider lands on the sign-in page with a link to sign
+    out of the provider too (its LogoutEndpoint)."""
+    issuer = workers.issuer_of(visit.svc, visit.worker_pk)
     token = visit.request.cookies.get(SESSION_COOKIE)
     if token:
         end_session(visit.svc, token)
     visit.cookies.append((SESSION_COOKIE, "", 0))
+    if issuer:
+        p = next((p for p in oidc.providers(visit.svc) if p.issuer == issuer and p.logout_url), None)
+        if p is not None:
+            return visit.redirect(f"/signin?signed_out={p.workforce_id}")
     return visit.redirect("/signin")
 
 

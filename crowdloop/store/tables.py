@@ -132,15 +132,21 @@ workteam_groups = sa.Table(
     sa.Column("group_name", sa.String(128), primary_key=True),
 )
 
+# A worker is a local account (issuer "", a password, sub a UUID) or an identity of the workforce's OIDC
+# provider (issuer = OidcConfig.Issuer, sub = the sagemaker:sub claim, no password). (issuer, sub) is what
+# output.json reports; email is the handle admins and the portal use (for OIDC workers, the email claim
+# when no other worker has it, else "<sub>@<issuer host>").
 workers = sa.Table(
     "workers", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("worker_id", sa.String(32), nullable=False, unique=True),  # the opaque id in output.json
-    sa.Column("sub", sa.String(64), nullable=False, unique=True),
+    sa.Column("issuer", sa.String(500), nullable=False, server_default=""),
+    sa.Column("sub", sa.String(255), nullable=False),
     sa.Column("email", sa.String(320), nullable=False, unique=True),
     sa.Column("password_hash", sa.String(256)),
     sa.Column("status", sa.String(16), nullable=False),  # active | disabled | invited
     sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("issuer", "sub"),
 )
 
 worker_groups = sa.Table(

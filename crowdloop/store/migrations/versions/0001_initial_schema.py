@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 20:22:55.397226
+Create Date: 2026-11-22 20:43:00.182559
 """
 
 from alembic import op
@@ -54,14 +54,15 @@ def upgrade() -> None:
         "workers",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("worker_id", sa.String(length=32), nullable=False),
-        sa.Column("sub", sa.String(length=64), nullable=False),
+        sa.Column("issuer", sa.String(length=500), server_default="", nullable=False),
+        sa.Column("sub", sa.String(length=255), nullable=False),
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("password_hash", sa.String(length=256), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("created_at", crowdloop.store.tables.UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_workers")),
         sa.UniqueConstraint("email", name=op.f("uq_workers_email")),
-        sa.UniqueConstraint("sub", name=op.f("uq_workers_sub")),
+        sa.UniqueConstraint("issuer", "sub", name=op.f("uq_workers_issuer_sub")),
         sa.UniqueConstraint("worker_id", name=op.f("uq_workers_worker_id")),
     )
     op.create_table(

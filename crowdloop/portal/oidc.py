@@ -1,0 +1,146 @@
+"""Sign-in through the workforce's OpenID Connect provider: the two portal steps around crowdloop.oidc.
+
+    GET /signin/oidc/{workforce}?next=   a fresh state, nonce and PKCE verifier go into a short-lived signed
+                                         cookie; 303 to the provider's AuthorizationEndpoint
+    GET /signin/oidc/callback            the provider sends the browser back with code + state: the state
+                                         must be the cookie's (so the sign-in was started by this browser:
+                                         no login CSRF), then the code becomes an identity (crowdloop.oidc),
+                                         the identity a worker (workers.link_oidc_worker), and a session starts
+
+The cookie (`crowdloop_oidc`, HttpOnly, SameSite=Lax so the provider's top-level redirect carries it) is
+`<base64url JSON>.<HMAC-SHA256>` with a server-side key, valid STATE_SECONDS and cleared by the callback.
+Every failure is a page saying what went wrong (logged), never a 500.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+from starlette.responses import Response
+
+from crowdloop import oidc, workers
+from crowdloop.errors import InvalidInput
+from crowdloop.model import WorkerStatus
+from crowdloop.portal.sessions import SESSION_MAX, end_session, start_session
+from crowdloop.portal.tokens import load_key
+from crowdloop.portal.web import SESSION_COOKIE, Visit, local_path
+from crowdloop.runtime import Services
+
+log = logging.getLogger(__name__)
+
+STATE_COOKIE = "crowdloop_oidc"
+STATE_SECONDS = 600
+CALLBACK_PATH = "/signin/oidc/callback"
+_MAX_COOKIE = 3000
+
+
+def redirect_uri(svc: Services) -> str:
+    """The redirect URI to register at the identity provider."""
+    return svc.settings.portal_url + CALLBACK_PATH
+
+
+def start_url(p: oidc.Provider, target: str) -> str:
+    return f"/signin/oidc/{p.workforce_id}" + ("" if target == "/" else "?next=" + quote(target, safe="/"))
+
+
+def start(visit: Visit) -> Response:
+    p = oidc.provider(visit.svc, visit.request.path_params["workforce"])
+    if p is None:
+        return visit.page("message.html", status=404, title="Sign-in option not available",
+                          message="This workforce has no OpenID Connect provider (any more). Go back to the "
+                                  "sign-in page and try again.")
+    request = oidc.new_request()
+    target = local_path(visit.request.query_params.get("next"))
+    sealed = _seal(visit.svc, {"w": p.workforce_id, "s": request.state, "n": request.nonce, "v": request.verifier,
+                               "x": target[:1024], "e": int(visit.svc.clock.now().timestamp()) + STATE_SECONDS})
+    visit.cookies.append((STATE_COOKIE, sealed, STATE_SECONDS))
+    return visit.redirect(oidc.authorization_url(p, redirect_uri(visit.svc), request))
+
+
+def callback(visit: Visit) -> Response:
+    query = visit.request.query_params
+    pending = _unseal(visit.svc, visit.request.cookies.get(STATE_COOKIE))
+    visit.cookies.append((STATE_COOKIE, "", 0))  # one use, whatever happens
+    if query.get("error"):
+        error, description = query.get("error", "")[:100], query.get("error_description", "")[:300]
+        log.warning("OIDC sign-in: the identity provider answered %s (%s)", error, description)
+        return _failed(visit, 403, "The identity provider did not sign you in"
+                       f" ({error}{': ' + description if description else ''}).")
+    state = query.get("state", "")
+    if pending is None or not hmac.compare_digest(str(pending["s"]).encode(), state.encode()):
+        log.warning("OIDC sign-in: %s", "no valid state cookie" if pending is None else "state mismatch")
+        return _failed(visit, 400, "This sign-in was not started in this browser, or it took longer than "
+                       f"{STATE_SECONDS // 60} minutes. Start again from {visit.svc.settings.portal_url}/signin.")
+    p = oidc.provider(visit.svc, int(pending["w"]))
+    if p is None:
+        return _failed(visit, 400, "The workforce's OpenID Connect configuration changed during the sign-in. "
+                       "Start again.")
+    code = query.get("code", "")
+    if not code:
+        return _failed(visit, 400, "The identity provider sent no authorization code.")
+    request = oidc.AuthRequest(state=str(pending["s"]), nonce=str(pending["n"]), verifier=str(pending["v"]))
+    try:
+        identity = oidc.identify(visit.svc, p, code, redirect_uri(visit.svc), request)
+        worker = workers.link_oidc_worker(visit.svc, identity.issuer, identity.sub, email=identity.email,
+                                          groups=identity.groups)
+    except oidc.SignInFailed as exc:
+        log.warning("OIDC sign-in through %s failed: %s", p.issuer, exc.message)
+        return _failed(visit, 502 if exc.kind == "unreachable" else 403, exc.message)
+    except InvalidInput as exc:
+        log.warning("OIDC sign-in through %s failed: %s", p.issuer, exc.message)
+        return _failed(visit, 403, exc.message)
+    if worker.status is not WorkerStatus.ACTIVE:
+        log.info("OIDC sign-in refused: worker %s is %s", worker.worker_id, worker.status.value)
+        return _failed(visit, 403, "This account is disabled. Ask your administrator to enable it.")
+    old = visit.request.cookies.get(SESSION_COOKIE)
+    if old:
+        end_session(visit.svc, old)
+    token, _session = start_session(visit.svc, worker.id)
+    visit.cookies.append((SESSION_COOKIE, token, int(SESSION_MAX.total_seconds())))
+    log.info("OIDC sign-in: worker %s (%s) through %s", worker.worker_id, identity.sub, p.issuer)
+    return visit.redirect(local_path(str(pending["x"])))
+
+
+def _failed(visit: Visit, status: int, reason: str) -> Response:
+    return visit.page("message.html", status=status, title="Sign-in failed", message=reason)
+
+
+def _seal(svc: Services, value: dict[str, Any]) -> str:
+    payload = base64.urlsafe_b64encode(orjson.dumps(value)).rstrip(b"=").decode()
+    return f"{payload}.{_mac(svc, payload)}"
+
+
+def _unseal(svc: Services, sealed: str | None) -> dict[str, Any] | None:
+    """The cookie's value when its MAC is right and it has not expired, else None."""
+    if not sealed or len(sealed) > _MAX_COOKIE or "." not in sealed:
+        return None
+    payload, mac = sealed.rsplit(".", 1)
+    if not hmac.compare_digest(_mac(svc, payload).encode(), mac.encode()):
+        return None
+    try:
+        value = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (ValueError, orjson.JSONDecodeError):
+        return None
+    if not isinstance(value, dict) or not {"w", "s", "n", "v", "x", "e"} <= value.keys():
+        return None
+    if not isinstance(value["e"], int) or value["e"] < svc.clock.now().timestamp():
+        return None
+    return value
+
+
+def _mac(svc: Services, payload: str) -> str:
+    return hmac.new(_state_key(svc.settings.data_path), b"oidc-state\n" + payload.encode(),
+                    hashlib.sha256).hexdigest()
+
+
+@cache
+def _state_key(data_path: Path) -> bytes:
+    return load_key(data_path, "portal-oidc.key")
