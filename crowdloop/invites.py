@@ -55,6 +55,8 @@ def invite_worker(svc: Services, email: str, *, groups: Iterable[str] = (),
     except NotFound:
         worker = workers.add_worker(svc, email, groups=groups, status=WorkerStatus.INVITED)
     else:
+        if worker.signs_in_with_oidc:
+            raise InUse(_OIDC_NO_PASSWORD.format(email=email, issuer=worker.issuer))
         if worker.status != WorkerStatus.INVITED:
             raise InUse(f"Worker {email} is {worker.status.value}; use `crowdloop workers reset-password` "
                         "to give them a new password.")
@@ -98,8 +100,10 @@ def reset_password(svc: Services, email: str, password: str) -> Worker:
     """Give a worker a new password (an invited worker becomes active; a disabled one stays disabled).
     Their portal sessions and open invitation links end."""
     check_password(password)
-    password_hash = hash_password(password)
     worker = workers.get_worker(svc, email)
+    if worker.signs_in_with_oidc:
+        raise InUse(_OIDC_NO_PASSWORD.format(email=worker.email, issuer=worker.issuer))
+    password_hash = hash_password(password)
     status = WorkerStatus.ACTIVE if worker.status == WorkerStatus.INVITED else worker.status
     with svc.store.write() as conn:
         conn.execute(workers_table.update().where(workers_table.c.id == worker.id)
@@ -125,6 +129,10 @@ def _live(conn: sa.Connection, token: str, now: datetime) -> Any:
     if row is None:
         raise _link_not_found()
     return row
+
+
+_OIDC_NO_PASSWORD = ("Worker {email} signs in through the workforce's OIDC provider ({issuer}) and has no "
+                     "password here; manage them at the provider.")
 
 
 def _link_not_found() -> NotFound:

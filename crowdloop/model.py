@@ -46,3 +46,8 @@ class Worker:
     status: WorkerStatus
     groups: tuple[str, ...]
     created_at: datetime
+    issuer: str = ""  # the OIDC provider the worker signs in through; "" for a local account
+
+    @property
+    def signs_in_with_oidc(self) -> bool:
+        return bool(self.issuer)

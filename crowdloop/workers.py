@@ -169,4 +169,5 @@ def _load(conn: Connection, worker_pk: int) -> Worker:
     groups = conn.execute(sa.select(worker_groups.c.group_name).where(worker_groups.c.worker_id == worker_pk)
                           .order_by(worker_groups.c.group_name)).scalars().all()
     return Worker(id=row.id, worker_id=row.worker_id, sub=row.sub, email=row.email,
-                  status=WorkerStatus(row.status), groups=tuple(groups), created_at=row.created_at)
+                  status=WorkerStatus(row.status), groups=tuple(groups), created_at=row.created_at,
+                  issuer=row.issuer)

@@ -38,7 +38,7 @@ from crowdloop.portal.sourceip import SourceIpRules
 from crowdloop.portal.static import CROWD_CSS, CROWD_SCRIPT, Assets, load_assets
 from crowdloop.portal.taskui import TaskUi
 from crowdloop.portal.tokens import TokenSigner, load_key
-from crowdloop.portal.web import PAGE_POLICY, WORKER_THREADS, Portal, anonymous, signed_in
+from crowdloop.portal.web import PAGE_POLICY, REMOTE_THREADS, WORKER_THREADS, Portal, anonymous, signed_in
 from crowdloop.runtime import Services
 
 
@@ -59,6 +59,7 @@ def create_portal(services: Services, assets: Assets | None = None) -> Starlette
         handoff=LeaseHandoff(),
         source_ips=SourceIpRules(services),
         limiter=anyio.CapacityLimiter(WORKER_THREADS),
+        remote_limiter=anyio.CapacityLimiter(REMOTE_THREADS),
         inline=services.store.is_sqlite,
     )
 
@@ -72,7 +73,7 @@ def create_portal(services: Services, assets: Assets | None = None) -> Starlette
         Route("/", signed_in(pages.job_list), methods=["GET"]),
         Route("/signin", anonymous(pages.signin_form), methods=["GET"]),
         Route("/signin", anonymous(pages.signin, slow=True), methods=["POST"]),
-        Route("/signin/oidc/callback", anonymous(oidc.callback, slow=True), methods=["GET"]),
+        Route("/signin/oidc/callback", anonymous(oidc.callback, remote=True), methods=["GET"]),
         Route("/signin/oidc/{workforce:int}", anonymous(oidc.start), methods=["GET"]),
         Route("/signout", signed_in(pages.signout), methods=["POST"]),
         Route("/invite/{token}", anonymous(pages.invitation_form), methods=["GET"]),

@@ -35,6 +35,7 @@ from crowdloop.runtime import Services
 SESSION_COOKIE = "crowdloop_session"
 MAX_BODY_BYTES = 8 * 1024 * 1024
 WORKER_THREADS = 8  # views running at once; more only contend for the GIL and the store's write lock
+REMOTE_THREADS = 16  # views waiting on an identity provider at once
 PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                "frame-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
                "base-uri 'none'")
@@ -54,13 +55,18 @@ class Portal:
     handoff: LeaseHandoff
     source_ips: SourceIpRules
     limiter: anyio.CapacityLimiter
+    remote_limiter: anyio.CapacityLimiter
     # On SQLite views run on the event loop (writes are serialised and commits never fsync, so a thread
     # hop costs more than it overlaps); CPU-heavy views (password hashing) still go to a thread.
     inline: bool = False
 
-    async def run(self, function: Callable[..., Response], *args: Any, slow: bool = False) -> Response:
+    async def run(self, function: Callable[..., Response], *args: Any, slow: bool = False,
+                  remote: bool = False) -> Response:
         """Run a view's blocking part (store calls): inline when `inline` and not `slow`, else in a worker
-        thread, at most WORKER_THREADS at once."""
+        thread, at most WORKER_THREADS at once. `remote` views wait on another server (an identity
+        provider) and get threads of their own, so a hung provider cannot hold up task pages."""
+        if remote:
+            return await anyio.to_thread.run_sync(function, *args, limiter=self.remote_limiter)
         if self.inline and not slow:
             return function(*args)
         return await anyio.to_thread.run_sync(function, *args, limiter=self.limiter)
@@ -141,21 +147,22 @@ def signed_in(view: View) -> Endpoint:
     return _endpoint(_signed_in, view)
 
 
-def anonymous(view: View, *, slow: bool = False) -> Endpoint:
+def anonymous(view: View, *, slow: bool = False, remote: bool = False) -> Endpoint:
     """The view runs for anyone (session loaded if there is one); POSTs need the double-submit token.
-    slow: the view burns CPU (password hashing) and always runs in a worker thread."""
-    return _endpoint(_anonymous, view, slow=slow)
+    slow: the view burns CPU (password hashing) and always runs in a worker thread; remote: it waits on
+    another server and runs in a thread of the separate remote pool."""
+    return _endpoint(_anonymous, view, slow=slow, remote=remote)
 
 
 def _endpoint(guard: Callable[[Portal, Request, dict[str, Any], View], Response], view: View, *,
-              slow: bool = False) -> Endpoint:
+              slow: bool = False, remote: bool = False) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         try:
             data = await read_data(request)
         except UnreadableBody as exc:
             return Response(exc.message, status_code=exc.status, media_type="text/plain")
         portal: Portal = request.app.state.portal
-        return await portal.run(guard, portal, request, data, view, slow=slow)
+        return await portal.run(guard, portal, request, data, view, slow=slow, remote=remote)
 
     return endpoint
 

@@ -136,3 +136,14 @@ def test_cli_invite_and_reset_password(services: Services, tmp_path: Path, db_ur
     missing = runner.invoke(main, ["workers", "reset-password", "nobody@example.org", "--password", NEW,
                                    *store])
     assert missing.exit_code != 0 and "No worker" in missing.output
+
+
+def test_oidc_workers_get_no_password_or_invitation(services: Services) -> None:
+    worker = workers.link_oidc_worker(services, "https://idp.example", "sub-1", email="sso@example.org",
+                                      groups=["raters"])
+    assert worker.signs_in_with_oidc and worker.issuer == "https://idp.example"
+    with pytest.raises(InUse, match="OIDC provider"):
+        invites.reset_password(services, "sso@example.org", NEW)
+    with pytest.raises(InUse, match="OIDC provider"):
+        invites.invite_worker(services, "sso@example.org")
+    assert not add_worker(services, "local@example.org").signs_in_with_oidc
