@@ -8,9 +8,10 @@ like the seed notebook's: a prompt and three responses of 300-500 characters; ea
 
 Measured in child processes, so each peak RSS is its own: the baseline is a plain scan of the same rows
 (the loops' input and every submitted answer with its worker id, fetched and discarded); the export is
-`crowdloop export preferences --format parquet` in-process. Prints one JSON line.
+`crowdloop export preferences --format parquet` in-process, with its worker processes (--jobs). CPU time
+includes the workers'; export_peak_rss_mb is the export process's peak plus each worker's. Prints one JSON line.
 
-    python bench/export.py [--loops 333334] [--database-url URL [--filled]] [--keep]
+    python bench/export.py [--loops 333334] [--database-url URL [--filled]] [--keep] [--jobs N]
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def fill(url: str, data_dir: str, n_loops: int, task_count: int = 3) -> None:
     store.dispose()
 
 
-def baseline(url: str) -> int:
+def baseline(url: str) -> dict[str, float]:
     """Scan the rows the export reads: each loop's input, each submitted answer with its worker id."""
     from crowdloop.store.tables import workers as worker_table
 
@@ -121,26 +122,38 @@ def baseline(url: str) -> int:
                 .where(assignments.c.state == "submitted").order_by(assignments.c.loop_id)):
             rows += 1
     store.dispose()
-    return rows
+    return {"rows": rows}
 
 
-def run_export(url: str, output: str) -> int:
+def run_export(url: str, output: str, jobs: str = "") -> dict[str, float]:
+    """The export; its worker processes' count and the sum of their peak RSS (each reports its own)."""
     from crowdloop.export.api import export, run
 
-    result = export(run(FLOW, "preferences", database_url=url), output, "parquet")
-    return int(result.card["output"]["rows"])
+    job = run(FLOW, "preferences", database_url=url, jobs=int(jobs) if jobs else None)
+    result = export(job, output, "parquet")
+    return {"rows": int(result.card["output"]["rows"]), "workers": job.workers_used,
+            "workers_rss_mb": sum(job.worker_peaks.values()) / 1024}
 
 
-def child(mode: str, url: str, output: str) -> dict[str, float]:
-    """Run one measurement in a fresh process; returns its wall time, CPU time (user + system, all threads;
-    less sensitive than wall time to other work on the machine), rows and peak RSS."""
-    code = (f"import sys, time, json, resource; sys.path.insert(0, {str(HERE.parent)!r});"
-            "cpu = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2]);"
-            f"import bench.export as b; t, c = time.perf_counter(), cpu(); rows = b.{mode}(*sys.argv[1:]);"
-            "print(json.dumps({'seconds': time.perf_counter() - t, 'cpu_seconds': cpu() - c, 'rows': rows,"
-            "'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))")
-    args = [url] + ([output] if mode == "run_export" else [])
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
+def measure(mode: str, *args: str) -> None:
+    """In a fresh process: run `mode`, print its wall time, CPU time (user + system, all threads, this process
+    and its workers; less sensitive than wall time to other work on the machine) and peak RSS as JSON."""
+    def cpu() -> float:
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    started, cpu_started = time.perf_counter(), cpu()
+    result: dict[str, float] = {"baseline": baseline, "run_export": run_export}[mode](*args)  # type: ignore[operator]
+    result.update({"seconds": time.perf_counter() - started, "cpu_seconds": cpu() - cpu_started,
+                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                   "largest_child_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024})
+    print(json.dumps(result))
+
+
+def child(mode: str, *args: str) -> dict[str, float]:
+    """Run one measurement in a fresh process, so that each peak RSS is its own."""
+    code = f"import sys; sys.path.insert(0, {str(HERE.parent)!r}); import bench.export as b; b.measure(*sys.argv[1:])"
+    done = subprocess.run([sys.executable, "-c", code, mode, *args], capture_output=True, text=True, check=True)
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -152,6 +165,7 @@ def main() -> None:
     parser.add_argument("--filled", action="store_true", help="the --database-url store is already filled by an "
                         "earlier run (measure only)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--jobs", type=int, default=None, help="export processes (default: the export's own)")
     args = parser.parse_args()
     if args.filled and not args.database_url:
         parser.error("--filled needs --database-url")
@@ -163,15 +177,20 @@ def main() -> None:
             fill(url, str(work), args.loops)
         fill_seconds = time.perf_counter() - started
         load_before = os.getloadavg()[0]
-        scan = child("baseline", url, "")
+        scan = child("baseline", url)
         out = work / "preferences.parquet"
-        exported = child("run_export", url, str(out))
+        exported = child("run_export", url, str(out), str(args.jobs or ""))
+        # Every process's own peak, added up: the export process and each worker (their peaks may not
+        # coincide in time, so this is an upper bound of the memory the export needed at once).
+        total_rss = exported["rss_mb"] + exported["workers_rss_mb"]
         print(json.dumps({
             "bench": "export_preferences_parquet",
             "backend": "sqlite" if url.startswith("sqlite") else "postgresql",
             "loops": args.loops, "answers": args.loops * 3, "rows": int(exported["rows"]),
             "export_s": round(exported["seconds"], 2), "export_cpu_s": round(exported["cpu_seconds"], 2),
-            "export_peak_rss_mb": round(exported["rss_mb"], 1),
+            "export_peak_rss_mb": round(total_rss, 1), "export_parent_rss_mb": round(exported["rss_mb"], 1),
+            "export_workers": int(exported["workers"]), "export_workers_rss_mb": round(exported["workers_rss_mb"], 1),
+            "export_largest_worker_rss_mb": round(exported["largest_child_rss_mb"], 1),
             "baseline_select_s": round(scan["seconds"], 2), "baseline_cpu_s": round(scan["cpu_seconds"], 2),
             "baseline_peak_rss_mb": round(scan["rss_mb"], 1),
             "ratio_to_baseline": round(exported["seconds"] / scan["seconds"], 2),

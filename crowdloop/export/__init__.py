@@ -2,6 +2,8 @@
 aggregation, agreement statistics and a dataset card. See docs/export.md.
 
     sources.py    where loops come from: the store, a folder of output.json files, an s3:// prefix
+    parallel.py   store sources in chunks of loops, on worker processes (--jobs), added up in loop order
+    chunks.py     one chunk: its record batches, counts, problems and agreement statistics
     mapping.py    loop -> item: prompt, responses and each worker's judgment; conventions and mapping files
     model.py      RawLoop, Item, Judgment, Problem(Log), Kind, Policy, Consensus
     batches.py    items as arrays, grouped by shape (responses x annotators)

@@ -37,7 +37,8 @@ def bradley_terry(wins: Floats, prior: float = DEFAULT_PRIOR, iterations: int = 
     games = wins + np.swapaxes(wins, -1, -2)
     won = wins.sum(axis=-1)
     strength = np.ones(wins.shape[:-1])
-    for _ in range(iterations):
+    active = np.ones((*wins.shape[:-2], 1), dtype=bool)  # fits still moving: one that has converged stays put,
+    for _ in range(iterations):  # so a matrix gets the same strengths whatever it is stacked with
         pair_sum = strength[..., :, None] + strength[..., None, :]
         denominator = np.where(games > 0, games / np.where(pair_sum > 0, pair_sum, 1.0), 0.0).sum(axis=-1)
         updated = np.where(denominator > 0, won / np.where(denominator > 0, denominator, 1.0), strength)
@@ -45,9 +46,11 @@ def bradley_terry(wins: Floats, prior: float = DEFAULT_PRIOR, iterations: int = 
             log_updated = np.log(updated)
         log_updated -= np.mean(np.where(np.isfinite(log_updated), log_updated, 0.0), axis=-1, keepdims=True)
         updated = np.exp(log_updated)
-        change = np.nanmax(np.abs(np.where(np.isfinite(log_updated), log_updated - np.log(strength), 0.0)))
-        strength = updated
-        if change < tolerance:
+        change = np.nanmax(np.abs(np.where(np.isfinite(log_updated), log_updated - np.log(strength), 0.0)),
+                           axis=-1, keepdims=True)
+        strength = np.where(active, updated, strength)
+        active &= ~(change < tolerance)
+        if not active.any():
             break
     with np.errstate(divide="ignore"):
         result: Floats = np.log(strength)

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +63,13 @@ class Coincidences:
                 both = present[:, a] & present[:, b]
                 flat = mapped[both, a] * size + mapped[both, b]
                 self.matrix += np.bincount(flat, weights=weight[both], minlength=size * size).reshape(size, size)
+
+    def merge(self, other: Coincidences, translate: Callable[[Any], Any] | None = None) -> None:
+        """Add another matrix (of later units); translate maps its values to this one's (label codes)."""
+        if not other.domain:
+            return
+        index = np.array([self._code(translate(v) if translate else v) for v in other.domain], dtype=np.int64)
+        self.matrix[np.ix_(index, index)] += other.matrix
 
     def _code(self, value: Any) -> int:
         code = self.domain.get(value)
@@ -191,6 +199,9 @@ class Agreement:
     label_units: list[np.ndarray[Any, Any]] = field(default_factory=list)
     label_names: dict[str, int] = field(default_factory=dict)
     unit_names: list[str] = field(default_factory=list)
+    # A part of a parallel export records each item's model wins instead of drawing bootstrap weights: merge()
+    # adds them in item order, so the weights are drawn as in one pass.
+    model_items: list[tuple[tuple[str | None, ...], Floats]] | None = None
 
     def item_agreement(self, batch: ItemBatch) -> Floats:
         """Pairwise agreement of each item of the batch (NaN for single-annotator items)."""
@@ -223,13 +234,22 @@ class Agreement:
         if batch.kind is Kind.LABEL:
             self._add_labels(batch, keep)
             return
+        model_wins: list[tuple[int, Floats]] = []
         for group in batch.groups:
             chosen = keep[group.items]
             if chosen.any():
                 self._add_group(batch, group if chosen.all() else Group(
-                    group.items[chosen], group.raw[chosen], group.scores[chosen], group.workers[chosen]))
+                    group.items[chosen], group.raw[chosen], group.scores[chosen], group.workers[chosen]), model_wins)
+        # In item order (not group by group): each item draws its bootstrap weights in turn, however the items
+        # were batched.
+        for position, wins in sorted(model_wins, key=lambda pair: pair[0]):
+            if self.model_items is not None:
+                self.model_items.append((batch.items[position].models, wins))
+            else:
+                self.models.add_item(batch.items[position].models, wins)
 
-    def _add_group(self, batch: ItemBatch, group: Group) -> None:
+    def _add_group(self, batch: ItemBatch, group: Group, model_wins: list[tuple[int, Floats]]) -> None:
+        """Add a group's figures; the model wins of its items (if responses name models) go to model_wins."""
         m, n = group.m, group.n
         values, codes = np.unique(group.raw, return_inverse=True)
         codes = codes.reshape(group.raw.shape)
@@ -265,8 +285,41 @@ class Agreement:
             tally.first_preferred += int(preferred[index])
         if any(model is not None for position in group.items.tolist() for model in batch.items[position].models):
             wins = win_matrices(group.scores)
-            for row, position in enumerate(group.items.tolist()):
-                self.models.add_item(batch.items[position].models, wins[row])
+            model_wins.extend(zip(group.items.tolist(), wins, strict=True))
+
+    def merge(self, part: Agreement) -> None:
+        """Add the statistics of the items that followed (a part recorded with model_items): the result is the
+        same whichever process computed the part."""
+        self.kind = part.kind or self.kind
+        self.items += part.items
+        self.answers += part.answers
+        self.multi_items += part.multi_items
+        self.w_sum += part.w_sum
+        self.w_items += part.w_items
+        self.agreement_sum += part.agreement_sum
+        self.histogram = [a + b for a, b in zip(self.histogram, part.histogram, strict=True)]
+        self.lowest = sorted(self.lowest + part.lowest)[:LOWEST_ITEMS]
+        for name, tally in part.workers.items():
+            mine = self.workers.setdefault(name, WorkerTally())
+            mine.answers += tally.answers
+            mine.compared += tally.compared
+            mine.agreed += tally.agreed
+            mine.first_decided += tally.first_decided
+            mine.first_preferred += tally.first_preferred
+        self.ranks.update(part.ranks)
+        for models, wins in part.model_items or ():
+            self.models.add_item(models, wins)
+        if part.kind is not Kind.LABEL:
+            self.coincidences.merge(part.coincidences)
+            return
+        codes = {code: self.label_names.setdefault(name, len(self.label_names))
+                 for name, code in part.label_names.items()}  # the part's label (and worker) codes -> ours
+        self.coincidences.merge(part.coincidences, codes.__getitem__)
+        lookup = np.array([codes[c] for c in range(len(codes))], dtype=np.int64)
+        for triples in part.label_units:
+            self.label_units.append(np.column_stack((triples[:, 0] + len(self.unit_names), lookup[triples[:, 1]],
+                                                     lookup[triples[:, 2]])))
+        self.unit_names.extend(part.unit_names)
 
     def _add_labels(self, batch: ItemBatch, keep: np.ndarray[Any, Any]) -> None:
         triples = []

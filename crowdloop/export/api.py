@@ -37,8 +37,9 @@ from crowdloop.export.pairs import (
     preference_batch,
     preference_schema,
 )
+from crowdloop.export.parallel import CHUNK_LOOPS
 from crowdloop.export.rows import label_consensus_rows, label_rows, ranking_rows, rating_rows, schema
-from crowdloop.export.sources import Source, open_source
+from crowdloop.export.sources import Source, StoreSource, open_source
 from crowdloop.export.writers import card_paths, check_output, open_writer
 from crowdloop.model import HumanLoopStatus
 
@@ -108,6 +109,8 @@ class Export:
     options: ExportOptions = field(default_factory=ExportOptions)
     on_loop: Callable[[], None] | None = None
     batch_items: int = BATCH_ITEMS
+    jobs: int | None = None  # processes for store sources (None: one per CPU, at most 4); 1: this one only
+    chunk_loops: int = CHUNK_LOOPS  # store sources are read in chunks of this many loops
 
     def __post_init__(self) -> None:
         self.problems = ProblemLog()
@@ -120,6 +123,8 @@ class Export:
         self.kind: Kind | None = None
         self.created_at = datetime.now(UTC)
         self.chat_prompts = self.options.conversational and self.options.dataset in ("preferences", "kto")
+        self.workers_used = 0  # worker processes of the last batches() (0: none)
+        self.worker_peaks: dict[int, int] = {}  # worker pid -> its peak resident memory in KiB
 
     def schema(self) -> Any:
         o = self.options
@@ -173,7 +178,13 @@ class Export:
                                f"export {hint[kind]}.", "dataset")
 
     def batches(self) -> Iterator[Any]:
-        """Arrow record batches of the dataset, in item order."""
+        """Arrow record batches of the dataset, in item order. Store sources are read in chunks, by several
+        processes unless jobs is 1 (crowdloop.export.parallel); the result is the same either way."""
+        if self._chunked():
+            from crowdloop.export.parallel import chunked_batches, default_jobs
+
+            yield from chunked_batches(self, self.jobs or default_jobs())
+            return
         pa = require("pyarrow")
         target = self.schema()
         collected: list[Item] = []
@@ -189,6 +200,11 @@ class Export:
             for part in record.to_batches():
                 self.counts["rows"] += part.num_rows
                 yield part
+
+    def _chunked(self) -> bool:
+        """Store sources only, and not a dataset that needs every item at once (Dawid-Skene labels)."""
+        every_item = self.options.dataset == "labels" and self.options.consensus is not None
+        return bool(self.sources) and not every_item and all(isinstance(s, StoreSource) for s in self.sources)
 
     def _next_record(self, stream: Iterator[ItemBatch], target: Any, collected: list[Item]) -> Any:
         """The record batch of the next batch of items that has any after filtering (None at the end). The items
@@ -311,11 +327,13 @@ def open_sources(specs: str | Sequence[str], *, store: Any = None, s3_client: An
 
 
 def run(sources: str | Sequence[str], dataset: str = "preferences", *, store: Any = None, s3_client: Any = None,
-        database_url: str | None = None, data_dir: str | None = None, **options: Any) -> Export:
-    """An Export over the given sources (see make_options for the options)."""
+        database_url: str | None = None, data_dir: str | None = None, jobs: int | None = None,
+        **options: Any) -> Export:
+    """An Export over the given sources (see make_options for the options); jobs: processes reading store
+    sources (default: one per CPU, at most 4)."""
     chosen = make_options(dataset, **options)
     return Export(open_sources(sources, store=store, s3_client=s3_client, database_url=database_url,
-                               data_dir=data_dir, include_stopped=chosen.include_stopped), chosen)
+                               data_dir=data_dir, include_stopped=chosen.include_stopped), chosen, jobs=jobs)
 
 
 def iter_rows(sources: str | Sequence[str], dataset: str = "preferences", **options: Any) -> Iterator[dict[str, Any]]:

@@ -61,6 +61,9 @@ def _dataset_options(command: Any) -> Any:
         click.option("--conversational", is_flag=True,
                      help="TRL's conversational format: prompt, chosen, rejected (completion) as message lists."),
         click.option("--strict", is_flag=True, help="Exit with status 1 when any loop or answer could not be used."),
+        click.option("--jobs", type=click.IntRange(1), default=None,
+                     help="Processes reading and pairing the loops of store sources (default: one per CPU, at most "
+                          "4; 1: this process only). The output does not depend on it."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -150,7 +153,8 @@ def _export(dataset: str, options: dict[str, Any], **extra: Any) -> None:
         strict = options.pop("strict")
         progress = options.pop("progress")
         job = api.run(options.pop("sources"), dataset, **_store(options), consensus=consensus,
-                      conversational=options.pop("conversational"), **_common(options), **extra)
+                      conversational=options.pop("conversational"), jobs=options.pop("jobs"), **_common(options),
+                      **extra)
         with _progress(job, progress):
             result = api.export(job, output, output_format)
         card = result.card

@@ -101,6 +101,15 @@ class ProblemLog:
         if len(kept) < self.examples_per_reason:
             kept.append(problem)
 
+    def merge(self, other: ProblemLog) -> None:
+        """Add the problems another log found later in the same stream (a chunk of a parallel export)."""
+        self.counts.update(other.counts)
+        for reason, problems in other.examples.items():
+            kept = self.examples.setdefault(reason, [])
+            kept.extend(problems[:max(self.examples_per_reason - len(kept), 0)])
+        self.loops += other.loops
+        self.answers += other.answers
+
     @property
     def total(self) -> int:
         return sum(self.counts.values())

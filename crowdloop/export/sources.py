@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -76,68 +77,125 @@ def loop_from_document(document: Any, origin: str, problems: ProblemLog) -> RawL
     return RawLoop(name, flow, document.get("inputContent"), tuple(answers), origin)
 
 
+@dataclass(frozen=True)
+class FlowRef:
+    """The flow definition a store source reads (looked up once, handed to the processes of a parallel export)."""
+
+    flow_id: int
+    name: str
+    arn: str
+    template_sha256: str
+
+
+def _find_flow(store: Store, flow: str) -> FlowRef:
+    f = flow_definitions
+    column = f.c.arn if flow.startswith("arn:") else f.c.name
+    with store.read() as conn:
+        rows = conn.execute(sa.select(f.c.id, f.c.name, f.c.arn, f.c.template_sha256)
+                            .where(column == flow).order_by(f.c.id)).all()
+    if not rows:
+        raise NotFound("flow definition", flow, f"No flow definition named '{flow}' in the store at "
+                       f"{_safe_url(store.url)}, and no folder of that name.")
+    if len(rows) > 1:
+        raise InvalidInput(f"Several flow definitions are named '{flow}' (in different accounts or regions); "
+                           "pass one ARN: " + ", ".join(r.arn for r in rows), "source")
+    return FlowRef(int(rows[0].id), str(rows[0].name), str(rows[0].arn), str(rows[0].template_sha256))
+
+
+@dataclass(frozen=True)
+class LoopRange:
+    """A range of a flow definition's loops in creation order: after the key `start` (created_at in
+    microseconds, id; None: from the first loop) up to and including the key `stop` (None: to the last),
+    `expected` loops when it was cut (a page asks for no more)."""
+
+    start: tuple[int, int] | None = None
+    stop: tuple[int, int] | None = None
+    expected: int = 0
+
+
 class StoreSource:
     """Loops of one flow definition in the crowdloop store, read in pages of PAGE_LOOPS by id."""
 
-    def __init__(self, store: Store, flow: str, *, statuses: tuple[str, ...]) -> None:
+    def __init__(self, store: Store, flow: str, *, statuses: tuple[str, ...], known: FlowRef | None = None) -> None:
         self.store = store
         self.flow = flow
         self.statuses = statuses
-        f = flow_definitions
-        column = f.c.arn if flow.startswith("arn:") else f.c.name
-        with store.read() as conn:
-            rows = conn.execute(sa.select(f.c.id, f.c.name, f.c.arn, f.c.template_sha256)
-                                .where(column == flow).order_by(f.c.id)).all()
-        if not rows:
-            raise NotFound("flow definition", flow, f"No flow definition named '{flow}' in the store at "
-                           f"{_safe_url(store.url)}, and no folder of that name.")
-        if len(rows) > 1:
-            raise InvalidInput(f"Several flow definitions are named '{flow}' (in different accounts or regions); "
-                               "pass one ARN: " + ", ".join(r.arn for r in rows), "source")
-        self.flow_id = int(rows[0].id)
-        self.flow_name = str(rows[0].name)
-        self.flow_arn = str(rows[0].arn)
-        self.template_sha256 = str(rows[0].template_sha256)
+        self.ref = known or _find_flow(store, flow)
+        self.flow_id = self.ref.flow_id
+        self.flow_name = self.ref.name
+        self.flow_arn = self.ref.arn
+        self.template_sha256 = self.ref.template_sha256
         self.loop_templates: set[str] = set()
         self.loops_read = 0
 
     def loops(self, problems: ProblemLog) -> Iterator[RawLoop]:
         """The loops in creation order."""
+        yield from self.loops_between(LoopRange(), problems)
+
+    def loops_between(self, span: LoopRange, problems: ProblemLog) -> Iterator[RawLoop]:
+        """The loops of one range of the creation order (a chunk of a parallel export), in that order."""
         flow = self.flow_name
-        for page, answers in self._pages():
+        for page, answers in self._pages(span):
             self.loops_read += len(page)
             self.loop_templates.update(row[3] for row in page)
             for loop_id, name, input_content, _, _ in page:
                 yield RawLoop(name, flow, _parse(input_content), tuple(answers[loop_id]), flow + "/" + name)
 
-    def _pages(self) -> Iterator[tuple[Sequence[Any], dict[int, list[RawAnswer]]]]:
-        """Pages of loops in creation order (keyset on the (flow, created_at, id) index), with the answers of
-        each loop of a page (looked up by loop id). The state of an answer is checked here, not in SQL, so
-        that SQLite (which has no statistics) looks answers up by loop instead of scanning every submitted
-        answer."""
+    def ranges(self, loops_per_range: int) -> list[LoopRange]:
+        """The flow definition's loops cut into ranges of `loops_per_range` in creation order, whatever their
+        status (the (flow, created_at, id) index alone says where: reading the status would read every loop);
+        a range holds at most that many loops of the statuses read. The last range is open-ended, so that it
+        also takes loops started after this call. Only every n-th key is fetched: a few per million loops."""
+        h = human_loops
+        created = sa.type_coerce(h.c.created_at, sa.BigInteger)
+        number = sa.func.row_number().over(order_by=(h.c.created_at, h.c.id)).label("number")
+        numbered = (sa.select(created.label("at"), h.c.id, number)
+                    .where(h.c.flow_definition_id == self.flow_id).subquery())
+        with self.store.read() as conn:
+            cuts = [(int(at), int(loop_id)) for at, loop_id in conn.execute(
+                sa.select(numbered.c.at, numbered.c.id).where(numbered.c.number % loops_per_range == 0)
+                .order_by(numbered.c.number))]
+        starts: list[tuple[int, int] | None] = [None, *cuts]
+        stops: list[tuple[int, int] | None] = [*cuts, None]
+        return [LoopRange(start, stop, loops_per_range) for start, stop in zip(starts, stops, strict=True)]
+
+    def _pages(self, span: LoopRange) -> Iterator[tuple[Sequence[Any], dict[int, list[RawAnswer]]]]:
+        """Pages of the loops of `span` in creation order (keyset on the (flow, created_at, id) index), with the
+        answers of each loop of a page (looked up by loop id). A page asks for no more loops than the span is
+        expected to hold, and the span ends at its `stop` key. The state of an answer is checked here, not in
+        SQL, so that SQLite (which has no statistics) looks answers up by loop instead of scanning every
+        submitted answer."""
         h, a, w = human_loops, assignments, workers
         created = sa.type_coerce(h.c.created_at, sa.BigInteger)  # microseconds: no datetime per row
         at, last = sa.bindparam("at", type_=sa.BigInteger), sa.bindparam("last", type_=sa.Integer)
+        limit = sa.bindparam("limit", type_=sa.Integer)
         columns = (h.c.id, h.c.name, h.c.input_content, h.c.template_sha256, created)
         flow_loops = (h.c.flow_definition_id == self.flow_id, h.c.status.in_(self.statuses))
         # The keyset (created_at, id) > (at, last) as two index ranges: the rest of the loops created at `at`,
         # then the loops created later. SQLite would read a row-value comparison as created_at >= at and walk
         # again, on every page, all the loops created at that instant (a bulk start makes thousands of them).
         same_instant = (sa.select(*columns).where(*flow_loops, created == at, h.c.id > last)
-                        .order_by(h.c.id).limit(PAGE_LOOPS))
-        later = sa.select(*columns).where(*flow_loops, created > at).order_by(h.c.created_at, h.c.id).limit(PAGE_LOOPS)
+                        .order_by(h.c.id).limit(limit))
+        later = sa.select(*columns).where(*flow_loops, created > at).order_by(h.c.created_at, h.c.id).limit(limit)
         answer_query = (sa.select(a.c.loop_id, a.c.state, w.c.worker_id, a.c.answer_content)
                         .join(w, w.c.id == a.c.worker_id)
                         .where(a.c.loop_id.between(sa.bindparam("low"), sa.bindparam("high")))
                         .order_by(a.c.loop_id, a.c.ended_at, a.c.id))
         submitted = AssignmentState.SUBMITTED.value
         new_answer = functools.partial(tuple.__new__, RawAnswer)  # RawAnswer(...) without its Python-level __new__
-        position: dict[str, Any] = {"at": -(2**62), "last": 0}
+        start_at, start_id = span.start or (-(2**62), 0)
+        position: dict[str, Any] = {"at": start_at, "last": start_id}
+        expected = span.expected
         while True:
+            size = PAGE_LOOPS if span.stop is None or expected <= 0 else min(PAGE_LOOPS, expected)
             with self.store.read() as conn:
-                page = list(_rows(conn.execute(same_instant, position)))
-                if len(page) < PAGE_LOOPS:
-                    page += _rows(conn.execute(later, position), PAGE_LOOPS - len(page))
+                page = list(_rows(conn.execute(same_instant, {**position, "limit": size})))
+                if len(page) < size:
+                    page += _rows(conn.execute(later, {**position, "limit": size - len(page)}))
+                beyond = False  # the page reached past the span: it ends here
+                if span.stop is not None:
+                    kept = [row for row in page if (row[4], row[0]) <= span.stop]
+                    page, beyond = kept, len(kept) < len(page)
                 if not page:
                     return
                 answers: dict[int, list[RawAnswer]] = {row[0]: [] for row in page}
@@ -151,7 +209,11 @@ class StoreSource:
                             parsed = _parse(answer)
                         into.append(new_answer((worker_id, parsed)))
             yield page, answers
-            position = {"at": page[-1][4], "last": page[-1][0]}
+            last_key = (page[-1][4], page[-1][0])
+            if beyond or last_key == span.stop:
+                return
+            position = {"at": last_key[0], "last": last_key[1]}
+            expected -= len(page)
 
     def count(self) -> int:
         h = human_loops

@@ -10,8 +10,9 @@ from typing import Any
 
 from crowdloop import queue
 from crowdloop.clock import ManualClock
+from crowdloop.loops import stop_human_loop
 from crowdloop.runtime import Services
-from tests.domain.loopsetup import make_flow, make_worker, start
+from tests.domain.loopsetup import CALLER, make_flow, make_worker, start
 
 FLOW_ARN = "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/{flow}"
 
@@ -47,10 +48,11 @@ SEED = [
 
 
 def fill_store(svc: Services, loops: list[Loop], flow_name: str = "fd-seed", task_count: int = 3,
-               seconds_between: list[float] | None = None) -> dict[str, str]:
+               seconds_between: list[float] | None = None, stopped: frozenset[str] = frozenset()) -> dict[str, str]:
     """A flow definition with these loops, each answered by its workers through claim and submit (in the
     order listed). The clock advances a second after each start, or seconds_between[i] after loop i (0:
-    loops created at the same instant). Returns worker key -> worker id (the id output.json reports)."""
+    loops created at the same instant). Loops named in `stopped` are stopped before any answer (list no
+    answers for them). Returns worker key -> worker id (the id output.json reports)."""
     assert isinstance(svc.clock, ManualClock)
     flow = make_flow(svc, flow_name, task_count=task_count)
     keys = sorted({key for loop in loops for key, _ in loop.answers})
@@ -58,6 +60,8 @@ def fill_store(svc: Services, loops: list[Loop], flow_name: str = "fd-seed", tas
     for number, loop in enumerate(loops):
         start(svc, flow, loop.name, loop.input)
         svc.clock.advance(1 if seconds_between is None else seconds_between[number])
+    for name in sorted(stopped):
+        stop_human_loop(svc, CALLER, name)
     for loop in loops:
         for key, answer in loop.answers:
             lease = queue.claim(svc, workers[key].id, flow.id)
