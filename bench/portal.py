@@ -271,7 +271,7 @@ def main() -> None:
     parser.add_argument("--workers", default="1,8,32", help="comma-separated concurrent worker counts")
     parser.add_argument("--processes", type=int, default=4, help="client processes per run")
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default: SQLite)")
-    parser.add_argument("--max-rate", type=float, default=700.0, help="cycles/s to preload loops for")
+    parser.add_argument("--max-rate", type=float, default=1500.0, help="cycles/s to preload loops for")
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
 
