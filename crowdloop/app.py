@@ -7,9 +7,10 @@ import asyncio
 import dataclasses
 import logging
 import mimetypes
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from crowdloop import flows, output, queue
 from crowdloop.aws.app import AwsApi, is_aws_request
@@ -30,6 +31,16 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
+_FRAME_HOST_PATHS = re.compile(r"/tasks/\d+/frame$|/static/|/_crowdloop/(blobs/|health$)")
+
+
+def _host(scope: Scope) -> bytes:
+    for name, value in scope["headers"]:
+        if name == b"host":
+            return bytes(value).lower()
+    return b""
+
+
 def build_services(settings: Settings, clock: Clock | None = None, store: Store | None = None,
                    *, background_checkpoints: bool = False) -> Services:
     store = store or open_store(settings.resolved_database_url, background_checkpoints=background_checkpoints)
@@ -43,6 +54,8 @@ class CrowdloopApp:
         self.aws = AwsApi(services)
         self.portal = create_portal(services)
         self._reaper: asyncio.Task[None] | None = None
+        frame_origin = services.settings.task_frame_origin
+        self._frame_host = urlsplit(frame_origin).netloc.lower().encode() if frame_origin else b""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -51,6 +64,10 @@ class CrowdloopApp:
         if scope["type"] != "http":
             return
         path: str = scope["path"]
+        if self._frame_host and _host(scope) == self._frame_host and not _FRAME_HOST_PATHS.match(path):
+            # the task frame's origin (task_frame_origin) serves frames and what they load, nothing else
+            await _reply(send, 404, b"Not found.", b"text/plain")
+            return
         if path.startswith("/_crowdloop/"):
             await self._internal(path, scope, receive, send)
         elif is_aws_request(scope):

@@ -54,6 +54,10 @@ SETTINGS: tuple[Setting, ...] = (
             "from, separated by spaces or commas (e.g. 'https://www.youtube.com https://my-bucket.s3.amazonaws.com'): "
             "for templates that show URLs the loop's input gives. Empty: only grant_read_access URLs and what the "
             "template itself names."),
+    Setting("task_frame_origin", "", "Serve the task frame from this other origin of the same server (e.g. "
+            "'http://localhost:8080' when workers use http://127.0.0.1:8080, or 'https://tasks.example.org'): "
+            "the frame is then cross-origin without the sandbox attribute, so PDF viewers and dialogs work. "
+            "Empty: a sandboxed frame on the portal's own origin."),
     Setting("max_in_progress_loops", 100000, "Quota of concurrently InProgress human loops per account "
             "(StartHumanLoop answers ServiceQuotaExceededException above it).", int),
     Setting("signature_window_seconds", 900, "How far X-Amz-Date may be from the server's clock.", int),
@@ -81,6 +85,7 @@ class Settings:
     public_host: str = ""
     public_scheme: str = "http"
     task_frame_sources: str = ""
+    task_frame_origin: str = ""
     max_in_progress_loops: int = 100000
     signature_window_seconds: int = 900
     reaper_interval_seconds: float = 5.0
@@ -148,6 +153,12 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
     if settings.public_scheme not in ("http", "https"):
         raise ValueError(f"setting public_scheme ({SETTINGS_BY_NAME['public_scheme'].env}) must be 'http' or "
                          f"'https', not {settings.public_scheme!r}")
+    frame_origin = settings.task_frame_origin
+    if frame_origin and (not _ORIGIN.fullmatch(frame_origin) or "*" in frame_origin
+                         or frame_origin == settings.portal_url):
+        raise ValueError(f"setting task_frame_origin ({SETTINGS_BY_NAME['task_frame_origin'].env}): "
+                         f"{settings.task_frame_origin!r} must be an origin like https://host[:port] other than "
+                         f"the portal's own ({settings.portal_url})")
     for source in settings.frame_sources:
         if not _ORIGIN.fullmatch(source):
             raise ValueError(f"setting task_frame_sources ({SETTINGS_BY_NAME['task_frame_sources'].env}): "

@@ -132,6 +132,30 @@ def silent_wav(seconds: float = 1.0, rate: int = 8000) -> bytes:
             + b"data" + struct.pack("<I", len(data)) + data)
 
 
+def sample_pdf(text: str) -> bytes:
+    """A one-page PDF (US letter) showing `text` (ASCII, one line), with a correct cross-reference table."""
+    line = text.encode("ascii", "replace").replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+    stream = b"BT /F1 14 Tf 72 720 Td (" + line[:200] + b") Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
 def placeholder_media(url: str) -> tuple[bytes, str]:
     """A stand-in for the media at `url`, chosen by its extension: (body, content type)."""
     path = url.split("#", 1)[0].split("?", 1)[0].lower()
@@ -147,6 +171,8 @@ def placeholder_media(url: str) -> tuple[bytes, str]:
         return f"placeholder for {name}\n".encode(), "text/plain; charset=utf-8"
     if path.endswith(".json"):
         return b"{}", "application/json"
+    if path.endswith(".pdf"):
+        return sample_pdf(f"Placeholder for {name}"), "application/pdf"
     label = html.escape(url)
     page = (f"<!doctype html><meta charset=utf-8><body style=\"font:15px system-ui,sans-serif;color:#545b64;"
             f"background:#f6f8fa;margin:0;padding:16px\"><p>Placeholder for <code>{label}</code></p>")

@@ -130,8 +130,8 @@ class RunningServer:
 
 
 def start_server(data_dir: Path, database_url: str, backend: str = "sqlite",
-                 extra_env: dict[str, str] | None = None) -> RunningServer:
-    port = free_port()
+                 extra_env: dict[str, str] | None = None, port: int | None = None) -> RunningServer:
+    port = port or free_port()
     env = {**os.environ, "CROWDLOOP_DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1",
            **(extra_env or {})}
     process = subprocess.Popen(

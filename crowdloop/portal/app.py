@@ -38,7 +38,7 @@ from crowdloop.portal.sourceip import SourceIpRules
 from crowdloop.portal.static import CROWD_CSS, CROWD_SCRIPT, Assets, load_assets
 from crowdloop.portal.taskui import TaskUi
 from crowdloop.portal.tokens import TokenSigner, load_key
-from crowdloop.portal.web import PAGE_POLICY, REMOTE_THREADS, WORKER_THREADS, Portal, anonymous, signed_in
+from crowdloop.portal.web import REMOTE_THREADS, WORKER_THREADS, Portal, anonymous, page_policy, signed_in
 from crowdloop.runtime import Services
 
 
@@ -58,6 +58,7 @@ def create_portal(services: Services, assets: Assets | None = None) -> Starlette
         jobs=JobCache(services),
         handoff=LeaseHandoff(),
         source_ips=SourceIpRules(services),
+        page_policy=page_policy(services.settings.task_frame_origin),
         limiter=anyio.CapacityLimiter(WORKER_THREADS),
         remote_limiter=anyio.CapacityLimiter(REMOTE_THREADS),
         inline=services.store.is_sqlite,
@@ -95,7 +96,7 @@ def create_portal(services: Services, assets: Assets | None = None) -> Starlette
             title=title, message="There is nothing here." if status == 404 else title + ".",
             session=None, csrf_token="", asset=portal.assets.url)
         return HTMLResponse(html, status_code=status, headers={
-            "Content-Security-Policy": PAGE_POLICY, "X-Content-Type-Options": "nosniff"})
+            "Content-Security-Policy": portal.page_policy, "X-Content-Type-Options": "nosniff"})
 
     app = Starlette(routes=routes, exception_handlers={404: http_error, 405: http_error})
     app.state.portal = portal

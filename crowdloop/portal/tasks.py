@@ -63,10 +63,12 @@ def task_page(visit: Visit) -> Response:
     job = visit.portal.jobs.get(lease.flow_definition_id)
     remaining = max(0.0, (lease.expires_at - now).total_seconds())
     tokens = visit.portal.tokens
+    frame_origin = visit.svc.settings.task_frame_origin  # "" : the frame is sandboxed on this origin
     frame_token = tokens.frame_token(assignment_id, visit.worker_pk, now.timestamp())
     lease_token = tokens.lease_token(assignment_id, visit.worker_pk, lease.flow_definition_id, lease.accepted_at)
     return visit.page("task.html", title=job.title, job=job, assignment_id=assignment_id,
-                      frame_url=f"/tasks/{assignment_id}/frame?token={frame_token}", lease_token=lease_token,
+                      frame_url=f"{frame_origin}/tasks/{assignment_id}/frame?token={frame_token}",
+                      sandboxed=not frame_origin, lease_token=lease_token,
                       remaining_ms=int(remaining * 1000), remaining_text=_clock_text(remaining))
 
 
@@ -144,7 +146,9 @@ def frame(portal: Portal, request: Request) -> Response:
         return _frame_message(exc.message, 404 if exc.reason == "not-yours" else 410)
     if not portal.source_ips.allowed(lease.flow_definition_id, client_address(request)):
         return _frame_message("This job can only be worked on from your organization's network.", 403)
-    document = portal.taskui.document(lease, request_origin(request), now)
+    settings = portal.svc.settings
+    ancestor = settings.portal_url if settings.task_frame_origin else None
+    document = portal.taskui.document(lease, request_origin(request), now, ancestor=ancestor)
     return HTMLResponse(document.html, headers={
         "Content-Security-Policy": document.content_security_policy, "Referrer-Policy": "no-referrer",
         "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",

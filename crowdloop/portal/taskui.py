@@ -90,8 +90,9 @@ class TaskUi:
         self._templates: OrderedDict[str, TaskTemplate] = OrderedDict()
         self._lock = Lock()
 
-    def document(self, lease: Lease, origin: str, now: datetime) -> TaskDocument:
-        """The frame's HTML and Content-Security-Policy; origin is the portal's scheme://host[:port]."""
+    def document(self, lease: Lease, origin: str, now: datetime, ancestor: str | None = None) -> TaskDocument:
+        """The frame's HTML and Content-Security-Policy; origin is the frame's scheme://host[:port] (the
+        portal's, unless task_frame_origin serves frames elsewhere), ancestor the portal's (default: origin)."""
         template = self.template(lease.template_sha256)
         granted: set[str] = set()
         seconds = int((lease.expires_at - now).total_seconds()) + 60
@@ -105,7 +106,8 @@ class TaskUi:
             errors = (f'<div class="crowdloop-render-errors" role="alert"><p>This task\'s template has '
                       f"errors; tell the requester.</p><ul>{items}</ul></div>")
         html = _HEAD.format(errors=errors) + result.html + "\n</body></html>\n"
-        policy = content_security_policy(origin, granted | set(self._svc.settings.frame_sources), template.sources)
+        policy = content_security_policy(origin, granted | set(self._svc.settings.frame_sources), template.sources,
+                                         ancestor=ancestor)
         return TaskDocument(html=html, content_security_policy=policy)
 
     def template(self, sha256: str) -> TaskTemplate:
@@ -174,12 +176,14 @@ def _source(url: str) -> str | None:
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}{quote(path, safe=_PATH_SAFE)}"
 
 
-def content_security_policy(origin: str, granted_origins: set[str], template_sources: Iterable[str] = ()) -> str:
+def content_security_policy(origin: str, granted_origins: set[str], template_sources: Iterable[str] = (), *,
+                            ancestor: str | None = None) -> str:
     """No network but our own static files, the sources the template names itself (images, media,
     styles, scripts, fonts) and the granted blob URLs (images, media, fetch, frames); framed only by
-    the portal. A grant on the portal's own origin (the built-in blob store) is narrowed to the blob
-    route."""
-    granted = sorted(f"{o}{BLOB_ROUTE}/" if o == origin else o for o in granted_origins)
+    the portal (`ancestor`, by default the frame's own `origin`). A grant on our own origins (the
+    built-in blob store) is narrowed to the blob route."""
+    ancestor = ancestor or origin
+    granted = sorted(f"{o}{BLOB_ROUTE}/" if o in (origin, ancestor) else o for o in granted_origins)
     named = sorted(set(template_sources))
     sources = " ".join(granted) or "'none'"
     static = " ".join([f"{origin}/static/", *named])
@@ -196,7 +200,7 @@ def content_security_policy(origin: str, granted_origins: set[str], template_sou
         "object-src 'none'",
         "base-uri 'none'",
         "form-action 'none'",
-        f"frame-ancestors {origin}",
+        f"frame-ancestors {ancestor}",
     ]
     return "; ".join(directives)
 

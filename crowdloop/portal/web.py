@@ -36,9 +36,12 @@ SESSION_COOKIE = "crowdloop_session"
 MAX_BODY_BYTES = 8 * 1024 * 1024
 WORKER_THREADS = 8  # views running at once; more only contend for the GIL and the store's write lock
 REMOTE_THREADS = 16  # views waiting on an identity provider at once
-PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-               "frame-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-               "base-uri 'none'")
+def page_policy(frame_origin: str = "") -> str:
+    """The portal pages' Content-Security-Policy (frame_origin: where task frames come from, if not here)."""
+    frames = f"'self' {frame_origin}" if frame_origin else "'self'"
+    return ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            f"frame-src {frames}; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+            "base-uri 'none'")
 _BASE_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
 
@@ -54,6 +57,7 @@ class Portal:
     jobs: JobCache
     handoff: LeaseHandoff
     source_ips: SourceIpRules
+    page_policy: str
     limiter: anyio.CapacityLimiter
     remote_limiter: anyio.CapacityLimiter
     # On SQLite views run on the event loop (writes are serialised and commits never fsync, so a thread
@@ -114,7 +118,7 @@ class Visit:
     def page(self, template: str, status: int = 200, **context: Any) -> Response:
         html = self.portal.jinja.get_template(template).render(
             session=self.session, csrf_token=self.csrf_token, asset=self.portal.assets.url, **context)
-        headers = {"Content-Security-Policy": PAGE_POLICY}
+        headers = {"Content-Security-Policy": self.portal.page_policy}
         return self.finish(HTMLResponse(html, status_code=status, headers=headers))
 
     def json(self, body: dict[str, Any], status: int = 200) -> Response:

@@ -30,7 +30,7 @@ from crowdloop.runtime import Services
 from crowdloop.store import open_store
 from tests.browser.harness import CORPUS
 from tests.browser.portal_site import DESKTOP, PASSWORD, Site
-from tests.conftest import RunningServer, start_server, stop_server
+from tests.conftest import RunningServer, free_port, start_server, stop_server
 
 FRAME_URL = re.compile(r"/tasks/\d+/frame\?")
 
@@ -50,11 +50,19 @@ class CorpusPortal:
 INPUT_ORIGINS = ("https://www.youtube.com", "https://example-bucket.s3.amazonaws.com")
 
 
+def frame_origin(port: int) -> str:
+    return f"http://localhost:{port}"
+
+
 @pytest.fixture(scope="session")
 def corpus_portal(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorpusPortal]:
     data_dir = tmp_path_factory.mktemp("corpus-portal")
-    server = start_server(data_dir, f"sqlite:///{data_dir / 'crowdloop.db'}",
-                          extra_env={"CROWDLOOP_TASK_FRAME_SOURCES": " ".join(INPUT_ORIGINS)})
+    port = free_port()
+    # Task frames come from another origin of the same server (task_frame_origin): not sandboxed, so the
+    # PDF viewer works in them (Chromium shows no PDF inside a sandboxed frame).
+    server = start_server(data_dir, f"sqlite:///{data_dir / 'crowdloop.db'}", port=port, extra_env={
+        "CROWDLOOP_TASK_FRAME_SOURCES": " ".join(INPUT_ORIGINS),
+        "CROWDLOOP_TASK_FRAME_ORIGIN": frame_origin(port)})
     settings = server.settings
     store = open_store(server.database_url, migrate=False)
     svc = Services(settings=settings, store=store, clock=SystemClock(), blobs=LocalBlobStore(settings.output_path))
@@ -105,8 +113,11 @@ class PortalTask:
     missing_seen: set[str] = field(default_factory=set)
 
     def install(self) -> None:
-        page, local = self.page, self.portal.site.url
-        page.context.route(lambda url: not url.startswith(local + "/"), self._external)
+        page = self.page
+        local = (self.portal.site.url + "/", frame_origin(self.portal.server.port) + "/")
+        # only the network: the browser's own pages (its PDF viewer is a chrome-extension:// page) load as they are
+        page.context.route(lambda url: url.startswith(("http:", "https:")) and not url.startswith(local),
+                           self._external)
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))
         page.on("requestfailed", self._failed)

@@ -101,4 +101,9 @@ def test_placeholder_media() -> None:
     assert placeholder_media("https://x.test/a/photo.JPG?sig=1")[1] == "image/png"
     body, kind = placeholder_media("https://x.test/clip.mp3")
     assert kind == "audio/wav" and body[:4] == b"RIFF"
-    assert placeholder_media("https://x.test/doc.pdf")[1].startswith("text/html")
+    body, kind = placeholder_media("https://x.test/doc.pdf")
+    assert kind == "application/pdf" and body.startswith(b"%PDF-1.4") and body.endswith(b"%%EOF\n")
+    xref = int(body.rsplit(b"startxref\n", 1)[1].split(b"\n", 1)[0])
+    assert body[xref:xref + 4] == b"xref"  # the offsets point where they should
+    assert b"(Placeholder for doc.pdf)" in body
+    assert placeholder_media("https://x.test/page.html")[1].startswith("text/html")

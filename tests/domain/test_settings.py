@@ -32,3 +32,10 @@ def test_task_frame_sources_are_origins() -> None:
     for bad in ("https://x.example/path", "'unsafe-eval'", "*", "https://x.example;script-src *"):
         with pytest.raises(ValueError, match="CROWDLOOP_TASK_FRAME_SOURCES"):
             load_settings({"task_frame_sources": bad}, env={})
+
+
+def test_task_frame_origin_is_another_origin() -> None:
+    assert load_settings({"task_frame_origin": "http://localhost:8080"}, env={}).task_frame_origin
+    for bad in ("http://127.0.0.1:8080", "https://*.example.org", "http://localhost:8080/frames", "localhost"):
+        with pytest.raises(ValueError, match="CROWDLOOP_TASK_FRAME_ORIGIN"):
+            load_settings({"task_frame_origin": bad}, env={})

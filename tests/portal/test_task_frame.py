@@ -243,3 +243,27 @@ def test_a_library_that_cannot_be_fetched_is_a_clear_error(open_browser: OpenBro
     assert reply.headers["cache-control"] == "no-store"
     assert any("https://d3js.org/d3.v6.min.js" in r.getMessage() and "npm is not installed" in r.getMessage()
                for r in caplog.records)
+
+
+def test_task_frame_origin_serves_an_unsandboxed_cross_origin_frame(services: Services) -> None:
+    """(Without the setting the frame is sandboxed on the portal's origin: tests/portal/test_tasks.py.)"""
+    settings = dataclasses.replace(services.settings, task_frame_origin="http://tasks.portal.test")
+    other = dataclasses.replace(services, settings=settings)
+    job = make_job(other)
+    start_loop(other, job)
+    add_worker(other, "cross@example.org")
+    browser = Browser(create_portal(other))
+    try:
+        browser.sign_in("cross@example.org")
+        assignment_id = browser.open_task(job.id)
+        page = browser.get(f"/tasks/{assignment_id}")
+        iframe = re.search(r"<iframe[^>]*>", page.text)
+        assert iframe and 'src="http://tasks.portal.test/tasks/' in iframe.group(0)
+        assert "sandbox" not in iframe.group(0)
+        assert "frame-src 'self' http://tasks.portal.test;" in page.headers["content-security-policy"]
+        frame = browser.client.get(browser.frame_url(assignment_id))  # the same server under the frame's name
+        policy = frame.headers["content-security-policy"]
+        assert f"frame-ancestors {settings.portal_url}" in policy
+        assert "script-src 'unsafe-inline' http://tasks.portal.test/static/" in policy  # the frame's own origin
+    finally:
+        browser.close()
