@@ -50,6 +50,9 @@ class CorpusPortal:
 INPUT_ORIGINS = ("https://www.youtube.com", "https://example-bucket.s3.amazonaws.com")
 
 
+_REFUSED_STYLE = re.compile(r"Refused to apply style from '([^']+)'")
+
+
 def frame_origin(port: int) -> str:
     return f"http://localhost:{port}"
 
@@ -139,14 +142,19 @@ class PortalTask:
         where = message.location.get("url", "") if message.location else ""
         if message.text.startswith("Failed to load resource") and where in self.expected_missing:
             return  # reported by _response
+        refused = _REFUSED_STYLE.match(message.text)
+        if refused and refused.group(1) in self.expected_missing:
+            return  # the 404 page is text/plain, which the browser will not apply as a stylesheet
         self.problems.append(f"console error: {message.text}" + (f" ({where})" if where else ""))
 
     def _failed(self, request: Request) -> None:
-        # The frame has an opaque origin, so Chromium's opaque-response blocking turns a 404 for a
-        # stylesheet into a failed request; missing_statuses() checks what the portal really answered.
+        # A 404 for a stylesheet is also a failed request (and in a sandboxed frame, whose origin is opaque,
+        # only that); missing_statuses() checks what the portal really answered.
         if request.url in self.expected_missing:
             self.missing_seen.add(request.url)
             return
+        if not request.url.startswith(("http:", "https:")):
+            return  # the browser's own pages (the PDF viewer's stream is aborted when the next task opens)
         self.problems.append(f"request failed: {request.url} ({request.failure})")
 
     def _response(self, response: PlaywrightResponse) -> None:
@@ -180,7 +188,7 @@ class PortalTask:
         assert frame is not None, "no task frame"
         return frame
 
-    def wait_until_stored(self, timeout_ms: float = 5000) -> str:
+    def wait_until_stored(self, timeout_ms: float = 15000) -> str:
         """After Submit: the portal opens the next task of the job ("No tasks left"); returns the page's
         status line when that does not happen."""
         try:

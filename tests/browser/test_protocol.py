@@ -153,3 +153,11 @@ def test_works_under_the_portal_content_security_policy(task: TaskPage) -> None:
     assert answer["r"] == {"ordinalRankingDimensions": [{"name": "Overall", "responseRankings": [1, 1]}]}
     assert answer["s"]["labeledImage"]["pngImageData"].startswith("iVBOR")
     assert answer["v"] == 3
+
+
+def test_ready_request_is_answered_once_ready(task: TaskPage) -> None:
+    """A portal page whose script starts after the frame said "ready" asks again (portal.js does on start)."""
+    page = framed(task, '<crowd-form><crowd-input name="a"></crowd-input></crowd-form>')
+    assert len(from_frame(page, "ready")) == 1
+    page.evaluate("window.send({type: 'ready-request'})")
+    assert from_frame(page, "ready", 2) == [{"crowdloop": 1, "type": "ready"}] * 2

@@ -101,6 +101,11 @@
     }
   });
 
+  // The frame says "ready" once; if it did before this script ran (the script is deferred, the frame may
+  // live in its own process), ask again. A frame still loading ignores this and says "ready" itself later.
+  post({type: 'ready-request'});
+  frame.addEventListener('load', function () { post({type: 'ready-request'}); });
+
   document.addEventListener('keydown', function (event) {
     if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();

@@ -32,6 +32,9 @@
  *                    "invalid" instead.
  *   parent -> frame  {crowdloop: 1, type: "submit-failed", message?: "..."}   (crowdloop extension)
  *                    the portal could not store the answer: unlock the form and show the message.
+ *   parent -> frame  {crowdloop: 1, type: "ready-request"}   (crowdloop extension)
+ *                    answered with "ready" again once the elements are ready: the page's script may
+ *                    start after a fast frame (e.g. one in its own process) already said "ready".
  *
  * Messages to the frame are accepted only from window.parent. When there is no parent
  * (window.parent === window, e.g. a template opened directly in a test browser) every outgoing
@@ -567,6 +570,7 @@
     if (!data || typeof data !== 'object' || data.crowdloop !== 1) return;
     if (ev.source !== window.parent) return;
     if (data.type === 'submit-request') CL.requestSubmit('portal');
+    else if (data.type === 'ready-request') { if (CL.ready) CL.post({ type: 'ready' }); }
     else if (data.type === 'submit-failed') {
       CL.forms.forEach(function (f) { if (f._locked) f._unlock(data.message || 'Submitting failed, please try again.'); });
     }
