@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from crowdloop.errors import InvalidInput, NotFound
+from crowdloop.keyfiles import load_key
 
 if TYPE_CHECKING:
     from crowdloop.config import Settings
@@ -222,26 +223,5 @@ def blob_store_for(settings: Settings) -> BlobStore:
     if settings.s3_endpoint_url:
         return S3BlobStore(settings.s3_endpoint_url, settings.s3_access_key_id,
                            settings.s3_secret_access_key, settings.s3_region)
-    return LocalBlobStore(settings.output_path, signing_key=_signing_key(settings.data_path),
+    return LocalBlobStore(settings.output_path, signing_key=load_key(settings.data_path, "blob-url.key"),
                           portal_url=settings.portal_url)
-
-
-def _signing_key(data_path: Path) -> bytes:
-    """The HMAC key for local blob URLs, kept in <data_dir>/keys so URLs survive a restart."""
-    path = data_path / "keys" / "blob-url.key"
-    try:
-        return bytes.fromhex(path.read_text().strip())
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_bytes(32)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(key.hex())
-        try:
-            os.link(tmp, path)  # first process wins; the others read its key
-        except FileExistsError:
-            return bytes.fromhex(path.read_text().strip())
-        finally:
-            tmp.unlink()
-        return key

@@ -31,13 +31,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from crowdloop.keyfiles import load_key
 from crowdloop.portal import oidc, pages, tasks
 from crowdloop.portal.access import JobCache
 from crowdloop.portal.handoff import LeaseHandoff
 from crowdloop.portal.sourceip import SourceIpRules
 from crowdloop.portal.static import CROWD_CSS, CROWD_SCRIPT, Assets, load_assets
 from crowdloop.portal.taskui import TaskUi
-from crowdloop.portal.tokens import TokenSigner, load_key
+from crowdloop.portal.tokens import TokenSigner
 from crowdloop.portal.web import REMOTE_THREADS, WORKER_THREADS, Portal, anonymous, page_policy, signed_in
 from crowdloop.runtime import Services
 

@@ -28,9 +28,9 @@ from starlette.responses import Response
 
 from crowdloop import oidc, workers
 from crowdloop.errors import InvalidInput
+from crowdloop.keyfiles import load_key
 from crowdloop.model import WorkerStatus
 from crowdloop.portal.sessions import SESSION_MAX, end_session, start_session
-from crowdloop.portal.tokens import load_key
 from crowdloop.portal.web import SESSION_COOKIE, Visit, local_path
 from crowdloop.runtime import Services
 

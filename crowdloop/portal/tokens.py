@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import secrets
 from datetime import UTC, datetime
-from pathlib import Path
 
 FRAME_TOKEN_SECONDS = 300
 
@@ -75,25 +72,3 @@ def _fields(token: object) -> tuple[int, int, str] | None:
 def _micros(moment: datetime) -> int:
     delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def load_key(data_path: Path, name: str = "portal-tokens.key") -> bytes:
-    """A 32-byte key kept in <data_dir>/keys/<name>; the first process to create it wins."""
-    path = data_path / "keys" / name
-    try:
-        return bytes.fromhex(path.read_text().strip())
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(key.hex())
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        return bytes.fromhex(path.read_text().strip())
-    finally:
-        tmp.unlink()
-    return key
