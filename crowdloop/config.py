@@ -62,6 +62,11 @@ SETTINGS: tuple[Setting, ...] = (
             "(StartHumanLoop answers ServiceQuotaExceededException above it).", int),
     Setting("signature_window_seconds", 900, "How far X-Amz-Date may be from the server's clock.", int),
     Setting("reaper_interval_seconds", 5.0, "How often expired leases and loops are swept.", float),
+    Setting("request_timeout_seconds", 30.0, "Time a client has to send one complete request (headers and body) "
+            "after connecting or after the previous response; slower or idle connections are closed.", float),
+    Setting("render_time_limit_seconds", 2.0, "CPU time one template render may use (RenderUiTemplate, the task "
+            "frame, previews); a template that needs more fails with a clear error instead of stalling the server.",
+            float),
     Setting("log_level", "info", "Log level: debug, info, warning, error."),
 )
 
@@ -89,6 +94,8 @@ class Settings:
     max_in_progress_loops: int = 100000
     signature_window_seconds: int = 900
     reaper_interval_seconds: float = 5.0
+    request_timeout_seconds: float = 30.0
+    render_time_limit_seconds: float = 2.0
     log_level: str = "info"
 
     @property
