@@ -44,7 +44,8 @@ def _settings(options: dict[str, Any]) -> Settings:
 def main() -> None:
     """crowdloop: self-hosted human review with the Amazon A2I / SageMaker API.
 
-    Start the service with `crowdloop serve`; it prints the `export` lines that point boto3 at it.
+    Start the service with `crowdloop serve`; on first start it prints the `export` lines that point boto3
+    at it (`crowdloop keys show` prints them again).
     Every option can also be set with a CROWDLOOP_* environment variable (see docs/settings.md).
     """
 
@@ -55,17 +56,20 @@ def serve(**options: Any) -> None:
     """Run the API server (SageMaker, A2I runtime, S3 output, STS) and the worker portal on one port.
 
     On first start it creates the database, an admin access key and a demo worker in DATA_DIR, and
-    prints the shell lines to paste so boto3 talks to this server.
+    prints the shell lines to paste so boto3 talks to this server (the only time it prints the secret;
+    `crowdloop keys show` prints them again). It refuses to start on a store holding another account's
+    keys or resources: crowdloop serves the one account `--account-id`.
     """
     import uvicorn
 
     from crowdloop.app import create_app
-    from crowdloop.http_protocol import CoalescingHttpToolsProtocol
+    from crowdloop.http_protocol import http_protocol
 
     settings = _settings(options)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     settings.data_path.mkdir(parents=True, exist_ok=True)
+    _refuse_other_accounts(settings)
     app = create_app(settings)
     _print_welcome(settings, app.services)
     if settings.auth == "off":
@@ -73,23 +77,49 @@ def serve(**options: Any) -> None:
             "API AUTHENTICATION IS OFF (auth=off): anyone who can reach %s can use the API. "
             "Use this only for local experiments.", settings.endpoint_url)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                            access_log=False, lifespan="on", http=CoalescingHttpToolsProtocol, loop="uvloop",
+                            access_log=False, lifespan="on", loop="uvloop",
+                            http=http_protocol(request_timeout_seconds=settings.request_timeout_seconds),
                             timeout_keep_alive=30)
     uvicorn.Server(config).run()
+
+
+def _refuse_other_accounts(settings: Settings) -> None:
+    from crowdloop.accounts import single_account_problem
+    from crowdloop.store import open_store
+
+    store = open_store(settings.resolved_database_url)
+    try:
+        problem = single_account_problem(store, settings.account_id)
+    finally:
+        store.dispose()
+    if problem:
+        raise click.ClickException(problem)
 
 
 def _print_welcome(settings: Settings, services: Any) -> None:
     from crowdloop.clock import SystemClock
     from crowdloop.keys import ensure_admin_key
 
-    key = ensure_admin_key(services.store, SystemClock(), settings.account_id)
-    endpoint = settings.endpoint_url
-    click.echo(f"crowdloop {__version__} serving on {endpoint}  (data: {settings.data_path})")
+    key, created = ensure_admin_key(services.store, SystemClock(), settings.account_id)
+    click.echo(f"crowdloop {__version__} serving on {settings.endpoint_url}  (data: {settings.data_path})")
     click.echo(f"Worker portal: {settings.portal_url}/")
     demo = _ensure_demo_worker(settings, services)
     if demo:
         click.echo(f"Demo worker (group 'demo'): {demo[0]}  password: {demo[1]}")
-    click.echo("Paste these lines into your shell to point boto3 / the AWS CLI at crowdloop:")
+    if created:
+        click.echo("Paste these lines into your shell to point boto3 / the AWS CLI at crowdloop (the secret is "
+                   f"printed only now; `{_keys_show_command(settings)}` prints them again):")
+        for line in _export_lines(settings, key):
+            click.echo(line)
+    else:
+        click.echo(f"API access key: {key.access_key_id} (account {key.account_id}); "
+                   f"`{_keys_show_command(settings)}` prints its export lines.")
+    sys.stdout.flush()
+
+
+def _export_lines(settings: Settings, key: Any) -> list[str]:
+    """The shell lines that point boto3 / the AWS CLI at this server with `key`."""
+    endpoint = settings.endpoint_url
     exports = {
         "AWS_ACCESS_KEY_ID": key.access_key_id,
         "AWS_SECRET_ACCESS_KEY": key.secret_access_key,
@@ -99,9 +129,23 @@ def _print_welcome(settings: Settings, services: Any) -> None:
         "AWS_ENDPOINT_URL_STS": endpoint,
         "AWS_ENDPOINT_URL_S3": endpoint,
     }
-    for name, value in exports.items():
-        click.echo(f"export {name}={value}")
-    sys.stdout.flush()
+    return [f"export {name}={value}" for name, value in exports.items()]
+
+
+_SHOW_SETTINGS = (*_STORE_SETTINGS, "host", "port", "region", "account_id")
+
+
+def _keys_show_command(settings: Settings) -> str:
+    """`crowdloop keys show` with the flags that make it print what this server needs (no secrets)."""
+    defaults = Settings()
+    parts = ["crowdloop keys show", f"--data-dir {settings.data_path}"]
+    for name in ("host", "port", "region", "account_id"):
+        value = getattr(settings, name)
+        if value != getattr(defaults, name):
+            parts.append(f"--{name.replace('_', '-')} {value}")
+    if settings.database_url:
+        parts.append("--database-url ...")
+    return " ".join(parts)
 
 
 def _ensure_demo_worker(settings: Settings, services: Any) -> tuple[str, str] | None:
@@ -155,7 +199,7 @@ def keys() -> None:
 @keys.command("list")
 @_setting_options(_STORE_SETTINGS)
 def keys_list(**options: Any) -> None:
-    """List access keys and their accounts."""
+    """List access key ids and their account."""
     from crowdloop.keys import list_keys
 
     for key in list_keys(_services(options).store):
@@ -163,17 +207,51 @@ def keys_list(**options: Any) -> None:
 
 
 @keys.command("create")
-@click.option("--account-id", default=None, help="12-digit account id for the new key (default: setting).")
-@_setting_options(_STORE_SETTINGS)
-def keys_create(account_id: str | None, **options: Any) -> None:
-    """Create an access key and print its export lines."""
+@_setting_options((*_STORE_SETTINGS, "account_id"))
+def keys_create(**options: Any) -> None:
+    """Create another access key of the server's account and print its export lines."""
+    from crowdloop.accounts import single_account_problem
     from crowdloop.clock import SystemClock
     from crowdloop.keys import create_key
 
     settings = _settings(options)
-    key = create_key(_services(options).store, SystemClock(), account_id or settings.account_id)
+    store = _services(options).store
+    problem = single_account_problem(store, settings.account_id)
+    if problem:
+        raise click.ClickException(problem)
+    key = _run(lambda: create_key(store, SystemClock(), settings.account_id))
     click.echo(f"export AWS_ACCESS_KEY_ID={key.access_key_id}")
     click.echo(f"export AWS_SECRET_ACCESS_KEY={key.secret_access_key}")
+
+
+@keys.command("show")
+@click.argument("access_key_id", required=False)
+@_setting_options(_SHOW_SETTINGS)
+def keys_show(access_key_id: str | None, **options: Any) -> None:
+    """Print the export lines (secret included) of a key: by default the admin key `serve` created."""
+    from crowdloop.keys import admin_key, get_key
+
+    settings = _settings(options)
+    store = _services(options).store
+    key = get_key(store, access_key_id) if access_key_id else admin_key(store, settings.account_id)
+    if key is None:
+        raise click.ClickException(f"No access key {access_key_id}." if access_key_id else
+                                   f"No access key of account {settings.account_id} yet: `crowdloop serve` "
+                                   "creates one on first start, `crowdloop keys create` another.")
+    for line in _export_lines(settings, key):
+        click.echo(line)
+
+
+@keys.command("delete")
+@click.argument("access_key_id")
+@_setting_options(_STORE_SETTINGS)
+def keys_delete(access_key_id: str, **options: Any) -> None:
+    """Revoke an access key: a running server refuses it within 5 seconds."""
+    from crowdloop.keys import KEY_CACHE_SECONDS, delete_key
+
+    if not delete_key(_services(options).store, access_key_id):
+        raise click.ClickException(f"No access key {access_key_id}.")
+    click.echo(f"deleted {access_key_id}; running servers refuse it within {KEY_CACHE_SECONDS:g} seconds")
 
 
 @main.group()

@@ -13,6 +13,7 @@
         ├── MissingAuthentication
         ├── UnknownAccessKey
         ├── BadSignature
+        │   └── IncompleteSignature   a header that routes the request is not covered by the signature
         └── SignatureExpired
 
 No class here knows about HTTP or AWS error codes.
@@ -85,6 +86,14 @@ class UnknownAccessKey(AuthFailure):
 
 class BadSignature(AuthFailure):
     pass
+
+
+class IncompleteSignature(BadSignature):
+    """`header` (lower case) is sent or needed but missing from SignedHeaders."""
+
+    def __init__(self, message: str, header: str) -> None:
+        super().__init__(message)
+        self.header = header
 
 
 class SignatureExpired(AuthFailure):

@@ -1,4 +1,8 @@
-"""API access keys (the AWS key pairs boto3 signs with). The first key is created on first start."""
+"""API access keys (the AWS key pairs boto3 signs with). The first key is created on first start.
+
+crowdloop serves one account (settings.account_id): `ensure_admin_key` and the CLI only make keys of that
+account, and the SigV4 check refuses keys of any other (which only an older version could have stored).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,9 @@ from crowdloop.store import Store
 from crowdloop.store.tables import access_keys
 
 _ID_ALPHABET = string.ascii_uppercase + "234567"
+# How long a server may keep using a key it read before (crowdloop.aws.sigv4.KeyCache re-reads it after
+# this): a deleted key stops working within this time.
+KEY_CACHE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -23,13 +30,27 @@ class AccessKey:
     account_id: str
 
 
-def ensure_admin_key(store: Store, clock: Clock, account_id: str) -> AccessKey:
-    """The oldest key, created now if the store has none (so restarts reuse the same key)."""
-    with store.write() as conn:
-        row = conn.execute(sa.select(access_keys).order_by(access_keys.c.created_at).limit(1)).first()
-        if row is not None:
-            return AccessKey(row.access_key_id, row.secret_access_key, row.account_id)
-    return create_key(store, clock, account_id)
+def ensure_admin_key(store: Store, clock: Clock, account_id: str) -> tuple[AccessKey, bool]:
+    """The account's oldest key and False, or a key created now and True (so restarts reuse one key)."""
+    key = admin_key(store, account_id)
+    if key is not None:
+        return key, False
+    return create_key(store, clock, account_id), True
+
+
+def admin_key(store: Store, account_id: str) -> AccessKey | None:
+    """The account's oldest key (the one `serve` created on first start unless it was deleted)."""
+    query = (sa.select(access_keys).where(access_keys.c.account_id == account_id)
+             .order_by(access_keys.c.created_at, access_keys.c.access_key_id).limit(1))
+    with store.read() as conn:
+        row = conn.execute(query).first()
+    return None if row is None else AccessKey(row.access_key_id, row.secret_access_key, row.account_id)
+
+
+def get_key(store: Store, access_key_id: str) -> AccessKey | None:
+    with store.read() as conn:
+        row = conn.execute(sa.select(access_keys).where(access_keys.c.access_key_id == access_key_id)).first()
+    return None if row is None else AccessKey(row.access_key_id, row.secret_access_key, row.account_id)
 
 
 def create_key(store: Store, clock: Clock, account_id: str) -> AccessKey:

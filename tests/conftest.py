@@ -148,16 +148,38 @@ def start_server(data_dir: Path, database_url: str, backend: str = "sqlite",
         if not line:
             raise RuntimeError("crowdloop serve exited:\n" + "".join(lines))
         lines.append(line)
-        match = re.match(r"export (\w+)=(\S+)", line.strip())
-        if match:
-            server.exports[match.group(1)] = match.group(2).strip("'\"")
-        if "AWS_ENDPOINT_URL_S3" in server.exports and _healthy(server.endpoint_url):
+        server.exports.update(_exports(line))
+        printed_key = "AWS_ENDPOINT_URL_S3" in server.exports or "crowdloop keys show" in line
+        if printed_key and _healthy(server.endpoint_url):
             break
     else:
         process.kill()
         raise RuntimeError("crowdloop serve did not start:\n" + "".join(lines))
     _drain(process)
+    if "AWS_SECRET_ACCESS_KEY" not in server.exports:  # a restart prints only the key id
+        server.exports.update(keys_show(data_dir, database_url, port, extra_env))
     return server
+
+
+def _exports(text: str) -> dict[str, str]:
+    """NAME -> value of the `export NAME=value` lines of `serve` or `keys show`."""
+    found = {}
+    for line in text.splitlines():
+        match = re.match(r"export (\w+)=(\S+)", line.strip())
+        if match:
+            found[match.group(1)] = match.group(2).strip("'\"")
+    return found
+
+
+def keys_show(data_dir: Path, database_url: str, port: int,
+              extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The admin key's export lines from `crowdloop keys show` (what a user runs after a restart)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "crowdloop", "keys", "show", "--data-dir", str(data_dir), "--host", "127.0.0.1",
+         "--port", str(port)],
+        capture_output=True, text=True, check=True,
+        env={**os.environ, "CROWDLOOP_DATABASE_URL": database_url, **(extra_env or {})})
+    return _exports(result.stdout)
 
 
 def _healthy(endpoint_url: str) -> bool:

@@ -37,6 +37,9 @@ A2I = "sagemaker-a2i-runtime"
 S3 = "s3"
 STS = "sts"
 SIGNING_NAME = "sagemaker"  # both SageMaker and the A2I runtime sign as "sagemaker"
+# awsJson1_1 selects the operation by this header, so the signature must cover it (the A2I runtime routes by
+# method and path, S3 by path and query, STS by the body: all signed anyway).
+ROUTED_BY = ("x-amz-target",)
 
 T = TypeVar("T")
 
@@ -145,7 +148,7 @@ class AwsApi:
                          request_id: bytes) -> wire.Response:
         try:
             request.body = await _body(scope, receive)
-            caller = await self._auth.authenticate(request, SIGNING_NAME, self._run)
+            caller = await self._auth.authenticate(request, SIGNING_NAME, self._run, routed_by=ROUTED_BY)
             prefix, _, operation = request.header("x-amz-target").partition(".")
             handler = self.sagemaker_ops.get(operation) if prefix == "SageMaker" else None
             if handler is None or request.method != "POST":

@@ -59,6 +59,7 @@ _A2I: dict[type[domain.CrowdloopError], tuple[str, int]] = {
 AUTH_CODES: dict[type[domain.AuthFailure], str] = {
     domain.MissingAuthentication: "MissingAuthenticationTokenException",
     domain.UnknownAccessKey: "UnrecognizedClientException",
+    domain.IncompleteSignature: "IncompleteSignatureException",  # before its parent BadSignature
     domain.BadSignature: "InvalidSignatureException",
     domain.SignatureExpired: "InvalidSignatureException",
 }

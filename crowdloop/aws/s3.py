@@ -352,6 +352,9 @@ def _s3_error(exc: BaseException, request: wire.Request) -> S3Error:
             return S3Error("AccessDenied", 403, exc.message)
         return S3Error("RequestTimeTooSkewed", 403, "The difference between the request time and the "
                        "current time is too large.")
+    if isinstance(exc, domain.IncompleteSignature):
+        return S3Error("AccessDenied", 403, "There were headers present in the request which were not signed",
+                       HeadersNotSigned=exc.header)
     if isinstance(exc, domain.BadSignature):
         return S3Error("SignatureDoesNotMatch", 403, exc.message)
     if isinstance(exc, WireError):

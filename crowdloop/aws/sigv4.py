@@ -10,8 +10,13 @@ Flavours, as botocore signs them:
     `Signature`, `Expires`: what boto3's `generate_presigned_url` makes for us-east-1 unless the client is
     configured with signature_version="s3v4") are accepted too; their Caller region is settings.region.
 
-Secrets come from the `access_keys` table; KeyCache keeps them in memory (re-read after a miss and after
-`ttl_seconds`, so keys added or removed by the CLI take effect without a restart).
+Every signature must cover `host` and whatever else routes the request (`x-amz-target` for SageMaker),
+as botocore always signs them: otherwise a captured signature could be replayed as another operation or
+against another host (IncompleteSignature).
+
+crowdloop serves one account (settings.account_id): a key of any other account is refused like an unknown
+key. Secrets come from crowdloop.keys; KeyCache keeps them in memory (re-read after a miss and
+after `ttl_seconds`, 5 s: keys added by the CLI work at once, keys deleted by it stop working within 5 s).
 """
 
 from __future__ import annotations
@@ -27,13 +32,18 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 from urllib.parse import quote, unquote
 
-import sqlalchemy as sa
 from botocore.utils import normalize_url_path
 
+from crowdloop import keys
 from crowdloop.clock import Clock, SystemClock
-from crowdloop.errors import BadSignature, MissingAuthentication, SignatureExpired, UnknownAccessKey
+from crowdloop.errors import (
+    BadSignature,
+    IncompleteSignature,
+    MissingAuthentication,
+    SignatureExpired,
+    UnknownAccessKey,
+)
 from crowdloop.runtime import Caller
-from crowdloop.store.tables import access_keys
 
 if TYPE_CHECKING:
     from crowdloop.aws.wire import Request
@@ -199,6 +209,15 @@ def _credential(scope: str, signed: str, signature: str, amz_date: str, expires:
     return Credential(akid, date, region, service, signed, signature, amz_date, expires)
 
 
+def require_signed(credential: Credential, headers: tuple[str, ...]) -> None:
+    """IncompleteSignature unless every header of `headers` (lower case) is in SignedHeaders."""
+    signed = credential.signed_headers.split(";")
+    for name in headers:
+        if name not in signed:
+            raise IncompleteSignature(f"'{name.title()}' must be a 'SignedHeader' in the AWS Authorization.",
+                                      name)
+
+
 def _parse_amz_date(text: str) -> datetime:
     try:
         if len(text) != 16 or text[8] != "T" or text[15] != "Z":
@@ -288,7 +307,7 @@ def signature_matches(request: Request, credential: Credential, signing_key: byt
 class KeyCache:
     """access_key_id -> (secret, account), read from the store on a miss and after ttl_seconds."""
 
-    def __init__(self, store: Store, ttl_seconds: float = 60.0) -> None:
+    def __init__(self, store: Store, ttl_seconds: float = keys.KEY_CACHE_SECONDS) -> None:
         self._store = store
         self._ttl = ttl_seconds
         self._keys: dict[str, tuple[AccessKey, float]] = {}
@@ -302,15 +321,12 @@ class KeyCache:
 
     def load(self, access_key_id: str) -> AccessKey | None:
         """Read one key from the store (blocking: call from a worker thread)."""
-        query = sa.select(access_keys.c.secret_access_key, access_keys.c.account_id).where(
-            access_keys.c.access_key_id == access_key_id)
-        with self._store.read() as conn:
-            row = conn.execute(query).first()
+        stored = keys.get_key(self._store, access_key_id)
         with self._lock:
-            if row is None:
+            if stored is None:
                 self._keys.pop(access_key_id, None)
                 return None
-            key = AccessKey(row[0], row[1])
+            key = AccessKey(stored.secret_access_key, stored.account_id)
             if len(self._keys) > 10000:
                 self._keys.clear()
             self._keys[access_key_id] = (key, time.monotonic())
@@ -329,7 +345,7 @@ class Authenticator:
 
     def __init__(self, settings: Settings, keys: KeyCache, clock: Clock | None = None) -> None:
         self.enabled = settings.auth != "off"
-        self._default_account = settings.account_id
+        self._account = settings.account_id
         self._default_region = settings.region
         self._window = timedelta(seconds=settings.signature_window_seconds)
         self._keys = keys
@@ -337,8 +353,9 @@ class Authenticator:
         self._clock = clock or SystemClock()
 
     async def authenticate(self, request: Request, service: str, run_sync: RunSync,
-                           *, s3_resource: str | None = None) -> Caller:
-        """`s3_resource` (S3 only) is "/bucket/key" as encoded in the request, for legacy presigned URLs."""
+                           *, s3_resource: str | None = None, routed_by: tuple[str, ...] = ()) -> Caller:
+        """`s3_resource` (S3 only) is "/bucket/key" as encoded in the request, for legacy presigned URLs;
+        `routed_by` names the headers besides `host` that select the operation (they must be signed)."""
         s3 = s3_resource is not None
         presigned = s3 and is_presigned(request)
         if not self.enabled:
@@ -348,6 +365,7 @@ class Authenticator:
         credential = parse_presigned(request) if presigned else parse_authorization(request)
         if credential.service != service:
             raise BadSignature(f"Credential should be scoped to correct service: '{service}'. ")
+        require_signed(credential, ("host", *routed_by))
         akid = credential.access_key_id
         key = await self._key(akid, run_sync)
         self._check_time(credential)
@@ -371,8 +389,8 @@ class Authenticator:
         key = self._keys.cached(access_key_id)
         if key is None:
             key = await run_sync(lambda: self._keys.load(access_key_id))
-            if key is None:
-                raise UnknownAccessKey("The security token included in the request is invalid.")
+        if key is None or key.account != self._account:
+            raise UnknownAccessKey("The security token included in the request is invalid.")
         return key
 
     async def _authenticate_v2(self, request: Request, resource: str, run_sync: RunSync) -> Caller:
@@ -407,7 +425,7 @@ class Authenticator:
         parts = scope.split("/")
         if len(parts) == 5:
             akid, region = parts[0], parts[2] or None
-        return Caller(account=self._default_account, region=region or self._default_region,
+        return Caller(account=self._account, region=region or self._default_region,
                       access_key_id=akid)
 
     def _check_time(self, credential: Credential) -> None:

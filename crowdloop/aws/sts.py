@@ -68,6 +68,8 @@ def _sts_error(exc: BaseException) -> StsError:
         return StsError("MissingAuthenticationToken", 403, "Request is missing Authentication Token")
     if isinstance(exc, domain.UnknownAccessKey):
         return StsError("InvalidClientTokenId", 403, "The security token included in the request is invalid.")
+    if isinstance(exc, domain.IncompleteSignature):
+        return StsError("IncompleteSignature", 403, exc.message)
     if isinstance(exc, domain.AuthFailure):  # bad or expired signature
         return StsError("SignatureDoesNotMatch", 403, exc.message)
     if isinstance(exc, WireError):

@@ -8,6 +8,7 @@ import http.client
 import socket
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ import boto3
 import pytest
 import sqlalchemy as sa
 import uvicorn
-from botocore.auth import S3SigV4Auth, SigV4Auth
+from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
@@ -30,7 +31,9 @@ from crowdloop.runtime import Caller, Services
 from crowdloop.store import Store
 from crowdloop.store.tables import access_keys
 
-ACCOUNT = "111122223333"
+ACCOUNT = "111122223333"  # the account the `aws` server serves and its keys belong to
+OTHER_ACCOUNT = "444455556666"  # a key of this account is refused like an unknown one
+OFF_ACCOUNT = "999988887777"  # what the auth = off server serves
 KEY_ID = "AKIATESTCROWDLOOP001"
 SECRET = "secret/with+chars=0123456789abcdefghij"
 CREATED = datetime(2023, 11, 14, 22, 13, 20, 456000, tzinfo=UTC)
@@ -168,6 +171,21 @@ def a2i_fakes(fakes: Fakes) -> dict[str, Handler]:
     }
 
 
+def _leaving_out(signer: Any, unsigned: tuple[str, ...]) -> Any:
+    """A botocore signer class that does not sign the headers named in `unsigned`."""
+    if not unsigned:
+        return signer
+
+    class LeavingOut(signer):  # type: ignore[misc, valid-type]
+        def headers_to_sign(self, request: AWSRequest) -> Any:
+            headers = super().headers_to_sign(request)
+            for name in unsigned:
+                del headers[name]
+            return headers
+
+    return LeavingOut
+
+
 class ServerThread:
     def __init__(self, app: Any) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -225,13 +243,24 @@ class AwsServer:
 
     def sign(self, method: str, path: str, *, body: bytes = b"", headers: dict[str, str] | None = None,
              service: str = "sagemaker", region: str = "us-east-1", key: str = KEY_ID, secret: str = SECRET,
-             host: str | None = None) -> dict[str, str]:
-        """Headers signed by botocore's own signer (S3SigV4Auth for service "s3")."""
+             host: str | None = None, unsigned: tuple[str, ...] = ()) -> dict[str, str]:
+        """Headers signed by botocore's own signer (S3SigV4Auth for service "s3"); the headers named in
+        `unsigned` are sent but left out of SignedHeaders (a valid signature that does not cover them)."""
         host = host or f"127.0.0.1:{self.port}"
         aws_request = AWSRequest(method=method, url=f"http://{host}{path}", data=body, headers=headers or {})
-        signer_class = S3SigV4Auth if service == "s3" else SigV4Auth
+        signer_class = _leaving_out(S3SigV4Auth if service == "s3" else SigV4Auth, unsigned)
         signer_class(Credentials(key, secret), service, region).add_auth(aws_request)
         return dict(aws_request.headers.items())
+
+    def presign(self, path: str, *, expires: int = 300, unsigned: tuple[str, ...] = (), key: str = KEY_ID,
+                secret: str = SECRET) -> str:
+        """A presigned S3 GET (path and query) made by botocore's S3SigV4QueryAuth, minus `unsigned`."""
+        aws_request = AWSRequest(method="GET", url=f"http://127.0.0.1:{self.port}{path}")
+        signer = _leaving_out(S3SigV4QueryAuth, unsigned)(Credentials(key, secret), "s3", "us-east-1",
+                                                          expires=expires)
+        signer.add_auth(aws_request)
+        url = urllib.parse.urlsplit(aws_request.url)
+        return f"{url.path}?{url.query}"
 
     def request(self, method: str, path: str, *, body: bytes = b"", headers: dict[str, str] | None = None,
                 service: str | None = "sagemaker", host: str | None = None,

@@ -1,4 +1,7 @@
-"""Fixtures: `aws` (auth = sigv4) and `aws_off` (auth = "off"), one server each per session."""
+"""Fixtures: `aws` (auth = sigv4) and `aws_off` (auth = "off"), one server each per session.
+
+`aws` serves ACCOUNT, the account of its key; `aws_off` serves another account, which every request gets
+(auth = off has no keys to take an account from)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import pytest
 from awskit import (
     ACCOUNT,
     KEY_ID,
+    OFF_ACCOUNT,
     SECRET,
     AwsServer,
     Fakes,
@@ -26,8 +30,8 @@ from crowdloop.runtime import Services
 from crowdloop.store import open_store
 
 
-def _start(tmp: Path, auth: str) -> Iterator[AwsServer]:
-    settings = Settings(data_dir=str(tmp), auth=auth, account_id="999988887777", region="eu-central-1")
+def _start(tmp: Path, auth: str, account: str) -> Iterator[AwsServer]:
+    settings = Settings(data_dir=str(tmp), auth=auth, account_id=account, region="eu-central-1")
     store = open_store(settings.resolved_database_url)
     clock = OffsetClock()
     fakes = Fakes()
@@ -46,12 +50,12 @@ def _start(tmp: Path, auth: str) -> Iterator[AwsServer]:
 
 @pytest.fixture(scope="session")
 def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsServer]:
-    yield from _start(tmp_path_factory.mktemp("aws"), "sigv4")
+    yield from _start(tmp_path_factory.mktemp("aws"), "sigv4", ACCOUNT)
 
 
 @pytest.fixture(scope="session")
 def aws_off(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsServer]:
-    yield from _start(tmp_path_factory.mktemp("aws-off"), "off")
+    yield from _start(tmp_path_factory.mktemp("aws-off"), "off", OFF_ACCOUNT)
 
 
 @pytest.fixture(autouse=True)

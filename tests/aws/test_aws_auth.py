@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from awskit import ACCOUNT, KEY_ID, AwsServer, error_of
+from awskit import ACCOUNT, KEY_ID, OTHER_ACCOUNT, AwsServer, error_of
 from botocore import UNSIGNED
 from botocore.exceptions import ClientError
 
@@ -65,9 +65,27 @@ def test_signature_inside_the_window_is_accepted(aws: AwsServer) -> None:
 
 
 def test_key_added_while_running_is_found(aws: AwsServer) -> None:
-    aws.add_key("AKIALATERKEY00000001", "later-secret", "444455556666")
+    aws.add_key("AKIALATERKEY00000001", "later-secret", ACCOUNT)
     sm = aws.client("sagemaker", key="AKIALATERKEY00000001", secret="later-secret")
-    assert ":444455556666:" in sm.create_flow_definition(**_flow("fd-later"))["FlowDefinitionArn"]
+    assert f":{ACCOUNT}:" in sm.create_flow_definition(**_flow("fd-later"))["FlowDefinitionArn"]
+    _, params = aws.fakes.calls["CreateFlowDefinition"]
+    assert params["FlowDefinitionName"] == "fd-later"
+
+
+def test_key_of_another_account_is_refused_like_an_unknown_key(aws: AwsServer) -> None:
+    """The server serves one account (settings.account_id); a key stored for another is not honoured."""
+    aws.add_key("AKIAOTHERACCOUNT0001", "other-secret", OTHER_ACCOUNT)
+    aws.fakes.calls.pop("CreateFlowDefinition", None)
+    sm = aws.client("sagemaker", key="AKIAOTHERACCOUNT0001", secret="other-secret")
+    with pytest.raises(ClientError) as exc:
+        sm.create_flow_definition(**_flow("fd-other"))
+    assert error_of(exc) == ("UnrecognizedClientException", 403,
+                             "The security token included in the request is invalid.")
+    a2i = aws.client("sagemaker-a2i-runtime", key="AKIAOTHERACCOUNT0001", secret="other-secret")
+    with pytest.raises(ClientError) as exc:
+        a2i.describe_human_loop(HumanLoopName="loop-1")
+    assert error_of(exc)[:2] == ("UnrecognizedClientException", 403)
+    assert "CreateFlowDefinition" not in aws.fakes.calls
 
 
 def test_session_token_is_signed_and_accepted(aws: AwsServer) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from awskit import ACCOUNT, AwsServer, error_of
+from awskit import ACCOUNT, OTHER_ACCOUNT, AwsServer, error_of
 from botocore.exceptions import ClientError
 
 
@@ -16,9 +16,16 @@ def test_get_caller_identity(aws: AwsServer) -> None:
 
 
 def test_get_caller_identity_of_another_key(aws: AwsServer) -> None:
-    aws.add_key("AKIASTSOTHER00000001", "sts-secret", "777788889999")
-    identity = aws.client("sts", key="AKIASTSOTHER00000001", secret="sts-secret").get_caller_identity()
-    assert identity["Account"] == "777788889999"
+    aws.add_key("AKIASTSSECOND0000001", "sts-secret", ACCOUNT)
+    identity = aws.client("sts", key="AKIASTSSECOND0000001", secret="sts-secret").get_caller_identity()
+    assert identity["Account"] == ACCOUNT
+
+
+def test_key_of_another_account_is_an_invalid_client_token(aws: AwsServer) -> None:
+    aws.add_key("AKIASTSOTHER00000001", "sts-secret", OTHER_ACCOUNT)
+    with pytest.raises(ClientError) as exc:
+        aws.client("sts", key="AKIASTSOTHER00000001", secret="sts-secret").get_caller_identity()
+    assert error_of(exc) == ("InvalidClientTokenId", 403, "The security token included in the request is invalid.")
 
 
 @pytest.mark.parametrize(("kwargs", "code"), [
