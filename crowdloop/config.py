@@ -44,8 +44,9 @@ SETTINGS: tuple[Setting, ...] = (
             "(accept unsigned requests; for local experiments only, logged loudly)."),
     Setting("region", "us-east-1", "Region printed in the export lines; resources live in the region each "
             "request is signed for."),
-    Setting("account_id", "123456789012", "12-digit account id given to the admin access key created on "
-            "first start."),
+    Setting("account_id", "123456789012", "The one AWS account the server serves (12 digits): its access keys, "
+            "ARNs and caller identity; keys of any other account are refused and `serve` will not start on a store "
+            "holding another account's data."),
     Setting("public_host", "", "Host[:port] of the worker portal as returned in SubDomain; empty means "
             "<host>:<port>."),
     Setting("public_scheme", "http", "Scheme of the portal's public address in invitation links, template and "
