@@ -122,7 +122,7 @@ def test_serve_refuses_a_store_holding_another_accounts_resources(services: Serv
     assert result.returncode == 1, result.stdout + result.stderr
     message = result.stderr.strip()
     assert f"another account (account {OTHER}: human task uis: 1)" in message
-    assert f"start with --account-id {OTHER} (CROWDLOOP_ACCOUNT_ID) if that is the account to serve" in message
+    assert f"use --account-id {OTHER} (CROWDLOOP_ACCOUNT_ID) if that is the account this store serves" in message
     assert "keys delete" not in message  # deleting keys would not help
 
 
