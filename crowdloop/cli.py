@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import logging
 import secrets
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from crowdloop import __version__
 from crowdloop.config import SETTINGS, Settings, load_settings
+
+if TYPE_CHECKING:
+    from crowdloop.keys import AccessKey
 
 _STORE_SETTINGS = ("data_dir", "database_url")
 
@@ -117,7 +121,7 @@ def _print_welcome(settings: Settings, services: Any) -> None:
     sys.stdout.flush()
 
 
-def _export_lines(settings: Settings, key: Any) -> list[str]:
+def _export_lines(settings: Settings, key: AccessKey) -> list[str]:
     """The shell lines that point boto3 / the AWS CLI at this server with `key`."""
     endpoint = settings.endpoint_url
     exports = {
@@ -138,11 +142,11 @@ _SHOW_SETTINGS = (*_STORE_SETTINGS, "host", "port", "region", "account_id")
 def _keys_show_command(settings: Settings) -> str:
     """`crowdloop keys show` with the flags that make it print what this server needs (no secrets)."""
     defaults = Settings()
-    parts = ["crowdloop keys show", f"--data-dir {settings.data_path}"]
+    parts = ["crowdloop keys show", "--data-dir", shlex.quote(str(settings.data_path))]
     for name in ("host", "port", "region", "account_id"):
         value = getattr(settings, name)
         if value != getattr(defaults, name):
-            parts.append(f"--{name.replace('_', '-')} {value}")
+            parts += [f"--{name.replace('_', '-')}", shlex.quote(str(value))]
     if settings.database_url:
         parts.append("--database-url ...")
     return " ".join(parts)
