@@ -161,6 +161,9 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
     if settings.public_scheme not in ("http", "https"):
         raise ValueError(f"setting public_scheme ({SETTINGS_BY_NAME['public_scheme'].env}) must be 'http' or "
                          f"'https', not {settings.public_scheme!r}")
+    if not 0 < settings.request_timeout_seconds < float("inf"):
+        raise ValueError(f"setting request_timeout_seconds ({SETTINGS_BY_NAME['request_timeout_seconds'].env}) "
+                         f"must be a positive number of seconds, not {settings.request_timeout_seconds!r}")
     frame_origin = settings.task_frame_origin
     if frame_origin and (not _ORIGIN.fullmatch(frame_origin) or "*" in frame_origin
                          or frame_origin == settings.portal_url):

@@ -18,6 +18,9 @@ def test_bad_values_name_the_setting() -> None:
         load_settings({}, env={"CROWDLOOP_PORT": "eighty"})
     with pytest.raises(ValueError, match="auth"):
         load_settings({"auth": "maybe"}, env={})
+    for bad in ("0", "-1", "nan", "inf"):
+        with pytest.raises(ValueError, match="CROWDLOOP_REQUEST_TIMEOUT_SECONDS"):
+            load_settings({}, env={"CROWDLOOP_REQUEST_TIMEOUT_SECONDS": bad})
 
 
 def test_secrets_are_masked() -> None:
