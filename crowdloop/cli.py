@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import shlex
 import sys
@@ -109,7 +110,9 @@ def _print_welcome(settings: Settings, services: Any) -> None:
     click.echo(f"Worker portal: {settings.portal_url}/")
     demo = _ensure_demo_worker(settings, services)
     if demo:
-        click.echo(f"Demo worker (group 'demo'): {demo[0]}  password: {demo[1]}")
+        email, password, file = demo
+        shown = f"password: {password}" if password else f"password in {file}"
+        click.echo(f"Demo worker (group 'demo'): {email}  {shown}")
     if created:
         click.echo("Paste these lines into your shell to point boto3 / the AWS CLI at crowdloop (the secret is "
                    f"printed only now; `{_keys_show_command(settings)}` prints them again):")
@@ -152,8 +155,11 @@ def _keys_show_command(settings: Settings) -> str:
     return " ".join(parts)
 
 
-def _ensure_demo_worker(settings: Settings, services: Any) -> tuple[str, str] | None:
-    """Create the demo worker on first start; its password is kept in DATA_DIR/demo-worker.txt."""
+def _ensure_demo_worker(settings: Settings, services: Any) -> tuple[str, str, Path] | None:
+    """Create the demo worker on first start; its password is kept in DATA_DIR/demo-worker.txt (0600).
+
+    The password is returned (to print) only when it was just made; later starts name the file.
+    """
     from crowdloop import workers
     from crowdloop.errors import NotFound
     from crowdloop.passwords import hash_password
@@ -165,11 +171,12 @@ def _ensure_demo_worker(settings: Settings, services: Any) -> tuple[str, str] | 
     except NotFound:
         password = secrets.token_urlsafe(9)
         workers.add_worker(services, email, password_hash=hash_password(password), groups=["demo"])
-        remembered.write_text(f"{email} {password}\n")
-        remembered.chmod(0o600)
+        descriptor = os.open(remembered, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(f"{email} {password}\n")
+        return email, password, remembered
     if remembered.exists():
-        saved_email, _, password = remembered.read_text().strip().partition(" ")
-        return saved_email, password
+        return email, "", remembered
     return None
 
 

@@ -83,6 +83,10 @@ def test_admin_secret_is_printed_on_first_start_only(tmp_path: Path) -> None:
         restarted.wait(timeout=20)
     output = "".join(printed)
     assert secret not in output and "AWS_SECRET_ACCESS_KEY" not in output
+    demo_password = (tmp_path / "demo-worker.txt").read_text().split()[1]
+    assert oct((tmp_path / "demo-worker.txt").stat().st_mode & 0o777) == "0o600"
+    assert demo_password not in output
+    assert f"Demo worker (group 'demo'): demo@crowdloop.local  password in {tmp_path / 'demo-worker.txt'}" in output
     assert (f"API access key: {first.access_key_id} (account 123456789012); `crowdloop keys show --data-dir "
             f"{tmp_path} --port {port} --database-url ...` prints its export lines.") in output
 
