@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.conftest import RunningServer, start_server, stop_server
@@ -137,6 +139,11 @@ def test_postgres_outage_answers_503_and_loses_nothing(own_postgres: PostgresSer
         _assert_unavailable(lambda: _start_loop(a2i, flow_arn))
         _assert_unavailable(lambda: sm.describe_flow_definition(FlowDefinitionName="outage-fd"))
         _assert_unavailable(lambda: a2i.list_human_loops(FlowDefinitionArn=flow_arn))
+        for mode in ("legacy", "standard"):  # botocore's retry handlers take the 503 as retryable
+            retrying = _client(server, "sagemaker", _credentials(server), {"max_attempts": 2, "mode": mode})
+            with pytest.raises(ClientError) as raised:
+                retrying.list_workteams()
+            assert raised.value.response["ResponseMetadata"]["RetryAttempts"] >= 1, mode
         # an access key the server has not cached yet must be read from the database: S3 and STS too
         stranger = {"aws_access_key_id": "AKIAOUTAGEUNKNOWN001", "aws_secret_access_key": "x" * 40}
         _assert_unavailable(lambda: _client(server, "sts", stranger).get_caller_identity())
@@ -162,12 +169,14 @@ def test_postgres_outage_answers_503_and_loses_nothing(own_postgres: PostgresSer
         stop_server(server)
 
 
-def _client(server: RunningServer, service: str, credentials: dict[str, str]) -> Any:
-    import boto3
-    from botocore.config import Config
+def _credentials(server: RunningServer) -> dict[str, str]:
+    return {"aws_access_key_id": server.access_key_id, "aws_secret_access_key": server.secret_access_key}
 
+
+def _client(server: RunningServer, service: str, credentials: dict[str, str],
+            retries: dict[str, Any] | None = None) -> Any:
     return boto3.client(service, endpoint_url=server.endpoint_url, region_name=server.region,
-                        config=Config(retries={"max_attempts": 1}), **credentials)
+                        config=Config(retries=retries or {"max_attempts": 1}), **credentials)
 
 
 # --- the disk fills up (SQLite) ------------------------------------------------------------------------------
