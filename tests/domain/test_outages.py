@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from crowdloop.blobs import S3BlobStore
+from crowdloop.blobs import LocalBlobStore, S3BlobStore
 from crowdloop.errors import Unavailable
 from crowdloop.store import Store, open_store
 from crowdloop.store.tables import workers
 from tests.pg import free_port
+from tests.smalldisk import fill, small_tmpfs
 
 
 def test_sqlite_file_that_cannot_be_opened_is_unavailable(tmp_path: Path) -> None:
@@ -58,6 +59,18 @@ def test_unreachable_s3_is_unavailable() -> None:
     blobs = S3BlobStore(f"http://127.0.0.1:{free_port()}", "key", "secret", "us-east-1")
     with pytest.raises(Unavailable):
         blobs.put("s3://bucket/out/output.json", b"{}")
+
+
+def test_full_output_folder_is_unavailable_until_there_is_room(tmp_path: Path) -> None:
+    with small_tmpfs(tmp_path / "disk", size_mib=4) as disk:
+        blobs = LocalBlobStore(disk)
+        filler = fill(disk)
+        with pytest.raises(Unavailable):
+            blobs.put("s3://bucket/out/output.json", b"{" + b" " * 100_000 + b"}")
+        assert not list((disk / ".incoming").glob("*.part"))  # no partial file left behind
+        filler.unlink()
+        blobs.put("s3://bucket/out/output.json", b"{}")
+        assert blobs.get("s3://bucket/out/output.json") == b"{}"
 
 
 def test_new_sqlite_database_is_private(tmp_path: Path) -> None:

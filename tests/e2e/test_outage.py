@@ -5,10 +5,8 @@ connection for the portal that must survive every error answer."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import stat
-import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,6 +21,7 @@ from botocore.exceptions import ClientError
 from tests.conftest import RunningServer, start_server, stop_server
 from tests.e2e.portal_connection import PortalConnection, Reply
 from tests.pg import PostgresServer
+from tests.smalldisk import fill, small_tmpfs
 
 
 def _set_up_job(server: RunningServer) -> str:
@@ -184,32 +183,8 @@ def _client(server: RunningServer, service: str, credentials: dict[str, str],
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 16 MiB tmpfs (needs root; this is how the full-disk audit ran)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], check=True)
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def _fill(disk: Path) -> Path:
-    """Write a file until the disk is full; the file."""
-    filler = disk / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        for chunk in (1024 * 1024, 4096, 1):
-            try:
-                while True:
-                    os.write(fd, b"\0" * chunk)
-            except OSError:
-                continue
-    finally:
-        os.close(fd)
-    return filler
+    with small_tmpfs(tmp_path / "disk") as disk:
+        yield disk
 
 
 def test_full_disk_answers_503_and_loses_nothing(small_disk: Path) -> None:
@@ -224,7 +199,7 @@ def test_full_disk_answers_503_and_loses_nothing(small_disk: Path) -> None:
         [job_id] = portal.job_ids()
         assignment_id, lease = portal.open_task(job_id)
 
-        filler = _fill(small_disk)
+        filler = fill(small_disk)
         failure: ClientError | None = None
         for _ in range(100):  # until the database needs more room than there is
             try:
