@@ -195,8 +195,7 @@ async def answer_failures(portal: Portal, request: Request, respond: Awaitable[R
     frame: the request is for a task frame document, which gets a bare page it can show."""
     try:
         return await respond
-    except Unavailable as exc:
-        log.warning("%s %s: %s", request.method, request.url.path, exc.message)
+    except Unavailable as exc:  # logged where it was detected (the store, the blob store)
         headers = {"Retry-After": str(exc.retry_after_seconds)}
         return _failure(portal, request, 503, _UNAVAILABLE_TITLE, _UNAVAILABLE_MESSAGE, headers, frame=frame)
     except Exception:

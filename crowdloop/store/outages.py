@@ -12,6 +12,7 @@ Everything else (IntegrityError, DataError, programming errors) is not an outage
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,8 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 
 from crowdloop.errors import Unavailable
+
+log = logging.getLogger("crowdloop.store")
 
 # Primary result codes (the low byte of an extended code): https://sqlite.org/rescode.html
 _SQLITE_OUTAGE_CODES = frozenset({
@@ -63,4 +66,5 @@ def outages_as_unavailable() -> Iterator[None]:
     except (sa.exc.DBAPIError, sa.exc.TimeoutError) as exc:
         if not is_outage(exc):
             raise
+        log.warning("database unavailable: %s", str(exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc).strip())
         raise Unavailable("The database is temporarily unavailable. Try again shortly.") from exc
