@@ -17,7 +17,7 @@ from crowdloop.aws.app import AwsApi, is_aws_request
 from crowdloop.blobs import BLOB_ROUTE, LocalBlobStore, blob_store_for
 from crowdloop.clock import Clock, SystemClock
 from crowdloop.config import Settings
-from crowdloop.errors import CrowdloopError
+from crowdloop.errors import CrowdloopError, Unavailable
 from crowdloop.flows import TEMPLATE_ROUTE
 from crowdloop.portal.app import create_portal
 from crowdloop.runtime import Services
@@ -69,11 +69,23 @@ class CrowdloopApp:
             await _reply(send, 404, b"Not found.", b"text/plain")
             return
         if path.startswith("/_crowdloop/"):
-            await self._internal(path, scope, receive, send)
+            await self._internal_or_error(path, scope, receive, send)
         elif is_aws_request(scope):
             await self.aws(scope, receive, send)
         else:
             await self.portal(scope, receive, send)
+
+    async def _internal_or_error(self, path: str, scope: Scope, receive: Receive, send: Send) -> None:
+        """_internal, with an outage answered 503 + Retry-After and any other failure a logged 500 (an
+        exception escaping to the server would cost the client its keep-alive connection)."""
+        try:
+            await self._internal(path, scope, receive, send)
+        except Unavailable as exc:
+            await _reply(send, 503, exc.message.encode(), b"text/plain; charset=utf-8",
+                         [(b"retry-after", str(exc.retry_after_seconds).encode())])
+        except Exception:
+            log.exception("internal error in %s", path)
+            await _reply(send, 500, b"An internal error occurred. Try again.", b"text/plain; charset=utf-8")
 
     async def _internal(self, path: str, scope: Scope, receive: Receive, send: Send) -> None:
         if path == "/_crowdloop/health":
@@ -133,6 +145,7 @@ class CrowdloopApp:
                 self.aws.close()
                 if self.services.output_writer is not None:
                     await asyncio.to_thread(self.services.output_writer.close)
+                await asyncio.to_thread(_truncate_wal, self.services.store)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -141,9 +154,19 @@ class CrowdloopApp:
         while True:
             try:
                 await asyncio.to_thread(sweep, self.services)
+            except Unavailable as exc:  # an outage: nothing is lost, the next sweep does the work
+                log.warning("reaper sweep skipped: %s (retrying in %.1fs)", exc.message, interval)
             except Exception:
                 log.exception("reaper sweep failed; retrying in %.1fs", interval)
             await asyncio.sleep(interval)
+
+
+def _truncate_wal(store: Store) -> None:
+    """A clean stop leaves an empty SQLite WAL (a failure only leaves the file for the next start)."""
+    try:
+        store.truncate_wal()
+    except Exception:
+        log.warning("truncating the WAL at shutdown failed", exc_info=True)
 
 
 def sweep(services: Services) -> None:

@@ -4,11 +4,14 @@
     ├── LocalBlobStore   s3://bucket/key at <root>/bucket/key (served read-only by aws/s3.py)
     └── S3BlobStore      a real S3-compatible service through boto3
 
-A blob store never creates buckets: a missing S3 bucket is reported as NotFound naming it.
+A blob store never creates buckets: a missing S3 bucket is reported as NotFound naming it. An outage of
+the store (a full disk or an I/O error under the local folder; S3 unreachable, timing out or answering
+5xx / SlowDown) is reported as Unavailable.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import itertools
@@ -19,13 +22,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
-from crowdloop.errors import InvalidInput, NotFound
+from crowdloop.errors import InvalidInput, NotFound, Unavailable
 from crowdloop.keyfiles import load_key
 
 if TYPE_CHECKING:
     from crowdloop.config import Settings
 
 BLOB_ROUTE = "/_crowdloop/blobs"
+_DISK_OUTAGES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EFBIG})
+_S3_OUTAGE_CODES = frozenset({"ServiceUnavailable", "SlowDown", "InternalError", "RequestTimeout",
+                              "Throttling", "ThrottlingException"})
 
 
 class BlobStore(Protocol):
@@ -81,6 +87,15 @@ class LocalBlobStore:
 
     def put(self, uri: str, data: bytes, content_type: str = "application/json") -> None:
         target = self.path_for(uri)
+        try:
+            self._write(target, data)
+        except OSError as exc:
+            if exc.errno in _DISK_OUTAGES:
+                raise Unavailable(f"The output folder cannot be written to now ({exc.strerror}). "
+                                  "Try again shortly.") from exc
+            raise
+
+    def _write(self, target: Path, data: bytes) -> None:
         tmp = self._incoming_path()
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
         try:
@@ -189,12 +204,19 @@ class S3BlobStore:
         return url
 
     def _call(self, action: str, uri: str, fn: Any) -> Any:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError, HTTPClientError
+        from botocore.exceptions import ConnectionError as BotoConnectionError
 
         try:
             return fn()
+        except (BotoConnectionError, HTTPClientError) as exc:  # unreachable, refused, timed out, reset
+            raise Unavailable(f"S3 at {self.endpoint_url} cannot be reached now. Try again shortly.") from exc
         except ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code", ""))
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            if status >= 500 or code in _S3_OUTAGE_CODES:
+                raise Unavailable(f"S3 at {self.endpoint_url} is unavailable now ({code or status}). "
+                                  "Try again shortly.") from exc
             bucket = split_uri(uri)[0]
             if code == "NoSuchBucket":
                 raise self._no_bucket(bucket) from exc

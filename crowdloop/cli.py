@@ -73,7 +73,7 @@ def serve(**options: Any) -> None:
     settings = _settings(options)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
-    settings.data_path.mkdir(parents=True, exist_ok=True)
+    settings.data_path.mkdir(parents=True, exist_ok=True, mode=0o700)  # it holds keys and secrets
     _refuse_other_accounts(settings)
     app = create_app(settings)
     _print_welcome(settings, app.services)

@@ -9,6 +9,8 @@
     ├── LimitExceeded       a per-account resource limit (e.g. one workforce per region)
     ├── QuotaExceeded       a usage quota (e.g. concurrent human loops)
     ├── TaskUnavailable     the task/lease a worker refers to is gone, expired or not theirs
+    ├── Unavailable         the store or the object store cannot serve right now (disk full, database
+    │                       down or overloaded): retry the same request later
     └── AuthFailure         the caller could not be authenticated
         ├── MissingAuthentication
         ├── UnknownAccessKey
@@ -70,6 +72,15 @@ class TaskUnavailable(CrowdloopError):
     def __init__(self, message: str, reason: str = "gone") -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class Unavailable(CrowdloopError):
+    """An outage, not a fault of the request: retry after retry_after_seconds."""
+
+    def __init__(self, message: str = "The service is temporarily unavailable. Try again shortly.",
+                 retry_after_seconds: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class AuthFailure(CrowdloopError):

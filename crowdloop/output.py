@@ -23,6 +23,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from crowdloop.errors import Unavailable
 from crowdloop.model import AssignmentState, HumanLoopStatus
 from crowdloop.runtime import Services
 from crowdloop.store import dialect
@@ -137,10 +138,13 @@ def write_outputs_after_commit(svc: Services, loop_ids: list[int]) -> int:
     writer's batches). Returns how many outputs were written; failures are logged and left for retry."""
     with svc.store.read() as conn:
         built = build_documents(conn, loop_ids, issuer_for(svc))
-    written = []
+    written: list[int] = []
     for loop_id, document in built.items():
         try:
             svc.blobs.put(*document)
+        except Unavailable as exc:  # the blob store is down or full: the rest would fail the same way
+            log.warning("writing output.json of %d loops postponed: %s", len(built) - len(written), exc.message)
+            break
         except Exception:  # the outbox retries: any blob-store failure must not undo a committed answer
             log.warning("writing output.json of human loop %s failed; will retry", loop_id, exc_info=True)
             continue
@@ -217,6 +221,8 @@ class OutputWriter:
             for start in range(0, len(batch), _WRITER_BATCH):
                 try:
                     write_outputs_after_commit(self._svc, batch[start:start + _WRITER_BATCH])
+                except Unavailable as exc:  # the sweep writes these loops once the store is back
+                    log.warning("writing %d outputs postponed: %s", len(batch), exc.message)
                 except Exception:  # e.g. the database is unreachable: the sweep retries these loops later
                     log.warning("writing %d outputs failed; will retry", len(batch), exc_info=True)
             if self._closing:

@@ -22,6 +22,7 @@ class PostgresServer:
         self.url = os.environ.get("CROWDLOOP_TEST_POSTGRES_URL", "")
         self._dir: Path | None = None
         self._bin: Path | None = None
+        self._options = ""
         if not self.url:
             self._start()
 
@@ -40,11 +41,27 @@ class PostgresServer:
         data = self._dir / "data"
         self._run([str(self._bin / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
                    "--no-sync", "-E", "UTF8"], run_as)
-        options = (f"-p {port} -k {self._dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
-        self._run([str(self._bin / "pg_ctl"), "-D", str(data), "-o", options, "-l",
-                   str(self._dir / "log"), "-w", "start"], run_as)
+        self._options = (f"-p {port} -k {self._dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
+        self.resume()
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+
+    @property
+    def controllable(self) -> bool:
+        """pause() and resume() work (a server this object started, not CROWDLOOP_TEST_POSTGRES_URL)."""
+        return self._dir is not None and self._bin is not None
+
+    def pause(self) -> None:
+        """Stop the server as an outage would (connections are cut), keeping its data for resume()."""
+        assert self._dir and self._bin, "not a server this object started"
+        self._run([str(self._bin / "pg_ctl"), "-D", str(self._dir / "data"), "-m", "fast", "-w", "stop"],
+                  _unprivileged_user())
+
+    def resume(self) -> None:
+        """Start the server (again) on the same port and data."""
+        assert self._dir and self._bin, "not a server this object started"
+        self._run([str(self._bin / "pg_ctl"), "-D", str(self._dir / "data"), "-o", self._options, "-l",
+                   str(self._dir / "log"), "-w", "start"], _unprivileged_user())
 
     def _run(self, cmd: list[str], run_as: str | None) -> None:
         if run_as:

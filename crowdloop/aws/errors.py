@@ -1,6 +1,7 @@
 """Domain error -> AWS error code and HTTP status, per protocol, and the JSON error bodies.
 
     crowdloop.errors.CrowdloopError   (domain; see that module)      -> table below
+    crowdloop.errors.Unavailable      (an outage)                    -> ServiceUnavailable 503 + Retry-After
     WireError                          (protocol-level, this package) -> its own code and status
     anything else                      -> InternalFailure / InternalServerException 500, logged
 
@@ -41,6 +42,7 @@ _SAGEMAKER: dict[type[domain.CrowdloopError], tuple[str, int]] = {
     domain.LimitExceeded: ("ResourceLimitExceeded", 400),
     domain.QuotaExceeded: ("ResourceLimitExceeded", 400),
     domain.TaskUnavailable: ("ValidationException", 400),
+    domain.Unavailable: ("ServiceUnavailable", 503),
 }
 
 # (code, status) for the A2I runtime restJson1 API: real statuses, 402 for quota.
@@ -53,6 +55,7 @@ _A2I: dict[type[domain.CrowdloopError], tuple[str, int]] = {
     domain.LimitExceeded: ("ServiceQuotaExceededException", 402),
     domain.InUse: ("ValidationException", 400),
     domain.TaskUnavailable: ("ValidationException", 400),
+    domain.Unavailable: ("ServiceUnavailable", 503),
 }
 
 # Authentication failures are the same for both JSON APIs (403, never retried by botocore).
@@ -107,11 +110,18 @@ def _lookup(table: dict[type[domain.CrowdloopError], tuple[str, int]],
     return None
 
 
+def retry_after(exc: BaseException) -> list[tuple[bytes, bytes]]:
+    """The Retry-After header for an outage (botocore retries any 503 by itself), else nothing."""
+    if isinstance(exc, domain.Unavailable):
+        return [(b"retry-after", str(exc.retry_after_seconds).encode())]
+    return []
+
+
 def sagemaker_error(exc: BaseException, request_id: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """awsJson1_1 error reply: botocore reads the code only from the body `__type`."""
     code, status, message = sagemaker_code(exc)
     body = orjson.dumps({"__type": code, "message": message, "Message": message})
-    return status, [(b"content-type", SAGEMAKER_JSON), (b"x-amzn-requestid", request_id)], body
+    return status, [(b"content-type", SAGEMAKER_JSON), (b"x-amzn-requestid", request_id), *retry_after(exc)], body
 
 
 def a2i_error(exc: BaseException, request_id: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
@@ -119,5 +129,5 @@ def a2i_error(exc: BaseException, request_id: bytes) -> tuple[int, list[tuple[by
     code, status, message = a2i_code(exc)
     body = orjson.dumps({"__type": code, "message": message})
     headers = [(b"content-type", A2I_JSON), (b"x-amzn-requestid", request_id),
-               (b"x-amzn-errortype", code.encode())]
+               (b"x-amzn-errortype", code.encode()), *retry_after(exc)]
     return status, headers, body

@@ -32,7 +32,7 @@ from xml.sax.saxutils import escape
 
 from crowdloop import errors as domain
 from crowdloop.aws import wire
-from crowdloop.aws.errors import WireError
+from crowdloop.aws.errors import WireError, retry_after
 from crowdloop.aws.sigv4 import is_presigned, is_presigned_v2
 
 if TYPE_CHECKING:
@@ -336,7 +336,7 @@ def error_response(exc: BaseException, request: wire.Request, request_id: bytes)
     extra = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in error.extra.items())
     body = (f"<Error><Code>{error.code}</Code><Message>{escape(error.message)}</Message>{extra}"
             f"<RequestId>{request_id.decode()}</RequestId></Error>")
-    return _xml(error.status, [(b"x-amz-request-id", request_id)], body)
+    return _xml(error.status, [(b"x-amz-request-id", request_id), *retry_after(exc)], body)
 
 
 def _s3_error(exc: BaseException, request: wire.Request) -> S3Error:
@@ -360,6 +360,8 @@ def _s3_error(exc: BaseException, request: wire.Request) -> S3Error:
     if isinstance(exc, WireError):
         code = "MaxMessageLengthExceeded" if exc.status == 413 else "InvalidRequest"
         return S3Error(code, 400, exc.message)
+    if isinstance(exc, domain.Unavailable):
+        return S3Error("ServiceUnavailable", 503, exc.message)
     log.error("internal error in S3 request", exc_info=exc)
     return S3Error("InternalError", 500, "We encountered an internal error. Please try again.")
 

@@ -11,7 +11,7 @@ from xml.sax.saxutils import escape
 
 from crowdloop import errors as domain
 from crowdloop.aws import wire
-from crowdloop.aws.errors import WireError
+from crowdloop.aws.errors import WireError, retry_after
 from crowdloop.runtime import Caller
 
 log = logging.getLogger("crowdloop.aws")
@@ -58,7 +58,7 @@ def error_response(exc: BaseException, request_id: bytes) -> wire.Response:
     body = (f'<ErrorResponse xmlns="{XMLNS}"><Error><Type>{kind}</Type><Code>{error.code}</Code>'
             f"<Message>{escape(error.message)}</Message></Error><RequestId>{request_id.decode()}</RequestId>"
             "</ErrorResponse>")
-    return _xml(error.status, request_id, body)
+    return _xml(error.status, request_id, body, retry_after(exc))
 
 
 def _sts_error(exc: BaseException) -> StsError:
@@ -74,10 +74,13 @@ def _sts_error(exc: BaseException) -> StsError:
         return StsError("SignatureDoesNotMatch", 403, exc.message)
     if isinstance(exc, WireError):
         return StsError("ValidationError", 400, exc.message)
+    if isinstance(exc, domain.Unavailable):
+        return StsError("ServiceUnavailable", 503, exc.message)
     log.error("internal error in STS request", exc_info=exc)
     return StsError("InternalFailure", 500, "An internal error occurred. Try again.")
 
 
-def _xml(status: int, request_id: bytes, body: str) -> wire.Response:
-    return wire.Response(status, [(b"content-type", b"text/xml"), (b"x-amzn-requestid", request_id)],
-                         body.encode())
+def _xml(status: int, request_id: bytes, body: str,
+         extra_headers: list[tuple[bytes, bytes]] | None = None) -> wire.Response:
+    return wire.Response(status, [(b"content-type", b"text/xml"), (b"x-amzn-requestid", request_id),
+                                  *(extra_headers or [])], body.encode())

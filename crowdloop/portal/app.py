@@ -28,7 +28,7 @@ import jinja2
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from crowdloop.keyfiles import load_key
@@ -39,7 +39,16 @@ from crowdloop.portal.sourceip import SourceIpRules
 from crowdloop.portal.static import CROWD_CSS, CROWD_SCRIPT, Assets, load_assets
 from crowdloop.portal.taskui import TaskUi
 from crowdloop.portal.tokens import TokenSigner
-from crowdloop.portal.web import REMOTE_THREADS, WORKER_THREADS, Portal, anonymous, page_policy, signed_in
+from crowdloop.portal.web import (
+    REMOTE_THREADS,
+    WORKER_THREADS,
+    Portal,
+    anonymous,
+    answer_failures,
+    error_page,
+    page_policy,
+    signed_in,
+)
 from crowdloop.runtime import Services
 
 
@@ -66,10 +75,10 @@ def create_portal(services: Services, assets: Assets | None = None) -> Starlette
     )
 
     async def frame(request: Request) -> Response:
-        return await portal.run(tasks.frame, portal, request)
+        return await answer_failures(portal, request, portal.run(tasks.frame, portal, request), frame=True)
 
     async def static(request: Request) -> Response:
-        return await portal.assets.response(request)
+        return await answer_failures(portal, request, portal.assets.response(request))
 
     routes = [
         Route("/", signed_in(pages.job_list), methods=["GET"]),
@@ -93,11 +102,7 @@ def create_portal(services: Services, assets: Assets | None = None) -> Starlette
     async def http_error(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 500
         title = {404: "Not found", 405: "Not allowed"}.get(status, "Something went wrong")
-        html = portal.jinja.get_template("message.html").render(
-            title=title, message="There is nothing here." if status == 404 else title + ".",
-            session=None, csrf_token="", asset=portal.assets.url)
-        return HTMLResponse(html, status_code=status, headers={
-            "Content-Security-Policy": portal.page_policy, "X-Content-Type-Options": "nosniff"})
+        return error_page(portal, status, title, "There is nothing here." if status == 404 else title + ".")
 
     app = Starlette(routes=routes, exception_handlers={404: http_error, 405: http_error})
     app.state.portal = portal

@@ -5,10 +5,16 @@ store). `signed_in(view)` and `anonymous(view)` turn it into a Starlette endpoin
 (form or JSON, at most MAX_BODY_BYTES), then, in one thread hop: loads the session, refuses cross-origin
 POSTs and POSTs without the right CSRF token, and calls the view. Every response carries the portal's
 security headers.
+
+No exception leaves an endpoint (answer_failures): an outage (crowdloop.errors.Unavailable) is answered
+503 with Retry-After, anything else is logged and answered 500 — as a page, or as JSON `{"error": ...}`
+when the request is JSON. (An exception escaping to Starlette would be answered as plain text and then
+re-raised to the server, which drops the client's keep-alive connection.)
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,10 +24,11 @@ import anyio
 import anyio.to_thread
 import jinja2
 import orjson
+from markupsafe import escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from crowdloop.errors import NotFound
+from crowdloop.errors import NotFound, Unavailable
 from crowdloop.portal import csrf
 from crowdloop.portal.access import JobCache
 from crowdloop.portal.handoff import LeaseHandoff
@@ -31,6 +38,8 @@ from crowdloop.portal.static import Assets
 from crowdloop.portal.taskui import TaskUi
 from crowdloop.portal.tokens import TokenSigner
 from crowdloop.runtime import Services
+
+log = logging.getLogger("crowdloop.portal")
 
 SESSION_COOKIE = "crowdloop_session"
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -161,14 +170,72 @@ def anonymous(view: View, *, slow: bool = False, remote: bool = False) -> Endpoi
 def _endpoint(guard: Callable[[Portal, Request, dict[str, Any], View], Response], view: View, *,
               slow: bool = False, remote: bool = False) -> Endpoint:
     async def endpoint(request: Request) -> Response:
+        portal: Portal = request.app.state.portal
         try:
             data = await read_data(request)
         except UnreadableBody as exc:
+            if wants_json(request):
+                return _json_error(exc.message, exc.status)
             return Response(exc.message, status_code=exc.status, media_type="text/plain")
-        portal: Portal = request.app.state.portal
-        return await portal.run(guard, portal, request, data, view, slow=slow, remote=remote)
+        return await answer_failures(portal, request,
+                                     portal.run(guard, portal, request, data, view, slow=slow, remote=remote))
 
     return endpoint
+
+
+_UNAVAILABLE_TITLE = "Temporarily unavailable"
+_UNAVAILABLE_MESSAGE = "The service is temporarily unavailable. Try again in a few seconds."
+_FAILED_TITLE = "Something went wrong"
+_FAILED_MESSAGE = "Something went wrong on our side. Try again; if it keeps happening, tell the requester."
+
+
+async def answer_failures(portal: Portal, request: Request, respond: Awaitable[Response], *,
+                          frame: bool = False) -> Response:
+    """The endpoint's response, or the answer for the exception it raised (see the module docstring).
+    frame: the request is for a task frame document, which gets a bare page it can show."""
+    try:
+        return await respond
+    except Unavailable as exc:  # logged where it was detected (the store, the blob store)
+        headers = {"Retry-After": str(exc.retry_after_seconds)}
+        return _failure(portal, request, 503, _UNAVAILABLE_TITLE, _UNAVAILABLE_MESSAGE, headers, frame=frame)
+    except Exception:
+        log.exception("internal error in %s %s", request.method, request.url.path)
+        return _failure(portal, request, 500, _FAILED_TITLE, _FAILED_MESSAGE, {}, frame=frame)
+
+
+def _failure(portal: Portal, request: Request, status: int, title: str, message: str,
+             headers: dict[str, str], *, frame: bool) -> Response:
+    if wants_json(request):
+        response = _json_error(message, status)
+    elif frame:
+        response = HTMLResponse(_BARE_PAGE.format(title=escape(title), message=escape(message)), status_code=status,
+                                headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+                                         "Referrer-Policy": "no-referrer"})
+    else:
+        response = error_page(portal, status, title, message)
+    response.headers.update(headers)
+    return response
+
+
+def error_page(portal: Portal, status: int, title: str, message: str) -> Response:
+    """The portal's message page for a request no view answered (no session, no CSRF token)."""
+    html = portal.jinja.get_template("message.html").render(
+        title=title, message=message, session=None, csrf_token="", asset=portal.assets.url)
+    response = HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": portal.page_policy})
+    for name, value in _BASE_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def _json_error(message: str, status: int) -> Response:
+    response = Response(orjson.dumps({"error": message}), status_code=status, media_type="application/json")
+    for name, value in _BASE_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+_BARE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
+<body style="font:16px system-ui,sans-serif;margin:16px"><p>{message}</p></body></html>"""
 
 
 def _signed_in(portal: Portal, request: Request, data: dict[str, Any], view: View) -> Response:

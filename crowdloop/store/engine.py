@@ -2,13 +2,24 @@
 
 SQLite runs in WAL mode with `BEGIN IMMEDIATE` for writes (one writer at a time, no upgrade deadlocks);
 reads use a deferred transaction so they never wait for the writer. PostgreSQL uses READ COMMITTED.
-Units of work commit once, at the edge: `with store.write() as conn: ...`.
+Units of work commit once, at the edge: `with store.write() as conn: ...`. A database outage escaping a
+transaction (disk full, server down: see outages.py) comes out as crowdloop.errors.Unavailable.
+
+The SQLite write-ahead log is kept bounded: a background thread checkpoints it (PASSIVE, every second,
+never waiting for anyone) and, when the file grows past WAL_LIMIT_BYTES anyway (PASSIVE cannot restart a
+log that is written to without pause), runs a TRUNCATE checkpoint while holding the process's write
+lock, so the log starts over from zero. Writers of this process wait for that checkpoint (it copies what
+PASSIVE has not yet copied and syncs the database file: 150-400 ms on our test machine, at most once per
+WAL_LIMIT_BYTES written). Shutdown truncates the log too.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +29,13 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from crowdloop.store.outages import outages_as_unavailable
+
 _MIGRATIONS = Path(__file__).parent / "migrations"
+WAL_LIMIT_BYTES = 64 * 1024 * 1024
+_WAL_CHECK_SECONDS = 0.1  # how often the checkpointer looks at the WAL's size (one stat call)
+_CHECKPOINT_BUSY_MS = 5000  # a TRUNCATE checkpoint waits this long for readers, then tries again later
+log = logging.getLogger("crowdloop.store")
 
 
 class Store:
@@ -53,21 +70,23 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A read-write transaction, committed when the block exits without an exception."""
-        if self._write_lock is None:
-            with self._writer.begin() as conn:
+        with outages_as_unavailable():
+            if self._write_lock is None:
+                with self._writer.begin() as conn:
+                    yield conn
+                return
+            with self._write_lock, self._transaction(self._writer, "writer") as conn:
                 yield conn
-            return
-        with self._write_lock, self._transaction(self._writer, "writer") as conn:
-            yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        if not self.is_sqlite:
-            with self._reader.begin() as conn:
+        with outages_as_unavailable():
+            if not self.is_sqlite:
+                with self._reader.begin() as conn:
+                    yield conn
+                return
+            with self._transaction(self._reader, "reader") as conn:
                 yield conn
-            return
-        with self._transaction(self._reader, "reader") as conn:
-            yield conn
 
     @contextmanager
     def read_one_statement(self) -> Iterator[Connection]:
@@ -79,7 +98,8 @@ class Store:
             with self.read() as transactional:
                 yield transactional
             return
-        yield conn
+        with outages_as_unavailable():
+            yield conn
 
     def pin_connections(self) -> None:
         """SQLite: from now on this thread keeps its own reader and writer connections between
@@ -113,25 +133,55 @@ class Store:
 
         command.upgrade(alembic_config(self.url), "head")
 
-    def start_checkpointer(self, interval_seconds: float = 1.0) -> None:
+    def start_checkpointer(self, interval_seconds: float = 1.0, wal_limit_bytes: int = WAL_LIMIT_BYTES) -> None:
         """SQLite only: checkpoint the WAL from a background thread every interval (PASSIVE: never waits
-        for, nor blocks, readers and writers)."""
+        for, nor blocks, readers and writers), and truncate it whenever it exceeds wal_limit_bytes."""
         if not self.is_sqlite or self._checkpointer is not None:
             return
+        wal = Path(f"{self._database_path()}-wal")
 
         def run() -> None:
-            while not self._stop_checkpoints.wait(interval_seconds):
+            next_passive = time.monotonic() + interval_seconds
+            while not self._stop_checkpoints.wait(_WAL_CHECK_SECONDS):
                 try:
-                    with self._reader.connect() as conn:
-                        conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                    if _file_size(wal) > wal_limit_bytes:
+                        self.truncate_wal()
+                    elif time.monotonic() >= next_passive:
+                        _checkpoint(self._database_path(), "PASSIVE")
+                        next_passive = time.monotonic() + interval_seconds
                 except Exception:  # a failed checkpoint is retried next round; commits are unaffected
-                    logging.getLogger("crowdloop.store").warning("WAL checkpoint failed", exc_info=True)
+                    log.warning("WAL checkpoint failed", exc_info=True)
 
         self._checkpointer = threading.Thread(target=run, name="crowdloop-checkpoint", daemon=True)
         self._checkpointer.start()
 
+    def truncate_wal(self) -> bool:
+        """SQLite: copy the whole WAL into the database and cut the WAL file to zero bytes, holding the
+        process's write lock so that no writer of ours appends meanwhile. False when readers kept it
+        from completing (it is tried again later); True on PostgreSQL."""
+        if not self.is_sqlite or self._write_lock is None:
+            return True
+        started = time.monotonic()
+        with self._write_lock:
+            busy, _, _ = _checkpoint(self._database_path(), "TRUNCATE")
+        log.debug("WAL truncation took %.0f ms", (time.monotonic() - started) * 1000)
+        if busy:
+            log.info("WAL truncation waited %d ms for readers and gave up; will retry", _CHECKPOINT_BUSY_MS)
+        return not busy
+
+    def _database_path(self) -> str:
+        return str(sa.engine.make_url(self.url).database)
+
     def dispose(self) -> None:
+        """Stop the checkpointer (and then truncate the WAL) and close the pools."""
         self._stop_checkpoints.set()
+        if self._checkpointer is not None and self._checkpointer is not threading.current_thread():
+            self._checkpointer.join(timeout=_CHECKPOINT_BUSY_MS / 1000 * 2)
+        if self._checkpointer is not None:  # the serving process: leave no WAL behind
+            try:
+                self.truncate_wal()
+            except sqlite3.Error:
+                log.warning("truncating the WAL at shutdown failed", exc_info=True)
         self._writer.dispose()
         if self._reader is not self._writer:
             self._reader.dispose()
@@ -139,7 +189,7 @@ class Store:
 
 def open_store(url: str, *, migrate: bool = True, background_checkpoints: bool = False) -> Store:
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        _create_private_file(sa.engine.make_url(url).database or "")
     store = Store(url, background_checkpoints=background_checkpoints)
     if migrate:
         store.upgrade()
@@ -153,6 +203,38 @@ def alembic_config(url: str) -> Any:
     config.set_main_option("script_location", str(_MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+def _create_private_file(database: str) -> None:
+    """Create the SQLite file (and its folder) readable by this user only, before SQLite does: it holds
+    API secrets, and SQLite gives the -wal and -shm files the mode of the database file."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists():
+        if path.stat().st_mode & 0o077:
+            log.warning("%s holds API secret keys and is readable by other users: chmod 600 it", path)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600))
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _checkpoint(database: str, mode: str) -> tuple[int, int, int]:
+    """PRAGMA wal_checkpoint(mode) on a connection of its own: (busy, WAL frames, frames checkpointed)."""
+    conn = sqlite3.connect(database, timeout=_CHECKPOINT_BUSY_MS / 1000, isolation_level=None,
+                           check_same_thread=False)
+    try:
+        row = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+    finally:
+        conn.close()
+    return int(row[0]), int(row[1]), int(row[2])
 
 
 def _sqlite_engine(url: str, begin: str, autocheckpoint: int) -> Engine:
@@ -170,6 +252,8 @@ def _sqlite_engine(url: str, begin: str, autocheckpoint: int) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
+        # when the log restarts by itself, its file is cut back to this size (else it keeps its peak)
+        cursor.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
