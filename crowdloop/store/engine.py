@@ -212,11 +212,26 @@ def _create_private_file(database: str) -> None:
         return
     path = Path(database)
     if path.exists():
-        if path.stat().st_mode & 0o077:
-            log.warning("%s holds API secret keys and is readable by other users: chmod 600 it", path)
+        _make_private(path)
         return
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600))
+
+
+def _make_private(path: Path) -> None:
+    """Tighten a database made readable by others (by older versions): ours becomes 0600, others are reported."""
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            status = file.stat()
+        except FileNotFoundError:
+            continue
+        if not status.st_mode & 0o077:
+            continue
+        if status.st_uid == os.getuid():
+            file.chmod(0o600)
+            log.warning("%s holds API secret keys and was readable by other users: changed to mode 0600", file)
+        else:
+            log.warning("%s holds API secret keys and is readable by other users: chmod 600 it", file)
 
 
 def _file_size(path: Path) -> int:

@@ -84,3 +84,17 @@ def test_new_sqlite_database_is_private(tmp_path: Path) -> None:
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     finally:
         store.dispose()
+
+
+def test_database_left_readable_by_an_older_version_is_made_private(tmp_path: Path) -> None:
+    database = tmp_path / "crowdloop.db"
+    open_store(f"sqlite:///{database}").dispose()
+    database.chmod(0o644)
+    store = open_store(f"sqlite:///{database}")
+    try:
+        with store.write() as conn:
+            conn.execute(sa.select(1))
+        for path in tmp_path.glob("crowdloop.db*"):
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    finally:
+        store.dispose()
