@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import statistics
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -191,3 +193,24 @@ def test_origin_header_is_checked_on_signed_in_posts(services: Services, open_br
     response = browser.client.post("/signout", data={"csrf_token": browser.csrf},
                                    headers={"Referer": ORIGIN + "/"})
     assert response.status_code == 303
+
+
+def test_unknown_emails_take_as_long_as_wrong_passwords(services: Services, open_browser: OpenBrowser,
+                                                        clock: ManualClock) -> None:
+    """Both check one argon2 hash (a dummy one for unknown emails), so timing tells no email apart."""
+    add_worker(services, "known@example.org")
+    workers.add_worker(services, "invited@example.org", groups=["raters"])  # no password yet: dummy hash
+    browser = open_browser()
+    browser.get("/signin")
+    times: dict[str, list[float]] = {"known@example.org": [], "nobody@example.org": [], "invited@example.org": []}
+    for _ in range(7):
+        for email, spent in times.items():
+            started = time.perf_counter()
+            response = browser.post("/signin", {"email": email, "password": "not the password"})
+            spent.append(time.perf_counter() - started)
+            assert response.status_code == 401
+            clock.advance(signin.WINDOW.total_seconds() + 1)  # no rate limit in the way
+    known = statistics.median(times["known@example.org"])
+    for email in ("nobody@example.org", "invited@example.org"):
+        ratio = statistics.median(times[email]) / known
+        assert 0.5 < ratio < 2, (email, times)
