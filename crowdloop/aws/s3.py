@@ -295,7 +295,7 @@ class S3Api:
         for name, header in _OVERRIDES.items():
             if name in params:
                 headers = [h for h in headers if h[0] != header]
-                headers.append((header, params[name].encode("latin-1", "replace")))
+                headers.append((header, _header_value(name, params[name])))
         status, start, end = 200, 0, size - 1
         byte_range = _parse_range(request.header("range"), size)
         if byte_range is not None:
@@ -441,6 +441,15 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None:
     if start >= size:
         raise _unsatisfiable(size)
     return start, min(end, size - 1)
+
+
+def _header_value(name: str, value: str) -> bytes:
+    """A response-* override as a header value; S3's InvalidArgument for control characters (CR/LF would
+    end the header and let the URL's author write headers of their own)."""
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise S3Error("InvalidArgument", 400, f"Header value of {name} contains control characters.",
+                      ArgumentName=name)
+    return value.encode("latin-1", "replace")
 
 
 def _unsatisfiable(size: int) -> S3Error:

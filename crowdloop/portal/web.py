@@ -263,8 +263,29 @@ def request_origin(request: Request) -> str:
     return f"{request.url.scheme}://{request.headers.get('host', '')}"
 
 
-def local_path(target: str | None) -> str:
-    """target when it is a path on this site, else "/" (no open redirects)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+MAX_NEXT_BYTES = 1024  # once non-ASCII is percent-encoded; the OIDC state cookie carries it
+_PRINTABLE_ASCII = "".join(chr(c) for c in range(0x21, 0x7f))
+
+
+def next_path(target: str | None) -> str | None:
+    """Where to go after signing in: "/" when no `next` was given, `target` when it is a path on this
+    site, None when it is not (the caller answers 400; see docs/portal.md).
+
+    A path on this site is "/" alone or "/" followed by a character other than "/" and "\\", with no
+    backslash, whitespace or control character anywhere (browsers drop TAB/CR/LF inside URLs, so
+    "/<TAB>/host" would become "//host", another site) and at most MAX_NEXT_BYTES long once
+    non-ASCII characters are percent-encoded (they are, in the path returned)."""
+    if not target:
         return "/"
-    return target
+    if not target.startswith("/") or target[1:2] in ("/", "\\"):
+        return None
+    if any(ch == "\\" or ch.isspace() or not ch.isprintable() for ch in target):
+        return None
+    target = quote(target, safe=_PRINTABLE_ASCII)  # a Location header holds ASCII only
+    return target if len(target) <= MAX_NEXT_BYTES else None
+
+
+def bad_next(visit: Visit) -> Response:
+    return visit.page("message.html", status=400, title="This link is not valid",
+                      message="The address this link would take you to after signing in is not a page of "
+                              "this site. Sign in from the sign-in page instead.")

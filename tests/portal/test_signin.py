@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import statistics
 import time
+import urllib.parse
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -82,13 +83,27 @@ def test_cookie_is_secure_behind_https(services: Services, portal_app: Starlette
         assert "Secure" in response.headers["set-cookie"]
 
 
-def test_open_redirects_are_refused(services: Services, open_browser: OpenBrowser) -> None:
+OFF_SITE = ["//evil.example/x", "/\\evil.example", "/\t/evil.example/", "/%09/x\n", "https://evil.example/",
+            "evil.example", "/a\\b", "/\r\nSet-Cookie: x=1", "/\x00", "/ /evil.example", "/\u2028x", "/" + "a" * 1024]
+
+
+def test_next_must_be_a_path_on_this_site(services: Services, open_browser: OpenBrowser) -> None:
     add_worker(services, "red@example.org")
     browser = open_browser()
-    browser.get("/signin")
-    response = browser.post("/signin", {"email": "red@example.org", "password": PASSWORD,
-                                        "next": "//evil.example/x"})
-    assert response.headers["location"] == "/"
+    for target in OFF_SITE:
+        assert browser.client.get("/signin", params={"next": target}).status_code == 400, repr(target)
+        browser.get("/signin")
+        response = browser.post("/signin", {"email": "red@example.org", "password": PASSWORD, "next": target})
+        assert response.status_code == 400, repr(target)
+        assert "This link is not valid" in response.text and "location" not in response.headers
+    assert _sessions(services) == 0  # refused before the password is checked
+    for target, location in (("/jobs/3/empty?x=1#y", "/jobs/3/empty?x=1#y"), ("/%09/x", "/%09/x"),
+                             ("/caf\u00e9", "/caf%C3%A9"), ("", "/")):
+        browser = open_browser()
+        assert 'name="next" value="' + location.replace("&", "&amp;") in browser.get(
+            "/signin?next=" + urllib.parse.quote(target)).text
+        response = browser.post("/signin", {"email": "red@example.org", "password": PASSWORD, "next": target})
+        assert response.headers["location"] == location
 
 
 def test_wrong_password_and_unknown_email(services: Services, open_browser: OpenBrowser) -> None:

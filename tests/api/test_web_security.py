@@ -1,0 +1,58 @@
+"""The web-facing edges of a real `crowdloop serve` (SQLite and PostgreSQL), over raw HTTP: control
+characters in redirects and response headers are refused with a clean 4xx, never a dropped connection."""
+
+from __future__ import annotations
+
+import http.client
+import re
+from urllib.parse import quote, urlsplit
+
+import pytest
+
+from tests.conftest import RunningServer
+
+CONTROL = ["\r\nSet-Cookie: injected=1", "\n", "\r", "\x00", "\x7f", "\t"]
+
+
+def raw(server: RunningServer, method: str, target: str, headers: dict[str, str] | None = None,
+        body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+    """One request on a fresh connection; the answer's status, headers (lower-case names) and body."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        conn.request(method, target, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("control", CONTROL, ids=repr)
+def test_control_characters_in_next_are_a_clean_400(server: RunningServer, control: str) -> None:
+    status, headers, body = raw(server, "GET", "/signin?next=" + quote(f"/jobs{control}/1", safe=""))
+    assert status == 400 and b"This link is not valid" in body
+    assert "location" not in headers and "injected" not in headers.get("set-cookie", "")
+    status, headers, page = raw(server, "GET", "/signin")
+    cookie = headers["set-cookie"].split(";")[0]
+    token = re.search(rb'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    form = f"csrf_token={token.group(1).decode()}&email=a%40example.org&password=x&next=" + quote(
+        f"/{control}", safe="")
+    status, headers, body = raw(server, "POST", "/signin", body=form.encode(), headers={
+        "Cookie": cookie, "Origin": server.endpoint_url, "Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 400 and b"This link is not valid" in body and "location" not in headers
+
+
+@pytest.mark.parametrize("control", CONTROL, ids=repr)
+def test_control_characters_in_response_overrides_are_invalid_argument(server: RunningServer,
+                                                                       control: str) -> None:
+    folder = server.settings.output_path / "overrides"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "o.json").write_bytes(b"{}")
+    s3 = server.client("s3")
+    for param in ("ResponseContentType", "ResponseContentDisposition", "ResponseCacheControl"):
+        url = urlsplit(s3.generate_presigned_url("get_object", Params={
+            "Bucket": "overrides", "Key": "o.json", param: f"text/plain{control}"}))
+        status, headers, body = raw(server, "GET", f"{url.path}?{url.query}")
+        assert status == 400, (param, body)
+        assert b"<Code>InvalidArgument</Code>" in body and b"<ArgumentName>response-" in body
+        assert "injected" not in headers.get("set-cookie", "")
