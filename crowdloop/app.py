@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from crowdloop import flows, output, queue
+from crowdloop import flows, output, queue, served
 from crowdloop.aws.app import AwsApi, is_aws_request
 from crowdloop.blobs import BLOB_ROUTE, LocalBlobStore, blob_store_for
 from crowdloop.clock import Clock, SystemClock
@@ -90,12 +90,12 @@ class CrowdloopApp:
             await _reply(send, 404, b'{"message": "not found"}', b"application/json")
 
     async def _template(self, sha256: str, send: Send) -> None:
-        """DescribeHumanTaskUi's UiTemplate.Url: the template text, inert (CSP sandbox) if opened."""
+        """DescribeHumanTaskUi's UiTemplate.Url: the template text (an attachment, inert: crowdloop.served)."""
         content = flows.get_template(self.services, sha256) if len(sha256) == 64 else None
         if content is None:
             await _reply(send, 404, b"No such template.", b"text/plain")
             return
-        await _reply(send, 200, content.encode(), b"text/html; charset=utf-8", _INERT)
+        await _reply_object(send, content.encode(), b"text/html; charset=utf-8")
 
     async def _blob(self, rest: str, scope: Scope, send: Send) -> None:
         """A short-lived signed URL from LocalBlobStore.url_for (grant_read_access in task UIs)."""
@@ -117,7 +117,7 @@ class CrowdloopApp:
             await _reply(send, 404, b"No such object.", b"text/plain")
             return
         content_type = (mimetypes.guess_type(key)[0] or "application/octet-stream").encode()
-        await _reply(send, 200, data, content_type, [*_INERT, (b"cache-control", b"private, max-age=300")])
+        await _reply_object(send, data, content_type, [(b"cache-control", b"private, max-age=300")])
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -171,7 +171,11 @@ async def _drain_body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-_INERT = [(b"content-security-policy", b"sandbox"), (b"x-content-type-options", b"nosniff")]
+async def _reply_object(send: Send, body: bytes, content_type: bytes,
+                        extra_headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """200 with bytes a requester wrote: inert on our origin (crowdloop.served)."""
+    headers = served.inert([(b"content-type", content_type), *(extra_headers or [])])
+    await _reply(send, 200, body, content_type, [h for h in headers if h[0] != b"content-type"])
 
 
 async def _reply(send: Send, status: int, body: bytes, content_type: bytes,

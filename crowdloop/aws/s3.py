@@ -31,6 +31,7 @@ from urllib.parse import quote, unquote
 from xml.sax.saxutils import escape
 
 from crowdloop import errors as domain
+from crowdloop import served
 from crowdloop.aws import wire
 from crowdloop.aws.errors import WireError
 from crowdloop.aws.sigv4 import is_presigned, is_presigned_v2
@@ -296,6 +297,7 @@ class S3Api:
             if name in params:
                 headers = [h for h in headers if h[0] != header]
                 headers.append((header, _header_value(name, params[name])))
+        headers = served.inert(headers)
         status, start, end = 200, 0, size - 1
         byte_range = _parse_range(request.header("range"), size)
         if byte_range is not None:

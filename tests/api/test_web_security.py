@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import re
+import uuid
 from urllib.parse import quote, urlsplit
 
 import pytest
@@ -56,3 +57,17 @@ def test_control_characters_in_response_overrides_are_invalid_argument(server: R
         assert status == 400, (param, body)
         assert b"<Code>InvalidArgument</Code>" in body and b"<ArgumentName>response-" in body
         assert "injected" not in headers.get("set-cookie", "")
+
+
+def test_template_urls_are_inert_attachments(server: RunningServer) -> None:
+    sm = server.client("sagemaker")
+    name = f"inert-{uuid.uuid4().hex[:8]}"
+    sm.create_human_task_ui(HumanTaskUiName=name, UiTemplate={
+        "Content": "<script>window.ran = 1</script><crowd-form></crowd-form>"})
+    url = urlsplit(sm.describe_human_task_ui(HumanTaskUiName=name)["UiTemplate"]["Url"])
+    status, headers, body = raw(server, "GET", url.path)
+    assert status == 200 and body.startswith(b"<script>")
+    assert headers["content-type"] == "text/html; charset=utf-8"
+    assert headers["content-disposition"] == "attachment"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["content-security-policy"].startswith("sandbox; default-src 'none';")

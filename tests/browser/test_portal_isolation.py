@@ -9,8 +9,10 @@ import time
 from typing import Any
 
 from playwright.sync_api import Browser, Page
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser.portal_site import Site, open_worker, site  # noqa: F401
+from tests.conftest import RunningServer
 
 # What a hostile script in a task's input tries once it runs: read the worker's cookies, open a portal page
 # and read its CSRF token, fetch a portal page with the worker's cookies.
@@ -66,3 +68,34 @@ def test_task_frame_opened_as_a_page_runs_in_an_opaque_origin(site: Site, browse
         assert probe["cookie"] == "blocked" and probe["popup"] == "blocked" and probe["csrf"] == "none"
         assert probe["fetched"] == "blocked"
         assert len(worker.page.context.pages) == 2  # no portal page was opened by the script
+
+
+MARKUP_OUTPUT = json.dumps({"humanLoopName": "loop-markup", "inputContent": {
+    "note": "<script>window.crowdloopRan = true; document.title = 'ran';</script><img src=x "
+            "onerror=\"window.crowdloopRan = true\">"}}).encode()
+
+
+def test_object_presigned_as_html_never_runs_for_a_signed_in_worker(
+        site: Site, server: RunningServer, browser: Browser) -> None:  # noqa: F811
+    key = "a2i/fd/2026/12/05/00/00/00/loop-markup/output.json"
+    path = server.settings.output_path / "isolation" / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(MARKUP_OUTPUT)
+    _, group = site.team()
+    url = server.client("s3").generate_presigned_url("get_object", Params={
+        "Bucket": "isolation", "Key": key, "ResponseContentType": "text/html",
+        "ResponseContentDisposition": "inline"})
+    with open_worker(browser, site) as worker:
+        worker.sign_in(site.worker(group))
+        page = worker.page.context.new_page()
+        with page.expect_download(timeout=10_000) as download:
+            try:
+                page.goto(url)
+            except PlaywrightError as exc:  # a navigation that becomes a download is aborted
+                assert "net::ERR_ABORTED" in str(exc) or "Download is starting" in str(exc), exc
+        assert download.value.url == url
+        assert not page.evaluate("window.crowdloopRan === true") and page.title() != "ran"
+        headers = page.request.get(url).headers
+        assert headers["content-type"] == "text/html" and headers["content-disposition"] == "attachment"
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["content-security-policy"].startswith("sandbox; default-src 'none'")
