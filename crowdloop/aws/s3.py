@@ -357,6 +357,8 @@ def _s3_error(exc: BaseException, request: wire.Request) -> S3Error:
     if isinstance(exc, domain.BadSignature):
         return S3Error("SignatureDoesNotMatch", 403, exc.message)
     if isinstance(exc, WireError):
+        if exc.status in (403, 421):  # refused before reading the request (crowdloop.aws.unsigned)
+            return S3Error(exc.code.removesuffix("Exception"), exc.status, exc.message)
         code = "MaxMessageLengthExceeded" if exc.status == 413 else "InvalidRequest"
         return S3Error(code, 400, exc.message)
     log.error("internal error in S3 request", exc_info=exc)
