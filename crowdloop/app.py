@@ -1,5 +1,9 @@
 """The root ASGI application: one port serving the AWS APIs (SageMaker, A2I runtime, S3, STS), a few
-crowdloop endpoints under /_crowdloop/, and the worker portal. It also runs the reaper."""
+crowdloop endpoints under /_crowdloop/, and the worker portal. It also runs the reaper.
+
+Every request body is limited here, by route (crowdloop.bodylimit): the AWS APIs wire.MAX_BODY_BYTES,
+the portal web.MAX_BODY_BYTES (its anonymous routes and signed-in ones without a live session stop at
+web.ANONYMOUS_BODY_BYTES), /_crowdloop/ ANONYMOUS_BODY_BYTES (none of them reads a body)."""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from crowdloop import flows, output, queue, served
+from crowdloop import bodylimit, flows, output, queue, served
+from crowdloop.aws import wire
 from crowdloop.aws.app import AwsApi, is_aws_request
 from crowdloop.blobs import BLOB_ROUTE, LocalBlobStore, blob_store_for
 from crowdloop.clock import Clock, SystemClock
@@ -20,6 +25,8 @@ from crowdloop.config import Settings
 from crowdloop.errors import CrowdloopError
 from crowdloop.flows import TEMPLATE_ROUTE
 from crowdloop.portal.app import create_portal
+from crowdloop.portal.web import ANONYMOUS_BODY_BYTES
+from crowdloop.portal.web import MAX_BODY_BYTES as PORTAL_MAX_BODY_BYTES
 from crowdloop.runtime import Services
 from crowdloop.store import Store, open_store
 
@@ -69,18 +76,35 @@ class CrowdloopApp:
             await _reply(send, 404, b"Not found.", b"text/plain")
             return
         if path.startswith("/_crowdloop/"):
-            await self._internal(path, scope, receive, send)
+            route, limit = self._internal, ANONYMOUS_BODY_BYTES  # these routes read no body at all
+            if (bodylimit.declared_length(scope) or 0) > limit:  # so refuse a large one here, up front
+                await _reply(send, 413, f"The request body is larger than {limit} bytes.".encode(), b"text/plain")
+                return
         elif is_aws_request(scope):
-            await self.aws(scope, receive, send)
+            route, limit = self.aws, wire.MAX_BODY_BYTES
         else:
-            await self.portal(scope, receive, send)
+            route, limit = self.portal, PORTAL_MAX_BODY_BYTES  # anonymous routes stop at far less (web.py)
+        started = False
 
-    async def _internal(self, path: str, scope: Scope, receive: Receive, send: Send) -> None:
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await route(scope, bodylimit.limited(scope, receive, limit), tracking_send)
+        except bodylimit.BodyTooLarge:  # a route that let it through: answer for it
+            if started:
+                raise
+            await _reply(send, 413, f"The request body is larger than {limit} bytes.".encode(), b"text/plain")
+
+    async def _internal(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
         if path == "/_crowdloop/health":
             await _reply(send, 200, b"ok", b"text/plain")
         elif path == "/_crowdloop/noop":
-            # The benchmark's ceiling: the same server stack answering without doing any work.
-            await _drain_body(receive)
+            # The benchmark's ceiling: the same server stack answering without doing any work. The body is
+            # never read (uvicorn drops what arrives after the answer), so no client can make it hold any.
             await _reply(send, 200, b"{}", b"application/x-amz-json-1.1")
         elif path.startswith(TEMPLATE_ROUTE + "/"):
             await self._template(path.removeprefix(TEMPLATE_ROUTE + "/"), send)
@@ -160,15 +184,6 @@ def create_app(settings: Settings, clock: Clock | None = None) -> CrowdloopApp:
         services.blobs.discard_stale_incoming()
     output.write_pending_outputs(services)
     return CrowdloopApp(services)
-
-
-async def _drain_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
 
 
 async def _reply_object(send: Send, body: bytes, content_type: bytes,

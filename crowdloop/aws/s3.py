@@ -359,7 +359,7 @@ def _s3_error(exc: BaseException, request: wire.Request) -> S3Error:
     if isinstance(exc, WireError):
         if exc.status in (403, 421):  # refused before reading the request (crowdloop.aws.unsigned)
             return S3Error(exc.code.removesuffix("Exception"), exc.status, exc.message)
-        code = "MaxMessageLengthExceeded" if exc.status == 413 else "InvalidRequest"
+        code = "EntityTooLarge" if exc.status == 413 else "InvalidRequest"  # 400 for both, as S3 answers
         return S3Error(code, 400, exc.message)
     log.error("internal error in S3 request", exc_info=exc)
     return S3Error("InternalError", 500, "We encountered an internal error. Please try again.")

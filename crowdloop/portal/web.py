@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import parse_qsl, quote
 
 import anyio
@@ -21,6 +21,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from crowdloop.bodylimit import BodyTooLarge
 from crowdloop.errors import NotFound
 from crowdloop.portal import csrf
 from crowdloop.portal.access import JobCache
@@ -32,8 +33,10 @@ from crowdloop.portal.taskui import TaskUi
 from crowdloop.portal.tokens import TokenSigner
 from crowdloop.runtime import Services
 
+T = TypeVar("T")
 SESSION_COOKIE = "crowdloop_session"
-MAX_BODY_BYTES = 8 * 1024 * 1024
+MAX_BODY_BYTES = 8 * 1024 * 1024  # signed-in routes (an answer); read only once the session is known
+ANONYMOUS_BODY_BYTES = 64 * 1024  # what a client without a session can make the server hold
 WORKER_THREADS = 8  # views running at once; more only contend for the GIL and the store's write lock
 REMOTE_THREADS = 16  # views waiting on an identity provider at once
 def page_policy(frame_origin: str = "") -> str:
@@ -64,8 +67,7 @@ class Portal:
     # hop costs more than it overlaps); CPU-heavy views (password hashing) still go to a thread.
     inline: bool = False
 
-    async def run(self, function: Callable[..., Response], *args: Any, slow: bool = False,
-                  remote: bool = False) -> Response:
+    async def run(self, function: Callable[..., T], *args: Any, slow: bool = False, remote: bool = False) -> T:
         """Run a view's blocking part (store calls): inline when `inline` and not `slow`, else in a worker
         thread, at most WORKER_THREADS at once. `remote` views wait on another server (an identity
         provider) and get threads of their own, so a hung provider cannot hold up task pages."""
@@ -158,21 +160,46 @@ def anonymous(view: View, *, slow: bool = False, remote: bool = False) -> Endpoi
     return _endpoint(_anonymous, view, slow=slow, remote=remote)
 
 
-def _endpoint(guard: Callable[[Portal, Request, dict[str, Any], View], Response], view: View, *,
-              slow: bool = False, remote: bool = False) -> Endpoint:
+class _Loaded(NamedTuple):
+    """A session already looked up (before reading a large body), or None: look it up in the guard."""
+
+    session: Session | None
+
+
+Guard = Callable[[Portal, Request, dict[str, Any], View, "_Loaded | None"], Response]
+
+
+def _endpoint(guard: Guard, view: View, *, slow: bool = False, remote: bool = False) -> Endpoint:
     async def endpoint(request: Request) -> Response:
-        try:
-            data = await read_data(request)
-        except UnreadableBody as exc:
-            return Response(exc.message, status_code=exc.status, media_type="text/plain")
         portal: Portal = request.app.state.portal
-        return await portal.run(guard, portal, request, data, view, slow=slow, remote=remote)
+        loaded: _Loaded | None = None
+        try:
+            data = await read_data(request, ANONYMOUS_BODY_BYTES)
+        except BodyNeedsSession:
+            if guard is not _signed_in:
+                return _unreadable(portal, request, _too_large(ANONYMOUS_BODY_BYTES))
+            # more than an anonymous client may send: only for a live session is the rest read
+            loaded = _Loaded(await portal.run(_session_of, portal, request))
+            data = {}
+            if loaded.session is not None:
+                try:
+                    data = await read_data(request, MAX_BODY_BYTES, already=_body_so_far(request))
+                except UnreadableBody as exc:
+                    return _unreadable(portal, request, exc)
+        except UnreadableBody as exc:
+            return _unreadable(portal, request, exc)
+        return await portal.run(guard, portal, request, data, view, loaded, slow=slow, remote=remote)
 
     return endpoint
 
 
-def _signed_in(portal: Portal, request: Request, data: dict[str, Any], view: View) -> Response:
-    session = load_session(portal.svc, request.cookies.get(SESSION_COOKIE))
+def _session_of(portal: Portal, request: Request) -> Session | None:
+    return load_session(portal.svc, request.cookies.get(SESSION_COOKIE))
+
+
+def _signed_in(portal: Portal, request: Request, data: dict[str, Any], view: View,
+               loaded: _Loaded | None) -> Response:
+    session = loaded.session if loaded else _session_of(portal, request)
     visit = Visit(portal, request, data, session, session.csrf_token if session else "")
     if session is None:
         if request.cookies.get(SESSION_COOKIE):
@@ -187,8 +214,9 @@ def _signed_in(portal: Portal, request: Request, data: dict[str, Any], view: Vie
     return _run(view, visit)
 
 
-def _anonymous(portal: Portal, request: Request, data: dict[str, Any], view: View) -> Response:
-    session = load_session(portal.svc, request.cookies.get(SESSION_COOKIE))
+def _anonymous(portal: Portal, request: Request, data: dict[str, Any], view: View,
+               loaded: _Loaded | None) -> Response:
+    session = _session_of(portal, request)
     token = request.cookies.get(csrf.ANONYMOUS_COOKIE) or ""
     visit = Visit(portal, request, data, session, token)
     if request.method == "POST" and not _post_allowed(visit, token):
@@ -227,18 +255,48 @@ class UnreadableBody(Exception):
         self.message = message
 
 
-async def read_data(request: Request) -> dict[str, Any]:
+class BodyNeedsSession(UnreadableBody):
+    """The body is larger than an anonymous client may send; what was read is kept on the request."""
+
+
+def _too_large(limit: int) -> UnreadableBody:
+    return UnreadableBody(413, f"The request body is larger than {limit} bytes.")
+
+
+_SO_FAR = "crowdloop.body_so_far"
+
+
+def _body_so_far(request: Request) -> list[bytes]:
+    chunks: list[bytes] = request.scope.get(_SO_FAR, [])
+    return chunks
+
+
+async def read_data(request: Request, limit: int, already: list[bytes] | None = None) -> dict[str, Any]:
     """The POST body as a dict (url-encoded form or a JSON object); {} for GET. UnreadableBody (413 or
-    400) when it is too large or malformed."""
+    400) when it is too large or malformed; BodyNeedsSession when it is larger than ANONYMOUS_BODY_BYTES
+    and `limit` is that (the caller may continue with `already` = what was read, once a session is found).
+    A Content-Length over the limit is refused before anything is read."""
     if request.method != "POST":
         return {}
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise UnreadableBody(413, f"The request body is larger than {MAX_BODY_BYTES} bytes.")
-        chunks.append(chunk)
+    too_large = BodyNeedsSession(413, "") if limit == ANONYMOUS_BODY_BYTES else _too_large(limit)
+    try:
+        declared = int(request.headers.get("content-length", "0"))
+    except ValueError:
+        raise UnreadableBody(400, "The Content-Length header is not a number.") from None
+    chunks = list(already or [])
+    size = sum(map(len, chunks))
+    if declared > limit:
+        request.scope[_SO_FAR] = chunks
+        raise too_large
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            chunks.append(chunk)
+            if size > limit:
+                request.scope[_SO_FAR] = chunks
+                raise too_large
+    except BodyTooLarge:  # the root app's own limit (crowdloop.app)
+        raise _too_large(limit) from None
     body = b"".join(chunks)
     try:
         if wants_json(request):
@@ -249,6 +307,15 @@ async def read_data(request: Request) -> dict[str, Any]:
         return dict(parse_qsl(body.decode(), keep_blank_values=True, max_num_fields=100))
     except ValueError as exc:  # includes orjson.JSONDecodeError and UnicodeDecodeError
         raise UnreadableBody(400, f"The request body is malformed: {exc}") from None
+
+
+def _unreadable(portal: Portal, request: Request, exc: UnreadableBody) -> Response:
+    """413/400 as the portal answers errors: JSON for JSON requests, else the message page."""
+    visit = Visit(portal, request, {}, None, "")
+    if wants_json(request):
+        return visit.json({"error": exc.message}, exc.status)
+    title = "Too much data" if exc.status == 413 else "Unreadable request"
+    return visit.page("message.html", status=exc.status, title=title, message=exc.message)
 
 
 def wants_json(request: Request) -> bool:

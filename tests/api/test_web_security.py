@@ -4,8 +4,12 @@ characters in redirects and response headers are refused with a clean 4xx, never
 from __future__ import annotations
 
 import http.client
+import json
 import re
+import select
+import socket
 import uuid
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
@@ -71,3 +75,69 @@ def test_template_urls_are_inert_attachments(server: RunningServer) -> None:
     assert headers["content-disposition"] == "attachment"
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["content-security-policy"].startswith("sandbox; default-src 'none';")
+
+
+# --- request bodies: bounded for everyone, small for anyone without a session ---------------------------------
+
+HUGE = 256 * 1024 * 1024
+RSS_MARGIN = 100 * 1024 * 1024  # far below HUGE: what the largest route may hold (API) plus noise
+CHUNK = b"x" * (1024 * 1024)
+
+
+def rss_bytes(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
+    assert match, status
+    return int(match.group(1)) * 1024
+
+
+def send_huge(server: RunningServer, path: str, headers: dict[str, str], *, chunked: bool) -> tuple[int, bytes]:
+    """POST HUGE bytes (Content-Length or chunked), stopping as soon as the server answers; the status and
+    body of that answer (the server may answer before reading anything)."""
+    framing = {"Transfer-Encoding": "chunked"} if chunked else {"Content-Length": str(HUGE)}
+    head = "".join(f"{k}: {v}\r\n" for k, v in {"Host": f"127.0.0.1:{server.port}", **headers, **framing}.items())
+    piece = b"%x\r\n%s\r\n" % (len(CHUNK), CHUNK) if chunked else CHUNK
+    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as sock:
+        sock.sendall(f"POST {path} HTTP/1.1\r\n{head}\r\n".encode())
+        for _ in range(HUGE // len(CHUNK)):
+            if select.select([sock], [], [], 0)[0]:
+                break
+            try:
+                sock.sendall(piece)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+        else:
+            if chunked:
+                sock.sendall(b"0\r\n\r\n")
+        reply = http.client.HTTPResponse(sock)
+        reply.begin()
+        return reply.status, reply.read()
+
+
+def _signin_form(server: RunningServer) -> dict[str, str]:
+    _, headers, page = raw(server, "GET", "/signin")
+    token = re.search(rb'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    return {"Cookie": headers["set-cookie"].split(";")[0], "Origin": server.endpoint_url,
+            "Content-Type": "application/x-www-form-urlencoded"}
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_huge_bodies_are_refused_without_the_server_holding_them(server: RunningServer, chunked: bool) -> None:
+    before = rss_bytes(server.process.pid)
+    status, body = send_huge(server, "/_crowdloop/noop", {}, chunked=chunked)
+    assert status == (200 if chunked else 413), body  # noop never reads a body: a declared large one is refused
+    status, body = send_huge(server, "/signin", _signin_form(server), chunked=chunked)
+    assert status == 413 and b"Too much data" in body
+    status, body = send_huge(server, "/signin", {"Content-Type": "application/json"}, chunked=chunked)
+    assert status == 413 and json.loads(body)["error"].startswith("The request body is larger than")
+    status, body = send_huge(server, "/tasks/1/submit", {"Content-Type": "application/json"}, chunked=chunked)
+    assert status == 401  # no session: the body is not read beyond what an anonymous client may send
+    status, body = send_huge(server, "/", {"X-Amz-Target": "SageMaker.ListHumanTaskUis",
+                                           "Content-Type": "application/x-amz-json-1.1"}, chunked=chunked)
+    assert status == 413 and json.loads(body)["__type"] == "ValidationException"
+    status, body = send_huge(server, "/human-loops", {"Content-Type": "application/json"}, chunked=chunked)
+    assert status == 413
+    grown = rss_bytes(server.process.pid) - before
+    assert grown < RSS_MARGIN, f"the server grew by {grown / 2**20:.0f} MiB"
+    assert raw(server, "GET", "/_crowdloop/health")[0] == 200
