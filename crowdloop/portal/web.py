@@ -2,9 +2,11 @@
 
 A view is a plain function `view(visit) -> Response` that runs in a worker thread (it calls the
 store). `signed_in(view)` and `anonymous(view)` turn it into a Starlette endpoint that reads the body
-(form or JSON, at most MAX_BODY_BYTES), then, in one thread hop: loads the session, refuses cross-origin
-POSTs and POSTs without the right CSRF token, and calls the view. Every response carries the portal's
-security headers.
+(form or JSON, at most ANONYMOUS_BODY_BYTES), then, in one thread hop: loads the session, refuses
+cross-origin POSTs and POSTs without the right CSRF token, and calls the view. A signed-in route whose
+body is larger looks the session up first and reads on (to MAX_BODY_BYTES) only for a live one, so a
+client without a session never makes the server hold more than ANONYMOUS_BODY_BYTES. Every response
+carries the portal's security headers.
 """
 
 from __future__ import annotations
