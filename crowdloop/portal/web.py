@@ -176,18 +176,16 @@ def _endpoint(guard: Guard, view: View, *, slow: bool = False, remote: bool = Fa
         portal: Portal = request.app.state.portal
         loaded: _Loaded | None = None
         try:
-            data = await read_data(request, ANONYMOUS_BODY_BYTES)
-        except BodyNeedsSession:
-            if guard is not _signed_in:
-                return _unreadable(portal, request, _too_large(ANONYMOUS_BODY_BYTES))
-            # more than an anonymous client may send: only for a live session is the rest read
-            loaded = _Loaded(await portal.run(_session_of, portal, request))
-            data = {}
-            if loaded.session is not None:
-                try:
-                    data = await read_data(request, MAX_BODY_BYTES, already=_body_so_far(request))
-                except UnreadableBody as exc:
-                    return _unreadable(portal, request, exc)
+            try:
+                data = await read_data(request, ANONYMOUS_BODY_BYTES)
+            except BodyOverLimit as over:
+                if guard is not _signed_in:
+                    raise
+                # more than an anonymous client may send: the rest is read only for a live session
+                loaded = _Loaded(await portal.run(_session_of, portal, request))
+                data = {}
+                if loaded.session is not None:
+                    data = await read_data(request, MAX_BODY_BYTES, over.so_far)
         except UnreadableBody as exc:
             return _unreadable(portal, request, exc)
         return await portal.run(guard, portal, request, data, view, loaded, slow=slow, remote=remote)
@@ -257,48 +255,36 @@ class UnreadableBody(Exception):
         self.message = message
 
 
-class BodyNeedsSession(UnreadableBody):
-    """The body is larger than an anonymous client may send; what was read is kept on the request."""
+class BodyOverLimit(UnreadableBody):
+    """413: the body is larger than `limit`; `so_far` holds what was read (to go on with a larger limit)."""
+
+    def __init__(self, limit: int, so_far: list[bytes]) -> None:
+        super().__init__(413, f"The request body is larger than {limit} bytes.")
+        self.so_far = so_far
 
 
-def _too_large(limit: int) -> UnreadableBody:
-    return UnreadableBody(413, f"The request body is larger than {limit} bytes.")
-
-
-_SO_FAR = "crowdloop.body_so_far"
-
-
-def _body_so_far(request: Request) -> list[bytes]:
-    chunks: list[bytes] = request.scope.get(_SO_FAR, [])
-    return chunks
-
-
-async def read_data(request: Request, limit: int, already: list[bytes] | None = None) -> dict[str, Any]:
-    """The POST body as a dict (url-encoded form or a JSON object); {} for GET. UnreadableBody (413 or
-    400) when it is too large or malformed; BodyNeedsSession when it is larger than ANONYMOUS_BODY_BYTES
-    and `limit` is that (the caller may continue with `already` = what was read, once a session is found).
-    A Content-Length over the limit is refused before anything is read."""
+async def read_data(request: Request, limit: int, so_far: list[bytes] | None = None) -> dict[str, Any]:
+    """The POST body as a dict (url-encoded form or a JSON object); {} for GET. BodyOverLimit when it is
+    larger than `limit` (a Content-Length over it before anything is read), UnreadableBody 400 when it is
+    malformed. `so_far`: what an earlier call with a smaller limit read already."""
     if request.method != "POST":
         return {}
-    too_large = BodyNeedsSession(413, "") if limit == ANONYMOUS_BODY_BYTES else _too_large(limit)
     try:
         declared = int(request.headers.get("content-length", "0"))
     except ValueError:
         raise UnreadableBody(400, "The Content-Length header is not a number.") from None
-    chunks = list(already or [])
+    chunks = list(so_far or [])
     size = sum(map(len, chunks))
     if declared > limit:
-        request.scope[_SO_FAR] = chunks
-        raise too_large
+        raise BodyOverLimit(limit, chunks)
     try:
         async for chunk in request.stream():
             size += len(chunk)
             chunks.append(chunk)
             if size > limit:
-                request.scope[_SO_FAR] = chunks
-                raise too_large
+                raise BodyOverLimit(limit, chunks)
     except BodyTooLarge:  # the root app's own limit (crowdloop.app)
-        raise _too_large(limit) from None
+        raise BodyOverLimit(limit, []) from None
     body = b"".join(chunks)
     try:
         if wants_json(request):
