@@ -1,5 +1,9 @@
 """The root ASGI application: one port serving the AWS APIs (SageMaker, A2I runtime, S3, STS), a few
-crowdloop endpoints under /_crowdloop/, and the worker portal. It also runs the reaper."""
+crowdloop endpoints under /_crowdloop/, and the worker portal. It also runs the reaper.
+
+Every request body is limited here, by route (crowdloop.bodylimit): the AWS APIs wire.MAX_BODY_BYTES,
+the portal web.MAX_BODY_BYTES (its anonymous routes and signed-in ones without a live session stop at
+web.ANONYMOUS_BODY_BYTES), /_crowdloop/ ANONYMOUS_BODY_BYTES (none of them reads a body)."""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from crowdloop import flows, output, queue
+from crowdloop import bodylimit, flows, output, queue, served
+from crowdloop.aws import wire
 from crowdloop.aws.app import AwsApi, is_aws_request
 from crowdloop.blobs import BLOB_ROUTE, LocalBlobStore, blob_store_for
 from crowdloop.clock import Clock, SystemClock
@@ -20,6 +25,8 @@ from crowdloop.config import Settings
 from crowdloop.errors import CrowdloopError, Unavailable
 from crowdloop.flows import TEMPLATE_ROUTE
 from crowdloop.portal.app import create_portal
+from crowdloop.portal.web import ANONYMOUS_BODY_BYTES
+from crowdloop.portal.web import MAX_BODY_BYTES as PORTAL_MAX_BODY_BYTES
 from crowdloop.runtime import Services
 from crowdloop.store import Store, open_store
 
@@ -69,30 +76,47 @@ class CrowdloopApp:
             await _reply(send, 404, b"Not found.", b"text/plain")
             return
         if path.startswith("/_crowdloop/"):
-            await self._internal_or_error(path, scope, receive, send)
+            route, limit = self._internal_or_error, ANONYMOUS_BODY_BYTES  # these routes read no body at all
+            if (bodylimit.declared_length(scope) or 0) > limit:  # so refuse a large one here, up front
+                await _reply(send, 413, f"The request body is larger than {limit} bytes.".encode(), b"text/plain")
+                return
         elif is_aws_request(scope):
-            await self.aws(scope, receive, send)
+            route, limit = self.aws, wire.MAX_BODY_BYTES
         else:
-            await self.portal(scope, receive, send)
+            route, limit = self.portal, PORTAL_MAX_BODY_BYTES  # anonymous routes stop at far less (web.py)
+        started = False
 
-    async def _internal_or_error(self, path: str, scope: Scope, receive: Receive, send: Send) -> None:
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await route(scope, bodylimit.limited(scope, receive, limit), tracking_send)
+        except bodylimit.BodyTooLarge:  # a route that let it through: answer for it
+            if started:
+                raise
+            await _reply(send, 413, f"The request body is larger than {limit} bytes.".encode(), b"text/plain")
+
+    async def _internal_or_error(self, scope: Scope, receive: Receive, send: Send) -> None:
         """_internal, with an outage answered 503 + Retry-After and any other failure a logged 500 (an
         exception escaping to the server would cost the client its keep-alive connection)."""
         try:
-            await self._internal(path, scope, receive, send)
+            await self._internal(scope, receive, send)
         except Unavailable as exc:
             await _reply(send, 503, exc.message.encode(), b"text/plain; charset=utf-8",
                          [(b"retry-after", str(exc.retry_after_seconds).encode())])
         except Exception:
-            log.exception("internal error in %s", path)
+            log.exception("internal error in %s", scope["path"])
             await _reply(send, 500, b"An internal error occurred. Try again.", b"text/plain; charset=utf-8")
 
-    async def _internal(self, path: str, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _internal(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
         if path == "/_crowdloop/health":
             await _reply(send, 200, b"ok", b"text/plain")
         elif path == "/_crowdloop/noop":
-            # The benchmark's ceiling: the same server stack answering without doing any work.
-            await _drain_body(receive)
+            # The benchmark's ceiling: the same server stack answering without doing any work. The body is
+            # never read (uvicorn drops what arrives after the answer), so no client can make it hold any.
             await _reply(send, 200, b"{}", b"application/x-amz-json-1.1")
         elif path.startswith(TEMPLATE_ROUTE + "/"):
             await self._template(path.removeprefix(TEMPLATE_ROUTE + "/"), send)
@@ -102,12 +126,12 @@ class CrowdloopApp:
             await _reply(send, 404, b'{"message": "not found"}', b"application/json")
 
     async def _template(self, sha256: str, send: Send) -> None:
-        """DescribeHumanTaskUi's UiTemplate.Url: the template text, inert (CSP sandbox) if opened."""
+        """DescribeHumanTaskUi's UiTemplate.Url: the template text (an attachment, inert: crowdloop.served)."""
         content = flows.get_template(self.services, sha256) if len(sha256) == 64 else None
         if content is None:
             await _reply(send, 404, b"No such template.", b"text/plain")
             return
-        await _reply(send, 200, content.encode(), b"text/html; charset=utf-8", _INERT)
+        await _reply_object(send, content.encode(), b"text/html; charset=utf-8")
 
     async def _blob(self, rest: str, scope: Scope, send: Send) -> None:
         """A short-lived signed URL from LocalBlobStore.url_for (grant_read_access in task UIs)."""
@@ -129,7 +153,7 @@ class CrowdloopApp:
             await _reply(send, 404, b"No such object.", b"text/plain")
             return
         content_type = (mimetypes.guess_type(key)[0] or "application/octet-stream").encode()
-        await _reply(send, 200, data, content_type, [*_INERT, (b"cache-control", b"private, max-age=300")])
+        await _reply_object(send, data, content_type, [(b"cache-control", b"private, max-age=300")])
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -185,16 +209,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> CrowdloopApp:
     return CrowdloopApp(services)
 
 
-async def _drain_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
-
-
-_INERT = [(b"content-security-policy", b"sandbox"), (b"x-content-type-options", b"nosniff")]
+async def _reply_object(send: Send, body: bytes, content_type: bytes,
+                        extra_headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """200 with bytes a requester wrote: inert on our origin (crowdloop.served)."""
+    headers = served.inert([(b"content-type", content_type), *(extra_headers or [])])
+    await _reply(send, 200, body, content_type, [h for h in headers if h[0] != b"content-type"])
 
 
 async def _reply(send: Send, status: int, body: bytes, content_type: bytes,

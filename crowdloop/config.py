@@ -41,7 +41,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("s3_secret_access_key", "", "Secret key for s3_endpoint_url (masked in logs)."),
     Setting("s3_region", "us-east-1", "Region used to sign requests to s3_endpoint_url."),
     Setting("auth", "sigv4", "API authentication: 'sigv4' (verify every request's signature) or 'off' "
-            "(accept unsigned requests; for local experiments only, logged loudly)."),
+            "(accept unsigned requests, except from web pages of other origins and for Host names not the "
+            "server's own; for local experiments only, logged loudly)."),
     Setting("region", "us-east-1", "Region printed in the export lines; resources live in the region each "
             "request is signed for."),
     Setting("account_id", "123456789012", "The one AWS account the server serves (12 digits): its access keys, "

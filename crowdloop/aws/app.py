@@ -1,6 +1,7 @@
 """The AWS-compatible API as one raw ASGI callable: SageMaker (awsJson1_1), A2I runtime (restJson1), S3, STS.
 
-Per request: classify -> read body (<= 8 MiB) -> verify SigV4 -> route -> validate against the botocore
+Per request: classify -> (auth = off: refuse what a web page sent, crowdloop.aws.unsigned) -> read body
+(<= wire.MAX_BODY_BYTES) -> verify SigV4 -> route -> validate against the botocore
 model -> run the handler in a worker thread -> serialise. Handlers are plain functions
 `(Services, Caller, params) -> dict` from crowdloop.aws.sagemaker / crowdloop.aws.a2i_runtime.
 
@@ -24,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import unquote
 
-from crowdloop.aws import s3, sts, validation, wire
+from crowdloop.aws import s3, sts, unsigned, validation, wire
 from crowdloop.aws.errors import A2I_JSON, SAGEMAKER_JSON, WireError, a2i_error, sagemaker_error
 from crowdloop.aws.sigv4 import Authenticator, KeyCache, credential_service
 from crowdloop.clock import Clock
@@ -94,6 +95,7 @@ class AwsApi:
         self.a2i_ops = a2i_ops if a2i_ops is not None else _registry("a2i_runtime")
         self.keys = KeyCache(services.store)
         self._auth = Authenticator(services.settings, self.keys, signature_clock)
+        self._unsigned = None if self._auth.enabled else unsigned.HostGuard(services.settings)
         self._s3 = s3.S3Api(services.settings)
         self._routes: _Router | None = None
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="crowdloop-aws")
@@ -142,11 +144,17 @@ class AwsApi:
             response = wire.Response(status, headers, body)
         await wire.send_response(send, response, head=request.method == "HEAD")
 
+    def _refuse_web_pages(self, request: wire.Request) -> None:
+        """auth = off: no request a web page could have sent (crowdloop.aws.unsigned)."""
+        if self._unsigned is not None:
+            self._unsigned.check(request)
+
     # --- SageMaker: awsJson1_1 -------------------------------------------------------------------------
 
     async def _sagemaker(self, scope: wire.Scope, receive: wire.Receive, request: wire.Request,
                          request_id: bytes) -> wire.Response:
         try:
+            self._refuse_web_pages(request)
             request.body = await _body(scope, receive)
             caller = await self._auth.authenticate(request, SIGNING_NAME, self._run, routed_by=ROUTED_BY)
             prefix, _, operation = request.header("x-amz-target").partition(".")
@@ -168,6 +176,7 @@ class AwsApi:
     async def _a2i(self, scope: wire.Scope, receive: wire.Receive, request: wire.Request,
                    request_id: bytes) -> wire.Response:
         try:
+            self._refuse_web_pages(request)
             request.body = await _body(scope, receive)
             caller = await self._auth.authenticate(request, SIGNING_NAME, self._run)
             matched = self._router().match(request.method, request.raw_path)
@@ -197,6 +206,7 @@ class AwsApi:
     async def _s3_request(self, scope: wire.Scope, receive: wire.Receive, request: wire.Request,
                           request_id: bytes) -> wire.Response:
         try:
+            self._refuse_web_pages(request)
             request.body = await _body(scope, receive)
             caller = await self._auth.authenticate(request, S3, self._run,
                                                    s3_resource=self._s3.resource_path(request))
@@ -207,6 +217,7 @@ class AwsApi:
     async def _sts_request(self, scope: wire.Scope, receive: wire.Receive, request: wire.Request,
                            request_id: bytes) -> wire.Response:
         try:
+            self._refuse_web_pages(request)
             request.body = await _body(scope, receive)
             caller = await self._auth.authenticate(request, STS, self._run)
             return sts.handle(request, caller, request_id)

@@ -31,6 +31,7 @@ from urllib.parse import quote, unquote
 from xml.sax.saxutils import escape
 
 from crowdloop import errors as domain
+from crowdloop import served
 from crowdloop.aws import wire
 from crowdloop.aws.errors import WireError, retry_after
 from crowdloop.aws.sigv4 import is_presigned, is_presigned_v2
@@ -295,7 +296,8 @@ class S3Api:
         for name, header in _OVERRIDES.items():
             if name in params:
                 headers = [h for h in headers if h[0] != header]
-                headers.append((header, params[name].encode("latin-1", "replace")))
+                headers.append((header, _header_value(name, params[name])))
+        headers = served.inert(headers)
         status, start, end = 200, 0, size - 1
         byte_range = _parse_range(request.header("range"), size)
         if byte_range is not None:
@@ -358,7 +360,9 @@ def _s3_error(exc: BaseException, request: wire.Request) -> S3Error:
     if isinstance(exc, domain.BadSignature):
         return S3Error("SignatureDoesNotMatch", 403, exc.message)
     if isinstance(exc, WireError):
-        code = "MaxMessageLengthExceeded" if exc.status == 413 else "InvalidRequest"
+        if exc.status in (403, 421):  # refused before reading the request (crowdloop.aws.unsigned)
+            return S3Error(exc.code.removesuffix("Exception"), exc.status, exc.message)
+        code = "EntityTooLarge" if exc.status == 413 else "InvalidRequest"  # 400 for both, as S3 answers
         return S3Error(code, 400, exc.message)
     if isinstance(exc, domain.Unavailable):
         return S3Error("ServiceUnavailable", 503, exc.message)
@@ -446,6 +450,15 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None:
     if start >= size:
         raise _unsatisfiable(size)
     return start, min(end, size - 1)
+
+
+def _header_value(name: str, value: str) -> bytes:
+    """A response-* override as a header value; S3's InvalidArgument for control characters (CR/LF would
+    end the header and let the URL's author write headers of their own)."""
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise S3Error("InvalidArgument", 400, f"Header value of {name} contains control characters.",
+                      ArgumentName=name)
+    return value.encode("latin-1", "replace")
 
 
 def _unsatisfiable(size: int) -> S3Error:

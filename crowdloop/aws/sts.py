@@ -73,6 +73,8 @@ def _sts_error(exc: BaseException) -> StsError:
     if isinstance(exc, domain.AuthFailure):  # bad or expired signature
         return StsError("SignatureDoesNotMatch", 403, exc.message)
     if isinstance(exc, WireError):
+        if exc.status in (403, 421):  # refused before reading the request (crowdloop.aws.unsigned)
+            return StsError(exc.code.removesuffix("Exception"), exc.status, exc.message)
         return StsError("ValidationError", 400, exc.message)
     if isinstance(exc, domain.Unavailable):
         return StsError("ServiceUnavailable", 503, exc.message)

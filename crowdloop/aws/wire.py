@@ -12,6 +12,8 @@ from urllib.parse import unquote
 
 import orjson
 
+from crowdloop.bodylimit import BodyTooLarge as BodyTooLarge  # raised by read_body and the root app's limit
+
 MAX_BODY_BYTES = 8 * 1024 * 1024
 """Largest request body accepted (a JSON-escaped 3 MiB InputContent can exceed 6 MB)."""
 
@@ -21,10 +23,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class BodyTooLarge(Exception):
-    """The request body is larger than MAX_BODY_BYTES."""
 
 
 class Request:

@@ -32,6 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from crowdloop.keyfiles import load_key
+from crowdloop.passwords import dummy_hash
 from crowdloop.portal import oidc, pages, tasks
 from crowdloop.portal.access import JobCache
 from crowdloop.portal.handoff import LeaseHandoff
@@ -59,6 +60,7 @@ def create_portal(services: Services, assets: Assets | None = None) -> Starlette
                                autoescape=True, auto_reload=False, trim_blocks=True, lstrip_blocks=True)
     for name in jinja.list_templates():  # compile now, not in the first concurrent requests
         jinja.get_template(name)
+    dummy_hash()  # hashed now, so the first sign-in with an unknown email costs no more than the rest
     portal = Portal(
         svc=services,
         jinja=jinja,

@@ -31,7 +31,7 @@ from crowdloop.errors import InvalidInput
 from crowdloop.keyfiles import load_key
 from crowdloop.model import WorkerStatus
 from crowdloop.portal.sessions import SESSION_MAX, end_session, start_session
-from crowdloop.portal.web import SESSION_COOKIE, Visit, local_path
+from crowdloop.portal.web import SESSION_COOKIE, Visit, bad_next, next_path
 from crowdloop.runtime import Services
 
 log = logging.getLogger(__name__)
@@ -57,10 +57,12 @@ def start(visit: Visit) -> Response:
         return visit.page("message.html", status=404, title="Sign-in option not available",
                           message="This workforce has no OpenID Connect provider (any more). Go back to the "
                                   "sign-in page and try again.")
+    target = next_path(visit.request.query_params.get("next"))
+    if target is None:
+        return bad_next(visit)
     request = oidc.new_request()
-    target = local_path(visit.request.query_params.get("next"))
     sealed = _seal(visit.svc, {"w": p.workforce_id, "s": request.state, "n": request.nonce, "v": request.verifier,
-                               "x": target[:1024], "e": int(visit.svc.clock.now().timestamp()) + STATE_SECONDS})
+                               "x": target, "e": int(visit.svc.clock.now().timestamp()) + STATE_SECONDS})
     visit.cookies.append((STATE_COOKIE, sealed, STATE_SECONDS))
     return visit.redirect(oidc.authorization_url(p, redirect_uri(visit.svc), request))
 
@@ -106,7 +108,7 @@ def callback(visit: Visit) -> Response:
     token, _session = start_session(visit.svc, worker.id)
     visit.cookies.append((SESSION_COOKIE, token, int(SESSION_MAX.total_seconds())))
     log.info("OIDC sign-in: worker %s (%s) through %s", worker.worker_id, identity.sub, p.issuer)
-    return visit.redirect(local_path(str(pending["x"])))
+    return visit.redirect(next_path(str(pending["x"])) or "/")  # checked by start() already
 
 
 def _failed(visit: Visit, status: int, reason: str) -> Response:

@@ -9,7 +9,7 @@ from crowdloop.errors import InvalidInput, NotFound
 from crowdloop.portal.oidc import start_url
 from crowdloop.portal.sessions import SESSION_MAX, end_session, start_session
 from crowdloop.portal.signin import Outcome, sign_in
-from crowdloop.portal.web import SESSION_COOKIE, Visit, local_path
+from crowdloop.portal.web import SESSION_COOKIE, Visit, bad_next, next_path
 
 NOTICES = {
     "released": "The task went back to the queue.",
@@ -18,7 +18,9 @@ NOTICES = {
 
 
 def signin_form(visit: Visit) -> Response:
-    target = local_path(visit.request.query_params.get("next"))
+    target = next_path(visit.request.query_params.get("next"))
+    if target is None:
+        return bad_next(visit)
     if visit.session is not None:
         return visit.redirect(target)
     return _signin_page(visit, 200, "", None, target)
@@ -41,7 +43,9 @@ def _signin_page(visit: Visit, status: int, email: str, error: str | None, targe
 def signin(visit: Visit) -> Response:
     email = str(visit.data.get("email", ""))[:320]
     password = str(visit.data.get("password", ""))[:invites.MAX_PASSWORD_LENGTH]
-    target = local_path(str(visit.data.get("next", "/")))
+    target = next_path(str(visit.data.get("next", "/")))
+    if target is None:
+        return bad_next(visit)
     client = visit.request.client
     result = sign_in(visit.svc, email, password, client.host if client else "unknown")
     if result.outcome is Outcome.SIGNED_IN and result.worker_pk is not None:

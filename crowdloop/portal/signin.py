@@ -11,13 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
-from functools import cache
 
 import sqlalchemy as sa
 
 from crowdloop.errors import InvalidInput
 from crowdloop.model import WorkerStatus
-from crowdloop.passwords import hash_password, verify_password
+from crowdloop.passwords import dummy_hash, verify_password
 from crowdloop.runtime import Services
 from crowdloop.store.tables import sign_in_failures, workers
 from crowdloop.workers import normalize_email
@@ -53,8 +52,10 @@ def sign_in(svc: Services, email: str, password: str, ip: str) -> SignInResult:
     with svc.store.read() as conn:
         row = conn.execute(sa.select(workers.c.id, workers.c.password_hash, workers.c.status)
                            .where(workers.c.email == email)).first()
-    password_hash = row.password_hash if row is not None and row.password_hash else _dummy_hash()
-    if row is None or not row.password_hash or not verify_password(password_hash, password):
+    stored = row.password_hash if row is not None else None
+    # always one argon2 verification, so the time taken never tells whether the email exists
+    matches = verify_password(stored or dummy_hash(), password)
+    if row is None or not stored or not matches:
         _record_failure(svc, subjects)
         return SignInResult(Outcome.WRONG)
     if row.status != WorkerStatus.ACTIVE.value:
@@ -88,8 +89,3 @@ def _record_failure(svc: Services, subjects: tuple[str, str]) -> None:
         now = svc.clock.now()
         conn.execute(f.delete().where(f.c.failed_at <= now - WINDOW))
         conn.execute(f.insert(), [{"subject": subject, "failed_at": now} for subject in subjects])
-
-
-@cache
-def _dummy_hash() -> str:
-    return hash_password("not the password of anyone")

@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, Response
 from crowdloop import queue
 from crowdloop.errors import TaskUnavailable
 from crowdloop.portal.access import job_for_worker
+from crowdloop.portal.taskui import FRAME_SANDBOX
 from crowdloop.portal.web import Portal, Visit, client_address, request_origin
 from crowdloop.runtime import Services
 
@@ -68,7 +69,7 @@ def task_page(visit: Visit) -> Response:
     lease_token = tokens.lease_token(assignment_id, visit.worker_pk, lease.flow_definition_id, lease.accepted_at)
     return visit.page("task.html", title=job.title, job=job, assignment_id=assignment_id,
                       frame_url=f"{frame_origin}/tasks/{assignment_id}/frame?token={frame_token}",
-                      sandboxed=not frame_origin, lease_token=lease_token,
+                      sandbox="" if frame_origin else FRAME_SANDBOX, lease_token=lease_token,
                       remaining_ms=int(remaining * 1000), remaining_text=_clock_text(remaining))
 
 
@@ -165,7 +166,7 @@ def clamp_time_spent(value: object, accepted_at: datetime, now: datetime) -> flo
 
 def _frame_message(message: str, status: int) -> Response:
     return HTMLResponse(_FRAME_MESSAGE.format(message=escape(message)), status_code=status, headers={
-        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
         "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
 

@@ -92,7 +92,8 @@ class TaskUi:
 
     def document(self, lease: Lease, origin: str, now: datetime, ancestor: str | None = None) -> TaskDocument:
         """The frame's HTML and Content-Security-Policy; origin is the frame's scheme://host[:port] (the
-        portal's, unless task_frame_origin serves frames elsewhere), ancestor the portal's (default: origin)."""
+        portal's, unless task_frame_origin serves frames elsewhere), ancestor the portal's (default: origin).
+        The policy sandboxes the document unless the frame has an origin of its own (ancestor given)."""
         template = self.template(lease.template_sha256)
         granted: set[str] = set()
         seconds = int((lease.expires_at - now).total_seconds()) + 60
@@ -107,7 +108,7 @@ class TaskUi:
                       f"errors; tell the requester.</p><ul>{items}</ul></div>")
         html = _HEAD.format(errors=errors) + result.html + "\n</body></html>\n"
         policy = content_security_policy(origin, granted | set(self._svc.settings.frame_sources), template.sources,
-                                         ancestor=ancestor)
+                                         ancestor=ancestor, sandbox=ancestor is None)
         return TaskDocument(html=html, content_security_policy=policy)
 
     def template(self, sha256: str) -> TaskTemplate:
@@ -176,12 +177,20 @@ def _source(url: str) -> str | None:
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}{quote(path, safe=_PATH_SAFE)}"
 
 
+FRAME_SANDBOX = "allow-scripts allow-forms"
+"""What the task frame may do when it is served on the portal's own origin: the task page's iframe
+`sandbox` attribute and the frame's own CSP `sandbox` directive (so that opening the frame URL as a page
+runs it in an opaque origin too, never with the portal's). No allow-same-origin, ever."""
+
+
 def content_security_policy(origin: str, granted_origins: set[str], template_sources: Iterable[str] = (), *,
-                            ancestor: str | None = None) -> str:
+                            ancestor: str | None = None, sandbox: bool = True) -> str:
     """No network but our own static files, the sources the template names itself (images, media,
     styles, scripts, fonts) and the granted blob URLs (images, media, fetch, frames); framed only by
     the portal (`ancestor`, by default the frame's own `origin`). A grant on our own origins (the
-    built-in blob store) is narrowed to the blob route."""
+    built-in blob store) is narrowed to the blob route. `sandbox`: the document runs in an opaque origin
+    whoever opens it (FRAME_SANDBOX); off only for frames served on an origin of their own
+    (task_frame_origin), which holds no portal page, cookie or token worth reaching."""
     ancestor = ancestor or origin
     granted = sorted(f"{o}{BLOB_ROUTE}/" if o in (origin, ancestor) else o for o in granted_origins)
     named = sorted(set(template_sources))
@@ -202,6 +211,8 @@ def content_security_policy(origin: str, granted_origins: set[str], template_sou
         "form-action 'none'",
         f"frame-ancestors {ancestor}",
     ]
+    if sandbox:
+        directives.append(f"sandbox {FRAME_SANDBOX}")
     return "; ".join(directives)
 
 

@@ -2,9 +2,11 @@
 
 A view is a plain function `view(visit) -> Response` that runs in a worker thread (it calls the
 store). `signed_in(view)` and `anonymous(view)` turn it into a Starlette endpoint that reads the body
-(form or JSON, at most MAX_BODY_BYTES), then, in one thread hop: loads the session, refuses cross-origin
-POSTs and POSTs without the right CSRF token, and calls the view. Every response carries the portal's
-security headers.
+(form or JSON, at most ANONYMOUS_BODY_BYTES), then, in one thread hop: loads the session, refuses
+cross-origin POSTs and POSTs without the right CSRF token, and calls the view. A signed-in route whose
+body is larger looks the session up first and reads on (to MAX_BODY_BYTES) only for a live one, so a
+client without a session never makes the server hold more than ANONYMOUS_BODY_BYTES. Every response
+carries the portal's security headers.
 
 No exception leaves an endpoint (answer_failures): an outage (crowdloop.errors.Unavailable) is answered
 503 with Retry-After, anything else is logged and answered 500 — as a page, or as JSON `{"error": ...}`
@@ -17,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import parse_qsl, quote
 
 import anyio
@@ -25,9 +27,10 @@ import anyio.to_thread
 import jinja2
 import orjson
 from markupsafe import escape
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 
+from crowdloop.bodylimit import BodyTooLarge
 from crowdloop.errors import NotFound, Unavailable
 from crowdloop.portal import csrf
 from crowdloop.portal.access import JobCache
@@ -41,8 +44,10 @@ from crowdloop.runtime import Services
 
 log = logging.getLogger("crowdloop.portal")
 
+T = TypeVar("T")
 SESSION_COOKIE = "crowdloop_session"
-MAX_BODY_BYTES = 8 * 1024 * 1024
+MAX_BODY_BYTES = 8 * 1024 * 1024  # signed-in routes (an answer); read only once the session is known
+ANONYMOUS_BODY_BYTES = 64 * 1024  # what a client without a session can make the server hold
 WORKER_THREADS = 8  # views running at once; more only contend for the GIL and the store's write lock
 REMOTE_THREADS = 16  # views waiting on an identity provider at once
 def page_policy(frame_origin: str = "") -> str:
@@ -73,8 +78,7 @@ class Portal:
     # hop costs more than it overlaps); CPU-heavy views (password hashing) still go to a thread.
     inline: bool = False
 
-    async def run(self, function: Callable[..., Response], *args: Any, slow: bool = False,
-                  remote: bool = False) -> Response:
+    async def run(self, function: Callable[..., T], *args: Any, slow: bool = False, remote: bool = False) -> T:
         """Run a view's blocking part (store calls): inline when `inline` and not `slow`, else in a worker
         thread, at most WORKER_THREADS at once. `remote` views wait on another server (an identity
         provider) and get threads of their own, so a hung provider cannot hold up task pages."""
@@ -167,20 +171,40 @@ def anonymous(view: View, *, slow: bool = False, remote: bool = False) -> Endpoi
     return _endpoint(_anonymous, view, slow=slow, remote=remote)
 
 
-def _endpoint(guard: Callable[[Portal, Request, dict[str, Any], View], Response], view: View, *,
-              slow: bool = False, remote: bool = False) -> Endpoint:
+class _Loaded(NamedTuple):
+    """A session already looked up (before reading a large body), or None: look it up in the guard."""
+
+    session: Session | None
+
+
+Guard = Callable[[Portal, Request, dict[str, Any], View, "_Loaded | None"], Response]
+
+
+def _endpoint(guard: Guard, view: View, *, slow: bool = False, remote: bool = False) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         portal: Portal = request.app.state.portal
-        try:
-            data = await read_data(request)
-        except UnreadableBody as exc:
-            if wants_json(request):
-                return _json_error(exc.message, exc.status)
-            return Response(exc.message, status_code=exc.status, media_type="text/plain")
-        return await answer_failures(portal, request,
-                                     portal.run(guard, portal, request, data, view, slow=slow, remote=remote))
+        return await answer_failures(portal, request, _read_and_run(portal, request, guard, view, slow, remote))
 
     return endpoint
+
+
+async def _read_and_run(portal: Portal, request: Request, guard: Guard, view: View, slow: bool,
+                        remote: bool) -> Response:
+    loaded: _Loaded | None = None
+    try:
+        try:
+            data = await read_data(request, ANONYMOUS_BODY_BYTES)
+        except BodyOverLimit as over:
+            if guard is not _signed_in:
+                raise
+            # more than an anonymous client may send: the rest is read only for a live session
+            loaded = _Loaded(await portal.run(_session_of, portal, request))
+            data = {}
+            if loaded.session is not None:
+                data = await read_data(request, MAX_BODY_BYTES, over.so_far)
+    except UnreadableBody as exc:
+        return _unreadable(portal, request, exc)
+    return await portal.run(guard, portal, request, data, view, loaded, slow=slow, remote=remote)
 
 
 _UNAVAILABLE_TITLE = "Temporarily unavailable"
@@ -238,8 +262,13 @@ _BARE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><titl
 <body style="font:16px system-ui,sans-serif;margin:16px"><p>{message}</p></body></html>"""
 
 
-def _signed_in(portal: Portal, request: Request, data: dict[str, Any], view: View) -> Response:
-    session = load_session(portal.svc, request.cookies.get(SESSION_COOKIE))
+def _session_of(portal: Portal, request: Request) -> Session | None:
+    return load_session(portal.svc, request.cookies.get(SESSION_COOKIE))
+
+
+def _signed_in(portal: Portal, request: Request, data: dict[str, Any], view: View,
+               loaded: _Loaded | None) -> Response:
+    session = loaded.session if loaded else _session_of(portal, request)
     visit = Visit(portal, request, data, session, session.csrf_token if session else "")
     if session is None:
         if request.cookies.get(SESSION_COOKIE):
@@ -254,8 +283,9 @@ def _signed_in(portal: Portal, request: Request, data: dict[str, Any], view: Vie
     return _run(view, visit)
 
 
-def _anonymous(portal: Portal, request: Request, data: dict[str, Any], view: View) -> Response:
-    session = load_session(portal.svc, request.cookies.get(SESSION_COOKIE))
+def _anonymous(portal: Portal, request: Request, data: dict[str, Any], view: View,
+               loaded: _Loaded | None) -> Response:
+    session = _session_of(portal, request)
     token = request.cookies.get(csrf.ANONYMOUS_COOKIE) or ""
     visit = Visit(portal, request, data, session, token)
     if request.method == "POST" and not _post_allowed(visit, token):
@@ -294,18 +324,38 @@ class UnreadableBody(Exception):
         self.message = message
 
 
-async def read_data(request: Request) -> dict[str, Any]:
-    """The POST body as a dict (url-encoded form or a JSON object); {} for GET. UnreadableBody (413 or
-    400) when it is too large or malformed."""
+class BodyOverLimit(UnreadableBody):
+    """413: the body is larger than `limit`; `so_far` holds what was read (to go on with a larger limit)."""
+
+    def __init__(self, limit: int, so_far: list[bytes]) -> None:
+        super().__init__(413, f"The request body is larger than {limit} bytes.")
+        self.so_far = so_far
+
+
+async def read_data(request: Request, limit: int, so_far: list[bytes] | None = None) -> dict[str, Any]:
+    """The POST body as a dict (url-encoded form or a JSON object); {} for GET. BodyOverLimit when it is
+    larger than `limit` (a Content-Length over it before anything is read), UnreadableBody 400 when it is
+    malformed. `so_far`: what an earlier call with a smaller limit read already."""
     if request.method != "POST":
         return {}
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise UnreadableBody(413, f"The request body is larger than {MAX_BODY_BYTES} bytes.")
-        chunks.append(chunk)
+    try:
+        declared = int(request.headers.get("content-length", "0"))
+    except ValueError:
+        raise UnreadableBody(400, "The Content-Length header is not a number.") from None
+    chunks = list(so_far or [])
+    size = sum(map(len, chunks))
+    if declared > limit:
+        raise BodyOverLimit(limit, chunks)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            chunks.append(chunk)
+            if size > limit:
+                raise BodyOverLimit(limit, chunks)
+    except BodyTooLarge:  # the root app's own limit (crowdloop.app)
+        raise BodyOverLimit(limit, []) from None
+    except ClientDisconnect:  # nobody is left to read the answer; a partial body must not reach a view
+        raise UnreadableBody(400, "The client went away before sending the whole body.") from None
     body = b"".join(chunks)
     try:
         if wants_json(request):
@@ -316,6 +366,15 @@ async def read_data(request: Request) -> dict[str, Any]:
         return dict(parse_qsl(body.decode(), keep_blank_values=True, max_num_fields=100))
     except ValueError as exc:  # includes orjson.JSONDecodeError and UnicodeDecodeError
         raise UnreadableBody(400, f"The request body is malformed: {exc}") from None
+
+
+def _unreadable(portal: Portal, request: Request, exc: UnreadableBody) -> Response:
+    """413/400 as the portal answers errors: JSON for JSON requests, else the message page."""
+    visit = Visit(portal, request, {}, None, "")
+    if wants_json(request):
+        return visit.json({"error": exc.message}, exc.status)
+    title = "Too much data" if exc.status == 413 else "Unreadable request"
+    return visit.page("message.html", status=exc.status, title=title, message=exc.message)
 
 
 def wants_json(request: Request) -> bool:
@@ -330,8 +389,29 @@ def request_origin(request: Request) -> str:
     return f"{request.url.scheme}://{request.headers.get('host', '')}"
 
 
-def local_path(target: str | None) -> str:
-    """target when it is a path on this site, else "/" (no open redirects)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+MAX_NEXT_BYTES = 1024  # once non-ASCII is percent-encoded; the OIDC state cookie carries it
+_PRINTABLE_ASCII = "".join(chr(c) for c in range(0x21, 0x7f))
+
+
+def next_path(target: str | None) -> str | None:
+    """Where to go after signing in: "/" when no `next` was given, `target` when it is a path on this
+    site, None when it is not (the caller answers 400; see docs/portal.md).
+
+    A path on this site is "/" alone or "/" followed by a character other than "/" and "\\", with no
+    backslash, whitespace or control character anywhere (browsers drop TAB/CR/LF inside URLs, so
+    "/<TAB>/host" would become "//host", another site) and at most MAX_NEXT_BYTES long once
+    non-ASCII characters are percent-encoded (they are, in the path returned)."""
+    if not target:
         return "/"
-    return target
+    if not target.startswith("/") or target[1:2] in ("/", "\\"):
+        return None
+    if any(ch == "\\" or ch.isspace() or not ch.isprintable() for ch in target):
+        return None
+    target = quote(target, safe=_PRINTABLE_ASCII)  # a Location header holds ASCII only
+    return target if len(target) <= MAX_NEXT_BYTES else None
+
+
+def bad_next(visit: Visit) -> Response:
+    return visit.page("message.html", status=400, title="This link is not valid",
+                      message="The address this link would take you to after signing in is not a page of "
+                              "this site. Sign in from the sign-in page instead.")

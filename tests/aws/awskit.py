@@ -187,10 +187,10 @@ def _leaving_out(signer: Any, unsigned: tuple[str, ...]) -> Any:
 
 
 class ServerThread:
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, port: int = 0) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind(("127.0.0.1", port))
         self.port: int = self.sock.getsockname()[1]
         config = uvicorn.Config(app, lifespan="off", log_level="warning", ws="none", access_log=False)
         self.server = uvicorn.Server(config)

@@ -28,10 +28,12 @@ from crowdloop.clock import SystemClock
 from crowdloop.config import Settings
 from crowdloop.runtime import Services
 from crowdloop.store import open_store
+from tests.pg import free_port
 
 
 def _start(tmp: Path, auth: str, account: str) -> Iterator[AwsServer]:
-    settings = Settings(data_dir=str(tmp), auth=auth, account_id=account, region="eu-central-1")
+    port = free_port()  # the settings name it: auth = off answers only the server's own Host names
+    settings = Settings(data_dir=str(tmp), auth=auth, account_id=account, region="eu-central-1", port=port)
     store = open_store(settings.resolved_database_url)
     clock = OffsetClock()
     fakes = Fakes()
@@ -41,7 +43,7 @@ def _start(tmp: Path, auth: str, account: str) -> Iterator[AwsServer]:
     server = AwsServer("", 0, settings, store, api, fakes, clock)
     server.add_key(KEY_ID, SECRET, ACCOUNT)
     settings.output_path.mkdir(parents=True, exist_ok=True)
-    with ServerThread(api) as thread:
+    with ServerThread(api, port) as thread:
         server.url, server.port = f"http://127.0.0.1:{thread.port}", thread.port
         yield server
     api.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from awskit import ACCOUNT, KEY_ID, OTHER_ACCOUNT, AwsServer, error_of
@@ -161,3 +162,58 @@ def _flow(name: str) -> dict[str, object]:
         },
         "OutputConfig": {"S3OutputPath": "s3://bucket/out"},
     }
+
+
+# --- auth = off: no requests from web pages (crowdloop.aws.unsigned) ------------------------------------------
+
+LIST_UIS = {"X-Amz-Target": "SageMaker.ListHumanTaskUis", "Content-Type": "application/x-amz-json-1.1"}
+
+
+def _list_uis(server: AwsServer, host: str | None = None, **headers: str) -> tuple[int, dict[str, Any]]:
+    status, _, body = server.request("POST", "/", body=b"{}", headers={**LIST_UIS, **headers}, service=None,
+                                     host=host)
+    return status, json.loads(body)
+
+
+def test_auth_off_answers_only_its_own_host_names(aws_off: AwsServer) -> None:
+    port = aws_off.port
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LOCALHOST:{port}", f"[::1]:{port}"):
+        assert _list_uis(aws_off, host)[0] == 200, host
+    for host in (f"rebound.attacker.example:{port}", "127.0.0.1", f"127.0.0.1:{port + 1}", f"localhost.evil:{port}"):
+        status, body = _list_uis(aws_off, host)
+        assert (status, body["__type"]) == (421, "MisdirectedRequestException"), host
+    status, headers, _ = aws_off.request("GET", "/human-loops?FlowDefinitionArn=x", service=None,
+                                         host=f"attacker.example:{port}")
+    assert (status, headers["x-amzn-errortype"]) == (421, "MisdirectedRequestException")
+    status, _, body = aws_off.request("GET", "/?Action=GetCallerIdentity&Version=2011-06-15", service=None,
+                                      host=f"attacker.example:{port}")
+    assert status == 421 and b"<Code>MisdirectedRequest</Code>" in body
+    (aws_off.output / "vhost").mkdir(exist_ok=True)
+    (aws_off.output / "vhost" / "k.txt").write_bytes(b"v")
+    assert aws_off.request("GET", "/k.txt", service="s3", host=f"vhost.localhost:{port}")[0] == 200
+    status, _, body = aws_off.request("GET", "/vhost/k.txt", service="s3", host=f"attacker.example:{port}")
+    assert status == 421 and b"<Code>MisdirectedRequest</Code>" in body
+
+
+def test_auth_off_refuses_requests_from_other_origins(aws_off: AwsServer) -> None:
+    own = f"http://127.0.0.1:{aws_off.port}"
+    assert _list_uis(aws_off, Origin=own)[0] == 200
+    assert _list_uis(aws_off, **{"Sec-Fetch-Site": "same-origin"})[0] == 200
+    assert _list_uis(aws_off, **{"Sec-Fetch-Site": "none"})[0] == 200
+    for headers in ({"Origin": "http://attacker.example"}, {"Origin": "null"},
+                    {"Origin": f"http://localhost:{aws_off.port}"}, {"Sec-Fetch-Site": "cross-site"},
+                    {"Sec-Fetch-Site": "same-site"}, {"Origin": own, "Sec-Fetch-Site": "cross-site"}):
+        status, body = _list_uis(aws_off, **headers)
+        assert (status, body["__type"]) == (403, "AccessDeniedException"), headers
+    form = b"Action=GetCallerIdentity&Version=2011-06-15"
+    status, _, body = aws_off.request("POST", "/", body=form, service=None, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Origin": "http://attacker.example"})
+    assert status == 403 and b"<Code>AccessDenied</Code>" in body
+    status, _, body = aws_off.request("POST", "/human-loops", service=None, body=b'{"HumanLoopName": "x"}',
+                                      headers={"Content-Type": "text/plain", "Sec-Fetch-Site": "cross-site"})
+    assert status == 403 and json.loads(body)["__type"] == "AccessDeniedException"
+
+
+def test_signed_requests_are_not_held_to_the_auth_off_rules(aws: AwsServer) -> None:
+    status, headers, _ = aws.request("POST", "/", body=b"{}", headers={**LIST_UIS, "Origin": "null"})
+    assert status == 200, headers

@@ -273,3 +273,31 @@ def test_auth_off_serves_any_signed_s3_request(aws_off: AwsServer) -> None:
     with pytest.raises(ClientError) as exc:
         anonymous.get_object(Bucket="b", Key="k.txt")
     assert error_of(exc)[1] == 404  # no credential scope: not recognisable as S3 (the portal's URL space)
+
+
+@pytest.mark.parametrize(("key", "overrides", "content_type", "disposition"), [
+    (LOOP_KEY, {}, "application/json", None),
+    ("top.txt", {}, "text/plain", None),
+    (LOOP_KEY, {"ResponseContentType": "text/html"}, "text/html", "attachment"),
+    (LOOP_KEY, {"ResponseContentType": "text/html", "ResponseContentDisposition": "inline"}, "text/html",
+     "attachment"),
+    (LOOP_KEY, {"ResponseContentType": "TEXT/HTML; charset=utf-8"}, "TEXT/HTML; charset=utf-8", "attachment"),
+    (LOOP_KEY, {"ResponseContentType": "image/svg+xml"}, "image/svg+xml", "attachment"),
+    (LOOP_KEY, {"ResponseContentType": "application/xhtml+xml"}, "application/xhtml+xml", "attachment"),
+    (LOOP_KEY, {"ResponseContentType": "text/javascript"}, "text/javascript", "attachment"),
+    (LOOP_KEY, {"ResponseContentType": "application/x-unknown"}, "application/x-unknown", "attachment"),
+    (LOOP_KEY, {"ResponseContentType": "image/png"}, "image/png", None),
+    (LOOP_KEY, {"ResponseContentType": "text/xml",
+                "ResponseContentDisposition": 'attachment; filename="o.xml"'}, "text/xml",
+     'attachment; filename="o.xml"'),
+    ("big.bin", {}, "application/octet-stream", "attachment"),
+])
+def test_objects_are_served_inert(aws: AwsServer, objects: Path, key: str, overrides: dict[str, str],
+                                  content_type: str, disposition: str | None) -> None:
+    for operation, method in (("get_object", "GET"), ("head_object", "HEAD")):
+        url = aws.client("s3").generate_presigned_url(operation, Params={"Bucket": BUCKET, "Key": key, **overrides})
+        with urllib.request.urlopen(urllib.request.Request(url, method=method)) as reply:
+            assert reply.headers["Content-Type"] == content_type
+            assert reply.headers["Content-Disposition"] == disposition
+            assert reply.headers["X-Content-Type-Options"] == "nosniff"
+            assert reply.headers["Content-Security-Policy"].startswith("sandbox; default-src 'none';")

@@ -108,6 +108,18 @@ def test_sign_in_page_offers_the_provider_next_to_the_password_form(
     assert html.unescape(link.group(1)).endswith("?next=/jobs/3/empty")
 
 
+def test_next_off_the_site_is_refused_before_the_provider(
+        services: Services, open_browser: OpenBrowser, oidc_workforce: workforce.Workforce) -> None:
+    browser = open_browser()
+    start = f"/signin/oidc/{oidc_workforce.id}"
+    for target in ("/\t/evil.example/", "//evil.example", "/\\evil.example", "/x\r\nSet-Cookie: a=b", "/\x00"):
+        response = browser.client.get(start, params={"next": target})
+        assert response.status_code == 400, repr(target)
+        assert "location" not in response.headers and STATE_COOKIE not in response.headers.get("set-cookie", "")
+    response = browser.client.get(start, params={"next": "/jobs/3/empty"})
+    assert response.status_code == 303 and STATE_COOKIE in response.headers["set-cookie"]
+
+
 def test_authorization_request_carries_state_nonce_pkce_scope_and_extra_params(
         services: Services, open_browser: OpenBrowser, idp: TestIdp) -> None:
     _configure(services, idp, Scope="openid groups",

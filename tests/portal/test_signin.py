@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import statistics
+import time
+import urllib.parse
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -80,13 +83,27 @@ def test_cookie_is_secure_behind_https(services: Services, portal_app: Starlette
         assert "Secure" in response.headers["set-cookie"]
 
 
-def test_open_redirects_are_refused(services: Services, open_browser: OpenBrowser) -> None:
+OFF_SITE = ["//evil.example/x", "/\\evil.example", "/\t/evil.example/", "/%09/x\n", "https://evil.example/",
+            "evil.example", "/a\\b", "/\r\nSet-Cookie: x=1", "/\x00", "/ /evil.example", "/\u2028x", "/" + "a" * 1024]
+
+
+def test_next_must_be_a_path_on_this_site(services: Services, open_browser: OpenBrowser) -> None:
     add_worker(services, "red@example.org")
     browser = open_browser()
-    browser.get("/signin")
-    response = browser.post("/signin", {"email": "red@example.org", "password": PASSWORD,
-                                        "next": "//evil.example/x"})
-    assert response.headers["location"] == "/"
+    for target in OFF_SITE:
+        assert browser.client.get("/signin", params={"next": target}).status_code == 400, repr(target)
+        browser.get("/signin")
+        response = browser.post("/signin", {"email": "red@example.org", "password": PASSWORD, "next": target})
+        assert response.status_code == 400, repr(target)
+        assert "This link is not valid" in response.text and "location" not in response.headers
+    assert _sessions(services) == 0  # refused before the password is checked
+    for target, location in (("/jobs/3/empty?x=1#y", "/jobs/3/empty?x=1#y"), ("/%09/x", "/%09/x"),
+                             ("/caf\u00e9", "/caf%C3%A9"), ("", "/")):
+        browser = open_browser()
+        assert 'name="next" value="' + location.replace("&", "&amp;") in browser.get(
+            "/signin?next=" + urllib.parse.quote(target)).text
+        response = browser.post("/signin", {"email": "red@example.org", "password": PASSWORD, "next": target})
+        assert response.headers["location"] == location
 
 
 def test_wrong_password_and_unknown_email(services: Services, open_browser: OpenBrowser) -> None:
@@ -191,3 +208,24 @@ def test_origin_header_is_checked_on_signed_in_posts(services: Services, open_br
     response = browser.client.post("/signout", data={"csrf_token": browser.csrf},
                                    headers={"Referer": ORIGIN + "/"})
     assert response.status_code == 303
+
+
+def test_unknown_emails_take_as_long_as_wrong_passwords(services: Services, open_browser: OpenBrowser,
+                                                        clock: ManualClock) -> None:
+    """Both check one argon2 hash (a dummy one for unknown emails), so timing tells no email apart."""
+    add_worker(services, "known@example.org")
+    workers.add_worker(services, "invited@example.org", groups=["raters"])  # no password yet: dummy hash
+    browser = open_browser()
+    browser.get("/signin")
+    times: dict[str, list[float]] = {"known@example.org": [], "nobody@example.org": [], "invited@example.org": []}
+    for _ in range(7):
+        for email, spent in times.items():
+            started = time.perf_counter()
+            response = browser.post("/signin", {"email": email, "password": "not the password"})
+            spent.append(time.perf_counter() - started)
+            assert response.status_code == 401
+            clock.advance(signin.WINDOW.total_seconds() + 1)  # no rate limit in the way
+    known = statistics.median(times["known@example.org"])
+    for email in ("nobody@example.org", "invited@example.org"):
+        ratio = statistics.median(times[email]) / known
+        assert 0.5 < ratio < 2, (email, times)

@@ -55,7 +55,7 @@ def test_injected_script_in_the_input_is_inert(services: Services, open_browser:
 
 
 def test_frame_policy_allows_only_our_assets(services: Services, open_browser: OpenBrowser) -> None:
-    browser, _, url = _task(services, open_browser)
+    browser, assignment_id, url = _task(services, open_browser)
     policy = browser.client.get(url).headers["content-security-policy"]
     directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
     assert directives["default-src"] == "'none'"
@@ -64,6 +64,9 @@ def test_frame_policy_allows_only_our_assets(services: Services, open_browser: O
     assert directives["form-action"] == "'none'"
     assert directives["frame-ancestors"] == "http://portal.test"
     assert directives["img-src"] == "http://portal.test/static/ data: blob:"
+    assert directives["sandbox"] == "allow-scripts allow-forms"  # opaque origin even when opened as a page
+    page = browser.get(f"/tasks/{assignment_id}").text
+    assert re.search(r'<iframe[^>]*\ssandbox="allow-scripts allow-forms"', page)  # the same rights either way
 
 
 def test_grant_read_access_urls_are_the_only_extra_sources(services: Services,
@@ -92,6 +95,12 @@ def test_task_frame_sources_setting_adds_origins_for_input_urls(services: Servic
         stranger.close()
     assert "frame-src https://www.youtube.com;" in policy
     assert "img-src http://portal.test/static/ https://www.youtube.com data: blob:" in policy
+
+
+def test_frames_on_their_own_origin_are_not_sandboxed_by_policy() -> None:
+    assert "sandbox" not in content_security_policy("https://frames.example", set(), ancestor="https://p.example",
+                                                    sandbox=False)
+    assert content_security_policy("https://p.example", set()).endswith("; sandbox allow-scripts allow-forms")
 
 
 def test_policy_narrows_grants_on_our_own_origin() -> None:

@@ -10,6 +10,7 @@ from crowdloop.clock import ManualClock
 from crowdloop.model import HumanLoopStatus
 from crowdloop.output import format_time
 from crowdloop.portal.assets import crowd_elements_script
+from crowdloop.portal.web import ANONYMOUS_BODY_BYTES, MAX_BODY_BYTES
 from crowdloop.runtime import Services
 from tests.portal.kit import CALLER, Browser, add_worker, make_job, output_of, start_loop
 
@@ -204,3 +205,23 @@ def test_lease_and_frame_tokens_round_trip() -> None:
     frame = signer.frame_token(7, 3, 1000.0)
     assert signer.verify_frame(7, frame, 1200.0) == 3
     assert signer.verify_frame(7, frame, 1301.0) is None and signer.verify_frame(6, frame, 1200.0) is None
+
+
+def test_body_limits_depend_on_the_session(services: Services, open_browser: OpenBrowser) -> None:
+    """Anyone: ANONYMOUS_BODY_BYTES; a live session: MAX_BODY_BYTES (a large answer), read only after the
+    session is known."""
+    job = make_job(services, task_count=1)
+    name = start_loop(services, job)
+    browser = _signed_in(open_browser, services, "big@example.org")
+    assignment_id = browser.open_task(job.id)
+    too_big = browser.submit(assignment_id, {"text": "x" * MAX_BODY_BYTES})
+    assert too_big.status_code == 413 and "larger than 8388608 bytes" in too_big.json()["error"]
+    stranger = open_browser()
+    refused = stranger.client.post(f"/tasks/{assignment_id}/submit", json={"answer": {"x": "y" * 100_000}})
+    assert refused.status_code == 401
+    page = stranger.client.post("/signin", data={"email": "a@example.org", "password": "p" * ANONYMOUS_BODY_BYTES})
+    assert page.status_code == 413 and "Too much data" in page.text and "default-src 'none'" in page.headers[
+        "content-security-policy"]
+    answer = {"text": "é" * (ANONYMOUS_BODY_BYTES * 4)}  # well over the anonymous limit
+    assert browser.submit(assignment_id, answer).status_code == 200
+    assert output_of(services, name)["humanAnswers"][0]["answerContent"] == answer
