@@ -24,7 +24,7 @@ Gaps: a `{% cycle %}` value that is `Markup` (a captured value) is escaped again
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from io import StringIO
 from typing import TYPE_CHECKING, Any, ClassVar, TextIO
 
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 
 def _printed(value: object, context: RenderContext) -> str:
-    if isinstance(context, BudgetedContext) and not isinstance(value, str):
+    if isinstance(context, BudgetedContext) and isinstance(value, list | tuple | Mapping):
         context.budget.measure(value)  # an array can stand for far more text than it holds
     return to_html(value)
 
