@@ -42,7 +42,7 @@ MAX_STEPS = 1_000_000
 MAX_OUTPUT_BYTES = 16 * 1024 * 1024
 MAX_INTEGER_BITS = 4096
 CLOCK_EVERY = 256  # thread_time() costs ~0.6 µs: read it once per this many steps, filter calls or assigns
-_CONSTANT_TIME_FILTERS = frozenset({"size", "first", "last"})  # never walk their (possibly long) input
+_CONSTANT_TIME_FILTERS = frozenset({"size", "first", "last", "default"})  # never walk their (long) input
 
 
 class RenderBudgetExceeded(ResourceLimitError):

@@ -126,7 +126,7 @@ def test_filters_spend_a_step_per_element_they_are_given() -> None:
     rows = {"rows": list(range(30))}
     assert render_task("{{ task.input.rows | sort | join: ',' | size }}", rows, limits=SMALL).html == "79"
     assert "more than 100 steps" in error_of("{% for i in (1..4) %}{{ task.input.rows | sort }}{% endfor %}", rows)
-    # size, first and last look at no element
+    # size, first, last and default look at no element
     result = render_task("{% for i in (1..50) %}{{ task.input.rows | size }}{{ task.input.rows | last }}{% endfor %}",
                          rows, limits=SMALL)
     assert result.errors == [] and result.html == "3029" * 50
