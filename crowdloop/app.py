@@ -24,6 +24,7 @@ from crowdloop.clock import Clock, SystemClock
 from crowdloop.config import Settings
 from crowdloop.errors import CrowdloopError, Unavailable
 from crowdloop.flows import TEMPLATE_ROUTE
+from crowdloop.liquid.threads import RenderThreads
 from crowdloop.portal.app import create_portal
 from crowdloop.portal.web import ANONYMOUS_BODY_BYTES
 from crowdloop.portal.web import MAX_BODY_BYTES as PORTAL_MAX_BODY_BYTES
@@ -58,8 +59,9 @@ def build_services(settings: Settings, clock: Clock | None = None, store: Store 
 class CrowdloopApp:
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.aws = AwsApi(services)
-        self.portal = create_portal(services)
+        render_threads = RenderThreads()  # one limit for every render, API and portal
+        self.aws = AwsApi(services, render_threads=render_threads)
+        self.portal = create_portal(services, render_threads=render_threads)
         self._reaper: asyncio.Task[None] | None = None
         frame_origin = services.settings.task_frame_origin
         self._frame_host = urlsplit(frame_origin).netloc.lower().encode() if frame_origin else b""

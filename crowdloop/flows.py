@@ -181,6 +181,11 @@ def get_template(svc: Services, sha256: str) -> str | None:
     return None if content is None else str(content)
 
 
+def render_limits(settings: Settings) -> liquid.RenderLimits:
+    """The budget of one render on this server (RenderUiTemplate and the task frame)."""
+    return liquid.RenderLimits(cpu_seconds=settings.render_time_limit_seconds)
+
+
 def template_url(settings: Settings, sha256: str) -> str:
     """Where DescribeHumanTaskUi says the template can be downloaded (served from `templates`)."""
     return f"{settings.portal_url}{TEMPLATE_ROUTE}/{sha256}"
@@ -207,7 +212,8 @@ def render_ui_template(svc: Services, caller: Caller, *, task_input: str, conten
             content = conn.execute(sa.select(templates.c.content)
                                    .where(templates.c.sha256 == row.template_sha256)).scalar_one()
     assert content is not None
-    result = liquid.render_task(content, parsed, grant_read_access=grant_read_access or _identity)
+    result = liquid.render_task(content, parsed, grant_read_access=grant_read_access or _identity,
+                                limits=render_limits(svc.settings))
     return Rendered(result.html, [(error.code, error.message) for error in result.errors])
 
 

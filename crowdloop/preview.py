@@ -31,8 +31,10 @@ from typing import Any
 
 import click
 
+from crowdloop.config import load_settings
 from crowdloop.gallery import placeholder_media
-from crowdloop.liquid import render_task
+from crowdloop.liquid import RenderLimits, render_task
+from crowdloop.liquid.budget import DEFAULT_LIMITS
 from crowdloop.portal.assets import IMAGE_PLACEHOLDER, crowd_elements_script
 
 _CROWD_SCRIPT = re.compile(
@@ -136,17 +138,18 @@ _PAGE_SCRIPT = """
 """
 
 
-def preview_page(template: str, input_json: str, *, title: str = "template",
-                 media_root: Path | None = None) -> tuple[str, list[tuple[str, str]]]:
+def preview_page(template: str, input_json: str, *, title: str = "template", media_root: Path | None = None,
+                 limits: RenderLimits = DEFAULT_LIMITS) -> tuple[str, list[tuple[str, str]]]:
     """Render `template` with `input_json` (the StartHumanLoop InputContent / RenderUiTemplate Task.Input
-    string) and return (the preview page, the errors as (code, message) pairs)."""
+    string) within the render budget `limits`, and return (the preview page, the errors as (code, message)
+    pairs)."""
     errors: list[tuple[str, str]] = []
     try:
         task_input: Any = json.loads(input_json) if input_json.strip() else {}
     except ValueError as exc:
         errors.append(("ValidationException", f"The value at 'task.input' is not valid JSON: {exc}"))
         task_input = {}
-    result = render_task(template, task_input, grant_read_access=media_granter(media_root))
+    result = render_task(template, task_input, grant_read_access=media_granter(media_root), limits=limits)
     errors += [(e.code, e.message) for e in result.errors]
     frame = task_document(result.html)
     if errors:
@@ -183,7 +186,9 @@ def preview(template_file: Path, input_file: Path | None, out_file: Path, media_
     Submit produces. Exits 1 when there are errors (the page is written anyway)."""
     template = template_file.read_text(encoding="utf-8")
     input_json = input_file.read_text(encoding="utf-8") if input_file else "{}"
-    page, errors = preview_page(template, input_json, title=template_file.name, media_root=media_root)
+    limits = RenderLimits(cpu_seconds=load_settings().render_time_limit_seconds)  # as the server renders
+    page, errors = preview_page(template, input_json, title=template_file.name, media_root=media_root,
+                                limits=limits)
     out_file.write_text(page, encoding="utf-8")
     for code, message in errors:
         click.echo(f"{code}: {message}", err=True)

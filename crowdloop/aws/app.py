@@ -1,8 +1,8 @@
 """The AWS-compatible API as one raw ASGI callable: SageMaker (awsJson1_1), A2I runtime (restJson1), S3, STS.
 
 Per request: classify -> (auth = off: refuse what a web page sent, crowdloop.aws.unsigned) -> read body
-(<= wire.MAX_BODY_BYTES) -> verify SigV4 -> route -> validate against the botocore
-model -> run the handler in a worker thread -> serialise. Handlers are plain functions
+(<= wire.MAX_BODY_BYTES) -> verify SigV4 -> route -> validate against the botocore model -> run the
+handler (`_run`; RenderUiTemplate always in a RenderThreads thread) -> serialise. Handlers are plain functions
 `(Services, Caller, params) -> dict` from crowdloop.aws.sagemaker / crowdloop.aws.a2i_runtime.
 
 Routing (`classify`), in order:
@@ -29,6 +29,7 @@ from crowdloop.aws import s3, sts, unsigned, validation, wire
 from crowdloop.aws.errors import A2I_JSON, SAGEMAKER_JSON, WireError, a2i_error, sagemaker_error
 from crowdloop.aws.sigv4 import Authenticator, KeyCache, credential_service
 from crowdloop.clock import Clock
+from crowdloop.liquid.threads import RenderThreads
 from crowdloop.runtime import Caller, Services
 
 Handler = Callable[[Services, Caller, dict[str, Any]], dict[str, Any]]
@@ -43,6 +44,8 @@ SIGNING_NAME = "sagemaker"  # both SageMaker and the A2I runtime sign as "sagema
 ROUTED_BY = ("x-amz-target",)
 
 T = TypeVar("T")
+
+RENDERING_OPERATIONS = frozenset({"RenderUiTemplate"})  # CPU-bound: run in RenderThreads, on every database
 
 
 def classify(scope: wire.Scope) -> str | None:
@@ -87,7 +90,7 @@ class AwsApi:
 
     def __init__(self, services: Services, sagemaker_ops: dict[str, Handler] | None = None,
                  a2i_ops: dict[str, Handler] | None = None, *, signature_clock: Clock | None = None,
-                 max_workers: int = 32) -> None:
+                 max_workers: int = 32, render_threads: RenderThreads | None = None) -> None:
         """`signature_clock` checks X-Amz-Date (default: the system clock, not services.clock, so tests
         with a ManualClock can still sign with real time)."""
         self.services = services
@@ -104,6 +107,7 @@ class AwsApi:
         # overlaps (measured: 1,500 -> 2,470 StartHumanLoop/s, 0.73 -> 0.41 ms CPU each). PostgreSQL
         # waits on the network, so its handlers run in the pool.
         self._inline = services.store.is_sqlite
+        self._render_threads = render_threads or RenderThreads()
 
     def warm(self) -> None:
         """Load the service models and compile every registered operation's validator (optional)."""
@@ -120,6 +124,11 @@ class AwsApi:
         if self._inline:
             return fn()
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+
+    async def _run_operation(self, operation: str, fn: Callable[[], T]) -> T:
+        if operation in RENDERING_OPERATIONS:
+            return await self._render_threads.run(fn)
+        return await self._run(fn)
 
     async def __call__(self, scope: wire.Scope, receive: wire.Receive, send: wire.Send) -> None:
         if scope["type"] == "lifespan":
@@ -163,7 +172,7 @@ class AwsApi:
                 raise WireError("UnknownOperationException", 400,
                                 f"Operation {request.header('x-amz-target')!r} is not supported.")
             params = validation.validate(SAGEMAKER, operation, _json_object(request.body))
-            result = await self._run(lambda: handler(self.services, caller, params))
+            result = await self._run_operation(operation, lambda: handler(self.services, caller, params))
             body = wire.sagemaker_json(result)
         except Exception as exc:
             status, headers, error_body = sagemaker_error(exc, request_id)

@@ -1,13 +1,14 @@
 """check_template and render_task: the renderer shared by RenderUiTemplate and the worker portal.
 
 Template and data problems never raise: they come back as `RenderError`s (code, message) next to the
-HTML rendered so far. Codes:
+HTML rendered so far. A render that exceeds its budget (`budget.py`: steps, CPU time, size) ends there
+and returns no HTML, only its errors (a page cut off at an arbitrary point is no use to anyone). Codes:
 
 | code                    | when                                                              |
 |-------------------------|-------------------------------------------------------------------|
 | `TemplateSyntaxError`   | the template does not parse (or `break`/`continue` outside a loop) |
 | `UndefinedFilter`       | a filter name that does not exist                                 |
-| `ResourceLimitExceeded` | too many loop iterations, too much output or too-large variables  |
+| `ResourceLimitExceeded` | the render budget is spent: steps, CPU time, output or value size |
 | `RenderError`           | any other failure while rendering (bad filter arguments, ...)     |
 
 Parsed templates are cached by their text (LRU), so rendering one template for many loops parses once.
@@ -25,12 +26,21 @@ from liquid import BoundTemplate
 from liquid.exceptions import (
     LiquidError,
     LiquidSyntaxError,
+    LoopIterationLimitError,
     ResourceLimitError,
     TemplateNotFoundError,
     UnknownFilterError,
 )
-from liquid.output import LimitedStringIO
 
+from crowdloop.liquid.budget import (
+    DEFAULT_LIMITS,
+    MAX_STEPS,
+    BudgetedContext,
+    OutputBuffer,
+    RenderBudget,
+    RenderBudgetExceeded,
+    RenderLimits,
+)
 from crowdloop.liquid.environment import A2IEnvironment
 from crowdloop.liquid.session import RenderSession, active_session
 
@@ -62,8 +72,9 @@ def render_task(
     task_input: object,
     *,
     grant_read_access: Callable[[str], str] | None = None,
+    limits: RenderLimits = DEFAULT_LIMITS,
 ) -> RenderResult:
-    """Render `template` with `task.input` = `task_input` (the parsed InputContent).
+    """Render `template` with `task.input` = `task_input` (the parsed InputContent), within `limits`.
 
     `grant_read_access(uri)` turns an `s3://bucket/key` into a short-lived URL for the
     `grant_read_access` filter; it may raise to refuse a URI (that becomes a `RenderError`). Without
@@ -73,23 +84,26 @@ def render_task(
     if isinstance(parsed, RenderError):
         return RenderResult(html="", errors=[parsed])
     session = RenderSession(grant_read_access=grant_read_access)
-    buffer = _buffer(parsed)
+    buffer = OutputBuffer(limit=limits.output_bytes)
     unexpected: list[RenderError] = []
+    exceeded = False
     with active_session(session):
         try:
-            _render(parsed, {"task": {"input": task_input}}, buffer)
-        except LiquidError as exc:  # raised outside a top-level node, e.g. by the render context
+            _render(parsed, {"task": {"input": task_input}}, buffer, RenderBudget(limits))
+        except LiquidError as exc:  # a spent budget, or raised outside a top-level node
             session.errors.append(exc)
+            exceeded = isinstance(exc, ResourceLimitError)
         except Exception as exc:  # a python-liquid fault on odd data (e.g. `sum` of mixed values)
             log.warning("unexpected error while rendering a template", exc_info=True)
             unexpected.append(RenderError("RenderError", f"unexpected {type(exc).__name__}: {exc}"))
     errors = [_render_error(exc) for exc in session.errors] + unexpected
-    return RenderResult(html=buffer.getvalue(), errors=errors)
+    return RenderResult(html="" if exceeded else buffer.getvalue(), errors=errors)
 
 
-def _render(template: BoundTemplate, variables: dict[str, object], buffer: StringIO) -> None:
+def _render(template: BoundTemplate, variables: dict[str, object], buffer: StringIO,
+            budget: RenderBudget) -> None:
     """`template.render(...)` into our own buffer, so the HTML written before a failure is kept."""
-    context = template.context_class(template, globals=template.make_globals(variables))
+    context = BudgetedContext(template, globals=template.make_globals(variables), budget=budget)
     template.render_with_context(context, buffer)
 
 
@@ -106,11 +120,6 @@ def _parse(template: str) -> BoundTemplate | RenderError:
         return _render_error(exc)
 
 
-def _buffer(template: BoundTemplate) -> StringIO:
-    limit = template.env.output_stream_limit
-    return StringIO() if limit is None else LimitedStringIO(limit=limit)
-
-
 def _render_error(exc: LiquidError) -> RenderError:
     if isinstance(exc, UnknownFilterError):
         code = "UndefinedFilter"
@@ -125,6 +134,10 @@ def _render_error(exc: LiquidError) -> RenderError:
 
 def _describe(exc: LiquidError) -> str:
     message = str(exc.message) if exc.message is not None else type(exc).__name__
+    if isinstance(exc, LoopIterationLimitError):
+        message = f"nested loops of more than {MAX_STEPS:,} iterations"
+    if isinstance(exc, ResourceLimitError) and not isinstance(exc, RenderBudgetExceeded):
+        message = f"The template exceeded the render budget: {message}."  # python-liquid's own limits
     if isinstance(exc, TemplateNotFoundError):  # A2I templates have no partials to include or render
         message = f"template not found: {message!r}"
     try:

@@ -32,6 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from crowdloop.keyfiles import load_key
+from crowdloop.liquid.threads import RenderThreads
 from crowdloop.passwords import dummy_hash
 from crowdloop.portal import oidc, pages, tasks
 from crowdloop.portal.access import JobCache
@@ -53,8 +54,10 @@ from crowdloop.portal.web import (
 from crowdloop.runtime import Services
 
 
-def create_portal(services: Services, assets: Assets | None = None) -> Starlette:
-    """The portal for these services. Mount it for every request that is not an AWS API call."""
+def create_portal(services: Services, assets: Assets | None = None,
+                  render_threads: RenderThreads | None = None) -> Starlette:
+    """The portal for these services. Mount it for every request that is not an AWS API call.
+    render_threads: where task frames are rendered (shared with the API by the app)."""
     assets = assets or load_assets()
     jinja = jinja2.Environment(loader=jinja2.PackageLoader("crowdloop.portal", "templates"),
                                autoescape=True, auto_reload=False, trim_blocks=True, lstrip_blocks=True)
@@ -76,8 +79,10 @@ def create_portal(services: Services, assets: Assets | None = None) -> Starlette
         inline=services.store.is_sqlite,
     )
 
-    async def frame(request: Request) -> Response:
-        return await answer_failures(portal, request, portal.run(tasks.frame, portal, request), frame=True)
+    renders = render_threads or RenderThreads()
+
+    async def frame(request: Request) -> Response:  # renders the template: never on the event loop
+        return await answer_failures(portal, request, renders.run(tasks.frame, portal, request), frame=True)
 
     async def static(request: Request) -> Response:
         return await answer_failures(portal, request, portal.assets.response(request))

@@ -98,7 +98,8 @@ class TaskUi:
         granted: set[str] = set()
         seconds = int((lease.expires_at - now).total_seconds()) + 60
         grant = _granter(self._svc, min(max(seconds, 60), MAX_GRANT_SECONDS), granted)
-        result = render_task(template.content, lease.task_input, grant_read_access=grant)
+        result = render_task(template.content, lease.task_input, grant_read_access=grant,
+                             limits=flows.render_limits(self._svc.settings))
         errors = ""
         if result.errors:
             log.warning("task UI of human loop %s rendered with errors: %s", lease.human_loop_name,

@@ -91,3 +91,15 @@ def test_preview_cli_exit_code_and_media(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "TemplateSyntaxError" in result.output
     assert out.exists()
+
+
+def test_preview_renders_within_the_servers_render_budget(tmp_path: Path) -> None:
+    template = tmp_path / "t.html"
+    template.write_text("<p>shown?</p>{% for i in (1..900000) %}{% assign x = i %}{% endfor %}")
+    out = tmp_path / "p.html"
+    result = CliRunner(env={"CROWDLOOP_RENDER_TIME_LIMIT_SECONDS": "0.05"}).invoke(
+        preview, [str(template), "--out", str(out)])
+    assert result.exit_code == 1
+    assert ("ResourceLimitExceeded: The template exceeded the render budget: more than 0.05 s of CPU time"
+            in result.output)
+    assert "shown?" not in out.read_text()
