@@ -22,6 +22,7 @@ A claim that loses that race is retried in a new transaction. All times come fro
 from __future__ import annotations
 
 import importlib
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -287,6 +288,13 @@ def withdraw_ineligible_leases(conn: Connection, now: datetime, *, worker_pk: in
     """End the held leases (of this worker, on loops of these flow definitions or of the flow definitions
     of this work team, or all) whose tasks are no longer workable; call it in the transaction of the
     change that made them so. Returns how many."""
+    loop_ids = _withdraw(conn, now, _ineligible(worker_pk, flow_ids, workteam_arn))
+    _return_slots(conn, loop_ids)
+    return len(loop_ids)
+
+
+def _ineligible(worker_pk: int | None = None, flow_ids: list[int] | None = None,
+                workteam_arn: str | None = None) -> sa.ColumnElement[bool]:
     a, h, f = assignments, human_loops, flow_definitions
     where = [a.c.state == _LEASED, ~_LEASE_WORKABLE]
     if worker_pk is not None:
@@ -296,16 +304,20 @@ def withdraw_ineligible_leases(conn: Connection, now: datetime, *, worker_pk: in
     if workteam_arn is not None:
         team_flows = sa.select(f.c.id).where(f.c.workteam_arn == workteam_arn)
         where.append(a.c.loop_id.in_(sa.select(h.c.id).where(h.c.flow_definition_id.in_(team_flows))))
-    return _withdraw(conn, now, sa.and_(*where))
+    return sa.and_(*where)
 
 
 def withdraw_loop_leases(conn: Connection, now: datetime, loop_id: int) -> int:
     """End every held lease of a loop that is about to stop. StopHumanLoop calls it before it changes the
     loop row, so it takes its locks in the order submit does (assignment, then loop): no deadlock."""
-    return _withdraw(conn, now, sa.and_(assignments.c.loop_id == loop_id, assignments.c.state == _LEASED))
+    loop_ids = _withdraw(conn, now, sa.and_(assignments.c.loop_id == loop_id, assignments.c.state == _LEASED))
+    _return_slots(conn, loop_ids)
+    return len(loop_ids)
 
 
-def _withdraw(conn: Connection, now: datetime, where: sa.ColumnElement[bool]) -> int:
+def _withdraw(conn: Connection, now: datetime, where: sa.ColumnElement[bool]) -> list[int]:
+    """Withdraw the leases matching `where`; the ids of their loops, one per lease. The caller returns
+    those loops' slots afterwards, so every unit of work locks assignments before loops, as submit does."""
     a = assignments
     overdue = a.c.expires_at <= _now(now)  # ran out before: recorded as expired, as the reaper would
     loop_ids = list(conn.execute(
@@ -313,19 +325,22 @@ def _withdraw(conn: Connection, now: datetime, where: sa.ColumnElement[bool]) ->
         .values(state=sa.case((overdue, _EXPIRED), else_=_WITHDRAWN),
                 ended_at=sa.case((overdue, a.c.expires_at), else_=_now(now)))
         .returning(a.c.loop_id)).scalars())
-    _recount_open_slots(conn, sorted(set(loop_ids)))
-    return len(loop_ids)
+    return [int(i) for i in loop_ids]
 
 
-def _recount_open_slots(conn: Connection, loop_ids: list[int]) -> None:
-    """open_slots = TaskCount - answers - held leases, for those of these loops still in progress."""
-    a, h = assignments, human_loops
-    leased_now = (sa.select(sa.func.count()).select_from(a)
-                  .where(a.c.loop_id == h.c.id, a.c.state == _LEASED).scalar_subquery())
-    for start in range(0, len(loop_ids), _CHUNK):
-        chunk = loop_ids[start:start + _CHUNK]
-        conn.execute(h.update().where(h.c.id.in_(chunk), h.c.status == _IN_PROGRESS)
-                     .values(open_slots=h.c.task_count - h.c.answers_count - leased_now))
+def _return_slots(conn: Connection, loop_ids: list[int]) -> None:
+    """Give each of these loops still in progress one slot back per time it is named (one per lease that
+    ended). An increment, like _RETURN_SLOT: under PostgreSQL's READ COMMITTED a recount from the leases
+    would miss a concurrent submit's change to answers_count or to its lease and count it twice."""
+    h = human_loops
+    by_count: dict[int, list[int]] = {}
+    for loop_id, ended in Counter(loop_ids).items():
+        by_count.setdefault(ended, []).append(loop_id)
+    for ended, ids in sorted(by_count.items()):
+        ids.sort()
+        for start in range(0, len(ids), _CHUNK):
+            conn.execute(h.update().where(h.c.id.in_(ids[start:start + _CHUNK]), h.c.status == _IN_PROGRESS)
+                         .values(open_slots=h.c.open_slots + ended))
 
 
 def reap(svc: Services) -> ReapReport:
@@ -340,8 +355,8 @@ def reap(svc: Services) -> ReapReport:
             a.update().where(a.c.state == _LEASED, a.c.expires_at <= now)
             .values(state=AssignmentState.EXPIRED.value, ended_at=a.c.expires_at).returning(a.c.loop_id)
         ).scalars())
-        _recount_open_slots(conn, sorted(set(expired_loop_ids)))
-        withdrawn = withdraw_ineligible_leases(conn, now)
+        withdrawn_loop_ids = _withdraw(conn, now, _ineligible())
+        _return_slots(conn, expired_loop_ids + withdrawn_loop_ids)
         stopped = len(conn.execute(
             h.update().where(h.c.status == _STOPPING, ~_held())
             .values(status=HumanLoopStatus.STOPPED.value, ended_at=_now(now)).returning(h.c.id)
@@ -356,8 +371,9 @@ def reap(svc: Services) -> ReapReport:
         ).all())
         purged = _purge_deleted_flow_definitions(conn)
     written = output.write_pending_outputs(svc)
-    return ReapReport(expired_leases=len(expired_loop_ids), withdrawn_leases=withdrawn, stopped_loops=stopped,
-                      failed_loops=failed, purged_flow_definitions=purged, outputs_written=written)
+    return ReapReport(expired_leases=len(expired_loop_ids), withdrawn_leases=len(withdrawn_loop_ids),
+                      stopped_loops=stopped, failed_loops=failed, purged_flow_definitions=purged,
+                      outputs_written=written)
 
 
 def _purge_deleted_flow_definitions(conn: Connection) -> int:
