@@ -22,8 +22,8 @@ from crowdloop.store.tables import UtcDateTime, human_loops
 _HOLDS_OR_HELD = "('leased', 'submitted', 'declined')"
 
 # Loops of a flow definition this worker may take: open, not past availability, not one the worker
-# holds, answered or declined, and the worker (active) is in a group the flow's work team selects. A
-# flow definition being deleted offers nothing (flows.delete_flow_definition withdraws its open work).
+# holds, answered or declined; the claim also requires that the worker may work on the flow (below), so a
+# flow definition being deleted offers nothing.
 _CLAIMABLE = f"""
     hl.status = 'InProgress' AND hl.open_slots > 0
     AND hl.available_until > :now
