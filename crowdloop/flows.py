@@ -13,9 +13,10 @@ Flow definition status, one rule:
 * A new flow definition is `Initializing`. It reads as `Active` once 1 second has passed since its
   creation; DescribeFlowDefinition and StartHumanLoop (loops.py) also persist `Active`, so the first
   Describe may answer `Initializing` and every later one answers `Active`.
-* Only an `Active` flow definition can be deleted (else InUse). Deleting withdraws unstarted work: its
-  InProgress loops stop offering slots (open_slots = 0) and every loop that is not busy is deleted (busy:
-  a worker holds a lease, it is Stopping, or its output.json is still to be written; see `_loop_busy`).
+* Only an `Active` flow definition can be deleted (else InUse). Deleting withdraws all its work at once:
+  held leases are withdrawn (queue.withdraw_ineligible_leases), its InProgress loops stop offering slots
+  (open_slots = 0) and every loop that is not busy is deleted (busy: it is Stopping, or its output.json is
+  still to be written; see `_loop_busy`).
   `purge_deleted_flow_definitions`, run by the reaper, removes a Deleting flow definition and its
   remaining loops once none is busy; then Describe answers NotFound and the name can be used again.
   Answers of a loop that never collected TaskCount answers are dropped with it (no output.json).
@@ -36,7 +37,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
-from crowdloop import arns, liquid
+from crowdloop import arns, liquid, queue
 from crowdloop.conditions import check_activation_conditions
 from crowdloop.config import Settings
 from crowdloop.errors import AlreadyExists, InUse, InvalidInput, NotFound
@@ -315,6 +316,7 @@ def delete_flow_definition(svc: Services, caller: Caller, name: str) -> None:
                         "deleted.")
         conn.execute(flow_definitions.update().where(flow_definitions.c.id == row.id)
                      .values(status=FlowDefinitionStatus.DELETING.value))
+        queue.withdraw_ineligible_leases(conn, svc.clock.now(), flow_ids=[row.id])
         conn.execute(human_loops.update().where(human_loops.c.flow_definition_id == row.id,
                                                 human_loops.c.status == HumanLoopStatus.IN_PROGRESS.value)
                      .values(open_slots=0))

@@ -22,13 +22,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from crowdloop import arns, output
+from crowdloop import arns, output, queue
 from crowdloop.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
-from crowdloop.model import AssignmentState, FlowDefinitionStatus, HumanLoopStatus
+from crowdloop.model import FlowDefinitionStatus, HumanLoopStatus
 from crowdloop.paging import PageRequest
 from crowdloop.runtime import Caller, Services
 from crowdloop.store import Store, dialect
-from crowdloop.store.tables import assignments, flow_definitions, human_loops, human_task_uis
+from crowdloop.store.tables import flow_definitions, human_loops, human_task_uis
 
 QUOTA_REFRESH_SECONDS = 2.0
 _ENDED = (HumanLoopStatus.COMPLETED.value, HumanLoopStatus.STOPPED.value, HumanLoopStatus.FAILED.value)
@@ -301,9 +301,9 @@ def _from_micros(value: int) -> datetime:
 
 
 def stop_human_loop(svc: Services, caller: Caller, name: str) -> None:
-    """InProgress -> Stopped, or Stopping while workers hold leases; Stopping/Stopped: no-op;
-    Completed/Failed: InvalidInput."""
-    h, a = human_loops, assignments
+    """InProgress -> Stopped at once: held leases are withdrawn in the same transaction (the answers
+    already submitted go to output.json); Stopping/Stopped: no-op; Completed/Failed: InvalidInput."""
+    h = human_loops
     with svc.store.write() as conn:
         now = svc.clock.now()
         while True:
@@ -313,16 +313,10 @@ def stop_human_loop(svc: Services, caller: Caller, name: str) -> None:
             if row.status != HumanLoopStatus.IN_PROGRESS:
                 raise InvalidInput(f"Human loop {name} is {row.status}; only a loop in progress can be "
                                    "stopped.", "humanLoopName")
-            conn.execute(a.update().where(a.c.loop_id == row.id, a.c.state == AssignmentState.LEASED.value,
-                                          a.c.expires_at <= now)
-                         .values(state=AssignmentState.EXPIRED.value, ended_at=a.c.expires_at))
-            held = sa.exists().where(a.c.loop_id == h.c.id, a.c.state == AssignmentState.LEASED.value)
+            queue.withdraw_loop_leases(conn, now, row.id)
             stopped = conn.execute(
                 h.update().where(h.c.id == row.id, h.c.status == HumanLoopStatus.IN_PROGRESS.value)
-                .values(open_slots=0,
-                        status=sa.case((held, HumanLoopStatus.STOPPING.value),
-                                       else_=HumanLoopStatus.STOPPED.value),
-                        ended_at=sa.case((held, None), else_=sa.bindparam("now", now, h.c.ended_at.type)))
+                .values(open_slots=0, status=HumanLoopStatus.STOPPED.value, ended_at=now)
                 .returning(h.c.status, h.c.answers_count)
             ).first()
             if stopped is not None:

@@ -4,7 +4,14 @@ A loop offers `open_slots` (= TaskCount - leased - answered) to the workers of i
 team. A worker *claims* a slot of a job (flow definition) and holds a lease on that loop for
 TaskTimeLimitInSeconds; then *submits* (an answer), *releases* (slot back, may come back later) or
 *declines* (slot back, never offered that loop again). The *reaper* expires overdue leases, fails loops
-whose availability lifetime ended with answers missing, and finishes Stopping loops nobody works on.
+whose availability lifetime ended with answers missing, and finishes Stopping loops nobody works on
+(only databases written by versions before StopHumanLoop withdrew held leases have any).
+
+A held task stays workable only while its worker could still claim it (`_WORKABLE`: the loop is
+InProgress and store.dialect's rule says the worker may work on its flow definition). Whatever revokes
+that (StopHumanLoop, DeleteFlowDefinition, disabling a worker, changing a worker's or a work team's
+groups) calls `withdraw_ineligible_leases` in its own transaction: those leases become `withdrawn` and
+their slots go back to loops still in progress. Every lease action checks `_WORKABLE` again as well.
 
 Guarantees (by the database, not by Python loops): the claim is one conditional UPDATE on the loop row
 (open_slots > 0, re-checked under PostgreSQL's row lock; SQLite serialises writers) and the partial unique
@@ -15,6 +22,7 @@ A claim that loses that race is retried in a new transaction. All times come fro
 from __future__ import annotations
 
 import importlib
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,6 +44,8 @@ _CHUNK = 500
 _LEASED = AssignmentState.LEASED.value
 _IN_PROGRESS = HumanLoopStatus.IN_PROGRESS.value
 _STOPPING = HumanLoopStatus.STOPPING.value
+_WITHDRAWN = AssignmentState.WITHDRAWN.value
+_EXPIRED = AssignmentState.EXPIRED.value
 EXPIRED_REASON = ("The human loop's TaskAvailabilityLifetimeInSeconds elapsed before all of its TaskCount "
                   "answers were submitted.")
 
@@ -89,6 +99,7 @@ class SubmitResult:
 @dataclass(frozen=True)
 class ReapReport:
     expired_leases: int = 0
+    withdrawn_leases: int = 0
     stopped_loops: int = 0
     failed_loops: int = 0
     purged_flow_definitions: int = 0
@@ -116,12 +127,22 @@ def _to_lease(row: Any) -> Lease:
 # The statements of claim, submit, release and decline are built once (they run for every task).
 _A, _H = assignments, human_loops
 _NOW = sa.bindparam("now", type_=UtcDateTime)
-_STOPS = sa.and_(_H.c.status == _STOPPING, ~_held())
+
+# A lease's task is workable while its loop is InProgress and its worker may still work on the loop's flow
+# definition (for statements over assignments joined with human_loops, both by their table names).
+_WORKABLE = sa.and_(_H.c.status == _IN_PROGRESS,
+                    dialect.worker_may_work_on_flow(f"{_A.name}.{_A.c.worker_id.name}",
+                                                    f"{_H.name}.{_H.c.flow_definition_id.name}"))
+_LEASE_WORKABLE = sa.exists().where(_H.c.id == _A.c.loop_id, _WORKABLE)  # for statements over assignments
 
 _CURRENT = Prepared(sa.select(*_LEASE_COLUMNS).join(_H, _H.c.id == _A.c.loop_id)
             .where(_A.c.worker_id == sa.bindparam("worker"), _A.c.state == _LEASED, _A.c.expires_at > _NOW,
-                   _H.c.flow_definition_id == sa.bindparam("fd"))
+                   _H.c.flow_definition_id == sa.bindparam("fd"), _WORKABLE)
             .order_by(_A.c.id).limit(1))
+
+_GET_LEASE = Prepared(sa.select(*_LEASE_COLUMNS).join(_H, _H.c.id == _A.c.loop_id)
+              .where(_A.c.id == sa.bindparam("assignment"), _A.c.worker_id == sa.bindparam("worker"),
+                     _A.c.state == _LEASED, _A.c.expires_at > _NOW, _WORKABLE))
 
 _INSERT_LEASE = Prepared(_A.insert().values(
     state=_LEASED, loop_id=sa.bindparam("loop_id"), worker_id=sa.bindparam("worker_id"),
@@ -131,24 +152,22 @@ _INSERT_LEASE = Prepared(_A.insert().values(
 
 _END_LEASE = Prepared(_A.update()
               .where(_A.c.id == sa.bindparam("assignment"), _A.c.worker_id == sa.bindparam("worker"),
-                     _A.c.state == _LEASED, _A.c.expires_at > _NOW)
+                     _A.c.state == _LEASED, _A.c.expires_at > _NOW, _LEASE_WORKABLE)
               .values(state=sa.bindparam("new_state"), ended_at=_NOW,
                       answer_content=sa.bindparam("answer"), time_spent_seconds=sa.bindparam("spent"))
               .returning(_A.c.loop_id))
 
-_done = _H.c.answers_count + 1 >= _H.c.task_count
+# Only a loop in progress completes: a loop that was stopped keeps its status whatever the count.
+_done = sa.and_(_H.c.status == _IN_PROGRESS, _H.c.answers_count + 1 >= _H.c.task_count)
 _COUNT_ANSWER = Prepared(_H.update().where(_H.c.id == sa.bindparam("loop"))
                  .values(answers_count=_H.c.answers_count + 1,
-                         status=sa.case((_done, HumanLoopStatus.COMPLETED.value),
-                                        (_STOPS, HumanLoopStatus.STOPPED.value), else_=_H.c.status),
-                         ended_at=sa.case((sa.or_(_done, _STOPS), _NOW), else_=_H.c.ended_at))
+                         status=sa.case((_done, HumanLoopStatus.COMPLETED.value), else_=_H.c.status),
+                         ended_at=sa.case((_done, _NOW), else_=_H.c.ended_at))
                  .returning(_H.c.name, _H.c.status, _H.c.answers_count, _H.c.task_count, _H.c.output_uri))
 
 _RETURN_SLOT = Prepared(_H.update().where(_H.c.id == sa.bindparam("loop"))
                 .values(open_slots=sa.case((_H.c.status == _IN_PROGRESS, _H.c.open_slots + 1),
-                                           else_=_H.c.open_slots),
-                        status=sa.case((_STOPS, HumanLoopStatus.STOPPED.value), else_=_H.c.status),
-                        ended_at=sa.case((_STOPS, _NOW), else_=_H.c.ended_at))
+                                           else_=_H.c.open_slots))
                 .returning(_H.c.status, _H.c.answers_count))
 
 
@@ -164,13 +183,11 @@ def current_lease(svc: Services, worker_pk: int, flow_definition_id: int) -> Lea
 
 
 def get_lease(svc: Services, assignment_id: int, worker_pk: int) -> Lease:
-    """The worker's unexpired lease with this id, else TaskUnavailable (expired | gone | not-yours)."""
-    a, h = assignments, human_loops
+    """The worker's unexpired, still workable lease with this id, else TaskUnavailable (expired | gone |
+    not-yours)."""
     with svc.store.read() as conn:
         now = svc.clock.now()
-        row = conn.execute(sa.select(*_LEASE_COLUMNS).join(h, h.c.id == a.c.loop_id).where(
-            a.c.id == assignment_id, a.c.worker_id == worker_pk, a.c.state == _LEASED, a.c.expires_at > now)
-        ).first()
+        row = _GET_LEASE.first(conn, {"assignment": assignment_id, "worker": worker_pk, "now": now})
         if row is None:
             raise _unavailable(conn, assignment_id, worker_pk, now)
         return _to_lease(row)
@@ -204,8 +221,8 @@ def claim(svc: Services, worker_pk: int, flow_definition_id: int) -> Lease | Non
 
 def submit(svc: Services, assignment_id: int, worker_pk: int, answer_content: dict[str, Any],
            time_spent_seconds: float) -> SubmitResult:
-    """Record the holder's answer. The loop completes at TaskCount answers (output.json is written after
-    the commit); a Stopping loop becomes Stopped when no lease remains."""
+    """Record the holder's answer while the task is workable. The loop completes at TaskCount answers
+    (output.json is written after the commit)."""
     answer = output.dumps_json(answer_content).decode()
     with svc.store.write() as conn:
         now = svc.clock.now()
@@ -261,11 +278,74 @@ def _unavailable(conn: Connection, assignment_id: int, worker_pk: int, now: date
         return TaskUnavailable("This task is assigned to another worker.", "not-yours")
     if row.state == AssignmentState.EXPIRED or (row.state == _LEASED and row.expires_at <= now):
         return TaskUnavailable("The time limit for this task has run out.", "expired")
+    if row.state in (_WITHDRAWN, _LEASED):  # withdrawn, or about to be: no longer workable
+        return TaskUnavailable("This task is no longer available.", "gone")
     return TaskUnavailable(f"This task is no longer available (it was {row.state}).", "gone")
 
 
+def withdraw_ineligible_leases(conn: Connection, now: datetime, *, worker_pk: int | None = None,
+                               flow_ids: list[int] | None = None, workteam_arn: str | None = None) -> int:
+    """End the held leases (of this worker, on loops of these flow definitions or of the flow definitions
+    of this work team, or all) whose tasks are no longer workable; call it in the transaction of the
+    change that made them so. Returns how many."""
+    loop_ids = _withdraw(conn, now, _ineligible(worker_pk, flow_ids, workteam_arn))
+    _return_slots(conn, loop_ids)
+    return len(loop_ids)
+
+
+def _ineligible(worker_pk: int | None = None, flow_ids: list[int] | None = None,
+                workteam_arn: str | None = None) -> sa.ColumnElement[bool]:
+    a, h, f = assignments, human_loops, flow_definitions
+    where = [a.c.state == _LEASED, ~_LEASE_WORKABLE]
+    if worker_pk is not None:
+        where.append(a.c.worker_id == worker_pk)
+    if flow_ids is not None:
+        where.append(a.c.loop_id.in_(sa.select(h.c.id).where(h.c.flow_definition_id.in_(flow_ids))))
+    if workteam_arn is not None:
+        team_flows = sa.select(f.c.id).where(f.c.workteam_arn == workteam_arn)
+        where.append(a.c.loop_id.in_(sa.select(h.c.id).where(h.c.flow_definition_id.in_(team_flows))))
+    return sa.and_(*where)
+
+
+def withdraw_loop_leases(conn: Connection, now: datetime, loop_id: int) -> int:
+    """End every held lease of a loop that is about to stop. StopHumanLoop calls it before it changes the
+    loop row, so it takes its locks in the order submit does (assignment, then loop): no deadlock."""
+    loop_ids = _withdraw(conn, now, sa.and_(assignments.c.loop_id == loop_id, assignments.c.state == _LEASED))
+    _return_slots(conn, loop_ids)
+    return len(loop_ids)
+
+
+def _withdraw(conn: Connection, now: datetime, where: sa.ColumnElement[bool]) -> list[int]:
+    """Withdraw the leases matching `where`; the ids of their loops, one per lease. The caller returns
+    those loops' slots afterwards, so every unit of work locks assignments before loops, as submit does."""
+    a = assignments
+    overdue = a.c.expires_at <= _now(now)  # ran out before: recorded as expired, as the reaper would
+    loop_ids = list(conn.execute(
+        a.update().where(where)
+        .values(state=sa.case((overdue, _EXPIRED), else_=_WITHDRAWN),
+                ended_at=sa.case((overdue, a.c.expires_at), else_=_now(now)))
+        .returning(a.c.loop_id)).scalars())
+    return [int(i) for i in loop_ids]
+
+
+def _return_slots(conn: Connection, loop_ids: list[int]) -> None:
+    """Give each of these loops still in progress one slot back per time it is named (one per lease that
+    ended). An increment, like _RETURN_SLOT: under PostgreSQL's READ COMMITTED a recount from the leases
+    would miss a concurrent submit's change to answers_count or to its lease and count it twice."""
+    h = human_loops
+    by_count: dict[int, list[int]] = {}
+    for loop_id, ended in Counter(loop_ids).items():
+        by_count.setdefault(ended, []).append(loop_id)
+    for ended, ids in sorted(by_count.items()):
+        ids.sort()
+        for start in range(0, len(ids), _CHUNK):
+            conn.execute(h.update().where(h.c.id.in_(ids[start:start + _CHUNK]), h.c.status == _IN_PROGRESS)
+                         .values(open_slots=h.c.open_slots + ended))
+
+
 def reap(svc: Services) -> ReapReport:
-    """Expire overdue leases (slots back to the pool), fail loops whose availability lifetime ended with
+    """Expire overdue leases (slots back to the pool), withdraw leases no longer workable (a safety net:
+    the changes that revoke withdraw them at once), fail loops whose availability lifetime ended with
     answers missing and no lease, stop Stopping loops nobody holds, purge flow definitions being deleted
     (crowdloop.flows.purge_deleted_flow_definitions, when present), then write pending outputs."""
     a, h = assignments, human_loops
@@ -275,13 +355,8 @@ def reap(svc: Services) -> ReapReport:
             a.update().where(a.c.state == _LEASED, a.c.expires_at <= now)
             .values(state=AssignmentState.EXPIRED.value, ended_at=a.c.expires_at).returning(a.c.loop_id)
         ).scalars())
-        leased_now = (sa.select(sa.func.count()).select_from(a)
-                      .where(a.c.loop_id == h.c.id, a.c.state == _LEASED).scalar_subquery())
-        loop_ids = sorted(set(expired_loop_ids))
-        for start in range(0, len(loop_ids), _CHUNK):
-            chunk = loop_ids[start:start + _CHUNK]
-            conn.execute(h.update().where(h.c.id.in_(chunk), h.c.status == _IN_PROGRESS)
-                         .values(open_slots=h.c.task_count - h.c.answers_count - leased_now))
+        withdrawn_loop_ids = _withdraw(conn, now, _ineligible())
+        _return_slots(conn, expired_loop_ids + withdrawn_loop_ids)
         stopped = len(conn.execute(
             h.update().where(h.c.status == _STOPPING, ~_held())
             .values(status=HumanLoopStatus.STOPPED.value, ended_at=_now(now)).returning(h.c.id)
@@ -296,8 +371,9 @@ def reap(svc: Services) -> ReapReport:
         ).all())
         purged = _purge_deleted_flow_definitions(conn)
     written = output.write_pending_outputs(svc)
-    return ReapReport(expired_leases=len(expired_loop_ids), stopped_loops=stopped, failed_loops=failed,
-                      purged_flow_definitions=purged, outputs_written=written)
+    return ReapReport(expired_leases=len(expired_loop_ids), withdrawn_leases=len(withdrawn_loop_ids),
+                      stopped_loops=stopped, failed_loops=failed, purged_flow_definitions=purged,
+                      outputs_written=written)
 
 
 def _purge_deleted_flow_definitions(conn: Connection) -> int:
@@ -322,7 +398,7 @@ def jobs_for_worker(svc: Services, worker_pk: int) -> list[Job]:
         available = dialect.available_counts(conn, worker_pk, now)
         held = {int(r.flow_definition_id): int(r.held) for r in conn.execute(
             sa.select(h.c.flow_definition_id, sa.func.count().label("held")).join(a, a.c.loop_id == h.c.id)
-            .where(a.c.worker_id == worker_pk, a.c.state == _LEASED, a.c.expires_at > now)
+            .where(a.c.worker_id == worker_pk, a.c.state == _LEASED, a.c.expires_at > now, _WORKABLE)
             .group_by(h.c.flow_definition_id))}
         ids = sorted(set(available) | set(held))
         rows = conn.execute(sa.select(f.c.id, f.c.name, f.c.arn, f.c.task_title, f.c.task_description,

@@ -3,6 +3,9 @@
 Local accounts sign in with email + password. Workers of an OIDC workforce are linked to their identity
 (issuer, sagemaker:sub) by link_oidc_worker at every sign-in: created on the first one, their groups
 replaced by the groups the identity provider sends each time.
+
+Disabling a worker or taking groups away withdraws, in the same transaction, the tasks they hold but could
+no longer claim (queue.withdraw_ineligible_leases).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from crowdloop import queue
 from crowdloop.errors import AlreadyExists, InvalidInput, NotFound
 from crowdloop.model import Worker, WorkerStatus
 from crowdloop.runtime import Services
@@ -68,6 +72,7 @@ def remove_from_groups(svc: Services, email: str, groups: Iterable[str]) -> Work
         worker_pk = _pk(conn, email)
         conn.execute(worker_groups.delete().where(worker_groups.c.worker_id == worker_pk,
                                                   worker_groups.c.group_name.in_(list(groups))))
+        queue.withdraw_ineligible_leases(conn, svc.clock.now(), worker_pk=worker_pk)
         return _load(conn, worker_pk)
 
 
@@ -75,6 +80,7 @@ def set_status(svc: Services, email: str, status: WorkerStatus) -> Worker:
     with svc.store.write() as conn:
         worker_pk = _pk(conn, email)
         conn.execute(workers.update().where(workers.c.id == worker_pk).values(status=status.value))
+        queue.withdraw_ineligible_leases(conn, svc.clock.now(), worker_pk=worker_pk)
         return _load(conn, worker_pk)
 
 
@@ -114,6 +120,8 @@ def _link_oidc_worker(conn: Connection, svc: Services, issuer: str, sub: str, em
             conn.execute(workers.update().where(workers.c.id == worker_pk).values(email=handle))
     conn.execute(worker_groups.delete().where(worker_groups.c.worker_id == worker_pk))
     _add_groups(conn, worker_pk, groups)
+    if row is not None:
+        queue.withdraw_ineligible_leases(conn, svc.clock.now(), worker_pk=worker_pk)
     return _load(conn, worker_pk)
 
 

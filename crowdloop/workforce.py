@@ -9,8 +9,9 @@ then create another one, and CreateWorkteam without a workforce re-creates "defa
 workforce with the first private work team). Status is always Active: updates apply at once.
 
 Work teams select workers by group: every Cognito UserGroup / OIDC group of a team's MemberDefinitions
-is a row in `workteam_groups`, matched against `worker_groups`. OidcConfig.ClientSecret is stored but
-never returned.
+is a row in `workteam_groups`, matched against `worker_groups`. Changing a team's groups or deleting it
+withdraws, in the same transaction, the tasks of its flow definitions held by workers it no longer selects
+(queue.withdraw_ineligible_leases). OidcConfig.ClientSecret is stored but never returned.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
-from crowdloop import arns
+from crowdloop import arns, queue
 from crowdloop.errors import AlreadyExists, Conflict, InUse, InvalidInput, LimitExceeded, NotFound
 from crowdloop.listing import Page, fetch_page
 from crowdloop.paging import PageRequest
@@ -254,6 +255,7 @@ def update_workteam(svc: Services, caller: Caller, name: str, *,
             workforce = _workforce(conn.execute(sa.select(workforces).where(
                 workforces.c.arn == team.workforce_arn)).one())
             _set_groups(conn, team.id, _member_groups(member_definitions, workforce))
+            queue.withdraw_ineligible_leases(conn, now, workteam_arn=team.arn)
             values["member_definitions"] = [dict(m) for m in member_definitions]
         if description is not None:
             values["description"] = description
@@ -273,6 +275,7 @@ def delete_workteam(svc: Services, caller: Caller, name: str) -> None:
         arn = conn.execute(sa.select(workteams.c.arn).where(workteams.c.id == team_id)).scalar_one()
         conn.execute(workteam_groups.delete().where(workteam_groups.c.workteam_id == team_id))
         conn.execute(workteams.delete().where(workteams.c.id == team_id))
+        queue.withdraw_ineligible_leases(conn, svc.clock.now(), workteam_arn=arn)
         drop_tags(conn, arn)
 
 

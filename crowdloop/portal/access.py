@@ -1,6 +1,6 @@
-"""Which jobs (flow definitions) a worker may open: those whose work team selects one of the worker's
-groups. The queue enforces the same rule when it hands out tasks; the portal asks only to tell "not your
-job" (404) from "no tasks left"."""
+"""Which jobs (flow definitions) a worker may open: by the rule the queue hands out tasks by
+(store.dialect.worker_may_work_on_flow: an active worker in a group the job's work team selects, and the
+job Initializing or Active). The portal asks only to tell "not your job" (404) from "no tasks left"."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from crowdloop.runtime import Services
-from crowdloop.store.tables import flow_definitions, worker_groups, workteam_groups, workteams
+from crowdloop.store import dialect
+from crowdloop.store.tables import flow_definitions
 
 
 @dataclass(frozen=True)
@@ -24,17 +25,14 @@ class JobInfo:
 
 _COLUMNS = (flow_definitions.c.id, flow_definitions.c.task_title, flow_definitions.c.task_description,
             flow_definitions.c.task_time_limit_seconds)
+_MAY_WORK = dialect.worker_may_work_on_flow(":worker", f"{flow_definitions.name}.{flow_definitions.c.id.name}")
 
 
 def job_for_worker(svc: Services, worker_pk: int, flow_definition_id: int) -> JobInfo | None:
-    """The job if the worker belongs to its work team, else None (also for unknown ids)."""
-    f, t, tg, wg = flow_definitions, workteams, workteam_groups, worker_groups
+    """The job if the worker may work on it, else None (also for unknown ids)."""
     with svc.store.read() as conn:
-        row = conn.execute(
-            sa.select(*_COLUMNS).join(t, t.c.arn == f.c.workteam_arn)
-            .join(tg, tg.c.workteam_id == t.c.id).join(wg, wg.c.group_name == tg.c.group_name)
-            .where(f.c.id == flow_definition_id, wg.c.worker_id == worker_pk).limit(1)
-        ).first()
+        row = conn.execute(sa.select(*_COLUMNS).where(flow_definitions.c.id == flow_definition_id, _MAY_WORK),
+                           {"worker": worker_pk}).first()
     return _info(row) if row is not None else None
 
 

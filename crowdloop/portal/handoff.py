@@ -4,8 +4,9 @@ Start working and Submit claim a lease and redirect the browser to its task page
 loads its frame. The request that has the Lease in hand puts it here and the next one takes it instead
 of reading it again. An entry is used once, only by the same worker, only within HANDOFF_SECONDS and
 before the lease expires; anything else (another process, a reload, a late frame) reads the store.
-The only staleness this allows is a lease ended by someone else during those seconds (a deleted flow
-definition): the page shows the task and its submission is refused as no longer available.
+The only staleness this allows is a lease withdrawn during those seconds (queue.withdraw_ineligible_leases:
+the loop stopped, the worker revoked ...): the page shows the task once and its submission is refused as no
+longer available.
 """
 
 from __future__ import annotations

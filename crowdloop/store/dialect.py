@@ -22,8 +22,8 @@ from crowdloop.store.tables import UtcDateTime, human_loops
 _HOLDS_OR_HELD = "('leased', 'submitted', 'declined')"
 
 # Loops of a flow definition this worker may take: open, not past availability, not one the worker
-# holds, answered or declined, and the worker (active) is in a group the flow's work team selects. A
-# flow definition being deleted offers nothing (flows.delete_flow_definition withdraws its open work).
+# holds, answered or declined; the claim also requires that the worker may work on the flow (below), so a
+# flow definition being deleted offers nothing.
 _CLAIMABLE = f"""
     hl.status = 'InProgress' AND hl.open_slots > 0
     AND hl.available_until > :now
@@ -31,23 +31,29 @@ _CLAIMABLE = f"""
                     AND a.state IN {_HOLDS_OR_HELD})
 """
 
-_ELIGIBLE_FLOWS = """
-    SELECT f.id FROM flow_definitions f
+# Who may work on a flow definition, the one rule behind claiming a task and keeping a held one workable
+# (queue.py, portal/access.py): the worker is active and in a group the flow's work team selects, and the
+# flow definition is Initializing or Active. A held task also needs its loop InProgress (queue._WORKABLE).
+_TEAM_MEMBERS = """flow_definitions f
     JOIN workteams t ON t.arn = f.workteam_arn
     JOIN workteam_groups tg ON tg.workteam_id = t.id
     JOIN worker_groups wg ON wg.group_name = tg.group_name
-    JOIN workers w ON w.id = wg.worker_id
-    WHERE w.id = :worker AND w.status = 'active' AND f.status IN ('Initializing', 'Active')
-"""
+    JOIN workers w ON w.id = wg.worker_id"""
+_MAY_WORK = "w.status = 'active' AND f.status IN ('Initializing', 'Active')"
 
-_WORKER_MAY_WORK_ON_FLOW = """
-    SELECT 1 FROM flow_definitions f
-    JOIN workteams t ON t.arn = f.workteam_arn
-    JOIN workteam_groups tg ON tg.workteam_id = t.id
-    JOIN worker_groups wg ON wg.group_name = tg.group_name AND wg.worker_id = :worker
-    JOIN workers w ON w.id = wg.worker_id
-    WHERE f.id = :fd AND w.status = 'active' AND f.status IN ('Initializing', 'Active')
-"""
+_ELIGIBLE_FLOWS = f"SELECT f.id FROM {_TEAM_MEMBERS} WHERE w.id = :worker AND {_MAY_WORK}"
+
+
+def _may_work_on_flow(worker: str, flow_definition: str) -> str:
+    return (f"EXISTS (SELECT 1 FROM {_TEAM_MEMBERS} WHERE f.id = {flow_definition} AND wg.worker_id = {worker}"
+            f" AND {_MAY_WORK})")
+
+
+def worker_may_work_on_flow(worker: str, flow_definition: str) -> sa.TextClause:
+    """The rule as a condition for a Core statement: `worker` and `flow_definition` are SQL expressions
+    (a bound ":name" or a column the outer statement names, e.g. "assignments.worker_id")."""
+    return sa.text(_may_work_on_flow(worker, flow_definition))
+
 
 # The flow definition is matched as a range, not `= :fd`: PostgreSQL would otherwise see that the primary
 # key also yields id order for one flow definition, assume that flow's loops are spread evenly over all
@@ -58,7 +64,7 @@ UPDATE human_loops SET open_slots = open_slots - 1
 WHERE id = (
     SELECT hl.id FROM human_loops hl {claim_index}
     WHERE hl.flow_definition_id >= :fd AND hl.flow_definition_id <= :fd AND {claimable}
-      AND EXISTS ({eligible})
+      AND {eligible}
     ORDER BY hl.flow_definition_id, hl.id LIMIT 1 {lock}
 ) AND status = 'InProgress' AND open_slots > 0
 RETURNING id, name, arn, input_content, template_sha256, task_time_limit_seconds
@@ -101,7 +107,7 @@ def _per_dialect(template: str, **parts: str) -> dict[str, sa.TextClause]:
 
 
 _CLAIM_SQL = {name: Prepared(statement) for name, statement in
-              _per_dialect(_CLAIM, claimable=_CLAIMABLE, eligible=_WORKER_MAY_WORK_ON_FLOW).items()}
+              _per_dialect(_CLAIM, claimable=_CLAIMABLE, eligible=_may_work_on_flow(":worker", ":fd")).items()}
 _AVAILABLE_COUNTS_SQL = _per_dialect(_AVAILABLE_COUNTS, eligible=_ELIGIBLE_FLOWS,
                                      claimable=_CLAIMABLE)
 _PENDING_OUTPUTS_SQL = _per_dialect(_PENDING_OUTPUTS)

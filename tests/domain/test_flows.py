@@ -322,10 +322,9 @@ def test_delete_withdraws_work_and_purge_waits_for_leases(services: Services, cl
     flows.delete_flow_definition(services, CALLER, "fd")
     with services.store.write() as conn:
         left = dict(conn.execute(sa.select(human_loops.c.id, human_loops.c.open_slots)).all())
-        assert left == {held: 0, unwritten: 1, stopped: 1, stopping: 1}
-        assert idle not in left
-        assert flows.purge_deleted_flow_definitions(conn) == 0
-        conn.execute(assignments.update().where(assignments.c.id == lease).values(state="submitted"))
+        assert left == {unwritten: 1, stopped: 1, stopping: 1}  # the held lease was withdrawn: loop gone
+        assert idle not in left and held not in left
+        assert conn.execute(sa.select(assignments.c.id).where(assignments.c.id == lease)).first() is None
         assert flows.purge_deleted_flow_definitions(conn) == 0  # outputs of "unwritten", "stopped" pending
         conn.execute(human_loops.update().where(human_loops.c.id.in_([unwritten, stopped]))
                      .values(output_written=True))

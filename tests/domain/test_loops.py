@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from crowdloop import flows, loops, queue
 from crowdloop.clock import ManualClock
-from crowdloop.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
+from crowdloop.errors import Conflict, InvalidInput, NotFound, QuotaExceeded, TaskUnavailable
 from crowdloop.model import HumanLoopStatus
 from crowdloop.runtime import Caller, Services
 from crowdloop.store.tables import flow_definitions, human_loops
@@ -247,20 +247,22 @@ def test_stop_without_lease_is_stopped_at_once(services: Services) -> None:
     assert loops.describe_human_loop(services, CALLER, "s").status is HumanLoopStatus.STOPPED
 
 
-def test_stop_with_lease_is_stopping_until_the_lease_ends(services: Services) -> None:
+def test_stop_with_lease_is_stopped_at_once(services: Services) -> None:
     flow = make_flow(services, task_count=2)
     worker, other = make_worker(services), make_worker(services)
     start(services, flow, "s")
     lease = queue.claim(services, worker.id, flow.id)
     assert lease is not None
     loops.stop_human_loop(services, CALLER, "s")
-    assert loops.describe_human_loop(services, CALLER, "s").status is HumanLoopStatus.STOPPING
-    assert _loop_row(services, "s").open_slots == 0
-    assert queue.claim(services, other.id, flow.id) is None  # unstarted work is withdrawn at once
-    loops.stop_human_loop(services, CALLER, "s")  # no-op while Stopping
-    result = queue.submit(services, lease.assignment_id, worker.id, {"ok": True}, 3.0)
-    assert result.status is HumanLoopStatus.STOPPED
     assert loops.describe_human_loop(services, CALLER, "s").status is HumanLoopStatus.STOPPED
+    row = _loop_row(services, "s")
+    assert (row.open_slots, row.answers_count, row.ended_at) == (0, 0, services.clock.now())
+    assert queue.claim(services, other.id, flow.id) is None  # unstarted work is withdrawn at once
+    with pytest.raises(TaskUnavailable):  # and so is the held task
+        queue.submit(services, lease.assignment_id, worker.id, {"ok": True}, 3.0)
+    loops.stop_human_loop(services, CALLER, "s")  # a retried stop is fine
+    assert loops.describe_human_loop(services, CALLER, "s").status is HumanLoopStatus.STOPPED
+    assert not services.blobs.exists(row.output_uri)  # no answers: no output.json
 
 
 def test_stop_ignores_a_lease_that_has_run_out(services: Services) -> None:
@@ -315,9 +317,21 @@ def test_delete_stopping_loop_is_invalid(services: Services) -> None:
     worker = make_worker(services)
     start(services, flow, "d")
     assert queue.claim(services, worker.id, flow.id) is not None
-    loops.stop_human_loop(services, CALLER, "d")
+    with services.store.write() as conn:  # as StopHumanLoop of older versions left a loop with a lease
+        conn.execute(human_loops.update().where(human_loops.c.name == "d").values(status="Stopping"))
     with pytest.raises(InvalidInput):
         loops.delete_human_loop(services, CALLER, "d")
+
+
+def test_stopped_loop_with_a_withdrawn_lease_can_be_deleted(services: Services) -> None:
+    flow = make_flow(services)
+    worker = make_worker(services)
+    start(services, flow, "d")
+    assert queue.claim(services, worker.id, flow.id) is not None
+    loops.stop_human_loop(services, CALLER, "d")
+    loops.delete_human_loop(services, CALLER, "d")
+    with pytest.raises(NotFound):
+        loops.describe_human_loop(services, CALLER, "d")
 
 
 def test_delete_keeps_output(services: Services) -> None:

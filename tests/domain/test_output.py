@@ -19,7 +19,7 @@ from crowdloop import loops, output, queue
 from crowdloop.blobs import LocalBlobStore, S3BlobStore, blob_store_for
 from crowdloop.clock import ManualClock
 from crowdloop.config import Settings
-from crowdloop.errors import InvalidInput, NotFound
+from crowdloop.errors import InvalidInput, NotFound, TaskUnavailable
 from crowdloop.model import HumanLoopStatus
 from crowdloop.runtime import Services
 from crowdloop.store.tables import human_loops
@@ -109,11 +109,13 @@ def test_stopped_loop_output_has_the_answers_given(services: Services) -> None:
     assert all(leases)
     queue.submit(services, leases[0].assignment_id, crew[0].id, {"a": 1}, 1)  # type: ignore[union-attr]
     loops.stop_human_loop(services, CALLER, name)
-    uri = loops.describe_human_loop(services, CALLER, name).output_uri
-    assert not services.blobs.exists(uri)  # Stopping: the other worker may still submit
-    queue.submit(services, leases[1].assignment_id, crew[1].id, {"a": 2}, 1)  # type: ignore[union-attr]
-    document = json.loads(services.blobs.get(uri))
-    assert [a["answerContent"] for a in document["humanAnswers"]] == [{"a": 1}, {"a": 2}]
+    loop = loops.describe_human_loop(services, CALLER, name)
+    assert loop.status is HumanLoopStatus.STOPPED  # at once: the other worker's lease was withdrawn
+    document = json.loads(services.blobs.get(loop.output_uri))
+    assert [a["answerContent"] for a in document["humanAnswers"]] == [{"a": 1}]
+    with pytest.raises(TaskUnavailable):
+        queue.submit(services, leases[1].assignment_id, crew[1].id, {"a": 2}, 1)  # type: ignore[union-attr]
+    assert json.loads(services.blobs.get(loop.output_uri)) == document
 
 
 def test_stopped_without_answers_has_no_output(services: Services) -> None:

@@ -3,6 +3,7 @@ stop, reap, and what the portal reads (jobs, current lease)."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -30,6 +31,14 @@ def _open_slots(svc: Services, name: str) -> int:
     with svc.store.read() as conn:
         return int(conn.execute(sa.select(human_loops.c.open_slots)
                                 .where(human_loops.c.name == name)).scalar_one())
+
+
+def _states(svc: Services, name: str) -> dict[int, str]:
+    """worker pk -> state of their assignment on the loop."""
+    a, h = assignments, human_loops
+    with svc.store.read() as conn:
+        return {r.worker_id: r.state for r in conn.execute(
+            sa.select(a.c.worker_id, a.c.state).join(h, h.c.id == a.c.loop_id).where(h.c.name == name))}
 
 
 def _claim(svc: Services, worker_pk: int, flow_id: int) -> queue.Lease:
@@ -235,36 +244,68 @@ def test_lease_ending_after_availability_fails_the_loop(services: Services) -> N
     assert _status(services, name) is HumanLoopStatus.FAILED
 
 
-def test_stopping_ends_when_leases_are_released_or_expire(services: Services) -> None:
+def test_stop_withdraws_held_leases_at_once(services: Services) -> None:
     flow = make_flow(services, task_count=3, time_limit=60)
     a, b, c = (make_worker(services) for _ in range(3))
     name = start(services, flow)
     la, lb, lc = (_claim(services, w.id, flow.id) for w in (a, b, c))
     queue.submit(services, la.assignment_id, a.id, {"who": "a"}, 1)
     loops.stop_human_loop(services, CALLER, name)
-    assert _status(services, name) is HumanLoopStatus.STOPPING
-    queue.release(services, lb.assignment_id, b.id)
-    assert _status(services, name) is HumanLoopStatus.STOPPING
-    assert _open_slots(services, name) == 0  # a released slot of a stopping loop is not offered again
+    assert _status(services, name) is HumanLoopStatus.STOPPED
+    assert _open_slots(services, name) == 0
+    assert _states(services, name) == {a.id: "submitted", b.id: "withdrawn", c.id: "withdrawn"}
+    for lease, worker in ((lb, b), (lc, c)):
+        with pytest.raises(TaskUnavailable) as gone:
+            queue.get_lease(services, lease.assignment_id, worker.id)
+        assert (gone.value.reason, gone.value.message) == ("gone", "This task is no longer available.")
+        with pytest.raises(TaskUnavailable):
+            queue.submit(services, lease.assignment_id, worker.id, {"late": True}, 1)
+        with pytest.raises(TaskUnavailable):
+            queue.release(services, lease.assignment_id, worker.id)
+        assert queue.current_lease(services, worker.id, flow.id) is None
+    other = make_worker(services)
+    assert queue.claim(services, other.id, flow.id) is None  # the withdrawn slots are not offered
     assert queue.claim(services, b.id, flow.id) is None
-    _clock(services).advance(60)
     report = queue.reap(services)
-    assert (report.expired_leases, report.stopped_loops) == (1, 1)
-    assert _status(services, name) is HumanLoopStatus.STOPPED
-    assert report.outputs_written == 1  # Stopped with an answer: its output is written
-    with pytest.raises(TaskUnavailable):
-        queue.submit(services, lc.assignment_id, c.id, {}, 1)
+    assert (report.expired_leases, report.withdrawn_leases, report.stopped_loops) == (0, 0, 0)
+    loop = loops.describe_human_loop(services, CALLER, name)
+    assert loop.status is HumanLoopStatus.STOPPED
+    document = json.loads(services.blobs.get(loop.output_uri))
+    assert [answer["answerContent"] for answer in document["humanAnswers"]] == [{"who": "a"}]
 
 
-def test_decline_during_stopping_stops(services: Services) -> None:
-    flow = make_flow(services)
-    worker = make_worker(services)
+@pytest.mark.parametrize("task_count", [1, 2])
+def test_an_answer_after_stop_never_completes_the_loop(services: Services, task_count: int) -> None:
+    flow = make_flow(services, task_count=task_count)
+    crew = [make_worker(services) for _ in range(task_count)]
     name = start(services, flow)
-    lease = _claim(services, worker.id, flow.id)
+    leases = [_claim(services, w.id, flow.id) for w in crew]
+    for lease, worker in zip(leases[:-1], crew[:-1], strict=True):
+        queue.submit(services, lease.assignment_id, worker.id, {"early": True}, 1)
     loops.stop_human_loop(services, CALLER, name)
-    queue.decline(services, lease.assignment_id, worker.id)
+    with pytest.raises(TaskUnavailable):  # the last answer would have reached TaskCount
+        queue.submit(services, leases[-1].assignment_id, crew[-1].id, {"late": True}, 1)
     assert _status(services, name) is HumanLoopStatus.STOPPED
-    assert not services.blobs.exists(loops.describe_human_loop(services, CALLER, name).output_uri)
+    with services.store.read() as conn:
+        assert conn.execute(sa.select(human_loops.c.answers_count)
+                            .where(human_loops.c.name == name)).scalar_one() == task_count - 1
+
+
+def test_a_loop_left_stopping_by_an_older_version_is_finished_by_the_reaper(services: Services) -> None:
+    flow = make_flow(services, task_count=2)
+    a, b = make_worker(services), make_worker(services)
+    name = start(services, flow)
+    la, lb = _claim(services, a.id, flow.id), _claim(services, b.id, flow.id)
+    queue.submit(services, la.assignment_id, a.id, {"who": "a"}, 1)
+    with services.store.write() as conn:  # what StopHumanLoop used to leave: Stopping while b holds a lease
+        conn.execute(human_loops.update().where(human_loops.c.name == name)
+                     .values(status="Stopping", open_slots=0))
+    with pytest.raises(TaskUnavailable):
+        queue.submit(services, lb.assignment_id, b.id, {"who": "b"}, 1)
+    report = queue.reap(services)
+    assert (report.withdrawn_leases, report.stopped_loops, report.outputs_written) == (1, 1, 1)
+    assert _status(services, name) is HumanLoopStatus.STOPPED
+    assert _states(services, name) == {a.id: "submitted", b.id: "withdrawn"}
 
 
 def test_jobs_for_worker(services: Services) -> None:
@@ -303,7 +344,8 @@ def test_deleting_flow_offers_nothing_and_is_purged_by_the_reaper(services: Serv
     lease = _claim(services, worker.id, flow.id)
     flows.delete_flow_definition(services, CALLER, "going")
     assert queue.claim(services, other.id, flow.id) is None
-    queue.release(services, lease.assignment_id, worker.id)
+    with pytest.raises(TaskUnavailable):  # withdrawn with the flow definition
+        queue.submit(services, lease.assignment_id, worker.id, {}, 1)
     assert queue.claim(services, worker.id, flow.id) is None
     assert queue.jobs_for_worker(services, worker.id) == []
     assert queue.reap(services).purged_flow_definitions == 1

@@ -3,6 +3,7 @@ twice, no loop gets more than TaskCount answers, and nothing is stranded once ab
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import threading
@@ -11,9 +12,10 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from crowdloop import loops, queue
+from crowdloop import loops, queue, workers
 from crowdloop.clock import ManualClock
-from crowdloop.model import HumanLoopStatus
+from crowdloop.errors import InvalidInput, TaskUnavailable
+from crowdloop.model import HumanLoopStatus, WorkerStatus
 from crowdloop.runtime import Services
 from crowdloop.store.tables import assignments, human_loops
 from tests.domain.loopsetup import CALLER, make_flow, make_worker, start
@@ -57,8 +59,11 @@ def _check_invariants(svc: Services) -> None:
     for loop in loop_rows:
         assert submitted[loop.id] == loop.answers_count <= loop.task_count
         assert leased[loop.id] + submitted[loop.id] <= loop.task_count
-        assert loop.open_slots == loop.task_count - loop.answers_count - leased[loop.id]
+        if loop.status == HumanLoopStatus.IN_PROGRESS:
+            assert loop.open_slots == loop.task_count - loop.answers_count - leased[loop.id]
         assert (loop.status == HumanLoopStatus.COMPLETED) == (loop.answers_count == loop.task_count)
+        if loop.status != HumanLoopStatus.IN_PROGRESS:
+            assert loop.open_slots == 0 and leased[loop.id] == 0
 
 
 def test_concurrent_workers(services: Services) -> None:
@@ -103,3 +108,43 @@ def test_concurrent_workers(services: Services) -> None:
         assert len(answers) == TASK_COUNT
         assert len({answer["workerId"] for answer in answers}) == TASK_COUNT
     assert queue.jobs_for_worker(services, crew[0].id) == []
+
+
+def test_revocations_racing_submissions(services: Services) -> None:
+    """Workers submit the last answers while StopHumanLoop and disabling run at the same time: no deadlock,
+    no error, a stopped loop never completes, and every answer or slot is counted exactly once."""
+    flow = make_flow(services, task_count=2, time_limit=600)
+    names = [start(services, flow, f"r-{i}") for i in range(24)]
+    crew = [make_worker(services) for _ in range(2 * len(names))]
+    emails = {worker.id: worker.email for worker in crew}
+    leases: dict[str, list[queue.Lease]] = {name: [] for name in names}
+    for worker in crew:
+        lease = queue.claim(services, worker.id, flow.id)
+        assert lease is not None
+        leases[lease.human_loop_name].append(lease)
+    stopped: list[str] = []
+
+    def submit_all(batch: list[queue.Lease]) -> None:
+        for lease in batch:
+            with contextlib.suppress(TaskUnavailable):  # withdrawn first: the invariants check the rest
+                queue.submit(services, lease.assignment_id, lease.worker_pk, {"by": lease.worker_pk}, 1.0)
+
+    def stop_all() -> None:
+        for name in names[::2]:
+            try:
+                loops.stop_human_loop(services, CALLER, name)
+                stopped.append(name)
+            except InvalidInput:
+                pass  # completed first
+
+    def disable_some() -> None:
+        for name in names[1::2]:
+            workers.set_status(services, emails[leases[name][0].worker_pk], WorkerStatus.DISABLED)
+
+    firsts = [ls[0] for ls in leases.values()]
+    seconds = [ls[1] for ls in leases.values()]
+    _run_all([lambda: submit_all(firsts), lambda: submit_all(seconds), stop_all, disable_some])
+    _check_invariants(services)
+    for name in stopped:
+        loop = loops.describe_human_loop(services, CALLER, name)
+        assert loop.status is HumanLoopStatus.STOPPED, name

@@ -32,7 +32,9 @@ class Browser:
     """One worker's browser: its own cookie jar, CSRF tokens taken from the pages it loads."""
 
     def __init__(self, app: Any, address: str = "testclient") -> None:
-        self.client = TestClient(app, base_url=ORIGIN, follow_redirects=False, client=(address, 50000))
+        self.client: httpx.Client = TestClient(app, base_url=ORIGIN, follow_redirects=False,
+                                               client=(address, 50000))
+        self.origin = ORIGIN
         self.csrf = ""
         self.leases: dict[int, str] = {}  # assignment id -> lease token of its task page
 
@@ -52,7 +54,7 @@ class Browser:
     def post(self, url: str, data: dict[str, str] | None = None, *,
              csrf: str | None = None) -> httpx.Response:
         form = {"csrf_token": self.csrf if csrf is None else csrf, **(data or {})}
-        return self.client.post(url, data=form, headers={"Origin": ORIGIN})
+        return self.client.post(url, data=form, headers={"Origin": self.origin})
 
     def sign_in(self, email: str, password: str = PASSWORD) -> httpx.Response:
         self.get("/signin")
@@ -81,13 +83,23 @@ class Browser:
                 "lease": self.leases.get(assignment_id) if lease is None else lease}
         return self.client.post(f"/tasks/{assignment_id}/submit", json=body,
                                 headers={"X-CSRF-Token": self.csrf if csrf is None else csrf,
-                                         "Origin": ORIGIN})
+                                         "Origin": self.origin})
 
     def frame_url(self, assignment_id: int) -> str:
         page = self.get(f"/tasks/{assignment_id}")
         match = _FRAME.search(page.text)
         assert match, page.text
         return match.group(1).replace("&amp;", "&")
+
+
+class HttpBrowser(Browser):
+    """A Browser over real HTTP, against a running `crowdloop serve` at base_url."""
+
+    def __init__(self, base_url: str) -> None:
+        self.client = httpx.Client(base_url=base_url, follow_redirects=False, timeout=30)
+        self.origin = base_url
+        self.csrf = ""
+        self.leases = {}
 
 
 _names = itertools.count(1)

@@ -12,9 +12,9 @@ import httpx2 as httpx
 import pytest
 import sqlalchemy as sa
 
-from crowdloop import workers, workforce
+from crowdloop import loops, workers, workforce
 from crowdloop.clock import ManualClock
-from crowdloop.model import WorkerStatus
+from crowdloop.model import HumanLoopStatus, WorkerStatus
 from crowdloop.portal.oidc import STATE_COOKIE, STATE_SECONDS
 from crowdloop.runtime import Services
 from crowdloop.store.tables import portal_sessions
@@ -214,6 +214,34 @@ def test_every_sign_in_replaces_the_groups(services: Services, open_browser: Ope
     idp.user.pop("sagemaker:groups")
     assert _sign_in(open_browser()).status_code == 303
     assert _oidc_worker(services, idp).groups == ()
+
+
+def test_sign_in_with_other_groups_withdraws_the_held_task(services: Services, open_browser: OpenBrowser,
+                                                           idp: TestIdp, oidc_workforce: workforce.Workforce) -> None:
+    job = make_job(services, title="Raters job", groups=("raters",))
+    loop = start_loop(services, job)
+    holder = open_browser()
+    assert _sign_in(holder).status_code == 303
+    holder.get("/")  # the job list: its CSRF token
+    assignment = holder.open_task(job.id)
+    frame_url = holder.frame_url(assignment)
+    assert holder.client.get(frame_url).status_code == 200
+    idp.user["sagemaker:groups"] = ["reviewers"]  # the same person signs in elsewhere, now a reviewer only
+    assert _sign_in(open_browser()).status_code == 303
+    page = holder.get(f"/tasks/{assignment}")
+    assert page.status_code == 410 and "This task is no longer available" in page.text
+    frame = holder.client.get(frame_url)
+    assert frame.status_code == 410 and "This task is no longer available." in frame.text
+    submitted = holder.submit(assignment, {"label": "late"})
+    assert submitted.status_code == 409
+    assert submitted.json() == {"error": "This task is no longer available.", "reason": "gone",
+                                "next": f"/tasks/{assignment}"}
+    assert loops.describe_human_loop(services, CALLER, loop).status is HumanLoopStatus.IN_PROGRESS
+    other = open_browser()
+    add_worker(services, "rater@example.org")
+    assert other.sign_in("rater@example.org").status_code == 303
+    assert other.submit(other.open_task(job.id), {"label": "cat"}).status_code == 200  # the slot came back
+    assert [a["answerContent"] for a in output_of(services, loop)["humanAnswers"]] == [{"label": "cat"}]
 
 
 @pytest.mark.parametrize("claims_in", ["id_token", "userinfo"])
