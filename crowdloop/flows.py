@@ -142,7 +142,7 @@ def list_human_task_uis(svc: Services, caller: Caller, *, created_after: datetim
     sort_order = sort_order or "Descending"
     page = PageRequest({"op": "ListHumanTaskUis", "account": caller.account, "region": caller.region,
                         "after": created_after, "before": created_before, "order": sort_order},
-                       max_results, next_token)
+                       max_results, next_token, key=svc.paging_key)
     query = _created_between(sa.select(human_task_uis).where(
         human_task_uis.c.account == caller.account, human_task_uis.c.region == caller.region),
         human_task_uis.c.created_at, created_after, created_before)
@@ -287,7 +287,7 @@ def list_flow_definitions(svc: Services, caller: Caller, *, created_after: datet
     sort_order = sort_order or "Descending"
     page = PageRequest({"op": "ListFlowDefinitions", "account": caller.account, "region": caller.region,
                         "after": created_after, "before": created_before, "order": sort_order},
-                       max_results, next_token)
+                       max_results, next_token, key=svc.paging_key)
     query = _created_between(sa.select(flow_definitions).where(
         flow_definitions.c.account == caller.account, flow_definitions.c.region == caller.region),
         flow_definitions.c.created_at, created_after, created_before)
