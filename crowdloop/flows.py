@@ -40,6 +40,7 @@ from crowdloop import arns, liquid
 from crowdloop.conditions import check_activation_conditions
 from crowdloop.config import Settings
 from crowdloop.errors import AlreadyExists, InUse, InvalidInput, NotFound
+from crowdloop.jsoncheck import MAX_JSON_DEPTH, document_problem, encodable_text
 from crowdloop.listing import Page, fetch_page
 from crowdloop.model import AssignmentState, FlowDefinitionStatus, HumanLoopStatus
 from crowdloop.paging import PageRequest
@@ -197,6 +198,12 @@ def render_ui_template(svc: Services, caller: Caller, *, task_input: str, conten
         parsed = json.loads(task_input)
     except ValueError as exc:
         raise InvalidInput(f"The value at 'task.input' is not valid JSON: {exc}", "task.input") from None
+    except RecursionError:
+        raise InvalidInput(f"The value at 'task.input' nests deeper than {MAX_JSON_DEPTH} levels.",
+                           "task.input") from None
+    problem = document_problem(parsed)
+    if problem is not None:
+        raise InvalidInput(f"The value at 'task.input' {problem}.", "task.input")
     if human_task_ui_arn is not None:
         arn = arns.parse(human_task_ui_arn, "human-task-ui", "humanTaskUiArn")
         with svc.store.read() as conn:
@@ -208,7 +215,8 @@ def render_ui_template(svc: Services, caller: Caller, *, task_input: str, conten
                                    .where(templates.c.sha256 == row.template_sha256)).scalar_one()
     assert content is not None
     result = liquid.render_task(content, parsed, grant_read_access=grant_read_access or _identity)
-    return Rendered(result.html, [(error.code, error.message) for error in result.errors])
+    return Rendered(encodable_text(result.html),
+                    [(error.code, encodable_text(error.message)) for error in result.errors])
 
 
 # --- flow definitions -----------------------------------------------------------------------------------

@@ -24,8 +24,9 @@ from sqlalchemy.engine import Connection
 
 from crowdloop import arns, output
 from crowdloop.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
-from crowdloop.model import AssignmentState, FlowDefinitionStatus, HumanLoopStatus
+from crowdloop.jsoncheck import document_problem
 from crowdloop.listing import fetch_page
+from crowdloop.model import AssignmentState, FlowDefinitionStatus, HumanLoopStatus
 from crowdloop.paging import PageRequest
 from crowdloop.runtime import Caller, Services
 from crowdloop.store import Store, dialect
@@ -81,14 +82,17 @@ def _cache(store: Store) -> _StoreCache:
 
 
 def parse_input_content(text: str) -> dict[str, Any]:
-    """InputContent must be a JSON object (the template sees it as task.input)."""
+    """InputContent must be a JSON object (the template sees it as task.input) within jsoncheck's limits."""
+    field = "humanLoopInput.inputContent"
     try:
         value = output.loads_json(text)
     except ValueError:
         value = None
     if not isinstance(value, dict):
-        raise InvalidInput("HumanLoopInput.InputContent must be a JSON object serialized as a string.",
-                           "humanLoopInput.inputContent")
+        raise InvalidInput("HumanLoopInput.InputContent must be a JSON object serialized as a string.", field)
+    problem = document_problem(value)
+    if problem is not None:
+        raise InvalidInput(f"HumanLoopInput.InputContent {problem}.", field)
     return value
 
 

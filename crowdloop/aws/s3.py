@@ -28,7 +28,6 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
-from xml.sax.saxutils import escape
 
 from crowdloop import errors as domain
 from crowdloop.aws import wire
@@ -125,7 +124,7 @@ class S3Api:
             if request.method == "HEAD":
                 return wire.Response(200, [*headers, (b"x-amz-bucket-region", self.region.encode())])
             if "location" in params:
-                region = "" if self.region == "us-east-1" else escape(self.region)
+                region = "" if self.region == "us-east-1" else wire.xml_text(self.region)
                 location = f'<LocationConstraint xmlns="{XMLNS}">{region}</LocationConstraint>'
                 return _xml(200, headers, location)
             return self._list_objects(bucket, bucket_dir, params, headers)
@@ -147,9 +146,9 @@ class S3Api:
             for entry in sorted(os.scandir(self.root), key=lambda e: e.name):
                 if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
                     created = _iso(entry.stat(follow_symlinks=False).st_mtime)
-                    entries.append(f"<Bucket><Name>{escape(entry.name)}</Name>"
+                    entries.append(f"<Bucket><Name>{wire.xml_text(entry.name)}</Name>"
                                    f"<CreationDate>{created}</CreationDate></Bucket>")
-        owner = f"<Owner><ID>{escape(caller.account)}</ID><DisplayName>crowdloop</DisplayName></Owner>"
+        owner = f"<Owner><ID>{wire.xml_text(caller.account)}</ID><DisplayName>crowdloop</DisplayName></Owner>"
         return _xml(200, headers, f'<ListAllMyBucketsResult xmlns="{XMLNS}">{owner}<Buckets>'
                     + "".join(entries) + "</Buckets></ListAllMyBucketsResult>")
 
@@ -182,14 +181,14 @@ class S3Api:
         truncated = len(items) > max_keys
 
         def enc(value: str) -> str:
-            return escape(quote(value, safe="/") if url else value)
+            return wire.xml_text(quote(value, safe="/") if url else value)
 
-        parts = [f'<ListBucketResult xmlns="{XMLNS}"><Name>{escape(bucket)}</Name>',
+        parts = [f'<ListBucketResult xmlns="{XMLNS}"><Name>{wire.xml_text(bucket)}</Name>',
                  f"<Prefix>{enc(prefix)}</Prefix>"]
         if v2:
             parts.append(f"<KeyCount>{len(page)}</KeyCount>")
             if token:
-                parts.append(f"<ContinuationToken>{escape(token)}</ContinuationToken>")
+                parts.append(f"<ContinuationToken>{wire.xml_text(token)}</ContinuationToken>")
             if truncated and page:
                 parts.append(f"<NextContinuationToken>{_encode_token(page[-1][0])}</NextContinuationToken>")
             if "start-after" in params:
@@ -333,8 +332,8 @@ class S3Api:
 def error_response(exc: BaseException, request: wire.Request, request_id: bytes) -> wire.Response:
     """S3's XML error document (no body for HEAD, as S3 does)."""
     error = _s3_error(exc, request)
-    extra = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in error.extra.items())
-    body = (f"<Error><Code>{error.code}</Code><Message>{escape(error.message)}</Message>{extra}"
+    extra = "".join(f"<{k}>{wire.xml_text(v)}</{k}>" for k, v in error.extra.items())
+    body = (f"<Error><Code>{error.code}</Code><Message>{wire.xml_text(error.message)}</Message>{extra}"
             f"<RequestId>{request_id.decode()}</RequestId></Error>")
     return _xml(error.status, [(b"x-amz-request-id", request_id)], body)
 

@@ -11,7 +11,9 @@ Member paths are lowerCamelCase, dotted for nesting; list items are `tags.1.memb
 values `environment.<key>` (key errors are reported at the map's own path). Values longer than 256
 characters are cut to 256 + "..."; `sensitive` members print `Value at '...'` without the value. A value
 of the wrong JSON type gives `Member must be a string` (integer, number, boolean, list, structure, map,
-timestamp) — Coral answers SerializationException there; we keep one error type.
+timestamp) — Coral answers SerializationException there; we keep one error type. A string holding the NUL
+character is refused (`Member must not contain the NUL character`) whatever its pattern: PostgreSQL cannot
+store it. Lengths count Python characters (code points): see docs/api.md for how that compares to AWS.
 
 Java regex semantics are approximated: `\\w \\d \\s` (outside character classes) and `\\p{Alnum}` are
 ASCII, `.` excludes line terminators, surrogate-pair ranges become code-point ranges.
@@ -180,6 +182,9 @@ class _String(_Node):
     def check(self, value: Any, path: str, errors: list[str]) -> Any:
         if not isinstance(value, str):
             self.fail(errors, value, path, "Member must be a string")
+            return value
+        if "\0" in value:  # no AWS pattern allows it in practice, and PostgreSQL cannot store it
+            self.fail(errors, value.replace("\0", "\\0"), path, "Member must not contain the NUL character")
             return value
         if self.pattern is not None and not _full_match(self.pattern, value):
             self.fail(errors, value, path,
