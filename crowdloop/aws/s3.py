@@ -134,7 +134,7 @@ class S3Api:
         if not bucket or bucket in (".", "..") or "/" in bucket or "\\" in bucket or "\0" in bucket:
             raise S3Error("NoSuchBucket", 404, "The specified bucket does not exist.", BucketName=bucket)
         path = self.root / bucket
-        if not path.is_dir():
+        if not _is_dir(path):
             raise S3Error("NoSuchBucket", 404, "The specified bucket does not exist.", BucketName=bucket)
         return path
 
@@ -258,7 +258,7 @@ class S3Api:
         if any(s in ("", ".", "..") or "\0" in s for s in segments):
             return None
         directory = bucket_dir.joinpath(*segments)
-        if directory.is_symlink() or not directory.is_dir():
+        if not _is_dir(directory) or directory.is_symlink():
             return None
         return directory
 
@@ -404,6 +404,14 @@ def _walk(directory: Path, base: str) -> Iterator[tuple[str, Path]]:
                         yield prefix + entry.name, Path(entry.path)
                 elif entry.is_dir(follow_symlinks=False):
                     stack.append((entry.path, prefix + entry.name + "/"))
+
+
+def _is_dir(path: Path) -> bool:
+    """Path.is_dir, but False for names the file system refuses (too long, ...) instead of OSError."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 def _is_temporary(name: str) -> bool:

@@ -131,19 +131,51 @@ def _invalid(errors: list[str]) -> InvalidInput:
 
 
 def _show(value: Any) -> str:
-    text = _java(value)
-    return text if len(text) <= _MAX_SHOWN else text[:_MAX_SHOWN] + "..."
+    """Java's toString of `value`, cut to _MAX_SHOWN characters + "...". Built without recursion and
+    stopped as soon as it is long enough, so deep or huge values cost no more than short ones."""
+    parts: list[str] = []
+    size = 0
+    pending: list[Any] = [value]
+    while pending and size <= _MAX_SHOWN:
+        item = pending.pop()
+        if isinstance(item, _Literal):
+            text = item.text
+        elif isinstance(item, list):
+            text = "["
+            pending.append(_Literal("]"))
+            for index in range(len(item) - 1, -1, -1):
+                pending.append(item[index])
+                if index:
+                    pending.append(_Literal(", "))
+        elif isinstance(item, dict):
+            text = "{"
+            pending.append(_Literal("}"))
+            entries = list(item.items())
+            for index in range(len(entries) - 1, -1, -1):
+                key, member = entries[index]
+                pending += [member, _Literal(f"{key}=")]
+                if index:
+                    pending.append(_Literal(", "))
+        else:
+            text = _scalar(item)
+        parts.append(text)
+        size += len(text)
+    text = "".join(parts)
+    return text if len(text) <= _MAX_SHOWN and not pending else text[:_MAX_SHOWN] + "..."
 
 
-def _java(value: Any) -> str:
+class _Literal:
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _scalar(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
         return "null"
-    if isinstance(value, list):
-        return "[" + ", ".join(_java(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}={_java(v)}" for k, v in value.items()) + "}"
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
     return str(value)
