@@ -40,7 +40,7 @@ from crowdloop import arns, liquid
 from crowdloop.conditions import check_activation_conditions
 from crowdloop.config import Settings
 from crowdloop.errors import AlreadyExists, InUse, InvalidInput, NotFound
-from crowdloop.jsoncheck import MAX_JSON_DEPTH, document_problem, encodable_text
+from crowdloop.jsoncheck import MAX_JSON_DEPTH, document_problem, renderable
 from crowdloop.listing import Page, fetch_page
 from crowdloop.model import AssignmentState, FlowDefinitionStatus, HumanLoopStatus
 from crowdloop.paging import PageRequest
@@ -214,9 +214,8 @@ def render_ui_template(svc: Services, caller: Caller, *, task_input: str, conten
             content = conn.execute(sa.select(templates.c.content)
                                    .where(templates.c.sha256 == row.template_sha256)).scalar_one()
     assert content is not None
-    result = liquid.render_task(content, parsed, grant_read_access=grant_read_access or _identity)
-    return Rendered(encodable_text(result.html),
-                    [(error.code, encodable_text(error.message)) for error in result.errors])
+    result = liquid.render_task(content, renderable(parsed), grant_read_access=grant_read_access or _identity)
+    return Rendered(result.html, [(error.code, error.message) for error in result.errors])
 
 
 # --- flow definitions -----------------------------------------------------------------------------------

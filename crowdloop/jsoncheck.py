@@ -6,7 +6,8 @@ walks the document recursively (template rendering, `to_json`, output.json) well
 recursion limit (the template engine fails somewhere between 400 and 500 levels); AWS documents none.
 
 `"\\ud800"` (an unpaired surrogate) is valid JSON but not Unicode. It is kept in InputContent and in
-output.json (escaped again), but rendered HTML replaces it with U+FFFD so the page can be sent as UTF-8.
+output.json (escaped again), but the template renderer sees U+FFFD instead (`renderable`): rendered HTML
+must be UTF-8.
 """
 
 from __future__ import annotations
@@ -32,9 +33,33 @@ def document_problem(value: Any) -> str | None:
     return None
 
 
-def encodable_text(text: str) -> str:
-    """`text` with unpaired surrogates replaced by U+FFFD (so it encodes as UTF-8)."""
-    return text if is_unicode(text) else _SURROGATE.sub("\ufffd", text)
+def renderable(value: Any) -> Any:
+    """`value` (parsed JSON) with unpaired surrogates in its strings and keys replaced by U+FFFD; the
+    value itself when it has none (the usual case, checked without copying)."""
+    if document_is_unicode(value):
+        return value
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {renderable(key): renderable(member) for key, member in value.items()}
+    if isinstance(value, list):
+        return [renderable(member) for member in value]
+    return value
+
+
+def document_is_unicode(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not is_unicode(item):
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
 
 
 def is_unicode(text: str) -> bool:

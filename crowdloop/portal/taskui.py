@@ -30,7 +30,7 @@ from markupsafe import escape
 
 from crowdloop import cdnlibs, flows
 from crowdloop.blobs import BLOB_ROUTE
-from crowdloop.jsoncheck import encodable_text
+from crowdloop.jsoncheck import renderable
 from crowdloop.liquid import render_task
 from crowdloop.queue import Lease
 from crowdloop.runtime import Services
@@ -98,7 +98,7 @@ class TaskUi:
         granted: set[str] = set()
         seconds = int((lease.expires_at - now).total_seconds()) + 60
         grant = _granter(self._svc, min(max(seconds, 60), MAX_GRANT_SECONDS), granted)
-        result = render_task(template.content, lease.task_input, grant_read_access=grant)
+        result = render_task(template.content, renderable(lease.task_input), grant_read_access=grant)
         errors = ""
         if result.errors:
             log.warning("task UI of human loop %s rendered with errors: %s", lease.human_loop_name,
@@ -106,7 +106,7 @@ class TaskUi:
             items = "".join(f"<li>{escape(e.code)}: {escape(e.message)}</li>" for e in result.errors)
             errors = (f'<div class="crowdloop-render-errors" role="alert"><p>This task\'s template has '
                       f"errors; tell the requester.</p><ul>{items}</ul></div>")
-        html = encodable_text(_HEAD.format(errors=errors) + result.html + "\n</body></html>\n")
+        html = _HEAD.format(errors=errors) + result.html + "\n</body></html>\n"
         policy = content_security_policy(origin, granted | set(self._svc.settings.frame_sources), template.sources,
                                          ancestor=ancestor)
         return TaskDocument(html=html, content_security_policy=policy)
