@@ -1,9 +1,8 @@
 """The AWS-compatible API as one raw ASGI callable: SageMaker (awsJson1_1), A2I runtime (restJson1), S3, STS.
 
-Per request: classify -> read body (<= 40 MiB for the JSON APIs, 1 MiB for S3/STS) -> verify SigV4 -> route ->
-validate against the botocore
-model -> run the handler in a worker thread -> serialise. Handlers are plain functions
-`(Services, Caller, params) -> dict` from crowdloop.aws.sagemaker / crowdloop.aws.a2i_runtime.
+Per request: classify -> read body (<= 40 MiB for the JSON APIs, 1 MiB for S3/STS) -> verify SigV4 -> route
+-> validate against the botocore model -> run the handler in a worker thread -> serialise. Handlers are plain
+functions `(Services, Caller, params) -> dict` from crowdloop.aws.sagemaker / crowdloop.aws.a2i_runtime.
 
 Routing (`classify`), in order:
   1. credential scope names `s3` / `sts` (Authorization header or presigned X-Amz-Credential), or a
