@@ -24,6 +24,7 @@ from crowdloop.clock import Clock, SystemClock
 from crowdloop.config import Settings
 from crowdloop.errors import CrowdloopError, Unavailable
 from crowdloop.flows import TEMPLATE_ROUTE
+from crowdloop.keyfiles import load_key
 from crowdloop.liquid.threads import RenderThreads
 from crowdloop.portal.app import create_portal
 from crowdloop.portal.web import ANONYMOUS_BODY_BYTES
@@ -52,8 +53,8 @@ def _host(scope: Scope) -> bytes:
 def build_services(settings: Settings, clock: Clock | None = None, store: Store | None = None,
                    *, background_checkpoints: bool = False) -> Services:
     store = store or open_store(settings.resolved_database_url, background_checkpoints=background_checkpoints)
-    return Services(settings=settings, store=store,
-                    clock=clock or SystemClock(), blobs=blob_store_for(settings))
+    return Services(settings=settings, store=store, clock=clock or SystemClock(), blobs=blob_store_for(settings),
+                    paging_key=load_key(settings.data_path, "paging.key"))
 
 
 class CrowdloopApp:

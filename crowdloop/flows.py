@@ -41,6 +41,7 @@ from crowdloop import arns, liquid, queue
 from crowdloop.conditions import check_activation_conditions
 from crowdloop.config import Settings
 from crowdloop.errors import AlreadyExists, InUse, InvalidInput, NotFound
+from crowdloop.jsoncheck import MAX_JSON_DEPTH, document_problem, renderable
 from crowdloop.listing import Page, fetch_page
 from crowdloop.model import AssignmentState, FlowDefinitionStatus, HumanLoopStatus
 from crowdloop.paging import PageRequest
@@ -143,7 +144,7 @@ def list_human_task_uis(svc: Services, caller: Caller, *, created_after: datetim
     sort_order = sort_order or "Descending"
     page = PageRequest({"op": "ListHumanTaskUis", "account": caller.account, "region": caller.region,
                         "after": created_after, "before": created_before, "order": sort_order},
-                       max_results, next_token)
+                       max_results, next_token, key=svc.paging_key)
     query = _created_between(sa.select(human_task_uis).where(
         human_task_uis.c.account == caller.account, human_task_uis.c.region == caller.region),
         human_task_uis.c.created_at, created_after, created_before)
@@ -203,6 +204,12 @@ def render_ui_template(svc: Services, caller: Caller, *, task_input: str, conten
         parsed = json.loads(task_input)
     except ValueError as exc:
         raise InvalidInput(f"The value at 'task.input' is not valid JSON: {exc}", "task.input") from None
+    except RecursionError:
+        raise InvalidInput(f"The value at 'task.input' nests deeper than {MAX_JSON_DEPTH} levels.",
+                           "task.input") from None
+    problem = document_problem(parsed)
+    if problem is not None:
+        raise InvalidInput(f"The value at 'task.input' {problem}.", "task.input")
     if human_task_ui_arn is not None:
         arn = arns.parse(human_task_ui_arn, "human-task-ui", "humanTaskUiArn")
         with svc.store.read() as conn:
@@ -213,7 +220,7 @@ def render_ui_template(svc: Services, caller: Caller, *, task_input: str, conten
             content = conn.execute(sa.select(templates.c.content)
                                    .where(templates.c.sha256 == row.template_sha256)).scalar_one()
     assert content is not None
-    result = liquid.render_task(content, parsed, grant_read_access=grant_read_access or _identity,
+    result = liquid.render_task(content, renderable(parsed), grant_read_access=grant_read_access or _identity,
                                 limits=render_limits(svc.settings))
     return Rendered(result.html, [(error.code, error.message) for error in result.errors])
 
@@ -294,7 +301,7 @@ def list_flow_definitions(svc: Services, caller: Caller, *, created_after: datet
     sort_order = sort_order or "Descending"
     page = PageRequest({"op": "ListFlowDefinitions", "account": caller.account, "region": caller.region,
                         "after": created_after, "before": created_before, "order": sort_order},
-                       max_results, next_token)
+                       max_results, next_token, key=svc.paging_key)
     query = _created_between(sa.select(flow_definitions).where(
         flow_definitions.c.account == caller.account, flow_definitions.c.region == caller.region),
         flow_definitions.c.created_at, created_after, created_before)

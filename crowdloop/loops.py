@@ -16,7 +16,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,6 +24,8 @@ from sqlalchemy.engine import Connection
 
 from crowdloop import arns, output, queue
 from crowdloop.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
+from crowdloop.jsoncheck import document_problem
+from crowdloop.listing import fetch_page
 from crowdloop.model import FlowDefinitionStatus, HumanLoopStatus
 from crowdloop.paging import PageRequest
 from crowdloop.runtime import Caller, Services
@@ -80,14 +82,17 @@ def _cache(store: Store) -> _StoreCache:
 
 
 def parse_input_content(text: str) -> dict[str, Any]:
-    """InputContent must be a JSON object (the template sees it as task.input)."""
+    """InputContent must be a JSON object (the template sees it as task.input) within jsoncheck's limits."""
+    field = "humanLoopInput.inputContent"
     try:
         value = output.loads_json(text)
     except ValueError:
         value = None
     if not isinstance(value, dict):
-        raise InvalidInput("HumanLoopInput.InputContent must be a JSON object serialized as a string.",
-                           "humanLoopInput.inputContent")
+        raise InvalidInput("HumanLoopInput.InputContent must be a JSON object serialized as a string.", field)
+    problem = document_problem(value)
+    if problem is not None:
+        raise InvalidInput(f"HumanLoopInput.InputContent {problem}.", field)
     return value
 
 
@@ -251,8 +256,8 @@ def list_human_loops(svc: Services, caller: Caller, flow_definition_arn: str, *,
     """One page of a flow definition's loops by creation time; NotFound for an unknown flow definition.
     CreationTimeAfter is inclusive, CreationTimeBefore exclusive."""
     page = PageRequest(query={"flow": flow_definition_arn, "after": created_after, "before": created_before,
-                              "sort": sort_order}, max_results=max_results, next_token=next_token)
-    position = page.position()
+                              "sort": sort_order}, max_results=max_results, next_token=next_token,
+                       key=svc.paging_key)
     flow_name = arns.parse(flow_definition_arn, "flow-definition", "flowDefinitionArn").name
     h, f = human_loops, flow_definitions
     with svc.store.read() as conn:
@@ -267,37 +272,9 @@ def list_human_loops(svc: Services, caller: Caller, flow_definition_arn: str, *,
             query = query.where(h.c.created_at >= created_after)
         if created_before is not None:
             query = query.where(h.c.created_at < created_before)
-        descending = sort_order != "Ascending"
-        if position is not None:
-            try:
-                after = (_from_micros(int(position[0])), int(position[1]))
-            except (IndexError, TypeError, ValueError, OverflowError) as exc:
-                raise InvalidInput("The NextToken is not valid for this request.", "nextToken") from exc
-            at, last_id = after
-            if descending:
-                beyond = sa.or_(h.c.created_at < at, sa.and_(h.c.created_at == at, h.c.id < last_id))
-            else:
-                beyond = sa.or_(h.c.created_at > at, sa.and_(h.c.created_at == at, h.c.id > last_id))
-            query = query.where(beyond)
-        order = (h.c.created_at.desc(), h.c.id.desc()) if descending else (h.c.created_at, h.c.id)
-        rows = conn.execute(query.order_by(*order).limit(page.limit + 1)).all()
-    token = None
-    if len(rows) > page.limit:
-        rows = rows[: page.limit]
-        token = page.token_after([_micros(rows[-1].created_at), rows[-1].id])
+        rows, token = fetch_page(conn, query, [h.c.created_at, h.c.id], descending=sort_order != "Ascending",
+                                 page=page)
     return [_to_loop(r) for r in rows], token
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def _micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // _MICROSECOND
-
-
-def _from_micros(value: int) -> datetime:
-    return _EPOCH + value * _MICROSECOND
 
 
 def stop_human_loop(svc: Services, caller: Caller, name: str) -> None:

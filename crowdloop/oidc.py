@@ -41,6 +41,7 @@ import orjson
 import sqlalchemy as sa
 
 from crowdloop.errors import AuthFailure
+from crowdloop.jsoncheck import is_unicode
 from crowdloop.runtime import Services
 from crowdloop.store.tables import workforces
 from crowdloop.workforce import DELETED
@@ -179,6 +180,8 @@ def identity_from_claims(p: Provider, claims: Mapping[str, Any]) -> Identity:
                            "UserInfo answer.")
     if len(sub) > MAX_SUB_LENGTH:
         raise SignInFailed(f"The sagemaker:sub claim is longer than {MAX_SUB_LENGTH} characters.")
+    if not _storable(sub):
+        raise SignInFailed("The sagemaker:sub claim holds a NUL character or an unpaired surrogate.")
     client_id = _claim(claims, "client_id")
     if client_id is not None and client_id != p.client_id:
         raise SignInFailed(f"The sagemaker:client_id claim ({str(client_id)[:100]}) is not the workforce's "
@@ -190,8 +193,14 @@ def identity_from_claims(p: Provider, claims: Mapping[str, Any]) -> Identity:
     name = _claim(claims, "name")
     if name is None:
         name = claims.get("name")
-    return Identity(issuer=p.issuer, sub=sub, groups=groups, email=email if isinstance(email, str) else None,
-                    name=name if isinstance(name, str) else None)
+    return Identity(issuer=p.issuer, sub=sub, groups=groups,
+                    email=email if isinstance(email, str) and _storable(email) else None,
+                    name=name if isinstance(name, str) and _storable(name) else None)
+
+
+def _storable(text: str) -> bool:
+    """Text a database can hold: no NUL (PostgreSQL refuses it), no unpaired surrogate (not UTF-8)."""
+    return "\0" not in text and is_unicode(text)
 
 
 # --- talking to the provider -----------------------------------------------------------------------------
@@ -335,10 +344,10 @@ def _groups(value: Any) -> tuple[str, ...]:
     names = [value] if isinstance(value, str) else value
     if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
         raise SignInFailed("The sagemaker:groups claim must be a string or a list of strings.")
-    kept = [name for name in dict.fromkeys(names) if 0 < len(name) <= MAX_GROUP_LENGTH]
+    kept = [name for name in dict.fromkeys(names) if 0 < len(name) <= MAX_GROUP_LENGTH and _storable(name)]
     if len(kept) < len(names):
-        log.warning("OIDC sign-in: ignored group names that are empty, repeated or longer than %d characters",
-                    MAX_GROUP_LENGTH)
+        log.warning("OIDC sign-in: ignored group names that are empty, repeated, longer than %d characters or "
+                    "hold a NUL character or an unpaired surrogate", MAX_GROUP_LENGTH)
     return tuple(kept)
 
 

@@ -34,11 +34,15 @@ log = logging.getLogger(__name__)
 
 def loads_json(text: str | bytes) -> Any:
     """Parse JSON with orjson, falling back to the standard library for what orjson refuses but JSON
-    allows (integers beyond 64 bits, escaped lone surrogates). NaN/Infinity are refused (ValueError)."""
+    allows (integers beyond 64 bits, escaped lone surrogates). NaN/Infinity and documents nested too deep
+    for the standard library's parser are refused (ValueError)."""
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
-        return json.loads(text, parse_constant=_reject_constant)
+        try:
+            return json.loads(text, parse_constant=_reject_constant)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
 
 
 def dumps_json(value: Any) -> bytes:

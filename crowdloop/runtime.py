@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -22,6 +23,9 @@ class Services:
     clock: Clock
     blobs: BlobStore
     output_writer: OutputWriter | None = None  # None: output.json is written inline after each commit
+    # Signs NextToken values (crowdloop.paging). build_services passes the data directory's key so tokens
+    # survive restarts and are shared by every process; Services built without one (tests) get a fresh key.
+    paging_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
 
 @dataclass(frozen=True)

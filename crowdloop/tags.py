@@ -52,7 +52,7 @@ def list_tags(svc: Services, caller: Caller, resource_arn: str, *, max_results: 
               next_token: str | None = None) -> Page[Tag]:
     """The resource's tags ordered by key."""
     page = PageRequest({"op": "ListTags", "arn": resource_arn},
-                       max_results or LIST_TAGS_PAGE_SIZE, next_token)
+                       max_results or LIST_TAGS_PAGE_SIZE, next_token, key=svc.paging_key)
     with svc.store.read() as conn:
         _require_resource(conn, caller, resource_arn)
         rows, token = fetch_page(conn, sa.select(tags.c.key, tags.c.value)

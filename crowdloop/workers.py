@@ -150,7 +150,7 @@ def issuer_of(svc: Services, worker_pk: int) -> str:
 
 def normalize_email(email: str) -> str:
     email = email.strip().lower()
-    if "@" not in email or len(email) > 320:
+    if "@" not in email or len(email) > 320 or "\0" in email:
         raise InvalidInput(f"'{email}' is not an email address.", "email")
     return email
 

@@ -107,7 +107,7 @@ def list_workforces(svc: Services, caller: Caller, *, sort_by: str | None = None
     sort_by, sort_order = sort_by or "CreateDate", sort_order or "Descending"
     page = PageRequest({"op": "ListWorkforces", "account": caller.account, "region": caller.region,
                         "by": sort_by, "order": sort_order, "contains": name_contains},
-                       max_results, next_token)
+                       max_results, next_token, key=svc.paging_key)
     query = sa.select(workforces).where(workforces.c.account == caller.account,
                                         workforces.c.region == caller.region, workforces.c.status != DELETED)
     if name_contains:
@@ -228,7 +228,7 @@ def list_workteams(svc: Services, caller: Caller, *, sort_by: str | None = None,
     sort_by, sort_order = sort_by or "CreateDate", sort_order or "Ascending"
     page = PageRequest({"op": "ListWorkteams", "account": caller.account, "region": caller.region,
                         "by": sort_by, "order": sort_order, "contains": name_contains},
-                       max_results, next_token)
+                       max_results, next_token, key=svc.paging_key)
     query = sa.select(workteams.c.id, workteams.c.name, workteams.c.created_at).where(
         workteams.c.account == caller.account, workteams.c.region == caller.region)
     if name_contains:

@@ -1,9 +1,9 @@
 """The AWS-compatible API as one raw ASGI callable: SageMaker (awsJson1_1), A2I runtime (restJson1), S3, STS.
 
 Per request: classify -> (auth = off: refuse what a web page sent, crowdloop.aws.unsigned) -> read body
-(<= wire.MAX_BODY_BYTES) -> verify SigV4 -> route -> validate against the botocore model -> run the
-handler (`_run`; RenderUiTemplate always in a RenderThreads thread) -> serialise. Handlers are plain functions
-`(Services, Caller, params) -> dict` from crowdloop.aws.sagemaker / crowdloop.aws.a2i_runtime.
+(<= 40 MiB for the JSON APIs, 1 MiB for S3/STS) -> verify SigV4 -> route -> validate against the botocore
+model -> run the handler (`_run`; RenderUiTemplate always in a RenderThreads thread) -> serialise. Handlers
+are plain functions `(Services, Caller, params) -> dict` from crowdloop.aws.sagemaker / crowdloop.aws.a2i_runtime.
 
 Routing (`classify`), in order:
   1. credential scope names `s3` / `sts` (Authorization header or presigned X-Amz-Credential), or a
@@ -216,7 +216,7 @@ class AwsApi:
                           request_id: bytes) -> wire.Response:
         try:
             self._refuse_web_pages(request)
-            request.body = await _body(scope, receive)
+            request.body = await _body(scope, receive, wire.MAX_XML_API_BODY_BYTES)
             caller = await self._auth.authenticate(request, S3, self._run,
                                                    s3_resource=self._s3.resource_path(request))
             return await self._run(lambda: self._s3.handle(request, caller, request_id))
@@ -227,7 +227,7 @@ class AwsApi:
                            request_id: bytes) -> wire.Response:
         try:
             self._refuse_web_pages(request)
-            request.body = await _body(scope, receive)
+            request.body = await _body(scope, receive, wire.MAX_XML_API_BODY_BYTES)
             caller = await self._auth.authenticate(request, STS, self._run)
             return sts.handle(request, caller, request_id)
         except Exception as exc:
@@ -244,12 +244,11 @@ class AwsApi:
                 return
 
 
-async def _body(scope: wire.Scope, receive: wire.Receive) -> bytes:
+async def _body(scope: wire.Scope, receive: wire.Receive, limit: int = wire.MAX_BODY_BYTES) -> bytes:
     try:
-        return await wire.read_body(scope, receive)
+        return await wire.read_body(scope, receive, limit)
     except wire.BodyTooLarge:
-        raise WireError("ValidationException", 413,
-                        f"Request body exceeds the limit of {wire.MAX_BODY_BYTES} bytes.") from None
+        raise WireError("ValidationException", 413, f"Request body exceeds the limit of {limit} bytes.") from None
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

@@ -28,7 +28,6 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
-from xml.sax.saxutils import escape
 
 from crowdloop import errors as domain
 from crowdloop import served
@@ -126,7 +125,7 @@ class S3Api:
             if request.method == "HEAD":
                 return wire.Response(200, [*headers, (b"x-amz-bucket-region", self.region.encode())])
             if "location" in params:
-                region = "" if self.region == "us-east-1" else escape(self.region)
+                region = "" if self.region == "us-east-1" else wire.xml_text(self.region)
                 location = f'<LocationConstraint xmlns="{XMLNS}">{region}</LocationConstraint>'
                 return _xml(200, headers, location)
             return self._list_objects(bucket, bucket_dir, params, headers)
@@ -136,7 +135,7 @@ class S3Api:
         if not bucket or bucket in (".", "..") or "/" in bucket or "\\" in bucket or "\0" in bucket:
             raise S3Error("NoSuchBucket", 404, "The specified bucket does not exist.", BucketName=bucket)
         path = self.root / bucket
-        if not path.is_dir():
+        if not _is_dir(path):
             raise S3Error("NoSuchBucket", 404, "The specified bucket does not exist.", BucketName=bucket)
         return path
 
@@ -148,9 +147,9 @@ class S3Api:
             for entry in sorted(os.scandir(self.root), key=lambda e: e.name):
                 if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
                     created = _iso(entry.stat(follow_symlinks=False).st_mtime)
-                    entries.append(f"<Bucket><Name>{escape(entry.name)}</Name>"
+                    entries.append(f"<Bucket><Name>{wire.xml_text(entry.name)}</Name>"
                                    f"<CreationDate>{created}</CreationDate></Bucket>")
-        owner = f"<Owner><ID>{escape(caller.account)}</ID><DisplayName>crowdloop</DisplayName></Owner>"
+        owner = f"<Owner><ID>{wire.xml_text(caller.account)}</ID><DisplayName>crowdloop</DisplayName></Owner>"
         return _xml(200, headers, f'<ListAllMyBucketsResult xmlns="{XMLNS}">{owner}<Buckets>'
                     + "".join(entries) + "</Buckets></ListAllMyBucketsResult>")
 
@@ -183,14 +182,14 @@ class S3Api:
         truncated = len(items) > max_keys
 
         def enc(value: str) -> str:
-            return escape(quote(value, safe="/") if url else value)
+            return wire.xml_text(quote(value, safe="/") if url else value)
 
-        parts = [f'<ListBucketResult xmlns="{XMLNS}"><Name>{escape(bucket)}</Name>',
+        parts = [f'<ListBucketResult xmlns="{XMLNS}"><Name>{wire.xml_text(bucket)}</Name>',
                  f"<Prefix>{enc(prefix)}</Prefix>"]
         if v2:
             parts.append(f"<KeyCount>{len(page)}</KeyCount>")
             if token:
-                parts.append(f"<ContinuationToken>{escape(token)}</ContinuationToken>")
+                parts.append(f"<ContinuationToken>{wire.xml_text(token)}</ContinuationToken>")
             if truncated and page:
                 parts.append(f"<NextContinuationToken>{_encode_token(page[-1][0])}</NextContinuationToken>")
             if "start-after" in params:
@@ -260,7 +259,7 @@ class S3Api:
         if any(s in ("", ".", "..") or "\0" in s for s in segments):
             return None
         directory = bucket_dir.joinpath(*segments)
-        if directory.is_symlink() or not directory.is_dir():
+        if not _is_dir(directory) or directory.is_symlink():
             return None
         return directory
 
@@ -335,8 +334,8 @@ class S3Api:
 def error_response(exc: BaseException, request: wire.Request, request_id: bytes) -> wire.Response:
     """S3's XML error document (no body for HEAD, as S3 does)."""
     error = _s3_error(exc, request)
-    extra = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in error.extra.items())
-    body = (f"<Error><Code>{error.code}</Code><Message>{escape(error.message)}</Message>{extra}"
+    extra = "".join(f"<{k}>{wire.xml_text(v)}</{k}>" for k, v in error.extra.items())
+    body = (f"<Error><Code>{error.code}</Code><Message>{wire.xml_text(error.message)}</Message>{extra}"
             f"<RequestId>{request_id.decode()}</RequestId></Error>")
     return _xml(error.status, [(b"x-amz-request-id", request_id), *retry_after(exc)], body)
 
@@ -414,6 +413,14 @@ def _walk(directory: Path, base: str) -> Iterator[tuple[str, Path]]:
                         yield prefix + entry.name, Path(entry.path)
                 elif entry.is_dir(follow_symlinks=False):
                     stack.append((entry.path, prefix + entry.name + "/"))
+
+
+def _is_dir(path: Path) -> bool:
+    """Path.is_dir, but False for names the file system refuses (too long, ...) instead of OSError."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 def _is_temporary(name: str) -> bool:

@@ -7,7 +7,6 @@ The caller is the account that owns the access key; it is reported as that accou
 from __future__ import annotations
 
 import logging
-from xml.sax.saxutils import escape
 
 from crowdloop import errors as domain
 from crowdloop.aws import wire
@@ -44,7 +43,7 @@ def handle(request: wire.Request, caller: Caller, request_id: bytes) -> wire.Res
     action = parameters(request).get("Action", "")
     if action != "GetCallerIdentity":
         raise StsError("InvalidAction", 400, f"Could not find operation {action} for version {VERSION}")
-    account = escape(caller.account)
+    account = wire.xml_text(caller.account)
     body = (f'<GetCallerIdentityResponse xmlns="{XMLNS}"><GetCallerIdentityResult>'
             f"<Arn>arn:aws:iam::{account}:root</Arn><UserId>{account}</UserId><Account>{account}</Account>"
             f"</GetCallerIdentityResult><ResponseMetadata><RequestId>{request_id.decode()}</RequestId>"
@@ -56,7 +55,7 @@ def error_response(exc: BaseException, request_id: bytes) -> wire.Response:
     error = _sts_error(exc)
     kind = "Receiver" if error.status >= 500 else "Sender"
     body = (f'<ErrorResponse xmlns="{XMLNS}"><Error><Type>{kind}</Type><Code>{error.code}</Code>'
-            f"<Message>{escape(error.message)}</Message></Error><RequestId>{request_id.decode()}</RequestId>"
+            f"<Message>{wire.xml_text(error.message)}</Message></Error><RequestId>{request_id.decode()}</RequestId>"
             "</ErrorResponse>")
     return _xml(error.status, request_id, body, retry_after(exc))
 

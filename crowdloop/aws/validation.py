@@ -11,7 +11,9 @@ Member paths are lowerCamelCase, dotted for nesting; list items are `tags.1.memb
 values `environment.<key>` (key errors are reported at the map's own path). Values longer than 256
 characters are cut to 256 + "..."; `sensitive` members print `Value at '...'` without the value. A value
 of the wrong JSON type gives `Member must be a string` (integer, number, boolean, list, structure, map,
-timestamp) — Coral answers SerializationException there; we keep one error type.
+timestamp) — Coral answers SerializationException there; we keep one error type. A string holding the NUL
+character is refused (`Member must not contain the NUL character`) whatever its pattern: PostgreSQL cannot
+store it. Lengths count Python characters (code points): see docs/api.md for how that compares to AWS.
 
 Java regex semantics are approximated: `\\w \\d \\s` (outside character classes) and `\\p{Alnum}` are
 ASCII, `.` excludes line terminators, surrogate-pair ranges become code-point ranges.
@@ -129,19 +131,51 @@ def _invalid(errors: list[str]) -> InvalidInput:
 
 
 def _show(value: Any) -> str:
-    text = _java(value)
-    return text if len(text) <= _MAX_SHOWN else text[:_MAX_SHOWN] + "..."
+    """Java's toString of `value`, cut to _MAX_SHOWN characters + "...". Built without recursion and
+    stopped as soon as it is long enough, so deep or huge values cost no more than short ones."""
+    parts: list[str] = []
+    size = 0
+    pending: list[Any] = [value]
+    while pending and size <= _MAX_SHOWN:
+        item = pending.pop()
+        if isinstance(item, _Literal):
+            text = item.text
+        elif isinstance(item, list):
+            text = "["
+            pending.append(_Literal("]"))
+            for index in range(len(item) - 1, -1, -1):
+                pending.append(item[index])
+                if index:
+                    pending.append(_Literal(", "))
+        elif isinstance(item, dict):
+            text = "{"
+            pending.append(_Literal("}"))
+            entries = list(item.items())
+            for index in range(len(entries) - 1, -1, -1):
+                key, member = entries[index]
+                pending += [member, _Literal(f"{key}=")]
+                if index:
+                    pending.append(_Literal(", "))
+        else:
+            text = _scalar(item)
+        parts.append(text)
+        size += len(text)
+    text = "".join(parts)
+    return text if len(text) <= _MAX_SHOWN and not pending else text[:_MAX_SHOWN] + "..."
 
 
-def _java(value: Any) -> str:
+class _Literal:
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _scalar(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
         return "null"
-    if isinstance(value, list):
-        return "[" + ", ".join(_java(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}={_java(v)}" for k, v in value.items()) + "}"
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
     return str(value)
@@ -180,6 +214,9 @@ class _String(_Node):
     def check(self, value: Any, path: str, errors: list[str]) -> Any:
         if not isinstance(value, str):
             self.fail(errors, value, path, "Member must be a string")
+            return value
+        if "\0" in value:  # no AWS pattern allows it in practice, and PostgreSQL cannot store it
+            self.fail(errors, value.replace("\0", "\\0"), path, "Member must not contain the NUL character")
             return value
         if self.pattern is not None and not _full_match(self.pattern, value):
             self.fail(errors, value, path,

@@ -9,13 +9,19 @@ from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
+from xml.sax.saxutils import escape
 
 import orjson
+import regex
 
 from crowdloop.bodylimit import BodyTooLarge as BodyTooLarge  # raised by read_body and the root app's limit
 
-MAX_BODY_BYTES = 8 * 1024 * 1024
-"""Largest request body accepted (a JSON-escaped 3 MiB InputContent can exceed 6 MB)."""
+MAX_BODY_BYTES = 40 * 1024 * 1024
+"""Largest request body accepted. Every valid request fits: InputContent may hold 3,145,728 characters,
+and boto3 escapes each non-ASCII one as \\uXXXX (6 bytes, 12 for a character outside the BMP), so a valid
+StartHumanLoop can be 37.8 MB on the wire. S3 and STS requests carry no payload worth the name: they get
+MAX_XML_API_BODY_BYTES."""
+MAX_XML_API_BODY_BYTES = 1024 * 1024
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -116,6 +122,18 @@ async def send_response(send: Send, response: Response, *, head: bool = False) -
         if close is not None:
             close()
     await send({"type": "http.response.body", "body": b""})
+
+
+# --- XML ------------------------------------------------------------------------------------------
+
+
+_NOT_XML = regex.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value: str) -> str:
+    """`value` escaped for XML character data; characters XML 1.0 cannot hold at all (NUL and other
+    C0 controls, unpaired surrogates, U+FFFE/U+FFFF) become U+FFFD."""
+    return escape(_NOT_XML.sub("\ufffd", value))
 
 
 # --- JSON -----------------------------------------------------------------------------------------

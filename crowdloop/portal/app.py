@@ -26,6 +26,7 @@ from __future__ import annotations
 import anyio
 import jinja2
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -54,10 +55,25 @@ from crowdloop.portal.web import (
 from crowdloop.runtime import Services
 
 
+class RowId(Convertor[int]):
+    """`{name:id}`: a database id, 1 to 2**31 - 1 (the range of the INTEGER id columns), no leading zeros;
+    anything else matches no route, so a larger number is the 404 page like any unknown id."""
+
+    regex = ("[1-9][0-9]{0,8}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}|2147[0-3][0-9]{5}"
+             "|21474[0-7][0-9]{4}|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}|21474836[0-3][0-9]|214748364[0-7]")
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
 def create_portal(services: Services, assets: Assets | None = None,
                   render_threads: RenderThreads | None = None) -> Starlette:
     """The portal for these services. Mount it for every request that is not an AWS API call.
     render_threads: where task frames are rendered (shared with the API by the app)."""
+    register_url_convertor("id", RowId())
     assets = assets or load_assets()
     jinja = jinja2.Environment(loader=jinja2.PackageLoader("crowdloop.portal", "templates"),
                                autoescape=True, auto_reload=False, trim_blocks=True, lstrip_blocks=True)
@@ -92,17 +108,17 @@ def create_portal(services: Services, assets: Assets | None = None,
         Route("/signin", anonymous(pages.signin_form), methods=["GET"]),
         Route("/signin", anonymous(pages.signin, slow=True), methods=["POST"]),
         Route("/signin/oidc/callback", anonymous(oidc.callback, remote=True), methods=["GET"]),
-        Route("/signin/oidc/{workforce:int}", anonymous(oidc.start), methods=["GET"]),
+        Route("/signin/oidc/{workforce:id}", anonymous(oidc.start), methods=["GET"]),
         Route("/signout", signed_in(pages.signout), methods=["POST"]),
         Route("/invite/{token}", anonymous(pages.invitation_form), methods=["GET"]),
         Route("/invite/{token}", anonymous(pages.accept_invitation, slow=True), methods=["POST"]),
-        Route("/jobs/{job:int}/start", signed_in(tasks.start), methods=["POST"]),
-        Route("/jobs/{job:int}/empty", signed_in(tasks.no_tasks_left), methods=["GET"]),
-        Route("/tasks/{assignment:int}", signed_in(tasks.task_page), methods=["GET"]),
-        Route("/tasks/{assignment:int}/frame", frame, methods=["GET"]),
-        Route("/tasks/{assignment:int}/submit", signed_in(tasks.submit), methods=["POST"]),
-        Route("/tasks/{assignment:int}/release", signed_in(tasks.release), methods=["POST"]),
-        Route("/tasks/{assignment:int}/decline", signed_in(tasks.decline), methods=["POST"]),
+        Route("/jobs/{job:id}/start", signed_in(tasks.start), methods=["POST"]),
+        Route("/jobs/{job:id}/empty", signed_in(tasks.no_tasks_left), methods=["GET"]),
+        Route("/tasks/{assignment:id}", signed_in(tasks.task_page), methods=["GET"]),
+        Route("/tasks/{assignment:id}/frame", frame, methods=["GET"]),
+        Route("/tasks/{assignment:id}/submit", signed_in(tasks.submit), methods=["POST"]),
+        Route("/tasks/{assignment:id}/release", signed_in(tasks.release), methods=["POST"]),
+        Route("/tasks/{assignment:id}/decline", signed_in(tasks.decline), methods=["POST"]),
         Route("/static/{name:path}", static, methods=["GET"]),
     ]
 

@@ -43,8 +43,8 @@ class SignInResult:
 def sign_in(svc: Services, email: str, password: str, ip: str) -> SignInResult:
     try:
         email = normalize_email(email)
-    except InvalidInput:
-        email = email.strip().lower()[:320]
+    except InvalidInput:  # no account has it, but it costs the same check (NUL: PostgreSQL cannot store it)
+        email = email.strip().lower()[:320].replace("\0", "\ufffd")
     subjects = (f"email:{email}", f"ip:{ip}"[:400])
     retry_after = _retry_after(svc, subjects)
     if retry_after:

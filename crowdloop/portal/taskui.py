@@ -30,6 +30,7 @@ from markupsafe import escape
 
 from crowdloop import cdnlibs, flows
 from crowdloop.blobs import BLOB_ROUTE
+from crowdloop.jsoncheck import renderable
 from crowdloop.liquid import render_task
 from crowdloop.queue import Lease
 from crowdloop.runtime import Services
@@ -98,7 +99,7 @@ class TaskUi:
         granted: set[str] = set()
         seconds = int((lease.expires_at - now).total_seconds()) + 60
         grant = _granter(self._svc, min(max(seconds, 60), MAX_GRANT_SECONDS), granted)
-        result = render_task(template.content, lease.task_input, grant_read_access=grant,
+        result = render_task(template.content, renderable(lease.task_input), grant_read_access=grant,
                              limits=flows.render_limits(self._svc.settings))
         errors = ""
         if result.errors:

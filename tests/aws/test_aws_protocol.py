@@ -11,6 +11,7 @@ import pytest
 from awskit import ACCOUNT, AwsServer, error_of
 from botocore.exceptions import ClientError
 
+from crowdloop.aws import wire
 from crowdloop.aws.app import is_aws_request
 
 FD_ARN = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:flow-definition/fd"
@@ -160,16 +161,26 @@ def test_empty_body_means_no_members(aws: AwsServer) -> None:
     assert _sagemaker_raw(aws, "SageMaker.ListHumanTaskUis", b"")[0] == 200
 
 
-def test_body_over_8_mib_is_rejected_and_just_under_is_accepted(aws: AwsServer) -> None:
+def test_body_over_the_limit_is_rejected_and_just_under_is_accepted(aws: AwsServer) -> None:
+    assert wire.MAX_BODY_BYTES == 40 * 1024 * 1024  # docs/api.md: 3,145,728 escaped astral characters fit
     content = "x" * (3 * 1024 * 1024)
     body = json.dumps({"HumanLoopName": "big", "FlowDefinitionArn": FD_ARN,
                        "HumanLoopInput": {"InputContent": content}}).encode()
     status, _, _ = aws.request("POST", "/human-loops", body=body, headers=JSON)
     assert status == 200
     assert len(aws.fakes.calls["StartHumanLoop"][1]["HumanLoopInput"]["InputContent"]) == len(content)
-    huge = b'{"HumanLoopName": "' + b"x" * (8 * 1024 * 1024) + b'"}'
+    huge = b'{"HumanLoopName": "' + b"x" * wire.MAX_BODY_BYTES + b'"}'
     status, headers, _ = aws.request("POST", "/human-loops", body=huge, headers=JSON)
     assert (status, headers["x-amzn-errortype"]) == (413, "ValidationException")
+
+
+def test_s3_and_sts_bodies_have_a_small_limit(aws: AwsServer) -> None:
+    body = b"Action=GetCallerIdentity&Version=2011-06-15&x=" + b"y" * wire.MAX_XML_API_BODY_BYTES
+    status, _, reply = aws.request("POST", "/", body=body, service="sts",
+                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 400 and b"<Code>ValidationError</Code>" in reply
+    status, _, reply = aws.request("PUT", "/bucket/key", body=body, service="s3")
+    assert status == 400 and b"<Code>MaxMessageLengthExceeded</Code>" in reply
 
 
 def test_escaped_input_content_near_the_limit_arrives_intact(aws: AwsServer) -> None:

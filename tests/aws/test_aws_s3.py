@@ -9,16 +9,22 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from xml.etree import ElementTree
 
+import botocore.session
 import pytest
 from awskit import AwsServer, error_of
 from botocore import UNSIGNED
 from botocore.exceptions import ClientError
+from botocore.parsers import create_parser
+
+from crowdloop.aws.s3 import XMLNS
 
 BUCKET = "results"
 LOOP_KEY = "a2i/fd/2023/11/14/22/13/20/loop-1/output.json"
 OUTPUT = b'{"humanAnswers": [{"answerContent": {"ok": true}}], "humanLoopName": "loop-1"}'
 BIG = bytes(range(256)) * 10_000  # 2.56 MB: streamed in chunks
+_S3 = botocore.session.get_session().get_service_model("s3")
 
 
 @pytest.fixture(scope="module")
@@ -301,3 +307,38 @@ def test_objects_are_served_inert(aws: AwsServer, objects: Path, key: str, overr
             assert reply.headers["Content-Disposition"] == disposition
             assert reply.headers["X-Content-Type-Options"] == "nosniff"
             assert reply.headers["Content-Security-Policy"].startswith("sandbox; default-src 'none';")
+
+
+@pytest.mark.parametrize("key", ["ctl\x01\x1f.json", "nul\x00.json", "bad\ufffe.json"])
+def test_error_documents_are_valid_xml_whatever_the_key(aws: AwsServer, objects: Path, key: str) -> None:
+    status, headers, body = aws.request("GET", f"/{BUCKET}/{urllib.parse.quote(key)}", service="s3")
+    assert status == 404
+    parsed = create_parser("rest-xml").parse({"status_code": status, "headers": headers, "body": body},
+                                             _S3.operation_model("GetObject").output_shape)
+    assert parsed["Error"]["Code"] == "NoSuchKey"
+    assert ElementTree.fromstring(body).findtext("Key") == key.replace("\x00", "\ufffd").replace(
+        "\x01", "\ufffd").replace("\x1f", "\ufffd").replace("\ufffe", "\ufffd")
+
+
+def test_listing_keys_with_control_characters_is_valid_xml(aws: AwsServer, objects: Path) -> None:
+    (objects / "ctl").mkdir(exist_ok=True)
+    (objects / "ctl" / "a\x01b.json").write_bytes(b"{}")
+    try:
+        status, _, body = aws.request("GET", f"/{BUCKET}?list-type=2&prefix=ctl%2F", service="s3")
+        assert status == 200
+        keys = [key.text for key in ElementTree.fromstring(body).iter(f"{{{XMLNS}}}Key")]
+        assert keys == ["ctl/a\ufffdb.json"]
+        listed = aws.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="ctl/")  # boto3 asks for encoding-type=url
+        assert [item["Key"] for item in listed["Contents"]] == ["ctl/a\x01b.json"]
+    finally:
+        shutil.rmtree(objects / "ctl")
+
+
+@pytest.mark.parametrize("name", ["b" * 300, "x" * 5000])
+def test_names_the_file_system_refuses_are_missing(aws: AwsServer, objects: Path, name: str) -> None:
+    for path, code in [(f"/{name}?list-type=2", "NoSuchBucket"), (f"/{BUCKET}/a2i/{name}/x.json", "NoSuchKey"),
+                       (f"/{name}/x.json", "NoSuchBucket")]:
+        status, _, body = aws.request("GET", path, service="s3")
+        assert (status, ElementTree.fromstring(body).findtext("Code")) == (404, code), body[:300]
+    status, _, body = aws.request("GET", f"/{BUCKET}?list-type=2&prefix={name}%2F", service="s3")
+    assert status == 200 and ElementTree.fromstring(body).findtext(f"{{{XMLNS}}}KeyCount") == "0"

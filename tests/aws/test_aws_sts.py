@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+from xml.etree import ElementTree
+
+import botocore.session
 import pytest
 from awskit import ACCOUNT, OTHER_ACCOUNT, AwsServer, error_of
 from botocore.exceptions import ClientError
+from botocore.parsers import create_parser
+
+_STS = botocore.session.get_session().get_service_model("sts")
 
 
 def test_get_caller_identity(aws: AwsServer) -> None:
@@ -55,3 +62,16 @@ def test_other_sts_actions_are_invalid(aws: AwsServer) -> None:
 def test_sts_with_auth_off(aws_off: AwsServer) -> None:
     identity = aws_off.client("sts", key="AKIAWHATEVER", secret="x").get_caller_identity()
     assert identity["Account"] == "999988887777"
+
+
+@pytest.mark.parametrize("action", ["Get\x00CallerIdentity", "\x01\x1b\ufffe", "x\udfffy", "<&>"])
+def test_echoed_action_is_valid_xml(aws: AwsServer, action: str) -> None:
+    """The InvalidAction message echoes the action: characters XML 1.0 cannot hold become U+FFFD."""
+    body = f"Action={quote(action.encode('utf-8', 'surrogatepass'), safe='')}&Version=2011-06-15".encode()
+    status, headers, reply = aws.request("POST", "/", body=body, service="sts", headers={
+        "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    parsed = create_parser("query").parse({"status_code": status, "headers": headers, "body": reply},
+                                          _STS.operation_model("GetCallerIdentity").output_shape)
+    assert (status, parsed["Error"]["Code"]) == (400, "InvalidAction"), reply
+    assert parsed["Error"]["Message"].startswith("Could not find operation ")
+    ElementTree.fromstring(reply)  # well-formed XML 1.0

@@ -422,3 +422,23 @@ def test_local_worker_sign_out_has_no_provider_link(services: Services, open_bro
     browser = open_browser()
     assert browser.sign_in("local@example.org").status_code == 303
     assert browser.post("/signout").headers["location"] == "/signin"
+
+
+@pytest.mark.parametrize("claims_in", ["id_token", "userinfo"])
+def test_sub_claim_the_database_cannot_hold_is_refused(services: Services, open_browser: OpenBrowser,
+                                                       idp: TestIdp, oidc_workforce: workforce.Workforce,
+                                                       claims_in: str) -> None:
+    idp.claims_in = claims_in
+    idp.user = {"sub": "u1", "sagemaker:sub": "worker-\x00", "sagemaker:groups": ["raters"]}
+    _refused(_sign_in(open_browser()), 403, "NUL character or an unpaired surrogate")
+
+
+def test_other_claims_the_database_cannot_hold_are_left_out(services: Services, open_browser: OpenBrowser,
+                                                            idp: TestIdp,
+                                                            oidc_workforce: workforce.Workforce) -> None:
+    idp.user = {"sub": "u1", "sagemaker:sub": "worker-odd", "sagemaker:groups": ["raters", "bad\x00"],
+                "sagemaker:name": "Ja\x00ne", "email": "jane\x00@corp.example"}
+    assert _sign_in(open_browser()).status_code == 303
+    worker = _oidc_worker(services, idp, "worker-odd")
+    assert worker.groups == ("raters",)
+    assert "\x00" not in worker.email
