@@ -249,6 +249,8 @@ async def _body(scope: wire.Scope, receive: wire.Receive, limit: int = wire.MAX_
         return await wire.read_body(scope, receive, limit)
     except wire.BodyTooLarge:
         raise WireError("ValidationException", 413, f"Request body exceeds the limit of {limit} bytes.") from None
+    except wire.ClientGone:  # the answer reaches nobody; what matters is that no handler runs on half a body
+        raise WireError("IncompleteBody", 400, "The client disconnected before sending the whole body.") from None
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

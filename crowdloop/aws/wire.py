@@ -67,8 +67,13 @@ def parse_query(query: str) -> list[tuple[str, str]]:
     return pairs
 
 
+class ClientGone(Exception):
+    """The client disconnected before sending the whole body: nothing may act on the part that arrived."""
+
+
 async def read_body(scope: Scope, receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The whole request body; BodyTooLarge once it exceeds `limit` (Content-Length is checked first)."""
+    """The whole request body; BodyTooLarge once it exceeds `limit` (Content-Length is checked first),
+    ClientGone when the client disconnects first."""
     for name, value in scope["headers"]:
         if name.lower() == b"content-length":
             try:
@@ -81,7 +86,7 @@ async def read_body(scope: Scope, receive: Receive, limit: int = MAX_BODY_BYTES)
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise ClientGone()
         chunk = message.get("body", b"")
         if chunk:
             size += len(chunk)

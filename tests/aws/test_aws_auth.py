@@ -217,3 +217,22 @@ def test_auth_off_refuses_requests_from_other_origins(aws_off: AwsServer) -> Non
 def test_signed_requests_are_not_held_to_the_auth_off_rules(aws: AwsServer) -> None:
     status, headers, _ = aws.request("POST", "/", body=b"{}", headers={**LIST_UIS, "Origin": "null"})
     assert status == 200, headers
+
+
+def test_body_cut_short_by_a_disconnect_reaches_no_handler(aws_off: AwsServer) -> None:
+    """auth=off checks no payload hash, so a body the client never finished must not run as if whole."""
+    import socket
+    import time
+
+    body = json.dumps(_flow("fd-cut-short")).encode()
+    head = (f"POST / HTTP/1.1\r\nHost: 127.0.0.1:{aws_off.port}\r\nX-Amz-Target: SageMaker.CreateFlowDefinition\r\n"
+            f"Content-Type: application/x-amz-json-1.1\r\nContent-Length: {len(body) + 64}\r\n\r\n").encode()
+    aws_off.fakes.calls.pop("CreateFlowDefinition", None)
+    with socket.create_connection(("127.0.0.1", aws_off.port)) as conn:
+        conn.sendall(head + body)  # a valid JSON document, but 64 bytes short of what was announced
+        time.sleep(0.3)
+    time.sleep(0.5)
+    assert "CreateFlowDefinition" not in aws_off.fakes.calls
+    sm = aws_off.client("sagemaker", signature_version=UNSIGNED)  # the same request sent whole is handled
+    sm.create_flow_definition(**_flow("fd-cut-short"))
+    assert aws_off.fakes.calls["CreateFlowDefinition"][1]["FlowDefinitionName"] == "fd-cut-short"
