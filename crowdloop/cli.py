@@ -80,7 +80,8 @@ def serve(**options: Any) -> None:
     if settings.auth == "off":
         logging.getLogger("crowdloop").warning(
             "API AUTHENTICATION IS OFF (auth=off): anyone who can reach %s can use the API. "
-            "Use this only for local experiments.", settings.endpoint_url)
+            "Use this only for local experiments. Requests must name this server in their Host header "
+            "(host:port, localhost, 127.0.0.1 or public_host) and come from no other web page.", settings.endpoint_url)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level,
                             access_log=False, lifespan="on", loop="uvloop",
                             http=http_protocol(request_timeout_seconds=settings.request_timeout_seconds),
