@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from tests.api.sagemaker_helpers import ROLE, make_task_ui, make_workteam
+from tests.shared import SEED_EN as SEED
 
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "a2i-ranking-notebook-en.txt"
 EIGHT_LOOPS = "{% for i in (1..1000000) %}{% endfor %}" * 8  # took 6.9 s before the budget
 BUDGET = "The template exceeded the render budget"
 

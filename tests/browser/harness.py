@@ -18,7 +18,6 @@ import re
 import struct
 import zlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import BrowserContext, Page, Route
@@ -26,6 +25,7 @@ from playwright.sync_api import BrowserContext, Page, Route
 from crowdloop import cdnlibs
 from crowdloop.gallery import urls_in
 from crowdloop.portal.assets import aws_asset
+from tests.shared import CORPUS
 
 TASK_ORIGIN = "https://task.crowdloop.test"
 TASK_URL = f"{TASK_ORIGIN}/task.html"
@@ -149,7 +149,7 @@ class TaskPage:
 
 # ---- images and corpus templates ----
 
-CORPUS = Path("/work/shared/corpus")
+
 MEDIA_ORIGIN = "https://media.crowdloop.test"
 
 

@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,12 +25,12 @@ from crowdloop.errors import NotFound
 from crowdloop.passwords import hash_password
 from crowdloop.runtime import Caller, Services
 from tests.conftest import RunningServer
+from tests.shared import SEED_EN as SEED
 
 CALLER = Caller(account="123456789012", region="us-east-1")
 PASSWORD = "browser test password"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "a2i-ranking-notebook-en.txt"
 
 
 def seed_template() -> str:

@@ -6,13 +6,11 @@ submit hooks, crowd-button actions and native buttons/forms inside the template.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from playwright.sync_api import expect
 
 from tests.browser.harness import TaskPage
-
-SEED = Path("/work/shared/seeds/a2i-ranking-notebook-en.txt")
+from tests.shared import SEED_EN as SEED
 
 
 def seed_ranking_template() -> str:

@@ -5,9 +5,7 @@ account and are not boto3 calls) are replaced by PRELUDE."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "a2i-ranking-notebook-en.txt"
+from tests.shared import SEED_EN as SEED
 
 # Stands in for `sess = sagemaker.Session(); bucket = sess.default_bucket(); role = get_execution_role()`.
 PRELUDE = '''

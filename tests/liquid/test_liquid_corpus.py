@@ -13,12 +13,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from html.parser import HTMLParser
-from pathlib import Path
 
 from crowdloop.liquid import render_task
 from crowdloop.liquid.text import escape_html, to_json
-
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+from tests.shared import CORPUS
 
 # template path -> input keys whose values are only used in conditions, never printed
 VALUES_NOT_PRINTED = {

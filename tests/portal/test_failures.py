@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import anyio
 import pytest
@@ -33,7 +34,9 @@ def _answer(services: Services, request: Request, error: Exception, *, frame: bo
     async def run() -> Response:
         return await answer_failures(portal, request, failing(), frame=frame)
 
-    return anyio.run(run)
+    # a thread of its own: a browser test before this one in the same worker may leave a loop in this one
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, run).result()
 
 
 def test_outage_is_503_json_for_json_requests(services: Services) -> None:
