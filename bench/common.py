@@ -40,10 +40,14 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint_url, region_name="us-east-1",
-                            aws_access_key_id=self.exports["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=self.exports["AWS_SECRET_ACCESS_KEY"],
-                            config=Config(retries={"max_attempts": 1}))
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id=self.exports["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.exports["AWS_SECRET_ACCESS_KEY"],
+            config=Config(retries={"max_attempts": 1}),
+        )
 
     def cpu_seconds(self) -> float:
         """user + system CPU time the server process has used (from /proc, independent of the client)."""
@@ -64,9 +68,13 @@ def start_server(database_url: str | None = None, extra_env: dict[str, str] | No
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "CROWDLOOP_LOG_LEVEL": "warning", **(extra_env or {})}
     if database_url:
         env["CROWDLOOP_DATABASE_URL"] = database_url
-    process = subprocess.Popen([sys.executable, "-m", "crowdloop", "serve", "--port", str(port),
-                                "--data-dir", str(data_dir)], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crowdloop", "serve", "--port", str(port), "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     exports: dict[str, str] = {}
     assert process.stdout is not None
     while "AWS_ENDPOINT_URL_S3" not in exports:
@@ -89,9 +97,26 @@ def start_server(database_url: str | None = None, extra_env: dict[str, str] | No
 
 def run_wrk(requests_file: Path, url: str, *, connections: int, seconds: float, threads: int = 1) -> dict[str, Any]:
     env = {**os.environ, "CROWDLOOP_BENCH_REQUESTS": str(requests_file), "CROWDLOOP_BENCH_THREADS": str(threads)}
-    result = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s",
-                             "--timeout", "10s", "-s", str(HERE / "replay.lua"), url],
-                            capture_output=True, text=True, env=env, check=True)
+    result = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(HERE / "replay.lua"),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     for line in result.stdout.splitlines():
         if line.startswith("WRKJSON "):
             return dict(json.loads(line.removeprefix("WRKJSON ")))

@@ -46,8 +46,28 @@ from crowdloop.store.tables import assignments, human_loops
 
 CALLER = Caller(account="123456789012", region="us-east-1")
 FLOW = "bench-export-fd"
-WORDS = ("light", "mirror", "reflects", "travels", "your", "eyes", "brain", "image", "surface", "angle", "photons",
-         "the", "a", "of", "and", "then", "back", "toward", "signal", "processes")
+WORDS = (
+    "light",
+    "mirror",
+    "reflects",
+    "travels",
+    "your",
+    "eyes",
+    "brain",
+    "image",
+    "surface",
+    "angle",
+    "photons",
+    "the",
+    "a",
+    "of",
+    "and",
+    "then",
+    "back",
+    "toward",
+    "signal",
+    "processes",
+)
 
 
 def text(rng: random.Random, low: int, high: int) -> str:
@@ -65,14 +85,28 @@ def fill(url: str, data_dir: str, n_loops: int, task_count: int = 3) -> None:
     store = open_store(url)
     settings = Settings(data_dir=data_dir, database_url=url)
     svc = Services(settings=settings, store=store, clock=SystemClock(), blobs=LocalBlobStore(settings.output_path))
-    team = workforce.create_workteam(svc, CALLER, "bench-team", description="bench",
-                                     member_definitions=[{"OidcMemberDefinition": {"Groups": ["bench"]}}])
+    team = workforce.create_workteam(
+        svc,
+        CALLER,
+        "bench-team",
+        description="bench",
+        member_definitions=[{"OidcMemberDefinition": {"Groups": ["bench"]}}],
+    )
     ui = flows.create_human_task_ui(svc, CALLER, "bench-ui", "<p>{{ task.input.taskObject.prompt }}</p>")
     flow = flows.create_flow_definition(
-        svc, CALLER, FLOW, role_arn="arn:aws:iam::123456789012:role/bench",
+        svc,
+        CALLER,
+        FLOW,
+        role_arn="arn:aws:iam::123456789012:role/bench",
         output_config={"S3OutputPath": "s3://bench/out"},
-        human_loop_config={"WorkteamArn": team.arn, "HumanTaskUiArn": ui.arn, "TaskCount": task_count,
-                           "TaskTitle": "rank", "TaskDescription": "rank the answers"})
+        human_loop_config={
+            "WorkteamArn": team.arn,
+            "HumanTaskUiArn": ui.arn,
+            "TaskCount": task_count,
+            "TaskTitle": "rank",
+            "TaskDescription": "rank the answers",
+        },
+    )
     worker_ids = [workers.add_worker(svc, f"rater{i}@bench", groups=["bench"]).id for i in range(24)]
     rng = random.Random(7)
     now = datetime(2026, 1, 1, tzinfo=UTC)
@@ -83,22 +117,49 @@ def fill(url: str, data_dir: str, n_loops: int, task_count: int = 3) -> None:
         for i in range(start, min(start + chunk, n_loops)):
             loop_id += 1
             name = f"loop-{i:07d}"
-            item = {"taskObject": {"prompt": f"Question {i}: " + text(rng, 60, 140),
-                                   "responses": [text(rng, 300, 500) for _ in range(3)]}}
-            loop_rows.append({
-                "id": loop_id, "account": CALLER.account, "region": CALLER.region, "name": name, "name_key": name,
-                "arn": f"arn:aws:sagemaker:us-east-1:123456789012:human-loop/{name}", "flow_definition_id": flow.id,
-                "status": "Completed", "created_at": now, "input_content": json.dumps(item),
-                "output_uri": f"s3://bench/out/{FLOW}/2026/01/01/00/00/00/{name}/output.json",
-                "template_sha256": ui.template_sha256,
-                "task_count": task_count, "open_slots": 0, "answers_count": task_count,
-                "task_time_limit_seconds": 3600, "available_until": now + timedelta(days=1), "ended_at": now,
-                "output_written": True})
+            item = {
+                "taskObject": {
+                    "prompt": f"Question {i}: " + text(rng, 60, 140),
+                    "responses": [text(rng, 300, 500) for _ in range(3)],
+                }
+            }
+            loop_rows.append(
+                {
+                    "id": loop_id,
+                    "account": CALLER.account,
+                    "region": CALLER.region,
+                    "name": name,
+                    "name_key": name,
+                    "arn": f"arn:aws:sagemaker:us-east-1:123456789012:human-loop/{name}",
+                    "flow_definition_id": flow.id,
+                    "status": "Completed",
+                    "created_at": now,
+                    "input_content": json.dumps(item),
+                    "output_uri": f"s3://bench/out/{FLOW}/2026/01/01/00/00/00/{name}/output.json",
+                    "template_sha256": ui.template_sha256,
+                    "task_count": task_count,
+                    "open_slots": 0,
+                    "answers_count": task_count,
+                    "task_time_limit_seconds": 3600,
+                    "available_until": now + timedelta(days=1),
+                    "ended_at": now,
+                    "output_written": True,
+                }
+            )
             for worker in rng.sample(worker_ids, task_count):
                 answer = {f"response_{k}_ranking": str(rng.randint(1, 3)) for k in (1, 2, 3)}
-                answer_rows.append({"loop_id": loop_id, "worker_id": worker, "state": "submitted", "accepted_at": now,
-                                    "expires_at": now + timedelta(hours=1), "ended_at": now,
-                                    "answer_content": json.dumps(answer), "time_spent_seconds": 12.5})
+                answer_rows.append(
+                    {
+                        "loop_id": loop_id,
+                        "worker_id": worker,
+                        "state": "submitted",
+                        "accepted_at": now,
+                        "expires_at": now + timedelta(hours=1),
+                        "ended_at": now,
+                        "answer_content": json.dumps(answer),
+                        "time_spent_seconds": 12.5,
+                    }
+                )
         with store.write() as conn:
             conn.execute(human_loops.insert(), loop_rows)
             conn.execute(assignments.insert(), answer_rows)
@@ -113,13 +174,17 @@ def baseline(url: str) -> dict[str, float]:
     rows = 0
     with store.read() as conn:
         for _ in conn.execution_options(yield_per=5000).execute(
-                sa.select(human_loops.c.id, human_loops.c.name, human_loops.c.input_content)
-                .where(human_loops.c.status == "Completed").order_by(human_loops.c.id)):
+            sa.select(human_loops.c.id, human_loops.c.name, human_loops.c.input_content)
+            .where(human_loops.c.status == "Completed")
+            .order_by(human_loops.c.id)
+        ):
             rows += 1
         for _ in conn.execution_options(yield_per=5000).execute(
-                sa.select(assignments.c.loop_id, worker_table.c.worker_id, assignments.c.answer_content)
-                .join(worker_table, worker_table.c.id == assignments.c.worker_id)
-                .where(assignments.c.state == "submitted").order_by(assignments.c.loop_id)):
+            sa.select(assignments.c.loop_id, worker_table.c.worker_id, assignments.c.answer_content)
+            .join(worker_table, worker_table.c.id == assignments.c.worker_id)
+            .where(assignments.c.state == "submitted")
+            .order_by(assignments.c.loop_id)
+        ):
             rows += 1
     store.dispose()
     return {"rows": rows}
@@ -131,22 +196,31 @@ def run_export(url: str, output: str, jobs: str = "") -> dict[str, float]:
 
     job = run(FLOW, "preferences", database_url=url, jobs=int(jobs) if jobs else None)
     result = export(job, output, "parquet")
-    return {"rows": int(result.card["output"]["rows"]), "workers": job.workers_used,
-            "workers_rss_mb": sum(job.worker_peaks.values()) / 1024}
+    return {
+        "rows": int(result.card["output"]["rows"]),
+        "workers": job.workers_used,
+        "workers_rss_mb": sum(job.worker_peaks.values()) / 1024,
+    }
 
 
 def measure(mode: str, *args: str) -> None:
     """In a fresh process: run `mode`, print its wall time, CPU time (user + system, all threads, this process
     and its workers; less sensitive than wall time to other work on the machine) and peak RSS as JSON."""
+
     def cpu() -> float:
         own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
         return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
     started, cpu_started = time.perf_counter(), cpu()
     result: dict[str, float] = {"baseline": baseline, "run_export": run_export}[mode](*args)  # type: ignore[operator]
-    result.update({"seconds": time.perf_counter() - started, "cpu_seconds": cpu() - cpu_started,
-                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                   "largest_child_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024})
+    result.update(
+        {
+            "seconds": time.perf_counter() - started,
+            "cpu_seconds": cpu() - cpu_started,
+            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "largest_child_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        }
+    )
     print(json.dumps(result))
 
 
@@ -162,8 +236,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--loops", type=int, default=333334)
     parser.add_argument("--database-url", default="", help="an empty database to fill (default: a new SQLite file)")
-    parser.add_argument("--filled", action="store_true", help="the --database-url store is already filled by an "
-                        "earlier run (measure only)")
+    parser.add_argument(
+        "--filled",
+        action="store_true",
+        help="the --database-url store is already filled by an earlier run (measure only)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--jobs", type=int, default=None, help="export processes (default: the export's own)")
     args = parser.parse_args()
@@ -183,22 +260,35 @@ def main() -> None:
         # Every process's own peak, added up: the export process and each worker (their peaks may not
         # coincide in time, so this is an upper bound of the memory the export needed at once).
         total_rss = exported["rss_mb"] + exported["workers_rss_mb"]
-        print(json.dumps({
-            "bench": "export_preferences_parquet",
-            "backend": "sqlite" if url.startswith("sqlite") else "postgresql",
-            "loops": args.loops, "answers": args.loops * 3, "rows": int(exported["rows"]),
-            "export_s": round(exported["seconds"], 2), "export_cpu_s": round(exported["cpu_seconds"], 2),
-            "export_peak_rss_mb": round(total_rss, 1), "export_parent_rss_mb": round(exported["rss_mb"], 1),
-            "export_workers": int(exported["workers"]), "export_workers_rss_mb": round(exported["workers_rss_mb"], 1),
-            "export_largest_worker_rss_mb": round(exported["largest_child_rss_mb"], 1),
-            "baseline_select_s": round(scan["seconds"], 2), "baseline_cpu_s": round(scan["cpu_seconds"], 2),
-            "baseline_peak_rss_mb": round(scan["rss_mb"], 1),
-            "ratio_to_baseline": round(exported["seconds"] / scan["seconds"], 2),
-            "cpu_ratio_to_baseline": round(exported["cpu_seconds"] / scan["cpu_seconds"], 2),
-            "parquet_mb": round(out.stat().st_size / 2**20, 1), "fill_s": round(fill_seconds, 1),
-            "cpus": os.cpu_count(), "load_1m_before": round(load_before, 2), "load_1m": round(os.getloadavg()[0], 2),
-            "fill_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        }))
+        print(
+            json.dumps(
+                {
+                    "bench": "export_preferences_parquet",
+                    "backend": "sqlite" if url.startswith("sqlite") else "postgresql",
+                    "loops": args.loops,
+                    "answers": args.loops * 3,
+                    "rows": int(exported["rows"]),
+                    "export_s": round(exported["seconds"], 2),
+                    "export_cpu_s": round(exported["cpu_seconds"], 2),
+                    "export_peak_rss_mb": round(total_rss, 1),
+                    "export_parent_rss_mb": round(exported["rss_mb"], 1),
+                    "export_workers": int(exported["workers"]),
+                    "export_workers_rss_mb": round(exported["workers_rss_mb"], 1),
+                    "export_largest_worker_rss_mb": round(exported["largest_child_rss_mb"], 1),
+                    "baseline_select_s": round(scan["seconds"], 2),
+                    "baseline_cpu_s": round(scan["cpu_seconds"], 2),
+                    "baseline_peak_rss_mb": round(scan["rss_mb"], 1),
+                    "ratio_to_baseline": round(exported["seconds"] / scan["seconds"], 2),
+                    "cpu_ratio_to_baseline": round(exported["cpu_seconds"] / scan["cpu_seconds"], 2),
+                    "parquet_mb": round(out.stat().st_size / 2**20, 1),
+                    "fill_s": round(fill_seconds, 1),
+                    "cpus": os.cpu_count(),
+                    "load_1m_before": round(load_before, 2),
+                    "load_1m": round(os.getloadavg()[0], 2),
+                    "fill_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                }
+            )
+        )
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

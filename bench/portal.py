@@ -43,12 +43,20 @@ SEED = HERE.parents[1] / "shared" / "seeds" / "a2i-ranking-notebook-en.txt"
 FALLBACK_TEMPLATE = """<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>
 <crowd-form><p>{{ task.input.taskObject.prompt }}</p>
 <select name="response_1_ranking" required><option value="1">Most</option></select></crowd-form>"""
-INPUT = {"taskObject": {"prompt": "Explain why you can see yourself in a mirror to a 16 year old.",
-                        "responses": ["Light reflects off you, then off the mirror, into your eyes." * 3,
-                                      "Because of a series of light reflections." * 4,
-                                      "Light travels from a source, reflects twice, reaches your eyes." * 3]}}
-ANSWER = {"answer": {"response_1_ranking": "1", "response_2_ranking": "3", "response_3_ranking": "2"},
-          "timeSpentInSeconds": 3.5}
+INPUT = {
+    "taskObject": {
+        "prompt": "Explain why you can see yourself in a mirror to a 16 year old.",
+        "responses": [
+            "Light reflects off you, then off the mirror, into your eyes." * 3,
+            "Because of a series of light reflections." * 4,
+            "Light travels from a source, reflects twice, reaches your eyes." * 3,
+        ],
+    }
+}
+ANSWER = {
+    "answer": {"response_1_ranking": "1", "response_2_ranking": "3", "response_3_ranking": "2"},
+    "timeSpentInSeconds": 3.5,
+}
 _CSRF = re.compile(rb'name="csrf_token" value="([^"]+)"')
 _FRAME = re.compile(rb'<iframe[^>]* src="([^"]+)"')
 _LEASE = re.compile(rb'data-lease="([^"]+)"')
@@ -60,10 +68,11 @@ def seed_template() -> str:
     except FileNotFoundError:
         return FALLBACK_TEMPLATE
     start = text.index('template = r"""') + len('template = r"""')
-    return text[start:text.index('"""', start)]
+    return text[start : text.index('"""', start)]
 
 
 # ---- setup (in this process, on the server's database) -------------------------------------------
+
 
 def services_for(server: Server, database_url: str | None) -> Any:
     from crowdloop.blobs import LocalBlobStore
@@ -73,8 +82,12 @@ def services_for(server: Server, database_url: str | None) -> Any:
     from crowdloop.store import open_store
 
     settings = Settings(data_dir=str(server.data_dir), database_url=database_url or "", port=server.port)
-    return Services(settings=settings, store=open_store(settings.resolved_database_url, migrate=False),
-                    clock=SystemClock(), blobs=LocalBlobStore(settings.output_path))
+    return Services(
+        settings=settings,
+        store=open_store(settings.resolved_database_url, migrate=False),
+        clock=SystemClock(),
+        blobs=LocalBlobStore(settings.output_path),
+    )
 
 
 def make_job(server: Server, svc: Any, name: str, loops_count: int) -> int:
@@ -83,14 +96,24 @@ def make_job(server: Server, svc: Any, name: str, loops_count: int) -> int:
     from crowdloop.runtime import Caller
 
     sm = server.client("sagemaker")
-    team = sm.create_workteam(WorkteamName=f"team-{name}", Description="benchmark",
-                              MemberDefinitions=[{"OidcMemberDefinition": {"Groups": ["bench"]}}])
+    team = sm.create_workteam(
+        WorkteamName=f"team-{name}",
+        Description="benchmark",
+        MemberDefinitions=[{"OidcMemberDefinition": {"Groups": ["bench"]}}],
+    )
     ui = sm.create_human_task_ui(HumanTaskUiName=f"ui-{name}", UiTemplate={"Content": seed_template()})
     flow = sm.create_flow_definition(
-        FlowDefinitionName=f"fd-{name}", RoleArn="arn:aws:iam::123456789012:role/bench",
-        HumanLoopConfig={"WorkteamArn": team["WorkteamArn"], "HumanTaskUiArn": ui["HumanTaskUiArn"],
-                         "TaskCount": 1, "TaskTitle": f"bench {name}", "TaskDescription": "bench"},
-        OutputConfig={"S3OutputPath": "s3://bench/out"})
+        FlowDefinitionName=f"fd-{name}",
+        RoleArn="arn:aws:iam::123456789012:role/bench",
+        HumanLoopConfig={
+            "WorkteamArn": team["WorkteamArn"],
+            "HumanTaskUiArn": ui["HumanTaskUiArn"],
+            "TaskCount": 1,
+            "TaskTitle": f"bench {name}",
+            "TaskDescription": "bench",
+        },
+        OutputConfig={"S3OutputPath": "s3://bench/out"},
+    )
     sm.describe_flow_definition(FlowDefinitionName=f"fd-{name}")
     caller = Caller(account=server_account(server), region="us-east-1")
     content = json.dumps(INPUT)
@@ -109,8 +132,7 @@ def flow_id(svc: Any, name: str) -> int:
     from crowdloop.store.tables import flow_definitions
 
     with svc.store.read() as conn:
-        return int(conn.execute(sa.select(flow_definitions.c.id).where(flow_definitions.c.name == name))
-                   .scalar_one())
+        return int(conn.execute(sa.select(flow_definitions.c.id).where(flow_definitions.c.name == name)).scalar_one())
 
 
 def make_workers(svc: Any, count: int) -> list[str]:
@@ -130,15 +152,24 @@ def duplicates(svc: Any) -> int:
 
     from crowdloop.store.tables import assignments, human_loops
 
-    submitted = (sa.select(assignments.c.loop_id, sa.func.count().label("n"))
-                 .where(assignments.c.state == "submitted").group_by(assignments.c.loop_id).subquery())
+    submitted = (
+        sa.select(assignments.c.loop_id, sa.func.count().label("n"))
+        .where(assignments.c.state == "submitted")
+        .group_by(assignments.c.loop_id)
+        .subquery()
+    )
     with svc.store.read() as conn:
-        return int(conn.execute(
-            sa.select(sa.func.count()).select_from(submitted.join(human_loops, human_loops.c.id == submitted.c.loop_id))
-            .where(submitted.c.n > human_loops.c.task_count)).scalar_one())
+        return int(
+            conn.execute(
+                sa.select(sa.func.count())
+                .select_from(submitted.join(human_loops, human_loops.c.id == submitted.c.loop_id))
+                .where(submitted.c.n > human_loops.c.task_count)
+            ).scalar_one()
+        )
 
 
 # ---- the simulated browser -----------------------------------------------------------------------
+
 
 class Client:
     """One worker's keep-alive connection and session cookie."""
@@ -148,8 +179,9 @@ class Client:
         self.cookies: dict[str, str] = {}
         self.origin = f"http://127.0.0.1:{port}"
 
-    def request(self, method: str, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         sent = dict(headers or {})
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -166,8 +198,12 @@ class Client:
         token = _CSRF.search(page)
         assert status == 200 and token, f"sign-in page: HTTP {status}"
         form = urlencode({"csrf_token": token.group(1).decode(), "email": email, "password": PASSWORD})
-        status, _, _ = self.request("POST", "/signin", form.encode(), {
-            "Content-Type": "application/x-www-form-urlencoded", "Origin": self.origin})
+        status, _, _ = self.request(
+            "POST",
+            "/signin",
+            form.encode(),
+            {"Content-Type": "application/x-www-form-urlencoded", "Origin": self.origin},
+        )
         assert status == 303, f"sign in: HTTP {status}"
         status, _, page = self.request("GET", "/")
         token = _CSRF.search(page)
@@ -175,13 +211,24 @@ class Client:
         return token.group(1).decode()
 
 
-def worker_thread(port: int, session: tuple[dict[str, str], str], job: int, start_at: float, stop_at: float,
-                  out: list[tuple[float, float]], errors: list[str]) -> None:
+def worker_thread(
+    port: int,
+    session: tuple[dict[str, str], str],
+    job: int,
+    start_at: float,
+    stop_at: float,
+    out: list[tuple[float, float]],
+    errors: list[str],
+) -> None:
     client = Client(port)
     client.cookies, csrf = dict(session[0]), session[1]
     form = urlencode({"csrf_token": csrf}).encode()
-    status, headers, _ = client.request("POST", f"/jobs/{job}/start", form, {
-        "Content-Type": "application/x-www-form-urlencoded", "Origin": client.origin})
+    status, headers, _ = client.request(
+        "POST",
+        f"/jobs/{job}/start",
+        form,
+        {"Content-Type": "application/x-www-form-urlencoded", "Origin": client.origin},
+    )
     if status != 303 or not headers.get("location", "").startswith("/tasks/"):
         errors.append(f"start: HTTP {status} {headers.get('location')}")
         return
@@ -216,12 +263,14 @@ def worker_thread(port: int, session: tuple[dict[str, str], str], job: int, star
             return
 
 
-def client_process(port: int, sessions: list[tuple[dict[str, str], str]], job: int, start_at: float,
-                   stop_at: float, results: Any) -> None:
+def client_process(
+    port: int, sessions: list[tuple[dict[str, str], str]], job: int, start_at: float, stop_at: float, results: Any
+) -> None:
     out: list[tuple[float, float]] = []
     errors: list[str] = []
-    threads = [threading.Thread(target=worker_thread, args=(port, s, job, start_at, stop_at, out, errors))
-               for s in sessions]
+    threads = [
+        threading.Thread(target=worker_thread, args=(port, s, job, start_at, stop_at, out, errors)) for s in sessions
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -229,15 +278,15 @@ def client_process(port: int, sessions: list[tuple[dict[str, str], str]], job: i
     results.put((out, errors))
 
 
-def run(server: Server, sessions: list[tuple[dict[str, str], str]], job: int, processes: int,
-        seconds: float) -> dict[str, Any]:
+def run(
+    server: Server, sessions: list[tuple[dict[str, str], str]], job: int, processes: int, seconds: float
+) -> dict[str, Any]:
     ctx = mp.get_context("fork")
     results = ctx.Queue()
     groups = [sessions[i::processes] for i in range(min(processes, len(sessions)))]
     start_at = time.time() + 1.5  # every worker has started (claimed its first task) by then
     stop_at = start_at + seconds
-    procs = [ctx.Process(target=client_process, args=(server.port, g, job, start_at, stop_at, results))
-             for g in groups]
+    procs = [ctx.Process(target=client_process, args=(server.port, g, job, start_at, stop_at, results)) for g in groups]
     for proc in procs:
         proc.start()
     while time.time() < start_at:
@@ -280,21 +329,33 @@ def main() -> None:
         svc = services_for(server, args.database_url)
         emails = make_workers(svc, max(counts))
         with ThreadPoolExecutor(8) as pool:
+
             def sign_in(email: str) -> tuple[dict[str, str], str]:
                 client = Client(server.port)
                 csrf = client.sign_in(email)
                 return dict(client.cookies), csrf
+
             sessions = list(pool.map(sign_in, emails))
         runs = []
         for n in counts:
-            job = make_job(server, svc, f"run{n}-{uuid.uuid4().hex[:6]}",
-                           int(args.max_rate * (args.seconds + 2)) + 2 * n)
+            job = make_job(
+                server, svc, f"run{n}-{uuid.uuid4().hex[:6]}", int(args.max_rate * (args.seconds + 2)) + 2 * n
+            )
             runs.append(run(server, sessions[:n], job, args.processes, args.seconds))
         dupes = duplicates(svc)
     finally:
         server.stop()
-    print(json.dumps({"bench": "portal", "backend": "postgresql" if args.database_url else "sqlite",
-                      "seconds": args.seconds, "duplicates": dupes, "runs": runs}))
+    print(
+        json.dumps(
+            {
+                "bench": "portal",
+                "backend": "postgresql" if args.database_url else "sqlite",
+                "seconds": args.seconds,
+                "duplicates": dupes,
+                "runs": runs,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

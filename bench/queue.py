@@ -48,22 +48,40 @@ def services(url: str, data_dir: str, *, background_output: bool = False) -> Ser
     """Services as the server builds them: with background_output, output.json files are written by an
     OutputWriter thread instead of inside each submit."""
     settings = Settings(data_dir=data_dir, database_url=url)
-    svc = Services(settings=settings, store=open_store(url, migrate=False), clock=SystemClock(),
-                   blobs=LocalBlobStore(settings.output_path))
+    svc = Services(
+        settings=settings,
+        store=open_store(url, migrate=False),
+        clock=SystemClock(),
+        blobs=LocalBlobStore(settings.output_path),
+    )
     return dataclasses.replace(svc, output_writer=OutputWriter(svc)) if background_output else svc
 
 
 def set_up(url: str, data_dir: str, n_workers: int, n_loops: int, task_count: int) -> tuple[int, list[int]]:
     open_store(url).dispose()
     svc = services(url, data_dir)
-    team = workforce.create_workteam(svc, CALLER, "bench-team", description="bench",
-                                     member_definitions=[{"OidcMemberDefinition": {"Groups": ["bench"]}}])
+    team = workforce.create_workteam(
+        svc,
+        CALLER,
+        "bench-team",
+        description="bench",
+        member_definitions=[{"OidcMemberDefinition": {"Groups": ["bench"]}}],
+    )
     ui = flows.create_human_task_ui(svc, CALLER, "bench-ui", "<p>{{ task.input.n }}</p>")
     flow = flows.create_flow_definition(
-        svc, CALLER, "bench-fd", role_arn="arn:aws:iam::123456789012:role/bench",
+        svc,
+        CALLER,
+        "bench-fd",
+        role_arn="arn:aws:iam::123456789012:role/bench",
         output_config={"S3OutputPath": "s3://bench/out"},
-        human_loop_config={"WorkteamArn": team.arn, "HumanTaskUiArn": ui.arn, "TaskCount": task_count,
-                           "TaskTitle": "bench", "TaskDescription": "bench"})
+        human_loop_config={
+            "WorkteamArn": team.arn,
+            "HumanTaskUiArn": ui.arn,
+            "TaskCount": task_count,
+            "TaskTitle": "bench",
+            "TaskDescription": "bench",
+        },
+    )
     flows.describe_flow_definition(svc, CALLER, "bench-fd")
     worker_pks = [workers.add_worker(svc, f"w{i}@bench.example", groups=["bench"]).id for i in range(n_workers)]
     for i in range(n_loops):
@@ -74,8 +92,9 @@ def set_up(url: str, data_dir: str, n_workers: int, n_loops: int, task_count: in
     return fd_id, worker_pks
 
 
-def _worker_process(url: str, data_dir: str, fd_id: int, worker_pks: list[int], mode: str,
-                    cycles: int, start_at: float, results: Any) -> None:
+def _worker_process(
+    url: str, data_dir: str, fd_id: int, worker_pks: list[int], mode: str, cycles: int, start_at: float, results: Any
+) -> None:
     import threading
 
     svc = services(url, data_dir, background_output=True)
@@ -116,14 +135,17 @@ def _worker_process(url: str, data_dir: str, fd_id: int, worker_pks: list[int], 
     svc.store.dispose()
 
 
-def run_phase(url: str, data_dir: str, fd_id: int, worker_pks: list[int], processes: int, mode: str,
-              cycles: int) -> dict[str, float]:
+def run_phase(
+    url: str, data_dir: str, fd_id: int, worker_pks: list[int], processes: int, mode: str, cycles: int
+) -> dict[str, float]:
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     start_at = time.time() + 2.0  # let every process import and connect first
     groups = [worker_pks[i::processes] for i in range(processes)]
-    procs = [context.Process(target=_worker_process, args=(url, data_dir, fd_id, group, mode, cycles, start_at,
-                                                           results)) for group in groups]
+    procs = [
+        context.Process(target=_worker_process, args=(url, data_dir, fd_id, group, mode, cycles, start_at, results))
+        for group in groups
+    ]
     for proc in procs:
         proc.start()
     latencies: list[float] = []
@@ -136,27 +158,47 @@ def run_phase(url: str, data_dir: str, fd_id: int, worker_pks: list[int], proces
         proc.join()
     elapsed = finished - start_at
     latencies.sort()
-    return {"cycles": len(latencies), "seconds": elapsed, "per_s": len(latencies) / elapsed,
-            "p50_ms": 1000 * statistics.median(latencies) if latencies else 0.0,
-            "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else 0.0}
+    return {
+        "cycles": len(latencies),
+        "seconds": elapsed,
+        "per_s": len(latencies) / elapsed,
+        "p50_ms": 1000 * statistics.median(latencies) if latencies else 0.0,
+        "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else 0.0,
+    }
 
 
 def check(url: str, data_dir: str) -> dict[str, int]:
     svc = services(url, data_dir)
     a, h = assignments, human_loops
     with svc.store.read() as conn:
-        doubles = conn.execute(sa.select(sa.func.count()).select_from(
-            sa.select(a.c.loop_id, a.c.worker_id).where(a.c.state == "submitted")
-            .group_by(a.c.loop_id, a.c.worker_id).having(sa.func.count() > 1).subquery())).scalar_one()
-        over = conn.execute(sa.select(sa.func.count()).select_from(
-            sa.select(a.c.loop_id).join(h, h.c.id == a.c.loop_id).where(a.c.state == "submitted")
-            .group_by(a.c.loop_id, h.c.task_count).having(sa.func.count() > h.c.task_count).subquery())
+        doubles = conn.execute(
+            sa.select(sa.func.count()).select_from(
+                sa.select(a.c.loop_id, a.c.worker_id)
+                .where(a.c.state == "submitted")
+                .group_by(a.c.loop_id, a.c.worker_id)
+                .having(sa.func.count() > 1)
+                .subquery()
+            )
+        ).scalar_one()
+        over = conn.execute(
+            sa.select(sa.func.count()).select_from(
+                sa.select(a.c.loop_id)
+                .join(h, h.c.id == a.c.loop_id)
+                .where(a.c.state == "submitted")
+                .group_by(a.c.loop_id, h.c.task_count)
+                .having(sa.func.count() > h.c.task_count)
+                .subquery()
+            )
         ).scalar_one()
         unfinished = conn.execute(sa.select(sa.func.count()).where(h.c.status != "Completed")).scalar_one()
         unwritten = conn.execute(sa.select(sa.func.count()).where(~h.c.output_written)).scalar_one()
     svc.store.dispose()
-    return {"double_assignments": int(doubles), "over_answered_loops": int(over),
-            "loops_not_completed": int(unfinished), "outputs_not_written": int(unwritten)}
+    return {
+        "double_assignments": int(doubles),
+        "over_answered_loops": int(over),
+        "loops_not_completed": int(unfinished),
+        "outputs_not_written": int(unwritten),
+    }
 
 
 def bench(backend: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -171,28 +213,47 @@ def bench(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         url = postgres.create_database()
     try:
         fd_id, worker_pks = set_up(url, data_dir, args.workers, args.loops, args.task_count)
-        baseline = run_phase(url, data_dir, fd_id, worker_pks, args.processes, "baseline",
-                             max(1, args.loops * args.task_count // args.workers))
+        baseline = run_phase(
+            url,
+            data_dir,
+            fd_id,
+            worker_pks,
+            args.processes,
+            "baseline",
+            max(1, args.loops * args.task_count // args.workers),
+        )
         measured = run_phase(url, data_dir, fd_id, worker_pks, args.processes, "queue", 0)
         checks = check(url, data_dir)
     finally:
         if postgres:
             postgres.stop()
-    return {"bench": "queue", "backend": backend, "workers": args.workers, "processes": args.processes,
-            "loops": args.loops, "task_count": args.task_count, "answers": measured["cycles"],
-            "answers_per_s": round(measured["per_s"], 1), "p50_ms": round(measured["p50_ms"], 2),
-            "p99_ms": round(measured["p99_ms"], 2),
-            "baseline_empty_tx_pairs_per_s": round(baseline["per_s"], 1),
-            "ratio_to_baseline": round(measured["per_s"] / baseline["per_s"], 3), **checks}
+    return {
+        "bench": "queue",
+        "backend": backend,
+        "workers": args.workers,
+        "processes": args.processes,
+        "loops": args.loops,
+        "task_count": args.task_count,
+        "answers": measured["cycles"],
+        "answers_per_s": round(measured["per_s"], 1),
+        "p50_ms": round(measured["p50_ms"], 2),
+        "p99_ms": round(measured["p99_ms"], 2),
+        "baseline_empty_tx_pairs_per_s": round(baseline["per_s"], 1),
+        "ratio_to_baseline": round(measured["per_s"] / baseline["per_s"], 3),
+        **checks,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--workers", type=int, default=64)
-    parser.add_argument("--processes", type=int, default=None,
-                        help="worker processes (default: 1 on SQLite, whose writes are serialised anyway, "
-                             "2 on PostgreSQL)")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="worker processes (default: 1 on SQLite, whose writes are serialised anyway, 2 on PostgreSQL)",
+    )
     parser.add_argument("--loops", type=int, default=3000)
     parser.add_argument("--task-count", type=int, default=3)
     args = parser.parse_args()

@@ -28,23 +28,41 @@ from botocore.credentials import Credentials
 
 from bench.common import Server, raw_request, run_wrk, start_server
 
-PROMPT = {"taskObject": {"prompt": "Explain why you can see yourself in a mirror to a 16 year old.",
-                         "responses": ["Light reflects off you, then off the mirror, into your eyes." * 3,
-                                       "Because of a series of light reflections." * 4,
-                                       "Light travels from a source, reflects twice, reaches your eyes." * 3]}}
+PROMPT = {
+    "taskObject": {
+        "prompt": "Explain why you can see yourself in a mirror to a 16 year old.",
+        "responses": [
+            "Light reflects off you, then off the mirror, into your eyes." * 3,
+            "Because of a series of light reflections." * 4,
+            "Light travels from a source, reflects twice, reaches your eyes." * 3,
+        ],
+    }
+}
 
 
 def set_up(server: Server) -> str:
     sm = server.client("sagemaker")
-    team = sm.create_workteam(WorkteamName="bench-team", Description="benchmark",
-                              MemberDefinitions=[{"OidcMemberDefinition": {"Groups": ["bench"]}}])
-    ui = sm.create_human_task_ui(HumanTaskUiName="bench-ui", UiTemplate={
-        "Content": "<crowd-form><p>{{ task.input.taskObject.prompt }}</p></crowd-form>"})
+    team = sm.create_workteam(
+        WorkteamName="bench-team",
+        Description="benchmark",
+        MemberDefinitions=[{"OidcMemberDefinition": {"Groups": ["bench"]}}],
+    )
+    ui = sm.create_human_task_ui(
+        HumanTaskUiName="bench-ui",
+        UiTemplate={"Content": "<crowd-form><p>{{ task.input.taskObject.prompt }}</p></crowd-form>"},
+    )
     flow = sm.create_flow_definition(
-        FlowDefinitionName="bench-fd", RoleArn="arn:aws:iam::123456789012:role/bench",
-        HumanLoopConfig={"WorkteamArn": team["WorkteamArn"], "HumanTaskUiArn": ui["HumanTaskUiArn"],
-                         "TaskCount": 1, "TaskTitle": "bench", "TaskDescription": "bench"},
-        OutputConfig={"S3OutputPath": "s3://bench/out"})
+        FlowDefinitionName="bench-fd",
+        RoleArn="arn:aws:iam::123456789012:role/bench",
+        HumanLoopConfig={
+            "WorkteamArn": team["WorkteamArn"],
+            "HumanTaskUiArn": ui["HumanTaskUiArn"],
+            "TaskCount": 1,
+            "TaskTitle": "bench",
+            "TaskDescription": "bench",
+        },
+        OutputConfig={"S3OutputPath": "s3://bench/out"},
+    )
     sm.describe_flow_definition(FlowDefinitionName="bench-fd")
     return str(flow["FlowDefinitionArn"])
 
@@ -57,11 +75,17 @@ def write_requests(path: Path, server: Server, count: int, flow_arn: str, *, noo
     run = uuid.uuid4().hex[:8]
     with path.open("wb") as out:
         for i in range(count):
-            body = json.dumps({"HumanLoopName": f"bench-{run}-{i}", "FlowDefinitionArn": flow_arn,
-                               "HumanLoopInput": {"InputContent": input_content}}).encode()
+            body = json.dumps(
+                {
+                    "HumanLoopName": f"bench-{run}-{i}",
+                    "FlowDefinitionArn": flow_arn,
+                    "HumanLoopInput": {"InputContent": input_content},
+                }
+            ).encode()
             target = "/_crowdloop/noop" if noop else "/human-loops"
-            request = AWSRequest("POST", f"http://{host}{target}", data=body,
-                                 headers={"Content-Type": "application/json", "Host": host})
+            request = AWSRequest(
+                "POST", f"http://{host}{target}", data=body, headers={"Content-Type": "application/json", "Host": host}
+            )
             signer.add_auth(request)
             headers = {k: str(v) for k, v in request.headers.items()}
             out.write(raw_request("POST", target, headers, body) + b"\0")
@@ -95,20 +119,24 @@ def main() -> None:
     def rate(result: dict[str, float]) -> float:
         return result["requests"] / (result["duration_us"] / 1e6)
 
-    print(json.dumps({
-        "bench": "start_loops",
-        "backend": "sqlite",
-        "connections": args.connections,
-        "loops_per_s": round(rate(loops), 1),
-        "p50_ms": round(loops["p50_us"] / 1000, 2),
-        "p99_ms": round(loops["p99_us"] / 1000, 2),
-        "ceiling_noop_per_s": round(rate(ceiling), 1),
-        "ratio_to_ceiling": round(rate(loops) / rate(ceiling), 3),
-        "server_cpu_ms_per_loop": round(1000 * loops_cpu / max(loops["requests"], 1), 3),
-        "server_cpu_ms_per_noop": round(1000 * ceiling_cpu / max(ceiling["requests"], 1), 3),
-        "errors": int(loops["non_2xx"] + loops["socket_errors"]),
-        "replayed_requests": int(loops["replayed"]),
-    }))
+    print(
+        json.dumps(
+            {
+                "bench": "start_loops",
+                "backend": "sqlite",
+                "connections": args.connections,
+                "loops_per_s": round(rate(loops), 1),
+                "p50_ms": round(loops["p50_us"] / 1000, 2),
+                "p99_ms": round(loops["p99_us"] / 1000, 2),
+                "ceiling_noop_per_s": round(rate(ceiling), 1),
+                "ratio_to_ceiling": round(rate(loops) / rate(ceiling), 3),
+                "server_cpu_ms_per_loop": round(1000 * loops_cpu / max(loops["requests"], 1), 3),
+                "server_cpu_ms_per_noop": round(1000 * ceiling_cpu / max(ceiling["requests"], 1), 3),
+                "errors": int(loops["non_2xx"] + loops["socket_errors"]),
+                "replayed_requests": int(loops["replayed"]),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

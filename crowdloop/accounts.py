@@ -25,14 +25,17 @@ def single_account_problem(store: Store, account_id: str) -> str | None:
     held = "; ".join(f"account {account}: {_counts(tables)}" for account, tables in others.items())
     fixes = []
     if len(others) == 1 and not own_rows:
-        fixes.append(f"use --account-id {next(iter(others))} (CROWDLOOP_ACCOUNT_ID) if that is the "
-                     "account this store serves")
+        fixes.append(
+            f"use --account-id {next(iter(others))} (CROWDLOOP_ACCOUNT_ID) if that is the account this store serves"
+        )
     if all(set(tables) == {_KEY_TABLE} for tables in others.values()):
         fixes.append("delete those access keys (`crowdloop keys list`, `crowdloop keys delete ACCESS_KEY_ID`)")
     fixes.append("serve a new --data-dir / --database-url")
     choices = ", ".join(fixes[:-1]) + ", or " + fixes[-1] if len(fixes) > 1 else fixes[0]
-    return (f"crowdloop serves a single account (account_id {account_id}), but this store also holds data of "
-            f"another account ({held}): {choices}.")
+    return (
+        f"crowdloop serves a single account (account_id {account_id}), but this store also holds data of "
+        f"another account ({held}): {choices}."
+    )
 
 
 def _counts(tables: dict[str, int]) -> str:

@@ -50,11 +50,17 @@ def _host(scope: Scope) -> bytes:
     return b""
 
 
-def build_services(settings: Settings, clock: Clock | None = None, store: Store | None = None,
-                   *, background_checkpoints: bool = False) -> Services:
+def build_services(
+    settings: Settings, clock: Clock | None = None, store: Store | None = None, *, background_checkpoints: bool = False
+) -> Services:
     store = store or open_store(settings.resolved_database_url, background_checkpoints=background_checkpoints)
-    return Services(settings=settings, store=store, clock=clock or SystemClock(), blobs=blob_store_for(settings),
-                    paging_key=load_key(settings.data_path, "paging.key"))
+    return Services(
+        settings=settings,
+        store=store,
+        clock=clock or SystemClock(),
+        blobs=blob_store_for(settings),
+        paging_key=load_key(settings.data_path, "paging.key"),
+    )
 
 
 class CrowdloopApp:
@@ -107,8 +113,13 @@ class CrowdloopApp:
         try:
             await self._internal(scope, receive, send)
         except Unavailable as exc:
-            await _reply(send, 503, exc.message.encode(), b"text/plain; charset=utf-8",
-                         [(b"retry-after", str(exc.retry_after_seconds).encode())])
+            await _reply(
+                send,
+                503,
+                exc.message.encode(),
+                b"text/plain; charset=utf-8",
+                [(b"retry-after", str(exc.retry_after_seconds).encode())],
+            )
         except Exception:
             log.exception("internal error in %s", scope["path"])
             await _reply(send, 500, b"An internal error occurred. Try again.", b"text/plain; charset=utf-8")
@@ -212,16 +223,17 @@ def create_app(settings: Settings, clock: Clock | None = None) -> CrowdloopApp:
     return CrowdloopApp(services)
 
 
-async def _reply_object(send: Send, body: bytes, content_type: bytes,
-                        extra_headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _reply_object(
+    send: Send, body: bytes, content_type: bytes, extra_headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     """200 with bytes a requester wrote: inert on our origin (crowdloop.served)."""
     headers = served.inert([(b"content-type", content_type), *(extra_headers or [])])
     await _reply(send, 200, body, content_type, [h for h in headers if h[0] != b"content-type"])
 
 
-async def _reply(send: Send, status: int, body: bytes, content_type: bytes,
-                 extra_headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()),
-               *(extra_headers or [])]
+async def _reply(
+    send: Send, status: int, body: bytes, content_type: bytes, extra_headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), *(extra_headers or [])]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -36,8 +36,10 @@ def parse(arn: str, expected_type: str, field: str) -> Arn:
         if expected_type == "workteam":
             crowd, _, name = name.partition("/")
             if crowd != "private-crowd":
-                raise InvalidInput(f"Work team ARN {arn} is not a private work team; only private-crowd "
-                                   "work teams are supported.", field)
+                raise InvalidInput(
+                    f"Work team ARN {arn} is not a private work team; only private-crowd work teams are supported.",
+                    field,
+                )
         if resource_type == expected_type and name and "/" not in name:
             return Arn(region, account, resource_type, name)
     raise InvalidInput(f"Value '{arn}' at '{field}' is not a valid {expected_type} ARN.", field)

@@ -30,8 +30,9 @@ if TYPE_CHECKING:
 
 BLOB_ROUTE = "/_crowdloop/blobs"
 _DISK_OUTAGES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EFBIG})
-_S3_OUTAGE_CODES = frozenset({"ServiceUnavailable", "SlowDown", "InternalError", "RequestTimeout",
-                              "Throttling", "ThrottlingException"})
+_S3_OUTAGE_CODES = frozenset(
+    {"ServiceUnavailable", "SlowDown", "InternalError", "RequestTimeout", "Throttling", "ThrottlingException"}
+)
 
 
 class BlobStore(Protocol):
@@ -72,8 +73,9 @@ class LocalBlobStore:
     synchronous=NORMAL; an operating-system crash may lose the newest objects. The outbox rewrites any
     object whose loop is not marked written.)"""
 
-    def __init__(self, root: Path, *, signing_key: bytes | None = None,
-                 portal_url: str = "http://127.0.0.1:8080") -> None:
+    def __init__(
+        self, root: Path, *, signing_key: bytes | None = None, portal_url: str = "http://127.0.0.1:8080"
+    ) -> None:
         self.root = Path(root)
         self.signing_key = signing_key or secrets.token_bytes(32)
         self.portal_url = portal_url
@@ -91,8 +93,9 @@ class LocalBlobStore:
             self._write(target, data)
         except OSError as exc:
             if exc.errno in _DISK_OUTAGES:
-                raise Unavailable(f"The output folder cannot be written to now ({exc.strerror}). "
-                                  "Try again shortly.") from exc
+                raise Unavailable(
+                    f"The output folder cannot be written to now ({exc.strerror}). Try again shortly."
+                ) from exc
             raise
 
     def _write(self, target: Path, data: bytes) -> None:
@@ -148,8 +151,10 @@ class LocalBlobStore:
         self.path_for(uri)  # rejects keys that could not be served
         expires = int(time.time()) + expires_seconds
         signature = self.signature(bucket, key, expires)
-        return (f"{self.portal_url}{BLOB_ROUTE}/{quote(bucket, safe='')}/{quote(key, safe='/')}"
-                f"?expires={expires}&signature={signature}")
+        return (
+            f"{self.portal_url}{BLOB_ROUTE}/{quote(bucket, safe='')}/{quote(key, safe='/')}"
+            f"?expires={expires}&signature={signature}"
+        )
 
     def signature(self, bucket: str, key: str, expires: int) -> str:
         message = f"{bucket}\n{key}\n{expires}".encode()
@@ -171,15 +176,19 @@ class S3BlobStore:
 
         self.endpoint_url = endpoint_url
         self._client: Any = boto3.client(
-            "s3", endpoint_url=endpoint_url, aws_access_key_id=access_key_id or None,
-            aws_secret_access_key=secret_access_key or None, region_name=region,
+            "s3",
+            endpoint_url=endpoint_url,
+            aws_access_key_id=access_key_id or None,
+            aws_secret_access_key=secret_access_key or None,
+            region_name=region,
             config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3, "mode": "standard"}),
         )
 
     def put(self, uri: str, data: bytes, content_type: str = "application/json") -> None:
         bucket, key = split_uri(uri)
-        self._call("put", uri, lambda: self._client.put_object(
-            Bucket=bucket, Key=key, Body=data, ContentType=content_type))
+        self._call(
+            "put", uri, lambda: self._client.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
+        )
 
     def get(self, uri: str) -> bytes:
         bucket, key = split_uri(uri)
@@ -200,7 +209,8 @@ class S3BlobStore:
     def url_for(self, uri: str, expires_seconds: int) -> str:
         bucket, key = split_uri(uri)
         url: str = self._client.generate_presigned_url(
-            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_seconds)
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_seconds
+        )
         return url
 
     def _call(self, action: str, uri: str, fn: Any) -> Any:
@@ -215,8 +225,9 @@ class S3BlobStore:
             code = str(exc.response.get("Error", {}).get("Code", ""))
             status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
             if status >= 500 or code in _S3_OUTAGE_CODES:
-                raise Unavailable(f"S3 at {self.endpoint_url} is unavailable now ({code or status}). "
-                                  "Try again shortly.") from exc
+                raise Unavailable(
+                    f"S3 at {self.endpoint_url} is unavailable now ({code or status}). Try again shortly."
+                ) from exc
             bucket = split_uri(uri)[0]
             if code == "NoSuchBucket":
                 raise self._no_bucket(bucket) from exc
@@ -227,8 +238,12 @@ class S3BlobStore:
             raise
 
     def _no_bucket(self, bucket: str) -> NotFound:
-        return NotFound("bucket", bucket, f"S3 bucket '{bucket}' does not exist at {self.endpoint_url}; "
-                        "create it (crowdloop does not create buckets).")
+        return NotFound(
+            "bucket",
+            bucket,
+            f"S3 bucket '{bucket}' does not exist at {self.endpoint_url}; "
+            "create it (crowdloop does not create buckets).",
+        )
 
     def _bucket_exists(self, bucket: str) -> bool:
         from botocore.exceptions import ClientError
@@ -243,7 +258,9 @@ class S3BlobStore:
 def blob_store_for(settings: Settings) -> BlobStore:
     """S3BlobStore when settings.s3_endpoint_url is set, else a LocalBlobStore at settings.output_path."""
     if settings.s3_endpoint_url:
-        return S3BlobStore(settings.s3_endpoint_url, settings.s3_access_key_id,
-                           settings.s3_secret_access_key, settings.s3_region)
-    return LocalBlobStore(settings.output_path, signing_key=load_key(settings.data_path, "blob-url.key"),
-                          portal_url=settings.portal_url)
+        return S3BlobStore(
+            settings.s3_endpoint_url, settings.s3_access_key_id, settings.s3_secret_access_key, settings.s3_region
+        )
+    return LocalBlobStore(
+        settings.output_path, signing_key=load_key(settings.data_path, "blob-url.key"), portal_url=settings.portal_url
+    )

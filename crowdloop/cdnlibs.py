@@ -27,8 +27,10 @@ from pathlib import Path
 # CDN URL -> (npm package@version, file inside the package)
 LIBRARIES: dict[str, tuple[str, str]] = {
     "https://cdnjs.cloudflare.com/ajax/libs/node-uuid/1.4.8/uuid.min.js": ("node-uuid@1.4.8", "uuid.js"),
-    "https://cdnjs.cloudflare.com/ajax/libs/draggable/1.0.0-beta.8/draggable.bundle.js":
-        ("@shopify/draggable@1.0.0-beta.8", "lib/draggable.bundle.js"),
+    "https://cdnjs.cloudflare.com/ajax/libs/draggable/1.0.0-beta.8/draggable.bundle.js": (
+        "@shopify/draggable@1.0.0-beta.8",
+        "lib/draggable.bundle.js",
+    ),
     "https://code.jquery.com/jquery-3.6.0.min.js": ("jquery@3.6.0", "dist/jquery.min.js"),
     "https://ajax.googleapis.com/ajax/libs/jquery/3.3.1/jquery.min.js": ("jquery@3.3.1", "dist/jquery.min.js"),
     "https://d3js.org/d3.v6.min.js": ("d3@6.7.0", "dist/d3.min.js"),
@@ -36,8 +38,9 @@ LIBRARIES: dict[str, tuple[str, str]] = {
 
 # CDN URL -> why an empty script is an honest stand-in
 PLACEHOLDERS: dict[str, str] = {
-    "https://platform.twitter.com/widgets.js":
-        "turns <blockquote class=twitter-tweet> into an embedded tweet; without it the quote stays as it is",
+    "https://platform.twitter.com/widgets.js": (
+        "turns <blockquote class=twitter-tweet> into an embedded tweet; without it the quote stays as it is"
+    ),
 }
 
 
@@ -93,8 +96,13 @@ def _fetch(spec: str, member: str, target: Path) -> None:
         raise LibraryUnavailable(f"npm is not installed, so {spec} cannot be fetched")
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            done = subprocess.run([npm, "pack", spec, "--silent", "--pack-destination", tmp], capture_output=True,
-                                  text=True, timeout=120, check=False)
+            done = subprocess.run(
+                [npm, "pack", spec, "--silent", "--pack-destination", tmp],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
         except subprocess.TimeoutExpired:
             raise LibraryUnavailable(f"npm pack {spec} timed out") from None
         tarballs = list(Path(tmp).glob("*.tgz"))

@@ -30,8 +30,13 @@ def _setting_options(names: tuple[str, ...] | None = None) -> Callable[[Any], An
             if names is not None and setting.name not in names:
                 continue
             flag = "--" + setting.name.replace("_", "-")
-            command = click.option(flag, setting.name, type=setting.kind, default=None,
-                                   help=f"{setting.help} [env {setting.env}; default {setting.default!r}]")(command)
+            command = click.option(
+                flag,
+                setting.name,
+                type=setting.kind,
+                default=None,
+                help=f"{setting.help} [env {setting.env}; default {setting.default!r}]",
+            )(command)
         return command
 
     return decorate
@@ -81,11 +86,20 @@ def serve(**options: Any) -> None:
         logging.getLogger("crowdloop").warning(
             "API AUTHENTICATION IS OFF (auth=off): anyone who can reach %s can use the API. "
             "Use this only for local experiments. Requests must name this server in their Host header "
-            "(host:port, localhost, 127.0.0.1 or public_host) and come from no other web page.", settings.endpoint_url)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                            access_log=False, lifespan="on", loop="uvloop",
-                            http=http_protocol(request_timeout_seconds=settings.request_timeout_seconds),
-                            timeout_keep_alive=30)
+            "(host:port, localhost, 127.0.0.1 or public_host) and come from no other web page.",
+            settings.endpoint_url,
+        )
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        lifespan="on",
+        loop="uvloop",
+        http=http_protocol(request_timeout_seconds=settings.request_timeout_seconds),
+        timeout_keep_alive=30,
+    )
     uvicorn.Server(config).run()
 
 
@@ -115,13 +129,17 @@ def _print_welcome(settings: Settings, services: Any) -> None:
         shown = f"password: {password}" if password else f"password in {file}"
         click.echo(f"Demo worker (group 'demo'): {email}  {shown}")
     if created:
-        click.echo("Paste these lines into your shell to point boto3 / the AWS CLI at crowdloop (the secret is "
-                   f"printed only now; `{_keys_show_command(settings)}` prints them again):")
+        click.echo(
+            "Paste these lines into your shell to point boto3 / the AWS CLI at crowdloop (the secret is "
+            f"printed only now; `{_keys_show_command(settings)}` prints them again):"
+        )
         for line in _export_lines(settings, key):
             click.echo(line)
     else:
-        click.echo(f"API access key: {key.access_key_id} (account {key.account_id}); "
-                   f"`{_keys_show_command(settings)}` prints its export lines.")
+        click.echo(
+            f"API access key: {key.access_key_id} (account {key.account_id}); "
+            f"`{_keys_show_command(settings)}` prints its export lines."
+        )
     sys.stdout.flush()
 
 
@@ -247,9 +265,12 @@ def keys_show(access_key_id: str | None, **options: Any) -> None:
     store = _services(options).store
     key = get_key(store, access_key_id) if access_key_id else admin_key(store, settings.account_id)
     if key is None:
-        raise click.ClickException(f"No access key {access_key_id}." if access_key_id else
-                                   f"No access key of account {settings.account_id} yet: `crowdloop serve` "
-                                   "creates one on first start, `crowdloop keys create` another.")
+        raise click.ClickException(
+            f"No access key {access_key_id}."
+            if access_key_id
+            else f"No access key of account {settings.account_id} yet: `crowdloop serve` "
+            "creates one on first start, `crowdloop keys create` another."
+        )
     for line in _export_lines(settings, key):
         click.echo(line)
 
@@ -281,26 +302,30 @@ def workers_add(email: str, password: str, groups: tuple[str, ...], **options: A
     from crowdloop import workers as worker_service
     from crowdloop.passwords import hash_password
 
-    worker = _run(lambda: worker_service.add_worker(_services(options), email,
-                                                    password_hash=hash_password(password), groups=groups))
+    worker = _run(
+        lambda: worker_service.add_worker(
+            _services(options), email, password_hash=hash_password(password), groups=groups
+        )
+    )
     click.echo(f"added {worker.email} (worker id {worker.worker_id}; groups: {', '.join(worker.groups) or '-'})")
 
 
 @workers.command("invite")
 @click.argument("email")
 @click.option("--group", "groups", multiple=True, help="Group to join (repeatable).")
-@click.option("--expires-hours", type=float, default=72.0, show_default=True,
-              help="How long the invitation link works.")
+@click.option(
+    "--expires-hours", type=float, default=72.0, show_default=True, help="How long the invitation link works."
+)
 @_setting_options((*_STORE_SETTINGS, "host", "port", "public_host", "public_scheme"))
 def workers_invite(email: str, groups: tuple[str, ...], expires_hours: float, **options: Any) -> None:
     """Invite a worker: print a one-time link where they choose their password."""
     from crowdloop import invites
 
-    invitation = _run(lambda: invites.invite_worker(_services(options), email, groups=groups,
-                                                    expires_hours=expires_hours))
+    invitation = _run(
+        lambda: invites.invite_worker(_services(options), email, groups=groups, expires_hours=expires_hours)
+    )
     click.echo(invitation.url)
-    click.echo(f"(for {invitation.email}; works once, until {invitation.expires_at:%Y-%m-%d %H:%M} UTC)",
-               err=True)
+    click.echo(f"(for {invitation.email}; works once, until {invitation.expires_at:%Y-%m-%d %H:%M} UTC)", err=True)
 
 
 @workers.command("reset-password")

@@ -26,15 +26,19 @@ _SCHEMAS: dict[str, dict[str, tuple[tuple[str, ...], dict[str, str]]]] = {
     _REKOGNITION: {
         "ModerationLabelConfidenceCheck": (
             ("ModerationLabelName",),
-            {f"Confidence{c}": "confidence" for c in _COMPARISONS if c != "Equals"}),
+            {f"Confidence{c}": "confidence" for c in _COMPARISONS if c != "Equals"},
+        ),
         "Sampling": ((), {"RandomSamplingPercentage": "percentage"}),
     },
     _TEXTRACT: {
         "ImportantFormKeyConfidenceCheck": (
             ("ImportantFormKey",),
-            {"ImportantFormKeyAliases": "strings",
-             **{f"KeyValueBlockConfidence{c}": "confidence" for c in _COMPARISONS},
-             **{f"WordBlockConfidence{c}": "confidence" for c in _COMPARISONS}}),
+            {
+                "ImportantFormKeyAliases": "strings",
+                **{f"KeyValueBlockConfidence{c}": "confidence" for c in _COMPARISONS},
+                **{f"WordBlockConfidence{c}": "confidence" for c in _COMPARISONS},
+            },
+        ),
         "MissingImportantFormKey": (("ImportantFormKey",), {"ImportantFormKeyAliases": "strings"}),
         "Sampling": ((), {"RandomSamplingPercentage": "percentage"}),
     },
@@ -61,7 +65,7 @@ def _check(condition: Any, schemas: dict[str, tuple[tuple[str, ...], dict[str, s
     if not isinstance(condition, dict):
         _fail("each condition must be a JSON object")
     if set(condition) in ({"And"}, {"Or"}):
-        (operator, items), = condition.items()
+        ((operator, items),) = condition.items()
         if depth >= MAX_NESTING:
             _fail(f"And/Or conditions can be nested at most {MAX_NESTING} levels deep")
         if not isinstance(items, list) or len(items) < 2:
@@ -70,8 +74,7 @@ def _check(condition: Any, schemas: dict[str, tuple[tuple[str, ...], dict[str, s
             _check(item, schemas, depth + 1)
         return
     if set(condition) != {"ConditionType", "ConditionParameters"}:
-        _fail('a condition must have exactly "ConditionType" and "ConditionParameters", or be an '
-              '"And"/"Or" list')
+        _fail('a condition must have exactly "ConditionType" and "ConditionParameters", or be an "And"/"Or" list')
     kind, parameters = condition["ConditionType"], condition["ConditionParameters"]
     if kind not in schemas:
         _fail(f"ConditionType {json.dumps(kind)} is not one of {', '.join(schemas)}")

@@ -77,8 +77,9 @@ class TaskUnavailable(CrowdloopError):
 class Unavailable(CrowdloopError):
     """An outage, not a fault of the request: retry after retry_after_seconds."""
 
-    def __init__(self, message: str = "The service is temporarily unavailable. Try again shortly.",
-                 retry_after_seconds: int = 5) -> None:
+    def __init__(
+        self, message: str = "The service is temporarily unavailable. Try again shortly.", retry_after_seconds: int = 5
+    ) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
 

@@ -105,13 +105,17 @@ class Rendered:
 
 # --- human task UIs -------------------------------------------------------------------------------------
 
-def create_human_task_ui(svc: Services, caller: Caller, name: str, content: str,
-                         tags: Sequence[Tag] = ()) -> HumanTaskUi:
+
+def create_human_task_ui(
+    svc: Services, caller: Caller, name: str, content: str, tags: Sequence[Tag] = ()
+) -> HumanTaskUi:
     problems = liquid.check_template(content)
     if problems:
         details = "; ".join(f"{p.code}: {p.message}" for p in problems[:5])
-        raise InvalidInput(f"The worker task template at 'uiTemplate.content' is not a valid Liquid "
-                           f"template: {details}", "uiTemplate.content")
+        raise InvalidInput(
+            f"The worker task template at 'uiTemplate.content' is not a valid Liquid template: {details}",
+            "uiTemplate.content",
+        )
     arn = arns.build("human-task-ui", name, caller.account, caller.region)
     with svc.store.write() as conn:
         if _ui_row(conn, caller, name) is not None:
@@ -119,9 +123,16 @@ def create_human_task_ui(svc: Services, caller: Caller, name: str, content: str,
         sha256 = store_template(conn, content)
         try:
             with conn.begin_nested():
-                conn.execute(human_task_uis.insert().values(
-                    account=caller.account, region=caller.region, name=name, arn=arn,
-                    template_sha256=sha256, created_at=svc.clock.now()))
+                conn.execute(
+                    human_task_uis.insert().values(
+                        account=caller.account,
+                        region=caller.region,
+                        name=name,
+                        arn=arn,
+                        template_sha256=sha256,
+                        created_at=svc.clock.now(),
+                    )
+                )
         except IntegrityError:
             raise _ui_exists(name) from None
         put_tags(conn, arn, tags)
@@ -138,19 +149,46 @@ def describe_human_task_ui(svc: Services, caller: Caller, name: str) -> HumanTas
     return _ui(row)
 
 
-def list_human_task_uis(svc: Services, caller: Caller, *, created_after: datetime | None = None,
-                        created_before: datetime | None = None, sort_order: str | None = None,
-                        max_results: int | None = None, next_token: str | None = None) -> Page[HumanTaskUi]:
+def list_human_task_uis(
+    svc: Services,
+    caller: Caller,
+    *,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    sort_order: str | None = None,
+    max_results: int | None = None,
+    next_token: str | None = None,
+) -> Page[HumanTaskUi]:
     sort_order = sort_order or "Descending"
-    page = PageRequest({"op": "ListHumanTaskUis", "account": caller.account, "region": caller.region,
-                        "after": created_after, "before": created_before, "order": sort_order},
-                       max_results, next_token, key=svc.paging_key)
-    query = _created_between(sa.select(human_task_uis).where(
-        human_task_uis.c.account == caller.account, human_task_uis.c.region == caller.region),
-        human_task_uis.c.created_at, created_after, created_before)
+    page = PageRequest(
+        {
+            "op": "ListHumanTaskUis",
+            "account": caller.account,
+            "region": caller.region,
+            "after": created_after,
+            "before": created_before,
+            "order": sort_order,
+        },
+        max_results,
+        next_token,
+        key=svc.paging_key,
+    )
+    query = _created_between(
+        sa.select(human_task_uis).where(
+            human_task_uis.c.account == caller.account, human_task_uis.c.region == caller.region
+        ),
+        human_task_uis.c.created_at,
+        created_after,
+        created_before,
+    )
     with svc.store.read() as conn:
-        rows, token = fetch_page(conn, query, [human_task_uis.c.created_at, human_task_uis.c.id],
-                                 descending=sort_order == "Descending", page=page)
+        rows, token = fetch_page(
+            conn,
+            query,
+            [human_task_uis.c.created_at, human_task_uis.c.id],
+            descending=sort_order == "Descending",
+            page=page,
+        )
     return Page([_ui(row) for row in rows], token)
 
 
@@ -193,20 +231,29 @@ def template_url(settings: Settings, sha256: str) -> str:
     return f"{settings.portal_url}{TEMPLATE_ROUTE}/{sha256}"
 
 
-def render_ui_template(svc: Services, caller: Caller, *, task_input: str, content: str | None = None,
-                       human_task_ui_arn: str | None = None,
-                       grant_read_access: Callable[[str], str] | None = None) -> Rendered:
+def render_ui_template(
+    svc: Services,
+    caller: Caller,
+    *,
+    task_input: str,
+    content: str | None = None,
+    human_task_ui_arn: str | None = None,
+    grant_read_access: Callable[[str], str] | None = None,
+) -> Rendered:
     """RenderUiTemplate: render `content` or the stored task UI with task.input = the parsed JSON."""
     if (content is None) == (human_task_ui_arn is None):
-        raise InvalidInput("Provide exactly one of UiTemplate and HumanTaskUiArn.",
-                           "uiTemplate" if content is None else "humanTaskUiArn")
+        raise InvalidInput(
+            "Provide exactly one of UiTemplate and HumanTaskUiArn.",
+            "uiTemplate" if content is None else "humanTaskUiArn",
+        )
     try:
         parsed = json.loads(task_input)
     except ValueError as exc:
         raise InvalidInput(f"The value at 'task.input' is not valid JSON: {exc}", "task.input") from None
     except RecursionError:
-        raise InvalidInput(f"The value at 'task.input' nests deeper than {MAX_JSON_DEPTH} levels.",
-                           "task.input") from None
+        raise InvalidInput(
+            f"The value at 'task.input' nests deeper than {MAX_JSON_DEPTH} levels.", "task.input"
+        ) from None
     problem = document_problem(parsed)
     if problem is not None:
         raise InvalidInput(f"The value at 'task.input' {problem}.", "task.input")
@@ -215,45 +262,65 @@ def render_ui_template(svc: Services, caller: Caller, *, task_input: str, conten
         with svc.store.read() as conn:
             row = _ui_row(conn, caller, arn.name) if _same_scope(arn, caller) else None
             if row is None:
-                raise NotFound("human task UI", human_task_ui_arn,
-                               f"Could not find human task UI {human_task_ui_arn}.")
-            content = conn.execute(sa.select(templates.c.content)
-                                   .where(templates.c.sha256 == row.template_sha256)).scalar_one()
+                raise NotFound("human task UI", human_task_ui_arn, f"Could not find human task UI {human_task_ui_arn}.")
+            content = conn.execute(
+                sa.select(templates.c.content).where(templates.c.sha256 == row.template_sha256)
+            ).scalar_one()
     assert content is not None
-    result = liquid.render_task(content, renderable(parsed), grant_read_access=grant_read_access or _identity,
-                                limits=render_limits(svc.settings))
+    result = liquid.render_task(
+        content,
+        renderable(parsed),
+        grant_read_access=grant_read_access or _identity,
+        limits=render_limits(svc.settings),
+    )
     return Rendered(result.html, [(error.code, error.message) for error in result.errors])
 
 
 # --- flow definitions -----------------------------------------------------------------------------------
 
-def create_flow_definition(svc: Services, caller: Caller, name: str, *, role_arn: str,
-                           output_config: Mapping[str, Any], human_loop_config: Mapping[str, Any] | None,
-                           request_source: Mapping[str, Any] | None = None,
-                           activation_config: Mapping[str, Any] | None = None,
-                           tags: Sequence[Tag] = ()) -> FlowDefinition:
+
+def create_flow_definition(
+    svc: Services,
+    caller: Caller,
+    name: str,
+    *,
+    role_arn: str,
+    output_config: Mapping[str, Any],
+    human_loop_config: Mapping[str, Any] | None,
+    request_source: Mapping[str, Any] | None = None,
+    activation_config: Mapping[str, Any] | None = None,
+    tags: Sequence[Tag] = (),
+) -> FlowDefinition:
     """Create a flow definition; the mappings are the AWS request members (stored verbatim for Describe)."""
     if human_loop_config is None:
-        raise InvalidInput("1 validation error detected: Value null at 'humanLoopConfig' failed to satisfy "
-                           "constraint: Member must not be null", "humanLoopConfig")
+        raise InvalidInput(
+            "1 validation error detected: Value null at 'humanLoopConfig' failed to satisfy "
+            "constraint: Member must not be null",
+            "humanLoopConfig",
+        )
     if (request_source is None) != (activation_config is None):
-        raise InvalidInput("HumanLoopRequestSource and HumanLoopActivationConfig must be given together "
-                           "(activation conditions apply only to the built-in task types).",
-                           "humanLoopActivationConfig" if activation_config is None
-                           else "humanLoopRequestSource")
+        raise InvalidInput(
+            "HumanLoopRequestSource and HumanLoopActivationConfig must be given together "
+            "(activation conditions apply only to the built-in task types).",
+            "humanLoopActivationConfig" if activation_config is None else "humanLoopRequestSource",
+        )
     if request_source is not None and activation_config is not None:
         check_activation_conditions(
             str(activation_config["HumanLoopActivationConditionsConfig"]["HumanLoopActivationConditions"]),
-            str(request_source["AwsManagedHumanLoopRequestSource"]))
+            str(request_source["AwsManagedHumanLoopRequestSource"]),
+        )
     time_limit = int(human_loop_config.get("TaskTimeLimitInSeconds", DEFAULT_TASK_TIME_LIMIT_SECONDS))
-    lifetime = int(human_loop_config.get("TaskAvailabilityLifetimeInSeconds",
-                                         DEFAULT_TASK_AVAILABILITY_LIFETIME_SECONDS))
+    lifetime = int(
+        human_loop_config.get("TaskAvailabilityLifetimeInSeconds", DEFAULT_TASK_AVAILABILITY_LIFETIME_SECONDS)
+    )
     _at_most(time_limit, MAX_TASK_TIME_LIMIT_SECONDS, "humanLoopConfig.taskTimeLimitInSeconds")
-    _at_most(lifetime, MAX_TASK_AVAILABILITY_LIFETIME_SECONDS,
-             "humanLoopConfig.taskAvailabilityLifetimeInSeconds")
+    _at_most(lifetime, MAX_TASK_AVAILABILITY_LIFETIME_SECONDS, "humanLoopConfig.taskAvailabilityLifetimeInSeconds")
     output_path = normalize_output_path(str(output_config["S3OutputPath"]), "outputConfig.s3OutputPath")
-    request: dict[str, Any] = {"HumanLoopConfig": dict(human_loop_config),
-                               "OutputConfig": dict(output_config), "RoleArn": role_arn}
+    request: dict[str, Any] = {
+        "HumanLoopConfig": dict(human_loop_config),
+        "OutputConfig": dict(output_config),
+        "RoleArn": role_arn,
+    }
     if request_source is not None:
         request["HumanLoopRequestSource"] = dict(request_source)
     if activation_config is not None:
@@ -266,15 +333,27 @@ def create_flow_definition(svc: Services, caller: Caller, name: str, *, role_arn
         ui = _existing_ui(conn, caller, str(human_loop_config["HumanTaskUiArn"]))
         try:
             with conn.begin_nested():
-                conn.execute(flow_definitions.insert().values(
-                    account=caller.account, region=caller.region, name=name, arn=arn,
-                    status=FlowDefinitionStatus.INITIALIZING.value, created_at=svc.clock.now(),
-                    role_arn=role_arn, workteam_arn=workteam_arn, human_task_ui_arn=ui.arn,
-                    template_sha256=ui.template_sha256, task_count=int(human_loop_config["TaskCount"]),
-                    task_title=str(human_loop_config["TaskTitle"]),
-                    task_description=str(human_loop_config["TaskDescription"]),
-                    task_time_limit_seconds=time_limit, task_availability_lifetime_seconds=lifetime,
-                    output_path=output_path, request=request))
+                conn.execute(
+                    flow_definitions.insert().values(
+                        account=caller.account,
+                        region=caller.region,
+                        name=name,
+                        arn=arn,
+                        status=FlowDefinitionStatus.INITIALIZING.value,
+                        created_at=svc.clock.now(),
+                        role_arn=role_arn,
+                        workteam_arn=workteam_arn,
+                        human_task_ui_arn=ui.arn,
+                        template_sha256=ui.template_sha256,
+                        task_count=int(human_loop_config["TaskCount"]),
+                        task_title=str(human_loop_config["TaskTitle"]),
+                        task_description=str(human_loop_config["TaskDescription"]),
+                        task_time_limit_seconds=time_limit,
+                        task_availability_lifetime_seconds=lifetime,
+                        output_path=output_path,
+                        request=request,
+                    )
+                )
         except IntegrityError:
             raise _fd_exists(name) from None
         put_tags(conn, arn, tags)
@@ -294,20 +373,46 @@ def describe_flow_definition(svc: Services, caller: Caller, name: str) -> FlowDe
         return result
 
 
-def list_flow_definitions(svc: Services, caller: Caller, *, created_after: datetime | None = None,
-                          created_before: datetime | None = None, sort_order: str | None = None,
-                          max_results: int | None = None, next_token: str | None = None
-                          ) -> Page[FlowDefinition]:
+def list_flow_definitions(
+    svc: Services,
+    caller: Caller,
+    *,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    sort_order: str | None = None,
+    max_results: int | None = None,
+    next_token: str | None = None,
+) -> Page[FlowDefinition]:
     sort_order = sort_order or "Descending"
-    page = PageRequest({"op": "ListFlowDefinitions", "account": caller.account, "region": caller.region,
-                        "after": created_after, "before": created_before, "order": sort_order},
-                       max_results, next_token, key=svc.paging_key)
-    query = _created_between(sa.select(flow_definitions).where(
-        flow_definitions.c.account == caller.account, flow_definitions.c.region == caller.region),
-        flow_definitions.c.created_at, created_after, created_before)
+    page = PageRequest(
+        {
+            "op": "ListFlowDefinitions",
+            "account": caller.account,
+            "region": caller.region,
+            "after": created_after,
+            "before": created_before,
+            "order": sort_order,
+        },
+        max_results,
+        next_token,
+        key=svc.paging_key,
+    )
+    query = _created_between(
+        sa.select(flow_definitions).where(
+            flow_definitions.c.account == caller.account, flow_definitions.c.region == caller.region
+        ),
+        flow_definitions.c.created_at,
+        created_after,
+        created_before,
+    )
     with svc.store.read() as conn:
-        rows, token = fetch_page(conn, query, [flow_definitions.c.created_at, flow_definitions.c.id],
-                                 descending=sort_order == "Descending", page=page)
+        rows, token = fetch_page(
+            conn,
+            query,
+            [flow_definitions.c.created_at, flow_definitions.c.id],
+            descending=sort_order == "Descending",
+            page=page,
+        )
     now = svc.clock.now()
     return Page([_fd(row, now) for row in rows], token)
 
@@ -319,14 +424,20 @@ def delete_flow_definition(svc: Services, caller: Caller, name: str) -> None:
             raise _fd_not_found(name)
         status = _fd(row, svc.clock.now()).status
         if status is not FlowDefinitionStatus.ACTIVE:
-            raise InUse(f"Flow definition {name} is {status.value}: only an Active flow definition can be "
-                        "deleted.")
-        conn.execute(flow_definitions.update().where(flow_definitions.c.id == row.id)
-                     .values(status=FlowDefinitionStatus.DELETING.value))
+            raise InUse(f"Flow definition {name} is {status.value}: only an Active flow definition can be deleted.")
+        conn.execute(
+            flow_definitions.update()
+            .where(flow_definitions.c.id == row.id)
+            .values(status=FlowDefinitionStatus.DELETING.value)
+        )
         queue.withdraw_ineligible_leases(conn, svc.clock.now(), flow_ids=[row.id])
-        conn.execute(human_loops.update().where(human_loops.c.flow_definition_id == row.id,
-                                                human_loops.c.status == HumanLoopStatus.IN_PROGRESS.value)
-                     .values(open_slots=0))
+        conn.execute(
+            human_loops.update()
+            .where(
+                human_loops.c.flow_definition_id == row.id, human_loops.c.status == HumanLoopStatus.IN_PROGRESS.value
+            )
+            .values(open_slots=0)
+        )
         idle = sa.select(human_loops.c.id).where(human_loops.c.flow_definition_id == row.id, ~_loop_busy())
         _delete_loops(conn, idle)
 
@@ -335,8 +446,11 @@ def purge_deleted_flow_definitions(conn: Connection) -> int:
     """Remove Deleting flow definitions (and their loops) none of whose loops is busy (`_loop_busy`).
     Runs inside the reaper's transaction; returns how many were removed."""
     busy = sa.exists().where(human_loops.c.flow_definition_id == flow_definitions.c.id, _loop_busy())
-    rows = conn.execute(sa.select(flow_definitions.c.id, flow_definitions.c.arn).where(
-        flow_definitions.c.status == FlowDefinitionStatus.DELETING.value, ~busy)).all()
+    rows = conn.execute(
+        sa.select(flow_definitions.c.id, flow_definitions.c.arn).where(
+            flow_definitions.c.status == FlowDefinitionStatus.DELETING.value, ~busy
+        )
+    ).all()
     for row in rows:
         _delete_loops(conn, sa.select(human_loops.c.id).where(human_loops.c.flow_definition_id == row.id))
         drop_tags(conn, row.arn)
@@ -353,11 +467,12 @@ def effective_status(stored: str, created_at: datetime, now: datetime) -> FlowDe
 
 # --- helpers --------------------------------------------------------------------------------------------
 
+
 def normalize_output_path(uri: str, field: str = "outputConfig.s3OutputPath") -> str:
     """`s3://b/p/`, `https://b.s3.<region>.amazonaws.com/p` and `https://s3.<region>.amazonaws.com/b/p`
     -> `s3://b/p` (no trailing slash). InvalidInput for other hosts and for paths that cannot be stored."""
     if uri.startswith("s3://"):
-        bucket, _, prefix = uri[len("s3://"):].partition("/")
+        bucket, _, prefix = uri[len("s3://") :].partition("/")
     elif uri.startswith("https://"):
         parts = urlsplit(uri)
         host, path = parts.netloc.lower(), unquote(parts.path).lstrip("/")
@@ -368,15 +483,15 @@ def normalize_output_path(uri: str, field: str = "outputConfig.s3OutputPath") ->
         elif _PATH_HOST.fullmatch(host):
             bucket, _, prefix = path.partition("/")
         else:
-            raise InvalidInput(f"The S3 path '{uri}' at '{field}' is not an Amazon S3 URL; use the form "
-                               "s3://bucket/prefix.", field)
+            raise InvalidInput(
+                f"The S3 path '{uri}' at '{field}' is not an Amazon S3 URL; use the form s3://bucket/prefix.", field
+            )
     else:
         raise InvalidInput(f"The S3 path '{uri}' at '{field}' must start with s3:// or https://.", field)
     prefix = prefix.rstrip("/")
     if not _BUCKET.fullmatch(bucket):
         raise InvalidInput(f"'{bucket}' in '{uri}' at '{field}' is not a valid S3 bucket name.", field)
-    if prefix and any(part in ("", ".", "..") or "\\" in part or "\x00" in part
-                      for part in prefix.split("/")):
+    if prefix and any(part in ("", ".", "..") or "\\" in part or "\x00" in part for part in prefix.split("/")):
         raise InvalidInput(f"The S3 prefix '{prefix}' at '{field}' has an empty, '.' or '..' segment.", field)
     return f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
 
@@ -389,8 +504,9 @@ def _same_scope(arn: arns.Arn, caller: Caller) -> bool:
     return (arn.account, arn.region) == (caller.account, caller.region)
 
 
-def _created_between(query: sa.Select[Any], column: sa.Column[Any], after: datetime | None,
-                     before: datetime | None) -> sa.Select[Any]:
+def _created_between(
+    query: sa.Select[Any], column: sa.Column[Any], after: datetime | None, before: datetime | None
+) -> sa.Select[Any]:
     if after is not None:
         query = query.where(column >= after)
     if before is not None:
@@ -400,14 +516,21 @@ def _created_between(query: sa.Select[Any], column: sa.Column[Any], after: datet
 
 def _at_most(value: int, maximum: int, field: str) -> None:
     if value > maximum:
-        raise InvalidInput(f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy "
-                           f"constraint: Member must have value less than or equal to {maximum}", field)
+        raise InvalidInput(
+            f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy "
+            f"constraint: Member must have value less than or equal to {maximum}",
+            field,
+        )
 
 
 def _ui_row(conn: Connection, caller: Caller, name: str) -> Row[Any] | None:
-    return conn.execute(sa.select(human_task_uis).where(
-        human_task_uis.c.account == caller.account, human_task_uis.c.region == caller.region,
-        human_task_uis.c.name == name)).first()
+    return conn.execute(
+        sa.select(human_task_uis).where(
+            human_task_uis.c.account == caller.account,
+            human_task_uis.c.region == caller.region,
+            human_task_uis.c.name == name,
+        )
+    ).first()
 
 
 def _ui(row: Row[Any]) -> HumanTaskUi:
@@ -415,8 +538,11 @@ def _ui(row: Row[Any]) -> HumanTaskUi:
 
 
 def _ui_exists(name: str) -> AlreadyExists:
-    return AlreadyExists("human task UI", name, f"Human task UI {name} already exists. Choose a different "
-                         "name or delete the existing one.")
+    return AlreadyExists(
+        "human task UI",
+        name,
+        f"Human task UI {name} already exists. Choose a different name or delete the existing one.",
+    )
 
 
 def _ui_not_found(name: str) -> NotFound:
@@ -424,31 +550,50 @@ def _ui_not_found(name: str) -> NotFound:
 
 
 def _fd_row(conn: Connection, caller: Caller, name: str) -> Row[Any] | None:
-    return conn.execute(sa.select(flow_definitions).where(
-        flow_definitions.c.account == caller.account, flow_definitions.c.region == caller.region,
-        flow_definitions.c.name == name)).first()
+    return conn.execute(
+        sa.select(flow_definitions).where(
+            flow_definitions.c.account == caller.account,
+            flow_definitions.c.region == caller.region,
+            flow_definitions.c.name == name,
+        )
+    ).first()
 
 
 def _fd(row: Row[Any], now: datetime) -> FlowDefinition:
     return FlowDefinition(
-        id=row.id, name=row.name, arn=row.arn, status=effective_status(row.status, row.created_at, now),
-        created_at=row.created_at, request=dict(row.request), workteam_arn=row.workteam_arn,
-        human_task_ui_arn=row.human_task_ui_arn, template_sha256=row.template_sha256,
-        task_count=row.task_count, task_title=row.task_title, task_description=row.task_description,
+        id=row.id,
+        name=row.name,
+        arn=row.arn,
+        status=effective_status(row.status, row.created_at, now),
+        created_at=row.created_at,
+        request=dict(row.request),
+        workteam_arn=row.workteam_arn,
+        human_task_ui_arn=row.human_task_ui_arn,
+        template_sha256=row.template_sha256,
+        task_count=row.task_count,
+        task_title=row.task_title,
+        task_description=row.task_description,
         task_time_limit_seconds=row.task_time_limit_seconds,
         task_availability_lifetime_seconds=row.task_availability_lifetime_seconds,
-        output_path=row.output_path, failure_reason=row.failure_reason)
+        output_path=row.output_path,
+        failure_reason=row.failure_reason,
+    )
 
 
 def _activate(conn: Connection, fd_id: int) -> None:
-    conn.execute(flow_definitions.update().where(
-        flow_definitions.c.id == fd_id, flow_definitions.c.status == FlowDefinitionStatus.INITIALIZING.value)
-        .values(status=FlowDefinitionStatus.ACTIVE.value))
+    conn.execute(
+        flow_definitions.update()
+        .where(flow_definitions.c.id == fd_id, flow_definitions.c.status == FlowDefinitionStatus.INITIALIZING.value)
+        .values(status=FlowDefinitionStatus.ACTIVE.value)
+    )
 
 
 def _fd_exists(name: str) -> AlreadyExists:
-    return AlreadyExists("flow definition", name, f"Flow definition {name} already exists (a flow "
-                         "definition being deleted keeps its name until it is gone).")
+    return AlreadyExists(
+        "flow definition",
+        name,
+        f"Flow definition {name} already exists (a flow definition being deleted keeps its name until it is gone).",
+    )
 
 
 def _fd_not_found(name: str) -> NotFound:
@@ -458,12 +603,22 @@ def _fd_not_found(name: str) -> NotFound:
 def _existing_workteam(conn: Connection, caller: Caller, arn: str) -> str:
     field = "humanLoopConfig.workteamArn"
     parsed = arns.parse(arn, "workteam", field)
-    found = _same_scope(parsed, caller) and conn.execute(sa.select(workteams.c.id).where(
-        workteams.c.account == caller.account, workteams.c.region == caller.region,
-        workteams.c.name == parsed.name)).first() is not None
+    found = (
+        _same_scope(parsed, caller)
+        and conn.execute(
+            sa.select(workteams.c.id).where(
+                workteams.c.account == caller.account,
+                workteams.c.region == caller.region,
+                workteams.c.name == parsed.name,
+            )
+        ).first()
+        is not None
+    )
     if not found:
-        raise InvalidInput(f"The work team {arn} at '{field}' does not exist in account {caller.account} "
-                           f"region {caller.region}.", field)
+        raise InvalidInput(
+            f"The work team {arn} at '{field}' does not exist in account {caller.account} region {caller.region}.",
+            field,
+        )
     return str(parsed)
 
 
@@ -472,8 +627,10 @@ def _existing_ui(conn: Connection, caller: Caller, arn: str) -> HumanTaskUi:
     parsed = arns.parse(arn, "human-task-ui", field)
     row = _ui_row(conn, caller, parsed.name) if _same_scope(parsed, caller) else None
     if row is None:
-        raise InvalidInput(f"The human task UI {arn} at '{field}' does not exist in account "
-                           f"{caller.account} region {caller.region}.", field)
+        raise InvalidInput(
+            f"The human task UI {arn} at '{field}' does not exist in account {caller.account} region {caller.region}.",
+            field,
+        )
     return _ui(row)
 
 
@@ -481,17 +638,22 @@ def _loop_busy() -> sa.ColumnElement[bool]:
     """A loop that must not be deleted yet: a worker holds a lease on it, it is Stopping (its leases are
     ending), or its output.json is still to be written (Completed, or Stopped with answers: the same rule
     as store.dialect's pending outputs)."""
-    leased = sa.exists().where(assignments.c.loop_id == human_loops.c.id,
-                               assignments.c.state == AssignmentState.LEASED.value)
-    output_pending = sa.and_(human_loops.c.output_written.is_(False), sa.or_(
-        human_loops.c.status == HumanLoopStatus.COMPLETED.value,
-        sa.and_(human_loops.c.status == HumanLoopStatus.STOPPED.value, human_loops.c.answers_count > 0)))
+    leased = sa.exists().where(
+        assignments.c.loop_id == human_loops.c.id, assignments.c.state == AssignmentState.LEASED.value
+    )
+    output_pending = sa.and_(
+        human_loops.c.output_written.is_(False),
+        sa.or_(
+            human_loops.c.status == HumanLoopStatus.COMPLETED.value,
+            sa.and_(human_loops.c.status == HumanLoopStatus.STOPPED.value, human_loops.c.answers_count > 0),
+        ),
+    )
     return sa.or_(leased, human_loops.c.status == HumanLoopStatus.STOPPING.value, output_pending)
 
 
 def _delete_loops(conn: Connection, loop_ids: sa.Select[Any]) -> None:
     ids = list(conn.execute(loop_ids).scalars())
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+        chunk = ids[start : start + 500]
         conn.execute(assignments.delete().where(assignments.c.loop_id.in_(chunk)))
         conn.execute(human_loops.delete().where(human_loops.c.id.in_(chunk)))

@@ -44,8 +44,14 @@ from crowdloop.portal.assets import aws_asset
 TASK_ORIGIN = "https://task.crowdloop.test"
 MEDIA_ORIGIN = "https://media.crowdloop.test"
 VIEWPORT = {"width": 1280, "height": 800}
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 # Records the crowd elements' protocol messages of a page opened without a parent frame.
 MESSAGE_RECORDER = """
@@ -71,6 +77,7 @@ def chromium_path() -> str | None:
 
 # ---------------------------------------------------------------------------------------------------
 # placeholder media
+
 
 def _png(width: int, height: int, rows: Iterable[bytes]) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -112,12 +119,12 @@ def sample_png(width: int = 640, height: int = 480, variant: int = 0) -> bytes:
         if abs(dy) < sun[2]:
             half = int((sun[2] ** 2 - dy * dy) ** 0.5)
             x0, x1 = max(0, sun[0] - half), min(width, sun[0] + half)
-            row[x0 * 3:x1 * 3] = bytes((255, 225, 90)) * (x1 - x0)
+            row[x0 * 3 : x1 * 3] = bytes((255, 225, 90)) * (x1 - x0)
         for bx0, by0, bx1, by1, colour in blocks:
             if by0 * height <= y < by1 * height:
                 x0, x1 = int(bx0 * width), int(bx1 * width)
                 shade = (clamp(colour[0] + tr), clamp(colour[1] + tg), clamp(colour[2] + tb))
-                row[x0 * 3:x1 * 3] = bytes(shade) * (x1 - x0)
+                row[x0 * 3 : x1 * 3] = bytes(shade) * (x1 - x0)
         rows.append(bytes(row))
     return _png(width, height, rows)
 
@@ -128,8 +135,17 @@ def silent_wav(seconds: float = 1.0, rate: int = 8000) -> bytes:
     frames = int(seconds * rate)
     data = b"\x80" * frames
     fmt = struct.pack("<HHIIHH", 1, 1, rate, rate, 1, 8)
-    return (b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
-            + b"data" + struct.pack("<I", len(data)) + data)
+    return (
+        b"RIFF"
+        + struct.pack("<I", 36 + len(data))
+        + b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", len(fmt))
+        + fmt
+        + b"data"
+        + struct.pack("<I", len(data))
+        + data
+    )
 
 
 def sample_pdf(text: str) -> bytes:
@@ -174,8 +190,10 @@ def placeholder_media(url: str) -> tuple[bytes, str]:
     if path.endswith(".pdf"):
         return sample_pdf(f"Placeholder for {name}"), "application/pdf"
     label = html.escape(url)
-    page = (f"<!doctype html><meta charset=utf-8><body style=\"font:15px system-ui,sans-serif;color:#545b64;"
-            f"background:#f6f8fa;margin:0;padding:16px\"><p>Placeholder for <code>{label}</code></p>")
+    page = (
+        f'<!doctype html><meta charset=utf-8><body style="font:15px system-ui,sans-serif;color:#545b64;'
+        f'background:#f6f8fa;margin:0;padding:16px"><p>Placeholder for <code>{label}</code></p>'
+    )
     return page.encode(), "text/html; charset=utf-8"
 
 
@@ -188,6 +206,7 @@ def media_url(uri: str) -> str:
 # ---------------------------------------------------------------------------------------------------
 # rendering a template for an offline browser
 
+
 @dataclass
 class OfflinePage:
     """A rendered template and every file its page may ask for (url -> (body, content type))."""
@@ -198,8 +217,9 @@ class OfflinePage:
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
 
 
-def render_offline(template: str, task_input: Any, url: str = f"{TASK_ORIGIN}/task.html",
-                   grant: Callable[[str], str] = media_url) -> OfflinePage:
+def render_offline(
+    template: str, task_input: Any, url: str = f"{TASK_ORIGIN}/task.html", grant: Callable[[str], str] = media_url
+) -> OfflinePage:
     """Render like the portal (crowdloop.liquid.render_task, autoescaped, grant_read_access, the result
     wrapped in a standards-mode document) and list placeholders for the granted media and for the media
     URLs in the input and the page."""
@@ -224,10 +244,12 @@ def render_offline(template: str, task_input: Any, url: str = f"{TASK_ORIGIN}/ta
 def portal_document(rendered: str) -> str:
     """Wrap a rendered template like the portal's task frame does: a standards-mode document (doctype,
     UTF-8, viewport, system font) whose body holds the template's output."""
-    return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Task</title>"
-            "<style>body{margin:16px;font:16px/1.45 system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif;"
-            "color:#1b1f24}</style></head><body>\n" + rendered + "\n</body></html>\n")
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"><title>Task</title>'
+        '<style>body{margin:16px;font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;'
+        "color:#1b1f24}</style></head><body>\n" + rendered + "\n</body></html>\n"
+    )
 
 
 def urls_in(value: Any) -> list[str]:
@@ -245,8 +267,7 @@ class OfflineRouter:
     """A Playwright route handler: answers the page's files, AWS's crowd assets and known CDN libraries;
     blocks everything else and remembers it in `blocked`."""
 
-    def __init__(self, files: dict[str, tuple[bytes, str]] | None = None,
-                 stub_stylesheets: Iterable[str] = ()) -> None:
+    def __init__(self, files: dict[str, tuple[bytes, str]] | None = None, stub_stylesheets: Iterable[str] = ()) -> None:
         self.files: dict[str, tuple[bytes, str]] = dict(files or {})
         self.stub_stylesheets = set(stub_stylesheets)
         self.blocked: list[str] = []
@@ -278,9 +299,10 @@ class OfflineRouter:
 # ---------------------------------------------------------------------------------------------------
 # corpus
 
+
 @dataclass
 class Entry:
-    path: str                       # relative to the corpus folder
+    path: str  # relative to the corpus folder
     template: str
     task_input: Any
     elements: list[str]
@@ -299,8 +321,11 @@ def corpus_entries(corpus_dir: Path, only: Sequence[str] = ()) -> list[Entry]:
     if index.is_file():
         records = json.loads(index.read_text())
     else:
-        files = sorted(p for p in corpus_dir.rglob("*") if p.is_file() and p.suffix in (".html", ".liquid")
-                       and "inputs" not in p.relative_to(corpus_dir).parts)
+        files = sorted(
+            p
+            for p in corpus_dir.rglob("*")
+            if p.is_file() and p.suffix in (".html", ".liquid") and "inputs" not in p.relative_to(corpus_dir).parts
+        )
         records = [{"path": str(p.relative_to(corpus_dir))} for p in files]
     out = []
     for record in records:
@@ -321,10 +346,11 @@ def corpus_entries(corpus_dir: Path, only: Sequence[str] = ()) -> list[Entry]:
 # ---------------------------------------------------------------------------------------------------
 # gallery
 
+
 @dataclass
 class Shot:
     entry: Entry
-    image: str          # file name under img/
+    image: str  # file name under img/
     same_as: str | None  # path of an earlier template that rendered identically
 
 
@@ -332,8 +358,9 @@ def _slug(path: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", path.replace("/", "__")).strip("-")[:150]
 
 
-def build_gallery(out_dir: Path, corpus_dir: Path, progress: bool = True, *, only: Sequence[str] = (),
-                  quality: int = 70) -> int:
+def build_gallery(
+    out_dir: Path, corpus_dir: Path, progress: bool = True, *, only: Sequence[str] = (), quality: int = 70
+) -> int:
     """Screenshot every template of `corpus_dir` into `out_dir/img/*.jpg` and write `out_dir/index.html`.
     Templates that render byte-identically share one screenshot. Returns the number of templates.
     Runs the browser in its own thread, so callers may already be using Playwright's sync API."""
@@ -366,9 +393,13 @@ def _build_gallery(out_dir: Path, corpus_dir: Path, progress: bool, only: Sequen
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
-            bar = click.progressbar(entries, label="Rendering templates", show_pos=True,
-                                    item_show_func=lambda e: e.path[-60:] if e else "",
-                                    file=None if progress else io.StringIO())
+            bar = click.progressbar(
+                entries,
+                label="Rendering templates",
+                show_pos=True,
+                item_show_func=lambda e: e.path[-60:] if e else "",
+                file=None if progress else io.StringIO(),
+            )
             with bar:
                 for entry in bar:
                     name = _slug(entry.path) + ".jpg"
@@ -448,8 +479,10 @@ def _index_html(shots: list[Shot], corpus_dir: Path) -> str:
         e = shot.entry
         path = html.escape(e.path)
         if shot.image:
-            picture = (f'<a href="img/{html.escape(shot.image)}"><img loading="lazy" width="1280" height="800" '
-                       f'src="img/{html.escape(shot.image)}" alt="Screenshot of {path}"></a>')
+            picture = (
+                f'<a href="img/{html.escape(shot.image)}"><img loading="lazy" width="1280" height="800" '
+                f'src="img/{html.escape(shot.image)}" alt="Screenshot of {path}"></a>'
+            )
         else:
             picture = '<div style="aspect-ratio:1280/800;background:#f2f3f3"></div>'
         elements = "".join(f"<li>{html.escape(x)}</li>" for x in e.elements)
@@ -458,23 +491,37 @@ def _index_html(shots: list[Shot], corpus_dir: Path) -> str:
         if e.notes:
             items = "".join(f"<li>{html.escape(n)}</li>" for n in e.notes)
             notes = f"<details><summary>{len(e.notes)} note(s)</summary><ul>{items}</ul></details>"
-        cards.append(f'<figure>{picture}<figcaption><div class="path">{path}</div>'
-                     f'<ul class="els" aria-label="elements">{elements}</ul>{same}{notes}</figcaption></figure>')
+        cards.append(
+            f'<figure>{picture}<figcaption><div class="path">{path}</div>'
+            f'<ul class="els" aria-label="elements">{elements}</ul>{same}{notes}</figcaption></figure>'
+        )
     distinct = len({s.image for s in shots if s.image})
-    return (f"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>Worker template gallery</title><style>{_INDEX_CSS}</style></head><body>"
-            f"<h1>Worker template gallery</h1><p class=\"lead\">{len(shots)} templates from "
-            f"<code>{html.escape(corpus_dir.name)}</code> ({distinct} distinct screenshots), rendered by crowdloop "
-            f"with their sample inputs at 1280&times;800. Media are generated placeholders.</p>"
-            f"<div class=\"grid\">{''.join(cards)}</div></body></html>\n")
+    return (
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>Worker template gallery</title><style>{_INDEX_CSS}</style></head><body>"
+        f'<h1>Worker template gallery</h1><p class="lead">{len(shots)} templates from '
+        f"<code>{html.escape(corpus_dir.name)}</code> ({distinct} distinct screenshots), rendered by crowdloop "
+        f"with their sample inputs at 1280&times;800. Media are generated placeholders.</p>"
+        f'<div class="grid">{"".join(cards)}</div></body></html>\n'
+    )
 
 
 @click.command("gallery")
-@click.option("--corpus", "corpus_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Folder of templates (index.json + inputs/<path>.json, or plain template files).")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to write index.html and img/*.jpg into.")
+@click.option(
+    "--corpus",
+    "corpus_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of templates (index.json + inputs/<path>.json, or plain template files).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write index.html and img/*.jpg into.",
+)
 @click.option("--only", multiple=True, metavar="GLOB", help="Only templates whose path matches (repeatable).")
 @click.option("--quality", default=70, show_default=True, type=click.IntRange(20, 100), help="JPEG quality.")
 def gallery(corpus_dir: Path, out_dir: Path, only: tuple[str, ...], quality: int) -> None:

@@ -43,8 +43,9 @@ class Invitation:
     expires_at: datetime
 
 
-def invite_worker(svc: Services, email: str, *, groups: Iterable[str] = (),
-                  expires_hours: float = DEFAULT_EXPIRES_HOURS) -> Invitation:
+def invite_worker(
+    svc: Services, email: str, *, groups: Iterable[str] = (), expires_hours: float = DEFAULT_EXPIRES_HOURS
+) -> Invitation:
     """Create (or re-invite) a worker without a password and return a one-time link to set one.
     Earlier links of the same worker stop working. An active or disabled worker cannot be invited."""
     if not 0 < expires_hours <= 24 * 365:
@@ -58,16 +59,21 @@ def invite_worker(svc: Services, email: str, *, groups: Iterable[str] = (),
         if worker.signs_in_with_oidc:
             raise InUse(_OIDC_NO_PASSWORD.format(email=email, issuer=worker.issuer))
         if worker.status != WorkerStatus.INVITED:
-            raise InUse(f"Worker {email} is {worker.status.value}; use `crowdloop workers reset-password` "
-                        "to give them a new password.")
+            raise InUse(
+                f"Worker {email} is {worker.status.value}; use `crowdloop workers reset-password` "
+                "to give them a new password."
+            )
         worker = workers.add_to_groups(svc, email, groups)
     token = secrets.token_urlsafe(32)
     now = svc.clock.now()
     expires_at = now + timedelta(hours=expires_hours)
     with svc.store.write() as conn:
         conn.execute(invitations.delete().where(invitations.c.worker_id == worker.id))
-        conn.execute(invitations.insert().values(token_sha256=_digest(token), worker_id=worker.id,
-                                                 created_at=now, expires_at=expires_at))
+        conn.execute(
+            invitations.insert().values(
+                token_sha256=_digest(token), worker_id=worker.id, created_at=now, expires_at=expires_at
+            )
+        )
     url = f"{svc.settings.portal_url}{INVITE_ROUTE}/{token}"
     return Invitation(email=email, token=token, url=url, expires_at=expires_at)
 
@@ -87,12 +93,16 @@ def accept_invitation(svc: Services, token: str, password: str) -> Worker:
         now = svc.clock.now()
         row = _live(conn, token, now)
         i = invitations
-        used = conn.execute(i.update().where(i.c.token_sha256 == _digest(token), i.c.used_at.is_(None))
-                            .values(used_at=now)).rowcount
+        used = conn.execute(
+            i.update().where(i.c.token_sha256 == _digest(token), i.c.used_at.is_(None)).values(used_at=now)
+        ).rowcount
         if used != 1:
             raise _link_not_found()
-        conn.execute(workers_table.update().where(workers_table.c.id == row.worker_id)
-                     .values(password_hash=password_hash, status=WorkerStatus.ACTIVE.value))
+        conn.execute(
+            workers_table.update()
+            .where(workers_table.c.id == row.worker_id)
+            .values(password_hash=password_hash, status=WorkerStatus.ACTIVE.value)
+        )
     return workers.get_worker(svc, row.email)
 
 
@@ -106,8 +116,11 @@ def reset_password(svc: Services, email: str, password: str) -> Worker:
     password_hash = hash_password(password)
     status = WorkerStatus.ACTIVE if worker.status == WorkerStatus.INVITED else worker.status
     with svc.store.write() as conn:
-        conn.execute(workers_table.update().where(workers_table.c.id == worker.id)
-                     .values(password_hash=password_hash, status=status.value))
+        conn.execute(
+            workers_table.update()
+            .where(workers_table.c.id == worker.id)
+            .values(password_hash=password_hash, status=status.value)
+        )
         conn.execute(portal_sessions.delete().where(portal_sessions.c.worker_id == worker.id))
         conn.execute(invitations.delete().where(invitations.c.worker_id == worker.id))
     return workers.get_worker(svc, email)
@@ -115,29 +128,41 @@ def reset_password(svc: Services, email: str, password: str) -> Worker:
 
 def check_password(password: str) -> None:
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
-        raise InvalidInput(f"A password must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters "
-                           "long.", "password")
+        raise InvalidInput(
+            f"A password must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters long.", "password"
+        )
 
 
 def _live(conn: sa.Connection, token: str, now: datetime) -> Any:
     i, w = invitations, workers_table
     row = conn.execute(
-        sa.select(i.c.worker_id, w.c.email).join(w, w.c.id == i.c.worker_id)
-        .where(i.c.token_sha256 == _digest(token), i.c.used_at.is_(None), i.c.expires_at > now,
-               w.c.status == WorkerStatus.INVITED.value)
+        sa.select(i.c.worker_id, w.c.email)
+        .join(w, w.c.id == i.c.worker_id)
+        .where(
+            i.c.token_sha256 == _digest(token),
+            i.c.used_at.is_(None),
+            i.c.expires_at > now,
+            w.c.status == WorkerStatus.INVITED.value,
+        )
     ).first()
     if row is None:
         raise _link_not_found()
     return row
 
 
-_OIDC_NO_PASSWORD = ("Worker {email} signs in through the workforce's OIDC provider ({issuer}) and has no "
-                     "password here; manage them at the provider.")
+_OIDC_NO_PASSWORD = (
+    "Worker {email} signs in through the workforce's OIDC provider ({issuer}) and has no "
+    "password here; manage them at the provider."
+)
 
 
 def _link_not_found() -> NotFound:
-    return NotFound("invitation", "link", "This invitation link is not valid: it was used already, has "
-                    "expired, or was replaced by a newer one. Ask for a new invitation.")
+    return NotFound(
+        "invitation",
+        "link",
+        "This invitation link is not valid: it was used already, has "
+        "expired, or was replaced by a newer one. Ask for a new invitation.",
+    )
 
 
 def _digest(token: str) -> str:

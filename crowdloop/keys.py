@@ -40,8 +40,12 @@ def ensure_admin_key(store: Store, clock: Clock, account_id: str) -> tuple[Acces
 
 def admin_key(store: Store, account_id: str) -> AccessKey | None:
     """The account's oldest key (the one `serve` created on first start unless it was deleted)."""
-    query = (sa.select(access_keys).where(access_keys.c.account_id == account_id)
-             .order_by(access_keys.c.created_at, access_keys.c.access_key_id).limit(1))
+    query = (
+        sa.select(access_keys)
+        .where(access_keys.c.account_id == account_id)
+        .order_by(access_keys.c.created_at, access_keys.c.access_key_id)
+        .limit(1)
+    )
     with store.read() as conn:
         row = conn.execute(query).first()
     return None if row is None else AccessKey(row.access_key_id, row.secret_access_key, row.account_id)
@@ -62,9 +66,14 @@ def create_key(store: Store, clock: Clock, account_id: str) -> AccessKey:
         account_id=account_id,
     )
     with store.write() as conn:
-        conn.execute(access_keys.insert().values(
-            access_key_id=key.access_key_id, secret_access_key=key.secret_access_key,
-            account_id=key.account_id, created_at=clock.now()))
+        conn.execute(
+            access_keys.insert().values(
+                access_key_id=key.access_key_id,
+                secret_access_key=key.secret_access_key,
+                account_id=key.account_id,
+                created_at=clock.now(),
+            )
+        )
     return key
 
 
@@ -76,5 +85,4 @@ def list_keys(store: Store) -> list[AccessKey]:
 
 def delete_key(store: Store, access_key_id: str) -> bool:
     with store.write() as conn:
-        return bool(conn.execute(access_keys.delete().where(access_keys.c.access_key_id == access_key_id))
-                    .rowcount)
+        return bool(conn.execute(access_keys.delete().where(access_keys.c.access_key_id == access_key_id)).rowcount)

@@ -30,21 +30,22 @@ class Page(Generic[T]):
     next_token: str | None
 
 
-def fetch_page(conn: Connection, query: Select[Any], order_by: Sequence[sa.Column[Any]], *,
-               descending: bool, page: PageRequest) -> tuple[list[Row[Any]], str | None]:
+def fetch_page(
+    conn: Connection, query: Select[Any], order_by: Sequence[sa.Column[Any]], *, descending: bool, page: PageRequest
+) -> tuple[list[Row[Any]], str | None]:
     """Rows of `query` for this page in (order_by...) order, and the token of the next page (or None)."""
     position = page.position()
     if position is not None:
         if len(position) != len(order_by):
             raise invalid_token()
-        query = query.where(_after(order_by, [_decode(col, value) for col, value in zip(order_by, position,
-                                                                                          strict=True)],
-                                   descending))
+        query = query.where(
+            _after(order_by, [_decode(col, value) for col, value in zip(order_by, position, strict=True)], descending)
+        )
     ordering = [col.desc() if descending else col.asc() for col in order_by]
     rows = list(conn.execute(query.order_by(*ordering).limit(page.limit + 1)))
     if len(rows) <= page.limit:
         return rows, None
-    rows = rows[:page.limit]
+    rows = rows[: page.limit]
     last = rows[-1]
     return rows, page.token_after([_encode(last._mapping[col]) for col in order_by])
 

@@ -56,8 +56,16 @@ MAX_SUB_LENGTH = 255
 MAX_GROUP_LENGTH = 63  # OidcMemberDefinition.Groups members are 1-63 characters
 _HMAC_ALGORITHMS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
 # Parameters of the authentication request that AuthenticationRequestExtraParams cannot replace.
-_OWN_PARAMETERS = ("response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge",
-                   "code_challenge_method")
+_OWN_PARAMETERS = (
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+)
 
 
 class SignInFailed(AuthFailure):
@@ -125,13 +133,18 @@ class Identity:
 
 def providers(svc: Services) -> list[Provider]:
     """The OIDC providers of the live workforces of the server's account (one workforce per region)."""
-    query = (sa.select(workforces.c.id, workforces.c.name, workforces.c.config)
-             .where(workforces.c.account == svc.settings.account_id, workforces.c.status != DELETED)
-             .order_by(workforces.c.id))
+    query = (
+        sa.select(workforces.c.id, workforces.c.name, workforces.c.config)
+        .where(workforces.c.account == svc.settings.account_id, workforces.c.status != DELETED)
+        .order_by(workforces.c.id)
+    )
     with svc.store.read() as conn:
         rows = conn.execute(query).all()
-    return [Provider(row.id, row.name, row.config["OidcConfig"]) for row in rows
-            if isinstance(row.config, dict) and _usable(row.config.get("OidcConfig"))]
+    return [
+        Provider(row.id, row.name, row.config["OidcConfig"])
+        for row in rows
+        if isinstance(row.config, dict) and _usable(row.config.get("OidcConfig"))
+    ]
 
 
 def provider(svc: Services, workforce_id: int) -> Provider | None:
@@ -139,16 +152,27 @@ def provider(svc: Services, workforce_id: int) -> Provider | None:
 
 
 def new_request() -> AuthRequest:
-    return AuthRequest(state=secrets.token_urlsafe(24), nonce=secrets.token_urlsafe(24),
-                       verifier=secrets.token_urlsafe(48))
+    return AuthRequest(
+        state=secrets.token_urlsafe(24), nonce=secrets.token_urlsafe(24), verifier=secrets.token_urlsafe(48)
+    )
 
 
 def authorization_url(p: Provider, redirect_uri: str, request: AuthRequest) -> str:
-    params: dict[str, str] = {str(k): str(v) for k, v in (p.config.get("AuthenticationRequestExtraParams") or {})
-                              .items() if k not in _OWN_PARAMETERS}
-    params.update(response_type="code", client_id=p.client_id, redirect_uri=redirect_uri, scope=p.scope,
-                  state=request.state, nonce=request.nonce, code_challenge=request.challenge,
-                  code_challenge_method="S256")
+    params: dict[str, str] = {
+        str(k): str(v)
+        for k, v in (p.config.get("AuthenticationRequestExtraParams") or {}).items()
+        if k not in _OWN_PARAMETERS
+    }
+    params.update(
+        response_type="code",
+        client_id=p.client_id,
+        redirect_uri=redirect_uri,
+        scope=p.scope,
+        state=request.state,
+        nonce=request.nonce,
+        code_challenge=request.challenge,
+        code_challenge_method="S256",
+    )
     return _with_query(str(p.config["AuthorizationEndpoint"]), params)
 
 
@@ -163,29 +187,35 @@ def identify(svc: Services, p: Provider, code: str, redirect_uri: str, request: 
     if isinstance(access_token, str) and access_token and p.config.get("UserInfoEndpoint"):
         userinfo = _userinfo(p, access_token)
         if "sub" in claims and "sub" in userinfo and userinfo["sub"] != claims["sub"]:
-            raise SignInFailed("The identity provider's UserInfoEndpoint describes another user (its sub differs "
-                               "from the ID token's).")
+            raise SignInFailed(
+                "The identity provider's UserInfoEndpoint describes another user (its sub differs from the ID token's)."
+            )
         claims.update(userinfo)
     if not claims:
-        raise SignInFailed("The identity provider sent neither an ID token nor an access token for its "
-                           "UserInfoEndpoint, so there is no claim to sign in with.")
+        raise SignInFailed(
+            "The identity provider sent neither an ID token nor an access token for its "
+            "UserInfoEndpoint, so there is no claim to sign in with."
+        )
     return identity_from_claims(p, claims)
 
 
 def identity_from_claims(p: Provider, claims: Mapping[str, Any]) -> Identity:
     sub = _claim(claims, "sub")
     if not isinstance(sub, str) or not sub.strip():
-        raise SignInFailed("The identity provider did not send the sagemaker:sub claim (the worker's stable id). "
-                           "Configure it to include sagemaker:sub (or sagemaker-sub) in the ID token or the "
-                           "UserInfo answer.")
+        raise SignInFailed(
+            "The identity provider did not send the sagemaker:sub claim (the worker's stable id). "
+            "Configure it to include sagemaker:sub (or sagemaker-sub) in the ID token or the "
+            "UserInfo answer."
+        )
     if len(sub) > MAX_SUB_LENGTH:
         raise SignInFailed(f"The sagemaker:sub claim is longer than {MAX_SUB_LENGTH} characters.")
     if not _storable(sub):
         raise SignInFailed("The sagemaker:sub claim holds a NUL character or an unpaired surrogate.")
     client_id = _claim(claims, "client_id")
     if client_id is not None and client_id != p.client_id:
-        raise SignInFailed(f"The sagemaker:client_id claim ({str(client_id)[:100]}) is not the workforce's "
-                           f"ClientId ({p.client_id}).")
+        raise SignInFailed(
+            f"The sagemaker:client_id claim ({str(client_id)[:100]}) is not the workforce's ClientId ({p.client_id})."
+        )
     groups = _groups(_claim(claims, "groups"))
     email = _claim(claims, "email")
     if email is None:
@@ -193,9 +223,13 @@ def identity_from_claims(p: Provider, claims: Mapping[str, Any]) -> Identity:
     name = _claim(claims, "name")
     if name is None:
         name = claims.get("name")
-    return Identity(issuer=p.issuer, sub=sub, groups=groups,
-                    email=email if isinstance(email, str) and _storable(email) else None,
-                    name=name if isinstance(name, str) and _storable(name) else None)
+    return Identity(
+        issuer=p.issuer,
+        sub=sub,
+        groups=groups,
+        email=email if isinstance(email, str) and _storable(email) else None,
+        name=name if isinstance(name, str) and _storable(name) else None,
+    )
 
 
 def _storable(text: str) -> bool:
@@ -205,10 +239,10 @@ def _storable(text: str) -> bool:
 
 # --- talking to the provider -----------------------------------------------------------------------------
 
+
 def _exchange_code(p: Provider, code: str, redirect_uri: str, verifier: str) -> dict[str, Any]:
     endpoint = str(p.config["TokenEndpoint"])
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
-            "code_verifier": verifier}
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri, "code_verifier": verifier}
     secret = str(p.config.get("ClientSecret") or "")
     basic = base64.b64encode(f"{quote(p.client_id, safe='')}:{quote(secret, safe='')}".encode()).decode()
     status, _type, body = _http("POST", endpoint, urlencode(form).encode(), {"Authorization": f"Basic {basic}"})
@@ -218,15 +252,18 @@ def _exchange_code(p: Provider, code: str, redirect_uri: str, verifier: str) -> 
         status, _type, body = _http("POST", endpoint, urlencode(form).encode(), {})
     if status != 200:
         error, description = _oauth_error(body)
-        raise SignInFailed(f"The identity provider's TokenEndpoint refused the authorization code (HTTP {status}"
-                           f"{': ' + error if error else ''}{' - ' + description if description else ''}).")
+        raise SignInFailed(
+            f"The identity provider's TokenEndpoint refused the authorization code (HTTP {status}"
+            f"{': ' + error if error else ''}{' - ' + description if description else ''})."
+        )
     tokens = _json_object(body, "TokenEndpoint")
     return tokens
 
 
 def _userinfo(p: Provider, access_token: str) -> dict[str, Any]:
-    status, content_type, body = _http("GET", str(p.config["UserInfoEndpoint"]), None,
-                                       {"Authorization": f"Bearer {access_token}"})
+    status, content_type, body = _http(
+        "GET", str(p.config["UserInfoEndpoint"]), None, {"Authorization": f"Bearer {access_token}"}
+    )
     if status != 200:
         raise SignInFailed(f"The identity provider's UserInfoEndpoint refused the access token (HTTP {status}).")
     if content_type == "application/jwt":  # a signed UserInfo answer, received directly over TLS
@@ -236,9 +273,17 @@ def _userinfo(p: Provider, access_token: str) -> dict[str, Any]:
 
 def _http(method: str, url: str, data: bytes | None, headers: dict[str, str]) -> tuple[int, str, bytes]:
     """(status, content type, body) of one request; SignInFailed('unreachable') when there is no answer."""
-    request = urllib.request.Request(url, data=data, method=method, headers={
-        "Accept": "application/json", "User-Agent": "crowdloop", **headers,
-        **({"Content-Type": "application/x-www-form-urlencoded"} if data is not None else {})})
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={
+            "Accept": "application/json",
+            "User-Agent": "crowdloop",
+            **headers,
+            **({"Content-Type": "application/x-www-form-urlencoded"} if data is not None else {}),
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:
             return response.status, _media_type(response.headers), response.read(MAX_RESPONSE_BYTES)
@@ -276,6 +321,7 @@ def _json_object(body: bytes, source: str) -> dict[str, Any]:
 
 # --- the ID token ---------------------------------------------------------------------------------------
 
+
 def _id_token_claims(svc: Services, p: Provider, token: object, nonce: str) -> dict[str, Any]:
     if not isinstance(token, str):
         raise SignInFailed("The identity provider's id_token is not a JWT.")
@@ -286,8 +332,9 @@ def _id_token_claims(svc: Services, p: Provider, token: object, nonce: str) -> d
         if not hmac.compare_digest(expected, signature):
             raise SignInFailed("The ID token's signature does not match the workforce's ClientSecret.")
     if str(claims.get("iss", "")).rstrip("/") != p.issuer.rstrip("/"):
-        raise SignInFailed(f"The ID token was issued by {str(claims.get('iss'))[:200]!r}, not by the workforce's "
-                           f"Issuer {p.issuer!r}.")
+        raise SignInFailed(
+            f"The ID token was issued by {str(claims.get('iss'))[:200]!r}, not by the workforce's Issuer {p.issuer!r}."
+        )
     audience = claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]
     if p.client_id not in audiences:
@@ -298,8 +345,9 @@ def _id_token_claims(svc: Services, p: Provider, token: object, nonce: str) -> d
     if not isinstance(expires, int | float) or isinstance(expires, bool):
         raise SignInFailed("The ID token has no expiry time (exp).")
     if expires + CLOCK_SKEW_SECONDS < svc.clock.now().timestamp():
-        raise SignInFailed("The ID token has expired; check that the clocks of this server and the identity "
-                           "provider are right.")
+        raise SignInFailed(
+            "The ID token has expired; check that the clocks of this server and the identity provider are right."
+        )
     given_nonce = claims.get("nonce")
     if not isinstance(given_nonce, str) or not hmac.compare_digest(given_nonce.encode(), nonce.encode()):
         raise SignInFailed("The ID token's nonce is not the one of this sign-in.")
@@ -332,6 +380,7 @@ def _b64url(data: bytes) -> str:
 
 # --- claims -----------------------------------------------------------------------------------------------
 
+
 def _claim(claims: Mapping[str, Any], name: str) -> Any:
     """sagemaker:<name>, else sagemaker-<name>, else None."""
     value = claims.get(f"sagemaker:{name}")
@@ -346,14 +395,18 @@ def _groups(value: Any) -> tuple[str, ...]:
         raise SignInFailed("The sagemaker:groups claim must be a string or a list of strings.")
     kept = [name for name in dict.fromkeys(names) if 0 < len(name) <= MAX_GROUP_LENGTH and _storable(name)]
     if len(kept) < len(names):
-        log.warning("OIDC sign-in: ignored group names that are empty, repeated, longer than %d characters or "
-                    "hold a NUL character or an unpaired surrogate", MAX_GROUP_LENGTH)
+        log.warning(
+            "OIDC sign-in: ignored group names that are empty, repeated, longer than %d characters or "
+            "hold a NUL character or an unpaired surrogate",
+            MAX_GROUP_LENGTH,
+        )
     return tuple(kept)
 
 
 def _usable(config: Any) -> bool:
-    return isinstance(config, dict) and all(config.get(key) for key in
-                                            ("ClientId", "Issuer", "AuthorizationEndpoint", "TokenEndpoint"))
+    return isinstance(config, dict) and all(
+        config.get(key) for key in ("ClientId", "Issuer", "AuthorizationEndpoint", "TokenEndpoint")
+    )
 
 
 def _with_query(url: str, params: Mapping[str, str]) -> str:

@@ -68,19 +68,38 @@ def output_uri(output_path: str, flow_name: str, human_loop_name: str, created_a
     return f"{output_path.rstrip('/')}/{flow_name}/{stamp}/{human_loop_name}/output.json"
 
 
-_LOOPS = (sa.select(human_loops.c.id, human_loops.c.name, human_loops.c.input_content, human_loops.c.output_uri,
-                   flow_definitions.c.arn.label("flow_arn"))
-          .join(flow_definitions, flow_definitions.c.id == human_loops.c.flow_definition_id)
-          .where(human_loops.c.id.in_(sa.bindparam("ids", expanding=True))))
-_ANSWERS = (sa.select(assignments.c.loop_id, assignments.c.accepted_at, assignments.c.ended_at,
-                      assignments.c.answer_content, assignments.c.time_spent_seconds, workers.c.worker_id,
-                      workers.c.issuer.label("worker_issuer"), workers.c.sub)
-            .join(workers, workers.c.id == assignments.c.worker_id)
-            .where(assignments.c.loop_id.in_(sa.bindparam("ids", expanding=True)),
-                   assignments.c.state == AssignmentState.SUBMITTED.value)
-            .order_by(assignments.c.loop_id, assignments.c.ended_at, assignments.c.id))
-_MARK_WRITTEN = (human_loops.update().where(human_loops.c.id.in_(sa.bindparam("ids", expanding=True)))
-                 .values(output_written=True))
+_LOOPS = (
+    sa.select(
+        human_loops.c.id,
+        human_loops.c.name,
+        human_loops.c.input_content,
+        human_loops.c.output_uri,
+        flow_definitions.c.arn.label("flow_arn"),
+    )
+    .join(flow_definitions, flow_definitions.c.id == human_loops.c.flow_definition_id)
+    .where(human_loops.c.id.in_(sa.bindparam("ids", expanding=True)))
+)
+_ANSWERS = (
+    sa.select(
+        assignments.c.loop_id,
+        assignments.c.accepted_at,
+        assignments.c.ended_at,
+        assignments.c.answer_content,
+        assignments.c.time_spent_seconds,
+        workers.c.worker_id,
+        workers.c.issuer.label("worker_issuer"),
+        workers.c.sub,
+    )
+    .join(workers, workers.c.id == assignments.c.worker_id)
+    .where(
+        assignments.c.loop_id.in_(sa.bindparam("ids", expanding=True)),
+        assignments.c.state == AssignmentState.SUBMITTED.value,
+    )
+    .order_by(assignments.c.loop_id, assignments.c.ended_at, assignments.c.id)
+)
+_MARK_WRITTEN = (
+    human_loops.update().where(human_loops.c.id.in_(sa.bindparam("ids", expanding=True))).values(output_written=True)
+)
 
 
 def build_document(conn: Connection, loop_id: int, issuer: str) -> tuple[str, bytes] | None:
@@ -94,14 +113,16 @@ def build_documents(conn: Connection, loop_ids: list[int], issuer: str) -> dict[
         return {}
     answers: dict[int, list[dict[str, Any]]] = {}
     for a in conn.execute(_ANSWERS, {"ids": loop_ids}):
-        answers.setdefault(a.loop_id, []).append({
-            "acceptanceTime": format_time(a.accepted_at),
-            "answerContent": loads_json(a.answer_content or "{}"),
-            "submissionTime": format_time(a.ended_at),
-            "timeSpentInSeconds": round(float(a.time_spent_seconds or 0.0), 3),
-            "workerId": a.worker_id,
-            "workerMetadata": {"identityData": _identity_data(a.worker_issuer, a.sub, issuer)},
-        })
+        answers.setdefault(a.loop_id, []).append(
+            {
+                "acceptanceTime": format_time(a.accepted_at),
+                "answerContent": loads_json(a.answer_content or "{}"),
+                "submissionTime": format_time(a.ended_at),
+                "timeSpentInSeconds": round(float(a.time_spent_seconds or 0.0), 3),
+                "workerId": a.worker_id,
+                "workerMetadata": {"identityData": _identity_data(a.worker_issuer, a.sub, issuer)},
+            }
+        )
     documents = {}
     for loop in conn.execute(_LOOPS, {"ids": loop_ids}):
         document = {
@@ -224,7 +245,7 @@ class OutputWriter:
                 self._wake.clear()
             for start in range(0, len(batch), _WRITER_BATCH):
                 try:
-                    write_outputs_after_commit(self._svc, batch[start:start + _WRITER_BATCH])
+                    write_outputs_after_commit(self._svc, batch[start : start + _WRITER_BATCH])
                 except Unavailable as exc:  # the sweep writes these loops once the store is back
                     log.warning("writing %d outputs postponed: %s", len(batch), exc.message)
                 except Exception:  # e.g. the database is unreachable: the sweep retries these loops later
@@ -239,8 +260,10 @@ def write_pending_outputs(svc: Services) -> int:
     """Write every Completed (or Stopped with answers) loop whose output.json is not written yet."""
     with svc.store.read() as conn:
         pending = dialect.pending_output_loop_ids(conn)
-    return sum(write_outputs_after_commit(svc, pending[start:start + _WRITER_BATCH])
-               for start in range(0, len(pending), _WRITER_BATCH))
+    return sum(
+        write_outputs_after_commit(svc, pending[start : start + _WRITER_BATCH])
+        for start in range(0, len(pending), _WRITER_BATCH)
+    )
 
 
 def has_output(status: str, answers_count: int) -> bool:

@@ -39,9 +39,12 @@ from crowdloop.portal.assets import IMAGE_PLACEHOLDER, crowd_elements_script
 
 _CROWD_SCRIPT = re.compile(
     r"""<script\b[^>]*\bsrc\s*=\s*["']?(?:https?:)?//assets\.crowd\.aws/"""
-    r"""(?:crowd-html-elements(?:-v2s?)?|gen-ai-components)\.js["']?[^>]*>\s*</script\s*>""", re.I)
+    r"""(?:crowd-html-elements(?:-v2s?)?|gen-ai-components)\.js["']?[^>]*>\s*</script\s*>""",
+    re.I,
+)
 _CROWD_CSS = re.compile(
-    r"""<link\b[^>]*\bhref\s*=\s*["']?(?:https?:)?//assets\.crowd\.aws/css/[^"'\s>]*["']?[^>]*>""", re.I)
+    r"""<link\b[^>]*\bhref\s*=\s*["']?(?:https?:)?//assets\.crowd\.aws/css/[^"'\s>]*["']?[^>]*>""", re.I
+)
 _CROWD_IMAGE = re.compile(r"""(?:https?:)?//assets\.crowd\.aws/images/[^"'\s<>)]+""", re.I)
 SANDBOX = "allow-scripts allow-forms"
 
@@ -80,11 +83,13 @@ def task_document(rendered: str) -> str:
     body = _CROWD_SCRIPT.sub("", rendered)
     body = _CROWD_CSS.sub("", body)
     body = _CROWD_IMAGE.sub(_data_url(IMAGE_PLACEHOLDER, "image/svg+xml"), body)
-    return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            "<style>body{margin:16px;font:16px/1.45 system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif;"
-            "color:#1b1f24}</style>"
-            f"{inline}</head><body>\n{body}\n</body></html>\n")
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<style>body{margin:16px;font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;'
+        "color:#1b1f24}</style>"
+        f"{inline}</head><body>\n{body}\n</body></html>\n"
+    )
 
 
 _PAGE_CSS = """
@@ -138,8 +143,14 @@ _PAGE_SCRIPT = """
 """
 
 
-def preview_page(template: str, input_json: str, *, title: str = "template", media_root: Path | None = None,
-                 limits: RenderLimits = DEFAULT_LIMITS) -> tuple[str, list[tuple[str, str]]]:
+def preview_page(
+    template: str,
+    input_json: str,
+    *,
+    title: str = "template",
+    media_root: Path | None = None,
+    limits: RenderLimits = DEFAULT_LIMITS,
+) -> tuple[str, list[tuple[str, str]]]:
     """Render `template` with `input_json` (the StartHumanLoop InputContent / RenderUiTemplate Task.Input
     string) within the render budget `limits`, and return (the preview page, the errors as (code, message)
     pairs)."""
@@ -153,42 +164,56 @@ def preview_page(template: str, input_json: str, *, title: str = "template", med
     errors += [(e.code, e.message) for e in result.errors]
     frame = task_document(result.html)
     if errors:
-        items = "".join(f"<li><strong>{html.escape(code)}</strong>: {html.escape(message)}</li>"
-                        for code, message in errors)
+        items = "".join(
+            f"<li><strong>{html.escape(code)}</strong>: {html.escape(message)}</li>" for code, message in errors
+        )
         error_html = f'<ul class="errors" id="errors">{items}</ul>'
     else:
         error_html = '<p class="ok" id="errors">No errors.</p>'
-    page = (f"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>Preview: {html.escape(title)}</title><style>{_PAGE_CSS}</style></head><body>"
-            f"<header><h1>Preview of <code>{html.escape(title)}</code></h1>"
-            f"<button type=\"button\" id=\"submit\" class=\"primary\">Submit</button>"
-            f"<button type=\"button\" id=\"reload\">Reload task</button></header>"
-            f"<main><iframe id=\"task\" title=\"Task\" sandbox=\"{SANDBOX}\" "
-            f"srcdoc=\"{html.escape(frame, quote=True)}\"></iframe>"
-            f"<section class=\"side\"><div class=\"panel\"><h2>Errors</h2>{error_html}</div>"
-            f"<div class=\"panel\"><h2>Answer</h2><p id=\"status\" role=\"status\">Loading\u2026</p>"
-            f"<pre id=\"answer\">(not submitted yet)</pre></div></section></main>"
-            f"<script>{_PAGE_SCRIPT}</script></body></html>\n")
+    page = (
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>Preview: {html.escape(title)}</title><style>{_PAGE_CSS}</style></head><body>"
+        f"<header><h1>Preview of <code>{html.escape(title)}</code></h1>"
+        f'<button type="button" id="submit" class="primary">Submit</button>'
+        f'<button type="button" id="reload">Reload task</button></header>'
+        f'<main><iframe id="task" title="Task" sandbox="{SANDBOX}" '
+        f'srcdoc="{html.escape(frame, quote=True)}"></iframe>'
+        f'<section class="side"><div class="panel"><h2>Errors</h2>{error_html}</div>'
+        f'<div class="panel"><h2>Answer</h2><p id="status" role="status">Loading\u2026</p>'
+        f'<pre id="answer">(not submitted yet)</pre></div></section></main>'
+        f"<script>{_PAGE_SCRIPT}</script></body></html>\n"
+    )
     return page, errors
 
 
 @click.command("preview")
 @click.argument("template_file", metavar="TEMPLATE", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="JSON file with task.input (the loop's InputContent); default {}.")
-@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the preview page.")
-@click.option("--media-root", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="s3://bucket/key is read from MEDIA_ROOT/bucket/key when that file exists.")
+@click.option(
+    "--input",
+    "input_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON file with task.input (the loop's InputContent); default {}.",
+)
+@click.option(
+    "--out",
+    "out_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the preview page.",
+)
+@click.option(
+    "--media-root",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="s3://bucket/key is read from MEDIA_ROOT/bucket/key when that file exists.",
+)
 def preview(template_file: Path, input_file: Path | None, out_file: Path, media_root: Path | None) -> None:
     """Write an HTML page that shows TEMPLATE rendered with --input, live, with its errors and the answer
     Submit produces. Exits 1 when there are errors (the page is written anyway)."""
     template = template_file.read_text(encoding="utf-8")
     input_json = input_file.read_text(encoding="utf-8") if input_file else "{}"
     limits = RenderLimits(cpu_seconds=load_settings().render_time_limit_seconds)  # as the server renders
-    page, errors = preview_page(template, input_json, title=template_file.name, media_root=media_root,
-                                limits=limits)
+    page, errors = preview_page(template, input_json, title=template_file.name, media_root=media_root, limits=limits)
     out_file.write_text(page, encoding="utf-8")
     for code, message in errors:
         click.echo(f"{code}: {message}", err=True)

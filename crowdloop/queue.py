@@ -46,8 +46,9 @@ _IN_PROGRESS = HumanLoopStatus.IN_PROGRESS.value
 _STOPPING = HumanLoopStatus.STOPPING.value
 _WITHDRAWN = AssignmentState.WITHDRAWN.value
 _EXPIRED = AssignmentState.EXPIRED.value
-EXPIRED_REASON = ("The human loop's TaskAvailabilityLifetimeInSeconds elapsed before all of its TaskCount "
-                  "answers were submitted.")
+EXPIRED_REASON = (
+    "The human loop's TaskAvailabilityLifetimeInSeconds elapsed before all of its TaskCount answers were submitted."
+)
 
 
 @dataclass(frozen=True)
@@ -111,17 +112,33 @@ def _held(loop_id_column: Any = human_loops.c.id) -> sa.Exists:
     return sa.exists().where(a.c.loop_id == loop_id_column, a.c.state == _LEASED)
 
 
-_LEASE_COLUMNS = (assignments.c.id, assignments.c.worker_id, assignments.c.loop_id,
-                  assignments.c.accepted_at, assignments.c.expires_at, human_loops.c.name, human_loops.c.arn,
-                  human_loops.c.flow_definition_id, human_loops.c.input_content,
-                  human_loops.c.template_sha256)
+_LEASE_COLUMNS = (
+    assignments.c.id,
+    assignments.c.worker_id,
+    assignments.c.loop_id,
+    assignments.c.accepted_at,
+    assignments.c.expires_at,
+    human_loops.c.name,
+    human_loops.c.arn,
+    human_loops.c.flow_definition_id,
+    human_loops.c.input_content,
+    human_loops.c.template_sha256,
+)
 
 
 def _to_lease(row: Any) -> Lease:
-    return Lease(assignment_id=row.id, worker_pk=row.worker_id, loop_id=row.loop_id, human_loop_name=row.name,
-                 human_loop_arn=row.arn, flow_definition_id=row.flow_definition_id,
-                 input_content=row.input_content, template_sha256=row.template_sha256,
-                 accepted_at=row.accepted_at, expires_at=row.expires_at)
+    return Lease(
+        assignment_id=row.id,
+        worker_pk=row.worker_id,
+        loop_id=row.loop_id,
+        human_loop_name=row.name,
+        human_loop_arn=row.arn,
+        flow_definition_id=row.flow_definition_id,
+        input_content=row.input_content,
+        template_sha256=row.template_sha256,
+        accepted_at=row.accepted_at,
+        expires_at=row.expires_at,
+    )
 
 
 # The statements of claim, submit, release and decline are built once (they run for every task).
@@ -130,45 +147,87 @@ _NOW = sa.bindparam("now", type_=UtcDateTime)
 
 # A lease's task is workable while its loop is InProgress and its worker may still work on the loop's flow
 # definition (for statements over assignments joined with human_loops, both by their table names).
-_WORKABLE = sa.and_(_H.c.status == _IN_PROGRESS,
-                    dialect.worker_may_work_on_flow(f"{_A.name}.{_A.c.worker_id.name}",
-                                                    f"{_H.name}.{_H.c.flow_definition_id.name}"))
+_WORKABLE = sa.and_(
+    _H.c.status == _IN_PROGRESS,
+    dialect.worker_may_work_on_flow(f"{_A.name}.{_A.c.worker_id.name}", f"{_H.name}.{_H.c.flow_definition_id.name}"),
+)
 _LEASE_WORKABLE = sa.exists().where(_H.c.id == _A.c.loop_id, _WORKABLE)  # for statements over assignments
 
-_CURRENT = Prepared(sa.select(*_LEASE_COLUMNS).join(_H, _H.c.id == _A.c.loop_id)
-            .where(_A.c.worker_id == sa.bindparam("worker"), _A.c.state == _LEASED, _A.c.expires_at > _NOW,
-                   _H.c.flow_definition_id == sa.bindparam("fd"), _WORKABLE)
-            .order_by(_A.c.id).limit(1))
+_CURRENT = Prepared(
+    sa.select(*_LEASE_COLUMNS)
+    .join(_H, _H.c.id == _A.c.loop_id)
+    .where(
+        _A.c.worker_id == sa.bindparam("worker"),
+        _A.c.state == _LEASED,
+        _A.c.expires_at > _NOW,
+        _H.c.flow_definition_id == sa.bindparam("fd"),
+        _WORKABLE,
+    )
+    .order_by(_A.c.id)
+    .limit(1)
+)
 
-_GET_LEASE = Prepared(sa.select(*_LEASE_COLUMNS).join(_H, _H.c.id == _A.c.loop_id)
-              .where(_A.c.id == sa.bindparam("assignment"), _A.c.worker_id == sa.bindparam("worker"),
-                     _A.c.state == _LEASED, _A.c.expires_at > _NOW, _WORKABLE))
+_GET_LEASE = Prepared(
+    sa.select(*_LEASE_COLUMNS)
+    .join(_H, _H.c.id == _A.c.loop_id)
+    .where(
+        _A.c.id == sa.bindparam("assignment"),
+        _A.c.worker_id == sa.bindparam("worker"),
+        _A.c.state == _LEASED,
+        _A.c.expires_at > _NOW,
+        _WORKABLE,
+    )
+)
 
-_INSERT_LEASE = Prepared(_A.insert().values(
-    state=_LEASED, loop_id=sa.bindparam("loop_id"), worker_id=sa.bindparam("worker_id"),
-    accepted_at=sa.bindparam("accepted_at", type_=UtcDateTime),
-    expires_at=sa.bindparam("expires_at", type_=UtcDateTime),
-).returning(_A.c.id))
+_INSERT_LEASE = Prepared(
+    _A.insert()
+    .values(
+        state=_LEASED,
+        loop_id=sa.bindparam("loop_id"),
+        worker_id=sa.bindparam("worker_id"),
+        accepted_at=sa.bindparam("accepted_at", type_=UtcDateTime),
+        expires_at=sa.bindparam("expires_at", type_=UtcDateTime),
+    )
+    .returning(_A.c.id)
+)
 
-_END_LEASE = Prepared(_A.update()
-              .where(_A.c.id == sa.bindparam("assignment"), _A.c.worker_id == sa.bindparam("worker"),
-                     _A.c.state == _LEASED, _A.c.expires_at > _NOW, _LEASE_WORKABLE)
-              .values(state=sa.bindparam("new_state"), ended_at=_NOW,
-                      answer_content=sa.bindparam("answer"), time_spent_seconds=sa.bindparam("spent"))
-              .returning(_A.c.loop_id))
+_END_LEASE = Prepared(
+    _A.update()
+    .where(
+        _A.c.id == sa.bindparam("assignment"),
+        _A.c.worker_id == sa.bindparam("worker"),
+        _A.c.state == _LEASED,
+        _A.c.expires_at > _NOW,
+        _LEASE_WORKABLE,
+    )
+    .values(
+        state=sa.bindparam("new_state"),
+        ended_at=_NOW,
+        answer_content=sa.bindparam("answer"),
+        time_spent_seconds=sa.bindparam("spent"),
+    )
+    .returning(_A.c.loop_id)
+)
 
 # Only a loop in progress completes: a loop that was stopped keeps its status whatever the count.
 _done = sa.and_(_H.c.status == _IN_PROGRESS, _H.c.answers_count + 1 >= _H.c.task_count)
-_COUNT_ANSWER = Prepared(_H.update().where(_H.c.id == sa.bindparam("loop"))
-                 .values(answers_count=_H.c.answers_count + 1,
-                         status=sa.case((_done, HumanLoopStatus.COMPLETED.value), else_=_H.c.status),
-                         ended_at=sa.case((_done, _NOW), else_=_H.c.ended_at))
-                 .returning(_H.c.name, _H.c.status, _H.c.answers_count, _H.c.task_count, _H.c.output_uri))
+_COUNT_ANSWER = Prepared(
+    _H.update()
+    .where(_H.c.id == sa.bindparam("loop"))
+    .values(
+        answers_count=_H.c.answers_count + 1,
+        status=sa.case((_done, HumanLoopStatus.COMPLETED.value), else_=_H.c.status),
+        ended_at=sa.case((_done, _NOW), else_=_H.c.ended_at),
+    )
+    .returning(_H.c.name, _H.c.status, _H.c.answers_count, _H.c.task_count, _H.c.output_uri)
+)
 
-_RETURN_SLOT = Prepared(_H.update().where(_H.c.id == sa.bindparam("loop"))
-                .values(open_slots=sa.case((_H.c.status == _IN_PROGRESS, _H.c.open_slots + 1),
-                                           else_=_H.c.open_slots))
-                .returning(_H.c.status, _H.c.answers_count))
+_RETURN_SLOT = Prepared(
+    _H.update()
+    .where(_H.c.id == sa.bindparam("loop"))
+    .values(open_slots=sa.case((_H.c.status == _IN_PROGRESS, _H.c.open_slots + 1), else_=_H.c.open_slots))
+    .returning(_H.c.status, _H.c.answers_count)
+)
 
 
 def _current(conn: Connection, worker_pk: int, flow_definition_id: int, now: datetime) -> Lease | None:
@@ -207,36 +266,62 @@ def claim(svc: Services, worker_pk: int, flow_definition_id: int) -> Lease | Non
                 if loop is None:
                     return None
                 expires_at = now + timedelta(seconds=loop.task_time_limit_seconds)
-                assignment_id = _INSERT_LEASE.one(conn, {
-                    "loop_id": loop.id, "worker_id": worker_pk, "accepted_at": now, "expires_at": expires_at,
-                }).id
-                return Lease(assignment_id=assignment_id, worker_pk=worker_pk, loop_id=loop.id,
-                             human_loop_name=loop.name, human_loop_arn=loop.arn,
-                             flow_definition_id=flow_definition_id, input_content=loop.input_content,
-                             template_sha256=loop.template_sha256, accepted_at=now, expires_at=expires_at)
+                assignment_id = _INSERT_LEASE.one(
+                    conn,
+                    {
+                        "loop_id": loop.id,
+                        "worker_id": worker_pk,
+                        "accepted_at": now,
+                        "expires_at": expires_at,
+                    },
+                ).id
+                return Lease(
+                    assignment_id=assignment_id,
+                    worker_pk=worker_pk,
+                    loop_id=loop.id,
+                    human_loop_name=loop.name,
+                    human_loop_arn=loop.arn,
+                    flow_definition_id=flow_definition_id,
+                    input_content=loop.input_content,
+                    template_sha256=loop.template_sha256,
+                    accepted_at=now,
+                    expires_at=expires_at,
+                )
         except IntegrityError:
             continue  # lost a race on uq_assignments_loop_worker_active: the next attempt skips that loop
     return None
 
 
-def submit(svc: Services, assignment_id: int, worker_pk: int, answer_content: dict[str, Any],
-           time_spent_seconds: float) -> SubmitResult:
+def submit(
+    svc: Services, assignment_id: int, worker_pk: int, answer_content: dict[str, Any], time_spent_seconds: float
+) -> SubmitResult:
     """Record the holder's answer while the task is workable. The loop completes at TaskCount answers
     (output.json is written after the commit)."""
     answer = output.dumps_json(answer_content).decode()
     with svc.store.write() as conn:
         now = svc.clock.now()
-        loop_id = _END_LEASE.scalar(conn, {
-            "assignment": assignment_id, "worker": worker_pk, "now": now,
-            "new_state": AssignmentState.SUBMITTED.value, "answer": answer,
-            "spent": round(max(float(time_spent_seconds), 0.0), 3),
-        })
+        loop_id = _END_LEASE.scalar(
+            conn,
+            {
+                "assignment": assignment_id,
+                "worker": worker_pk,
+                "now": now,
+                "new_state": AssignmentState.SUBMITTED.value,
+                "answer": answer,
+                "spent": round(max(float(time_spent_seconds), 0.0), 3),
+            },
+        )
         if loop_id is None:
             raise _unavailable(conn, assignment_id, worker_pk, now)
         row = _COUNT_ANSWER.one(conn, {"loop": loop_id, "now": now})
-    result = SubmitResult(loop_id=loop_id, human_loop_name=row.name, status=HumanLoopStatus(row.status),
-                          answers_count=row.answers_count, task_count=row.task_count,
-                          output_uri=row.output_uri)
+    result = SubmitResult(
+        loop_id=loop_id,
+        human_loop_name=row.name,
+        status=HumanLoopStatus(row.status),
+        answers_count=row.answers_count,
+        task_count=row.task_count,
+        output_uri=row.output_uri,
+    )
     if output.has_output(result.status, result.answers_count):
         output.after_commit(svc, loop_id)
     return result
@@ -255,8 +340,17 @@ def decline(svc: Services, assignment_id: int, worker_pk: int) -> None:
 def _end_lease(svc: Services, assignment_id: int, worker_pk: int, state: AssignmentState) -> None:
     with svc.store.write() as conn:
         now = svc.clock.now()
-        loop_id = _END_LEASE.scalar(conn, {"assignment": assignment_id, "worker": worker_pk, "now": now,
-                                           "new_state": state.value, "answer": None, "spent": None})
+        loop_id = _END_LEASE.scalar(
+            conn,
+            {
+                "assignment": assignment_id,
+                "worker": worker_pk,
+                "now": now,
+                "new_state": state.value,
+                "answer": None,
+                "spent": None,
+            },
+        )
         if loop_id is None:
             raise _unavailable(conn, assignment_id, worker_pk, now)
         row = _RETURN_SLOT.one(conn, {"loop": loop_id, "now": now})
@@ -270,8 +364,7 @@ def _now(now: datetime) -> sa.BindParameter[datetime]:
 
 def _unavailable(conn: Connection, assignment_id: int, worker_pk: int, now: datetime) -> TaskUnavailable:
     a = assignments
-    row = conn.execute(sa.select(a.c.state, a.c.worker_id, a.c.expires_at)
-                       .where(a.c.id == assignment_id)).first()
+    row = conn.execute(sa.select(a.c.state, a.c.worker_id, a.c.expires_at).where(a.c.id == assignment_id)).first()
     if row is None:
         return TaskUnavailable("This task is no longer available.", "gone")
     if row.worker_id != worker_pk:
@@ -283,8 +376,14 @@ def _unavailable(conn: Connection, assignment_id: int, worker_pk: int, now: date
     return TaskUnavailable(f"This task is no longer available (it was {row.state}).", "gone")
 
 
-def withdraw_ineligible_leases(conn: Connection, now: datetime, *, worker_pk: int | None = None,
-                               flow_ids: list[int] | None = None, workteam_arn: str | None = None) -> int:
+def withdraw_ineligible_leases(
+    conn: Connection,
+    now: datetime,
+    *,
+    worker_pk: int | None = None,
+    flow_ids: list[int] | None = None,
+    workteam_arn: str | None = None,
+) -> int:
     """End the held leases (of this worker, on loops of these flow definitions or of the flow definitions
     of this work team, or all) whose tasks are no longer workable; call it in the transaction of the
     change that made them so. Returns how many."""
@@ -293,8 +392,9 @@ def withdraw_ineligible_leases(conn: Connection, now: datetime, *, worker_pk: in
     return len(loop_ids)
 
 
-def _ineligible(worker_pk: int | None = None, flow_ids: list[int] | None = None,
-                workteam_arn: str | None = None) -> sa.ColumnElement[bool]:
+def _ineligible(
+    worker_pk: int | None = None, flow_ids: list[int] | None = None, workteam_arn: str | None = None
+) -> sa.ColumnElement[bool]:
     a, h, f = assignments, human_loops, flow_definitions
     where = [a.c.state == _LEASED, ~_LEASE_WORKABLE]
     if worker_pk is not None:
@@ -320,11 +420,17 @@ def _withdraw(conn: Connection, now: datetime, where: sa.ColumnElement[bool]) ->
     those loops' slots afterwards, so every unit of work locks assignments before loops, as submit does."""
     a = assignments
     overdue = a.c.expires_at <= _now(now)  # ran out before: recorded as expired, as the reaper would
-    loop_ids = list(conn.execute(
-        a.update().where(where)
-        .values(state=sa.case((overdue, _EXPIRED), else_=_WITHDRAWN),
-                ended_at=sa.case((overdue, a.c.expires_at), else_=_now(now)))
-        .returning(a.c.loop_id)).scalars())
+    loop_ids = list(
+        conn.execute(
+            a.update()
+            .where(where)
+            .values(
+                state=sa.case((overdue, _EXPIRED), else_=_WITHDRAWN),
+                ended_at=sa.case((overdue, a.c.expires_at), else_=_now(now)),
+            )
+            .returning(a.c.loop_id)
+        ).scalars()
+    )
     return [int(i) for i in loop_ids]
 
 
@@ -339,8 +445,11 @@ def _return_slots(conn: Connection, loop_ids: list[int]) -> None:
     for ended, ids in sorted(by_count.items()):
         ids.sort()
         for start in range(0, len(ids), _CHUNK):
-            conn.execute(h.update().where(h.c.id.in_(ids[start:start + _CHUNK]), h.c.status == _IN_PROGRESS)
-                         .values(open_slots=h.c.open_slots + ended))
+            conn.execute(
+                h.update()
+                .where(h.c.id.in_(ids[start : start + _CHUNK]), h.c.status == _IN_PROGRESS)
+                .values(open_slots=h.c.open_slots + ended)
+            )
 
 
 def reap(svc: Services) -> ReapReport:
@@ -351,29 +460,50 @@ def reap(svc: Services) -> ReapReport:
     a, h = assignments, human_loops
     with svc.store.write() as conn:
         now = svc.clock.now()
-        expired_loop_ids = list(conn.execute(
-            a.update().where(a.c.state == _LEASED, a.c.expires_at <= now)
-            .values(state=AssignmentState.EXPIRED.value, ended_at=a.c.expires_at).returning(a.c.loop_id)
-        ).scalars())
+        expired_loop_ids = list(
+            conn.execute(
+                a.update()
+                .where(a.c.state == _LEASED, a.c.expires_at <= now)
+                .values(state=AssignmentState.EXPIRED.value, ended_at=a.c.expires_at)
+                .returning(a.c.loop_id)
+            ).scalars()
+        )
         withdrawn_loop_ids = _withdraw(conn, now, _ineligible())
         _return_slots(conn, expired_loop_ids + withdrawn_loop_ids)
-        stopped = len(conn.execute(
-            h.update().where(h.c.status == _STOPPING, ~_held())
-            .values(status=HumanLoopStatus.STOPPED.value, ended_at=_now(now)).returning(h.c.id)
-        ).all())
-        failed = len(conn.execute(
-            h.update().where(h.c.status == _IN_PROGRESS, h.c.available_until <= now,
-                             h.c.answers_count < h.c.task_count, ~_held())
-            .values(status=HumanLoopStatus.FAILED.value, failure_code="Expired", open_slots=0,
+        stopped = len(
+            conn.execute(
+                h.update()
+                .where(h.c.status == _STOPPING, ~_held())
+                .values(status=HumanLoopStatus.STOPPED.value, ended_at=_now(now))
+                .returning(h.c.id)
+            ).all()
+        )
+        failed = len(
+            conn.execute(
+                h.update()
+                .where(
+                    h.c.status == _IN_PROGRESS, h.c.available_until <= now, h.c.answers_count < h.c.task_count, ~_held()
+                )
+                .values(
+                    status=HumanLoopStatus.FAILED.value,
+                    failure_code="Expired",
+                    open_slots=0,
                     failure_reason=EXPIRED_REASON,
-                    ended_at=_now(now))
-            .returning(h.c.id)
-        ).all())
+                    ended_at=_now(now),
+                )
+                .returning(h.c.id)
+            ).all()
+        )
         purged = _purge_deleted_flow_definitions(conn)
     written = output.write_pending_outputs(svc)
-    return ReapReport(expired_leases=len(expired_loop_ids), withdrawn_leases=len(withdrawn_loop_ids),
-                      stopped_loops=stopped, failed_loops=failed, purged_flow_definitions=purged,
-                      outputs_written=written)
+    return ReapReport(
+        expired_leases=len(expired_loop_ids),
+        withdrawn_leases=len(withdrawn_loop_ids),
+        stopped_loops=stopped,
+        failed_loops=failed,
+        purged_flow_definitions=purged,
+        outputs_written=written,
+    )
 
 
 def _purge_deleted_flow_definitions(conn: Connection) -> int:
@@ -396,18 +526,47 @@ def jobs_for_worker(svc: Services, worker_pk: int) -> list[Job]:
     with svc.store.read() as conn:
         now = svc.clock.now()
         available = dialect.available_counts(conn, worker_pk, now)
-        held = {int(r.flow_definition_id): int(r.held) for r in conn.execute(
-            sa.select(h.c.flow_definition_id, sa.func.count().label("held")).join(a, a.c.loop_id == h.c.id)
-            .where(a.c.worker_id == worker_pk, a.c.state == _LEASED, a.c.expires_at > now, _WORKABLE)
-            .group_by(h.c.flow_definition_id))}
+        held = {
+            int(r.flow_definition_id): int(r.held)
+            for r in conn.execute(
+                sa.select(h.c.flow_definition_id, sa.func.count().label("held"))
+                .join(a, a.c.loop_id == h.c.id)
+                .where(a.c.worker_id == worker_pk, a.c.state == _LEASED, a.c.expires_at > now, _WORKABLE)
+                .group_by(h.c.flow_definition_id)
+            )
+        }
         ids = sorted(set(available) | set(held))
-        rows = conn.execute(sa.select(f.c.id, f.c.name, f.c.arn, f.c.task_title, f.c.task_description,
-                                      f.c.task_time_limit_seconds, f.c.request)
-                            .where(f.c.id.in_(ids)).order_by(f.c.id)).all() if ids else []
-    return [Job(flow_definition_id=r.id, flow_definition_name=r.name, flow_definition_arn=r.arn,
-                title=r.task_title, description=r.task_description, keywords=_keywords(r.request),
-                available=available.get(r.id, 0), held=held.get(r.id, 0),
-                task_time_limit_seconds=r.task_time_limit_seconds) for r in rows]
+        rows = (
+            conn.execute(
+                sa.select(
+                    f.c.id,
+                    f.c.name,
+                    f.c.arn,
+                    f.c.task_title,
+                    f.c.task_description,
+                    f.c.task_time_limit_seconds,
+                    f.c.request,
+                )
+                .where(f.c.id.in_(ids))
+                .order_by(f.c.id)
+            ).all()
+            if ids
+            else []
+        )
+    return [
+        Job(
+            flow_definition_id=r.id,
+            flow_definition_name=r.name,
+            flow_definition_arn=r.arn,
+            title=r.task_title,
+            description=r.task_description,
+            keywords=_keywords(r.request),
+            available=available.get(r.id, 0),
+            held=held.get(r.id, 0),
+            task_time_limit_seconds=r.task_time_limit_seconds,
+        )
+        for r in rows
+    ]
 
 
 def _keywords(request: Any) -> tuple[str, ...]:

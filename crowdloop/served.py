@@ -15,12 +15,19 @@ must never run there, whatever their type (even one a presigned URL chose with r
 
 from __future__ import annotations
 
-CONTENT_SECURITY_POLICY = (b"sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; "
-                           b"style-src 'unsafe-inline'")
-INLINE_TYPES = frozenset({
-    "text/plain", "text/csv", "text/tab-separated-values", "application/json", "application/x-ndjson",
-    "application/pdf",
-})
+CONTENT_SECURITY_POLICY = (
+    b"sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'"
+)
+INLINE_TYPES = frozenset(
+    {
+        "text/plain",
+        "text/csv",
+        "text/tab-separated-values",
+        "application/json",
+        "application/x-ndjson",
+        "application/pdf",
+    }
+)
 _INLINE_FAMILIES = ("image/", "audio/", "video/")
 _ACTIVE = frozenset({"image/svg+xml"})
 _OWN = (b"content-disposition", b"content-security-policy", b"x-content-type-options")

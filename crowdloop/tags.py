@@ -48,16 +48,22 @@ def add_tags(svc: Services, caller: Caller, resource_arn: str, new_tags: Sequenc
     return list(new_tags)
 
 
-def list_tags(svc: Services, caller: Caller, resource_arn: str, *, max_results: int | None = None,
-              next_token: str | None = None) -> Page[Tag]:
+def list_tags(
+    svc: Services, caller: Caller, resource_arn: str, *, max_results: int | None = None, next_token: str | None = None
+) -> Page[Tag]:
     """The resource's tags ordered by key."""
-    page = PageRequest({"op": "ListTags", "arn": resource_arn},
-                       max_results or LIST_TAGS_PAGE_SIZE, next_token, key=svc.paging_key)
+    page = PageRequest(
+        {"op": "ListTags", "arn": resource_arn}, max_results or LIST_TAGS_PAGE_SIZE, next_token, key=svc.paging_key
+    )
     with svc.store.read() as conn:
         _require_resource(conn, caller, resource_arn)
-        rows, token = fetch_page(conn, sa.select(tags.c.key, tags.c.value)
-                                 .where(tags.c.resource_arn == resource_arn),
-                                 [tags.c.key], descending=False, page=page)
+        rows, token = fetch_page(
+            conn,
+            sa.select(tags.c.key, tags.c.value).where(tags.c.resource_arn == resource_arn),
+            [tags.c.key],
+            descending=False,
+            page=page,
+        )
     return Page([Tag(row.key, row.value) for row in rows], token)
 
 
@@ -76,11 +82,15 @@ def put_tags(conn: Connection, resource_arn: str, new_tags: Sequence[Tag], field
     keys = [tag.key for tag in new_tags]
     existing = set(conn.execute(sa.select(tags.c.key).where(tags.c.resource_arn == resource_arn)).scalars())
     if len(existing | set(keys)) > MAX_TAGS_PER_RESOURCE:
-        raise InvalidInput(f"Cannot add {len(set(keys) - existing)} tags to {resource_arn}: a resource can "
-                           f"have at most {MAX_TAGS_PER_RESOURCE} tags and it has {len(existing)}.", field)
+        raise InvalidInput(
+            f"Cannot add {len(set(keys) - existing)} tags to {resource_arn}: a resource can "
+            f"have at most {MAX_TAGS_PER_RESOURCE} tags and it has {len(existing)}.",
+            field,
+        )
     conn.execute(tags.delete().where(tags.c.resource_arn == resource_arn, tags.c.key.in_(keys)))
-    conn.execute(tags.insert(), [{"resource_arn": resource_arn, "key": tag.key, "value": tag.value}
-                                 for tag in new_tags])
+    conn.execute(
+        tags.insert(), [{"resource_arn": resource_arn, "key": tag.key, "value": tag.value} for tag in new_tags]
+    )
 
 
 def drop_tags(conn: Connection, resource_arn: str) -> None:
@@ -95,8 +105,11 @@ def check_tags(new_tags: Sequence[Tag], field: str = "tags") -> None:
             raise InvalidInput(f"Duplicate tag key '{tag.key}' at '{field}': tag keys must be unique.", field)
         seen.add(tag.key)
         if tag.key.lower().startswith("aws:"):
-            raise InvalidInput(f"Tag key '{tag.key}' at '{field}' is not allowed: keys beginning with "
-                               "'aws:' are reserved for AWS use.", field)
+            raise InvalidInput(
+                f"Tag key '{tag.key}' at '{field}' is not allowed: keys beginning with "
+                "'aws:' are reserved for AWS use.",
+                field,
+            )
     if len(new_tags) > MAX_TAGS_PER_RESOURCE:
         raise InvalidInput(f"Too many tags at '{field}': at most {MAX_TAGS_PER_RESOURCE} are allowed.", field)
 
@@ -105,11 +118,15 @@ def _require_resource(conn: Connection, caller: Caller, resource_arn: str) -> No
     match = _ARN.fullmatch(resource_arn)
     table = _TABLES.get(match.group(3)) if match else None
     if match is None or table is None:
-        raise InvalidInput(f"Resource {resource_arn} cannot be tagged: crowdloop tags human task UIs, flow "
-                           "definitions, work teams and workforces.", "resourceArn")
+        raise InvalidInput(
+            f"Resource {resource_arn} cannot be tagged: crowdloop tags human task UIs, flow "
+            "definitions, work teams and workforces.",
+            "resourceArn",
+        )
     region, account = match.group(1), match.group(2)
-    query = sa.select(table.c.id).where(table.c.arn == resource_arn, table.c.account == account,
-                                        table.c.region == region)
+    query = sa.select(table.c.id).where(
+        table.c.arn == resource_arn, table.c.account == account, table.c.region == region
+    )
     if table is workforces:
         query = query.where(workforces.c.status != "Deleted")
     if (account, region) != (caller.account, caller.region) or conn.execute(query).first() is None:

@@ -27,17 +27,29 @@ from crowdloop.runtime import Services
 from crowdloop.store.tables import worker_groups, workers
 
 
-def add_worker(svc: Services, email: str, *, password_hash: str | None = None,
-               groups: Iterable[str] = (), status: WorkerStatus = WorkerStatus.ACTIVE) -> Worker:
+def add_worker(
+    svc: Services,
+    email: str,
+    *,
+    password_hash: str | None = None,
+    groups: Iterable[str] = (),
+    status: WorkerStatus = WorkerStatus.ACTIVE,
+) -> Worker:
     email = normalize_email(email)
     with svc.store.write() as conn:
         if conn.execute(sa.select(workers.c.id).where(workers.c.email == email)).first():
             raise AlreadyExists("worker", email, f"A worker with email {email} exists already.")
         worker_pk = conn.execute(
-            workers.insert().values(
-                worker_id=secrets.token_hex(8), sub=str(uuid.uuid4()), email=email,
-                password_hash=password_hash, status=status.value, created_at=svc.clock.now(),
-            ).returning(workers.c.id)
+            workers.insert()
+            .values(
+                worker_id=secrets.token_hex(8),
+                sub=str(uuid.uuid4()),
+                email=email,
+                password_hash=password_hash,
+                status=status.value,
+                created_at=svc.clock.now(),
+            )
+            .returning(workers.c.id)
         ).scalar_one()
         _add_groups(conn, worker_pk, groups)
         return _load(conn, worker_pk)
@@ -55,8 +67,9 @@ def list_workers(svc: Services, group: str | None = None) -> list[Worker]:
     with svc.store.read() as conn:
         query = sa.select(workers.c.id).order_by(workers.c.email)
         if group is not None:
-            query = query.where(workers.c.id.in_(
-                sa.select(worker_groups.c.worker_id).where(worker_groups.c.group_name == group)))
+            query = query.where(
+                workers.c.id.in_(sa.select(worker_groups.c.worker_id).where(worker_groups.c.group_name == group))
+            )
         return [_load(conn, row.id) for row in conn.execute(query)]
 
 
@@ -70,8 +83,11 @@ def add_to_groups(svc: Services, email: str, groups: Iterable[str]) -> Worker:
 def remove_from_groups(svc: Services, email: str, groups: Iterable[str]) -> Worker:
     with svc.store.write() as conn:
         worker_pk = _pk(conn, email)
-        conn.execute(worker_groups.delete().where(worker_groups.c.worker_id == worker_pk,
-                                                  worker_groups.c.group_name.in_(list(groups))))
+        conn.execute(
+            worker_groups.delete().where(
+                worker_groups.c.worker_id == worker_pk, worker_groups.c.group_name.in_(list(groups))
+            )
+        )
         queue.withdraw_ineligible_leases(conn, svc.clock.now(), worker_pk=worker_pk)
         return _load(conn, worker_pk)
 
@@ -84,8 +100,7 @@ def set_status(svc: Services, email: str, status: WorkerStatus) -> Worker:
         return _load(conn, worker_pk)
 
 
-def link_oidc_worker(svc: Services, issuer: str, sub: str, *, email: str | None,
-                     groups: Sequence[str]) -> Worker:
+def link_oidc_worker(svc: Services, issuer: str, sub: str, *, email: str | None, groups: Sequence[str]) -> Worker:
     """The worker of the identity (issuer, sub), created on first use; an active worker's groups become
     exactly `groups` and their email the given one when no other worker has it. A worker that is not
     active is returned unchanged (the caller refuses the sign-in)."""
@@ -101,19 +116,32 @@ def link_oidc_worker(svc: Services, issuer: str, sub: str, *, email: str | None,
     raise AssertionError("unreachable")
 
 
-def _link_oidc_worker(conn: Connection, svc: Services, issuer: str, sub: str, email: str | None,
-                      groups: Sequence[str]) -> Worker:
-    row = conn.execute(sa.select(workers.c.id, workers.c.worker_id, workers.c.email, workers.c.status)
-                       .where(workers.c.issuer == issuer, workers.c.sub == sub)).first()
+def _link_oidc_worker(
+    conn: Connection, svc: Services, issuer: str, sub: str, email: str | None, groups: Sequence[str]
+) -> Worker:
+    row = conn.execute(
+        sa.select(workers.c.id, workers.c.worker_id, workers.c.email, workers.c.status).where(
+            workers.c.issuer == issuer, workers.c.sub == sub
+        )
+    ).first()
     if row is not None and row.status != WorkerStatus.ACTIVE.value:
         return _load(conn, row.id)
     worker_id = row.worker_id if row is not None else secrets.token_hex(8)
     handle = _oidc_handle(conn, row.id if row is not None else None, email, issuer, sub, worker_id)
     if row is None:
         worker_pk = conn.execute(
-            workers.insert().values(worker_id=worker_id, issuer=issuer, sub=sub, email=handle, password_hash=None,
-                                    status=WorkerStatus.ACTIVE.value, created_at=svc.clock.now())
-            .returning(workers.c.id)).scalar_one()
+            workers.insert()
+            .values(
+                worker_id=worker_id,
+                issuer=issuer,
+                sub=sub,
+                email=handle,
+                password_hash=None,
+                status=WorkerStatus.ACTIVE.value,
+                created_at=svc.clock.now(),
+            )
+            .returning(workers.c.id)
+        ).scalar_one()
     else:
         worker_pk = int(row.id)
         if handle != row.email:
@@ -125,8 +153,9 @@ def _link_oidc_worker(conn: Connection, svc: Services, issuer: str, sub: str, em
     return _load(conn, worker_pk)
 
 
-def _oidc_handle(conn: Connection, worker_pk: int | None, email: str | None, issuer: str, sub: str,
-                 worker_id: str) -> str:
+def _oidc_handle(
+    conn: Connection, worker_pk: int | None, email: str | None, issuer: str, sub: str, worker_id: str
+) -> str:
     """The email column of an OIDC worker: their email when no other worker has it, else
     "<sub>@<issuer host>", else "<worker id>@<issuer host>"."""
     host = urlsplit(issuer).hostname or "oidc"
@@ -163,8 +192,9 @@ def _pk(conn: Connection, email: str) -> int:
 
 
 def _add_groups(conn: Connection, worker_pk: int, groups: Iterable[str]) -> None:
-    existing = set(conn.execute(sa.select(worker_groups.c.group_name)
-                                .where(worker_groups.c.worker_id == worker_pk)).scalars())
+    existing = set(
+        conn.execute(sa.select(worker_groups.c.group_name).where(worker_groups.c.worker_id == worker_pk)).scalars()
+    )
     for group in dict.fromkeys(groups):
         if not group or len(group) > 128:
             raise InvalidInput(f"Group name '{group}' must be 1-128 characters.", "group")
@@ -174,8 +204,22 @@ def _add_groups(conn: Connection, worker_pk: int, groups: Iterable[str]) -> None
 
 def _load(conn: Connection, worker_pk: int) -> Worker:
     row = conn.execute(sa.select(workers).where(workers.c.id == worker_pk)).one()
-    groups = conn.execute(sa.select(worker_groups.c.group_name).where(worker_groups.c.worker_id == worker_pk)
-                          .order_by(worker_groups.c.group_name)).scalars().all()
-    return Worker(id=row.id, worker_id=row.worker_id, sub=row.sub, email=row.email,
-                  status=WorkerStatus(row.status), groups=tuple(groups), created_at=row.created_at,
-                  issuer=row.issuer)
+    groups = (
+        conn.execute(
+            sa.select(worker_groups.c.group_name)
+            .where(worker_groups.c.worker_id == worker_pk)
+            .order_by(worker_groups.c.group_name)
+        )
+        .scalars()
+        .all()
+    )
+    return Worker(
+        id=row.id,
+        worker_id=row.worker_id,
+        sub=row.sub,
+        email=row.email,
+        status=WorkerStatus(row.status),
+        groups=tuple(groups),
+        created_at=row.created_at,
+        issuer=row.issuer,
+    )

@@ -69,15 +69,24 @@ class Workteam:
 
 # --- workforces -----------------------------------------------------------------------------------------
 
-def create_workforce(svc: Services, caller: Caller, name: str, *,
-                     cognito_config: Mapping[str, Any] | None = None,
-                     oidc_config: Mapping[str, Any] | None = None,
-                     source_ip_config: Mapping[str, Any] | None = None,
-                     vpc_config: Mapping[str, Any] | None = None, ip_address_type: str | None = None,
-                     tags: Sequence[Tag] = ()) -> Workforce:
+
+def create_workforce(
+    svc: Services,
+    caller: Caller,
+    name: str,
+    *,
+    cognito_config: Mapping[str, Any] | None = None,
+    oidc_config: Mapping[str, Any] | None = None,
+    source_ip_config: Mapping[str, Any] | None = None,
+    vpc_config: Mapping[str, Any] | None = None,
+    ip_address_type: str | None = None,
+    tags: Sequence[Tag] = (),
+) -> Workforce:
     if (cognito_config is None) == (oidc_config is None):
-        raise InvalidInput("Specify exactly one of CognitoConfig and OidcConfig.",
-                           "cognitoConfig" if cognito_config is None else "oidcConfig")
+        raise InvalidInput(
+            "Specify exactly one of CognitoConfig and OidcConfig.",
+            "cognitoConfig" if cognito_config is None else "oidcConfig",
+        )
     config: dict[str, Any] = {}
     if cognito_config is not None:
         config["CognitoConfig"] = dict(cognito_config)
@@ -89,8 +98,10 @@ def create_workforce(svc: Services, caller: Caller, name: str, *,
         ensure_default_workforce(conn, caller, now)
         existing = _live_workforce(conn, caller)
         if existing is not None:
-            raise LimitExceeded(f"Workforce {existing.name} already exists in {caller.region}: an account "
-                                "can have one workforce per region. Delete it first or use UpdateWorkforce.")
+            raise LimitExceeded(
+                f"Workforce {existing.name} already exists in {caller.region}: an account "
+                "can have one workforce per region. Delete it first or use UpdateWorkforce."
+            )
         workforce = _insert_or_revive(conn, caller, name, config, now)
         put_tags(conn, workforce.arn, tags)
         return workforce
@@ -101,15 +112,33 @@ def describe_workforce(svc: Services, caller: Caller, name: str) -> Workforce:
         return _workforce_named(conn, caller, name, svc.clock.now())
 
 
-def list_workforces(svc: Services, caller: Caller, *, sort_by: str | None = None,
-                    sort_order: str | None = None, name_contains: str | None = None,
-                    max_results: int | None = None, next_token: str | None = None) -> Page[Workforce]:
+def list_workforces(
+    svc: Services,
+    caller: Caller,
+    *,
+    sort_by: str | None = None,
+    sort_order: str | None = None,
+    name_contains: str | None = None,
+    max_results: int | None = None,
+    next_token: str | None = None,
+) -> Page[Workforce]:
     sort_by, sort_order = sort_by or "CreateDate", sort_order or "Descending"
-    page = PageRequest({"op": "ListWorkforces", "account": caller.account, "region": caller.region,
-                        "by": sort_by, "order": sort_order, "contains": name_contains},
-                       max_results, next_token, key=svc.paging_key)
-    query = sa.select(workforces).where(workforces.c.account == caller.account,
-                                        workforces.c.region == caller.region, workforces.c.status != DELETED)
+    page = PageRequest(
+        {
+            "op": "ListWorkforces",
+            "account": caller.account,
+            "region": caller.region,
+            "by": sort_by,
+            "order": sort_order,
+            "contains": name_contains,
+        },
+        max_results,
+        next_token,
+        key=svc.paging_key,
+    )
+    query = sa.select(workforces).where(
+        workforces.c.account == caller.account, workforces.c.region == caller.region, workforces.c.status != DELETED
+    )
     if name_contains:
         query = query.where(sa.func.lower(workforces.c.name).contains(name_contains.lower(), autoescape=True))
     order = [workforces.c.name if sort_by == "Name" else workforces.c.created_at, workforces.c.id]
@@ -119,27 +148,35 @@ def list_workforces(svc: Services, caller: Caller, *, sort_by: str | None = None
     return Page([_workforce(row) for row in rows], token)
 
 
-def update_workforce(svc: Services, caller: Caller, name: str, *,
-                     source_ip_config: Mapping[str, Any] | None = None,
-                     oidc_config: Mapping[str, Any] | None = None,
-                     vpc_config: Mapping[str, Any] | None = None,
-                     ip_address_type: str | None = None) -> Workforce:
+def update_workforce(
+    svc: Services,
+    caller: Caller,
+    name: str,
+    *,
+    source_ip_config: Mapping[str, Any] | None = None,
+    oidc_config: Mapping[str, Any] | None = None,
+    vpc_config: Mapping[str, Any] | None = None,
+    ip_address_type: str | None = None,
+) -> Workforce:
     now = svc.clock.now()
     with svc.store.write() as conn:
         workforce = _workforce_named(conn, caller, name, now)
         config = dict(workforce.config)
         if oidc_config is not None:
             if "CognitoConfig" in config:
-                raise InvalidInput(f"Workforce {name} uses Amazon Cognito; OidcConfig can only update a "
-                                   "workforce that uses OIDC or crowdloop's own worker accounts.",
-                                   "oidcConfig")
+                raise InvalidInput(
+                    f"Workforce {name} uses Amazon Cognito; OidcConfig can only update a "
+                    "workforce that uses OIDC or crowdloop's own worker accounts.",
+                    "oidcConfig",
+                )
             if _team_count(conn, workforce.id):
-                raise Conflict(f"Workforce {name} has work teams: you can only update the OIDC configuration "
-                               "when no work teams are associated with the workforce.")
+                raise Conflict(
+                    f"Workforce {name} has work teams: you can only update the OIDC configuration "
+                    "when no work teams are associated with the workforce."
+                )
             config["OidcConfig"] = dict(oidc_config)
         _apply_common(config, source_ip_config, vpc_config, ip_address_type)
-        conn.execute(workforces.update().where(workforces.c.id == workforce.id)
-                     .values(config=config, updated_at=now))
+        conn.execute(workforces.update().where(workforces.c.id == workforce.id).values(config=config, updated_at=now))
         return _workforce(conn.execute(sa.select(workforces).where(workforces.c.id == workforce.id)).one())
 
 
@@ -151,17 +188,24 @@ def delete_workforce(svc: Services, caller: Caller, name: str) -> None:
             raise InUse(f"Workforce {name} still has work teams; delete them with DeleteWorkteam first.")
         drop_tags(conn, workforce.arn)
         if workforce.name == DEFAULT_WORKFORCE:
-            conn.execute(workforces.update().where(workforces.c.id == workforce.id)
-                         .values(status=DELETED, config={}, updated_at=now))
+            conn.execute(
+                workforces.update()
+                .where(workforces.c.id == workforce.id)
+                .values(status=DELETED, config={}, updated_at=now)
+            )
         else:
             conn.execute(workforces.delete().where(workforces.c.id == workforce.id))
 
 
 def ensure_default_workforce(conn: Connection, caller: Caller, now: datetime) -> None:
     """Create the caller's "default" workforce unless it was ever provisioned (idempotent, race-safe)."""
-    provisioned = conn.execute(sa.select(workforces.c.id).where(
-        workforces.c.account == caller.account, workforces.c.region == caller.region,
-        sa.or_(workforces.c.name == DEFAULT_WORKFORCE, workforces.c.status != DELETED))).first()
+    provisioned = conn.execute(
+        sa.select(workforces.c.id).where(
+            workforces.c.account == caller.account,
+            workforces.c.region == caller.region,
+            sa.or_(workforces.c.name == DEFAULT_WORKFORCE, workforces.c.status != DELETED),
+        )
+    ).first()
     if provisioned is None:
         try:
             with conn.begin_nested():
@@ -177,12 +221,19 @@ def get_workforce(conn: Connection, account: str, region: str) -> Workforce | No
 
 # --- work teams -----------------------------------------------------------------------------------------
 
-def create_workteam(svc: Services, caller: Caller, name: str, *,
-                    member_definitions: Sequence[Mapping[str, Any]], description: str,
-                    workforce_name: str | None = None,
-                    notification_configuration: Mapping[str, Any] | None = None,
-                    worker_access_configuration: Mapping[str, Any] | None = None,
-                    tags: Sequence[Tag] = ()) -> Workteam:
+
+def create_workteam(
+    svc: Services,
+    caller: Caller,
+    name: str,
+    *,
+    member_definitions: Sequence[Mapping[str, Any]],
+    description: str,
+    workforce_name: str | None = None,
+    notification_configuration: Mapping[str, Any] | None = None,
+    worker_access_configuration: Mapping[str, Any] | None = None,
+    tags: Sequence[Tag] = (),
+) -> Workteam:
     now = svc.clock.now()
     arn = arns.build("workteam", name, caller.account, caller.region)
     with svc.store.write() as conn:
@@ -190,25 +241,38 @@ def create_workteam(svc: Services, caller: Caller, name: str, *,
         if workforce_name is not None:
             workforce = _workforce_named(conn, caller, workforce_name, now)
         else:
-            workforce = (_live_workforce(conn, caller)
-                         or _insert_or_revive(conn, caller, DEFAULT_WORKFORCE, {}, now))
+            workforce = _live_workforce(conn, caller) or _insert_or_revive(conn, caller, DEFAULT_WORKFORCE, {}, now)
         if _team_row(conn, caller, name) is not None:
             raise _team_exists(name)
         groups = _member_groups(member_definitions, workforce)
-        count = conn.execute(sa.select(sa.func.count()).select_from(workteams).where(
-            workteams.c.account == caller.account, workteams.c.region == caller.region)).scalar_one()
+        count = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(workteams)
+            .where(workteams.c.account == caller.account, workteams.c.region == caller.region)
+        ).scalar_one()
         if count >= MAX_WORKTEAMS:
-            raise LimitExceeded(f"Cannot create work team {name}: an account can have at most "
-                                f"{MAX_WORKTEAMS} work teams per region.")
+            raise LimitExceeded(
+                f"Cannot create work team {name}: an account can have at most {MAX_WORKTEAMS} work teams per region."
+            )
         try:
             with conn.begin_nested():
-                team_id = conn.execute(workteams.insert().values(
-                    account=caller.account, region=caller.region, name=name, arn=arn,
-                    workforce_id=workforce.id, description=description,
-                    member_definitions=[dict(m) for m in member_definitions],
-                    notification_configuration=_plain(notification_configuration),
-                    worker_access_configuration=_plain(worker_access_configuration),
-                    created_at=now, updated_at=now).returning(workteams.c.id)).scalar_one()
+                team_id = conn.execute(
+                    workteams.insert()
+                    .values(
+                        account=caller.account,
+                        region=caller.region,
+                        name=name,
+                        arn=arn,
+                        workforce_id=workforce.id,
+                        description=description,
+                        member_definitions=[dict(m) for m in member_definitions],
+                        notification_configuration=_plain(notification_configuration),
+                        worker_access_configuration=_plain(worker_access_configuration),
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    .returning(workteams.c.id)
+                ).scalar_one()
         except IntegrityError:
             raise _team_exists(name) from None
         _set_groups(conn, team_id, groups)
@@ -222,15 +286,33 @@ def describe_workteam(svc: Services, caller: Caller, name: str) -> Workteam:
         return _load_team(conn, _team_id(conn, caller, name))
 
 
-def list_workteams(svc: Services, caller: Caller, *, sort_by: str | None = None,
-                   sort_order: str | None = None, name_contains: str | None = None,
-                   max_results: int | None = None, next_token: str | None = None) -> Page[Workteam]:
+def list_workteams(
+    svc: Services,
+    caller: Caller,
+    *,
+    sort_by: str | None = None,
+    sort_order: str | None = None,
+    name_contains: str | None = None,
+    max_results: int | None = None,
+    next_token: str | None = None,
+) -> Page[Workteam]:
     sort_by, sort_order = sort_by or "CreateDate", sort_order or "Ascending"
-    page = PageRequest({"op": "ListWorkteams", "account": caller.account, "region": caller.region,
-                        "by": sort_by, "order": sort_order, "contains": name_contains},
-                       max_results, next_token, key=svc.paging_key)
+    page = PageRequest(
+        {
+            "op": "ListWorkteams",
+            "account": caller.account,
+            "region": caller.region,
+            "by": sort_by,
+            "order": sort_order,
+            "contains": name_contains,
+        },
+        max_results,
+        next_token,
+        key=svc.paging_key,
+    )
     query = sa.select(workteams.c.id, workteams.c.name, workteams.c.created_at).where(
-        workteams.c.account == caller.account, workteams.c.region == caller.region)
+        workteams.c.account == caller.account, workteams.c.region == caller.region
+    )
     if name_contains:
         query = query.where(sa.func.lower(workteams.c.name).contains(name_contains.lower(), autoescape=True))
     order = [workteams.c.name if sort_by == "Name" else workteams.c.created_at, workteams.c.id]
@@ -240,11 +322,16 @@ def list_workteams(svc: Services, caller: Caller, *, sort_by: str | None = None,
         return Page([_load_team(conn, row.id) for row in rows], token)
 
 
-def update_workteam(svc: Services, caller: Caller, name: str, *,
-                    member_definitions: Sequence[Mapping[str, Any]] | None = None,
-                    description: str | None = None,
-                    notification_configuration: Mapping[str, Any] | None = None,
-                    worker_access_configuration: Mapping[str, Any] | None = None) -> Workteam:
+def update_workteam(
+    svc: Services,
+    caller: Caller,
+    name: str,
+    *,
+    member_definitions: Sequence[Mapping[str, Any]] | None = None,
+    description: str | None = None,
+    notification_configuration: Mapping[str, Any] | None = None,
+    worker_access_configuration: Mapping[str, Any] | None = None,
+) -> Workteam:
     """Change the given members; MemberDefinitions replaces the whole list (and the team's groups)."""
     now = svc.clock.now()
     with svc.store.write() as conn:
@@ -252,8 +339,9 @@ def update_workteam(svc: Services, caller: Caller, name: str, *,
         team = _load_team(conn, _team_id(conn, caller, name))
         values: dict[str, Any] = {"updated_at": now}
         if member_definitions is not None:
-            workforce = _workforce(conn.execute(sa.select(workforces).where(
-                workforces.c.arn == team.workforce_arn)).one())
+            workforce = _workforce(
+                conn.execute(sa.select(workforces).where(workforces.c.arn == team.workforce_arn)).one()
+            )
             _set_groups(conn, team.id, _member_groups(member_definitions, workforce))
             queue.withdraw_ineligible_leases(conn, now, workteam_arn=team.arn)
             values["member_definitions"] = [dict(m) for m in member_definitions]
@@ -281,21 +369,29 @@ def delete_workteam(svc: Services, caller: Caller, name: str) -> None:
 
 # --- helpers --------------------------------------------------------------------------------------------
 
-def _apply_common(config: dict[str, Any], source_ip_config: Mapping[str, Any] | None,
-                  vpc_config: Mapping[str, Any] | None, ip_address_type: str | None) -> None:
+
+def _apply_common(
+    config: dict[str, Any],
+    source_ip_config: Mapping[str, Any] | None,
+    vpc_config: Mapping[str, Any] | None,
+    ip_address_type: str | None,
+) -> None:
     if source_ip_config is not None:
         cidrs = list(source_ip_config.get("Cidrs", []))
         if len(cidrs) > MAX_CIDRS:
-            raise InvalidInput("1 validation error detected: Value at 'sourceIpConfig.cidrs' failed to "
-                               "satisfy constraint: Member must have length less than or equal to "
-                               f"{MAX_CIDRS}",
-                               "sourceIpConfig.cidrs")
+            raise InvalidInput(
+                "1 validation error detected: Value at 'sourceIpConfig.cidrs' failed to "
+                "satisfy constraint: Member must have length less than or equal to "
+                f"{MAX_CIDRS}",
+                "sourceIpConfig.cidrs",
+            )
         for cidr in cidrs:
             try:
                 ipaddress.ip_network(cidr, strict=False)
             except ValueError:
-                raise InvalidInput(f"'{cidr}' at 'sourceIpConfig.cidrs' is not a valid CIDR block.",
-                                   "sourceIpConfig.cidrs") from None
+                raise InvalidInput(
+                    f"'{cidr}' at 'sourceIpConfig.cidrs' is not a valid CIDR block.", "sourceIpConfig.cidrs"
+                ) from None
         config["SourceIpConfig"] = {"Cidrs": cidrs}
     if vpc_config is not None:
         config["WorkforceVpcConfig"] = _plain(vpc_config)
@@ -310,11 +406,12 @@ def _member_groups(definitions: Sequence[Mapping[str, Any]], workforce: Workforc
     cognito_ids: set[tuple[str, str]] = set()
     groups: list[str] = []
     for definition in definitions:
-        present = [k for k in ("CognitoMemberDefinition", "OidcMemberDefinition")
-                   if definition.get(k) is not None]
+        present = [k for k in ("CognitoMemberDefinition", "OidcMemberDefinition") if definition.get(k) is not None]
         if len(present) != 1:
-            raise InvalidInput("Each MemberDefinition must have exactly one of CognitoMemberDefinition and "
-                               "OidcMemberDefinition.", field)
+            raise InvalidInput(
+                "Each MemberDefinition must have exactly one of CognitoMemberDefinition and OidcMemberDefinition.",
+                field,
+            )
         kinds.add(present[0])
         member = definition[present[0]]
         if present[0] == "CognitoMemberDefinition":
@@ -325,21 +422,23 @@ def _member_groups(definitions: Sequence[Mapping[str, Any]], workforce: Workforc
                 raise InvalidInput("OidcMemberDefinition needs Groups: a list of 1 to 10 group names.", field)
             groups.extend(member["Groups"])
     if len(kinds) > 1:
-        raise InvalidInput("Do not mix CognitoMemberDefinition and OidcMemberDefinition in one work team.",
-                           field)
+        raise InvalidInput("Do not mix CognitoMemberDefinition and OidcMemberDefinition in one work team.", field)
     if len(cognito_ids) > 1:
-        raise InvalidInput("All CognitoMemberDefinition entries of a work team must use the same UserPool "
-                           "and ClientId.", field)
+        raise InvalidInput(
+            "All CognitoMemberDefinition entries of a work team must use the same UserPool and ClientId.", field
+        )
     cognito = workforce.config.get("CognitoConfig")
     if "OidcMemberDefinition" in kinds and cognito is not None:
-        raise InvalidInput(f"Workforce {workforce.name} uses Amazon Cognito: use CognitoMemberDefinition.",
-                           field)
+        raise InvalidInput(f"Workforce {workforce.name} uses Amazon Cognito: use CognitoMemberDefinition.", field)
     if "CognitoMemberDefinition" in kinds:
         if "OidcConfig" in workforce.config:
             raise InvalidInput(f"Workforce {workforce.name} uses OIDC: use OidcMemberDefinition.", field)
         if cognito is not None and cognito_ids != {(cognito["UserPool"], cognito["ClientId"])}:
-            raise InvalidInput(f"The UserPool and ClientId must be those of workforce {workforce.name} "
-                               f"({cognito['UserPool']}, {cognito['ClientId']}).", field)
+            raise InvalidInput(
+                f"The UserPool and ClientId must be those of workforce {workforce.name} "
+                f"({cognito['UserPool']}, {cognito['ClientId']}).",
+                field,
+            )
     return list(dict.fromkeys(groups))
 
 
@@ -353,34 +452,56 @@ def _plain(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return None if value is None else dict(value)
 
 
-def _insert_workforce(conn: Connection, caller: Caller, name: str, config: dict[str, Any],
-                      now: datetime) -> Workforce:
-    conn.execute(workforces.insert().values(
-        account=caller.account, region=caller.region, name=name,
-        arn=arns.build("workforce", name, caller.account, caller.region), status=ACTIVE, config=config,
-        created_at=now, updated_at=now))
-    return _workforce(conn.execute(sa.select(workforces).where(
-        workforces.c.account == caller.account, workforces.c.region == caller.region,
-        workforces.c.name == name)).one())
+def _insert_workforce(conn: Connection, caller: Caller, name: str, config: dict[str, Any], now: datetime) -> Workforce:
+    conn.execute(
+        workforces.insert().values(
+            account=caller.account,
+            region=caller.region,
+            name=name,
+            arn=arns.build("workforce", name, caller.account, caller.region),
+            status=ACTIVE,
+            config=config,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    return _workforce(
+        conn.execute(
+            sa.select(workforces).where(
+                workforces.c.account == caller.account, workforces.c.region == caller.region, workforces.c.name == name
+            )
+        ).one()
+    )
 
 
-def _insert_or_revive(conn: Connection, caller: Caller, name: str, config: dict[str, Any],
-                      now: datetime) -> Workforce:
+def _insert_or_revive(conn: Connection, caller: Caller, name: str, config: dict[str, Any], now: datetime) -> Workforce:
     """A new workforce row, or the tombstone of the same name brought back to life."""
-    tombstone = conn.execute(sa.select(workforces.c.id).where(
-        workforces.c.account == caller.account, workforces.c.region == caller.region,
-        workforces.c.name == name, workforces.c.status == DELETED)).first()
+    tombstone = conn.execute(
+        sa.select(workforces.c.id).where(
+            workforces.c.account == caller.account,
+            workforces.c.region == caller.region,
+            workforces.c.name == name,
+            workforces.c.status == DELETED,
+        )
+    ).first()
     if tombstone is None:
         return _insert_workforce(conn, caller, name, config, now)
-    conn.execute(workforces.update().where(workforces.c.id == tombstone.id)
-                 .values(status=ACTIVE, config=config, created_at=now, updated_at=now))
+    conn.execute(
+        workforces.update()
+        .where(workforces.c.id == tombstone.id)
+        .values(status=ACTIVE, config=config, created_at=now, updated_at=now)
+    )
     return _workforce(conn.execute(sa.select(workforces).where(workforces.c.id == tombstone.id)).one())
 
 
 def _live_workforce(conn: Connection, caller: Caller) -> Workforce | None:
-    row = conn.execute(sa.select(workforces).where(
-        workforces.c.account == caller.account, workforces.c.region == caller.region,
-        workforces.c.status != DELETED).order_by(workforces.c.id)).first()
+    row = conn.execute(
+        sa.select(workforces)
+        .where(
+            workforces.c.account == caller.account, workforces.c.region == caller.region, workforces.c.status != DELETED
+        )
+        .order_by(workforces.c.id)
+    ).first()
     return None if row is None else _workforce(row)
 
 
@@ -397,14 +518,19 @@ def _workforce(row: Row[Any]) -> Workforce:
 
 
 def _team_count(conn: Connection, workforce_id: int) -> int:
-    return int(conn.execute(sa.select(sa.func.count()).select_from(workteams)
-                            .where(workteams.c.workforce_id == workforce_id)).scalar_one())
+    return int(
+        conn.execute(
+            sa.select(sa.func.count()).select_from(workteams).where(workteams.c.workforce_id == workforce_id)
+        ).scalar_one()
+    )
 
 
 def _team_row(conn: Connection, caller: Caller, name: str) -> Row[Any] | None:
-    return conn.execute(sa.select(workteams.c.id).where(
-        workteams.c.account == caller.account, workteams.c.region == caller.region,
-        workteams.c.name == name)).first()
+    return conn.execute(
+        sa.select(workteams.c.id).where(
+            workteams.c.account == caller.account, workteams.c.region == caller.region, workteams.c.name == name
+        )
+    ).first()
 
 
 def _team_id(conn: Connection, caller: Caller, name: str) -> int:
@@ -419,14 +545,30 @@ def _team_exists(name: str) -> AlreadyExists:
 
 
 def _load_team(conn: Connection, team_id: int) -> Workteam:
-    row = conn.execute(sa.select(workteams, workforces.c.arn.label("workforce_arn"))
-                       .join(workforces, workforces.c.id == workteams.c.workforce_id)
-                       .where(workteams.c.id == team_id)).one()
-    groups = conn.execute(sa.select(workteam_groups.c.group_name)
-                          .where(workteam_groups.c.workteam_id == team_id)
-                          .order_by(workteam_groups.c.group_name)).scalars().all()
-    return Workteam(id=row.id, name=row.name, arn=row.arn, workforce_arn=row.workforce_arn,
-                    description=row.description, member_definitions=list(row.member_definitions),
-                    notification_configuration=row.notification_configuration,
-                    worker_access_configuration=row.worker_access_configuration,
-                    created_at=row.created_at, updated_at=row.updated_at, groups=tuple(groups))
+    row = conn.execute(
+        sa.select(workteams, workforces.c.arn.label("workforce_arn"))
+        .join(workforces, workforces.c.id == workteams.c.workforce_id)
+        .where(workteams.c.id == team_id)
+    ).one()
+    groups = (
+        conn.execute(
+            sa.select(workteam_groups.c.group_name)
+            .where(workteam_groups.c.workteam_id == team_id)
+            .order_by(workteam_groups.c.group_name)
+        )
+        .scalars()
+        .all()
+    )
+    return Workteam(
+        id=row.id,
+        name=row.name,
+        arn=row.arn,
+        workforce_arn=row.workforce_arn,
+        description=row.description,
+        member_definitions=list(row.member_definitions),
+        notification_configuration=row.notification_configuration,
+        worker_access_configuration=row.worker_access_configuration,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        groups=tuple(groups),
+    )

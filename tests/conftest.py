@@ -65,8 +65,9 @@ def _postgres_template(templates: dict[str, Any], postgres: PostgresServer) -> s
 
 
 @pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path, _templates: dict[str, Any],
-           tmp_path_factory: pytest.TempPathFactory) -> str:
+def db_url(
+    request: pytest.FixtureRequest, tmp_path: Path, _templates: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> str:
     if request.param == "sqlite":
         path = tmp_path / "crowdloop.db"
         shutil.copy(_sqlite_template(_templates, tmp_path_factory), path)
@@ -123,21 +124,43 @@ class RunningServer:
         return Settings(data_dir=str(self.data_dir), database_url=self.database_url, port=self.port)
 
     def client(self, service: str, **kwargs: Any) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=self.region,
-                            aws_access_key_id=self.access_key_id,
-                            aws_secret_access_key=self.secret_access_key,
-                            config=Config(retries={"max_attempts": 1}), **kwargs)
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=self.secret_access_key,
+            config=Config(retries={"max_attempts": 1}),
+            **kwargs,
+        )
 
 
-def start_server(data_dir: Path, database_url: str, backend: str = "sqlite",
-                 extra_env: dict[str, str] | None = None, port: int | None = None) -> RunningServer:
+def start_server(
+    data_dir: Path,
+    database_url: str,
+    backend: str = "sqlite",
+    extra_env: dict[str, str] | None = None,
+    port: int | None = None,
+) -> RunningServer:
     port = port or free_port()
-    env = {**os.environ, "CROWDLOOP_DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1",
-           **(extra_env or {})}
+    env = {**os.environ, "CROWDLOOP_DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     process = subprocess.Popen(
-        [sys.executable, "-m", "crowdloop", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "crowdloop",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
     server = RunningServer(backend, process, f"http://127.0.0.1:{port}", data_dir, database_url, port)
     deadline = time.monotonic() + 60
@@ -171,14 +194,27 @@ def _exports(text: str) -> dict[str, str]:
     return found
 
 
-def keys_show(data_dir: Path, database_url: str, port: int,
-              extra_env: dict[str, str] | None = None) -> dict[str, str]:
+def keys_show(data_dir: Path, database_url: str, port: int, extra_env: dict[str, str] | None = None) -> dict[str, str]:
     """The admin key's export lines from `crowdloop keys show` (what a user runs after a restart)."""
     result = subprocess.run(
-        [sys.executable, "-m", "crowdloop", "keys", "show", "--data-dir", str(data_dir), "--host", "127.0.0.1",
-         "--port", str(port)],
-        capture_output=True, text=True, check=True,
-        env={**os.environ, "CROWDLOOP_DATABASE_URL": database_url, **(extra_env or {})})
+        [
+            sys.executable,
+            "-m",
+            "crowdloop",
+            "keys",
+            "show",
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "CROWDLOOP_DATABASE_URL": database_url, **(extra_env or {})},
+    )
     return _exports(result.stdout)
 
 
@@ -251,8 +287,7 @@ def server_services(server: RunningServer) -> Iterator[Services]:
 
     settings = server.settings
     store = open_store(server.database_url, migrate=False)
-    yield Services(settings=settings, store=store, clock=SystemClock(),
-                   blobs=LocalBlobStore(settings.output_path))
+    yield Services(settings=settings, store=store, clock=SystemClock(), blobs=LocalBlobStore(settings.output_path))
     store.dispose()
 
 
@@ -264,16 +299,23 @@ class MotoS3:
     region: str = REGION
 
     def client(self) -> Any:
-        return boto3.client("s3", endpoint_url=self.endpoint_url, region_name=self.region,
-                            aws_access_key_id=self.access_key_id,
-                            aws_secret_access_key=self.secret_access_key)
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=self.secret_access_key,
+        )
 
 
 @pytest.fixture(scope="session")
 def moto_s3() -> Iterator[MotoS3]:
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

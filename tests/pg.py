@@ -29,8 +29,9 @@ class PostgresServer:
     def _start(self) -> None:
         candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
         if not candidates:
-            raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql); "
-                               "or set CROWDLOOP_TEST_POSTGRES_URL")
+            raise RuntimeError(
+                "PostgreSQL server binaries not found (apt-get install postgresql); or set CROWDLOOP_TEST_POSTGRES_URL"
+            )
         self._bin = Path(candidates[-1]).parent
         self._dir = Path(tempfile.mkdtemp(prefix="crowdloop-pg-"))
         port = free_port()
@@ -39,10 +40,14 @@ class PostgresServer:
             os.chmod(self._dir, 0o777)
             shutil.chown(self._dir, run_as)
         data = self._dir / "data"
-        self._run([str(self._bin / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                   "--no-sync", "-E", "UTF8"], run_as)
-        self._options = (f"-p {port} -k {self._dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
+        self._run(
+            [str(self._bin / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"],
+            run_as,
+        )
+        self._options = (
+            f"-p {port} -k {self._dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+        )
         self.resume()
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
 
@@ -54,14 +59,27 @@ class PostgresServer:
     def pause(self) -> None:
         """Stop the server as an outage would (connections are cut), keeping its data for resume()."""
         assert self._dir and self._bin, "not a server this object started"
-        self._run([str(self._bin / "pg_ctl"), "-D", str(self._dir / "data"), "-m", "fast", "-w", "stop"],
-                  _unprivileged_user())
+        self._run(
+            [str(self._bin / "pg_ctl"), "-D", str(self._dir / "data"), "-m", "fast", "-w", "stop"], _unprivileged_user()
+        )
 
     def resume(self) -> None:
         """Start the server (again) on the same port and data."""
         assert self._dir and self._bin, "not a server this object started"
-        self._run([str(self._bin / "pg_ctl"), "-D", str(self._dir / "data"), "-o", self._options, "-l",
-                   str(self._dir / "log"), "-w", "start"], _unprivileged_user())
+        self._run(
+            [
+                str(self._bin / "pg_ctl"),
+                "-D",
+                str(self._dir / "data"),
+                "-o",
+                self._options,
+                "-l",
+                str(self._dir / "log"),
+                "-w",
+                "start",
+            ],
+            _unprivileged_user(),
+        )
 
     def _run(self, cmd: list[str], run_as: str | None) -> None:
         if run_as:
@@ -82,11 +100,25 @@ class PostgresServer:
 
     def stop(self) -> None:
         if self._dir and self._bin:
-            subprocess.run(["runuser", "-u", _unprivileged_user() or "root", "--",
-                            str(self._bin / "pg_ctl"), "-D", str(self._dir / "data"), "-m", "immediate",
-                            "stop"] if _unprivileged_user() else
-                           [str(self._bin / "pg_ctl"), "-D", str(self._dir / "data"), "-m", "immediate", "stop"],
-                           check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(
+                [
+                    "runuser",
+                    "-u",
+                    _unprivileged_user() or "root",
+                    "--",
+                    str(self._bin / "pg_ctl"),
+                    "-D",
+                    str(self._dir / "data"),
+                    "-m",
+                    "immediate",
+                    "stop",
+                ]
+                if _unprivileged_user()
+                else [str(self._bin / "pg_ctl"), "-D", str(self._dir / "data"), "-m", "immediate", "stop"],
+                check=False,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             shutil.rmtree(self._dir, ignore_errors=True)
 
 

@@ -14,8 +14,14 @@ Handler = Callable[[Services, Caller, dict[str, Any]], dict[str, Any]]
 
 
 def start_human_loop(svc: Services, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-    arn = loops.start_human_loop(svc, caller, params["HumanLoopName"], params["FlowDefinitionArn"],
-                                 params["HumanLoopInput"]["InputContent"], params.get("DataAttributes"))
+    arn = loops.start_human_loop(
+        svc,
+        caller,
+        params["HumanLoopName"],
+        params["FlowDefinitionArn"],
+        params["HumanLoopInput"]["InputContent"],
+        params.get("DataAttributes"),
+    )
     return {"HumanLoopArn": arn}
 
 
@@ -35,14 +41,24 @@ def describe_human_loop(svc: Services, caller: Caller, params: dict[str, Any]) -
 
 def list_human_loops(svc: Services, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
     page, token = loops.list_human_loops(
-        svc, caller, params["FlowDefinitionArn"], created_after=params.get("CreationTimeAfter"),
-        created_before=params.get("CreationTimeBefore"), sort_order=params.get("SortOrder") or "Descending",
-        max_results=params.get("MaxResults"), next_token=params.get("NextToken"))
+        svc,
+        caller,
+        params["FlowDefinitionArn"],
+        created_after=params.get("CreationTimeAfter"),
+        created_before=params.get("CreationTimeBefore"),
+        sort_order=params.get("SortOrder") or "Descending",
+        max_results=params.get("MaxResults"),
+        next_token=params.get("NextToken"),
+    )
     return {
         "HumanLoopSummaries": [
-            {"HumanLoopName": loop.name, "HumanLoopStatus": loop.status.value,
-             "CreationTime": loop.created_at, "FailureReason": loop.failure_reason,
-             "FlowDefinitionArn": loop.flow_definition_arn}
+            {
+                "HumanLoopName": loop.name,
+                "HumanLoopStatus": loop.status.value,
+                "CreationTime": loop.created_at,
+                "FailureReason": loop.failure_reason,
+                "FlowDefinitionArn": loop.flow_definition_arn,
+            }
             for loop in page
         ],
         "NextToken": token,

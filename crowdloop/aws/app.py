@@ -88,9 +88,16 @@ def is_aws_request(scope: wire.Scope) -> bool:
 class AwsApi:
     """ASGI app for every AWS-compatible endpoint. One instance per process."""
 
-    def __init__(self, services: Services, sagemaker_ops: dict[str, Handler] | None = None,
-                 a2i_ops: dict[str, Handler] | None = None, *, signature_clock: Clock | None = None,
-                 max_workers: int = 32, render_threads: RenderThreads | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        sagemaker_ops: dict[str, Handler] | None = None,
+        a2i_ops: dict[str, Handler] | None = None,
+        *,
+        signature_clock: Clock | None = None,
+        max_workers: int = 32,
+        render_threads: RenderThreads | None = None,
+    ) -> None:
         """`signature_clock` checks X-Amz-Date (default: the system clock, not services.clock, so tests
         with a ManualClock can still sign with real time)."""
         self.services = services
@@ -149,7 +156,8 @@ class AwsApi:
             response = await self._sts_request(scope, receive, request, request_id)
         else:
             status, headers, body = sagemaker_error(
-                WireError("UnknownOperationException", 404, "No AWS API at this address."), request_id)
+                WireError("UnknownOperationException", 404, "No AWS API at this address."), request_id
+            )
             response = wire.Response(status, headers, body)
         await wire.send_response(send, response, head=request.method == "HEAD")
 
@@ -160,8 +168,9 @@ class AwsApi:
 
     # --- SageMaker: awsJson1_1 -------------------------------------------------------------------------
 
-    async def _sagemaker(self, scope: wire.Scope, receive: wire.Receive, request: wire.Request,
-                         request_id: bytes) -> wire.Response:
+    async def _sagemaker(
+        self, scope: wire.Scope, receive: wire.Receive, request: wire.Request, request_id: bytes
+    ) -> wire.Response:
         try:
             self._refuse_web_pages(request)
             request.body = await _body(scope, receive)
@@ -169,8 +178,9 @@ class AwsApi:
             prefix, _, operation = request.header("x-amz-target").partition(".")
             handler = self.sagemaker_ops.get(operation) if prefix == "SageMaker" else None
             if handler is None or request.method != "POST":
-                raise WireError("UnknownOperationException", 400,
-                                f"Operation {request.header('x-amz-target')!r} is not supported.")
+                raise WireError(
+                    "UnknownOperationException", 400, f"Operation {request.header('x-amz-target')!r} is not supported."
+                )
             params = validation.validate(SAGEMAKER, operation, _json_object(request.body))
             result = await self._run_operation(operation, lambda: handler(self.services, caller, params))
             body = wire.sagemaker_json(result)
@@ -182,8 +192,9 @@ class AwsApi:
 
     # --- A2I runtime: restJson1 ------------------------------------------------------------------------
 
-    async def _a2i(self, scope: wire.Scope, receive: wire.Receive, request: wire.Request,
-                   request_id: bytes) -> wire.Response:
+    async def _a2i(
+        self, scope: wire.Scope, receive: wire.Receive, request: wire.Request, request_id: bytes
+    ) -> wire.Response:
         try:
             self._refuse_web_pages(request)
             request.body = await _body(scope, receive)
@@ -191,8 +202,7 @@ class AwsApi:
             matched = self._router().match(request.method, request.raw_path)
             handler = self.a2i_ops.get(matched[0].operation) if matched else None
             if matched is None or handler is None:
-                raise WireError("UnknownOperationException", 404,
-                                f"No operation for {request.method} {request.path}.")
+                raise WireError("UnknownOperationException", 404, f"No operation for {request.method} {request.path}.")
             route, labels = matched
             params = _json_object(request.body) if route.method == "POST" else {}
             params.update(labels)
@@ -212,19 +222,20 @@ class AwsApi:
 
     # --- S3 and STS (XML) ------------------------------------------------------------------------------
 
-    async def _s3_request(self, scope: wire.Scope, receive: wire.Receive, request: wire.Request,
-                          request_id: bytes) -> wire.Response:
+    async def _s3_request(
+        self, scope: wire.Scope, receive: wire.Receive, request: wire.Request, request_id: bytes
+    ) -> wire.Response:
         try:
             self._refuse_web_pages(request)
             request.body = await _body(scope, receive, wire.MAX_XML_API_BODY_BYTES)
-            caller = await self._auth.authenticate(request, S3, self._run,
-                                                   s3_resource=self._s3.resource_path(request))
+            caller = await self._auth.authenticate(request, S3, self._run, s3_resource=self._s3.resource_path(request))
             return await self._run(lambda: self._s3.handle(request, caller, request_id))
         except Exception as exc:
             return s3.error_response(exc, request, request_id)
 
-    async def _sts_request(self, scope: wire.Scope, receive: wire.Receive, request: wire.Request,
-                           request_id: bytes) -> wire.Response:
+    async def _sts_request(
+        self, scope: wire.Scope, receive: wire.Receive, request: wire.Request, request_id: bytes
+    ) -> wire.Response:
         try:
             self._refuse_web_pages(request)
             request.body = await _body(scope, receive, wire.MAX_XML_API_BODY_BYTES)

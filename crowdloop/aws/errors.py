@@ -97,8 +97,9 @@ def a2i_code(exc: BaseException) -> tuple[str, int, str]:
     return "InternalServerException", 500, "An internal error occurred. Try again."
 
 
-def _lookup(table: dict[type[domain.CrowdloopError], tuple[str, int]],
-            exc: domain.CrowdloopError) -> tuple[str, int] | None:
+def _lookup(
+    table: dict[type[domain.CrowdloopError], tuple[str, int]], exc: domain.CrowdloopError
+) -> tuple[str, int] | None:
     if isinstance(exc, domain.AuthFailure):
         for auth_class, code in AUTH_CODES.items():
             if isinstance(exc, auth_class):
@@ -128,6 +129,10 @@ def a2i_error(exc: BaseException, request_id: bytes) -> tuple[int, list[tuple[by
     """restJson1 error reply: code in the x-amzn-ErrorType header and in the body."""
     code, status, message = a2i_code(exc)
     body = orjson.dumps({"__type": code, "message": message})
-    headers = [(b"content-type", A2I_JSON), (b"x-amzn-requestid", request_id),
-               (b"x-amzn-errortype", code.encode()), *retry_after(exc)]
+    headers = [
+        (b"content-type", A2I_JSON),
+        (b"x-amzn-requestid", request_id),
+        (b"x-amzn-errortype", code.encode()),
+        *retry_after(exc),
+    ]
     return status, headers, body

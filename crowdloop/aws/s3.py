@@ -47,15 +47,45 @@ XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
 CHUNK_BYTES = 1024 * 1024
 MAX_KEYS = 1000
 
-_SUBRESOURCES = frozenset({
-    "accelerate", "acl", "analytics", "attributes", "cors", "encryption", "intelligent-tiering", "inventory",
-    "legal-hold", "lifecycle", "logging", "metrics", "notification", "object-lock", "ownershipControls",
-    "policy", "policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore", "retention",
-    "select", "tagging", "torrent", "uploadId", "uploads", "versioning", "versions", "website",
-})
+_SUBRESOURCES = frozenset(
+    {
+        "accelerate",
+        "acl",
+        "analytics",
+        "attributes",
+        "cors",
+        "encryption",
+        "intelligent-tiering",
+        "inventory",
+        "legal-hold",
+        "lifecycle",
+        "logging",
+        "metrics",
+        "notification",
+        "object-lock",
+        "ownershipControls",
+        "policy",
+        "policyStatus",
+        "publicAccessBlock",
+        "replication",
+        "requestPayment",
+        "restore",
+        "retention",
+        "select",
+        "tagging",
+        "torrent",
+        "uploadId",
+        "uploads",
+        "versioning",
+        "versions",
+        "website",
+    }
+)
 _OVERRIDES = {
-    "response-content-type": b"content-type", "response-content-language": b"content-language",
-    "response-expires": b"expires", "response-cache-control": b"cache-control",
+    "response-content-type": b"content-type",
+    "response-content-language": b"content-language",
+    "response-expires": b"expires",
+    "response-cache-control": b"cache-control",
     "response-content-disposition": b"content-disposition",
     "response-content-encoding": b"content-encoding",
 }
@@ -100,7 +130,7 @@ class S3Api:
         return None
 
     def resource_path(self, request: wire.Request) -> str:
-        """"/bucket/key" as encoded in the request, whatever the addressing style (SigV2 signs this)."""
+        """ "/bucket/key" as encoded in the request, whatever the addressing style (SigV2 signs this)."""
         bucket = self._virtual_host_bucket(request)
         return request.raw_path if bucket is None else "/" + quote(bucket, safe="") + request.raw_path
 
@@ -147,16 +177,24 @@ class S3Api:
             for entry in sorted(os.scandir(self.root), key=lambda e: e.name):
                 if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
                     created = _iso(entry.stat(follow_symlinks=False).st_mtime)
-                    entries.append(f"<Bucket><Name>{wire.xml_text(entry.name)}</Name>"
-                                   f"<CreationDate>{created}</CreationDate></Bucket>")
+                    entries.append(
+                        f"<Bucket><Name>{wire.xml_text(entry.name)}</Name>"
+                        f"<CreationDate>{created}</CreationDate></Bucket>"
+                    )
         owner = f"<Owner><ID>{wire.xml_text(caller.account)}</ID><DisplayName>crowdloop</DisplayName></Owner>"
-        return _xml(200, headers, f'<ListAllMyBucketsResult xmlns="{XMLNS}">{owner}<Buckets>'
-                    + "".join(entries) + "</Buckets></ListAllMyBucketsResult>")
+        return _xml(
+            200,
+            headers,
+            f'<ListAllMyBucketsResult xmlns="{XMLNS}">{owner}<Buckets>'
+            + "".join(entries)
+            + "</Buckets></ListAllMyBucketsResult>",
+        )
 
     # --- listing -------------------------------------------------------------------------------------------
 
-    def _list_objects(self, bucket: str, bucket_dir: Path, params: dict[str, str],
-                      headers: list[tuple[bytes, bytes]]) -> wire.Response:
+    def _list_objects(
+        self, bucket: str, bucket_dir: Path, params: dict[str, str], headers: list[tuple[bytes, bytes]]
+    ) -> wire.Response:
         v2 = params.get("list-type") == "2"
         prefix = params.get("prefix", "")
         delimiter = params.get("delimiter", "")
@@ -166,8 +204,7 @@ class S3Api:
             if max_keys < 0:
                 raise ValueError(max_keys)
         except ValueError:
-            raise S3Error("InvalidArgument", 400, "Provided max-keys not an integer or within integer "
-                          "range") from None
+            raise S3Error("InvalidArgument", 400, "Provided max-keys not an integer or within integer range") from None
         token = params.get("continuation-token")
         if v2:
             start_after = params.get("start-after", "")
@@ -184,8 +221,10 @@ class S3Api:
         def enc(value: str) -> str:
             return wire.xml_text(quote(value, safe="/") if url else value)
 
-        parts = [f'<ListBucketResult xmlns="{XMLNS}"><Name>{wire.xml_text(bucket)}</Name>',
-                 f"<Prefix>{enc(prefix)}</Prefix>"]
+        parts = [
+            f'<ListBucketResult xmlns="{XMLNS}"><Name>{wire.xml_text(bucket)}</Name>',
+            f"<Prefix>{enc(prefix)}</Prefix>",
+        ]
         if v2:
             parts.append(f"<KeyCount>{len(page)}</KeyCount>")
             if token:
@@ -209,14 +248,17 @@ class S3Api:
                 parts.append(f"<CommonPrefixes><Prefix>{enc(name)}</Prefix></CommonPrefixes>")
                 continue
             stat = path.stat()
-            parts.append(f"<Contents><Key>{enc(name)}</Key><LastModified>{_iso(stat.st_mtime)}</LastModified>"
-                         f"<ETag>&quot;{self._etag(path, stat)}&quot;</ETag><Size>{stat.st_size}</Size>"
-                         "<StorageClass>STANDARD</StorageClass></Contents>")
+            parts.append(
+                f"<Contents><Key>{enc(name)}</Key><LastModified>{_iso(stat.st_mtime)}</LastModified>"
+                f"<ETag>&quot;{self._etag(path, stat)}&quot;</ETag><Size>{stat.st_size}</Size>"
+                "<StorageClass>STANDARD</StorageClass></Contents>"
+            )
         parts.append("</ListBucketResult>")
         return _xml(200, headers, "".join(parts))
 
-    def _entries(self, bucket_dir: Path, prefix: str, delimiter: str,
-                 start_after: str) -> list[tuple[str, Path | None]]:
+    def _entries(
+        self, bucket_dir: Path, prefix: str, delimiter: str, start_after: str
+    ) -> list[tuple[str, Path | None]]:
         """Sorted (key, file) and (common prefix, None) entries after `start_after`."""
         base = prefix[: prefix.rfind("/") + 1]
         directory = self._safe_dir(bucket_dir, base)
@@ -268,8 +310,7 @@ class S3Api:
     def _object_path(self, bucket_dir: Path, key: str) -> Path:
         segments = key.split("/")
         missing = S3Error("NoSuchKey", 404, "The specified key does not exist.", Key=key)
-        if _is_temporary(segments[-1]) or any(s in ("", ".", "..") or "\0" in s or "\\" in s
-                                               for s in segments):
+        if _is_temporary(segments[-1]) or any(s in ("", ".", "..") or "\0" in s or "\\" in s for s in segments):
             raise missing
         path = bucket_dir.joinpath(*segments)
         try:
@@ -280,8 +321,14 @@ class S3Api:
             raise missing
         return resolved
 
-    def _get_object(self, request: wire.Request, bucket_dir: Path, key: str, params: dict[str, str],
-                    headers: list[tuple[bytes, bytes]]) -> wire.Response:
+    def _get_object(
+        self,
+        request: wire.Request,
+        bucket_dir: Path,
+        key: str,
+        params: dict[str, str],
+        headers: list[tuple[bytes, bytes]],
+    ) -> wire.Response:
         path = self._object_path(bucket_dir, key)
         stat = path.stat()
         size = stat.st_size
@@ -335,8 +382,10 @@ def error_response(exc: BaseException, request: wire.Request, request_id: bytes)
     """S3's XML error document (no body for HEAD, as S3 does)."""
     error = _s3_error(exc, request)
     extra = "".join(f"<{k}>{wire.xml_text(v)}</{k}>" for k, v in error.extra.items())
-    body = (f"<Error><Code>{error.code}</Code><Message>{wire.xml_text(error.message)}</Message>{extra}"
-            f"<RequestId>{request_id.decode()}</RequestId></Error>")
+    body = (
+        f"<Error><Code>{error.code}</Code><Message>{wire.xml_text(error.message)}</Message>{extra}"
+        f"<RequestId>{request_id.decode()}</RequestId></Error>"
+    )
     return _xml(error.status, [(b"x-amz-request-id", request_id), *retry_after(exc)], body)
 
 
@@ -346,16 +395,20 @@ def _s3_error(exc: BaseException, request: wire.Request) -> S3Error:
     if isinstance(exc, domain.MissingAuthentication):
         return S3Error("AccessDenied", 403, "Access Denied")
     if isinstance(exc, domain.UnknownAccessKey):
-        return S3Error("InvalidAccessKeyId", 403, "The AWS Access Key Id you provided does not exist in our "
-                       "records.")
+        return S3Error("InvalidAccessKeyId", 403, "The AWS Access Key Id you provided does not exist in our records.")
     if isinstance(exc, domain.SignatureExpired):
         if is_presigned(request) or is_presigned_v2(request):
             return S3Error("AccessDenied", 403, exc.message)
-        return S3Error("RequestTimeTooSkewed", 403, "The difference between the request time and the "
-                       "current time is too large.")
+        return S3Error(
+            "RequestTimeTooSkewed", 403, "The difference between the request time and the current time is too large."
+        )
     if isinstance(exc, domain.IncompleteSignature):
-        return S3Error("AccessDenied", 403, "There were headers present in the request which were not signed",
-                       HeadersNotSigned=exc.header)
+        return S3Error(
+            "AccessDenied",
+            403,
+            "There were headers present in the request which were not signed",
+            HeadersNotSigned=exc.header,
+        )
     if isinstance(exc, domain.BadSignature):
         return S3Error("SignatureDoesNotMatch", 403, exc.message)
     if isinstance(exc, WireError):
@@ -373,8 +426,11 @@ def _s3_error(exc: BaseException, request: wire.Request) -> S3Error:
 
 
 def _xml(status: int, headers: list[tuple[bytes, bytes]], body: str) -> wire.Response:
-    return wire.Response(status, [*headers, (b"content-type", b"application/xml")],
-                         ('<?xml version="1.0" encoding="UTF-8"?>\n' + body).encode())
+    return wire.Response(
+        status,
+        [*headers, (b"content-type", b"application/xml")],
+        ('<?xml version="1.0" encoding="UTF-8"?>\n' + body).encode(),
+    )
 
 
 def _iso(timestamp: float) -> str:
@@ -397,8 +453,9 @@ def _decode_token(token: str) -> str:
     try:
         return base64.urlsafe_b64decode(token.encode()).decode()
     except (ValueError, UnicodeDecodeError):
-        raise S3Error("InvalidArgument", 400, "The continuation token provided is incorrect",
-                      ArgumentName="continuation-token") from None
+        raise S3Error(
+            "InvalidArgument", 400, "The continuation token provided is incorrect", ArgumentName="continuation-token"
+        ) from None
 
 
 def _walk(directory: Path, base: str) -> Iterator[tuple[str, Path]]:
@@ -463,14 +520,12 @@ def _header_value(name: str, value: str) -> bytes:
     """A response-* override as a header value; S3's InvalidArgument for control characters (CR/LF would
     end the header and let the URL's author write headers of their own)."""
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
-        raise S3Error("InvalidArgument", 400, f"Header value of {name} contains control characters.",
-                      ArgumentName=name)
+        raise S3Error("InvalidArgument", 400, f"Header value of {name} contains control characters.", ArgumentName=name)
     return value.encode("latin-1", "replace")
 
 
 def _unsatisfiable(size: int) -> S3Error:
-    return S3Error("InvalidRange", 416, "The requested range is not satisfiable",
-                   ActualObjectSize=str(size))
+    return S3Error("InvalidRange", 416, "The requested range is not satisfiable", ActualObjectSize=str(size))
 
 
 def _chunks(path: Path, start: int, length: int) -> Iterator[bytes]:

@@ -30,27 +30,43 @@ def _page(params: dict[str, Any]) -> dict[str, Any]:
 
 # --- human task UIs -------------------------------------------------------------------------------------
 
+
 def create_human_task_ui(svc: Services, caller: Caller, params: dict[str, Any]) -> Out:
-    ui = flows.create_human_task_ui(svc, caller, params["HumanTaskUiName"], params["UiTemplate"]["Content"],
-                                    _tags(params))
+    ui = flows.create_human_task_ui(
+        svc, caller, params["HumanTaskUiName"], params["UiTemplate"]["Content"], _tags(params)
+    )
     return {"HumanTaskUiArn": ui.arn}
 
 
 def describe_human_task_ui(svc: Services, caller: Caller, params: dict[str, Any]) -> Out:
     ui = flows.describe_human_task_ui(svc, caller, params["HumanTaskUiName"])
-    return {"HumanTaskUiArn": ui.arn, "HumanTaskUiName": ui.name, "HumanTaskUiStatus": "Active",
-            "CreationTime": ui.created_at,
-            "UiTemplate": {"Url": flows.template_url(svc.settings, ui.template_sha256),
-                           "ContentSha256": ui.template_sha256}}
+    return {
+        "HumanTaskUiArn": ui.arn,
+        "HumanTaskUiName": ui.name,
+        "HumanTaskUiStatus": "Active",
+        "CreationTime": ui.created_at,
+        "UiTemplate": {
+            "Url": flows.template_url(svc.settings, ui.template_sha256),
+            "ContentSha256": ui.template_sha256,
+        },
+    }
 
 
 def list_human_task_uis(svc: Services, caller: Caller, params: dict[str, Any]) -> Out:
-    page = flows.list_human_task_uis(svc, caller, created_after=params.get("CreationTimeAfter"),
-                                     created_before=params.get("CreationTimeBefore"),
-                                     sort_order=params.get("SortOrder"), **_page(params))
-    return {"HumanTaskUiSummaries": [{"HumanTaskUiName": ui.name, "HumanTaskUiArn": ui.arn,
-                                      "CreationTime": ui.created_at} for ui in page.items],
-            "NextToken": page.next_token}
+    page = flows.list_human_task_uis(
+        svc,
+        caller,
+        created_after=params.get("CreationTimeAfter"),
+        created_before=params.get("CreationTimeBefore"),
+        sort_order=params.get("SortOrder"),
+        **_page(params),
+    )
+    return {
+        "HumanTaskUiSummaries": [
+            {"HumanTaskUiName": ui.name, "HumanTaskUiArn": ui.arn, "CreationTime": ui.created_at} for ui in page.items
+        ],
+        "NextToken": page.next_token,
+    }
 
 
 def delete_human_task_ui(svc: Services, caller: Caller, params: dict[str, Any]) -> Out:
@@ -64,39 +80,71 @@ def render_ui_template(svc: Services, caller: Caller, params: dict[str, Any]) ->
 
     template = params.get("UiTemplate")
     rendered = flows.render_ui_template(
-        svc, caller, task_input=params["Task"]["Input"],
+        svc,
+        caller,
+        task_input=params["Task"]["Input"],
         content=None if template is None else template["Content"],
-        human_task_ui_arn=params.get("HumanTaskUiArn"), grant_read_access=grant_read_access)
-    return {"RenderedContent": rendered.html,
-            "Errors": [{"Code": code, "Message": message} for code, message in rendered.errors]}
+        human_task_ui_arn=params.get("HumanTaskUiArn"),
+        grant_read_access=grant_read_access,
+    )
+    return {
+        "RenderedContent": rendered.html,
+        "Errors": [{"Code": code, "Message": message} for code, message in rendered.errors],
+    }
 
 
 # --- flow definitions -----------------------------------------------------------------------------------
 
+
 def create_flow_definition(svc: Services, caller: Caller, params: dict[str, Any]) -> Out:
     fd = flows.create_flow_definition(
-        svc, caller, params["FlowDefinitionName"], role_arn=params["RoleArn"],
-        output_config=params["OutputConfig"], human_loop_config=params.get("HumanLoopConfig"),
+        svc,
+        caller,
+        params["FlowDefinitionName"],
+        role_arn=params["RoleArn"],
+        output_config=params["OutputConfig"],
+        human_loop_config=params.get("HumanLoopConfig"),
         request_source=params.get("HumanLoopRequestSource"),
-        activation_config=params.get("HumanLoopActivationConfig"), tags=_tags(params))
+        activation_config=params.get("HumanLoopActivationConfig"),
+        tags=_tags(params),
+    )
     return {"FlowDefinitionArn": fd.arn}
 
 
 def describe_flow_definition(svc: Services, caller: Caller, params: dict[str, Any]) -> Out:
     fd = flows.describe_flow_definition(svc, caller, params["FlowDefinitionName"])
-    return {"FlowDefinitionArn": fd.arn, "FlowDefinitionName": fd.name,
-            "FlowDefinitionStatus": fd.status.value, "CreationTime": fd.created_at, **fd.request,
-            "FailureReason": fd.failure_reason}
+    return {
+        "FlowDefinitionArn": fd.arn,
+        "FlowDefinitionName": fd.name,
+        "FlowDefinitionStatus": fd.status.value,
+        "CreationTime": fd.created_at,
+        **fd.request,
+        "FailureReason": fd.failure_reason,
+    }
 
 
 def list_flow_definitions(svc: Services, caller: Caller, params: dict[str, Any]) -> Out:
-    page = flows.list_flow_definitions(svc, caller, created_after=params.get("CreationTimeAfter"),
-                                       created_before=params.get("CreationTimeBefore"),
-                                       sort_order=params.get("SortOrder"), **_page(params))
-    return {"FlowDefinitionSummaries": [
-        {"FlowDefinitionName": fd.name, "FlowDefinitionArn": fd.arn, "FlowDefinitionStatus": fd.status.value,
-         "CreationTime": fd.created_at, "FailureReason": fd.failure_reason} for fd in page.items],
-        "NextToken": page.next_token}
+    page = flows.list_flow_definitions(
+        svc,
+        caller,
+        created_after=params.get("CreationTimeAfter"),
+        created_before=params.get("CreationTimeBefore"),
+        sort_order=params.get("SortOrder"),
+        **_page(params),
+    )
+    return {
+        "FlowDefinitionSummaries": [
+            {
+                "FlowDefinitionName": fd.name,
+                "FlowDefinitionArn": fd.arn,
+                "FlowDefinitionStatus": fd.status.value,
+                "CreationTime": fd.created_at,
+                "FailureReason": fd.failure_reason,
+            }
+            for fd in page.items
+        ],
+        "NextToken": page.next_token,
+    }
 
 
 def delete_flow_definition(svc: Services, caller: Caller, params: dict[str, Any]) -> Out:
@@ -106,20 +154,34 @@ def delete_flow_definition(svc: Services, caller: Caller, params: dict[str, Any]
 
 # --- work teams -----------------------------------------------------------------------------------------
 
+
 def _workteam(svc: Services, team: workforce.Workteam) -> Out:
-    return {"WorkteamName": team.name, "MemberDefinitions": team.member_definitions,
-            "WorkteamArn": team.arn, "WorkforceArn": team.workforce_arn, "Description": team.description,
-            "SubDomain": svc.settings.portal_host, "CreateDate": team.created_at,
-            "LastUpdatedDate": team.updated_at, "NotificationConfiguration": team.notification_configuration,
-            "WorkerAccessConfiguration": team.worker_access_configuration}
+    return {
+        "WorkteamName": team.name,
+        "MemberDefinitions": team.member_definitions,
+        "WorkteamArn": team.arn,
+        "WorkforceArn": team.workforce_arn,
+        "Description": team.description,
+        "SubDomain": svc.settings.portal_host,
+        "CreateDate": team.created_at,
+        "LastUpdatedDate": team.updated_at,
+        "NotificationConfiguration": team.notification_configuration,
+        "WorkerAccessConfiguration": team.worker_access_configuration,
+    }
 
 
 def create_workteam(svc: Services, caller: Caller, params: dict[str, Any]) -> Out:
     team = workforce.create_workteam(
-        svc, caller, params["WorkteamName"], member_definitions=params["MemberDefinitions"],
-        description=params["Description"], workforce_name=params.get("WorkforceName"),
+        svc,
+        caller,
+        params["WorkteamName"],
+        member_definitions=params["MemberDefinitions"],
+        description=params["Description"],
+        workforce_name=params.get("WorkforceName"),
         notification_configuration=params.get("NotificationConfiguration"),
-        worker_access_configuration=params.get("WorkerAccessConfiguration"), tags=_tags(params))
+        worker_access_configuration=params.get("WorkerAccessConfiguration"),
+        tags=_tags(params),
+    )
     return {"WorkteamArn": team.arn}
 
 
@@ -128,18 +190,27 @@ def describe_workteam(svc: Services, caller: Caller, params: dict[str, Any]) -> 
 
 
 def list_workteams(svc: Services, caller: Caller, params: dict[str, Any]) -> Out:
-    page = workforce.list_workteams(svc, caller, sort_by=params.get("SortBy"),
-                                    sort_order=params.get("SortOrder"),
-                                    name_contains=params.get("NameContains"), **_page(params))
+    page = workforce.list_workteams(
+        svc,
+        caller,
+        sort_by=params.get("SortBy"),
+        sort_order=params.get("SortOrder"),
+        name_contains=params.get("NameContains"),
+        **_page(params),
+    )
     return {"Workteams": [_workteam(svc, team) for team in page.items], "NextToken": page.next_token}
 
 
 def update_workteam(svc: Services, caller: Caller, params: dict[str, Any]) -> Out:
     team = workforce.update_workteam(
-        svc, caller, params["WorkteamName"], member_definitions=params.get("MemberDefinitions"),
+        svc,
+        caller,
+        params["WorkteamName"],
+        member_definitions=params.get("MemberDefinitions"),
         description=params.get("Description"),
         notification_configuration=params.get("NotificationConfiguration"),
-        worker_access_configuration=params.get("WorkerAccessConfiguration"))
+        worker_access_configuration=params.get("WorkerAccessConfiguration"),
+    )
     return {"Workteam": _workteam(svc, team)}
 
 
@@ -150,23 +221,37 @@ def delete_workteam(svc: Services, caller: Caller, params: dict[str, Any]) -> Ou
 
 # --- workforces -----------------------------------------------------------------------------------------
 
+
 def _workforce(svc: Services, wf: workforce.Workforce) -> Out:
     config = wf.config
     oidc = config.get("OidcConfig")
-    return {"WorkforceName": wf.name, "WorkforceArn": wf.arn, "LastUpdatedDate": wf.updated_at,
-            "SourceIpConfig": config.get("SourceIpConfig") or {"Cidrs": []},
-            "SubDomain": svc.settings.portal_host, "CognitoConfig": config.get("CognitoConfig"),
-            "OidcConfig": None if oidc is None else {k: v for k, v in oidc.items() if k != "ClientSecret"},
-            "CreateDate": wf.created_at, "WorkforceVpcConfig": config.get("WorkforceVpcConfig"),
-            "Status": wf.status, "IpAddressType": config.get("IpAddressType", "ipv4")}
+    return {
+        "WorkforceName": wf.name,
+        "WorkforceArn": wf.arn,
+        "LastUpdatedDate": wf.updated_at,
+        "SourceIpConfig": config.get("SourceIpConfig") or {"Cidrs": []},
+        "SubDomain": svc.settings.portal_host,
+        "CognitoConfig": config.get("CognitoConfig"),
+        "OidcConfig": None if oidc is None else {k: v for k, v in oidc.items() if k != "ClientSecret"},
+        "CreateDate": wf.created_at,
+        "WorkforceVpcConfig": config.get("WorkforceVpcConfig"),
+        "Status": wf.status,
+        "IpAddressType": config.get("IpAddressType", "ipv4"),
+    }
 
 
 def create_workforce(svc: Services, caller: Caller, params: dict[str, Any]) -> Out:
     wf = workforce.create_workforce(
-        svc, caller, params["WorkforceName"], cognito_config=params.get("CognitoConfig"),
-        oidc_config=params.get("OidcConfig"), source_ip_config=params.get("SourceIpConfig"),
-        vpc_config=params.get("WorkforceVpcConfig"), ip_address_type=params.get("IpAddressType"),
-        tags=_tags(params))
+        svc,
+        caller,
+        params["WorkforceName"],
+        cognito_config=params.get("CognitoConfig"),
+        oidc_config=params.get("OidcConfig"),
+        source_ip_config=params.get("SourceIpConfig"),
+        vpc_config=params.get("WorkforceVpcConfig"),
+        ip_address_type=params.get("IpAddressType"),
+        tags=_tags(params),
+    )
     return {"WorkforceArn": wf.arn}
 
 
@@ -175,17 +260,27 @@ def describe_workforce(svc: Services, caller: Caller, params: dict[str, Any]) ->
 
 
 def list_workforces(svc: Services, caller: Caller, params: dict[str, Any]) -> Out:
-    page = workforce.list_workforces(svc, caller, sort_by=params.get("SortBy"),
-                                     sort_order=params.get("SortOrder"),
-                                     name_contains=params.get("NameContains"), **_page(params))
+    page = workforce.list_workforces(
+        svc,
+        caller,
+        sort_by=params.get("SortBy"),
+        sort_order=params.get("SortOrder"),
+        name_contains=params.get("NameContains"),
+        **_page(params),
+    )
     return {"Workforces": [_workforce(svc, wf) for wf in page.items], "NextToken": page.next_token}
 
 
 def update_workforce(svc: Services, caller: Caller, params: dict[str, Any]) -> Out:
     wf = workforce.update_workforce(
-        svc, caller, params["WorkforceName"], source_ip_config=params.get("SourceIpConfig"),
-        oidc_config=params.get("OidcConfig"), vpc_config=params.get("WorkforceVpcConfig"),
-        ip_address_type=params.get("IpAddressType"))
+        svc,
+        caller,
+        params["WorkforceName"],
+        source_ip_config=params.get("SourceIpConfig"),
+        oidc_config=params.get("OidcConfig"),
+        vpc_config=params.get("WorkforceVpcConfig"),
+        ip_address_type=params.get("IpAddressType"),
+    )
     return {"Workforce": _workforce(svc, wf)}
 
 
@@ -195,6 +290,7 @@ def delete_workforce(svc: Services, caller: Caller, params: dict[str, Any]) -> O
 
 
 # --- tags -----------------------------------------------------------------------------------------------
+
 
 def add_tags(svc: Services, caller: Caller, params: dict[str, Any]) -> Out:
     added = tags.add_tags(svc, caller, params["ResourceArn"], _tags(params))

@@ -54,8 +54,10 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 MAX_PRESIGN_EXPIRES = 604800
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-_MISMATCH = ("The request signature we calculated does not match the signature you provided. Check your "
-             "AWS Secret Access Key and signing method. Consult the service documentation for details.")
+_MISMATCH = (
+    "The request signature we calculated does not match the signature you provided. Check your "
+    "AWS Secret Access Key and signing method. Consult the service documentation for details."
+)
 
 T = TypeVar("T")
 
@@ -93,11 +95,11 @@ def credential_service(authorization: str, query_string: str) -> str | None:
     if authorization.startswith(ALGORITHM):
         start = authorization.find("Credential=")
         if start >= 0:
-            parts = authorization[start + 11:].split(",", 1)[0].strip().split("/")
+            parts = authorization[start + 11 :].split(",", 1)[0].strip().split("/")
             return parts[3] if len(parts) == 5 else None
     if "X-Amz-Credential=" in query_string:
         start = query_string.find("X-Amz-Credential=")
-        parts = unquote(query_string[start + 17:].split("&", 1)[0]).split("/")
+        parts = unquote(query_string[start + 17 :].split("&", 1)[0]).split("/")
         return parts[3] if len(parts) == 5 else None
     return None
 
@@ -107,7 +109,7 @@ def credential_region(authorization: str) -> str | None:
     if authorization.startswith(ALGORITHM):
         start = authorization.find("Credential=")
         if start >= 0:
-            parts = authorization[start + 11:].split(",", 1)[0].strip().split("/")
+            parts = authorization[start + 11 :].split(",", 1)[0].strip().split("/")
             if len(parts) == 5 and parts[2]:
                 return parts[2]
     return None
@@ -124,14 +126,45 @@ def is_presigned_v2(request: Request) -> bool:
 
 
 # Query arguments that are part of a SigV2 canonical resource (botocore's HmacV1Auth.QSAOfInterest).
-_V2_SUBRESOURCES = frozenset({
-    "accelerate", "acl", "cors", "defaultObjectAcl", "location", "logging", "partNumber", "policy",
-    "requestPayment", "torrent", "versioning", "versionId", "versions", "website", "uploads", "uploadId",
-    "response-content-type", "response-content-language", "response-expires", "response-cache-control",
-    "response-content-disposition", "response-content-encoding", "delete", "lifecycle", "tagging", "restore",
-    "storageClass", "notification", "replication", "analytics", "metrics", "inventory", "select",
-    "select-type", "object-lock",
-})
+_V2_SUBRESOURCES = frozenset(
+    {
+        "accelerate",
+        "acl",
+        "cors",
+        "defaultObjectAcl",
+        "location",
+        "logging",
+        "partNumber",
+        "policy",
+        "requestPayment",
+        "torrent",
+        "versioning",
+        "versionId",
+        "versions",
+        "website",
+        "uploads",
+        "uploadId",
+        "response-content-type",
+        "response-content-language",
+        "response-expires",
+        "response-cache-control",
+        "response-content-disposition",
+        "response-content-encoding",
+        "delete",
+        "lifecycle",
+        "tagging",
+        "restore",
+        "storageClass",
+        "notification",
+        "replication",
+        "analytics",
+        "metrics",
+        "inventory",
+        "select",
+        "select-type",
+        "object-lock",
+    }
+)
 
 
 def string_to_sign_v2(request: Request, resource: str) -> str:
@@ -145,8 +178,7 @@ def string_to_sign_v2(request: Request, resource: str) -> str:
             subresources.append((name, f"{name}={unquote(value)}" if eq else name))
         else:
             params[name.lower()] = unquote(value)
-    lines = [request.method, params.get("content-md5", ""), params.get("content-type", ""),
-             params.get("expires", "")]
+    lines = [request.method, params.get("content-md5", ""), params.get("content-type", ""), params.get("expires", "")]
     lines += [f"{name}:{params[name].strip()}" for name in sorted(params) if name.startswith("x-amz-")]
     if subresources:
         subresources.sort(key=lambda item: item[0])
@@ -168,12 +200,10 @@ def parse_authorization(request: Request) -> Credential:
     try:
         scope, signed, signature = fields["Credential"], fields["SignedHeaders"], fields["Signature"]
     except KeyError as exc:
-        raise BadSignature(f"Authorization header requires '{exc.args[0]}' parameter. "
-                           f"Authorization={header}") from None
+        raise BadSignature(f"Authorization header requires '{exc.args[0]}' parameter. Authorization={header}") from None
     amz_date = request.header("x-amz-date")
     if not amz_date:
-        raise BadSignature("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' "
-                           "header.")
+        raise BadSignature("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
     return _credential(scope, signed, signature, amz_date, None)
 
 
@@ -185,9 +215,11 @@ def parse_presigned(request: Request) -> Credential:
         signature, amz_date = params["X-Amz-Signature"], params["X-Amz-Date"]
         expires = int(params["X-Amz-Expires"])
     except (KeyError, ValueError):
-        raise BadSignature("Query-string authentication requires the X-Amz-Algorithm, X-Amz-Credential, "
-                           "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires "
-                           "parameters.") from None
+        raise BadSignature(
+            "Query-string authentication requires the X-Amz-Algorithm, X-Amz-Credential, "
+            "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires "
+            "parameters."
+        ) from None
     if algorithm != ALGORITHM:
         raise BadSignature(f"X-Amz-Algorithm only supports '{ALGORITHM}'.")
     if not 0 < expires <= MAX_PRESIGN_EXPIRES:
@@ -198,14 +230,17 @@ def parse_presigned(request: Request) -> Credential:
 def _credential(scope: str, signed: str, signature: str, amz_date: str, expires: int | None) -> Credential:
     parts = scope.split("/")
     if len(parts) != 5 or parts[4] != "aws4_request" or not all(parts[:4]):
-        raise BadSignature(f"Credential should be scoped to a valid region, service and terminal "
-                           f"'aws4_request'. Credential={scope}")
+        raise BadSignature(
+            f"Credential should be scoped to a valid region, service and terminal 'aws4_request'. Credential={scope}"
+        )
     akid, date, region, service, _ = parts
     if len(region) > 32:
         raise BadSignature(f"Credential should be scoped to a valid region. Credential={scope}")
     if not amz_date.startswith(date):
-        raise BadSignature(f"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
-                           f"from HTTP: '{date}' != '{amz_date[:8]}', from '{amz_date}'.")
+        raise BadSignature(
+            f"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
+            f"from HTTP: '{date}' != '{amz_date[:8]}', from '{amz_date}'."
+        )
     return Credential(akid, date, region, service, signed, signature, amz_date, expires)
 
 
@@ -214,19 +249,26 @@ def require_signed(credential: Credential, headers: tuple[str, ...]) -> None:
     signed = credential.signed_headers.split(";")
     for name in headers:
         if name not in signed:
-            raise IncompleteSignature(f"'{name.title()}' must be a 'SignedHeader' in the AWS Authorization.",
-                                      name)
+            raise IncompleteSignature(f"'{name.title()}' must be a 'SignedHeader' in the AWS Authorization.", name)
 
 
 def _parse_amz_date(text: str) -> datetime:
     try:
         if len(text) != 16 or text[8] != "T" or text[15] != "Z":
             raise ValueError(text)
-        return datetime(int(text[0:4]), int(text[4:6]), int(text[6:8]), int(text[9:11]), int(text[11:13]),
-                        int(text[13:15]), tzinfo=UTC)
+        return datetime(
+            int(text[0:4]),
+            int(text[4:6]),
+            int(text[6:8]),
+            int(text[9:11]),
+            int(text[11:13]),
+            int(text[13:15]),
+            tzinfo=UTC,
+        )
     except ValueError:
-        raise BadSignature(f"X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\", "
-                           f"not '{text}'.") from None
+        raise BadSignature(
+            f"X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\", not '{text}'."
+        ) from None
 
 
 def _stamp(value: datetime) -> str:
@@ -289,14 +331,18 @@ class SigningKeys:
         return key
 
 
-def signature_matches(request: Request, credential: Credential, signing_key: bytes, payload_hash: str,
-                      *, s3: bool) -> bool:
+def signature_matches(
+    request: Request, credential: Credential, signing_key: bytes, payload_hash: str, *, s3: bool
+) -> bool:
     creq = canonical_request(request, credential, payload_hash, s3=s3)
-    string_to_sign = "\n".join([
-        ALGORITHM, credential.amz_date,
-        f"{credential.date}/{credential.region}/{credential.service}/aws4_request",
-        hashlib.sha256(creq.encode("latin-1")).hexdigest(),
-    ])
+    string_to_sign = "\n".join(
+        [
+            ALGORITHM,
+            credential.amz_date,
+            f"{credential.date}/{credential.region}/{credential.service}/aws4_request",
+            hashlib.sha256(creq.encode("latin-1")).hexdigest(),
+        ]
+    )
     expected = hmac.new(signing_key, string_to_sign.encode(), hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, credential.signature)
 
@@ -352,8 +398,15 @@ class Authenticator:
         self._signing_keys = SigningKeys()
         self._clock = clock or SystemClock()
 
-    async def authenticate(self, request: Request, service: str, run_sync: RunSync,
-                           *, s3_resource: str | None = None, routed_by: tuple[str, ...] = ()) -> Caller:
+    async def authenticate(
+        self,
+        request: Request,
+        service: str,
+        run_sync: RunSync,
+        *,
+        s3_resource: str | None = None,
+        routed_by: tuple[str, ...] = (),
+    ) -> Caller:
         """`s3_resource` (S3 only) is "/bucket/key" as encoded in the request, for legacy presigned URLs;
         `routed_by` names the headers besides `host` that select the operation (they must be signed)."""
         s3 = s3_resource is not None
@@ -398,8 +451,9 @@ class Authenticator:
         try:
             akid, signature, expires = params["AWSAccessKeyId"], params["Signature"], int(params["Expires"])
         except (KeyError, ValueError):
-            raise BadSignature("Query-string authentication requires the Signature, Expires and "
-                               "AWSAccessKeyId parameters") from None
+            raise BadSignature(
+                "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters"
+            ) from None
         key = await self._key(akid, run_sync)
         if self._clock.now().timestamp() > expires:
             raise SignatureExpired("Request has expired")
@@ -421,12 +475,11 @@ class Authenticator:
         elif request.header("authorization").startswith(ALGORITHM):
             header = request.header("authorization")
             start = header.find("Credential=")
-            scope = header[start + 11:].split(",", 1)[0].strip() if start >= 0 else ""
+            scope = header[start + 11 :].split(",", 1)[0].strip() if start >= 0 else ""
         parts = scope.split("/")
         if len(parts) == 5:
             akid, region = parts[0], parts[2] or None
-        return Caller(account=self._account, region=region or self._default_region,
-                      access_key_id=akid)
+        return Caller(account=self._account, region=region or self._default_region, access_key_id=akid)
 
     def _check_time(self, credential: Credential) -> None:
         signed_at = _parse_amz_date(credential.amz_date)
@@ -439,8 +492,12 @@ class Authenticator:
             return
         minutes = int(self._window.total_seconds() // 60)
         if signed_at < now - self._window:
-            raise SignatureExpired(f"Signature expired: {credential.amz_date} is now earlier than "
-                                   f"{_stamp(now - self._window)} ({_stamp(now)} - {minutes} min.)")
+            raise SignatureExpired(
+                f"Signature expired: {credential.amz_date} is now earlier than "
+                f"{_stamp(now - self._window)} ({_stamp(now)} - {minutes} min.)"
+            )
         if signed_at > now + self._window:
-            raise SignatureExpired(f"Signature not yet current: {credential.amz_date} is still later than "
-                                   f"{_stamp(now + self._window)} ({_stamp(now)} + {minutes} min.)")
+            raise SignatureExpired(
+                f"Signature not yet current: {credential.amz_date} is still later than "
+                f"{_stamp(now + self._window)} ({_stamp(now)} + {minutes} min.)"
+            )

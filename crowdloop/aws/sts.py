@@ -44,19 +44,23 @@ def handle(request: wire.Request, caller: Caller, request_id: bytes) -> wire.Res
     if action != "GetCallerIdentity":
         raise StsError("InvalidAction", 400, f"Could not find operation {action} for version {VERSION}")
     account = wire.xml_text(caller.account)
-    body = (f'<GetCallerIdentityResponse xmlns="{XMLNS}"><GetCallerIdentityResult>'
-            f"<Arn>arn:aws:iam::{account}:root</Arn><UserId>{account}</UserId><Account>{account}</Account>"
-            f"</GetCallerIdentityResult><ResponseMetadata><RequestId>{request_id.decode()}</RequestId>"
-            "</ResponseMetadata></GetCallerIdentityResponse>")
+    body = (
+        f'<GetCallerIdentityResponse xmlns="{XMLNS}"><GetCallerIdentityResult>'
+        f"<Arn>arn:aws:iam::{account}:root</Arn><UserId>{account}</UserId><Account>{account}</Account>"
+        f"</GetCallerIdentityResult><ResponseMetadata><RequestId>{request_id.decode()}</RequestId>"
+        "</ResponseMetadata></GetCallerIdentityResponse>"
+    )
     return _xml(200, request_id, body)
 
 
 def error_response(exc: BaseException, request_id: bytes) -> wire.Response:
     error = _sts_error(exc)
     kind = "Receiver" if error.status >= 500 else "Sender"
-    body = (f'<ErrorResponse xmlns="{XMLNS}"><Error><Type>{kind}</Type><Code>{error.code}</Code>'
-            f"<Message>{wire.xml_text(error.message)}</Message></Error><RequestId>{request_id.decode()}</RequestId>"
-            "</ErrorResponse>")
+    body = (
+        f'<ErrorResponse xmlns="{XMLNS}"><Error><Type>{kind}</Type><Code>{error.code}</Code>'
+        f"<Message>{wire.xml_text(error.message)}</Message></Error><RequestId>{request_id.decode()}</RequestId>"
+        "</ErrorResponse>"
+    )
     return _xml(error.status, request_id, body, retry_after(exc))
 
 
@@ -81,7 +85,11 @@ def _sts_error(exc: BaseException) -> StsError:
     return StsError("InternalFailure", 500, "An internal error occurred. Try again.")
 
 
-def _xml(status: int, request_id: bytes, body: str,
-         extra_headers: list[tuple[bytes, bytes]] | None = None) -> wire.Response:
-    return wire.Response(status, [(b"content-type", b"text/xml"), (b"x-amzn-requestid", request_id),
-                                  *(extra_headers or [])], body.encode())
+def _xml(
+    status: int, request_id: bytes, body: str, extra_headers: list[tuple[bytes, bytes]] | None = None
+) -> wire.Response:
+    return wire.Response(
+        status,
+        [(b"content-type", b"text/xml"), (b"x-amzn-requestid", request_id), *(extra_headers or [])],
+        body.encode(),
+    )

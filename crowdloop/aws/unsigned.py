@@ -37,16 +37,23 @@ class HostGuard:
         """WireError 421 or 403 when the request must not be served without a signature (see above)."""
         host = request.header("host").strip().lower()
         if not self._ours(host):
-            raise WireError("MisdirectedRequestException", 421,
-                            f"Host {host!r} is not a name of this server (auth = off answers only "
-                            f"{', '.join(sorted(self.hosts))}; set public_host to add one).")
+            raise WireError(
+                "MisdirectedRequestException",
+                421,
+                f"Host {host!r} is not a name of this server (auth = off answers only "
+                f"{', '.join(sorted(self.hosts))}; set public_host to add one).",
+            )
         origin = request.header("origin")
         if origin and origin.lower() not in (f"http://{host}", f"https://{host}"):
-            raise WireError("AccessDeniedException", 403,
-                            f"Requests from web pages of other origins ({origin}) are refused (auth = off).")
+            raise WireError(
+                "AccessDeniedException",
+                403,
+                f"Requests from web pages of other origins ({origin}) are refused (auth = off).",
+            )
         if request.header("sec-fetch-site").strip().lower() in _FOREIGN_FETCH_SITES:
-            raise WireError("AccessDeniedException", 403,
-                            "Requests from web pages of other sites are refused (auth = off).")
+            raise WireError(
+                "AccessDeniedException", 403, "Requests from web pages of other sites are refused (auth = off)."
+            )
 
     def _ours(self, host: str) -> bool:
         # <bucket>.<our name>: S3 virtual-host addressing (no one else's DNS answers for names under ours)

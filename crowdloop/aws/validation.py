@@ -219,8 +219,7 @@ class _String(_Node):
             self.fail(errors, value.replace("\0", "\\0"), path, "Member must not contain the NUL character")
             return value
         if self.pattern is not None and not _full_match(self.pattern, value):
-            self.fail(errors, value, path,
-                      f"Member must satisfy regular expression pattern: {self.pattern_text}")
+            self.fail(errors, value, path, f"Member must satisfy regular expression pattern: {self.pattern_text}")
         size = len(value)
         if self.min is not None and size < self.min:
             self.fail(errors, value, path, f"Member must have length greater than or equal to {self.min}")
@@ -249,10 +248,12 @@ class _Number(_Node):
         self.max: float | None = meta.get("max")
 
     def check(self, value: Any, path: str, errors: list[str]) -> Any:
-        if isinstance(value, bool) or not isinstance(value, int | float) or (
-                self.integral and not isinstance(value, int)):
-            self.fail(errors, value, path, "Member must be an integer" if self.integral else
-                      "Member must be a number")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (self.integral and not isinstance(value, int))
+        ):
+            self.fail(errors, value, path, "Member must be an integer" if self.integral else "Member must be a number")
             return value
         if self.min is not None and value < self.min:
             self.fail(errors, value, path, f"Member must have value greater than or equal to {self.min}")
@@ -322,8 +323,9 @@ class _List(_Node):
         out = []
         for index, item in enumerate(value, 1):
             if item is None:
-                errors.append(f"Value null at '{path}.{index}.member' failed to satisfy constraint: "
-                              "Member must not be null")
+                errors.append(
+                    f"Value null at '{path}.{index}.member' failed to satisfy constraint: Member must not be null"
+                )
                 continue
             out.append(self.item.check(item, f"{path}.{index}.member", errors))
         return out
@@ -351,8 +353,7 @@ class _Map(_Node):
         for key, item in value.items():
             self.key.check(key, path, errors)
             if item is None:
-                errors.append(f"Value null at '{path}.{key}' failed to satisfy constraint: "
-                              "Member must not be null")
+                errors.append(f"Value null at '{path}.{key}' failed to satisfy constraint: Member must not be null")
                 continue
             out[key] = self.value.check(item, f"{path}.{key}", errors)
         return out
@@ -379,8 +380,9 @@ class _Structure(_Node):
             item = value.get(name)
             if item is None:
                 if name in required:
-                    errors.append(f"Value null at '{prefix}{camel}' failed to satisfy constraint: "
-                                  "Member must not be null")
+                    errors.append(
+                        f"Value null at '{prefix}{camel}' failed to satisfy constraint: Member must not be null"
+                    )
                 continue
             out[name] = node.check(item, prefix + camel, errors)
         return out
@@ -445,8 +447,7 @@ class _Compiler:
         return node
 
     def _override(self, structure: str, member: str) -> dict[str, Any] | None:
-        return (OVERRIDES.get((self.service, structure, member))
-                or OVERRIDES.get((self.service, "*", member)))
+        return OVERRIDES.get((self.service, structure, member)) or OVERRIDES.get((self.service, "*", member))
 
     def _pattern(self, text: str | None, ignore_case: bool) -> regex.Pattern[str] | None:
         if not text:
@@ -465,8 +466,12 @@ class _Compiler:
 # --- Java regex -> regex module ------------------------------------------------------------------------
 
 _OUT_OF_CLASS = {
-    "w": "[a-zA-Z0-9_]", "W": "[^a-zA-Z0-9_]", "d": "[0-9]", "D": "[^0-9]",
-    "s": "[ \\t\\n\\x0B\\f\\r]", "S": "[^ \\t\\n\\x0B\\f\\r]",
+    "w": "[a-zA-Z0-9_]",
+    "W": "[^a-zA-Z0-9_]",
+    "d": "[0-9]",
+    "D": "[^0-9]",
+    "s": "[ \\t\\n\\x0B\\f\\r]",
+    "S": "[^ \\t\\n\\x0B\\f\\r]",
 }
 _DOT = "[^\\n\\r\\u0085\\u2028\\u2029]"
 _SURROGATE_PAIR = regex.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", regex.IGNORECASE)
@@ -491,7 +496,7 @@ def java_pattern(text: str) -> str:
                 i += 9
                 continue
             # Inside a class the Unicode meaning is kept: `[\S\s]` must stay "any character".
-            out.append(text[i:i + 2] if in_class else _OUT_OF_CLASS.get(text[i + 1], text[i:i + 2]))
+            out.append(text[i : i + 2] if in_class else _OUT_OF_CLASS.get(text[i + 1], text[i : i + 2]))
             i += 2
             continue
         if in_class:
@@ -513,5 +518,3 @@ def java_pattern(text: str) -> str:
         out.append(char)
         i += 1
     return "".join(out)
-
-

@@ -103,8 +103,9 @@ class Response:
 
     __slots__ = ("body", "headers", "status", "stream")
 
-    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes = b"",
-                 stream: Iterator[bytes] | None = None) -> None:
+    def __init__(
+        self, status: int, headers: list[tuple[bytes, bytes]], body: bytes = b"", stream: Iterator[bytes] | None = None
+    ) -> None:
         self.status = status
         self.headers = headers
         self.body = body

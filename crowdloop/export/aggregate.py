@@ -27,8 +27,9 @@ from crowdloop.export.batches import Floats, Ints
 DEFAULT_PRIOR = 0.5
 
 
-def bradley_terry(wins: Floats, prior: float = DEFAULT_PRIOR, iterations: int = 2000, tolerance: float = 1e-10
-                  ) -> Floats:
+def bradley_terry(
+    wins: Floats, prior: float = DEFAULT_PRIOR, iterations: int = 2000, tolerance: float = 1e-10
+) -> Floats:
     """Log-strengths (..., n), centred, for win matrices (..., n, n): wins[..., i, j] = times i beat j."""
     wins = np.array(wins, dtype=np.float64)
     n = wins.shape[-1]
@@ -46,8 +47,9 @@ def bradley_terry(wins: Floats, prior: float = DEFAULT_PRIOR, iterations: int = 
             log_updated = np.log(updated)
         log_updated -= np.mean(np.where(np.isfinite(log_updated), log_updated, 0.0), axis=-1, keepdims=True)
         updated = np.exp(log_updated)
-        change = np.nanmax(np.abs(np.where(np.isfinite(log_updated), log_updated - np.log(strength), 0.0)),
-                           axis=-1, keepdims=True)
+        change = np.nanmax(
+            np.abs(np.where(np.isfinite(log_updated), log_updated - np.log(strength), 0.0)), axis=-1, keepdims=True
+        )
         strength = np.where(active, updated, strength)
         active &= ~(change < tolerance)
         if not active.any():
@@ -118,13 +120,24 @@ class ModelComparison:
         order = np.argsort(-strengths, kind="stable")
         games = self.wins + self.wins.T
         return {
-            "items": self.items, "bootstrap_replicates": self.replicates, "prior": self.prior,
-            "models": [{"model": names[i], "strength": float(strengths[i]), "ci95": [float(low[i]), float(high[i])],
-                        "wins": float(self.wins[i].sum()), "games": float(games[i].sum())} for i in order],
+            "items": self.items,
+            "bootstrap_replicates": self.replicates,
+            "prior": self.prior,
+            "models": [
+                {
+                    "model": names[i],
+                    "strength": float(strengths[i]),
+                    "ci95": [float(low[i]), float(high[i])],
+                    "wins": float(self.wins[i].sum()),
+                    "games": float(games[i].sum()),
+                }
+                for i in order
+            ],
         }
 
 
 # --- Dawid-Skene --------------------------------------------------------------------------------------
+
 
 @dataclass
 class DawidSkeneResult:
@@ -141,8 +154,17 @@ def majority_vote(units: Ints, labels: Ints, n_units: int, n_classes: int) -> Fl
     return counts
 
 
-def dawid_skene(units: Ints, workers: Ints, labels: Ints, n_units: int, n_workers: int, n_classes: int,
-                iterations: int = 200, tolerance: float = 1e-8, smoothing: float = 0.01) -> DawidSkeneResult:
+def dawid_skene(
+    units: Ints,
+    workers: Ints,
+    labels: Ints,
+    n_units: int,
+    n_workers: int,
+    n_classes: int,
+    iterations: int = 200,
+    tolerance: float = 1e-8,
+    smoothing: float = 0.01,
+) -> DawidSkeneResult:
     """EM estimate of each unit's true class from (unit, worker, label) triples."""
     votes = majority_vote(units, labels, n_units, n_classes)
     posteriors = votes / np.maximum(votes.sum(axis=1, keepdims=True), 1.0)

@@ -1,18 +1,18 @@
 """How much the workers agree, computed while the items stream past (memory does not grow with items).
 
-    Krippendorff's alpha   units are (item, response) for ranks (ordinal) and ratings (interval), or
-                           (item, target) for labels (nominal). Alpha depends on the data only through
-                           the value-by-value coincidence matrix, which adds up over units: it is
-                           accumulated per batch, and alpha = 1 - D_o / D_e is taken from it at the end
-                           with the distance metrics of Krippendorff (2011) (tests check every level
-                           against the `krippendorff` package and the paper's example).
-    Kendall's W            per item over its annotators (mid-ranks, tie-corrected); mean over items
-    pairwise agreement     per item: share of (annotator, annotator, response pair) triples ordered alike
-                           (<, =, >); mean over items
-    worker vs consensus    share of a worker's pair orders that match the majority of the other annotators
-                           of the item (pairs where the others are split are not counted)
-    position bias          how often a worker prefers the response shown first (input order) when it is
-                           compared with another and not tied; 0.5 = no bias; binomial test against 0.5
+Krippendorff's alpha   units are (item, response) for ranks (ordinal) and ratings (interval), or
+                       (item, target) for labels (nominal). Alpha depends on the data only through
+                       the value-by-value coincidence matrix, which adds up over units: it is
+                       accumulated per batch, and alpha = 1 - D_o / D_e is taken from it at the end
+                       with the distance metrics of Krippendorff (2011) (tests check every level
+                       against the `krippendorff` package and the paper's example).
+Kendall's W            per item over its annotators (mid-ranks, tie-corrected); mean over items
+pairwise agreement     per item: share of (annotator, annotator, response pair) triples ordered alike
+                       (<, =, >); mean over items
+worker vs consensus    share of a worker's pair orders that match the majority of the other annotators
+                       of the item (pairs where the others are split are not counted)
+position bias          how often a worker prefers the response shown first (input order) when it is
+                       compared with another and not tied; 0.5 = no bias; binomial test against 0.5
 """
 
 from __future__ import annotations
@@ -130,9 +130,8 @@ def kendall_w(values: Floats, lowest_is_best: bool = True) -> Floats:
     spread = ((totals - m * (n + 1) / 2.0) ** 2).sum(axis=-1)
     equal = (values[..., :, None] == values[..., None, :]).sum(axis=-1)  # size of each value's tie group
     ties = (equal.astype(np.float64) ** 2 - 1.0).sum(axis=(-1, -2))  # sum over groups of t^3 - t
-    denominator = m * m * (n ** 3 - n) - m * ties
-    result: Floats = np.divide(12.0 * spread, denominator, out=np.full(spread.shape, np.nan),
-                               where=denominator > 0)
+    denominator = m * m * (n**3 - n) - m * ties
+    result: Floats = np.divide(12.0 * spread, denominator, out=np.full(spread.shape, np.nan), where=denominator > 0)
     return result
 
 
@@ -229,8 +228,9 @@ class Agreement:
         for b, count in enumerate(np.bincount(bins, minlength=HISTOGRAM_BINS).tolist()):
             self.histogram[b] += count
         lowest = known[np.argsort(values, kind="stable")[:LOWEST_ITEMS]]
-        self.lowest = sorted(self.lowest + [(float(agreement[p]), batch.items[p].item_id) for p in lowest.tolist()]
-                             )[:LOWEST_ITEMS]
+        self.lowest = sorted(self.lowest + [(float(agreement[p]), batch.items[p].item_id) for p in lowest.tolist()])[
+            :LOWEST_ITEMS
+        ]
         if batch.kind is Kind.LABEL:
             self._add_labels(batch, keep)
             return
@@ -238,8 +238,13 @@ class Agreement:
         for group in batch.groups:
             chosen = keep[group.items]
             if chosen.any():
-                self._add_group(batch, group if chosen.all() else Group(
-                    group.items[chosen], group.raw[chosen], group.scores[chosen], group.workers[chosen]), model_wins)
+                self._add_group(
+                    batch,
+                    group
+                    if chosen.all()
+                    else Group(group.items[chosen], group.raw[chosen], group.scores[chosen], group.workers[chosen]),
+                    model_wins,
+                )
         # In item order (not group by group): each item draws its bootstrap weights in turn, however the items
         # were batched.
         for position, wins in sorted(model_wins, key=lambda pair: pair[0]):
@@ -312,13 +317,15 @@ class Agreement:
         if part.kind is not Kind.LABEL:
             self.coincidences.merge(part.coincidences)
             return
-        codes = {code: self.label_names.setdefault(name, len(self.label_names))
-                 for name, code in part.label_names.items()}  # the part's label (and worker) codes -> ours
+        codes = {
+            code: self.label_names.setdefault(name, len(self.label_names)) for name, code in part.label_names.items()
+        }  # the part's label (and worker) codes -> ours
         self.coincidences.merge(part.coincidences, codes.__getitem__)
         lookup = np.array([codes[c] for c in range(len(codes))], dtype=np.int64)
         for triples in part.label_units:
-            self.label_units.append(np.column_stack((triples[:, 0] + len(self.unit_names), lookup[triples[:, 1]],
-                                                     lookup[triples[:, 2]])))
+            self.label_units.append(
+                np.column_stack((triples[:, 0] + len(self.unit_names), lookup[triples[:, 1]], lookup[triples[:, 2]]))
+            )
         self.unit_names.extend(part.unit_names)
 
     def _add_labels(self, batch: ItemBatch, keep: np.ndarray[Any, Any]) -> None:
@@ -347,7 +354,9 @@ class Agreement:
         kind = self.kind or Kind.RANKING
         level = {Kind.RANKING: "ordinal", Kind.RATING: "interval", Kind.LABEL: "nominal"}[kind]
         result: dict[str, Any] = {
-            "items": self.items, "answers": self.answers, "items_with_several_annotators": self.multi_items,
+            "items": self.items,
+            "answers": self.answers,
+            "items_with_several_annotators": self.multi_items,
             "krippendorff_alpha": {"level": level, "value": _round(self.coincidences.alpha(level))},
             "pairwise_agreement_mean": _round(self.agreement_sum / self.multi_items if self.multi_items else None),
             "agreement_histogram": {"bins": HISTOGRAM_BINS, "counts": list(self.histogram)},
@@ -355,8 +364,9 @@ class Agreement:
         }
         if kind is not Kind.LABEL:
             result["kendall_w_mean"] = _round(self.w_sum / self.w_items if self.w_items else None)
-            result["value_distribution"] = [{"position": p + 1, "value": v, "count": c}
-                                            for (p, v), c in sorted(self.ranks.items())]
+            result["value_distribution"] = [
+                {"position": p + 1, "value": v, "count": c} for (p, v), c in sorted(self.ranks.items())
+            ]
             result["models"] = self.models.result()
         else:
             result.update(self._label_summary())
@@ -367,16 +377,20 @@ class Agreement:
         pairs = kind is not Kind.LABEL
         rows = []
         for name, tally in sorted(self.workers.items()):
-            row: dict[str, Any] = {"worker": name, "answers": tally.answers,
-                                   "agreement_with_others": _round(tally.agreed / tally.compared
-                                                                   if tally.compared else None),
-                                   "compared": tally.compared}
+            row: dict[str, Any] = {
+                "worker": name,
+                "answers": tally.answers,
+                "agreement_with_others": _round(tally.agreed / tally.compared if tally.compared else None),
+                "compared": tally.compared,
+            }
             if pairs:
-                row["first_shown_preferred"] = _round(tally.first_preferred / tally.first_decided
-                                                      if tally.first_decided else None)
+                row["first_shown_preferred"] = _round(
+                    tally.first_preferred / tally.first_decided if tally.first_decided else None
+                )
                 row["first_shown_decided"] = tally.first_decided
-                row["position_bias_p"] = _round(first_shown_p_value(tally.first_preferred, tally.first_decided)
-                                                if tally.first_decided else None)
+                row["position_bias_p"] = _round(
+                    first_shown_p_value(tally.first_preferred, tally.first_decided) if tally.first_decided else None
+                )
             rows.append(row)
         return rows
 
@@ -390,8 +404,11 @@ class Agreement:
         class_index = {code: i for i, code in enumerate(classes)}
         worker_codes = sorted(workers)
         worker_index = {code: i for i, code in enumerate(worker_codes)}
-        units, who, said = (triples[:, 0], np.array([worker_index[w] for w in triples[:, 1].tolist()]),
-                            np.array([class_index[c] for c in triples[:, 2].tolist()]))
+        units, who, said = (
+            triples[:, 0],
+            np.array([worker_index[w] for w in triples[:, 1].tolist()]),
+            np.array([class_index[c] for c in triples[:, 2].tolist()]),
+        )
         n_units = len(self.unit_names)
         votes = majority_vote(units, said, n_units, len(classes))
         fitted = dawid_skene(units, who, said, n_units, len(worker_codes), len(classes))
@@ -407,13 +424,17 @@ class Agreement:
         names = [labels[c] for c in classes]
         return {
             "labels": dict(Counter(names[c] for c in said.tolist())),
-            "dawid_skene": {"iterations": fitted.iterations,
-                            "class_priors": {names[k]: _round(float(p)) for k, p in enumerate(fitted.priors)},
-                            "worker_accuracy": {workers[code]: _round(float(np.sum(fitted.priors * np.diag(
-                                fitted.confusion[w])))) for w, code in enumerate(worker_codes)},
-                            "units_where_majority_differs": int(sum(
-                                _majority(votes[u], names) not in (None, names[int(truth[u])])
-                                for u in range(n_units)))},
+            "dawid_skene": {
+                "iterations": fitted.iterations,
+                "class_priors": {names[k]: _round(float(p)) for k, p in enumerate(fitted.priors)},
+                "worker_accuracy": {
+                    workers[code]: _round(float(np.sum(fitted.priors * np.diag(fitted.confusion[w]))))
+                    for w, code in enumerate(worker_codes)
+                },
+                "units_where_majority_differs": int(
+                    sum(_majority(votes[u], names) not in (None, names[int(truth[u])]) for u in range(n_units))
+                ),
+            },
         }
 
 

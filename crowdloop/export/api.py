@@ -44,9 +44,14 @@ from crowdloop.export.writers import card_paths, check_output, open_writer
 from crowdloop.model import HumanLoopStatus
 
 DATASETS = ("preferences", "kto", "rankings", "ratings", "labels")
-_KINDS = {"preferences": (Kind.RANKING, Kind.RATING), "kto": (Kind.RANKING, Kind.RATING, Kind.LABEL),
-          "rankings": (Kind.RANKING, Kind.RATING), "ratings": (Kind.RATING,), "labels": (Kind.LABEL,),
-          "report": (Kind.RANKING, Kind.RATING, Kind.LABEL)}  # report: statistics only, no rows
+_KINDS = {
+    "preferences": (Kind.RANKING, Kind.RATING),
+    "kto": (Kind.RANKING, Kind.RATING, Kind.LABEL),
+    "rankings": (Kind.RANKING, Kind.RATING),
+    "ratings": (Kind.RATING,),
+    "labels": (Kind.LABEL,),
+    "report": (Kind.RANKING, Kind.RATING, Kind.LABEL),
+}  # report: statistics only, no rows
 
 
 @contextmanager
@@ -84,9 +89,16 @@ class ExportOptions:
         return {k: (v.value if hasattr(v, "value") else v) for k, v in described.items()}
 
 
-def make_options(dataset: str = "preferences", *, policy: str | Policy = Policy.ALL, ties: bool = False,
-                 consensus: str | Consensus | None = None, conversational: bool = False,
-                 mapping: str | Path | Mapping | None = None, **rest: Any) -> ExportOptions:
+def make_options(
+    dataset: str = "preferences",
+    *,
+    policy: str | Policy = Policy.ALL,
+    ties: bool = False,
+    consensus: str | Consensus | None = None,
+    conversational: bool = False,
+    mapping: str | Path | Mapping | None = None,
+    **rest: Any,
+) -> ExportOptions:
     """ExportOptions from plain values (strings for the enums, a path for the mapping file)."""
     if dataset not in _KINDS:
         raise InvalidInput(f"dataset must be one of {', '.join(DATASETS)}, not {dataset!r}", "dataset")
@@ -117,9 +129,15 @@ class Export:
         self.mapper = Mapper(self.problems, self.options.mapping, self.options.dimension)
         lowest = self.options.mapping.lowest_is_best if self.options.mapping else True
         self.agreement = Agreement(lowest_is_best=lowest)
-        self.counts: dict[str, int] = {"loops_read": 0, "items_mapped": 0, "answers_excluded_by_worker": 0,
-                                       "items_below_min_annotators": 0, "items_below_min_agreement": 0,
-                                       "items_exported": 0, "rows": 0}
+        self.counts: dict[str, int] = {
+            "loops_read": 0,
+            "items_mapped": 0,
+            "answers_excluded_by_worker": 0,
+            "items_below_min_annotators": 0,
+            "items_below_min_agreement": 0,
+            "items_exported": 0,
+            "rows": 0,
+        }
         self.kind: Kind | None = None
         self.created_at = datetime.now(UTC)
         self.chat_prompts = self.options.conversational and self.options.dataset in ("preferences", "kto")
@@ -163,19 +181,31 @@ class Export:
     def _refuse_chat(self, item: Item) -> None:
         dataset = self.options.dataset
         if dataset in ("preferences", "kto"):
-            raise InvalidInput(f"The prompt of {item.item_id} is a list of chat messages, which a text prompt column "
-                               "cannot hold: export with --conversational (TRL's conversational format keeps "
-                               "the turns as they are).", "conversational")
-        raise InvalidInput(f"The prompt of {item.item_id} is a list of chat messages, which {dataset} rows (a text "
-                           "prompt) cannot hold: export preferences or kto with --conversational.", "conversational")
+            raise InvalidInput(
+                f"The prompt of {item.item_id} is a list of chat messages, which a text prompt column "
+                "cannot hold: export with --conversational (TRL's conversational format keeps "
+                "the turns as they are).",
+                "conversational",
+            )
+        raise InvalidInput(
+            f"The prompt of {item.item_id} is a list of chat messages, which {dataset} rows (a text "
+            "prompt) cannot hold: export preferences or kto with --conversational.",
+            "conversational",
+        )
 
     def _check_kind(self, kind: Kind) -> None:
         allowed = _KINDS[self.options.dataset]
         if kind not in allowed:
-            hint = {Kind.LABEL: "labels (or kto with desirable labels in a mapping file)",
-                    Kind.RANKING: "preferences, rankings or kto", Kind.RATING: "preferences, rankings, ratings or kto"}
-            raise InvalidInput(f"The answers are {kind.value}s, which cannot make a {self.options.dataset} dataset; "
-                               f"export {hint[kind]}.", "dataset")
+            hint = {
+                Kind.LABEL: "labels (or kto with desirable labels in a mapping file)",
+                Kind.RANKING: "preferences, rankings or kto",
+                Kind.RATING: "preferences, rankings, ratings or kto",
+            }
+            raise InvalidInput(
+                f"The answers are {kind.value}s, which cannot make a {self.options.dataset} dataset; "
+                f"export {hint[kind]}.",
+                "dataset",
+            )
 
     def batches(self) -> Iterator[Any]:
         """Arrow record batches of the dataset, in item order. Store sources are read in chunks, by several
@@ -250,8 +280,9 @@ class Export:
             if batch.kind is Kind.LABEL:
                 desirable = o.mapping.desirable if o.mapping else ()
                 if not desirable:
-                    raise InvalidInput("KTO rows from labels need `desirable = [...]` labels in the mapping file.",
-                                       "mapping")
+                    raise InvalidInput(
+                        "KTO rows from labels need `desirable = [...]` labels in the mapping file.", "mapping"
+                    )
                 rows = kto_label_rows(batch, desirable, o.conversational)
             else:
                 rows = kto_rows(batch, KtoOptions(o.consensus, o.kto_threshold, o.conversational))
@@ -304,15 +335,24 @@ class Export:
         }
 
 
-def open_sources(specs: str | Sequence[str], *, store: Any = None, s3_client: Any = None,
-                 database_url: str | None = None, data_dir: str | None = None,
-                 include_stopped: bool = False) -> list[Source]:
+def open_sources(
+    specs: str | Sequence[str],
+    *,
+    store: Any = None,
+    s3_client: Any = None,
+    database_url: str | None = None,
+    data_dir: str | None = None,
+    include_stopped: bool = False,
+) -> list[Source]:
     """Sources for `specs` (flow definition names or ARNs, folders, s3:// prefixes). The store is opened
     (read-only use, no migration) from database_url / data_dir / CROWDLOOP_* settings when a spec needs it."""
     if isinstance(specs, str):
         specs = [specs]
-    statuses = (HumanLoopStatus.COMPLETED.value, HumanLoopStatus.STOPPED.value) if include_stopped \
+    statuses = (
+        (HumanLoopStatus.COMPLETED.value, HumanLoopStatus.STOPPED.value)
+        if include_stopped
         else (HumanLoopStatus.COMPLETED.value,)
+    )
     result: list[Source] = []
     for spec in specs:
         needs_store = not spec.startswith("s3://") and not Path(spec).expanduser().is_dir()
@@ -326,14 +366,32 @@ def open_sources(specs: str | Sequence[str], *, store: Any = None, s3_client: An
     return result
 
 
-def run(sources: str | Sequence[str], dataset: str = "preferences", *, store: Any = None, s3_client: Any = None,
-        database_url: str | None = None, data_dir: str | None = None, jobs: int | None = None,
-        **options: Any) -> Export:
+def run(
+    sources: str | Sequence[str],
+    dataset: str = "preferences",
+    *,
+    store: Any = None,
+    s3_client: Any = None,
+    database_url: str | None = None,
+    data_dir: str | None = None,
+    jobs: int | None = None,
+    **options: Any,
+) -> Export:
     """An Export over the given sources (see make_options for the options); jobs: processes reading store
     sources (default: one per CPU, at most 4)."""
     chosen = make_options(dataset, **options)
-    return Export(open_sources(sources, store=store, s3_client=s3_client, database_url=database_url,
-                               data_dir=data_dir, include_stopped=chosen.include_stopped), chosen, jobs=jobs)
+    return Export(
+        open_sources(
+            sources,
+            store=store,
+            s3_client=s3_client,
+            database_url=database_url,
+            data_dir=data_dir,
+            include_stopped=chosen.include_stopped,
+        ),
+        chosen,
+        jobs=jobs,
+    )
 
 
 def iter_rows(sources: str | Sequence[str], dataset: str = "preferences", **options: Any) -> Iterator[dict[str, Any]]:
@@ -341,8 +399,9 @@ def iter_rows(sources: str | Sequence[str], dataset: str = "preferences", **opti
     return run(sources, dataset, **options).rows()
 
 
-def to_dataset(sources: str | Sequence[str], dataset: str = "preferences", *, cache_dir: str | Path | None = None,
-               **options: Any) -> Any:
+def to_dataset(
+    sources: str | Sequence[str], dataset: str = "preferences", *, cache_dir: str | Path | None = None, **options: Any
+) -> Any:
     """A datasets.Dataset of the rows. They stream to a Parquet file and then to an Arrow cache file in
     cache_dir (default: a new temporary folder, left for the dataset to use)."""
     datasets = require("datasets")
@@ -377,12 +436,24 @@ def export(job: Export, output: str | Path, output_format: str) -> ExportResult:
     finally:
         writer.close()
     style = "conversational" if job.options.conversational else "standard"
-    card = job.card({"path": str(path), "format": output_format, "style": style,
-                     "columns": [f.name for f in job.schema()]})
+    card = job.card(
+        {"path": str(path), "format": output_format, "style": style, "columns": [f.name for f in job.schema()]}
+    )
     markdown, document = card_paths(path, output_format)
     write_card(card, markdown, document)
     return ExportResult(path, markdown, document, card)
 
 
-__all__ = ["DATASETS", "Export", "ExportOptions", "ExportResult", "Judgment", "export", "iter_rows", "make_options",
-           "open_sources", "run", "to_dataset"]
+__all__ = [
+    "DATASETS",
+    "Export",
+    "ExportOptions",
+    "ExportResult",
+    "Judgment",
+    "export",
+    "iter_rows",
+    "make_options",
+    "open_sources",
+    "run",
+    "to_dataset",
+]

@@ -100,8 +100,9 @@ def make_batch(items: list[Item]) -> ItemBatch:
         judgments = [j for p in positions for j in items[p].judgments]
         raw = np.fromiter(chain(j.values for j in judgments), dtype=np.float64, count=size * m * n)
         raw = raw.reshape(size, m, n)
-        workers = np.fromiter((worker_index.setdefault(j.annotator, len(worker_index)) for j in judgments),
-                              dtype=np.int64, count=size * m).reshape(size, m)
+        workers = np.fromiter(
+            (worker_index.setdefault(j.annotator, len(worker_index)) for j in judgments), dtype=np.int64, count=size * m
+        ).reshape(size, m)
         scores = -raw if kind is Kind.RANKING else raw
         batch.groups.append(Group(np.array(positions, dtype=np.int64), raw, scores, workers))
     batch.workers = list(worker_index)
@@ -118,8 +119,10 @@ def levels(scores: Floats) -> Ints:
     """Dense rank levels along the last axis: 0 for the best score, 1 for the next distinct one..."""
     order = np.argsort(-scores, axis=-1, kind="stable")
     ordered = np.take_along_axis(scores, order, axis=-1)
-    steps = np.concatenate([np.zeros((*ordered.shape[:-1], 1), dtype=np.int64),
-                            (ordered[..., 1:] != ordered[..., :-1]).astype(np.int64)], axis=-1)
+    steps = np.concatenate(
+        [np.zeros((*ordered.shape[:-1], 1), dtype=np.int64), (ordered[..., 1:] != ordered[..., :-1]).astype(np.int64)],
+        axis=-1,
+    )
     result = np.empty_like(order)
     np.put_along_axis(result, order, np.cumsum(steps, axis=-1), axis=-1)
     return result

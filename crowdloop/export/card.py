@@ -61,8 +61,10 @@ def render_markdown(card: dict[str, Any]) -> str:
     if not problems["total"]:
         lines.append("None.")
     else:
-        lines.append(f"{problems['total']} problems: {problems['loops_dropped']} loops and "
-                     f"{problems['answers_dropped']} answers not used.")
+        lines.append(
+            f"{problems['total']} problems: {problems['loops_dropped']} loops and "
+            f"{problems['answers_dropped']} answers not used."
+        )
         lines += ["", "| reason | count | examples |", "|---|---|---|"]
         for entry in problems["by_reason"]:
             examples = "; ".join(f"{e['item_id']}/{e['annotator'] or '-'}: {e['detail']}" for e in entry["examples"])
@@ -78,15 +80,24 @@ def render_markdown(card: dict[str, Any]) -> str:
     if workers:
         lines += ["", "| worker | answers | agreement with others | first shown preferred |", "|---|---|---|---|"]
         for row in workers:
-            lines.append(f"| {row['worker']} | {row['answers']} | {_show(row['agreement_with_others'])} | "
-                         f"{_show(row.get('first_shown_preferred'))} |")
+            lines.append(
+                f"| {row['worker']} | {row['answers']} | {_show(row['agreement_with_others'])} | "
+                f"{_show(row.get('first_shown_preferred'))} |"
+            )
     models = agreement.get("models")
     if models:
-        lines += ["", "## Models (Bradley-Terry over items, 95% bootstrap interval)", "",
-                  "| model | strength | interval | wins / games |", "|---|---|---|---|"]
+        lines += [
+            "",
+            "## Models (Bradley-Terry over items, 95% bootstrap interval)",
+            "",
+            "| model | strength | interval | wins / games |",
+            "|---|---|---|---|",
+        ]
         for row in models["models"]:
-            lines.append(f"| {row['model']} | {row['strength']:.3f} | [{row['ci95'][0]:.3f}, {row['ci95'][1]:.3f}] | "
-                         f"{row['wins']:g} / {row['games']:g} |")
+            lines.append(
+                f"| {row['model']} | {row['strength']:.3f} | [{row['ci95'][0]:.3f}, {row['ci95'][1]:.3f}] | "
+                f"{row['wins']:g} / {row['games']:g} |"
+            )
     lines.append("")
     return "\n".join(lines)
 

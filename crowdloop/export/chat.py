@@ -37,6 +37,7 @@ def prompt_column(pa: Any, prompts: list[Prompt], rows: Ints) -> Any:
                 contents.append(content)
             sizes[position] = len(prompt)
     offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int32)
-    messages = pa.StructArray.from_arrays([pa.array(roles, type=pa.string()), pa.array(contents, type=pa.string())],
-                                          names=["role", "content"])
+    messages = pa.StructArray.from_arrays(
+        [pa.array(roles, type=pa.string()), pa.array(contents, type=pa.string())], names=["role", "content"]
+    )
     return pa.ListArray.from_arrays(pa.array(offsets), messages).take(pa.array(rows))

@@ -79,8 +79,19 @@ def run_chunk(task: ChunkTask, store: Store) -> ChunkResult:
     job.mapper.by_flow.update(task.mappings)
     job.mapper.kind = task.kind
     records = list(job.batches())
-    return ChunkResult(records, job.counts, job.problems, job.agreement, job.mapper.by_flow, job.mapper.kind,
-                       job.kind, source.loops_read, source.loop_templates, os.getpid(), peak_rss_kb())
+    return ChunkResult(
+        records,
+        job.counts,
+        job.problems,
+        job.agreement,
+        job.mapper.by_flow,
+        job.mapper.kind,
+        job.kind,
+        source.loops_read,
+        source.loop_templates,
+        os.getpid(),
+        peak_rss_kb(),
+    )
 
 
 def peak_rss_kb() -> int:

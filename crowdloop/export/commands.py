@@ -22,27 +22,59 @@ _FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
 
 def _source_options(command: Any) -> Any:
     options = [
-        click.option("--source", "sources", multiple=True, required=True, metavar="SRC",
-                     help="A flow definition name (or ARN) in the store, a folder of A2I output files (searched "
-                          "recursively for output.json) or an s3://bucket/prefix. Repeatable."),
-        click.option("--mapping", type=click.Path(exists=True, dir_okay=False), default=None,
-                     help="Mapping file (TOML or JSON) saying where prompt, responses and answers are; without "
-                          "one the convention is detected."),
-        click.option("--dimension", default=None,
-                     help="crowd-text-ranking answers: the ranking dimension to use (needed when there are several)."),
-        click.option("--min-agreement", type=click.FloatRange(0, 1), default=None,
-                     help="Keep only items whose pairwise agreement is at least this (drops single-annotator items)."),
-        click.option("--min-annotators", type=click.IntRange(1), default=1, show_default=True,
-                     help="Keep only items answered by at least this many workers."),
-        click.option("--exclude-worker", "exclude_workers", multiple=True, metavar="WORKER_ID",
-                     help="Leave out this worker's answers (repeatable)."),
-        click.option("--include-stopped", is_flag=True,
-                     help="Store sources: also read Stopped loops that have answers (default: Completed only)."),
-        click.option("--data-dir", default=None, help="Store location (as for the other commands) "
-                                                      "[env CROWDLOOP_DATA_DIR]."),
+        click.option(
+            "--source",
+            "sources",
+            multiple=True,
+            required=True,
+            metavar="SRC",
+            help="A flow definition name (or ARN) in the store, a folder of A2I output files (searched "
+            "recursively for output.json) or an s3://bucket/prefix. Repeatable.",
+        ),
+        click.option(
+            "--mapping",
+            type=click.Path(exists=True, dir_okay=False),
+            default=None,
+            help="Mapping file (TOML or JSON) saying where prompt, responses and answers are; without "
+            "one the convention is detected.",
+        ),
+        click.option(
+            "--dimension",
+            default=None,
+            help="crowd-text-ranking answers: the ranking dimension to use (needed when there are several).",
+        ),
+        click.option(
+            "--min-agreement",
+            type=click.FloatRange(0, 1),
+            default=None,
+            help="Keep only items whose pairwise agreement is at least this (drops single-annotator items).",
+        ),
+        click.option(
+            "--min-annotators",
+            type=click.IntRange(1),
+            default=1,
+            show_default=True,
+            help="Keep only items answered by at least this many workers.",
+        ),
+        click.option(
+            "--exclude-worker",
+            "exclude_workers",
+            multiple=True,
+            metavar="WORKER_ID",
+            help="Leave out this worker's answers (repeatable).",
+        ),
+        click.option(
+            "--include-stopped",
+            is_flag=True,
+            help="Store sources: also read Stopped loops that have answers (default: Completed only).",
+        ),
+        click.option(
+            "--data-dir", default=None, help="Store location (as for the other commands) [env CROWDLOOP_DATA_DIR]."
+        ),
         click.option("--database-url", default=None, help="SQLAlchemy URL of the store [env CROWDLOOP_DATABASE_URL]."),
-        click.option("--progress/--no-progress", default=None,
-                     help="Show a progress bar (default: when stderr is a terminal)."),
+        click.option(
+            "--progress/--no-progress", default=None, help="Show a progress bar (default: when stderr is a terminal)."
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -52,18 +84,36 @@ def _source_options(command: Any) -> Any:
 def _dataset_options(command: Any) -> Any:
     options = [
         click.option("--output", "-o", required=True, type=click.Path(), help="File (jsonl, parquet) or folder (hf)."),
-        click.option("--format", "output_format", type=click.Choice(["jsonl", "parquet", "hf"]), default=None,
-                     help="Output format (default: from the --output suffix: .jsonl, .parquet, else hf)."),
-        click.option("--consensus", is_flag=True, help="One consensus row per pair (or item) instead of one row per "
-                                                       "annotator."),
-        click.option("--consensus-method", type=click.Choice(["mean-rank", "majority"]), default="mean-rank",
-                     show_default=True, help="How --consensus combines annotators."),
-        click.option("--conversational", is_flag=True,
-                     help="TRL's conversational format: prompt, chosen, rejected (completion) as message lists."),
+        click.option(
+            "--format",
+            "output_format",
+            type=click.Choice(["jsonl", "parquet", "hf"]),
+            default=None,
+            help="Output format (default: from the --output suffix: .jsonl, .parquet, else hf).",
+        ),
+        click.option(
+            "--consensus", is_flag=True, help="One consensus row per pair (or item) instead of one row per annotator."
+        ),
+        click.option(
+            "--consensus-method",
+            type=click.Choice(["mean-rank", "majority"]),
+            default="mean-rank",
+            show_default=True,
+            help="How --consensus combines annotators.",
+        ),
+        click.option(
+            "--conversational",
+            is_flag=True,
+            help="TRL's conversational format: prompt, chosen, rejected (completion) as message lists.",
+        ),
         click.option("--strict", is_flag=True, help="Exit with status 1 when any loop or answer could not be used."),
-        click.option("--jobs", type=click.IntRange(1), default=None,
-                     help="Processes reading and pairing the loops of store sources (default: one per CPU, at most "
-                          "4; 1: this process only). The output does not depend on it."),
+        click.option(
+            "--jobs",
+            type=click.IntRange(1),
+            default=None,
+            help="Processes reading and pairing the loops of store sources (default: one per CPU, at most "
+            "4; 1: this process only). The output does not depend on it.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -80,8 +130,13 @@ def export() -> None:
 
 
 @export.command("preferences")
-@click.option("--policy", type=click.Choice(["all", "best-vs-rest", "adjacent"]), default="all", show_default=True,
-              help="Which pairs of an item's responses to emit.")
+@click.option(
+    "--policy",
+    type=click.Choice(["all", "best-vs-rest", "adjacent"]),
+    default="all",
+    show_default=True,
+    help="Which pairs of an item's responses to emit.",
+)
 @click.option("--keep-ties", is_flag=True, help="Emit tied pairs with margin 0 (default: leave them out).")
 @_dataset_options
 def export_preferences(policy: str, keep_ties: bool, **options: Any) -> None:
@@ -91,8 +146,13 @@ def export_preferences(policy: str, keep_ties: bool, **options: Any) -> None:
 
 
 @export.command("kto")
-@click.option("--threshold", "kto_threshold", type=float, default=None,
-              help="Ratings: desirable when the rating is at least this (default: best desirable, worst not).")
+@click.option(
+    "--threshold",
+    "kto_threshold",
+    type=float,
+    default=None,
+    help="Ratings: desirable when the rating is at least this (default: best desirable, worst not).",
+)
 @_dataset_options
 def export_kto(kto_threshold: float | None, **options: Any) -> None:
     """Unpaired rows {prompt, completion, label} for TRL's KTOTrainer: best responses desirable, worst not."""
@@ -121,10 +181,16 @@ def export_labels(**options: Any) -> None:
 
 
 @click.command("report")
-@click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
-              help="Also write an HTML report with charts here.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
-              help="Also write every figure as JSON here.")
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write an HTML report with charts here.",
+)
+@click.option(
+    "--json", "json_path", type=click.Path(dir_okay=False), default=None, help="Also write every figure as JSON here."
+)
 @_source_options
 def report(html_path: str | None, json_path: str | None, **options: Any) -> None:
     """Print agreement and position-bias tables for the answers of SRC; optionally an HTML report."""
@@ -152,14 +218,23 @@ def _export(dataset: str, options: dict[str, Any], **extra: Any) -> None:
         consensus = options.pop("consensus_method") if options.pop("consensus") else None
         strict = options.pop("strict")
         progress = options.pop("progress")
-        job = api.run(options.pop("sources"), dataset, **_store(options), consensus=consensus,
-                      conversational=options.pop("conversational"), jobs=options.pop("jobs"), **_common(options),
-                      **extra)
+        job = api.run(
+            options.pop("sources"),
+            dataset,
+            **_store(options),
+            consensus=consensus,
+            conversational=options.pop("conversational"),
+            jobs=options.pop("jobs"),
+            **_common(options),
+            **extra,
+        )
         with _progress(job, progress):
             result = api.export(job, output, output_format)
         card = result.card
-        click.echo(f"wrote {card['output']['rows']} rows ({card['counts']['items_exported']} items) to {result.path} "
-                   f"as {output_format}; card: {result.card_markdown}")
+        click.echo(
+            f"wrote {card['output']['rows']} rows ({card['counts']['items_exported']} items) to {result.path} "
+            f"as {output_format}; card: {result.card_markdown}"
+        )
         problems = card["problems"]
         if problems["total"]:
             click.echo(report_module.render_problems(problems), err=True)
@@ -185,16 +260,26 @@ def _store(options: dict[str, Any]) -> dict[str, Any]:
 
 def _common(options: dict[str, Any]) -> dict[str, Any]:
     mapping = options.pop("mapping")
-    return {"mapping": mapping, "dimension": options.pop("dimension"), "min_agreement": options.pop("min_agreement"),
-            "min_annotators": options.pop("min_annotators"), "exclude_workers": options.pop("exclude_workers"),
-            "include_stopped": options.pop("include_stopped")}
+    return {
+        "mapping": mapping,
+        "dimension": options.pop("dimension"),
+        "min_agreement": options.pop("min_agreement"),
+        "min_annotators": options.pop("min_annotators"),
+        "exclude_workers": options.pop("exclude_workers"),
+        "include_stopped": options.pop("include_stopped"),
+    }
 
 
 @contextmanager
 def _progress(job: Any, enabled: bool | None) -> Iterator[None]:
     tqdm = require("tqdm").tqdm
-    bar = tqdm(total=job.loops_expected(), unit=" loops", disable=None if enabled is None else not enabled,
-               file=sys.stderr, mininterval=0.5)
+    bar = tqdm(
+        total=job.loops_expected(),
+        unit=" loops",
+        disable=None if enabled is None else not enabled,
+        file=sys.stderr,
+        mininterval=0.5,
+    )
     seen = [0]
 
     def tick() -> None:

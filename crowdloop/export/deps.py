@@ -8,8 +8,15 @@ from typing import Any
 from crowdloop.errors import CrowdloopError
 
 EXTRAS = {
-    "pyarrow": "export", "datasets": "export", "scipy": "export", "numpy": "export", "krippendorff": "export",
-    "tqdm": "export", "torch": "train", "trl": "train", "transformers": "train",
+    "pyarrow": "export",
+    "datasets": "export",
+    "scipy": "export",
+    "numpy": "export",
+    "krippendorff": "export",
+    "tqdm": "export",
+    "torch": "train",
+    "trl": "train",
+    "transformers": "train",
 }
 
 
@@ -18,8 +25,9 @@ class MissingDependency(CrowdloopError):
 
     def __init__(self, module: str) -> None:
         extra = EXTRAS.get(module, "export")
-        super().__init__(f"This needs the Python package '{module}', which is not installed: "
-                         f"pip install 'crowdloop[{extra}]'")
+        super().__init__(
+            f"This needs the Python package '{module}', which is not installed: pip install 'crowdloop[{extra}]'"
+        )
         self.module = module
         self.extra = extra
 

@@ -46,8 +46,15 @@ _RATING_KEY = re.compile(r"^response_(\d+)_(rating|score)$")
 _new_item = functools.partial(tuple.__new__, Item)
 _new_judgment = functools.partial(tuple.__new__, Judgment)
 PAIRWISE_CHOICES: dict[str, int | None] = {
-    "a": 0, "b": 1, "a is better": 0, "b is better": 1, "response a": 0, "response b": 1,
-    "tie": None, "equal": None, "both are equal": None,
+    "a": 0,
+    "b": 1,
+    "a is better": 0,
+    "b is better": 1,
+    "response a": 0,
+    "response b": 1,
+    "tie": None,
+    "equal": None,
+    "both are equal": None,
 }
 
 
@@ -79,19 +86,31 @@ class Mapping:
     desirable: tuple[str, ...] = ()
 
     def describe(self) -> dict[str, Any]:
-        described: dict[str, Any] = {"convention": self.name, "kind": self.kind.value, "layout": self.layout,
-                                     "field": self.field, "prompt": self.prompt, "responses": self.responses}
+        described: dict[str, Any] = {
+            "convention": self.name,
+            "kind": self.kind.value,
+            "layout": self.layout,
+            "field": self.field,
+            "prompt": self.prompt,
+            "responses": self.responses,
+        }
         optional: dict[str, Any] = {
-                    "models": self.models, "index_base": self.index_base if self.layout != "item" else None,
-                    "best": ("lowest" if self.lowest_is_best else "highest") if self.kind is Kind.RANKING else None,
-                    "min": self.minimum, "max": self.maximum, "dimension": self.dimension,
-                    "choices": self.choices or None, "labels": list(self.labels) or None,
-                    "desirable": list(self.desirable) or None}
+            "models": self.models,
+            "index_base": self.index_base if self.layout != "item" else None,
+            "best": ("lowest" if self.lowest_is_best else "highest") if self.kind is Kind.RANKING else None,
+            "min": self.minimum,
+            "max": self.maximum,
+            "dimension": self.dimension,
+            "choices": self.choices or None,
+            "labels": list(self.labels) or None,
+            "desirable": list(self.desirable) or None,
+        }
         described.update({k: v for k, v in optional.items() if v is not None})
         return described
 
 
 # --- mapping files ------------------------------------------------------------------------------------
+
 
 def load_mapping(path: str | Path) -> Mapping:
     """Read a mapping file (.toml, or .json): see docs/export.md for the keys."""
@@ -117,8 +136,19 @@ def mapping_from_dict(data: dict[str, Any], name: str = "file") -> Mapping:
     source = dict(data.get("input", {}))
     answer = dict(data.get("answer", {}))
     input_keys = {"prompt", "responses", "response_text", "response_model", "models"}
-    answer_keys = {"field", "list", "index_base", "best", "min", "max", "dimension", "choices", "labels",
-                   "desirable", "per_response"}
+    answer_keys = {
+        "field",
+        "list",
+        "index_base",
+        "best",
+        "min",
+        "max",
+        "dimension",
+        "choices",
+        "labels",
+        "desirable",
+        "per_response",
+    }
     if unknown := set(source) - input_keys:
         raise fail(f"unknown [input] keys {sorted(unknown)}")
     if unknown := set(answer) - answer_keys:
@@ -135,9 +165,9 @@ def mapping_from_dict(data: dict[str, Any], name: str = "file") -> Mapping:
             elif isinstance(target, int) and not isinstance(target, bool) and target - base in (0, 1):
                 choices[str(label)] = target - base
             else:
-                raise fail(f"choice {label!r} must name response {base} or {base + 1}, or \"tie\"")
+                raise fail(f'choice {label!r} must name response {base} or {base + 1}, or "tie"')
         if not choices:
-            raise fail("kind = \"choice\" needs [answer.choices]: label = response number or \"tie\"")
+            raise fail('kind = "choice" needs [answer.choices]: label = response number or "tie"')
         kind, layout = Kind.RANKING, "choice"
     else:
         kind = Kind(kind_name)
@@ -152,16 +182,23 @@ def mapping_from_dict(data: dict[str, Any], name: str = "file") -> Mapping:
         choices = {}
     best = answer.get("best", "lowest")
     if best not in ("lowest", "highest"):
-        raise fail("best must be \"lowest\" (rank 1 = best) or \"highest\"")
+        raise fail('best must be "lowest" (rank 1 = best) or "highest"')
     return Mapping(
-        name=name, kind=kind, layout=layout, field=field_path,
+        name=name,
+        kind=kind,
+        layout=layout,
+        field=field_path,
         prompt=str(source.get("prompt", "taskObject.prompt")),
         responses=str(source.get("responses", "taskObject.responses")),
         response_text=str(source.get("response_text", "text")),
         response_model=str(source.get("response_model", "model")),
-        models=source.get("models"), index_base=base, lowest_is_best=best == "lowest",
-        minimum=_optional_float(answer.get("min")), maximum=_optional_float(answer.get("max")),
-        dimension=answer.get("dimension"), choices=choices,
+        models=source.get("models"),
+        index_base=base,
+        lowest_is_best=best == "lowest",
+        minimum=_optional_float(answer.get("min")),
+        maximum=_optional_float(answer.get("max")),
+        dimension=answer.get("dimension"),
+        choices=choices,
         labels=tuple(str(x) for x in answer.get("labels", ())),
         desirable=tuple(str(x) for x in answer.get("desirable", ())),
     )
@@ -172,6 +209,7 @@ def _optional_float(value: Any) -> float | None:
 
 
 # --- detection ----------------------------------------------------------------------------------------
+
 
 def detect(loop: RawLoop, dimension: str | None = None) -> Mapping | None:
     """The convention this loop follows, or None when it follows none we know."""
@@ -234,6 +272,7 @@ def _parts(path: str) -> tuple[str, ...]:
 
 # --- reading loops ------------------------------------------------------------------------------------
 
+
 class BadAnswer(Exception):
     """An answer that cannot be read with the mapping (message: reason, detail)."""
 
@@ -268,8 +307,11 @@ class Mapper:
                 self._loop_problem(loop, "answer format not recognised", _shape(loop))
                 return None
             if self.kind is not None and mapping.kind is not self.kind:
-                self._loop_problem(loop, "different kind of answer",
-                                   f"{mapping.name} ({mapping.kind}) while this export reads {self.kind} answers")
+                self._loop_problem(
+                    loop,
+                    "different kind of answer",
+                    f"{mapping.name} ({mapping.kind}) while this export reads {self.kind} answers",
+                )
                 return None
             self.kind = mapping.kind
             self.by_flow[loop.flow] = mapping
@@ -283,8 +325,9 @@ class Mapper:
         seen: set[str] = set()
         for answer in loop.answers:
             if answer.worker_id in seen:
-                self.problems.add(Problem(loop.name, answer.worker_id, "second answer by the same worker",
-                                          "only the first is used"))
+                self.problems.add(
+                    Problem(loop.name, answer.worker_id, "second answer by the same worker", "only the first is used")
+                )
                 continue
             seen.add(answer.worker_id)
             try:
@@ -323,8 +366,9 @@ class Mapper:
         if mapping.models:
             listed = get_path(document, mapping.models)
             if not isinstance(listed, list) or len(listed) != len(texts):
-                raise BadAnswer("models missing", f"inputContent.{mapping.models} is not a list of "
-                                f"{len(texts)} model names")
+                raise BadAnswer(
+                    "models missing", f"inputContent.{mapping.models} is not a list of {len(texts)} model names"
+                )
             models = tuple(None if m is None else str(m) for m in listed)
         if mapping.kind is not Kind.LABEL and len(texts) < 2:
             raise BadAnswer("fewer than two responses", f"{len(texts)} response(s)")
@@ -343,9 +387,11 @@ class Mapper:
                 model = response.get(mapping.response_model)
                 models.append(str(model) if model is not None else None)
             else:
-                raise BadAnswer("response is not text",
-                                f"inputContent.{mapping.responses}.{position} is neither a string nor an object "
-                                f"with {mapping.response_text!r} (or a chat message with role and content)")
+                raise BadAnswer(
+                    "response is not text",
+                    f"inputContent.{mapping.responses}.{position} is neither a string nor an object "
+                    f"with {mapping.response_text!r} (or a chat message with role and content)",
+                )
         return tuple(texts), tuple(models)
 
     def _reader(self, mapping: Mapping) -> Callable[[Any, str, int], Judgment]:
@@ -376,11 +422,14 @@ def _make_reader(m: Mapping) -> Callable[[Any, str, int], Judgment]:
             if pattern is not None and len(answer) > n:
                 extra = sorted(k for k in answer if pattern.match(k) and k not in keys)
                 if extra:
-                    raise BadAnswer("answer for a response the input does not have",
-                                    f"{', '.join(extra)} (the input has {n} responses)")
+                    raise BadAnswer(
+                        "answer for a response the input does not have",
+                        f"{', '.join(extra)} (the input has {n} responses)",
+                    )
             if None in raw:
-                raise BadAnswer("incomplete answer", "missing " + ", ".join(
-                    k for k, v in zip(keys, raw, strict=True) if v is None))
+                raise BadAnswer(
+                    "incomplete answer", "missing " + ", ".join(k for k, v in zip(keys, raw, strict=True) if v is None)
+                )
             if m.kind is Kind.LABEL:
                 return _labels(m, annotator, [_label(v, k) for k, v in zip(keys, raw, strict=True)])
             if fast and _PLAIN.issuperset(map(type, raw)):
@@ -395,6 +444,7 @@ def _make_reader(m: Mapping) -> Callable[[Any, str, int], Judgment]:
 
         return per_response
     if m.layout == "list":
+
         def listed(answer: Any, annotator: str, n: int) -> Judgment:
             value = get_path(answer, m.field) if isinstance(answer, dict) else None
             if value is None:
@@ -402,15 +452,17 @@ def _make_reader(m: Mapping) -> Callable[[Any, str, int], Judgment]:
             if m.field.endswith("ordinalRankingDimensions"):
                 value = _dimension(value, m.dimension)
             if not isinstance(value, list) or len(value) != n:
-                raise BadAnswer("wrong number of values",
-                                f"{m.field} has {len(value) if isinstance(value, list) else 'no'} values for "
-                                f"{n} responses")
+                raise BadAnswer(
+                    "wrong number of values",
+                    f"{m.field} has {len(value) if isinstance(value, list) else 'no'} values for {n} responses",
+                )
             if m.kind is Kind.LABEL:
                 return _labels(m, annotator, [_label(v, f"{m.field}.{i}") for i, v in enumerate(value)])
             return _judgment(m, annotator, [_number(v, f"{m.field}.{i}") for i, v in enumerate(value)], n)
 
         return listed
     if m.layout == "choice":
+
         def choice(answer: Any, annotator: str, n: int) -> Judgment:
             label = _label(get_path(answer, m.field) if isinstance(answer, dict) else None, m.field)
             key = label if label in m.choices else label.strip().lower()
@@ -442,8 +494,10 @@ def _chat(value: Any, where: str) -> Messages:
             return tuple(messages)
     if value is None:
         raise BadAnswer("prompt missing", f"{where} is missing")
-    raise BadAnswer("prompt missing", f"{where} is neither a string nor a list of chat messages "
-                    "(objects with a string role and content)")
+    raise BadAnswer(
+        "prompt missing",
+        f"{where} is neither a string nor a list of chat messages (objects with a string role and content)",
+    )
 
 
 def _response_text(response: dict[str, Any], mapping: Mapping) -> Any:
@@ -481,8 +535,10 @@ def _dimension(dimensions: Any, wanted: str | None) -> Any:
     names = [d.get("name") if isinstance(d, dict) else None for d in dimensions]
     if wanted is None:
         if len(dimensions) > 1:
-            raise BadAnswer("several ranking dimensions",
-                            f"dimensions {names}: choose one with --dimension (or dimension in a mapping file)")
+            raise BadAnswer(
+                "several ranking dimensions",
+                f"dimensions {names}: choose one with --dimension (or dimension in a mapping file)",
+            )
         chosen = dimensions[0]
     elif wanted in names:
         chosen = dimensions[names.index(wanted)]

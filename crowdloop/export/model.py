@@ -1,9 +1,9 @@
 """The nouns of an export: a loop as read from a source, the item it maps to, and the problems found.
 
-    RawLoop   one human loop: its name, input and the workers' answers (from the store or an output.json)
-    Item      a RawLoop read through a Mapping: prompt (a text or chat Messages), candidate responses and one
-              Judgment per worker
-    Problem   an answer or loop that could not be used, with the reason (never dropped silently)
+RawLoop   one human loop: its name, input and the workers' answers (from the store or an output.json)
+Item      a RawLoop read through a Mapping: prompt (a text or chat Messages), candidate responses and one
+          Judgment per worker
+Problem   an answer or loop that could not be used, with the reason (never dropped silently)
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class Consensus(StrEnum):
 
 
 # Named tuples, not dataclasses: a million of them are made per export and tuples are cheaper to build.
+
 
 class RawAnswer(NamedTuple):
     worker_id: str
@@ -106,7 +107,7 @@ class ProblemLog:
         self.counts.update(other.counts)
         for reason, problems in other.examples.items():
             kept = self.examples.setdefault(reason, [])
-            kept.extend(problems[:max(self.examples_per_reason - len(kept), 0)])
+            kept.extend(problems[: max(self.examples_per_reason - len(kept), 0)])
         self.loops += other.loops
         self.answers += other.answers
 
@@ -119,7 +120,8 @@ class ProblemLog:
             "total": self.total,
             "loops_dropped": self.loops,
             "answers_dropped": self.answers,
-            "by_reason": [{"reason": reason, "count": count,
-                           "examples": [p.as_dict() for p in self.examples.get(reason, [])]}
-                          for reason, count in self.counts.most_common()],
+            "by_reason": [
+                {"reason": reason, "count": count, "examples": [p.as_dict() for p in self.examples.get(reason, [])]}
+                for reason, count in self.counts.most_common()
+            ],
         }

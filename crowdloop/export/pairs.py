@@ -86,7 +86,8 @@ def pair_rows(batch: ItemBatch, options: PairOptions) -> PairRows:
         empty_i, empty_f = np.zeros(0, dtype=np.int64), np.zeros(0)
         return PairRows(empty_i, empty_i, empty_i, empty_i, empty_f, empty_f)
     item, position, pair, annotator, chosen, rejected, margin, agreement = (
-        np.concatenate([p[k] for p in parts]) for k in range(8))
+        np.concatenate([p[k] for p in parts]) for k in range(8)
+    )
     order = np.lexsort((pair, position, item))
     return PairRows(item[order], annotator[order], chosen[order], rejected[order], margin[order], agreement[order])
 
@@ -148,10 +149,18 @@ def preference_batch(batch: ItemBatch, rows: PairRows, options: PairOptions) -> 
     if options.consensus is None:
         annotator = pa.array(batch.workers, type=pa.string()).take(pa.array(rows.annotator))
     else:
-        annotator = pa.array([[j.annotator for j in items[i].judgments] for i in rows.item.tolist()],
-                             type=pa.list_(pa.string()))
-    columns = [prompt, chosen, rejected, pa.array(rows.margin, type=pa.float64()), item_ids, annotator,
-               pa.array(rows.agreement, type=pa.float64(), mask=np.isnan(rows.agreement))]
+        annotator = pa.array(
+            [[j.annotator for j in items[i].judgments] for i in rows.item.tolist()], type=pa.list_(pa.string())
+        )
+    columns = [
+        prompt,
+        chosen,
+        rejected,
+        pa.array(rows.margin, type=pa.float64()),
+        item_ids,
+        annotator,
+        pa.array(rows.agreement, type=pa.float64(), mask=np.isnan(rows.agreement)),
+    ]
     return pa.RecordBatch.from_arrays(columns, schema=preference_schema(options))
 
 
@@ -159,8 +168,17 @@ def preference_schema(options: PairOptions) -> Any:
     pa = require("pyarrow")
     text = _message_type(pa) if options.conversational else pa.dictionary(pa.int32(), pa.string())
     annotator = pa.list_(pa.string()) if options.consensus is not None else pa.string()
-    return pa.schema([("prompt", text), ("chosen", text), ("rejected", text), ("margin", pa.float64()),
-                      ("item_id", pa.string()), ("annotator", annotator), ("agreement", pa.float64())])
+    return pa.schema(
+        [
+            ("prompt", text),
+            ("chosen", text),
+            ("rejected", text),
+            ("margin", pa.float64()),
+            ("item_id", pa.string()),
+            ("annotator", annotator),
+            ("agreement", pa.float64()),
+        ]
+    )
 
 
 def _dictionary(pa: Any, indices: Ints, values: Any) -> Any:
@@ -180,6 +198,7 @@ def _messages(pa: Any, role: str, text: Any) -> Any:
 
 
 # --- KTO ----------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class KtoOptions:
@@ -208,8 +227,17 @@ def kto_rows(batch: ItemBatch, options: KtoOptions) -> list[dict[str, Any]]:
             good, bad = (scores == top) & spread, (scores == bottom) & spread
         for g, a, r in zip(*np.nonzero(good | bad), strict=True):
             item = batch.items[int(group.items[g])]
-            rows.append(_kto_row(item.prompt, item.responses[r], bool(good[g, a, r]), item.item_id,
-                                 who[g][a], options.conversational, (int(group.items[g]), int(a), int(r))))
+            rows.append(
+                _kto_row(
+                    item.prompt,
+                    item.responses[r],
+                    bool(good[g, a, r]),
+                    item.item_id,
+                    who[g][a],
+                    options.conversational,
+                    (int(group.items[g]), int(a), int(r)),
+                )
+            )
     rows.sort(key=lambda row: row.pop("_order"))
     return rows
 
@@ -222,17 +250,44 @@ def kto_label_rows(batch: ItemBatch, desirable: tuple[str, ...], conversational:
             if len(judgment.labels) != len(item.responses):
                 continue
             for r, label in enumerate(judgment.labels):
-                rows.append(_kto_row(item.prompt, item.responses[r], label in desirable, item.item_id,
-                                     judgment.annotator, conversational, (position, a, r)))
+                rows.append(
+                    _kto_row(
+                        item.prompt,
+                        item.responses[r],
+                        label in desirable,
+                        item.item_id,
+                        judgment.annotator,
+                        conversational,
+                        (position, a, r),
+                    )
+                )
     rows.sort(key=lambda row: row.pop("_order"))
     return rows
 
 
-def _kto_row(prompt: Prompt, completion: str, label: bool, item_id: str, annotator: Any, conversational: bool,
-             order: tuple[int, int, int]) -> dict[str, Any]:
+def _kto_row(
+    prompt: Prompt,
+    completion: str,
+    label: bool,
+    item_id: str,
+    annotator: Any,
+    conversational: bool,
+    order: tuple[int, int, int],
+) -> dict[str, Any]:
     if conversational:
-        return {"prompt": prompt_messages(prompt),
-                "completion": [{"role": "assistant", "content": completion}], "label": label,
-                "item_id": item_id, "annotator": annotator, "_order": order}
-    return {"prompt": prompt, "completion": completion, "label": label, "item_id": item_id, "annotator": annotator,
-            "_order": order}
+        return {
+            "prompt": prompt_messages(prompt),
+            "completion": [{"role": "assistant", "content": completion}],
+            "label": label,
+            "item_id": item_id,
+            "annotator": annotator,
+            "_order": order,
+        }
+    return {
+        "prompt": prompt,
+        "completion": completion,
+        "label": label,
+        "item_id": item_id,
+        "annotator": annotator,
+        "_order": order,
+    }

@@ -104,8 +104,16 @@ def _settled(job: Export, source: StoreSource) -> bool:
 
 
 def _task(job: Export, source: StoreSource, span: LoopRange) -> ChunkTask:
-    return ChunkTask(source.store.url, source.ref, source.statuses, span, job.options, job.batch_items,
-                     dict(job.mapper.by_flow), job.mapper.kind)
+    return ChunkTask(
+        source.store.url,
+        source.ref,
+        source.statuses,
+        span,
+        job.options,
+        job.batch_items,
+        dict(job.mapper.by_flow),
+        job.mapper.kind,
+    )
 
 
 def _absorb(job: Export, source: StoreSource, result: ChunkResult) -> Iterator[Any]:

@@ -1,15 +1,15 @@
 """Listwise rows: rankings, ratings and labels, per annotator or one consensus row per item (or unit).
 
-    rankings  {prompt, responses (best -> worst), ranks, scores, item_id, annotator, agreement}
-              ranks: the ranks given (ratings: 1 + the number of better-rated responses); consensus: mean ranks.
-              scores, higher = better: for rankings the Borda score (responses ranked below minus above,
-              over n - 1, in [-1, 1]); for ratings the rating; consensus: their means, plus `strengths`, the
-              item's Bradley-Terry log-strengths from all its annotators. Ties keep the order shown.
-    ratings   {prompt, response, response_index, model, rating, item_id, annotator}; consensus: the mean
-              rating, the list of ratings and their standard deviation
-    labels    {prompt, response, label, item_id, annotator} (response is null for item-level labels);
-              consensus: the Dawid-Skene label with its probability, the majority label (null when the
-              vote is tied) and the labels given
+rankings  {prompt, responses (best -> worst), ranks, scores, item_id, annotator, agreement}
+          ranks: the ranks given (ratings: 1 + the number of better-rated responses); consensus: mean ranks.
+          scores, higher = better: for rankings the Borda score (responses ranked below minus above,
+          over n - 1, in [-1, 1]); for ratings the rating; consensus: their means, plus `strengths`, the
+          item's Bradley-Terry log-strengths from all its annotators. Ties keep the order shown.
+ratings   {prompt, response, response_index, model, rating, item_id, annotator}; consensus: the mean
+          rating, the list of ratings and their standard deviation
+labels    {prompt, response, label, item_id, annotator} (response is null for item-level labels);
+          consensus: the Dawid-Skene label with its probability, the majority label (null when the
+          vote is tied) and the labels given
 """
 
 from __future__ import annotations
@@ -48,18 +48,38 @@ def ranking_rows(batch: ItemBatch, consensus: bool, agreement: Floats) -> list[d
                 mean_ranks, mean_scores = ranks[g].mean(axis=0), scores[g].mean(axis=0)
                 order = np.lexsort((np.arange(group.n), -mean_scores, mean_ranks))
                 assert strengths is not None
-                rows.append(((position, 0), {
-                    "prompt": item.prompt, "responses": [item.responses[i] for i in order],
-                    "ranks": [float(mean_ranks[i]) for i in order], "scores": [float(mean_scores[i]) for i in order],
-                    "strengths": [float(strengths[g, i]) for i in order], "item_id": item.item_id,
-                    "annotator": [j.annotator for j in item.judgments], "agreement": agreed}))
+                rows.append(
+                    (
+                        (position, 0),
+                        {
+                            "prompt": item.prompt,
+                            "responses": [item.responses[i] for i in order],
+                            "ranks": [float(mean_ranks[i]) for i in order],
+                            "scores": [float(mean_scores[i]) for i in order],
+                            "strengths": [float(strengths[g, i]) for i in order],
+                            "item_id": item.item_id,
+                            "annotator": [j.annotator for j in item.judgments],
+                            "agreement": agreed,
+                        },
+                    )
+                )
                 continue
             for a, judgment in enumerate(item.judgments):
                 order = np.lexsort((np.arange(group.n), ranks[g, a]))
-                rows.append(((position, a), {
-                    "prompt": item.prompt, "responses": [item.responses[i] for i in order],
-                    "ranks": [float(ranks[g, a, i]) for i in order], "scores": [float(scores[g, a, i]) for i in order],
-                    "item_id": item.item_id, "annotator": judgment.annotator, "agreement": agreed}))
+                rows.append(
+                    (
+                        (position, a),
+                        {
+                            "prompt": item.prompt,
+                            "responses": [item.responses[i] for i in order],
+                            "ranks": [float(ranks[g, a, i]) for i in order],
+                            "scores": [float(scores[g, a, i]) for i in order],
+                            "item_id": item.item_id,
+                            "annotator": judgment.annotator,
+                            "agreement": agreed,
+                        },
+                    )
+                )
     rows.sort(key=lambda pair: pair[0])
     return [row for _, row in rows]
 
@@ -71,12 +91,21 @@ def rating_rows(batch: ItemBatch, consensus: bool) -> list[dict[str, Any]]:
             base = {"prompt": item.prompt, "response": response, "response_index": r, "model": item.models[r]}
             given = [j.values[r] for j in item.judgments]
             if consensus:
-                rows.append({**base, "rating": float(np.mean(given)), "ratings": given,
-                             "rating_std": float(np.std(given)), "item_id": item.item_id,
-                             "annotator": [j.annotator for j in item.judgments]})
+                rows.append(
+                    {
+                        **base,
+                        "rating": float(np.mean(given)),
+                        "ratings": given,
+                        "rating_std": float(np.std(given)),
+                        "item_id": item.item_id,
+                        "annotator": [j.annotator for j in item.judgments],
+                    }
+                )
             else:
-                rows.extend({**base, "rating": value, "item_id": item.item_id, "annotator": j.annotator}
-                            for value, j in zip(given, item.judgments, strict=True))
+                rows.extend(
+                    {**base, "rating": value, "item_id": item.item_id, "annotator": j.annotator}
+                    for value, j in zip(given, item.judgments, strict=True)
+                )
     return rows
 
 
@@ -85,8 +114,15 @@ def label_rows(batch: ItemBatch) -> list[dict[str, Any]]:
     for item in batch.items:
         for judgment in item.judgments:
             for t, label in enumerate(judgment.labels):
-                rows.append({"prompt": item.prompt, "response": _target(item, t), "label": label,
-                             "item_id": item.item_id, "annotator": judgment.annotator})
+                rows.append(
+                    {
+                        "prompt": item.prompt,
+                        "response": _target(item, t),
+                        "label": label,
+                        "item_id": item.item_id,
+                        "annotator": judgment.annotator,
+                    }
+                )
     return rows
 
 
@@ -102,8 +138,13 @@ def label_consensus_rows(items: list[Item]) -> list[dict[str, Any]]:
             for judgment in item.judgments:
                 label = judgment.labels[t] if t < len(judgment.labels) else None
                 if label is not None:
-                    triples.append((len(units), workers.setdefault(judgment.annotator, len(workers)),
-                                    names.setdefault(label, len(names))))
+                    triples.append(
+                        (
+                            len(units),
+                            workers.setdefault(judgment.annotator, len(workers)),
+                            names.setdefault(label, len(names)),
+                        )
+                    )
             units.append((item, t))
     if not triples:
         return []
@@ -116,11 +157,18 @@ def label_consensus_rows(items: list[Item]) -> list[dict[str, Any]]:
         best = int(fitted.posteriors[u].argmax())
         top = votes[u].max()
         winners = np.flatnonzero(votes[u] == top)
-        rows.append({"prompt": item.prompt, "response": _target(item, t), "label": label_names[best],
-                     "probability": float(fitted.posteriors[u, best]),
-                     "majority": label_names[int(winners[0])] if len(winners) == 1 else None,
-                     "labels": [j.labels[t] if t < len(j.labels) else None for j in item.judgments],
-                     "item_id": item.item_id, "annotator": [j.annotator for j in item.judgments]})
+        rows.append(
+            {
+                "prompt": item.prompt,
+                "response": _target(item, t),
+                "label": label_names[best],
+                "probability": float(fitted.posteriors[u, best]),
+                "majority": label_names[int(winners[0])] if len(winners) == 1 else None,
+                "labels": [j.labels[t] if t < len(j.labels) else None for j in item.judgments],
+                "item_id": item.item_id,
+                "annotator": [j.annotator for j in item.judgments],
+            }
+        )
     return rows
 
 
@@ -145,8 +193,13 @@ def schema(dataset: str, consensus: bool, conversational: bool = False) -> Any:
         fields += [("strengths", numbers)] if consensus else []
         fields += [("item_id", text), ("annotator", who), ("agreement", pa.float64())]
     elif dataset == "ratings":
-        fields = [("prompt", text), ("response", text), ("response_index", pa.int64()), ("model", text),
-                  ("rating", pa.float64())]
+        fields = [
+            ("prompt", text),
+            ("response", text),
+            ("response_index", pa.int64()),
+            ("model", text),
+            ("rating", pa.float64()),
+        ]
         fields += [("ratings", numbers), ("rating_std", pa.float64())] if consensus else []
         fields += [("item_id", text), ("annotator", who)]
     elif dataset == "labels":
@@ -155,8 +208,13 @@ def schema(dataset: str, consensus: bool, conversational: bool = False) -> Any:
         fields += [("item_id", text), ("annotator", who)]
     elif dataset == "kto":
         style = message if conversational else text
-        fields = [("prompt", style), ("completion", style), ("label", pa.bool_()), ("item_id", text),
-                  ("annotator", who)]
+        fields = [
+            ("prompt", style),
+            ("completion", style),
+            ("label", pa.bool_()),
+            ("item_id", text),
+            ("annotator", who),
+        ]
     else:
         raise ValueError(dataset)
     return pa.schema(fields)

@@ -42,16 +42,24 @@ class Source(Protocol):
     def describe(self) -> dict[str, Any]: ...
 
 
-def open_source(spec: str, *, store: Store | None = None, s3_client: Any = None,
-                statuses: tuple[str, ...] = (HumanLoopStatus.COMPLETED.value,)) -> Source:
+def open_source(
+    spec: str,
+    *,
+    store: Store | None = None,
+    s3_client: Any = None,
+    statuses: tuple[str, ...] = (HumanLoopStatus.COMPLETED.value,),
+) -> Source:
     if spec.startswith("s3://"):
         return S3Source(spec, client=s3_client)
     path = Path(spec).expanduser()
     if path.is_dir():
         return FolderSource(path)
     if store is None:
-        raise InvalidInput(f"'{spec}' is neither a folder nor an s3:// prefix, and no store was given to look "
-                           "up a flow definition of that name.", "source")
+        raise InvalidInput(
+            f"'{spec}' is neither a folder nor an s3:// prefix, and no store was given to look "
+            "up a flow definition of that name.",
+            "source",
+        )
     return StoreSource(store, spec, statuses=statuses)
 
 
@@ -91,14 +99,21 @@ def _find_flow(store: Store, flow: str) -> FlowRef:
     f = flow_definitions
     column = f.c.arn if flow.startswith("arn:") else f.c.name
     with store.read() as conn:
-        rows = conn.execute(sa.select(f.c.id, f.c.name, f.c.arn, f.c.template_sha256)
-                            .where(column == flow).order_by(f.c.id)).all()
+        rows = conn.execute(
+            sa.select(f.c.id, f.c.name, f.c.arn, f.c.template_sha256).where(column == flow).order_by(f.c.id)
+        ).all()
     if not rows:
-        raise NotFound("flow definition", flow, f"No flow definition named '{flow}' in the store at "
-                       f"{_safe_url(store.url)}, and no folder of that name.")
+        raise NotFound(
+            "flow definition",
+            flow,
+            f"No flow definition named '{flow}' in the store at {_safe_url(store.url)}, and no folder of that name.",
+        )
     if len(rows) > 1:
-        raise InvalidInput(f"Several flow definitions are named '{flow}' (in different accounts or regions); "
-                           "pass one ARN: " + ", ".join(r.arn for r in rows), "source")
+        raise InvalidInput(
+            f"Several flow definitions are named '{flow}' (in different accounts or regions); "
+            "pass one ARN: " + ", ".join(r.arn for r in rows),
+            "source",
+        )
     return FlowRef(int(rows[0].id), str(rows[0].name), str(rows[0].arn), str(rows[0].template_sha256))
 
 
@@ -149,12 +164,18 @@ class StoreSource:
         h = human_loops
         created = sa.type_coerce(h.c.created_at, sa.BigInteger)
         number = sa.func.row_number().over(order_by=(h.c.created_at, h.c.id)).label("number")
-        numbered = (sa.select(created.label("at"), h.c.id, number)
-                    .where(h.c.flow_definition_id == self.flow_id).subquery())
+        numbered = (
+            sa.select(created.label("at"), h.c.id, number).where(h.c.flow_definition_id == self.flow_id).subquery()
+        )
         with self.store.read() as conn:
-            cuts = [(int(at), int(loop_id)) for at, loop_id in conn.execute(
-                sa.select(numbered.c.at, numbered.c.id).where(numbered.c.number % loops_per_range == 0)
-                .order_by(numbered.c.number))]
+            cuts = [
+                (int(at), int(loop_id))
+                for at, loop_id in conn.execute(
+                    sa.select(numbered.c.at, numbered.c.id)
+                    .where(numbered.c.number % loops_per_range == 0)
+                    .order_by(numbered.c.number)
+                )
+            ]
         starts: list[tuple[int, int] | None] = [None, *cuts]
         stops: list[tuple[int, int] | None] = [*cuts, None]
         return [LoopRange(start, stop, loops_per_range) for start, stop in zip(starts, stops, strict=True)]
@@ -174,13 +195,16 @@ class StoreSource:
         # The keyset (created_at, id) > (at, last) as two index ranges: the rest of the loops created at `at`,
         # then the loops created later. SQLite would read a row-value comparison as created_at >= at and walk
         # again, on every page, all the loops created at that instant (a bulk start makes thousands of them).
-        same_instant = (sa.select(*columns).where(*flow_loops, created == at, h.c.id > last)
-                        .order_by(h.c.id).limit(limit))
+        same_instant = (
+            sa.select(*columns).where(*flow_loops, created == at, h.c.id > last).order_by(h.c.id).limit(limit)
+        )
         later = sa.select(*columns).where(*flow_loops, created > at).order_by(h.c.created_at, h.c.id).limit(limit)
-        answer_query = (sa.select(a.c.loop_id, a.c.state, w.c.worker_id, a.c.answer_content)
-                        .join(w, w.c.id == a.c.worker_id)
-                        .where(a.c.loop_id.between(sa.bindparam("low"), sa.bindparam("high")))
-                        .order_by(a.c.loop_id, a.c.ended_at, a.c.id))
+        answer_query = (
+            sa.select(a.c.loop_id, a.c.state, w.c.worker_id, a.c.answer_content)
+            .join(w, w.c.id == a.c.worker_id)
+            .where(a.c.loop_id.between(sa.bindparam("low"), sa.bindparam("high")))
+            .order_by(a.c.loop_id, a.c.ended_at, a.c.id)
+        )
         submitted = AssignmentState.SUBMITTED.value
         new_answer = functools.partial(tuple.__new__, RawAnswer)  # RawAnswer(...) without its Python-level __new__
         start_at, start_id = span.start or (-(2**62), 0)
@@ -201,7 +225,8 @@ class StoreSource:
                 answers: dict[int, list[RawAnswer]] = {row[0]: [] for row in page}
                 ids = list(answers)
                 for loop_id, state, worker_id, answer in _rows(
-                        conn.execute(answer_query, {"low": min(ids), "high": max(ids)})):
+                    conn.execute(answer_query, {"low": min(ids), "high": max(ids)})
+                ):
                     if state == submitted and (into := answers.get(loop_id)) is not None:
                         try:
                             parsed = _loads(answer)
@@ -218,14 +243,25 @@ class StoreSource:
     def count(self) -> int:
         h = human_loops
         with self.store.read() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(h).where(
-                h.c.flow_definition_id == self.flow_id, h.c.status.in_(self.statuses))).scalar_one())
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(h)
+                    .where(h.c.flow_definition_id == self.flow_id, h.c.status.in_(self.statuses))
+                ).scalar_one()
+            )
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": "store", "location": _safe_url(self.store.url), "flow_definition": self.flow_name,
-                "flow_definition_arn": self.flow_arn, "template_sha256": self.template_sha256,
-                "loop_template_sha256": sorted(self.loop_templates), "statuses": list(self.statuses),
-                "loops_read": self.loops_read}
+        return {
+            "kind": "store",
+            "location": _safe_url(self.store.url),
+            "flow_definition": self.flow_name,
+            "flow_definition_arn": self.flow_arn,
+            "template_sha256": self.template_sha256,
+            "loop_template_sha256": sorted(self.loop_templates),
+            "statuses": list(self.statuses),
+            "loops_read": self.loops_read,
+        }
 
 
 class FolderSource:
@@ -250,8 +286,13 @@ class FolderSource:
                 yield loop
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": "folder", "location": str(self.root), "flow_definitions": sorted(self.flows),
-                "template_sha256": None, "loops_read": self.loops_read}
+        return {
+            "kind": "folder",
+            "location": str(self.root),
+            "flow_definitions": sorted(self.flows),
+            "template_sha256": None,
+            "loops_read": self.loops_read,
+        }
 
 
 def _walk_sorted(root: Path) -> Iterator[Path]:
@@ -300,8 +341,13 @@ class S3Source:
                     yield loop
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": "s3", "location": self.uri, "flow_definitions": sorted(self.flows),
-                "template_sha256": None, "loops_read": self.loops_read}
+        return {
+            "kind": "s3",
+            "location": self.uri,
+            "flow_definitions": sorted(self.flows),
+            "template_sha256": None,
+            "loops_read": self.loops_read,
+        }
 
 
 def _rows(result: sa.CursorResult[Any], limit: int | None = None) -> Sequence[Any]:

@@ -81,8 +81,9 @@ class ParquetWriter:
         # No min/max statistics for the texts (prompt, responses): nobody filters row groups by the alphabetical
         # range of long texts, and computing it took half the time of writing them.
         statistics = [f.name for f in schema if f.name not in TEXT_COLUMNS]
-        self.writer = pq.ParquetWriter(str(path), schema, store_schema=False, compression="snappy",
-                                       write_statistics=statistics)
+        self.writer = pq.ParquetWriter(
+            str(path), schema, store_schema=False, compression="snappy", write_statistics=statistics
+        )
         self.rows = 0
 
     def write(self, batch: Any) -> None:
@@ -117,8 +118,9 @@ class DatasetWriter:
         quiet = bars.are_progress_bars_disabled()
         bars.disable_progress_bars()
         try:
-            dataset = datasets.Dataset.from_parquet(str(self.folder / "data.parquet"),
-                                                    cache_dir=str(self.folder / "cache"), keep_in_memory=False)
+            dataset = datasets.Dataset.from_parquet(
+                str(self.folder / "data.parquet"), cache_dir=str(self.folder / "cache"), keep_in_memory=False
+            )
             dataset.save_to_disk(str(self.path))
             del dataset
         finally:

@@ -89,14 +89,16 @@ class RenderBudget:
     def require(self, steps: int, what: str = "a loop") -> None:
         """Fail now when `steps` more would not fit (before a loop starts or a range is materialised)."""
         if steps > self.steps_left:
-            raise RenderBudgetExceeded(f"{what} of {steps:,} steps, with {max(self.steps_left, 0):,} of the "
-                                       f"{self.limits.steps:,} steps left")
+            raise RenderBudgetExceeded(
+                f"{what} of {steps:,} steps, with {max(self.steps_left, 0):,} of the {self.limits.steps:,} steps left"
+            )
 
     def spend(self, steps: int) -> None:
         self.steps += steps
         if self.steps > self.limits.steps:
-            raise RenderBudgetExceeded(f"more than {self.limits.steps:,} steps (loop iterations and array "
-                                       "elements given to filters)")
+            raise RenderBudgetExceeded(
+                f"more than {self.limits.steps:,} steps (loop iterations and array elements given to filters)"
+            )
         self.tick(steps)
 
     def tick(self, weight: int = 1) -> None:

@@ -97,8 +97,14 @@ class _BudgetedLoopExpression(LoopExpression):
 
 def _budgeted(expression: LoopExpression) -> _BudgetedLoopExpression:
     return _BudgetedLoopExpression(
-        expression.token, expression.identifier, expression.iterable, limit=expression.limit,
-        offset=expression.offset, reversed_=expression.reversed, cols=expression.cols)
+        expression.token,
+        expression.identifier,
+        expression.iterable,
+        limit=expression.limit,
+        offset=expression.offset,
+        reversed_=expression.reversed,
+        cols=expression.cols,
+    )
 
 
 class _For(ForTag):

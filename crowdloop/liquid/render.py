@@ -100,8 +100,7 @@ def render_task(
     return RenderResult(html="" if exceeded else buffer.getvalue(), errors=errors)
 
 
-def _render(template: BoundTemplate, variables: dict[str, object], buffer: StringIO,
-            budget: RenderBudget) -> None:
+def _render(template: BoundTemplate, variables: dict[str, object], buffer: StringIO, budget: RenderBudget) -> None:
     """`template.render(...)` into our own buffer, so the HTML written before a failure is kept."""
     context = BudgetedContext(template, globals=template.make_globals(variables), budget=budget)
     template.render_with_context(context, buffer)

@@ -23,16 +23,21 @@ class JobInfo:
     task_time_limit_seconds: int
 
 
-_COLUMNS = (flow_definitions.c.id, flow_definitions.c.task_title, flow_definitions.c.task_description,
-            flow_definitions.c.task_time_limit_seconds)
+_COLUMNS = (
+    flow_definitions.c.id,
+    flow_definitions.c.task_title,
+    flow_definitions.c.task_description,
+    flow_definitions.c.task_time_limit_seconds,
+)
 _MAY_WORK = dialect.worker_may_work_on_flow(":worker", f"{flow_definitions.name}.{flow_definitions.c.id.name}")
 
 
 def job_for_worker(svc: Services, worker_pk: int, flow_definition_id: int) -> JobInfo | None:
     """The job if the worker may work on it, else None (also for unknown ids)."""
     with svc.store.read() as conn:
-        row = conn.execute(sa.select(*_COLUMNS).where(flow_definitions.c.id == flow_definition_id, _MAY_WORK),
-                           {"worker": worker_pk}).first()
+        row = conn.execute(
+            sa.select(*_COLUMNS).where(flow_definitions.c.id == flow_definition_id, _MAY_WORK), {"worker": worker_pk}
+        ).first()
     return _info(row) if row is not None else None
 
 
@@ -61,5 +66,9 @@ class JobCache:
 
 
 def _info(row: Any) -> JobInfo:
-    return JobInfo(flow_definition_id=row.id, title=row.task_title, description=row.task_description,
-                   task_time_limit_seconds=row.task_time_limit_seconds)
+    return JobInfo(
+        flow_definition_id=row.id,
+        title=row.task_title,
+        description=row.task_description,
+        task_time_limit_seconds=row.task_time_limit_seconds,
+    )

@@ -59,8 +59,10 @@ class RowId(Convertor[int]):
     """`{name:id}`: a database id, 1 to 2**31 - 1 (the range of the INTEGER id columns), no leading zeros;
     anything else matches no route, so a larger number is the 404 page like any unknown id."""
 
-    regex = ("[1-9][0-9]{0,8}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}|2147[0-3][0-9]{5}"
-             "|21474[0-7][0-9]{4}|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}|21474836[0-3][0-9]|214748364[0-7]")
+    regex = (
+        "[1-9][0-9]{0,8}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}|2147[0-3][0-9]{5}"
+        "|21474[0-7][0-9]{4}|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}|21474836[0-3][0-9]|214748364[0-7]"
+    )
 
     def convert(self, value: str) -> int:
         return int(value)
@@ -69,14 +71,20 @@ class RowId(Convertor[int]):
         return str(value)
 
 
-def create_portal(services: Services, assets: Assets | None = None,
-                  render_threads: RenderThreads | None = None) -> Starlette:
+def create_portal(
+    services: Services, assets: Assets | None = None, render_threads: RenderThreads | None = None
+) -> Starlette:
     """The portal for these services. Mount it for every request that is not an AWS API call.
     render_threads: where task frames are rendered (shared with the API by the app)."""
     register_url_convertor("id", RowId())
     assets = assets or load_assets()
-    jinja = jinja2.Environment(loader=jinja2.PackageLoader("crowdloop.portal", "templates"),
-                               autoescape=True, auto_reload=False, trim_blocks=True, lstrip_blocks=True)
+    jinja = jinja2.Environment(
+        loader=jinja2.PackageLoader("crowdloop.portal", "templates"),
+        autoescape=True,
+        auto_reload=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     for name in jinja.list_templates():  # compile now, not in the first concurrent requests
         jinja.get_template(name)
     dummy_hash()  # hashed now, so the first sign-in with an unknown email costs no more than the rest

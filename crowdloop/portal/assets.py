@@ -51,7 +51,7 @@ def aws_asset(url: str) -> tuple[bytes, str] | None:
         url = "https:" + url
     if not url.startswith(prefix):
         return None
-    path = url[len(prefix):]
+    path = url[len(prefix) :]
     name = path.rsplit("/", 1)[-1]
     if name in SCRIPT_NAMES:
         return crowd_elements_script(), "text/javascript; charset=utf-8"

@@ -54,15 +54,28 @@ def start_url(p: oidc.Provider, target: str) -> str:
 def start(visit: Visit) -> Response:
     p = oidc.provider(visit.svc, visit.request.path_params["workforce"])
     if p is None:
-        return visit.page("message.html", status=404, title="Sign-in option not available",
-                          message="This workforce has no OpenID Connect provider (any more). Go back to the "
-                                  "sign-in page and try again.")
+        return visit.page(
+            "message.html",
+            status=404,
+            title="Sign-in option not available",
+            message="This workforce has no OpenID Connect provider (any more). Go back to the "
+            "sign-in page and try again.",
+        )
     target = next_path(visit.request.query_params.get("next"))
     if target is None:
         return bad_next(visit)
     request = oidc.new_request()
-    sealed = _seal(visit.svc, {"w": p.workforce_id, "s": request.state, "n": request.nonce, "v": request.verifier,
-                               "x": target, "e": int(visit.svc.clock.now().timestamp()) + STATE_SECONDS})
+    sealed = _seal(
+        visit.svc,
+        {
+            "w": p.workforce_id,
+            "s": request.state,
+            "n": request.nonce,
+            "v": request.verifier,
+            "x": target,
+            "e": int(visit.svc.clock.now().timestamp()) + STATE_SECONDS,
+        },
+    )
     visit.cookies.append((STATE_COOKIE, sealed, STATE_SECONDS))
     return visit.redirect(oidc.authorization_url(p, redirect_uri(visit.svc), request))
 
@@ -74,25 +87,34 @@ def callback(visit: Visit) -> Response:
     if query.get("error"):
         error, description = query.get("error", "")[:100], query.get("error_description", "")[:300]
         log.warning("OIDC sign-in: the identity provider answered %s (%s)", error, description)
-        return _failed(visit, 403, "The identity provider did not sign you in"
-                       f" ({error}{': ' + description if description else ''}).")
+        return _failed(
+            visit,
+            403,
+            f"The identity provider did not sign you in ({error}{': ' + description if description else ''}).",
+        )
     state = query.get("state", "")
     if pending is None or not hmac.compare_digest(str(pending["s"]).encode(), state.encode()):
         log.warning("OIDC sign-in: %s", "no valid state cookie" if pending is None else "state mismatch")
-        return _failed(visit, 400, "This sign-in was not started in this browser, or it took longer than "
-                       f"{STATE_SECONDS // 60} minutes. Start again from {visit.svc.settings.portal_url}/signin.")
+        return _failed(
+            visit,
+            400,
+            "This sign-in was not started in this browser, or it took longer than "
+            f"{STATE_SECONDS // 60} minutes. Start again from {visit.svc.settings.portal_url}/signin.",
+        )
     p = oidc.provider(visit.svc, int(pending["w"]))
     if p is None:
-        return _failed(visit, 400, "The workforce's OpenID Connect configuration changed during the sign-in. "
-                       "Start again.")
+        return _failed(
+            visit, 400, "The workforce's OpenID Connect configuration changed during the sign-in. Start again."
+        )
     code = query.get("code", "")
     if not code:
         return _failed(visit, 400, "The identity provider sent no authorization code.")
     request = oidc.AuthRequest(state=str(pending["s"]), nonce=str(pending["n"]), verifier=str(pending["v"]))
     try:
         identity = oidc.identify(visit.svc, p, code, redirect_uri(visit.svc), request)
-        worker = workers.link_oidc_worker(visit.svc, identity.issuer, identity.sub, email=identity.email,
-                                          groups=identity.groups)
+        worker = workers.link_oidc_worker(
+            visit.svc, identity.issuer, identity.sub, email=identity.email, groups=identity.groups
+        )
     except oidc.SignInFailed as exc:
         log.warning("OIDC sign-in through %s failed: %s", p.issuer, exc.message)
         return _failed(visit, 502 if exc.kind == "unreachable" else 403, exc.message)
@@ -139,8 +161,7 @@ def _unseal(svc: Services, sealed: str | None) -> dict[str, Any] | None:
 
 
 def _mac(svc: Services, payload: str) -> str:
-    return hmac.new(_state_key(svc.settings.data_path), b"oidc-state\n" + payload.encode(),
-                    hashlib.sha256).hexdigest()
+    return hmac.new(_state_key(svc.settings.data_path), b"oidc-state\n" + payload.encode(), hashlib.sha256).hexdigest()
 
 
 @cache

@@ -31,18 +31,30 @@ def _signin_page(visit: Visit, status: int, email: str, error: str | None, targe
     workforces, and after an OIDC worker's sign-out a link to their provider's LogoutEndpoint."""
     found = oidc.providers(visit.svc)
     hosts = [p.host for p in found]
-    links = [{"url": start_url(p, target),
-              "label": p.host if hosts.count(p.host) == 1 else f"{p.host} ({p.workforce_name})"} for p in found]
+    links = [
+        {"url": start_url(p, target), "label": p.host if hosts.count(p.host) == 1 else f"{p.host} ({p.workforce_name})"}
+        for p in found
+    ]
     signed_out = visit.request.query_params.get("signed_out", "")
-    logout = next(({"url": p.logout_url, "label": p.host} for p in found
-                   if p.logout_url and str(p.workforce_id) == signed_out), None)
-    return visit.page("signin.html", status=status, title="Sign in", email=email, error=error, next=target,
-                      providers=links, logout=logout)
+    logout = next(
+        ({"url": p.logout_url, "label": p.host} for p in found if p.logout_url and str(p.workforce_id) == signed_out),
+        None,
+    )
+    return visit.page(
+        "signin.html",
+        status=status,
+        title="Sign in",
+        email=email,
+        error=error,
+        next=target,
+        providers=links,
+        logout=logout,
+    )
 
 
 def signin(visit: Visit) -> Response:
     email = str(visit.data.get("email", ""))[:320]
-    password = str(visit.data.get("password", ""))[:invites.MAX_PASSWORD_LENGTH]
+    password = str(visit.data.get("password", ""))[: invites.MAX_PASSWORD_LENGTH]
     target = next_path(str(visit.data.get("next", "/")))
     if target is None:
         return bad_next(visit)
@@ -52,8 +64,10 @@ def signin(visit: Visit) -> Response:
         return _signed_in_response(visit, result.worker_pk, target)
     if result.outcome is Outcome.LIMITED:
         minutes = max(1, (result.retry_after_seconds + 59) // 60)
-        error, status = (f"Too many failed sign-in attempts. Try again in {minutes} minute"
-                         f"{'s' if minutes > 1 else ''}."), 429
+        error, status = (
+            (f"Too many failed sign-in attempts. Try again in {minutes} minute{'s' if minutes > 1 else ''}."),
+            429,
+        )
     elif result.outcome is Outcome.DISABLED:
         error, status = "This account is disabled. Ask your administrator to enable it.", 403
     else:
@@ -83,8 +97,15 @@ def job_list(visit: Visit) -> Response:
     listed = queue.jobs_for_worker(visit.svc, visit.worker_pk)
     jobs = [job for job in listed if visit.may_work_on(job.flow_definition_id)]
     notice = NOTICES.get(visit.request.query_params.get("notice", ""))
-    return visit.page("jobs.html", title="Jobs", jobs=jobs, notice=notice, duration=format_duration,
-                      elsewhere=len(listed) - len(jobs), address=visit.client_address)
+    return visit.page(
+        "jobs.html",
+        title="Jobs",
+        jobs=jobs,
+        notice=notice,
+        duration=format_duration,
+        elsewhere=len(listed) - len(jobs),
+        address=visit.client_address,
+    )
 
 
 def invitation_form(visit: Visit) -> Response:
@@ -93,8 +114,9 @@ def invitation_form(visit: Visit) -> Response:
         email = invites.invitation_email(visit.svc, token)
     except NotFound as exc:
         return visit.page("message.html", status=404, title="Invitation not valid", message=exc.message)
-    return visit.page("invite.html", title="Choose your password", email=email, error=None,
-                      min_length=invites.MIN_PASSWORD_LENGTH)
+    return visit.page(
+        "invite.html", title="Choose your password", email=email, error=None, min_length=invites.MIN_PASSWORD_LENGTH
+    )
 
 
 def accept_invitation(visit: Visit) -> Response:
@@ -108,8 +130,14 @@ def accept_invitation(visit: Visit) -> Response:
     except NotFound as exc:
         return visit.page("message.html", status=404, title="Invitation not valid", message=exc.message)
     except InvalidInput as exc:
-        return visit.page("invite.html", status=400, title="Choose your password", email=email,
-                          error=exc.message, min_length=invites.MIN_PASSWORD_LENGTH)
+        return visit.page(
+            "invite.html",
+            status=400,
+            title="Choose your password",
+            email=email,
+            error=exc.message,
+            min_length=invites.MIN_PASSWORD_LENGTH,
+        )
     return _signed_in_response(visit, worker.id, "/")
 
 
@@ -123,6 +151,9 @@ def format_duration(seconds: int) -> str:
     """600 -> '10 minutes', 5400 -> '1 hour 30 minutes', 45 -> '45 seconds'."""
     hours, rest = divmod(int(seconds), 3600)
     minutes, secs = divmod(rest, 60)
-    parts = [f"{n} {unit}{'s' if n != 1 else ''}"
-             for n, unit in ((hours, "hour"), (minutes, "minute"), (secs, "second")) if n]
+    parts = [
+        f"{n} {unit}{'s' if n != 1 else ''}"
+        for n, unit in ((hours, "hour"), (minutes, "minute"), (secs, "second"))
+        if n
+    ]
     return " ".join(parts[:2]) or "0 seconds"

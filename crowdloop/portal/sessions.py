@@ -40,17 +40,33 @@ def start_session(svc: Services, worker_pk: int) -> tuple[str, Session]:
     with svc.store.write() as conn:
         now = svc.clock.now()
         conn.execute(s.delete().where(s.c.worker_id == worker_pk, s.c.expires_at <= now))
-        conn.execute(s.insert().values(token_sha256=_digest(token), worker_id=worker_pk,
-                                       csrf_token=csrf_token, created_at=now, last_seen_at=now,
-                                       expires_at=now + SESSION_IDLE))
+        conn.execute(
+            s.insert().values(
+                token_sha256=_digest(token),
+                worker_id=worker_pk,
+                csrf_token=csrf_token,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + SESSION_IDLE,
+            )
+        )
         email = conn.execute(sa.select(workers.c.email).where(workers.c.id == worker_pk)).scalar_one()
     return token, Session(worker_pk=worker_pk, email=email, csrf_token=csrf_token)
 
 
-_LOAD = Prepared(sa.select(portal_sessions.c.worker_id, portal_sessions.c.csrf_token, portal_sessions.c.created_at,
-                   portal_sessions.c.last_seen_at, portal_sessions.c.expires_at, workers.c.email, workers.c.status)
-         .join(workers, workers.c.id == portal_sessions.c.worker_id)
-         .where(portal_sessions.c.token_sha256 == sa.bindparam("digest")))  # built once: it runs per request
+_LOAD = Prepared(
+    sa.select(
+        portal_sessions.c.worker_id,
+        portal_sessions.c.csrf_token,
+        portal_sessions.c.created_at,
+        portal_sessions.c.last_seen_at,
+        portal_sessions.c.expires_at,
+        workers.c.email,
+        workers.c.status,
+    )
+    .join(workers, workers.c.id == portal_sessions.c.worker_id)
+    .where(portal_sessions.c.token_sha256 == sa.bindparam("digest"))
+)  # built once: it runs per request
 
 
 def load_session(svc: Services, token: str | None) -> Session | None:
@@ -70,8 +86,7 @@ def load_session(svc: Services, token: str | None) -> Session | None:
     if now - row.last_seen_at >= TOUCH_EVERY:
         expires_at = min(now + SESSION_IDLE, row.created_at + SESSION_MAX)
         with svc.store.write() as conn:
-            conn.execute(s.update().where(s.c.token_sha256 == digest)
-                         .values(last_seen_at=now, expires_at=expires_at))
+            conn.execute(s.update().where(s.c.token_sha256 == digest).values(last_seen_at=now, expires_at=expires_at))
     return Session(worker_pk=row.worker_id, email=row.email, csrf_token=row.csrf_token)
 
 

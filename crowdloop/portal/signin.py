@@ -50,8 +50,9 @@ def sign_in(svc: Services, email: str, password: str, ip: str) -> SignInResult:
     if retry_after:
         return SignInResult(Outcome.LIMITED, retry_after_seconds=retry_after)
     with svc.store.read() as conn:
-        row = conn.execute(sa.select(workers.c.id, workers.c.password_hash, workers.c.status)
-                           .where(workers.c.email == email)).first()
+        row = conn.execute(
+            sa.select(workers.c.id, workers.c.password_hash, workers.c.status).where(workers.c.email == email)
+        ).first()
     stored = row.password_hash if row is not None else None
     # always one argon2 verification, so the time taken never tells whether the email exists
     matches = verify_password(stored or dummy_hash(), password)
@@ -72,8 +73,16 @@ def _retry_after(svc: Services, subjects: tuple[str, str]) -> int:
         since = now - WINDOW
         waits = []
         for subject, limit in zip(subjects, (MAX_FAILURES_PER_EMAIL, MAX_FAILURES_PER_IP), strict=True):
-            times = conn.execute(sa.select(f.c.failed_at).where(f.c.subject == subject, f.c.failed_at > since)
-                                 .order_by(f.c.failed_at.desc()).limit(limit)).scalars().all()
+            times = (
+                conn.execute(
+                    sa.select(f.c.failed_at)
+                    .where(f.c.subject == subject, f.c.failed_at > since)
+                    .order_by(f.c.failed_at.desc())
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
             if len(times) >= limit:
                 waits.append(_seconds_until(times[-1] + WINDOW, now))
     return max(waits, default=0)

@@ -26,10 +26,15 @@ REFRESH_SECONDS = 5.0
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-_CONFIG = (sa.select(workforces.c.config)
-           .select_from(flow_definitions.join(workteams, workteams.c.arn == flow_definitions.c.workteam_arn)
-                        .join(workforces, workforces.c.id == workteams.c.workforce_id))
-           .where(flow_definitions.c.id == sa.bindparam("fd")))
+_CONFIG = (
+    sa.select(workforces.c.config)
+    .select_from(
+        flow_definitions.join(workteams, workteams.c.arn == flow_definitions.c.workteam_arn).join(
+            workforces, workforces.c.id == workteams.c.workforce_id
+        )
+    )
+    .where(flow_definitions.c.id == sa.bindparam("fd"))
+)
 
 
 def networks_of(config: Any) -> tuple[Network, ...]:

@@ -51,7 +51,7 @@ class Asset:
 class Assets:
     def __init__(self, files: dict[str, bytes]) -> None:
         self._files = {
-            name: Asset(body, _TYPES[name[name.rindex("."):]], hashlib.sha256(body).hexdigest()[:16])
+            name: Asset(body, _TYPES[name[name.rindex(".") :]], hashlib.sha256(body).hexdigest()[:16])
             for name, body in files.items()
         }
         self._libraries: dict[str, bytes] = {}  # cdnlibs URL -> script
@@ -69,8 +69,7 @@ class Assets:
         asset = self._files.get(name)
         if asset is None:
             return _not_found("Not found.")
-        cache = ("public, max-age=31536000, immutable" if request.query_params.get("v") == asset.version
-                 else "no-cache")
+        cache = "public, max-age=31536000, immutable" if request.query_params.get("v") == asset.version else "no-cache"
         return Response(asset.body, media_type=asset.content_type, headers={"Cache-Control": cache, **_HEADERS})
 
     @staticmethod
@@ -91,13 +90,18 @@ class Assets:
                 script = await anyio.to_thread.run_sync(cdnlibs.script_for, url) or b""
             except cdnlibs.LibraryUnavailable as exc:
                 log.error("cannot serve %s to a task page: %s", url, exc)
-                return Response(f"crowdloop could not fetch {url}: {exc}", status_code=503, media_type="text/plain",
-                                headers={"Cache-Control": "no-store", **_HEADERS})
+                return Response(
+                    f"crowdloop could not fetch {url}: {exc}",
+                    status_code=503,
+                    media_type="text/plain",
+                    headers={"Cache-Control": "no-store", **_HEADERS},
+                )
             with self._lock:
                 self._libraries[url] = script
         # The library URLs name exact versions, so the answer never changes.
-        return Response(script, media_type=_JS, headers={"Cache-Control": "public, max-age=31536000, immutable",
-                                                         **_HEADERS})
+        return Response(
+            script, media_type=_JS, headers={"Cache-Control": "public, max-age=31536000, immutable", **_HEADERS}
+        )
 
 
 def _not_found(message: str) -> Response:

@@ -44,9 +44,13 @@ def no_tasks_left(visit: Visit) -> Response:
     job = job_for_worker(visit.svc, visit.worker_pk, int(visit.request.path_params["job"]))
     if job is None:
         return visit.not_found()
-    return visit.page("message.html", title="No tasks left",
-                      message=f"There are no more tasks for you in “{job.title}” right now.",
-                      job=job, again_label="Check again")
+    return visit.page(
+        "message.html",
+        title="No tasks left",
+        message=f"There are no more tasks for you in “{job.title}” right now.",
+        job=job,
+        again_label="Check again",
+    )
 
 
 def task_page(visit: Visit) -> Response:
@@ -54,8 +58,9 @@ def task_page(visit: Visit) -> Response:
     now = visit.svc.clock.now()
     handoff = visit.portal.handoff
     try:
-        lease = (handoff.take(assignment_id, visit.worker_pk, now)
-                 or queue.get_lease(visit.svc, assignment_id, visit.worker_pk))
+        lease = handoff.take(assignment_id, visit.worker_pk, now) or queue.get_lease(
+            visit.svc, assignment_id, visit.worker_pk
+        )
     except TaskUnavailable as exc:
         return unavailable(visit, exc)
     if not visit.may_work_on(lease.flow_definition_id):
@@ -67,21 +72,36 @@ def task_page(visit: Visit) -> Response:
     frame_origin = visit.svc.settings.task_frame_origin  # "" : the frame is sandboxed on this origin
     frame_token = tokens.frame_token(assignment_id, visit.worker_pk, now.timestamp())
     lease_token = tokens.lease_token(assignment_id, visit.worker_pk, lease.flow_definition_id, lease.accepted_at)
-    return visit.page("task.html", title=job.title, job=job, assignment_id=assignment_id,
-                      frame_url=f"{frame_origin}/tasks/{assignment_id}/frame?token={frame_token}",
-                      sandbox="" if frame_origin else FRAME_SANDBOX, lease_token=lease_token,
-                      remaining_ms=int(remaining * 1000), remaining_text=_clock_text(remaining))
+    return visit.page(
+        "task.html",
+        title=job.title,
+        job=job,
+        assignment_id=assignment_id,
+        frame_url=f"{frame_origin}/tasks/{assignment_id}/frame?token={frame_token}",
+        sandbox="" if frame_origin else FRAME_SANDBOX,
+        lease_token=lease_token,
+        remaining_ms=int(remaining * 1000),
+        remaining_text=_clock_text(remaining),
+    )
 
 
 def unavailable(visit: Visit, exc: TaskUnavailable) -> Response:
     if exc.reason == "not-yours":
         return visit.not_found()
     if exc.reason == "expired":
-        return visit.page("message.html", status=410, title="Time is up",
-                          message="The time limit for this task ran out before it was submitted, so it went "
-                                  "back to the queue. Your answer was not saved.")
-    return visit.page("message.html", status=410, title="This task is no longer available",
-                      message="The requester stopped or removed this task, or you already finished with it.")
+        return visit.page(
+            "message.html",
+            status=410,
+            title="Time is up",
+            message="The time limit for this task ran out before it was submitted, so it went "
+            "back to the queue. Your answer was not saved.",
+        )
+    return visit.page(
+        "message.html",
+        status=410,
+        title="This task is no longer available",
+        message="The requester stopped or removed this task, or you already finished with it.",
+    )
 
 
 def submit(visit: Visit) -> Response:
@@ -104,8 +124,7 @@ def submit(visit: Visit) -> Response:
         queue.submit(visit.svc, assignment_id, visit.worker_pk, answer, spent)
     except TaskUnavailable as exc:
         status = 404 if exc.reason == "not-yours" else 409
-        return visit.json({"error": exc.message, "reason": exc.reason, "next": f"/tasks/{assignment_id}"},
-                          status)
+        return visit.json({"error": exc.message, "reason": exc.reason, "next": f"/tasks/{assignment_id}"}, status)
     following = queue.claim(visit.svc, visit.worker_pk, flow_definition_id)
     if following is None:
         return visit.json({"next": f"/jobs/{flow_definition_id}/empty"})
@@ -136,13 +155,13 @@ def frame(portal: Portal, request: Request) -> Response:
     usable cookies)."""
     assignment_id = int(request.path_params["assignment"])
     now = portal.svc.clock.now()
-    worker_pk = portal.tokens.verify_frame(assignment_id, request.query_params.get("token", ""),
-                                           now.timestamp())
+    worker_pk = portal.tokens.verify_frame(assignment_id, request.query_params.get("token", ""), now.timestamp())
     if worker_pk is None:
         return _frame_message("This link has expired. Reload the page.", 403)
     try:
-        lease = (portal.handoff.take(assignment_id, worker_pk, now)
-                 or queue.get_lease(portal.svc, assignment_id, worker_pk))
+        lease = portal.handoff.take(assignment_id, worker_pk, now) or queue.get_lease(
+            portal.svc, assignment_id, worker_pk
+        )
     except TaskUnavailable as exc:
         return _frame_message(exc.message, 404 if exc.reason == "not-yours" else 410)
     if not portal.source_ips.allowed(lease.flow_definition_id, client_address(request)):
@@ -150,10 +169,16 @@ def frame(portal: Portal, request: Request) -> Response:
     settings = portal.svc.settings
     ancestor = settings.portal_url if settings.task_frame_origin else None
     document = portal.taskui.document(lease, request_origin(request), now, ancestor=ancestor)
-    return HTMLResponse(document.html, headers={
-        "Content-Security-Policy": document.content_security_policy, "Referrer-Policy": "no-referrer",
-        "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
-        "Cross-Origin-Resource-Policy": "same-origin"})
+    return HTMLResponse(
+        document.html,
+        headers={
+            "Content-Security-Policy": document.content_security_policy,
+            "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+            "Cross-Origin-Resource-Policy": "same-origin",
+        },
+    )
 
 
 def clamp_time_spent(value: object, accepted_at: datetime, now: datetime) -> float:
@@ -165,9 +190,16 @@ def clamp_time_spent(value: object, accepted_at: datetime, now: datetime) -> flo
 
 
 def _frame_message(message: str, status: int) -> Response:
-    return HTMLResponse(_FRAME_MESSAGE.format(message=escape(message)), status_code=status, headers={
-        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
-        "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+    return HTMLResponse(
+        _FRAME_MESSAGE.format(message=escape(message)),
+        status_code=status,
+        headers={
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
 
 
 def _clock_text(seconds: float) -> str:
@@ -175,4 +207,3 @@ def _clock_text(seconds: float) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-

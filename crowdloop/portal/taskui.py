@@ -38,12 +38,14 @@ from crowdloop.runtime import Services
 log = logging.getLogger(__name__)
 
 _CROWD_SCRIPT = re.compile(
-    r"(?:https?:)?//assets\.crowd\.aws/(?:crowd-html-elements(?:-v2s?)?|gen-ai-components)\.js", re.I)
+    r"(?:https?:)?//assets\.crowd\.aws/(?:crowd-html-elements(?:-v2s?)?|gen-ai-components)\.js", re.I
+)
 _CROWD_CSS = re.compile(
-    r"(?:https?:)?//assets\.crowd\.aws/css/(?:crowd-html-elements(?:-v2)?|gen-ai-components)\.css", re.I)
+    r"(?:https?:)?//assets\.crowd\.aws/css/(?:crowd-html-elements(?:-v2)?|gen-ai-components)\.css", re.I
+)
 _AWS_ASSET = re.compile(r"(?:https?:)?//assets\.crowd\.aws/", re.I)
-AWS_ASSET_ROUTE = "/static/aws/"    # + the path under https://assets.crowd.aws/ (crowdloop.portal.static)
-CDN_ROUTE = "/static/cdn/"          # + host/path of a crowdloop.cdnlibs URL (crowdloop.portal.static)
+AWS_ASSET_ROUTE = "/static/aws/"  # + the path under https://assets.crowd.aws/ (crowdloop.portal.static)
+CDN_ROUTE = "/static/cdn/"  # + host/path of a crowdloop.cdnlibs URL (crowdloop.portal.static)
 
 # Attributes whose URL the browser loads: src/poster/srcset on any element, href on <link>.
 _VALUE = r"""\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))"""
@@ -99,18 +101,32 @@ class TaskUi:
         granted: set[str] = set()
         seconds = int((lease.expires_at - now).total_seconds()) + 60
         grant = _granter(self._svc, min(max(seconds, 60), MAX_GRANT_SECONDS), granted)
-        result = render_task(template.content, renderable(lease.task_input), grant_read_access=grant,
-                             limits=flows.render_limits(self._svc.settings))
+        result = render_task(
+            template.content,
+            renderable(lease.task_input),
+            grant_read_access=grant,
+            limits=flows.render_limits(self._svc.settings),
+        )
         errors = ""
         if result.errors:
-            log.warning("task UI of human loop %s rendered with errors: %s", lease.human_loop_name,
-                        "; ".join(f"{e.code}: {e.message}" for e in result.errors))
+            log.warning(
+                "task UI of human loop %s rendered with errors: %s",
+                lease.human_loop_name,
+                "; ".join(f"{e.code}: {e.message}" for e in result.errors),
+            )
             items = "".join(f"<li>{escape(e.code)}: {escape(e.message)}</li>" for e in result.errors)
-            errors = (f'<div class="crowdloop-render-errors" role="alert"><p>This task\'s template has '
-                      f"errors; tell the requester.</p><ul>{items}</ul></div>")
+            errors = (
+                f'<div class="crowdloop-render-errors" role="alert"><p>This task\'s template has '
+                f"errors; tell the requester.</p><ul>{items}</ul></div>"
+            )
         html = _HEAD.format(errors=errors) + result.html + "\n</body></html>\n"
-        policy = content_security_policy(origin, granted | set(self._svc.settings.frame_sources), template.sources,
-                                         ancestor=ancestor, sandbox=ancestor is None)
+        policy = content_security_policy(
+            origin,
+            granted | set(self._svc.settings.frame_sources),
+            template.sources,
+            ancestor=ancestor,
+            sandbox=ancestor is None,
+        )
         return TaskDocument(html=html, content_security_policy=policy)
 
     def template(self, sha256: str) -> TaskTemplate:
@@ -175,7 +191,7 @@ def _source(url: str) -> str | None:
     path = parts.path or "/"
     liquid = path.find("{")
     if liquid >= 0:
-        path = path[:path.rfind("/", 0, liquid) + 1]
+        path = path[: path.rfind("/", 0, liquid) + 1]
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}{quote(path, safe=_PATH_SAFE)}"
 
 
@@ -185,8 +201,14 @@ FRAME_SANDBOX = "allow-scripts allow-forms"
 runs it in an opaque origin too, never with the portal's). No allow-same-origin, ever."""
 
 
-def content_security_policy(origin: str, granted_origins: set[str], template_sources: Iterable[str] = (), *,
-                            ancestor: str | None = None, sandbox: bool = True) -> str:
+def content_security_policy(
+    origin: str,
+    granted_origins: set[str],
+    template_sources: Iterable[str] = (),
+    *,
+    ancestor: str | None = None,
+    sandbox: bool = True,
+) -> str:
     """No network but our own static files, the sources the template names itself (images, media,
     styles, scripts, fonts) and the granted blob URLs (images, media, fetch, frames); framed only by
     the portal (`ancestor`, by default the frame's own `origin`). A grant on our own origins (the

@@ -33,13 +33,11 @@ class TokenSigner:
         if fields is None:
             return None
         worker_pk, expires, mac = fields
-        if expires < now_epoch or not hmac.compare_digest(self._mac("frame", assignment_id, worker_pk, expires),
-                                                          mac):
+        if expires < now_epoch or not hmac.compare_digest(self._mac("frame", assignment_id, worker_pk, expires), mac):
             return None
         return worker_pk
 
-    def lease_token(self, assignment_id: int, worker_pk: int, flow_definition_id: int,
-                    accepted_at: datetime) -> str:
+    def lease_token(self, assignment_id: int, worker_pk: int, flow_definition_id: int, accepted_at: datetime) -> str:
         micros = _micros(accepted_at)
         mac = self._mac("lease", assignment_id, worker_pk, flow_definition_id, micros)
         return f"{flow_definition_id}.{micros}.{mac}"
@@ -53,7 +51,8 @@ class TokenSigner:
         if not hmac.compare_digest(self._mac("lease", assignment_id, worker_pk, flow_definition_id, micros), mac):
             return None
         return flow_definition_id, datetime.fromtimestamp(micros // 1_000_000, UTC).replace(
-            microsecond=micros % 1_000_000)
+            microsecond=micros % 1_000_000
+        )
 
     def _mac(self, purpose: str, *values: int) -> str:
         message = "\n".join([purpose, *map(str, values)]).encode()

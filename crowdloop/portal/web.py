@@ -50,12 +50,18 @@ MAX_BODY_BYTES = 8 * 1024 * 1024  # signed-in routes (an answer); read only once
 ANONYMOUS_BODY_BYTES = 64 * 1024  # what a client without a session can make the server hold
 WORKER_THREADS = 8  # views running at once; more only contend for the GIL and the store's write lock
 REMOTE_THREADS = 16  # views waiting on an identity provider at once
+
+
 def page_policy(frame_origin: str = "") -> str:
     """The portal pages' Content-Security-Policy (frame_origin: where task frames come from, if not here)."""
     frames = f"'self' {frame_origin}" if frame_origin else "'self'"
-    return ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            f"frame-src {frames}; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-            "base-uri 'none'")
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"frame-src {frames}; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'"
+    )
+
+
 _BASE_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
 
@@ -117,8 +123,10 @@ class Visit:
         return self.portal.source_ips.allowed(flow_definition_id, self.client_address)
 
     def outside_network(self) -> Response:
-        message = ("This job can only be worked on from your organization's network, and your address "
-                   f"({self.client_address}) is outside it. Connect from that network and try again.")
+        message = (
+            "This job can only be worked on from your organization's network, and your address "
+            f"({self.client_address}) is outside it. Connect from that network and try again."
+        )
         if wants_json(self.request):
             return self.json({"error": message, "reason": "source-ip"}, 403)
         return self.page("message.html", status=403, title="Not available from this network", message=message)
@@ -130,7 +138,8 @@ class Visit:
 
     def page(self, template: str, status: int = 200, **context: Any) -> Response:
         html = self.portal.jinja.get_template(template).render(
-            session=self.session, csrf_token=self.csrf_token, asset=self.portal.assets.url, **context)
+            session=self.session, csrf_token=self.csrf_token, asset=self.portal.assets.url, **context
+        )
         headers = {"Content-Security-Policy": self.portal.page_policy}
         return self.finish(HTMLResponse(html, status_code=status, headers=headers))
 
@@ -146,13 +155,15 @@ class Visit:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         secure = self.request.url.scheme == "https"
         for name, value, max_age in self.cookies:
-            response.set_cookie(name, value, max_age=max_age if value else 0, path="/", secure=secure,
-                                httponly=True, samesite="lax")
+            response.set_cookie(
+                name, value, max_age=max_age if value else 0, path="/", secure=secure, httponly=True, samesite="lax"
+            )
         return response
 
     def not_found(self) -> Response:
-        return self.page("message.html", status=404, title="Not found",
-                         message="There is nothing here, or it is not yours to see.")
+        return self.page(
+            "message.html", status=404, title="Not found", message="There is nothing here, or it is not yours to see."
+        )
 
 
 View = Callable[[Visit], Response]
@@ -188,8 +199,9 @@ def _endpoint(guard: Guard, view: View, *, slow: bool = False, remote: bool = Fa
     return endpoint
 
 
-async def _read_and_run(portal: Portal, request: Request, guard: Guard, view: View, slow: bool,
-                        remote: bool) -> Response:
+async def _read_and_run(
+    portal: Portal, request: Request, guard: Guard, view: View, slow: bool, remote: bool
+) -> Response:
     loaded: _Loaded | None = None
     try:
         try:
@@ -213,8 +225,9 @@ _FAILED_TITLE = "Something went wrong"
 _FAILED_MESSAGE = "Something went wrong on our side. Try again; if it keeps happening, tell the requester."
 
 
-async def answer_failures(portal: Portal, request: Request, respond: Awaitable[Response], *,
-                          frame: bool = False) -> Response:
+async def answer_failures(
+    portal: Portal, request: Request, respond: Awaitable[Response], *, frame: bool = False
+) -> Response:
     """The endpoint's response, or the answer for the exception it raised (see the module docstring).
     frame: the request is for a task frame document, which gets a bare page it can show."""
     try:
@@ -227,14 +240,20 @@ async def answer_failures(portal: Portal, request: Request, respond: Awaitable[R
         return _failure(portal, request, 500, _FAILED_TITLE, _FAILED_MESSAGE, {}, frame=frame)
 
 
-def _failure(portal: Portal, request: Request, status: int, title: str, message: str,
-             headers: dict[str, str], *, frame: bool) -> Response:
+def _failure(
+    portal: Portal, request: Request, status: int, title: str, message: str, headers: dict[str, str], *, frame: bool
+) -> Response:
     if wants_json(request):
         response = _json_error(message, status)
     elif frame:
-        response = HTMLResponse(_BARE_PAGE.format(title=escape(title), message=escape(message)), status_code=status,
-                                headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-                                         "Referrer-Policy": "no-referrer"})
+        response = HTMLResponse(
+            _BARE_PAGE.format(title=escape(title), message=escape(message)),
+            status_code=status,
+            headers={
+                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+                "Referrer-Policy": "no-referrer",
+            },
+        )
     else:
         response = error_page(portal, status, title, message)
     response.headers.update(headers)
@@ -244,7 +263,8 @@ def _failure(portal: Portal, request: Request, status: int, title: str, message:
 def error_page(portal: Portal, status: int, title: str, message: str) -> Response:
     """The portal's message page for a request no view answered (no session, no CSRF token)."""
     html = portal.jinja.get_template("message.html").render(
-        title=title, message=message, session=None, csrf_token="", asset=portal.assets.url)
+        title=title, message=message, session=None, csrf_token="", asset=portal.assets.url
+    )
     response = HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": portal.page_policy})
     for name, value in _BASE_HEADERS.items():
         response.headers.setdefault(name, value)
@@ -266,8 +286,7 @@ def _session_of(portal: Portal, request: Request) -> Session | None:
     return load_session(portal.svc, request.cookies.get(SESSION_COOKIE))
 
 
-def _signed_in(portal: Portal, request: Request, data: dict[str, Any], view: View,
-               loaded: _Loaded | None) -> Response:
+def _signed_in(portal: Portal, request: Request, data: dict[str, Any], view: View, loaded: _Loaded | None) -> Response:
     session = loaded.session if loaded else _session_of(portal, request)
     visit = Visit(portal, request, data, session, session.csrf_token if session else "")
     if session is None:
@@ -283,8 +302,7 @@ def _signed_in(portal: Portal, request: Request, data: dict[str, Any], view: Vie
     return _run(view, visit)
 
 
-def _anonymous(portal: Portal, request: Request, data: dict[str, Any], view: View,
-               loaded: _Loaded | None) -> Response:
+def _anonymous(portal: Portal, request: Request, data: dict[str, Any], view: View, loaded: _Loaded | None) -> Response:
     session = _session_of(portal, request)
     token = request.cookies.get(csrf.ANONYMOUS_COOKIE) or ""
     visit = Visit(portal, request, data, session, token)
@@ -390,7 +408,7 @@ def request_origin(request: Request) -> str:
 
 
 MAX_NEXT_BYTES = 1024  # once non-ASCII is percent-encoded; the OIDC state cookie carries it
-_PRINTABLE_ASCII = "".join(chr(c) for c in range(0x21, 0x7f))
+_PRINTABLE_ASCII = "".join(chr(c) for c in range(0x21, 0x7F))
 
 
 def next_path(target: str | None) -> str | None:
@@ -412,6 +430,10 @@ def next_path(target: str | None) -> str | None:
 
 
 def bad_next(visit: Visit) -> Response:
-    return visit.page("message.html", status=400, title="This link is not valid",
-                      message="The address this link would take you to after signing in is not a page of "
-                              "this site. Sign in from the sign-in page instead.")
+    return visit.page(
+        "message.html",
+        status=400,
+        title="This link is not valid",
+        message="The address this link would take you to after signing in is not a page of "
+        "this site. Sign in from the sign-in page instead.",
+    )

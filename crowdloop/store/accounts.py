@@ -29,8 +29,10 @@ def rows_of_other_accounts(conn: Connection, account: str) -> dict[str, dict[str
 
 
 def has_rows_of(conn: Connection, account: str) -> bool:
-    return any(conn.execute(sa.select(column).where(column == account).limit(1)).first() is not None
-               for _, column in _account_columns())
+    return any(
+        conn.execute(sa.select(column).where(column == account).limit(1)).first() is not None
+        for _, column in _account_columns()
+    )
 
 
 def _account_columns() -> Iterator[tuple[sa.Table, sa.Column[str]]]:

@@ -45,8 +45,10 @@ _ELIGIBLE_FLOWS = f"SELECT f.id FROM {_TEAM_MEMBERS} WHERE w.id = :worker AND {_
 
 
 def _may_work_on_flow(worker: str, flow_definition: str) -> str:
-    return (f"EXISTS (SELECT 1 FROM {_TEAM_MEMBERS} WHERE f.id = {flow_definition} AND wg.worker_id = {worker}"
-            f" AND {_MAY_WORK})")
+    return (
+        f"EXISTS (SELECT 1 FROM {_TEAM_MEMBERS} WHERE f.id = {flow_definition} AND wg.worker_id = {worker}"
+        f" AND {_MAY_WORK})"
+    )
 
 
 def worker_may_work_on_flow(worker: str, flow_definition: str) -> sa.TextClause:
@@ -88,8 +90,11 @@ ORDER BY id
 # SQLite's planner has no statistics unless ANALYZE ran; name the partial index outright (an error, not a
 # silent table scan, if the predicate ever stops matching). PostgreSQL picks them by itself.
 _HINTS = {
-    "sqlite": {"claim_index": "INDEXED BY ix_human_loops_claim", "lock": "",
-               "pending_index": "INDEXED BY ix_human_loops_output_pending"},
+    "sqlite": {
+        "claim_index": "INDEXED BY ix_human_loops_claim",
+        "lock": "",
+        "pending_index": "INDEXED BY ix_human_loops_output_pending",
+    },
     "postgresql": {"claim_index": "", "lock": "FOR UPDATE OF hl SKIP LOCKED", "pending_index": ""},
 }
 
@@ -106,10 +111,13 @@ def _per_dialect(template: str, **parts: str) -> dict[str, sa.TextClause]:
     return statements
 
 
-_CLAIM_SQL = {name: Prepared(statement) for name, statement in
-              _per_dialect(_CLAIM, claimable=_CLAIMABLE, eligible=_may_work_on_flow(":worker", ":fd")).items()}
-_AVAILABLE_COUNTS_SQL = _per_dialect(_AVAILABLE_COUNTS, eligible=_ELIGIBLE_FLOWS,
-                                     claimable=_CLAIMABLE)
+_CLAIM_SQL = {
+    name: Prepared(statement)
+    for name, statement in _per_dialect(
+        _CLAIM, claimable=_CLAIMABLE, eligible=_may_work_on_flow(":worker", ":fd")
+    ).items()
+}
+_AVAILABLE_COUNTS_SQL = _per_dialect(_AVAILABLE_COUNTS, eligible=_ELIGIBLE_FLOWS, claimable=_CLAIMABLE)
 _PENDING_OUTPUTS_SQL = _per_dialect(_PENDING_OUTPUTS)
 
 
@@ -131,8 +139,11 @@ def pending_output_loop_ids(conn: Connection) -> list[int]:
 
 
 _INSERT_LOOP = {
-    name: (insert(human_loops).on_conflict_do_nothing(index_elements=["account", "region", "name_key"])
-           .returning(human_loops.c.id))
+    name: (
+        insert(human_loops)
+        .on_conflict_do_nothing(index_elements=["account", "region", "name_key"])
+        .returning(human_loops.c.id)
+    )
     for name, insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
 }
 

@@ -93,8 +93,14 @@ class Store:
         """For a block that runs exactly one statement: on SQLite, a pinned connection runs it without
         BEGIN/COMMIT (a single statement is atomic on its own); otherwise the same as read()."""
         conn: Connection | None = getattr(self._connections, "reader", None)
-        if (not self.is_sqlite or not getattr(self._connections, "pinned", False) or conn is None
-                or conn.closed or conn.invalidated or conn.in_transaction()):
+        if (
+            not self.is_sqlite
+            or not getattr(self._connections, "pinned", False)
+            or conn is None
+            or conn.closed
+            or conn.invalidated
+            or conn.in_transaction()
+        ):
             with self.read() as transactional:
                 yield transactional
             return
@@ -243,8 +249,7 @@ def _file_size(path: Path) -> int:
 
 def _checkpoint(database: str, mode: str) -> tuple[int, int, int]:
     """PRAGMA wal_checkpoint(mode) on a connection of its own: (busy, WAL frames, frames checkpointed)."""
-    conn = sqlite3.connect(database, timeout=_CHECKPOINT_BUSY_MS / 1000, isolation_level=None,
-                           check_same_thread=False)
+    conn = sqlite3.connect(database, timeout=_CHECKPOINT_BUSY_MS / 1000, isolation_level=None, check_same_thread=False)
     try:
         row = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
     finally:
@@ -253,8 +258,9 @@ def _checkpoint(database: str, mode: str) -> tuple[int, int, int]:
 
 
 def _sqlite_engine(url: str, begin: str, autocheckpoint: int) -> Engine:
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
-                              pool_size=8, max_overflow=24)
+    engine = sa.create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8, max_overflow=24
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -24,15 +24,17 @@ from crowdloop.errors import Unavailable
 log = logging.getLogger("crowdloop.store")
 
 # Primary result codes (the low byte of an extended code): https://sqlite.org/rescode.html
-_SQLITE_OUTAGE_CODES = frozenset({
-    5,   # SQLITE_BUSY: another process held the write lock beyond busy_timeout
-    6,   # SQLITE_LOCKED
-    7,   # SQLITE_NOMEM
-    8,   # SQLITE_READONLY: the file or its folder became read-only
-    10,  # SQLITE_IOERR (every extended IOERR_* code)
-    13,  # SQLITE_FULL: the disk is full
-    14,  # SQLITE_CANTOPEN
-})
+_SQLITE_OUTAGE_CODES = frozenset(
+    {
+        5,  # SQLITE_BUSY: another process held the write lock beyond busy_timeout
+        6,  # SQLITE_LOCKED
+        7,  # SQLITE_NOMEM
+        8,  # SQLITE_READONLY: the file or its folder became read-only
+        10,  # SQLITE_IOERR (every extended IOERR_* code)
+        13,  # SQLITE_FULL: the disk is full
+        14,  # SQLITE_CANTOPEN
+    }
+)
 _POSTGRES_OUTAGE_SQLSTATES = ("08", "53", "57P")
 
 

@@ -51,16 +51,19 @@ class Prepared:
                 cursor.execute(plan.sql, values)
                 raw = cursor.fetchall() if cursor.description else []
             except conn.dialect.loaded_dbapi.Error as exc:
-                raise sa.exc.DBAPIError.instance(plan.sql, values, exc, conn.dialect.loaded_dbapi.Error,
-                                                 dialect=conn.dialect) from exc
+                raise sa.exc.DBAPIError.instance(
+                    plan.sql, values, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+                ) from exc
             names = plan.result_names or tuple(d[0] for d in cursor.description or ())
         finally:
             cursor.close()
         row_type = self._row_type(names)
         processors = plan.result_processors
         if any(processors):
-            return [row_type(*[value if p is None else p(value) for p, value in zip(processors, row, strict=True)])
-                    for row in raw]
+            return [
+                row_type(*[value if p is None else p(value) for p, value in zip(processors, row, strict=True)])
+                for row in raw
+            ]
         return [row_type(*row) for row in raw]
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> Any | None:
@@ -70,8 +73,11 @@ class Prepared:
     def one(self, conn: Connection, params: Mapping[str, Any]) -> Any:
         rows = self.all(conn, params)
         if len(rows) != 1:
-            raise sa.exc.NoResultFound(f"expected one row, got {len(rows)}") if not rows else \
-                sa.exc.MultipleResultsFound(f"expected one row, got {len(rows)}")
+            raise (
+                sa.exc.NoResultFound(f"expected one row, got {len(rows)}")
+                if not rows
+                else sa.exc.MultipleResultsFound(f"expected one row, got {len(rows)}")
+            )
         return rows[0]
 
     def scalar(self, conn: Connection, params: Mapping[str, Any]) -> Any | None:
@@ -109,10 +115,15 @@ class Prepared:
         else:
             result_names = tuple(column.key for column in columns)
             result_processors = tuple(column.type.result_processor(dialect, None) for column in columns)
-        plan = _Plan(sql=compiled.string, positional=tuple(compiled.positiontup) if compiled.positional else None,
-                     names=tuple(binds),
-                     literals=literals, bind_processors=bind_processors, result_names=result_names,
-                     result_processors=result_processors)
+        plan = _Plan(
+            sql=compiled.string,
+            positional=tuple(compiled.positiontup) if compiled.positional else None,
+            names=tuple(binds),
+            literals=literals,
+            bind_processors=bind_processors,
+            result_names=result_names,
+            result_processors=result_processors,
+        )
         self._plans[dialect.name] = plan
         return plan
 

@@ -42,7 +42,8 @@ metadata = sa.MetaData(
 )
 
 access_keys = sa.Table(
-    "access_keys", metadata,
+    "access_keys",
+    metadata,
     sa.Column("access_key_id", sa.String(128), primary_key=True),
     sa.Column("secret_access_key", sa.String(128), nullable=False),
     sa.Column("account_id", sa.String(12), nullable=False),
@@ -51,13 +52,15 @@ access_keys = sa.Table(
 
 # Template contents, content-addressed so loops keep rendering after their task UI is deleted.
 templates = sa.Table(
-    "templates", metadata,
+    "templates",
+    metadata,
     sa.Column("sha256", sa.String(64), primary_key=True),
     sa.Column("content", sa.Text, nullable=False),
 )
 
 human_task_uis = sa.Table(
-    "human_task_uis", metadata,
+    "human_task_uis",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("account", sa.String(12), nullable=False),
     sa.Column("region", sa.String(32), nullable=False),
@@ -69,7 +72,8 @@ human_task_uis = sa.Table(
 )
 
 flow_definitions = sa.Table(
-    "flow_definitions", metadata,
+    "flow_definitions",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("account", sa.String(12), nullable=False),
     sa.Column("region", sa.String(32), nullable=False),
@@ -94,7 +98,8 @@ flow_definitions = sa.Table(
 )
 
 workforces = sa.Table(
-    "workforces", metadata,
+    "workforces",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("account", sa.String(12), nullable=False),
     sa.Column("region", sa.String(32), nullable=False),
@@ -109,7 +114,8 @@ workforces = sa.Table(
 )
 
 workteams = sa.Table(
-    "workteams", metadata,
+    "workteams",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("account", sa.String(12), nullable=False),
     sa.Column("region", sa.String(32), nullable=False),
@@ -127,7 +133,8 @@ workteams = sa.Table(
 
 # The group names a work team's MemberDefinitions select (Cognito UserGroup / OIDC Groups).
 workteam_groups = sa.Table(
-    "workteam_groups", metadata,
+    "workteam_groups",
+    metadata,
     sa.Column("workteam_id", sa.Integer, sa.ForeignKey("workteams.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("group_name", sa.String(128), primary_key=True),
 )
@@ -137,7 +144,8 @@ workteam_groups = sa.Table(
 # output.json reports; email is the handle admins and the portal use (for OIDC workers, the email claim
 # when no other worker has it, else "<sub>@<issuer host>").
 workers = sa.Table(
-    "workers", metadata,
+    "workers",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("worker_id", sa.String(32), nullable=False, unique=True),  # the opaque id in output.json
     sa.Column("issuer", sa.String(500), nullable=False, server_default=""),
@@ -150,20 +158,23 @@ workers = sa.Table(
 )
 
 worker_groups = sa.Table(
-    "worker_groups", metadata,
+    "worker_groups",
+    metadata,
     sa.Column("worker_id", sa.Integer, sa.ForeignKey("workers.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("group_name", sa.String(128), primary_key=True),
 )
 
 tags = sa.Table(
-    "tags", metadata,
+    "tags",
+    metadata,
     sa.Column("resource_arn", sa.String(1024), primary_key=True),
     sa.Column("key", sa.String(128), primary_key=True),
     sa.Column("value", sa.String(256), nullable=False),
 )
 
 human_loops = sa.Table(
-    "human_loops", metadata,
+    "human_loops",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("account", sa.String(12), nullable=False),
     sa.Column("region", sa.String(32), nullable=False),
@@ -191,22 +202,30 @@ human_loops = sa.Table(
     sa.UniqueConstraint("account", "region", "name_key"),
     # Claims walk the open loops of one flow definition in id order (FIFO). Partial, so the claim
     # statement (store/dialect.py) must repeat the predicate literally for SQLite to use it.
-    sa.Index("ix_human_loops_claim", "flow_definition_id", "id",
-             sqlite_where=sa.text("status = 'InProgress' AND open_slots > 0"),
-             postgresql_where=sa.text("status = 'InProgress' AND open_slots > 0")),
+    sa.Index(
+        "ix_human_loops_claim",
+        "flow_definition_id",
+        "id",
+        sqlite_where=sa.text("status = 'InProgress' AND open_slots > 0"),
+        postgresql_where=sa.text("status = 'InProgress' AND open_slots > 0"),
+    ),
     sa.Index("ix_human_loops_list", "flow_definition_id", "created_at", "id"),
     # The reaper: InProgress loops past available_until, Stopping loops; the in-progress quota count.
     sa.Index("ix_human_loops_status_available", "status", "available_until"),
     # The output outbox (output.write_pending_outputs), same literal-predicate rule.
-    sa.Index("ix_human_loops_output_pending", "id",
-             sqlite_where=sa.text("NOT output_written AND status IN ('Completed', 'Stopped')"),
-             postgresql_where=sa.text("NOT output_written AND status IN ('Completed', 'Stopped')")),
+    sa.Index(
+        "ix_human_loops_output_pending",
+        "id",
+        sqlite_where=sa.text("NOT output_written AND status IN ('Completed', 'Stopped')"),
+        postgresql_where=sa.text("NOT output_written AND status IN ('Completed', 'Stopped')"),
+    ),
 )
 
 # One row per (loop, worker) attempt. The partial unique index is what guarantees a worker never holds
 # or answers the same loop twice, whatever the interleaving of concurrent claims.
 assignments = sa.Table(
-    "assignments", metadata,
+    "assignments",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("loop_id", sa.Integer, sa.ForeignKey("human_loops.id", ondelete="CASCADE"), nullable=False),
     sa.Column("worker_id", sa.Integer, sa.ForeignKey("workers.id"), nullable=False),
@@ -217,7 +236,10 @@ assignments = sa.Table(
     sa.Column("answer_content", sa.Text),
     sa.Column("time_spent_seconds", sa.Float),
     sa.Index(
-        "uq_assignments_loop_worker_active", "loop_id", "worker_id", unique=True,
+        "uq_assignments_loop_worker_active",
+        "loop_id",
+        "worker_id",
+        unique=True,
         sqlite_where=sa.text("state IN ('leased', 'submitted', 'declined')"),
         postgresql_where=sa.text("state IN ('leased', 'submitted', 'declined')"),
     ),
@@ -231,7 +253,8 @@ assignments = sa.Table(
 # Server-side portal sessions. The cookie carries a random token; only its SHA-256 is stored, so a copy
 # of the database does not hand out live sessions. Each session has its own CSRF token.
 portal_sessions = sa.Table(
-    "portal_sessions", metadata,
+    "portal_sessions",
+    metadata,
     sa.Column("token_sha256", sa.String(64), primary_key=True),
     sa.Column("worker_id", sa.Integer, sa.ForeignKey("workers.id", ondelete="CASCADE"), nullable=False),
     sa.Column("csrf_token", sa.String(64), nullable=False),
@@ -243,7 +266,8 @@ portal_sessions = sa.Table(
 
 # Invitation links (crowdloop/invites.py): the worker sets a password with the link's token, once.
 invitations = sa.Table(
-    "invitations", metadata,
+    "invitations",
+    metadata,
     sa.Column("token_sha256", sa.String(64), primary_key=True),
     sa.Column("worker_id", sa.Integer, sa.ForeignKey("workers.id", ondelete="CASCADE"), nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
@@ -254,7 +278,8 @@ invitations = sa.Table(
 
 # Failed portal sign-ins, one row each, keyed by "email:<address>" and "ip:<address>" (rate limiting).
 sign_in_failures = sa.Table(
-    "sign_in_failures", metadata,
+    "sign_in_failures",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("subject", sa.String(400), nullable=False),
     sa.Column("failed_at", UtcDateTime, nullable=False),

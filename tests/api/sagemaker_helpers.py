@@ -20,11 +20,14 @@ def unique(prefix: str) -> str:
 
 def regional_client(server: Any, service: str = "sagemaker", region: str | None = None) -> Any:
     """A client signed for a region no other test uses, so lists and the workforce start empty."""
-    return boto3.client(service, endpoint_url=server.endpoint_url,
-                        region_name=region or f"t-{uuid.uuid4().hex[:12]}",
-                        aws_access_key_id=server.access_key_id,
-                        aws_secret_access_key=server.secret_access_key,
-                        config=Config(retries={"max_attempts": 1}))
+    return boto3.client(
+        service,
+        endpoint_url=server.endpoint_url,
+        region_name=region or f"t-{uuid.uuid4().hex[:12]}",
+        aws_access_key_id=server.access_key_id,
+        aws_secret_access_key=server.secret_access_key,
+        config=Config(retries={"max_attempts": 1}),
+    )
 
 
 def expect_error(call: Any, code: str, message: str, **kwargs: Any) -> dict[str, Any]:
@@ -43,18 +46,25 @@ def oidc_members(*groups: str) -> list[dict[str, Any]]:
 
 
 def make_workteam(sm: Any, name: str | None = None, groups: tuple[str, ...] = ("raters",)) -> str:
-    arn: str = sm.create_workteam(WorkteamName=name or unique("team"), Description="RLHF raters",
-                                  MemberDefinitions=oidc_members(*groups))["WorkteamArn"]
+    arn: str = sm.create_workteam(
+        WorkteamName=name or unique("team"), Description="RLHF raters", MemberDefinitions=oidc_members(*groups)
+    )["WorkteamArn"]
     return arn
 
 
 def make_task_ui(sm: Any, name: str | None = None, content: str = TEMPLATE) -> str:
-    arn: str = sm.create_human_task_ui(HumanTaskUiName=name or unique("ui"),
-                                       UiTemplate={"Content": content})["HumanTaskUiArn"]
+    arn: str = sm.create_human_task_ui(HumanTaskUiName=name or unique("ui"), UiTemplate={"Content": content})[
+        "HumanTaskUiArn"
+    ]
     return arn
 
 
 def human_loop_config(sm: Any, **extra: Any) -> dict[str, Any]:
-    return {"WorkteamArn": make_workteam(sm), "HumanTaskUiArn": make_task_ui(sm),
-            "TaskTitle": "Rank responses", "TaskDescription": "Pick the better answer", "TaskCount": 1,
-            **extra}
+    return {
+        "WorkteamArn": make_workteam(sm),
+        "HumanTaskUiArn": make_task_ui(sm),
+        "TaskTitle": "Rank responses",
+        "TaskDescription": "Pick the better answer",
+        "TaskCount": 1,
+        **extra,
+    }

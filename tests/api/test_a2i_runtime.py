@@ -33,16 +33,24 @@ class Region:
     def flow(self, task_count: int = 1, output_path: str = "s3://a2i-bucket/results", **extra: Any) -> str:
         name = unique("fd")
         arn: str = self.sm.create_flow_definition(
-            FlowDefinitionName=name, RoleArn=ROLE, OutputConfig={"S3OutputPath": output_path},
-            HumanLoopConfig=human_loop_config(self.sm, TaskCount=task_count, **extra))["FlowDefinitionArn"]
+            FlowDefinitionName=name,
+            RoleArn=ROLE,
+            OutputConfig={"S3OutputPath": output_path},
+            HumanLoopConfig=human_loop_config(self.sm, TaskCount=task_count, **extra),
+        )["FlowDefinitionArn"]
         assert self.sm.describe_flow_definition(FlowDefinitionName=name)["FlowDefinitionStatus"] in (
-            "Initializing", "Active")
+            "Initializing",
+            "Active",
+        )
         return arn
 
     def start(self, flow_arn: str, name: str | None = None, content: Any = None) -> str:
         name = name or unique("loop")
-        self.a2i.start_human_loop(HumanLoopName=name, FlowDefinitionArn=flow_arn,
-                                  HumanLoopInput={"InputContent": json.dumps(content or {"text": name})})
+        self.a2i.start_human_loop(
+            HumanLoopName=name,
+            FlowDefinitionArn=flow_arn,
+            HumanLoopInput={"InputContent": json.dumps(content or {"text": name})},
+        )
         return name
 
 
@@ -63,8 +71,7 @@ def _error(call: Any, code: str, status: int, **kwargs: Any) -> str:
 def _answer(svc: Services, flow_arn: str, answers: list[dict[str, Any]]) -> None:
     """One new worker per answer claims the next task of the flow and submits it."""
     with svc.store.read() as conn:
-        flow_id = conn.execute(sa.select(flow_definitions.c.id)
-                               .where(flow_definitions.c.arn == flow_arn)).scalar_one()
+        flow_id = conn.execute(sa.select(flow_definitions.c.id).where(flow_definitions.c.arn == flow_arn)).scalar_one()
     for answer in answers:
         worker = workers.add_worker(svc, f"{uuid.uuid4().hex}@example.org", groups=["raters"])
         lease = queue.claim(svc, worker.id, flow_id)
@@ -77,9 +84,11 @@ def test_notebook_path(region: Region, server_services: Services, server: Runnin
     name = unique("loop")
     before = datetime.now(UTC) - timedelta(seconds=1)
     started = region.a2i.start_human_loop(
-        HumanLoopName=name, FlowDefinitionArn=flow_arn,
+        HumanLoopName=name,
+        FlowDefinitionArn=flow_arn,
         HumanLoopInput={"InputContent": json.dumps({"prompt": "p", "responses": ["a", "b"]})},
-        DataAttributes={"ContentClassifiers": ["FreeOfPersonallyIdentifiableInformation"]})
+        DataAttributes={"ContentClassifiers": ["FreeOfPersonallyIdentifiableInformation"]},
+    )
     assert started["HumanLoopArn"] == f"arn:aws:sagemaker:{region.region}:123456789012:human-loop/{name}"
     described = region.a2i.describe_human_loop(HumanLoopName=name)
     assert described["HumanLoopStatus"] == "InProgress"
@@ -103,15 +112,18 @@ def test_notebook_path(region: Region, server_services: Services, server: Runnin
     assert document["flowDefinitionArn"] == flow_arn and document["humanLoopName"] == name
     assert document["inputContent"] == {"prompt": "p", "responses": ["a", "b"]}
     assert [a["answerContent"] for a in document["humanAnswers"]] == [
-        {"preference": {"label": "A"}}, {"preference": {"label": "B"}}]
+        {"preference": {"label": "A"}},
+        {"preference": {"label": "B"}},
+    ]
 
 
 def test_timestamps_on_the_wire_are_iso_strings(region: Region) -> None:
     flow_arn = region.flow()
     name = region.start(flow_arn)
     bodies: list[bytes] = []
-    region.a2i.meta.events.register("after-call.sagemaker-a2i-runtime.*",
-                                    lambda http_response, **_: bodies.append(http_response.content))
+    region.a2i.meta.events.register(
+        "after-call.sagemaker-a2i-runtime.*", lambda http_response, **_: bodies.append(http_response.content)
+    )
     region.a2i.describe_human_loop(HumanLoopName=name)
     region.a2i.list_human_loops(FlowDefinitionArn=flow_arn)
     assert len(bodies) == 2 and all(ISO_MS.search(body.decode()) for body in bodies), bodies
@@ -120,21 +132,40 @@ def test_timestamps_on_the_wire_are_iso_strings(region: Region) -> None:
 def test_start_is_idempotent_and_conflicts(region: Region) -> None:
     flow_arn, other_arn = region.flow(), region.flow()
     name = region.start(flow_arn, content={"a": 1})
-    again = region.a2i.start_human_loop(HumanLoopName=name, FlowDefinitionArn=flow_arn,
-                                        HumanLoopInput={"InputContent": json.dumps({"a": 1})})
+    again = region.a2i.start_human_loop(
+        HumanLoopName=name, FlowDefinitionArn=flow_arn, HumanLoopInput={"InputContent": json.dumps({"a": 1})}
+    )
     assert again["HumanLoopArn"].endswith(f"/{name}")
-    _error(region.a2i.start_human_loop, "ConflictException", 409, HumanLoopName=name,
-           FlowDefinitionArn=flow_arn, HumanLoopInput={"InputContent": json.dumps({"a": 2})})
-    _error(region.a2i.start_human_loop, "ConflictException", 409, HumanLoopName=name,
-           FlowDefinitionArn=other_arn, HumanLoopInput={"InputContent": json.dumps({"a": 1})})
+    _error(
+        region.a2i.start_human_loop,
+        "ConflictException",
+        409,
+        HumanLoopName=name,
+        FlowDefinitionArn=flow_arn,
+        HumanLoopInput={"InputContent": json.dumps({"a": 2})},
+    )
+    _error(
+        region.a2i.start_human_loop,
+        "ConflictException",
+        409,
+        HumanLoopName=name,
+        FlowDefinitionArn=other_arn,
+        HumanLoopInput={"InputContent": json.dumps({"a": 1})},
+    )
 
 
 def test_start_validation_errors(region: Region) -> None:
     flow_arn = region.flow()
     missing = flow_arn.rsplit("/", 1)[0] + "/no-such-flow"
     for arn, content in ((missing, "{}"), (flow_arn, "not json"), (flow_arn, "[1]")):
-        _error(region.a2i.start_human_loop, "ValidationException", 400, HumanLoopName=unique("loop"),
-               FlowDefinitionArn=arn, HumanLoopInput={"InputContent": content})
+        _error(
+            region.a2i.start_human_loop,
+            "ValidationException",
+            400,
+            HumanLoopName=unique("loop"),
+            FlowDefinitionArn=arn,
+            HumanLoopInput={"InputContent": content},
+        )
 
 
 def test_describe_stop_delete_errors(region: Region, server_services: Services) -> None:
@@ -142,8 +173,12 @@ def test_describe_stop_delete_errors(region: Region, server_services: Services) 
     _error(region.a2i.describe_human_loop, "ResourceNotFoundException", 404, HumanLoopName="missing")
     _error(region.a2i.stop_human_loop, "ResourceNotFoundException", 404, HumanLoopName="missing")
     _error(region.a2i.delete_human_loop, "ResourceNotFoundException", 404, HumanLoopName="missing")
-    _error(region.a2i.list_human_loops, "ResourceNotFoundException", 404,
-           FlowDefinitionArn=flow_arn.rsplit("/", 1)[0] + "/no-such-flow")
+    _error(
+        region.a2i.list_human_loops,
+        "ResourceNotFoundException",
+        404,
+        FlowDefinitionArn=flow_arn.rsplit("/", 1)[0] + "/no-such-flow",
+    )
     running = region.start(flow_arn)
     _error(region.a2i.delete_human_loop, "ValidationException", 400, HumanLoopName=running)
     assert region.a2i.stop_human_loop(HumanLoopName=running)["ResponseMetadata"]["HTTPStatusCode"] == 200
@@ -161,8 +196,9 @@ def test_list_paging_and_filters(region: Region) -> None:
     flow_arn = region.flow()
     names = [region.start(flow_arn) for _ in range(5)]
     paginator = region.a2i.get_paginator("list_human_loops")
-    pages = list(paginator.paginate(FlowDefinitionArn=flow_arn, SortOrder="Ascending",
-                                    PaginationConfig={"PageSize": 2}))
+    pages = list(
+        paginator.paginate(FlowDefinitionArn=flow_arn, SortOrder="Ascending", PaginationConfig={"PageSize": 2})
+    )
     assert [len(p["HumanLoopSummaries"]) for p in pages] == [2, 2, 1]
     listed = [s["HumanLoopName"] for p in pages for s in p["HumanLoopSummaries"]]
     assert sorted(listed) == sorted(names)
@@ -171,24 +207,30 @@ def test_list_paging_and_filters(region: Region) -> None:
     descending = region.a2i.list_human_loops(FlowDefinitionArn=flow_arn)["HumanLoopSummaries"]
     assert [s["HumanLoopName"] for s in descending] == listed[::-1]
     future = datetime.now(UTC) + timedelta(hours=1)
-    assert region.a2i.list_human_loops(FlowDefinitionArn=flow_arn, CreationTimeAfter=future)[
-        "HumanLoopSummaries"] == []
-    assert len(region.a2i.list_human_loops(FlowDefinitionArn=flow_arn, CreationTimeBefore=future)[
-        "HumanLoopSummaries"]) == 5
-    _error(region.a2i.list_human_loops, "ValidationException", 400, FlowDefinitionArn=flow_arn,
-           NextToken="not-a-token")
+    assert region.a2i.list_human_loops(FlowDefinitionArn=flow_arn, CreationTimeAfter=future)["HumanLoopSummaries"] == []
+    assert (
+        len(region.a2i.list_human_loops(FlowDefinitionArn=flow_arn, CreationTimeBefore=future)["HumanLoopSummaries"])
+        == 5
+    )
+    _error(region.a2i.list_human_loops, "ValidationException", 400, FlowDefinitionArn=flow_arn, NextToken="not-a-token")
 
 
 def test_quota_is_402(tmp_path: Any) -> None:
-    server = start_server(tmp_path, f"sqlite:///{tmp_path / 'quota.db'}",
-                          extra_env={"CROWDLOOP_MAX_IN_PROGRESS_LOOPS": "1"})
+    server = start_server(
+        tmp_path, f"sqlite:///{tmp_path / 'quota.db'}", extra_env={"CROWDLOOP_MAX_IN_PROGRESS_LOOPS": "1"}
+    )
     try:
         region = Region(server)
         flow_arn = region.flow()
         region.start(flow_arn, "first")
-        message = _error(region.a2i.start_human_loop, "ServiceQuotaExceededException", 402,
-                         HumanLoopName="second", FlowDefinitionArn=flow_arn,
-                         HumanLoopInput={"InputContent": "{}"})
+        message = _error(
+            region.a2i.start_human_loop,
+            "ServiceQuotaExceededException",
+            402,
+            HumanLoopName="second",
+            FlowDefinitionArn=flow_arn,
+            HumanLoopInput={"InputContent": "{}"},
+        )
         assert "quota" in message
         region.a2i.stop_human_loop(HumanLoopName="first")
         region.start(flow_arn, "second")

@@ -15,8 +15,12 @@ from tests.conftest import RunningServer, free_port, start_server, stop_server
 def framed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     data_dir: Path = tmp_path_factory.mktemp("frame-origin")
     port = free_port()
-    server = start_server(data_dir, f"sqlite:///{data_dir / 'crowdloop.db'}", port=port,
-                          extra_env={"CROWDLOOP_TASK_FRAME_ORIGIN": f"http://localhost:{port}"})
+    server = start_server(
+        data_dir,
+        f"sqlite:///{data_dir / 'crowdloop.db'}",
+        port=port,
+        extra_env={"CROWDLOOP_TASK_FRAME_ORIGIN": f"http://localhost:{port}"},
+    )
     yield server
     stop_server(server)
 

@@ -104,8 +104,11 @@ HEALTH = b"GET /_crowdloop/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 @pytest.fixture(scope="module")
 def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     data_dir = tmp_path_factory.mktemp("request-timeout")
-    server = start_server(data_dir, f"sqlite:///{data_dir / 'crowdloop.db'}",
-                          extra_env={"CROWDLOOP_REQUEST_TIMEOUT_SECONDS": str(TIMEOUT)})
+    server = start_server(
+        data_dir,
+        f"sqlite:///{data_dir / 'crowdloop.db'}",
+        extra_env={"CROWDLOOP_REQUEST_TIMEOUT_SECONDS": str(TIMEOUT)},
+    )
     yield server
     stop_server(server)
 
@@ -141,8 +144,10 @@ def test_idle_connection_is_closed_after_the_timeout(strict_server: RunningServe
 def test_trickling_client_is_cut_off(strict_server: RunningServer, trickled: str) -> None:
     """One byte per second of the headers, or of a body whose headers came at once: closed at the deadline."""
     body = b'{"HumanLoopName": "slow"}'
-    head = (b"POST /human-loops/stop HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+    head = (
+        b"POST /human-loops/stop HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+    )
     with socket.create_connection(("127.0.0.1", strict_server.port), timeout=10) as sock:
         started = time.monotonic()
         if trickled == "body":
@@ -151,7 +156,7 @@ def test_trickling_client_is_cut_off(strict_server: RunningServer, trickled: str
         for index in range(len(remaining)):
             if _closed_by_server(sock, 1.0):
                 break
-            sock.sendall(remaining[index:index + 1])
+            sock.sendall(remaining[index : index + 1])
         else:
             pytest.fail("the whole request was accepted one byte per second")
         elapsed = time.monotonic() - started
@@ -162,7 +167,7 @@ def test_trickling_client_is_cut_off(strict_server: RunningServer, trickled: str
 def test_slow_but_complete_request_is_answered(strict_server: RunningServer) -> None:
     with socket.create_connection(("127.0.0.1", strict_server.port), timeout=10) as sock:
         for start in range(0, len(HEALTH), 12):
-            sock.sendall(HEALTH[start:start + 12])
+            sock.sendall(HEALTH[start : start + 12])
             time.sleep(TIMEOUT / 20)
         assert _answer(sock).startswith(b"HTTP/1.1 200 OK\r\n")
 

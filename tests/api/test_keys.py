@@ -22,14 +22,18 @@ from tests.pg import free_port
 
 
 def _cli(server: RunningServer, *args: str) -> Any:
-    return CliRunner().invoke(main, [*args, "--data-dir", str(server.data_dir),
-                                     "--database-url", server.database_url])
+    return CliRunner().invoke(main, [*args, "--data-dir", str(server.data_dir), "--database-url", server.database_url])
 
 
 def _sts(server: RunningServer, key_id: str, secret: str) -> Any:
-    return boto3.client("sts", endpoint_url=server.endpoint_url, region_name=server.region,
-                        aws_access_key_id=key_id, aws_secret_access_key=secret,
-                        config=Config(retries={"max_attempts": 1}))
+    return boto3.client(
+        "sts",
+        endpoint_url=server.endpoint_url,
+        region_name=server.region,
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+        config=Config(retries={"max_attempts": 1}),
+    )
 
 
 def test_deleted_key_is_refused_by_the_running_server_within_the_cache_time(server: RunningServer) -> None:
@@ -69,8 +73,11 @@ def test_admin_secret_is_printed_on_first_start_only(tmp_path: Path) -> None:
     port = free_port()
     restarted = subprocess.Popen(
         [sys.executable, "-m", "crowdloop", "serve", "--data-dir", str(tmp_path), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "CROWDLOOP_DATABASE_URL": url, "PYTHONUNBUFFERED": "1"})
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "CROWDLOOP_DATABASE_URL": url, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         assert restarted.stdout is not None
         printed = []
@@ -87,12 +94,16 @@ def test_admin_secret_is_printed_on_first_start_only(tmp_path: Path) -> None:
     assert oct((tmp_path / "demo-worker.txt").stat().st_mode & 0o777) == "0o600"
     assert demo_password not in output
     assert f"Demo worker (group 'demo'): demo@crowdloop.local  password in {tmp_path / 'demo-worker.txt'}" in output
-    assert (f"API access key: {first.access_key_id} (account 123456789012); `crowdloop keys show --data-dir "
-            f"{tmp_path} --port {port} --database-url ...` prints its export lines.") in output
+    assert (
+        f"API access key: {first.access_key_id} (account 123456789012); `crowdloop keys show --data-dir "
+        f"{tmp_path} --port {port} --database-url ...` prints its export lines."
+    ) in output
 
     shown = keys_show(tmp_path, url, port)
-    assert shown == {**first.exports, **{name: f"http://127.0.0.1:{port}" for name in shown
-                                         if name.startswith("AWS_ENDPOINT_URL")}}
+    assert shown == {
+        **first.exports,
+        **{name: f"http://127.0.0.1:{port}" for name in shown if name.startswith("AWS_ENDPOINT_URL")},
+    }
     again = start_server(tmp_path, url)  # the test helper gets the secret from `keys show` too
     try:
         assert again.secret_access_key == secret

@@ -18,8 +18,9 @@ BUDGET = "The template exceeded the render budget"
 
 def render(sm: Any, template: str, task_input: object = None) -> tuple[dict[str, Any], float]:
     started = time.monotonic()
-    rendered = sm.render_ui_template(UiTemplate={"Content": template}, RoleArn=ROLE,
-                                     Task={"Input": json.dumps(task_input or {}, ensure_ascii=False)})
+    rendered = sm.render_ui_template(
+        UiTemplate={"Content": template}, RoleArn=ROLE, Task={"Input": json.dumps(task_input or {}, ensure_ascii=False)}
+    )
     return rendered, time.monotonic() - started
 
 
@@ -40,8 +41,11 @@ def test_sequential_loops_share_one_budget(sm: Any) -> None:
 
 
 def test_a_range_longer_than_the_budget_fails_before_it_is_used(sm: Any) -> None:
-    for template in ("{{ (1..30000000) | sum }}", "{% for i in (1..30000000) reversed %}{{ i }}{% endfor %}",
-                     "{% assign r = (1..300000000) %}{% for i in r offset: 299999990 %}{{ i }}{% endfor %}"):
+    for template in (
+        "{{ (1..30000000) | sum }}",
+        "{% for i in (1..30000000) reversed %}{{ i }}{% endfor %}",
+        "{% assign r = (1..300000000) %}{% for i in r offset: 299999990 %}{{ i }}{% endfor %}",
+    ):
         rendered, seconds = render(sm, template)
         assert "a range of " in only_error(rendered)["Message"]
         assert seconds < 1.0, template
@@ -52,9 +56,11 @@ def test_output_and_values_are_limited_in_size(sm: Any) -> None:
     rendered, _ = render(sm, "{% for i in (1..20000) %}{{ task.input.s }}{% endfor %}", text)
     assert "more than 16,777,216 bytes of HTML" in only_error(rendered)["Message"]
     long = {"s": "x" * 60_000}
-    for template in ("{{ task.input.s | replace: 'x', task.input.s }}",
-                     "{% assign l = task.input.s | split: ',' %}"
-                     "{% for i in (1..15) %}{% assign l = l | concat: l %}{% endfor %}{{ l | join }}"):
+    for template in (
+        "{{ task.input.s | replace: 'x', task.input.s }}",
+        "{% assign l = task.input.s | split: ',' %}"
+        "{% for i in (1..15) %}{% assign l = l | concat: l %}{% endfor %}{{ l | join }}",
+    ):
         rendered, seconds = render(sm, template, long)
         assert "a value of more than 16,777,216 characters" in only_error(rendered)["Message"]
         assert seconds < 2.0, template
@@ -63,7 +69,7 @@ def test_output_and_values_are_limited_in_size(sm: Any) -> None:
 def test_normal_templates_still_render(sm: Any) -> None:
     seed = SEED.read_text()
     start = seed.index('template = r"""') + len('template = r"""')
-    template = seed[start:seed.index('"""', start)]
+    template = seed[start : seed.index('"""', start)]
     item = {"prompt": "How does a mirror work?", "responses": ["Light reflects.", "Magic.", "Photons bounce."]}
     rendered, _ = render(sm, template, {"taskObject": item})
     assert rendered["Errors"] == []
@@ -71,9 +77,11 @@ def test_normal_templates_still_render(sm: Any) -> None:
     assert "<b>Magic.</b>" in rendered["RenderedContent"]
 
     rows = [{"id": i, "text": f"row {i}", "tags": ["a", "b"]} for i in range(2000)]
-    big = ("{% assign sorted = task.input.rows | sort: 'id' %}{% for row in sorted %}"
-           "<li id='{{ row.id }}'>{{ row.text | upcase }} {{ row.tags | join: ',' }} {{ forloop.index }}"
-           " of {{ task.input.rows | size }}</li>{% endfor %}")
+    big = (
+        "{% assign sorted = task.input.rows | sort: 'id' %}{% for row in sorted %}"
+        "<li id='{{ row.id }}'>{{ row.text | upcase }} {{ row.tags | join: ',' }} {{ forloop.index }}"
+        " of {{ task.input.rows | size }}</li>{% endfor %}"
+    )
     rendered, _ = render(sm, big, {"rows": rows})
     assert rendered["Errors"] == []
     assert rendered["RenderedContent"].count("<li") == 2000

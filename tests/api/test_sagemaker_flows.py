@@ -19,9 +19,9 @@ from tests.api.sagemaker_helpers import (
 
 
 def _create(sm: Any, name: str, config: dict[str, Any], path: str = "s3://bucket/a2i/", **extra: Any) -> str:
-    arn: str = sm.create_flow_definition(FlowDefinitionName=name, HumanLoopConfig=config,
-                                         OutputConfig={"S3OutputPath": path}, RoleArn=ROLE,
-                                         **extra)["FlowDefinitionArn"]
+    arn: str = sm.create_flow_definition(
+        FlowDefinitionName=name, HumanLoopConfig=config, OutputConfig={"S3OutputPath": path}, RoleArn=ROLE, **extra
+    )["FlowDefinitionArn"]
     return arn
 
 
@@ -55,53 +55,124 @@ def test_task_count_above_three_is_our_extension(sm: Any) -> None:
     name = unique("fd")
     _create(sm, name, human_loop_config(sm, TaskCount=50))
     assert sm.describe_flow_definition(FlowDefinitionName=name)["HumanLoopConfig"]["TaskCount"] == 50
-    expect_error(sm.create_flow_definition, "ValidationException", "at 'humanLoopConfig.taskCount'",
-                 FlowDefinitionName=unique("fd"), HumanLoopConfig=human_loop_config(sm, TaskCount=51),
-                 OutputConfig={"S3OutputPath": "s3://b"}, RoleArn=ROLE)
+    expect_error(
+        sm.create_flow_definition,
+        "ValidationException",
+        "at 'humanLoopConfig.taskCount'",
+        FlowDefinitionName=unique("fd"),
+        HumanLoopConfig=human_loop_config(sm, TaskCount=51),
+        OutputConfig={"S3OutputPath": "s3://b"},
+        RoleArn=ROLE,
+    )
 
 
 def test_create_errors(sm: Any, server: Any) -> None:
     name = unique("fd")
     config = human_loop_config(sm)
     _create(sm, name, config)
-    expect_error(sm.create_flow_definition, "ResourceInUse", f"Flow definition {name} already exists",
-                 FlowDefinitionName=name, HumanLoopConfig=config, OutputConfig={"S3OutputPath": "s3://b"},
-                 RoleArn=ROLE)
-    expect_error(sm.create_flow_definition, "ValidationException", "Value null at 'humanLoopConfig'",
-                 FlowDefinitionName=unique("fd"), OutputConfig={"S3OutputPath": "s3://b"}, RoleArn=ROLE)
+    expect_error(
+        sm.create_flow_definition,
+        "ResourceInUse",
+        f"Flow definition {name} already exists",
+        FlowDefinitionName=name,
+        HumanLoopConfig=config,
+        OutputConfig={"S3OutputPath": "s3://b"},
+        RoleArn=ROLE,
+    )
+    expect_error(
+        sm.create_flow_definition,
+        "ValidationException",
+        "Value null at 'humanLoopConfig'",
+        FlowDefinitionName=unique("fd"),
+        OutputConfig={"S3OutputPath": "s3://b"},
+        RoleArn=ROLE,
+    )
     ghost_team = f"arn:aws:sagemaker:{server.region}:123456789012:workteam/private-crowd/{unique('ghost')}"
-    expect_error(sm.create_flow_definition, "ValidationException", f"The work team {ghost_team}",
-                 FlowDefinitionName=unique("fd"), HumanLoopConfig={**config, "WorkteamArn": ghost_team},
-                 OutputConfig={"S3OutputPath": "s3://b"}, RoleArn=ROLE)
+    expect_error(
+        sm.create_flow_definition,
+        "ValidationException",
+        f"The work team {ghost_team}",
+        FlowDefinitionName=unique("fd"),
+        HumanLoopConfig={**config, "WorkteamArn": ghost_team},
+        OutputConfig={"S3OutputPath": "s3://b"},
+        RoleArn=ROLE,
+    )
     ghost_ui = f"arn:aws:sagemaker:{server.region}:123456789012:human-task-ui/{unique('ghost')}"
-    expect_error(sm.create_flow_definition, "ValidationException", f"The human task UI {ghost_ui}",
-                 FlowDefinitionName=unique("fd"), HumanLoopConfig={**config, "HumanTaskUiArn": ghost_ui},
-                 OutputConfig={"S3OutputPath": "s3://b"}, RoleArn=ROLE)
-    expect_error(sm.create_flow_definition, "ValidationException", "is not an Amazon S3 URL",
-                 FlowDefinitionName=unique("fd"), HumanLoopConfig=config,
-                 OutputConfig={"S3OutputPath": "https://example.com/bucket"}, RoleArn=ROLE)
-    expect_error(sm.create_flow_definition, "ValidationException", "less than or equal to 28800",
-                 FlowDefinitionName=unique("fd"), HumanLoopConfig={**config, "TaskTimeLimitInSeconds": 28801},
-                 OutputConfig={"S3OutputPath": "s3://b"}, RoleArn=ROLE)
+    expect_error(
+        sm.create_flow_definition,
+        "ValidationException",
+        f"The human task UI {ghost_ui}",
+        FlowDefinitionName=unique("fd"),
+        HumanLoopConfig={**config, "HumanTaskUiArn": ghost_ui},
+        OutputConfig={"S3OutputPath": "s3://b"},
+        RoleArn=ROLE,
+    )
+    expect_error(
+        sm.create_flow_definition,
+        "ValidationException",
+        "is not an Amazon S3 URL",
+        FlowDefinitionName=unique("fd"),
+        HumanLoopConfig=config,
+        OutputConfig={"S3OutputPath": "https://example.com/bucket"},
+        RoleArn=ROLE,
+    )
+    expect_error(
+        sm.create_flow_definition,
+        "ValidationException",
+        "less than or equal to 28800",
+        FlowDefinitionName=unique("fd"),
+        HumanLoopConfig={**config, "TaskTimeLimitInSeconds": 28801},
+        OutputConfig={"S3OutputPath": "s3://b"},
+        RoleArn=ROLE,
+    )
 
 
 def test_activation_conditions(sm: Any) -> None:
     config = human_loop_config(sm)
     source = {"AwsManagedHumanLoopRequestSource": "AWS/Rekognition/DetectModerationLabels/Image/V3"}
-    conditions = json.dumps({"Conditions": [{"ConditionType": "ModerationLabelConfidenceCheck",
-                                             "ConditionParameters": {"ModerationLabelName": "*",
-                                                                     "ConfidenceLessThan": 90}}]})
+    conditions = json.dumps(
+        {
+            "Conditions": [
+                {
+                    "ConditionType": "ModerationLabelConfidenceCheck",
+                    "ConditionParameters": {"ModerationLabelName": "*", "ConfidenceLessThan": 90},
+                }
+            ]
+        }
+    )
     activation = {"HumanLoopActivationConditionsConfig": {"HumanLoopActivationConditions": conditions}}
-    expect_error(sm.create_flow_definition, "ValidationException", "must be given together",
-                 FlowDefinitionName=unique("fd"), HumanLoopConfig=config, HumanLoopRequestSource=source,
-                 OutputConfig={"S3OutputPath": "s3://b"}, RoleArn=ROLE)
-    expect_error(sm.create_flow_definition, "ValidationException", "must be given together",
-                 FlowDefinitionName=unique("fd"), HumanLoopConfig=config,
-                 HumanLoopActivationConfig=activation, OutputConfig={"S3OutputPath": "s3://b"}, RoleArn=ROLE)
+    expect_error(
+        sm.create_flow_definition,
+        "ValidationException",
+        "must be given together",
+        FlowDefinitionName=unique("fd"),
+        HumanLoopConfig=config,
+        HumanLoopRequestSource=source,
+        OutputConfig={"S3OutputPath": "s3://b"},
+        RoleArn=ROLE,
+    )
+    expect_error(
+        sm.create_flow_definition,
+        "ValidationException",
+        "must be given together",
+        FlowDefinitionName=unique("fd"),
+        HumanLoopConfig=config,
+        HumanLoopActivationConfig=activation,
+        OutputConfig={"S3OutputPath": "s3://b"},
+        RoleArn=ROLE,
+    )
     bad = {"HumanLoopActivationConditionsConfig": {"HumanLoopActivationConditions": '{"Conditions": 1}'}}
-    expect_error(sm.create_flow_definition, "ValidationException", "activation conditions",
-                 FlowDefinitionName=unique("fd"), HumanLoopConfig=config, HumanLoopRequestSource=source,
-                 HumanLoopActivationConfig=bad, OutputConfig={"S3OutputPath": "s3://b"}, RoleArn=ROLE)
+    expect_error(
+        sm.create_flow_definition,
+        "ValidationException",
+        "activation conditions",
+        FlowDefinitionName=unique("fd"),
+        HumanLoopConfig=config,
+        HumanLoopRequestSource=source,
+        HumanLoopActivationConfig=bad,
+        OutputConfig={"S3OutputPath": "s3://b"},
+        RoleArn=ROLE,
+    )
     name = unique("fd")
     _create(sm, name, config, HumanLoopRequestSource=source, HumanLoopActivationConfig=activation)
     described = sm.describe_flow_definition(FlowDefinitionName=name)
@@ -110,26 +181,39 @@ def test_activation_conditions(sm: Any) -> None:
 
 
 def test_describe_unknown(sm: Any) -> None:
-    expect_error(sm.describe_flow_definition, "ResourceNotFound", "Could not find flow definition nope-fd",
-                 FlowDefinitionName="nope-fd")
-    expect_error(sm.delete_flow_definition, "ResourceNotFound", "Could not find flow definition nope-fd",
-                 FlowDefinitionName="nope-fd")
+    expect_error(
+        sm.describe_flow_definition,
+        "ResourceNotFound",
+        "Could not find flow definition nope-fd",
+        FlowDefinitionName="nope-fd",
+    )
+    expect_error(
+        sm.delete_flow_definition,
+        "ResourceNotFound",
+        "Could not find flow definition nope-fd",
+        FlowDefinitionName="nope-fd",
+    )
 
 
 def test_list_flow_definitions(server: Any) -> None:
     sm = regional_client(server)
-    config = {"WorkteamArn": make_workteam(sm), "HumanTaskUiArn": make_task_ui(sm), "TaskTitle": "t",
-              "TaskDescription": "d", "TaskCount": 1}
+    config = {
+        "WorkteamArn": make_workteam(sm),
+        "HumanTaskUiArn": make_task_ui(sm),
+        "TaskTitle": "t",
+        "TaskDescription": "d",
+        "TaskCount": 1,
+    }
     names = [unique(f"fd{i}") for i in range(5)]
     for name in names:
         _create(sm, name, config)
     listed = sm.list_flow_definitions()["FlowDefinitionSummaries"]
     assert [s["FlowDefinitionName"] for s in listed] == names[::-1]
-    assert set(listed[0]) == {"FlowDefinitionName", "FlowDefinitionArn", "FlowDefinitionStatus",
-                              "CreationTime"}
+    assert set(listed[0]) == {"FlowDefinitionName", "FlowDefinitionArn", "FlowDefinitionStatus", "CreationTime"}
     assert listed[0]["FlowDefinitionStatus"] in ("Initializing", "Active")
-    pages = list(sm.get_paginator("list_flow_definitions").paginate(SortOrder="Ascending",
-                                                                    PaginationConfig={"PageSize": 2}))
+    pages = list(
+        sm.get_paginator("list_flow_definitions").paginate(SortOrder="Ascending", PaginationConfig={"PageSize": 2})
+    )
     assert [s["FlowDefinitionName"] for p in pages for s in p["FlowDefinitionSummaries"]] == names
     assert len(pages) == 3
     expect_error(sm.list_flow_definitions, "ValidationException", "NextToken", NextToken="x" * 40)
@@ -152,8 +236,9 @@ def test_delete_lifecycle_and_name_reuse(sm: Any) -> None:
         time.sleep(0.5)
     else:
         raise AssertionError("flow definition was not purged after deletion")
-    assert name not in [s["FlowDefinitionName"] for s in sm.list_flow_definitions(
-        MaxResults=100)["FlowDefinitionSummaries"]]
+    assert name not in [
+        s["FlowDefinitionName"] for s in sm.list_flow_definitions(MaxResults=100)["FlowDefinitionSummaries"]
+    ]
     _create(sm, name, config)  # the name is free again
 
 

@@ -36,10 +36,15 @@ def test_describe_signature_replayed_as_delete_is_refused(server: RunningServer,
     name = unique("replayed")
     make_workteam(sm, name)
     body = json.dumps({"WorkteamName": name}).encode()
-    request = AWSRequest(method="POST", url=f"{server.endpoint_url}/", data=body, headers={
-        "X-Amz-Target": "SageMaker.DescribeWorkteam", "Content-Type": "application/x-amz-json-1.1"})
-    _TargetNotSigned(Credentials(server.access_key_id, server.secret_access_key), "sagemaker",
-                     server.region).add_auth(request)
+    request = AWSRequest(
+        method="POST",
+        url=f"{server.endpoint_url}/",
+        data=body,
+        headers={"X-Amz-Target": "SageMaker.DescribeWorkteam", "Content-Type": "application/x-amz-json-1.1"},
+    )
+    _TargetNotSigned(Credentials(server.access_key_id, server.secret_access_key), "sagemaker", server.region).add_auth(
+        request
+    )
     captured = dict(request.headers.items())
     assert "x-amz-target" not in captured["Authorization"]
 

@@ -48,9 +48,14 @@ def output_object(server: RunningServer) -> bytes:
 
 
 def _client(server: RunningServer, service: str, key: keys.AccessKey, **config: Any) -> Any:
-    return boto3.client(service, endpoint_url=server.endpoint_url, region_name=server.region,
-                        aws_access_key_id=key.access_key_id, aws_secret_access_key=key.secret_access_key,
-                        config=Config(retries={"max_attempts": 1}, **config))
+    return boto3.client(
+        service,
+        endpoint_url=server.endpoint_url,
+        region_name=server.region,
+        aws_access_key_id=key.access_key_id,
+        aws_secret_access_key=key.secret_access_key,
+        config=Config(retries={"max_attempts": 1}, **config),
+    )
 
 
 def _code(call: Any, **kwargs: Any) -> tuple[str, int]:
@@ -60,8 +65,9 @@ def _code(call: Any, **kwargs: Any) -> tuple[str, int]:
     return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
-def test_key_of_another_account_is_refused_by_every_api(server: RunningServer, foreign_key: keys.AccessKey,
-                                                         output_object: bytes, s3: Any) -> None:
+def test_key_of_another_account_is_refused_by_every_api(
+    server: RunningServer, foreign_key: keys.AccessKey, output_object: bytes, s3: Any
+) -> None:
     assert s3.get_object(Bucket=BUCKET, Key=KEY)["Body"].read() == output_object  # the server's own key reads
     assert BUCKET in [b["Name"] for b in s3.list_buckets()["Buckets"]]
     sm = _client(server, "sagemaker", foreign_key)
@@ -77,8 +83,9 @@ def test_key_of_another_account_is_refused_by_every_api(server: RunningServer, f
 
 
 @pytest.mark.parametrize("signature_version", ["s3v4", "s3"])
-def test_url_presigned_by_another_account_is_refused(server: RunningServer, foreign_key: keys.AccessKey,
-                                                     output_object: bytes, signature_version: str) -> None:
+def test_url_presigned_by_another_account_is_refused(
+    server: RunningServer, foreign_key: keys.AccessKey, output_object: bytes, signature_version: str
+) -> None:
     def presigned(key: keys.AccessKey) -> str:
         s3 = _client(server, "s3", key, signature_version=signature_version)
         url: str = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": KEY})
@@ -95,10 +102,12 @@ def test_url_presigned_by_another_account_is_refused(server: RunningServer, fore
 def _serve(data_dir: Path, db_url: str, *flags: str) -> subprocess.CompletedProcess[str]:
     """`crowdloop serve` expected to refuse to start (the timeout fails the test if it serves instead)."""
     return subprocess.run(
-        [sys.executable, "-m", "crowdloop", "serve", "--data-dir", str(data_dir), "--port", str(free_port()),
-         *flags],
-        capture_output=True, text=True, timeout=60,
-        env={**os.environ, "CROWDLOOP_DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"})
+        [sys.executable, "-m", "crowdloop", "serve", "--data-dir", str(data_dir), "--port", str(free_port()), *flags],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "CROWDLOOP_DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"},
+    )
 
 
 def test_serve_refuses_a_store_holding_another_accounts_key(db_url: str, tmp_path: Path) -> None:
@@ -112,7 +121,8 @@ def test_serve_refuses_a_store_holding_another_accounts_key(db_url: str, tmp_pat
     assert errors == [
         "Error: crowdloop serves a single account (account_id 123456789012), but this store also holds data of "
         f"another account (account {OTHER}: access keys: 1): delete those access keys (`crowdloop keys list`, "
-        "`crowdloop keys delete ACCESS_KEY_ID`), or serve a new --data-dir / --database-url."]
+        "`crowdloop keys delete ACCESS_KEY_ID`), or serve a new --data-dir / --database-url."
+    ]
     assert own.secret_access_key not in result.stdout and other.secret_access_key not in result.stdout
 
 
@@ -127,8 +137,7 @@ def test_serve_refuses_a_store_holding_another_accounts_resources(services: Serv
 
 
 def test_keys_create_makes_keys_of_the_served_account_only(services: Services) -> None:
-    store_flags = ["--data-dir", services.settings.data_dir, "--database-url",
-                   services.settings.resolved_database_url]
+    store_flags = ["--data-dir", services.settings.data_dir, "--database-url", services.settings.resolved_database_url]
     created = CliRunner().invoke(main, ["keys", "create", *store_flags])
     assert created.exit_code == 0, created.output
     refused = CliRunner().invoke(main, ["keys", "create", "--account-id", OTHER, *store_flags])

@@ -19,8 +19,9 @@ from tests.conftest import RunningServer
 CONTROL = ["\r\nSet-Cookie: injected=1", "\n", "\r", "\x00", "\x7f", "\t"]
 
 
-def raw(server: RunningServer, method: str, target: str, headers: dict[str, str] | None = None,
-        body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+def raw(
+    server: RunningServer, method: str, target: str, headers: dict[str, str] | None = None, body: bytes | None = None
+) -> tuple[int, dict[str, str], bytes]:
     """One request on a fresh connection; the answer's status, headers (lower-case names) and body."""
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     try:
@@ -41,22 +42,30 @@ def test_control_characters_in_next_are_a_clean_400(server: RunningServer, contr
     token = re.search(rb'name="csrf_token" value="([^"]+)"', page)
     assert token
     form = f"csrf_token={token.group(1).decode()}&email=a%40example.org&password=x&next=" + quote(
-        f"/{control}", safe="")
-    status, headers, body = raw(server, "POST", "/signin", body=form.encode(), headers={
-        "Cookie": cookie, "Origin": server.endpoint_url, "Content-Type": "application/x-www-form-urlencoded"})
+        f"/{control}", safe=""
+    )
+    status, headers, body = raw(
+        server,
+        "POST",
+        "/signin",
+        body=form.encode(),
+        headers={"Cookie": cookie, "Origin": server.endpoint_url, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert status == 400 and b"This link is not valid" in body and "location" not in headers
 
 
 @pytest.mark.parametrize("control", CONTROL, ids=repr)
-def test_control_characters_in_response_overrides_are_invalid_argument(server: RunningServer,
-                                                                       control: str) -> None:
+def test_control_characters_in_response_overrides_are_invalid_argument(server: RunningServer, control: str) -> None:
     folder = server.settings.output_path / "overrides"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "o.json").write_bytes(b"{}")
     s3 = server.client("s3")
     for param in ("ResponseContentType", "ResponseContentDisposition", "ResponseCacheControl"):
-        url = urlsplit(s3.generate_presigned_url("get_object", Params={
-            "Bucket": "overrides", "Key": "o.json", param: f"text/plain{control}"}))
+        url = urlsplit(
+            s3.generate_presigned_url(
+                "get_object", Params={"Bucket": "overrides", "Key": "o.json", param: f"text/plain{control}"}
+            )
+        )
         status, headers, body = raw(server, "GET", f"{url.path}?{url.query}")
         assert status == 400, (param, body)
         assert b"<Code>InvalidArgument</Code>" in body and b"<ArgumentName>response-" in body
@@ -66,8 +75,9 @@ def test_control_characters_in_response_overrides_are_invalid_argument(server: R
 def test_template_urls_are_inert_attachments(server: RunningServer) -> None:
     sm = server.client("sagemaker")
     name = f"inert-{uuid.uuid4().hex[:8]}"
-    sm.create_human_task_ui(HumanTaskUiName=name, UiTemplate={
-        "Content": "<script>window.ran = 1</script><crowd-form></crowd-form>"})
+    sm.create_human_task_ui(
+        HumanTaskUiName=name, UiTemplate={"Content": "<script>window.ran = 1</script><crowd-form></crowd-form>"}
+    )
     url = urlsplit(sm.describe_human_task_ui(HumanTaskUiName=name)["UiTemplate"]["Url"])
     status, headers, body = raw(server, "GET", url.path)
     assert status == 200 and body.startswith(b"<script>")
@@ -118,8 +128,11 @@ def _signin_form(server: RunningServer) -> dict[str, str]:
     _, headers, page = raw(server, "GET", "/signin")
     token = re.search(rb'name="csrf_token" value="([^"]+)"', page)
     assert token
-    return {"Cookie": headers["set-cookie"].split(";")[0], "Origin": server.endpoint_url,
-            "Content-Type": "application/x-www-form-urlencoded"}
+    return {
+        "Cookie": headers["set-cookie"].split(";")[0],
+        "Origin": server.endpoint_url,
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
@@ -133,8 +146,12 @@ def test_huge_bodies_are_refused_without_the_server_holding_them(server: Running
     assert status == 413 and json.loads(body)["error"].startswith("The request body is larger than")
     status, body = send_huge(server, "/tasks/1/submit", {"Content-Type": "application/json"}, chunked=chunked)
     assert status == 401  # no session: the body is not read beyond what an anonymous client may send
-    status, body = send_huge(server, "/", {"X-Amz-Target": "SageMaker.ListHumanTaskUis",
-                                           "Content-Type": "application/x-amz-json-1.1"}, chunked=chunked)
+    status, body = send_huge(
+        server,
+        "/",
+        {"X-Amz-Target": "SageMaker.ListHumanTaskUis", "Content-Type": "application/x-amz-json-1.1"},
+        chunked=chunked,
+    )
     assert status == 413 and json.loads(body)["__type"] == "ValidationException"
     status, body = send_huge(server, "/human-loops", {"Content-Type": "application/json"}, chunked=chunked)
     assert status == 413

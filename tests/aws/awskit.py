@@ -48,8 +48,11 @@ _clients: dict[tuple[object, ...], Any] = {}
 def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
     """(code, HTTP status, message) as boto3 reports them."""
     response = exc.value.response
-    return (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"],
-            response["Error"].get("Message", ""))
+    return (
+        response["Error"]["Code"],
+        response["ResponseMetadata"]["HTTPStatusCode"],
+        response["Error"].get("Message", ""),
+    )
 
 
 class OffsetClock:
@@ -91,24 +94,37 @@ def sagemaker_fakes(fakes: Fakes) -> dict[str, Handler]:
         name = params["FlowDefinitionName"]
         if name == "missing":
             raise errors.NotFound("flow-definition", name, f"Could not find flow definition {name}")
-        return {"FlowDefinitionArn": _arn(caller, "flow-definition", name), "FlowDefinitionName": name,
-                "FlowDefinitionStatus": "Active", "CreationTime": CREATED, "FailureReason": None,
-                "HumanLoopConfig": {"WorkteamArn": _arn(caller, "workteam", "private-crowd/t"),
-                                    "HumanTaskUiArn": _arn(caller, "human-task-ui", "ui"),
-                                    "TaskTitle": "T", "TaskDescription": "D", "TaskCount": 1,
-                                    "TaskKeywords": None},
-                "OutputConfig": {"S3OutputPath": "s3://bucket/out"},
-                "RoleArn": f"arn:aws:iam::{caller.account}:role/a2i"}
+        return {
+            "FlowDefinitionArn": _arn(caller, "flow-definition", name),
+            "FlowDefinitionName": name,
+            "FlowDefinitionStatus": "Active",
+            "CreationTime": CREATED,
+            "FailureReason": None,
+            "HumanLoopConfig": {
+                "WorkteamArn": _arn(caller, "workteam", "private-crowd/t"),
+                "HumanTaskUiArn": _arn(caller, "human-task-ui", "ui"),
+                "TaskTitle": "T",
+                "TaskDescription": "D",
+                "TaskCount": 1,
+                "TaskKeywords": None,
+            },
+            "OutputConfig": {"S3OutputPath": "s3://bucket/out"},
+            "RoleArn": f"arn:aws:iam::{caller.account}:role/a2i",
+        }
 
     def list_human_task_uis(svc: Services, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
         fakes.record("ListHumanTaskUis", caller, params)
-        summary = {"HumanTaskUiName": "ui", "HumanTaskUiArn": _arn(caller, "human-task-ui", "ui"),
-                   "CreationTime": CREATED}
+        summary = {
+            "HumanTaskUiName": "ui",
+            "HumanTaskUiArn": _arn(caller, "human-task-ui", "ui"),
+            "CreationTime": CREATED,
+        }
         return {"HumanTaskUiSummaries": [summary], "NextToken": None}
 
     def raiser(exc: Exception) -> Handler:
         def handler(svc: Services, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
             raise exc
+
         return handler
 
     return {
@@ -146,15 +162,21 @@ def a2i_fakes(fakes: Fakes) -> dict[str, Handler]:
             if failure is not None:
                 raise failure
             return output
+
         return run
 
     def describe(svc: Services, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
         handler("DescribeHumanLoop", {})(svc, caller, params)
         name = params["HumanLoopName"]
-        return {"CreationTime": CREATED, "HumanLoopStatus": "InProgress", "HumanLoopName": name,
-                "HumanLoopArn": _arn(caller, "human-loop", name), "FailureCode": None,
-                "FlowDefinitionArn": _arn(caller, "flow-definition", "fd"),
-                "HumanLoopOutput": {"OutputS3Uri": f"s3://bucket/out/{name}/output.json"}}
+        return {
+            "CreationTime": CREATED,
+            "HumanLoopStatus": "InProgress",
+            "HumanLoopName": name,
+            "HumanLoopArn": _arn(caller, "human-loop", name),
+            "FailureCode": None,
+            "FlowDefinitionArn": _arn(caller, "flow-definition", "fd"),
+            "HumanLoopOutput": {"OutputS3Uri": f"s3://bucket/out/{name}/output.json"},
+        }
 
     def start(svc: Services, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
         handler("StartHumanLoop", {})(svc, caller, params)
@@ -163,9 +185,19 @@ def a2i_fakes(fakes: Fakes) -> dict[str, Handler]:
     return {
         "StartHumanLoop": start,
         "DescribeHumanLoop": describe,
-        "ListHumanLoops": handler("ListHumanLoops", {"HumanLoopSummaries": [
-            {"HumanLoopName": "l1", "HumanLoopStatus": "Completed", "CreationTime": CREATED,
-             "FlowDefinitionArn": "arn:aws:sagemaker:us-east-1:111122223333:flow-definition/fd"}]}),
+        "ListHumanLoops": handler(
+            "ListHumanLoops",
+            {
+                "HumanLoopSummaries": [
+                    {
+                        "HumanLoopName": "l1",
+                        "HumanLoopStatus": "Completed",
+                        "CreationTime": CREATED,
+                        "FlowDefinitionArn": "arn:aws:sagemaker:us-east-1:111122223333:flow-definition/fd",
+                    }
+                ]
+            },
+        ),
         "StopHumanLoop": handler("StopHumanLoop", {}),
         "DeleteHumanLoop": handler("DeleteHumanLoop", {}),
     }
@@ -225,25 +257,53 @@ class AwsServer:
     def output(self) -> Path:
         return self.settings.output_path
 
-    def client(self, service: str, *, key: str = KEY_ID, secret: str = SECRET, region: str = "us-east-1",
-               token: str | None = None, endpoint_url: str | None = None, **config: Any) -> Any:
+    def client(
+        self,
+        service: str,
+        *,
+        key: str = KEY_ID,
+        secret: str = SECRET,
+        region: str = "us-east-1",
+        token: str | None = None,
+        endpoint_url: str | None = None,
+        **config: Any,
+    ) -> Any:
         endpoint_url = endpoint_url or self.url
         cache_key = (endpoint_url, service, key, secret, region, token, repr(sorted(config.items())))
         if cache_key not in _clients:
             _clients[cache_key] = _SESSION.client(
-                service, endpoint_url=endpoint_url, region_name=region, aws_access_key_id=key,
-                aws_secret_access_key=secret, aws_session_token=token,
-                config=Config(retries={"max_attempts": 1, "mode": "standard"}, **config))
+                service,
+                endpoint_url=endpoint_url,
+                region_name=region,
+                aws_access_key_id=key,
+                aws_secret_access_key=secret,
+                aws_session_token=token,
+                config=Config(retries={"max_attempts": 1, "mode": "standard"}, **config),
+            )
         return _clients[cache_key]
 
     def add_key(self, key_id: str, secret: str, account: str) -> None:
         with self.store.write() as conn:
-            conn.execute(sa.insert(access_keys).values(access_key_id=key_id, secret_access_key=secret,
-                                                       account_id=account, created_at=datetime.now(UTC)))
+            conn.execute(
+                sa.insert(access_keys).values(
+                    access_key_id=key_id, secret_access_key=secret, account_id=account, created_at=datetime.now(UTC)
+                )
+            )
 
-    def sign(self, method: str, path: str, *, body: bytes = b"", headers: dict[str, str] | None = None,
-             service: str = "sagemaker", region: str = "us-east-1", key: str = KEY_ID, secret: str = SECRET,
-             host: str | None = None, unsigned: tuple[str, ...] = ()) -> dict[str, str]:
+    def sign(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+        service: str = "sagemaker",
+        region: str = "us-east-1",
+        key: str = KEY_ID,
+        secret: str = SECRET,
+        host: str | None = None,
+        unsigned: tuple[str, ...] = (),
+    ) -> dict[str, str]:
         """Headers signed by botocore's own signer (S3SigV4Auth for service "s3"); the headers named in
         `unsigned` are sent but left out of SignedHeaders (a valid signature that does not cover them)."""
         host = host or f"127.0.0.1:{self.port}"
@@ -252,19 +312,27 @@ class AwsServer:
         signer_class(Credentials(key, secret), service, region).add_auth(aws_request)
         return dict(aws_request.headers.items())
 
-    def presign(self, path: str, *, expires: int = 300, unsigned: tuple[str, ...] = (), key: str = KEY_ID,
-                secret: str = SECRET) -> str:
+    def presign(
+        self, path: str, *, expires: int = 300, unsigned: tuple[str, ...] = (), key: str = KEY_ID, secret: str = SECRET
+    ) -> str:
         """A presigned S3 GET (path and query) made by botocore's S3SigV4QueryAuth, minus `unsigned`."""
         aws_request = AWSRequest(method="GET", url=f"http://127.0.0.1:{self.port}{path}")
-        signer = _leaving_out(S3SigV4QueryAuth, unsigned)(Credentials(key, secret), "s3", "us-east-1",
-                                                          expires=expires)
+        signer = _leaving_out(S3SigV4QueryAuth, unsigned)(Credentials(key, secret), "s3", "us-east-1", expires=expires)
         signer.add_auth(aws_request)
         url = urllib.parse.urlsplit(aws_request.url)
         return f"{url.path}?{url.query}"
 
-    def request(self, method: str, path: str, *, body: bytes = b"", headers: dict[str, str] | None = None,
-                service: str | None = "sagemaker", host: str | None = None,
-                **sign: Any) -> tuple[int, dict[str, str], bytes]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+        service: str | None = "sagemaker",
+        host: str | None = None,
+        **sign: Any,
+    ) -> tuple[int, dict[str, str], bytes]:
         """A hand-made request, signed for `service` unless it is None (then `headers` are sent as given)."""
         host = host or f"127.0.0.1:{self.port}"
         headers = dict(headers or {})
@@ -278,5 +346,3 @@ class AwsServer:
             return reply.status, {k.lower(): v for k, v in reply.getheaders()}, reply.read()
         finally:
             connection.close()
-
-

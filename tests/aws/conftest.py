@@ -37,8 +37,7 @@ def _start(tmp: Path, auth: str, account: str) -> Iterator[AwsServer]:
     store = open_store(settings.resolved_database_url)
     clock = OffsetClock()
     fakes = Fakes()
-    services = Services(settings=settings, store=store, clock=SystemClock(),
-                        blobs=LocalBlobStore(settings.output_path))
+    services = Services(settings=settings, store=store, clock=SystemClock(), blobs=LocalBlobStore(settings.output_path))
     api = AwsApi(services, sagemaker_fakes(fakes), a2i_fakes(fakes), signature_clock=clock)
     server = AwsServer("", 0, settings, store, api, fakes, clock)
     server.add_key(KEY_ID, SECRET, ACCOUNT)

@@ -38,13 +38,25 @@ SERVED: dict[str, tuple[str, ...]] = {
     "sagemaker": tuple(sagemaker.OPERATIONS),
     "sagemaker-a2i-runtime": tuple(a2i_runtime.OPERATIONS),
     # crowdloop/aws/s3.py serves these (everything else is AccessDenied or NotImplemented)
-    "s3": ("ListBuckets", "HeadBucket", "GetBucketLocation", "ListObjectsV2", "ListObjects", "GetObject",
-           "HeadObject"),
+    "s3": ("ListBuckets", "HeadBucket", "GetBucketLocation", "ListObjectsV2", "ListObjects", "GetObject", "HeadObject"),
     "sts": ("GetCallerIdentity",),
 }
 SIGNING_NAME = {"sagemaker": "sagemaker", "sagemaker-a2i-runtime": "sagemaker", "s3": "s3", "sts": "sts"}
-MUTATIONS = ("none", "none", "none", "none", "drop_required", "wrong_type", "extreme_int", "bad_string",
-             "long_string", "deep", "unknown_member", "forged_token", "raw_body")
+MUTATIONS = (
+    "none",
+    "none",
+    "none",
+    "none",
+    "drop_required",
+    "wrong_type",
+    "extreme_int",
+    "bad_string",
+    "long_string",
+    "deep",
+    "unknown_member",
+    "forged_token",
+    "raw_body",
+)
 _SESSION = botocore.session.get_session()
 
 
@@ -65,8 +77,24 @@ class World:
 # --- parameters shaped like the model ---------------------------------------------------------------------
 
 _CONTROL = "\x00\x01\x08\x0b\x0c\x1b\x7f\x85\u2028\ufeff\ufffe"
-_ODD = st.sampled_from(["\x00", "a\x00b", "\x01\x02\x1f", "\r\n", "\ud800", "x\udfffy", "\U0001f600", "\u202e",
-                        "<&>'\"", "%00", "../..", "{{ 7 * 7 }}", "\\", "\ufffe\uffff"])
+_ODD = st.sampled_from(
+    [
+        "\x00",
+        "a\x00b",
+        "\x01\x02\x1f",
+        "\r\n",
+        "\ud800",
+        "x\udfffy",
+        "\U0001f600",
+        "\u202e",
+        "<&>'\"",
+        "%00",
+        "../..",
+        "{{ 7 * 7 }}",
+        "\\",
+        "\ufffe\uffff",
+    ]
+)
 _TEXT = st.text(max_size=24) | st.text(alphabet=_CONTROL + "ab-/._:", max_size=12)
 
 
@@ -86,8 +114,11 @@ class Strategies:
         if kind == "list":
             return st.lists(self.value(shape.member, depth + 1), max_size=0 if depth > 4 else 3)  # type: ignore[attr-defined]
         if kind == "map":
-            return st.dictionaries(self.string(shape.key), self.value(shape.value, depth + 1),  # type: ignore[attr-defined]
-                                   max_size=0 if depth > 4 else 3)
+            return st.dictionaries(
+                self.string(shape.key),
+                self.value(shape.value, depth + 1),  # type: ignore[attr-defined]
+                max_size=0 if depth > 4 else 3,
+            )
         if kind == "string":
             return self.string(shape)
         if kind in ("integer", "long"):
@@ -98,8 +129,7 @@ class Strategies:
         if kind == "boolean":
             return st.booleans()
         if kind == "timestamp":
-            return st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2100, 1, 1),
-                                timezones=st.just(UTC))
+            return st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC))
         if kind == "blob":
             return st.binary(max_size=16)
         return st.none()
@@ -107,10 +137,14 @@ class Strategies:
     def structure(self, shape: StructureShape, depth: int) -> st.SearchStrategy[dict[str, Any]]:
         required = set(shape.required_members)
         members = shape.members
-        optional = {} if depth > 3 else {name: self.value(member, depth + 1, name)
-                                          for name, member in members.items() if name not in required}
-        return st.fixed_dictionaries({name: self.value(members[name], depth + 1, name) for name in required},
-                                     optional=optional)
+        optional = (
+            {}
+            if depth > 3
+            else {name: self.value(member, depth + 1, name) for name, member in members.items() if name not in required}
+        )
+        return st.fixed_dictionaries(
+            {name: self.value(members[name], depth + 1, name) for name in required}, optional=optional
+        )
 
     def string(self, shape: Shape) -> st.SearchStrategy[str]:
         """Mostly values the model accepts (the mutations bring the bad ones), some arbitrary text."""
@@ -120,9 +154,15 @@ class Strategies:
         if name in ("InputContent", "TaskInput"):
             return json_documents()
         if name == "TemplateContent":
-            return st.sampled_from(["<p>{{ task.input.text }}</p>", "{{ task.input | to_json }}",
-                                    "<crowd-form>{{ task.input.a | escape }}</crowd-form>",
-                                    "{% for x in task.input.list %}{{ x }}{% endfor %}", "{{ task.input"])
+            return st.sampled_from(
+                [
+                    "<p>{{ task.input.text }}</p>",
+                    "{{ task.input | to_json }}",
+                    "<crowd-form>{{ task.input.a | escape }}</crowd-form>",
+                    "{% for x in task.input.list %}{{ x }}{% endfor %}",
+                    "{{ task.input",
+                ]
+            )
         if "Token" in name:
             return forged_tokens(self.world)
         options: list[st.SearchStrategy[str]] = []
@@ -133,6 +173,7 @@ class Strategies:
         else:
             options.append(st.text(min_size=meta.get("min", 0), max_size=min(meta.get("max", 24), 24)))
         return st.one_of(*options, _TEXT, st.sampled_from(self.world.known))
+
 
 def _python_pattern(text: str | None) -> str | None:
     if not text or len(text) > 200 or "\\p{" in text or "\\u" in text:
@@ -146,17 +187,41 @@ def _python_pattern(text: str | None) -> str | None:
 
 def json_documents() -> st.SearchStrategy[str]:
     """InputContent / Task.Input: JSON objects, deep ones, odd ones, and text that is not a JSON object."""
-    scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=10) | st.floats(allow_nan=False,
-                                                                                            allow_infinity=False)
-    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-        st.text(max_size=5), inner, max_size=3), max_leaves=8)
+    scalars = (
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.text(max_size=10)
+        | st.floats(allow_nan=False, allow_infinity=False)
+    )
+    values = st.recursive(
+        scalars,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+        max_leaves=8,
+    )
     objects = st.dictionaries(st.text(max_size=8), values, max_size=4).map(json.dumps)
     deep = st.sampled_from([10, 255, 256, 257, 600, 1100, 5000]).flatmap(
-        lambda depth: st.sampled_from(["[", '{"a":']).map(lambda opener: '{"d":' + opener * depth + "1"
-                                                          + ("]" if opener == "[" else "}") * depth + "}"))
-    odd = st.sampled_from(['{"a": "\\ud800"}', '{"a": "\\u0000"}', '{"n": 123456789012345678901234567890}',
-                           '{"x": NaN}', "[1, 2]", "null", "{", '{"a": 1', "", '{"\\udc00": 1}',
-                           '{"a": "\\ud83d\\ude00 \u00e9 \ud55c"}', '{"a": 1e400}', '{"a": -0.0}'])
+        lambda depth: st.sampled_from(["[", '{"a":']).map(
+            lambda opener: '{"d":' + opener * depth + "1" + ("]" if opener == "[" else "}") * depth + "}"
+        )
+    )
+    odd = st.sampled_from(
+        [
+            '{"a": "\\ud800"}',
+            '{"a": "\\u0000"}',
+            '{"n": 123456789012345678901234567890}',
+            '{"x": NaN}',
+            "[1, 2]",
+            "null",
+            "{",
+            '{"a": 1',
+            "",
+            '{"\\udc00": 1}',
+            '{"a": "\\ud83d\\ude00 \u00e9 \ud55c"}',
+            '{"a": 1e400}',
+            '{"a": -0.0}',
+        ]
+    )
     return st.one_of(objects, objects, deep, odd)
 
 
@@ -165,19 +230,31 @@ def forged_tokens(world: World) -> st.SearchStrategy[str]:
         return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
     huge = [2**31, 2**63, 2**64, 10**30, -(2**63) - 1]
-    forged = st.sampled_from(huge).flatmap(lambda n: st.sampled_from([
-        b64({"q": "0" * 16, "p": [n, n]}), b64([n, n]), b64([n, n]) + ".AAAAAAAAAAAAAAAAAAAAAA",
-        b64({"p": [n]}), b64("x"),
-    ]))
+    forged = st.sampled_from(huge).flatmap(
+        lambda n: st.sampled_from(
+            [
+                b64({"q": "0" * 16, "p": [n, n]}),
+                b64([n, n]),
+                b64([n, n]) + ".AAAAAAAAAAAAAAAAAAAAAA",
+                b64({"p": [n]}),
+                b64("x"),
+            ]
+        )
+    )
     options: list[st.SearchStrategy[str]] = [forged, st.sampled_from(["", ".", "a.b", "%%%", "\x00", "=" * 9])]
     if world.tokens:
         tokens = st.sampled_from(world.tokens)
-        options += [tokens, st.tuples(tokens, st.integers(0, 200), st.sampled_from("A_-x0.")).map(
-            lambda t: t[0][:t[1]] + t[2] + t[0][t[1] + 1:])]
+        options += [
+            tokens,
+            st.tuples(tokens, st.integers(0, 200), st.sampled_from("A_-x0.")).map(
+                lambda t: t[0][: t[1]] + t[2] + t[0][t[1] + 1 :]
+            ),
+        ]
     return st.one_of(options)
 
 
 # --- mutations ----------------------------------------------------------------------------------------------
+
 
 def _slots(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Paths of every member and item in a parameter tree."""
@@ -230,8 +307,9 @@ class Draft:
         return self.mutation == "none" and self.raw_body is None
 
 
-def mutate(draw: Callable[[st.SearchStrategy[Any]], Any], op: OperationModel, params: dict[str, Any],
-           world: World) -> Draft:
+def mutate(
+    draw: Callable[[st.SearchStrategy[Any]], Any], op: OperationModel, params: dict[str, Any], world: World
+) -> Draft:
     mutation = draw(st.sampled_from(MUTATIONS))
     if mutation == "none":
         return Draft(params, mutation)
@@ -243,13 +321,34 @@ def mutate(draw: Callable[[st.SearchStrategy[Any]], Any], op: OperationModel, pa
         dropped = draw(st.sampled_from(required))
         return Draft({k: v for k, v in params.items() if k != dropped}, mutation)
     if mutation == "unknown_member":
-        return Draft({**params, draw(st.sampled_from(["Unknown", "__type", "nextToken", "Action", "x" * 300])):
-                      draw(st.sampled_from([1, "x", None, [], {"a": 1}]) | _ODD)}, mutation)
+        return Draft(
+            {
+                **params,
+                draw(st.sampled_from(["Unknown", "__type", "nextToken", "Action", "x" * 300])): draw(
+                    st.sampled_from([1, "x", None, [], {"a": 1}]) | _ODD
+                ),
+            },
+            mutation,
+        )
     if mutation == "raw_body":
-        body = draw(st.sampled_from([b"{", b"[]", b"null", b"1", b'"x"', b"\xff\xfe", b"{\"a\":\x00}",
-                                     b'{"a": "\\ud800"}', b"[" * 5000 + b"]" * 5000,
-                                     b'{"a":' * 2000 + b"1" + b"}" * 2000, b"Action=%00&Version=\xff",
-                                     json.dumps(params, default=str).encode() + b"garbage"]))
+        body = draw(
+            st.sampled_from(
+                [
+                    b"{",
+                    b"[]",
+                    b"null",
+                    b"1",
+                    b'"x"',
+                    b"\xff\xfe",
+                    b'{"a":\x00}',
+                    b'{"a": "\\ud800"}',
+                    b"[" * 5000 + b"]" * 5000,
+                    b'{"a":' * 2000 + b"1" + b"}" * 2000,
+                    b"Action=%00&Version=\xff",
+                    json.dumps(params, default=str).encode() + b"garbage",
+                ]
+            )
+        )
         return Draft(params, mutation, raw_body=body)
     if mutation == "forged_token" or not slots:
         if not slots and mutation != "forged_token":
@@ -264,13 +363,15 @@ def mutate(draw: Callable[[st.SearchStrategy[Any]], Any], op: OperationModel, pa
         new = draw(_ODD)
     elif mutation == "long_string":
         new = draw(st.sampled_from(["a", "\ud55c", "\x00", "\U0001f600"])) * draw(
-            st.sampled_from([257, 1025, 70_000, 3_145_729]))
+            st.sampled_from([257, 1025, 70_000, 3_145_729])
+        )
     else:  # deep
         new = Deep(draw(st.sampled_from([50, 600, 1100, 3000])), draw(st.booleans()))
     return Draft(_replace(params, path, new), mutation)
 
 
 # --- serialising, signing, sending ----------------------------------------------------------------------
+
 
 def request_dict(service: ServiceModel, op: OperationModel, draft: Draft) -> dict[str, Any]:
     """botocore's request dict: its serializer for well-formed parameters, the same layout by hand else."""
@@ -287,13 +388,18 @@ def _by_hand(service: ServiceModel, op: OperationModel, draft: Draft) -> dict[st
     headers: dict[str, str] = {}
     if service.protocol == "json":
         body = draft.raw_body if draft.raw_body is not None else _json(params)
-        headers = {"Content-Type": "application/x-amz-json-1.1",
-                   "X-Amz-Target": f"{service.metadata['targetPrefix']}.{op.name}"}
+        headers = {
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": f"{service.metadata['targetPrefix']}.{op.name}",
+        }
         return {"method": "POST", "url_path": "/", "query_string": "", "headers": headers, "body": body}
     if service.protocol == "query":
         fields = {"Action": op.name, "Version": "2011-06-15", **params}
-        body = draft.raw_body if draft.raw_body is not None else "&".join(
-            f"{quote(str(k), safe='')}={_encode(str(v), '~')}" for k, v in fields.items()).encode()
+        body = (
+            draft.raw_body
+            if draft.raw_body is not None
+            else "&".join(f"{quote(str(k), safe='')}={_encode(str(v), '~')}" for k, v in fields.items()).encode()
+        )
         headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
         return {"method": "POST", "url_path": "/", "query_string": "", "headers": headers, "body": body}
     path, _, fixed_query = op.http["requestUri"].partition("?")
@@ -309,8 +415,9 @@ def _by_hand(service: ServiceModel, op: OperationModel, draft: Draft) -> dict[st
             text = text[:_MAX_URL_VALUE]
         if location == "uri":
             greedy = "{" + wire_name + "+}" in path
-            path = path.replace("{" + wire_name + "+}" if greedy else "{" + wire_name + "}",
-                                _encode(text, "/~" if greedy else "~"))
+            path = path.replace(
+                "{" + wire_name + "+}" if greedy else "{" + wire_name + "}", _encode(text, "/~" if greedy else "~")
+            )
         elif location == "querystring":
             items = value if isinstance(value, list) else [value]
             texts = [(i if isinstance(i, str) else str(i))[:_MAX_URL_VALUE] for i in items]
@@ -323,8 +430,13 @@ def _by_hand(service: ServiceModel, op: OperationModel, draft: Draft) -> dict[st
     body = draft.raw_body if draft.raw_body is not None else (_json(rest) if op.http["method"] == "POST" else b"")
     if service.protocol == "rest-json" and body:
         headers["Content-Type"] = "application/json"
-    return {"method": op.http["method"], "url_path": path or "/", "query_string": "&".join(query),
-            "headers": headers, "body": body}
+    return {
+        "method": op.http["method"],
+        "url_path": path or "/",
+        "query_string": "&".join(query),
+        "headers": headers,
+        "body": body,
+    }
 
 
 # uvicorn refuses a request line beyond its limit (16 KB) with a plain 400 before crowdloop sees it.
@@ -355,20 +467,23 @@ def _header(text: str) -> str:
     return "".join(c for c in text if " " <= c <= "~")[:200]
 
 
-def signed(service_name: str, endpoint: str, region: str, credentials: Credentials,
-           request: dict[str, Any]) -> AWSPreparedRequest:
+def signed(
+    service_name: str, endpoint: str, region: str, credentials: Credentials, request: dict[str, Any]
+) -> AWSPreparedRequest:
     request = dict(request)
     # HTTP itself has no way to send control characters in a header: uvicorn refuses the request (400)
     # before crowdloop sees it, as any server would.
-    request["headers"] = {name: _header(value) if isinstance(value, str) else value
-                          for name, value in request["headers"].items()}
+    request["headers"] = {
+        name: _header(value) if isinstance(value, str) else value for name, value in request["headers"].items()
+    }
     if isinstance(request["query_string"], str):  # built by hand, already encoded
         query = request.pop("query_string")
         request["url"] = endpoint + request["url_path"] + (f"?{query}" if query else "")
     else:
         prepare_request_dict(request, endpoint)
-    aws_request = AWSRequest(method=request["method"], url=request["url"], data=request["body"],
-                             headers=request["headers"])
+    aws_request = AWSRequest(
+        method=request["method"], url=request["url"], data=request["body"], headers=request["headers"]
+    )
     signer = S3SigV4Auth if service_name == "s3" else SigV4Auth
     signer(credentials, SIGNING_NAME[service_name], region).add_auth(aws_request)
     return aws_request.prepare()
@@ -409,8 +524,9 @@ class Connection:
             self._conn = None
 
 
-def check_answer(service: ServiceModel, op: OperationModel, method: str, status: int, headers: HeadersDict,
-                 body: bytes) -> dict[str, Any]:
+def check_answer(
+    service: ServiceModel, op: OperationModel, method: str, status: int, headers: HeadersDict, body: bytes
+) -> dict[str, Any]:
     """botocore's parse of the answer; AssertionError on a 5xx, an unparsable answer, or an error without
     a code."""
     assert status < 500, f"{op.name}: HTTP {status}: {body[:500]!r}"

@@ -32,8 +32,11 @@ def test_unknown_key_is_unrecognized_client(aws: AwsServer) -> None:
     a2i = aws.client("sagemaker-a2i-runtime", key="AKIAUNKNOWN000000000")
     with pytest.raises(ClientError) as exc:
         a2i.describe_human_loop(HumanLoopName="loop-1")
-    assert error_of(exc) == ("UnrecognizedClientException", 403,
-                           "The security token included in the request is invalid.")
+    assert error_of(exc) == (
+        "UnrecognizedClientException",
+        403,
+        "The security token included in the request is invalid.",
+    )
 
 
 def test_unsigned_request_is_missing_authentication_token(aws: AwsServer) -> None:
@@ -80,8 +83,11 @@ def test_key_of_another_account_is_refused_like_an_unknown_key(aws: AwsServer) -
     sm = aws.client("sagemaker", key="AKIAOTHERACCOUNT0001", secret="other-secret")
     with pytest.raises(ClientError) as exc:
         sm.create_flow_definition(**_flow("fd-other"))
-    assert error_of(exc) == ("UnrecognizedClientException", 403,
-                             "The security token included in the request is invalid.")
+    assert error_of(exc) == (
+        "UnrecognizedClientException",
+        403,
+        "The security token included in the request is invalid.",
+    )
     a2i = aws.client("sagemaker-a2i-runtime", key="AKIAOTHERACCOUNT0001", secret="other-secret")
     with pytest.raises(ClientError) as exc:
         a2i.describe_human_loop(HumanLoopName="loop-1")
@@ -97,8 +103,9 @@ def test_session_token_is_signed_and_accepted(aws: AwsServer) -> None:
 def test_non_ascii_json_body_verifies_and_arrives_intact(aws: AwsServer) -> None:
     content = json.dumps({"text": "héllo ✓ 😀 \u2028 日本語"}, ensure_ascii=False)
     arn = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:flow-definition/fd"
-    aws.client("sagemaker-a2i-runtime").start_human_loop(HumanLoopName="loop-utf8", FlowDefinitionArn=arn,
-                                                         HumanLoopInput={"InputContent": content})
+    aws.client("sagemaker-a2i-runtime").start_human_loop(
+        HumanLoopName="loop-utf8", FlowDefinitionArn=arn, HumanLoopInput={"InputContent": content}
+    )
     _, params = aws.fakes.calls["StartHumanLoop"]
     assert params["HumanLoopInput"]["InputContent"] == content
 
@@ -106,8 +113,9 @@ def test_non_ascii_json_body_verifies_and_arrives_intact(aws: AwsServer) -> None
 def test_query_string_with_special_characters_verifies(aws: AwsServer) -> None:
     token = "tok/+= ~%&é?#"
     arn = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:flow-definition/fd"
-    reply = aws.client("sagemaker-a2i-runtime").list_human_loops(FlowDefinitionArn=arn, NextToken=token,
-                                                                  SortOrder="Ascending", MaxResults=5)
+    reply = aws.client("sagemaker-a2i-runtime").list_human_loops(
+        FlowDefinitionArn=arn, NextToken=token, SortOrder="Ascending", MaxResults=5
+    )
     assert reply["HumanLoopSummaries"][0]["HumanLoopName"] == "l1"
     _, params = aws.fakes.calls["ListHumanLoops"]
     assert params == {"FlowDefinitionArn": arn, "NextToken": token, "SortOrder": "Ascending", "MaxResults": 5}
@@ -122,43 +130,56 @@ def test_label_with_encoded_characters_verifies_and_is_decoded(aws: AwsServer) -
 
 
 def test_credential_scoped_to_another_service_is_rejected(aws: AwsServer) -> None:
-    status, _, body = aws.request("POST", "/", body=b"{}", service="execute-api", headers={
-        "X-Amz-Target": "SageMaker.ListHumanTaskUis", "Content-Type": "application/x-amz-json-1.1"})
+    status, _, body = aws.request(
+        "POST",
+        "/",
+        body=b"{}",
+        service="execute-api",
+        headers={"X-Amz-Target": "SageMaker.ListHumanTaskUis", "Content-Type": "application/x-amz-json-1.1"},
+    )
     assert status == 403
     assert json.loads(body)["__type"] == "InvalidSignatureException"
     assert "Credential should be scoped to correct service: 'sagemaker'" in json.loads(body)["message"]
 
 
 def test_tampered_body_is_rejected(aws: AwsServer) -> None:
-    signed = aws.sign("POST", "/human-loops/stop", body=b'{"HumanLoopName": "a"}',
-                      headers={"Content-Type": "application/json"})
-    status, _, _ = aws.request("POST", "/human-loops/stop", body=b'{"HumanLoopName": "a"}', headers=signed,
-                               service=None)
+    signed = aws.sign(
+        "POST", "/human-loops/stop", body=b'{"HumanLoopName": "a"}', headers={"Content-Type": "application/json"}
+    )
+    status, _, _ = aws.request(
+        "POST", "/human-loops/stop", body=b'{"HumanLoopName": "a"}', headers=signed, service=None
+    )
     assert status == 200
-    status, headers, _ = aws.request("POST", "/human-loops/stop", body=b'{"HumanLoopName": "b"}',
-                                     headers=signed, service=None)
+    status, headers, _ = aws.request(
+        "POST", "/human-loops/stop", body=b'{"HumanLoopName": "b"}', headers=signed, service=None
+    )
     assert status == 403 and headers["x-amzn-errortype"] == "InvalidSignatureException"
 
 
 def test_auth_off_accepts_unsigned_requests_as_the_configured_account(aws_off: AwsServer) -> None:
     sm = aws_off.client("sagemaker", signature_version=UNSIGNED)
     assert sm.create_flow_definition(**_flow("fd-off"))["FlowDefinitionArn"] == (
-        "arn:aws:sagemaker:eu-central-1:999988887777:flow-definition/fd-off")
+        "arn:aws:sagemaker:eu-central-1:999988887777:flow-definition/fd-off"
+    )
 
 
 def test_auth_off_takes_the_region_from_any_signature(aws_off: AwsServer) -> None:
     sm = aws_off.client("sagemaker", key="AKIAANYTHING", secret="whatever", region="ap-south-1")
     assert sm.create_flow_definition(**_flow("fd-any"))["FlowDefinitionArn"] == (
-        "arn:aws:sagemaker:ap-south-1:999988887777:flow-definition/fd-any")
+        "arn:aws:sagemaker:ap-south-1:999988887777:flow-definition/fd-any"
+    )
 
 
 def _flow(name: str) -> dict[str, object]:
     return {
-        "FlowDefinitionName": name, "RoleArn": "arn:aws:iam::111122223333:role/a2i",
+        "FlowDefinitionName": name,
+        "RoleArn": "arn:aws:iam::111122223333:role/a2i",
         "HumanLoopConfig": {
             "WorkteamArn": "arn:aws:sagemaker:us-east-1:111122223333:workteam/private-crowd/t",
             "HumanTaskUiArn": "arn:aws:sagemaker:us-east-1:111122223333:human-task-ui/ui",
-            "TaskTitle": "Title", "TaskDescription": "Description", "TaskCount": 1,
+            "TaskTitle": "Title",
+            "TaskDescription": "Description",
+            "TaskCount": 1,
         },
         "OutputConfig": {"S3OutputPath": "s3://bucket/out"},
     }
@@ -170,8 +191,7 @@ LIST_UIS = {"X-Amz-Target": "SageMaker.ListHumanTaskUis", "Content-Type": "appli
 
 
 def _list_uis(server: AwsServer, host: str | None = None, **headers: str) -> tuple[int, dict[str, Any]]:
-    status, _, body = server.request("POST", "/", body=b"{}", headers={**LIST_UIS, **headers}, service=None,
-                                     host=host)
+    status, _, body = server.request("POST", "/", body=b"{}", headers={**LIST_UIS, **headers}, service=None, host=host)
     return status, json.loads(body)
 
 
@@ -182,11 +202,13 @@ def test_auth_off_answers_only_its_own_host_names(aws_off: AwsServer) -> None:
     for host in (f"rebound.attacker.example:{port}", "127.0.0.1", f"127.0.0.1:{port + 1}", f"localhost.evil:{port}"):
         status, body = _list_uis(aws_off, host)
         assert (status, body["__type"]) == (421, "MisdirectedRequestException"), host
-    status, headers, _ = aws_off.request("GET", "/human-loops?FlowDefinitionArn=x", service=None,
-                                         host=f"attacker.example:{port}")
+    status, headers, _ = aws_off.request(
+        "GET", "/human-loops?FlowDefinitionArn=x", service=None, host=f"attacker.example:{port}"
+    )
     assert (status, headers["x-amzn-errortype"]) == (421, "MisdirectedRequestException")
-    status, _, body = aws_off.request("GET", "/?Action=GetCallerIdentity&Version=2011-06-15", service=None,
-                                      host=f"attacker.example:{port}")
+    status, _, body = aws_off.request(
+        "GET", "/?Action=GetCallerIdentity&Version=2011-06-15", service=None, host=f"attacker.example:{port}"
+    )
     assert status == 421 and b"<Code>MisdirectedRequest</Code>" in body
     (aws_off.output / "vhost").mkdir(exist_ok=True)
     (aws_off.output / "vhost" / "k.txt").write_bytes(b"v")
@@ -200,17 +222,32 @@ def test_auth_off_refuses_requests_from_other_origins(aws_off: AwsServer) -> Non
     assert _list_uis(aws_off, Origin=own)[0] == 200
     assert _list_uis(aws_off, **{"Sec-Fetch-Site": "same-origin"})[0] == 200
     assert _list_uis(aws_off, **{"Sec-Fetch-Site": "none"})[0] == 200
-    for headers in ({"Origin": "http://attacker.example"}, {"Origin": "null"},
-                    {"Origin": f"http://localhost:{aws_off.port}"}, {"Sec-Fetch-Site": "cross-site"},
-                    {"Sec-Fetch-Site": "same-site"}, {"Origin": own, "Sec-Fetch-Site": "cross-site"}):
+    for headers in (
+        {"Origin": "http://attacker.example"},
+        {"Origin": "null"},
+        {"Origin": f"http://localhost:{aws_off.port}"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Origin": own, "Sec-Fetch-Site": "cross-site"},
+    ):
         status, body = _list_uis(aws_off, **headers)
         assert (status, body["__type"]) == (403, "AccessDeniedException"), headers
     form = b"Action=GetCallerIdentity&Version=2011-06-15"
-    status, _, body = aws_off.request("POST", "/", body=form, service=None, headers={
-        "Content-Type": "application/x-www-form-urlencoded", "Origin": "http://attacker.example"})
+    status, _, body = aws_off.request(
+        "POST",
+        "/",
+        body=form,
+        service=None,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": "http://attacker.example"},
+    )
     assert status == 403 and b"<Code>AccessDenied</Code>" in body
-    status, _, body = aws_off.request("POST", "/human-loops", service=None, body=b'{"HumanLoopName": "x"}',
-                                      headers={"Content-Type": "text/plain", "Sec-Fetch-Site": "cross-site"})
+    status, _, body = aws_off.request(
+        "POST",
+        "/human-loops",
+        service=None,
+        body=b'{"HumanLoopName": "x"}',
+        headers={"Content-Type": "text/plain", "Sec-Fetch-Site": "cross-site"},
+    )
     assert status == 403 and json.loads(body)["__type"] == "AccessDeniedException"
 
 
@@ -225,8 +262,10 @@ def test_body_cut_short_by_a_disconnect_reaches_no_handler(aws_off: AwsServer) -
     import time
 
     body = json.dumps(_flow("fd-cut-short")).encode()
-    head = (f"POST / HTTP/1.1\r\nHost: 127.0.0.1:{aws_off.port}\r\nX-Amz-Target: SageMaker.CreateFlowDefinition\r\n"
-            f"Content-Type: application/x-amz-json-1.1\r\nContent-Length: {len(body) + 64}\r\n\r\n").encode()
+    head = (
+        f"POST / HTTP/1.1\r\nHost: 127.0.0.1:{aws_off.port}\r\nX-Amz-Target: SageMaker.CreateFlowDefinition\r\n"
+        f"Content-Type: application/x-amz-json-1.1\r\nContent-Length: {len(body) + 64}\r\n\r\n"
+    ).encode()
     aws_off.fakes.calls.pop("CreateFlowDefinition", None)
     with socket.create_connection(("127.0.0.1", aws_off.port)) as conn:
         conn.sendall(head + body)  # a valid JSON document, but 64 bytes short of what was announced

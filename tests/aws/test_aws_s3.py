@@ -63,14 +63,16 @@ def test_get_large_object_and_key_with_special_characters(aws: AwsServer, object
     assert s3.get_object(Bucket=BUCKET, Key="space key é+.txt")["Body"].read() == b"unicode"
 
 
-@pytest.mark.parametrize(("header", "expected", "content_range"), [
-    ("bytes=0-9", BIG[:10], "bytes 0-9/2560000"),
-    ("bytes=2559990-", BIG[-10:], "bytes 2559990-2559999/2560000"),
-    ("bytes=-5", BIG[-5:], "bytes 2559995-2559999/2560000"),
-    ("bytes=100-99999999", BIG[100:], "bytes 100-2559999/2560000"),
-])
-def test_get_object_range(aws: AwsServer, objects: Path, header: str, expected: bytes,
-                          content_range: str) -> None:
+@pytest.mark.parametrize(
+    ("header", "expected", "content_range"),
+    [
+        ("bytes=0-9", BIG[:10], "bytes 0-9/2560000"),
+        ("bytes=2559990-", BIG[-10:], "bytes 2559990-2559999/2560000"),
+        ("bytes=-5", BIG[-5:], "bytes 2559995-2559999/2560000"),
+        ("bytes=100-99999999", BIG[100:], "bytes 100-2559999/2560000"),
+    ],
+)
+def test_get_object_range(aws: AwsServer, objects: Path, header: str, expected: bytes, content_range: str) -> None:
     reply = aws.client("s3").get_object(Bucket=BUCKET, Key="big.bin", Range=header)
     assert reply["ResponseMetadata"]["HTTPStatusCode"] == 206
     assert reply["ContentRange"] == content_range
@@ -108,8 +110,7 @@ def test_missing_key_and_bucket(aws: AwsServer, objects: Path) -> None:
 
 
 def test_keys_cannot_escape_the_bucket(aws: AwsServer, objects: Path) -> None:
-    for path in (f"/{BUCKET}/..%2Fsecret.txt", f"/{BUCKET}/%2E%2E/secret.txt",
-                 f"/{BUCKET}/a2i/../../secret.txt"):
+    for path in (f"/{BUCKET}/..%2Fsecret.txt", f"/{BUCKET}/%2E%2E/secret.txt", f"/{BUCKET}/a2i/../../secret.txt"):
         status, _, body = aws.request("GET", path, service="s3")
         assert status == 404, path
         assert b"<Code>NoSuchKey</Code>" in body
@@ -127,8 +128,10 @@ def test_list_objects_v2_with_delimiter(aws: AwsServer, objects: Path) -> None:
     assert reply["CommonPrefixes"] == [{"Prefix": "a2i/"}]
     assert reply["KeyCount"] == 4 and reply["IsTruncated"] is False
     reply = aws.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="a2i/fd/2023/11/14/22/13/", Delimiter="/")
-    assert reply["CommonPrefixes"] == [{"Prefix": "a2i/fd/2023/11/14/22/13/20/"},
-                                       {"Prefix": "a2i/fd/2023/11/14/22/13/21/"}]
+    assert reply["CommonPrefixes"] == [
+        {"Prefix": "a2i/fd/2023/11/14/22/13/20/"},
+        {"Prefix": "a2i/fd/2023/11/14/22/13/21/"},
+    ]
     assert "Contents" not in reply
     reply = aws.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="a2i/fd/", Delimiter="/")
     assert "Contents" not in reply  # the half-written .tmp-*.part file is invisible
@@ -138,7 +141,9 @@ def test_list_objects_v2_with_delimiter(aws: AwsServer, objects: Path) -> None:
 def test_list_objects_v2_prefix_and_sizes(aws: AwsServer, objects: Path) -> None:
     reply = aws.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="a2i/fd/")
     assert [(c["Key"], c["Size"]) for c in reply["Contents"]] == [
-        (LOOP_KEY, len(OUTPUT)), ("a2i/fd/2023/11/14/22/13/21/loop-2/output.json", 2)]
+        (LOOP_KEY, len(OUTPUT)),
+        ("a2i/fd/2023/11/14/22/13/21/loop-2/output.json", 2),
+    ]
     assert reply["Contents"][0]["ETag"] == f'"{hashlib.md5(OUTPUT).hexdigest()}"'
     partial = aws.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="a2i/o")
     assert [c["Key"] for c in partial["Contents"]] == ["a2i/other/x.json"]
@@ -150,8 +155,13 @@ def test_list_objects_v2_pages_and_start_after(aws: AwsServer, objects: Path) ->
     pages = list(paginator.paginate(Bucket=BUCKET, PaginationConfig={"PageSize": 2}))
     assert len(pages) == 3
     assert [c["Key"] for page in pages for c in page["Contents"]] == [
-        LOOP_KEY, "a2i/fd/2023/11/14/22/13/21/loop-2/output.json", "a2i/other/x.json", "big.bin",
-        "space key é+.txt", "top.txt"]
+        LOOP_KEY,
+        "a2i/fd/2023/11/14/22/13/21/loop-2/output.json",
+        "a2i/other/x.json",
+        "big.bin",
+        "space key é+.txt",
+        "top.txt",
+    ]
     first = s3.list_objects_v2(Bucket=BUCKET, MaxKeys=2)
     assert first["IsTruncated"] is True and first["KeyCount"] == 2
     after = s3.list_objects_v2(Bucket=BUCKET, StartAfter="big.bin")
@@ -162,8 +172,13 @@ def test_list_objects_v2_pages_and_start_after(aws: AwsServer, objects: Path) ->
 def test_list_objects_v2_with_another_delimiter(aws: AwsServer, objects: Path) -> None:
     reply = aws.client("s3").list_objects_v2(Bucket=BUCKET, Delimiter=".")
     assert [c["Prefix"] for c in reply["CommonPrefixes"]] == [
-        "a2i/fd/2023/11/14/22/13/20/loop-1/output.", "a2i/fd/2023/11/14/22/13/21/loop-2/output.",
-        "a2i/other/x.", "big.", "space key é+.", "top."]
+        "a2i/fd/2023/11/14/22/13/20/loop-1/output.",
+        "a2i/fd/2023/11/14/22/13/21/loop-2/output.",
+        "a2i/other/x.",
+        "big.",
+        "space key é+.",
+        "top.",
+    ]
 
 
 def test_list_objects_v1_and_empty_bucket(aws: AwsServer, objects: Path) -> None:
@@ -182,14 +197,18 @@ def test_list_buckets_location_and_head_bucket(aws: AwsServer, objects: Path) ->
 
 
 # boto3's default for us-east-1 is a legacy SigV2 URL; signature_version="s3v4" gives a SigV4 one.
-SIGNATURES = pytest.mark.parametrize(("config", "marker"), [({}, "Signature="), (
-    {"signature_version": "s3v4"}, "X-Amz-Signature=")], ids=["sigv2", "sigv4"])
+SIGNATURES = pytest.mark.parametrize(
+    ("config", "marker"),
+    [({}, "Signature="), ({"signature_version": "s3v4"}, "X-Amz-Signature=")],
+    ids=["sigv2", "sigv4"],
+)
 
 
 @SIGNATURES
 def test_presigned_get_url(aws: AwsServer, objects: Path, config: dict[str, str], marker: str) -> None:
     url = aws.client("s3", **config).generate_presigned_url(
-        "get_object", Params={"Bucket": BUCKET, "Key": "space key é+.txt"}, ExpiresIn=300)
+        "get_object", Params={"Bucket": BUCKET, "Key": "space key é+.txt"}, ExpiresIn=300
+    )
     assert marker in url
     with urllib.request.urlopen(url) as reply:
         assert reply.read() == b"unicode"
@@ -203,7 +222,8 @@ def test_presigned_get_url(aws: AwsServer, objects: Path, config: dict[str, str]
 @SIGNATURES
 def test_presigned_url_expires(aws: AwsServer, objects: Path, config: dict[str, str], marker: str) -> None:
     url = aws.client("s3", **config).generate_presigned_url(
-        "get_object", Params={"Bucket": BUCKET, "Key": "top.txt"}, ExpiresIn=60)
+        "get_object", Params={"Bucket": BUCKET, "Key": "top.txt"}, ExpiresIn=60
+    )
     with urllib.request.urlopen(url) as reply:
         assert reply.read() == b"top"
     aws.clock.offset = 61
@@ -215,10 +235,13 @@ def test_presigned_url_expires(aws: AwsServer, objects: Path, config: dict[str, 
 
 
 @SIGNATURES
-def test_presigned_url_with_response_overrides(aws: AwsServer, objects: Path, config: dict[str, str],
-                                               marker: str) -> None:
-    url = aws.client("s3", **config).generate_presigned_url("get_object", Params={
-        "Bucket": BUCKET, "Key": LOOP_KEY, "ResponseContentDisposition": 'attachment; filename="o.json"'})
+def test_presigned_url_with_response_overrides(
+    aws: AwsServer, objects: Path, config: dict[str, str], marker: str
+) -> None:
+    url = aws.client("s3", **config).generate_presigned_url(
+        "get_object",
+        Params={"Bucket": BUCKET, "Key": LOOP_KEY, "ResponseContentDisposition": 'attachment; filename="o.json"'},
+    )
     with urllib.request.urlopen(url) as reply:
         assert reply.headers["Content-Disposition"] == 'attachment; filename="o.json"'
 
@@ -229,12 +252,9 @@ def test_virtual_host_addressing(aws: AwsServer, objects: Path) -> None:
 
 
 @SIGNATURES
-def test_presigned_virtual_host_url(aws: AwsServer, objects: Path, config: dict[str, str],
-                                    marker: str) -> None:
-    s3 = aws.client("s3", endpoint_url=f"http://localhost:{aws.port}", s3={"addressing_style": "virtual"},
-                    **config)
-    url = urllib.parse.urlsplit(s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET,
-                                                                                "Key": "top.txt"}))
+def test_presigned_virtual_host_url(aws: AwsServer, objects: Path, config: dict[str, str], marker: str) -> None:
+    s3 = aws.client("s3", endpoint_url=f"http://localhost:{aws.port}", s3={"addressing_style": "virtual"}, **config)
+    url = urllib.parse.urlsplit(s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "top.txt"}))
     assert url.netloc == f"{BUCKET}.localhost:{aws.port}" and marker in url.query
     status, _, body = aws.request("GET", f"{url.path}?{url.query}", service=None, host=url.netloc)
     assert (status, body) == (200, b"top")
@@ -281,25 +301,36 @@ def test_auth_off_serves_any_signed_s3_request(aws_off: AwsServer) -> None:
     assert error_of(exc)[1] == 404  # no credential scope: not recognisable as S3 (the portal's URL space)
 
 
-@pytest.mark.parametrize(("key", "overrides", "content_type", "disposition"), [
-    (LOOP_KEY, {}, "application/json", None),
-    ("top.txt", {}, "text/plain", None),
-    (LOOP_KEY, {"ResponseContentType": "text/html"}, "text/html", "attachment"),
-    (LOOP_KEY, {"ResponseContentType": "text/html", "ResponseContentDisposition": "inline"}, "text/html",
-     "attachment"),
-    (LOOP_KEY, {"ResponseContentType": "TEXT/HTML; charset=utf-8"}, "TEXT/HTML; charset=utf-8", "attachment"),
-    (LOOP_KEY, {"ResponseContentType": "image/svg+xml"}, "image/svg+xml", "attachment"),
-    (LOOP_KEY, {"ResponseContentType": "application/xhtml+xml"}, "application/xhtml+xml", "attachment"),
-    (LOOP_KEY, {"ResponseContentType": "text/javascript"}, "text/javascript", "attachment"),
-    (LOOP_KEY, {"ResponseContentType": "application/x-unknown"}, "application/x-unknown", "attachment"),
-    (LOOP_KEY, {"ResponseContentType": "image/png"}, "image/png", None),
-    (LOOP_KEY, {"ResponseContentType": "text/xml",
-                "ResponseContentDisposition": 'attachment; filename="o.xml"'}, "text/xml",
-     'attachment; filename="o.xml"'),
-    ("big.bin", {}, "application/octet-stream", "attachment"),
-])
-def test_objects_are_served_inert(aws: AwsServer, objects: Path, key: str, overrides: dict[str, str],
-                                  content_type: str, disposition: str | None) -> None:
+@pytest.mark.parametrize(
+    ("key", "overrides", "content_type", "disposition"),
+    [
+        (LOOP_KEY, {}, "application/json", None),
+        ("top.txt", {}, "text/plain", None),
+        (LOOP_KEY, {"ResponseContentType": "text/html"}, "text/html", "attachment"),
+        (
+            LOOP_KEY,
+            {"ResponseContentType": "text/html", "ResponseContentDisposition": "inline"},
+            "text/html",
+            "attachment",
+        ),
+        (LOOP_KEY, {"ResponseContentType": "TEXT/HTML; charset=utf-8"}, "TEXT/HTML; charset=utf-8", "attachment"),
+        (LOOP_KEY, {"ResponseContentType": "image/svg+xml"}, "image/svg+xml", "attachment"),
+        (LOOP_KEY, {"ResponseContentType": "application/xhtml+xml"}, "application/xhtml+xml", "attachment"),
+        (LOOP_KEY, {"ResponseContentType": "text/javascript"}, "text/javascript", "attachment"),
+        (LOOP_KEY, {"ResponseContentType": "application/x-unknown"}, "application/x-unknown", "attachment"),
+        (LOOP_KEY, {"ResponseContentType": "image/png"}, "image/png", None),
+        (
+            LOOP_KEY,
+            {"ResponseContentType": "text/xml", "ResponseContentDisposition": 'attachment; filename="o.xml"'},
+            "text/xml",
+            'attachment; filename="o.xml"',
+        ),
+        ("big.bin", {}, "application/octet-stream", "attachment"),
+    ],
+)
+def test_objects_are_served_inert(
+    aws: AwsServer, objects: Path, key: str, overrides: dict[str, str], content_type: str, disposition: str | None
+) -> None:
     for operation, method in (("get_object", "GET"), ("head_object", "HEAD")):
         url = aws.client("s3").generate_presigned_url(operation, Params={"Bucket": BUCKET, "Key": key, **overrides})
         with urllib.request.urlopen(urllib.request.Request(url, method=method)) as reply:
@@ -313,11 +344,13 @@ def test_objects_are_served_inert(aws: AwsServer, objects: Path, key: str, overr
 def test_error_documents_are_valid_xml_whatever_the_key(aws: AwsServer, objects: Path, key: str) -> None:
     status, headers, body = aws.request("GET", f"/{BUCKET}/{urllib.parse.quote(key)}", service="s3")
     assert status == 404
-    parsed = create_parser("rest-xml").parse({"status_code": status, "headers": headers, "body": body},
-                                             _S3.operation_model("GetObject").output_shape)
+    parsed = create_parser("rest-xml").parse(
+        {"status_code": status, "headers": headers, "body": body}, _S3.operation_model("GetObject").output_shape
+    )
     assert parsed["Error"]["Code"] == "NoSuchKey"
     assert ElementTree.fromstring(body).findtext("Key") == key.replace("\x00", "\ufffd").replace(
-        "\x01", "\ufffd").replace("\x1f", "\ufffd").replace("\ufffe", "\ufffd")
+        "\x01", "\ufffd"
+    ).replace("\x1f", "\ufffd").replace("\ufffe", "\ufffd")
 
 
 def test_listing_keys_with_control_characters_is_valid_xml(aws: AwsServer, objects: Path) -> None:
@@ -336,8 +369,11 @@ def test_listing_keys_with_control_characters_is_valid_xml(aws: AwsServer, objec
 
 @pytest.mark.parametrize("name", ["b" * 300, "x" * 5000])
 def test_names_the_file_system_refuses_are_missing(aws: AwsServer, objects: Path, name: str) -> None:
-    for path, code in [(f"/{name}?list-type=2", "NoSuchBucket"), (f"/{BUCKET}/a2i/{name}/x.json", "NoSuchKey"),
-                       (f"/{name}/x.json", "NoSuchBucket")]:
+    for path, code in [
+        (f"/{name}?list-type=2", "NoSuchBucket"),
+        (f"/{BUCKET}/a2i/{name}/x.json", "NoSuchKey"),
+        (f"/{name}/x.json", "NoSuchBucket"),
+    ]:
         status, _, body = aws.request("GET", path, service="s3")
         assert (status, ElementTree.fromstring(body).findtext("Code")) == (404, code), body[:300]
     status, _, body = aws.request("GET", f"/{BUCKET}?list-type=2&prefix={name}%2F", service="s3")

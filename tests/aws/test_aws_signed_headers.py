@@ -19,8 +19,7 @@ def test_sagemaker_request_is_accepted_when_host_and_target_are_signed(aws: AwsS
 
 
 @pytest.mark.parametrize(("unsigned", "named"), [(("host",), "'Host'"), (("x-amz-target",), "'X-Amz-Target'")])
-def test_sagemaker_signature_must_cover_host_and_target(aws: AwsServer, unsigned: tuple[str, ...],
-                                                        named: str) -> None:
+def test_sagemaker_signature_must_cover_host_and_target(aws: AwsServer, unsigned: tuple[str, ...], named: str) -> None:
     signed = aws.sign("POST", "/", body=b"{}", headers=SAGEMAKER, unsigned=unsigned)
     assert f"{unsigned[0]};" not in signed["Authorization"] and f";{unsigned[0]}," not in signed["Authorization"]
     status, _, body = aws.request("POST", "/", body=b"{}", headers=signed, service=None)

@@ -35,10 +35,13 @@ def test_key_of_another_account_is_an_invalid_client_token(aws: AwsServer) -> No
     assert error_of(exc) == ("InvalidClientTokenId", 403, "The security token included in the request is invalid.")
 
 
-@pytest.mark.parametrize(("kwargs", "code"), [
-    ({"secret": "wrong"}, "SignatureDoesNotMatch"),
-    ({"key": "AKIAUNKNOWN000000000"}, "InvalidClientTokenId"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "code"),
+    [
+        ({"secret": "wrong"}, "SignatureDoesNotMatch"),
+        ({"key": "AKIAUNKNOWN000000000"}, "InvalidClientTokenId"),
+    ],
+)
 def test_sts_auth_failures(aws: AwsServer, kwargs: dict[str, str], code: str) -> None:
     with pytest.raises(ClientError) as exc:
         aws.client("sts", **kwargs).get_caller_identity()
@@ -68,10 +71,17 @@ def test_sts_with_auth_off(aws_off: AwsServer) -> None:
 def test_echoed_action_is_valid_xml(aws: AwsServer, action: str) -> None:
     """The InvalidAction message echoes the action: characters XML 1.0 cannot hold become U+FFFD."""
     body = f"Action={quote(action.encode('utf-8', 'surrogatepass'), safe='')}&Version=2011-06-15".encode()
-    status, headers, reply = aws.request("POST", "/", body=body, service="sts", headers={
-        "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
-    parsed = create_parser("query").parse({"status_code": status, "headers": headers, "body": reply},
-                                          _STS.operation_model("GetCallerIdentity").output_shape)
+    status, headers, reply = aws.request(
+        "POST",
+        "/",
+        body=body,
+        service="sts",
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+    )
+    parsed = create_parser("query").parse(
+        {"status_code": status, "headers": headers, "body": reply},
+        _STS.operation_model("GetCallerIdentity").output_shape,
+    )
     assert (status, parsed["Error"]["Code"]) == (400, "InvalidAction"), reply
     assert parsed["Error"]["Message"].startswith("Could not find operation ")
     ElementTree.fromstring(reply)  # well-formed XML 1.0

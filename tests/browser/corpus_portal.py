@@ -41,7 +41,7 @@ class CorpusPortal:
 
     server: RunningServer
     site: Site
-    team: tuple[str, str]      # (work team ARN, group) of every corpus job
+    team: tuple[str, str]  # (work team ARN, group) of every corpus job
     signed_in: dict[str, Any]
 
 
@@ -63,9 +63,15 @@ def corpus_portal(browser: Browser, tmp_path_factory: pytest.TempPathFactory) ->
     port = free_port()
     # Task frames come from another origin of the same server (task_frame_origin): not sandboxed, so the
     # PDF viewer works in them (Chromium shows no PDF inside a sandboxed frame).
-    server = start_server(data_dir, f"sqlite:///{data_dir / 'crowdloop.db'}", port=port, extra_env={
-        "CROWDLOOP_TASK_FRAME_SOURCES": " ".join(INPUT_ORIGINS),
-        "CROWDLOOP_TASK_FRAME_ORIGIN": frame_origin(port)})
+    server = start_server(
+        data_dir,
+        f"sqlite:///{data_dir / 'crowdloop.db'}",
+        port=port,
+        extra_env={
+            "CROWDLOOP_TASK_FRAME_SOURCES": " ".join(INPUT_ORIGINS),
+            "CROWDLOOP_TASK_FRAME_ORIGIN": frame_origin(port),
+        },
+    )
     settings = server.settings
     store = open_store(server.database_url, migrate=False)
     svc = Services(settings=settings, store=store, clock=SystemClock(), blobs=LocalBlobStore(settings.output_path))
@@ -119,8 +125,9 @@ class PortalTask:
         page = self.page
         local = (self.portal.site.url + "/", frame_origin(self.portal.server.port) + "/")
         # only the network: the browser's own pages (its PDF viewer is a chrome-extension:// page) load as they are
-        page.context.route(lambda url: url.startswith(("http:", "https:")) and not url.startswith(local),
-                           self._external)
+        page.context.route(
+            lambda url: url.startswith(("http:", "https:")) and not url.startswith(local), self._external
+        )
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))
         page.on("requestfailed", self._failed)

@@ -55,11 +55,15 @@ class TaskPage:
         self.context.add_init_script(_RECORDER)
         self.page.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))
         self.page.on("console", self._console)
-        self.page.on("requestfailed", lambda req: self.problems.append(
-            f"request failed: {req.url} ({req.failure})"))
+        self.page.on("requestfailed", lambda req: self.problems.append(f"request failed: {req.url} ({req.failure})"))
 
-    def serve(self, url: str, body: bytes | str, content_type: str = "text/html; charset=utf-8",
-              headers: dict[str, str] | None = None) -> None:
+    def serve(
+        self,
+        url: str,
+        body: bytes | str,
+        content_type: str = "text/html; charset=utf-8",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.files[url] = (body.encode() if isinstance(body, str) else body, content_type)
         self.headers[url] = headers or {}
 
@@ -112,7 +116,9 @@ class TaskPage:
     def wait_for_message(self, kind: str, count: int = 1, timeout: float = 5000) -> dict[str, Any]:
         self.page.wait_for_function(
             "([kind, count]) => window.__crowdMessages.filter(m => m.type === kind).length >= count",
-            arg=[kind, count], timeout=timeout)
+            arg=[kind, count],
+            timeout=timeout,
+        )
         return self.messages(kind)[count - 1]
 
     def submit(self) -> None:
@@ -155,6 +161,7 @@ MEDIA_ORIGIN = "https://media.crowdloop.test"
 
 def png_bytes(width: int, height: int, rgb: tuple[int, int, int] = (90, 140, 200)) -> bytes:
     """A solid-colour PNG of the given size (stdlib only)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
@@ -207,8 +214,8 @@ def decode_png(data: bytes) -> tuple[int, int, list[list[tuple[int, int, int, in
     pos, idat = 8, b""
     width = height = color_type = 0
     while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
         pos += 12 + length
         if kind == b"IHDR":
             width, height, depth, color_type, _, _, interlace = struct.unpack(">IIBBBBB", body)
@@ -222,7 +229,7 @@ def decode_png(data: bytes) -> tuple[int, int, list[list[tuple[int, int, int, in
     previous = bytearray(stride)
     for y in range(height):
         start = y * (stride + 1)
-        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
         for i in range(stride):
             left = line[i - channels] if i >= channels else 0
             up = previous[i]
@@ -238,13 +245,14 @@ def decode_png(data: bytes) -> tuple[int, int, list[list[tuple[int, int, int, in
                 pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
                 line[i] = (line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)) & 0xFF
         previous = line
-        pixels = [tuple(line[x * channels:(x + 1) * channels]) for x in range(width)]
+        pixels = [tuple(line[x * channels : (x + 1) * channels]) for x in range(width)]
         rows.append([(p[0], p[1], p[2], p[3] if channels == 4 else 255) for p in pixels])
     return width, height, rows
 
 
 def rgba_png(width: int, height: int, pixel: Any) -> bytes:
     """An RGBA PNG whose pixel (x, y) is pixel(x, y) -> (r, g, b, a)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)

@@ -37,7 +37,7 @@ def seed_template() -> str:
     """The ranking template of the seed notebook, verbatim (between `template = r\"\"\"` and `\"\"\"`)."""
     text = SEED.read_text()
     start = text.index('template = r"""') + len('template = r"""')
-    return text[start:text.index('"""', start)]
+    return text[start : text.index('"""', start)]
 
 
 @dataclass
@@ -50,26 +50,48 @@ class Site:
         """A work team with a fresh group: (team ARN, group)."""
         n = uuid.uuid4().hex[:10]
         group = f"g-{n}"
-        team = workforce.create_workteam(self.svc, CALLER, f"team-{n}", description="browser tests",
-                                         member_definitions=[{"OidcMemberDefinition": {"Groups": [group]}}])
+        team = workforce.create_workteam(
+            self.svc,
+            CALLER,
+            f"team-{n}",
+            description="browser tests",
+            member_definitions=[{"OidcMemberDefinition": {"Groups": [group]}}],
+        )
         return team.arn, group
 
-    def job(self, template: str, *, task_count: int = 1, time_limit: int = 600, title: str | None = None,
-            description: str | None = None, team: tuple[str, str] | None = None
-            ) -> tuple[flows.FlowDefinition, str]:
+    def job(
+        self,
+        template: str,
+        *,
+        task_count: int = 1,
+        time_limit: int = 600,
+        title: str | None = None,
+        description: str | None = None,
+        team: tuple[str, str] | None = None,
+    ) -> tuple[flows.FlowDefinition, str]:
         """A task UI and an Active flow definition for a new work team (or `team`, from team()): (flow, group).
         (An account has at most 25 work teams: tests that make many jobs share one.)"""
         n = uuid.uuid4().hex[:10]
         team_arn, group = team or self.team()
         ui = flows.create_human_task_ui(self.svc, CALLER, f"ui-{n}", template)
         title = title or f"Browser job {n}"
-        config = {"WorkteamArn": team_arn, "HumanTaskUiArn": ui.arn, "TaskCount": task_count,
-                  "TaskTitle": title, "TaskDescription": description or title,
-                  "TaskTimeLimitInSeconds": time_limit, "TaskAvailabilityLifetimeInSeconds": 86400}
-        flow = flows.create_flow_definition(self.svc, CALLER, f"fd-{n}",
-                                            role_arn="arn:aws:iam::123456789012:role/a2i",
-                                            output_config={"S3OutputPath": "s3://browser-bucket/out"},
-                                            human_loop_config=config)
+        config = {
+            "WorkteamArn": team_arn,
+            "HumanTaskUiArn": ui.arn,
+            "TaskCount": task_count,
+            "TaskTitle": title,
+            "TaskDescription": description or title,
+            "TaskTimeLimitInSeconds": time_limit,
+            "TaskAvailabilityLifetimeInSeconds": 86400,
+        }
+        flow = flows.create_flow_definition(
+            self.svc,
+            CALLER,
+            f"fd-{n}",
+            role_arn="arn:aws:iam::123456789012:role/a2i",
+            output_config={"S3OutputPath": "s3://browser-bucket/out"},
+            human_loop_config=config,
+        )
         flows.describe_flow_definition(self.svc, CALLER, flow.name)
         return flow, group
 

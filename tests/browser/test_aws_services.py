@@ -47,15 +47,39 @@ def test_textract_template_review(task: TaskPage) -> None:
     answer = task.submit_and_answer()
     assert list(answer) == [TEXTRACT_KEY]
     blocks = copy.deepcopy(sample(TEXTRACT)["selectedAiServiceResponse"]["blocks"])
-    blocks[1]["Relationships"] = [{"Type": "CHILD", "Ids": ["crowdloop-word-1", "crowdloop-word-2", "crowdloop-word-3"]}]
+    blocks[1]["Relationships"] = [
+        {"Type": "CHILD", "Ids": ["crowdloop-word-1", "crowdloop-word-2", "crowdloop-word-3"]}
+    ]
     geometry = blocks[1]["Geometry"]
-    words = [{"BlockType": "WORD", "Id": f"crowdloop-word-{k + 1}", "Text": t, "Confidence": 100, "Geometry": geometry, "Page": 1}
-             for k, t in enumerate(["Jane", "Q.", "Doe"])]
+    words = [
+        {
+            "BlockType": "WORD",
+            "Id": f"crowdloop-word-{k + 1}",
+            "Text": t,
+            "Confidence": 100,
+            "Geometry": geometry,
+            "Page": 1,
+        }
+        for k, t in enumerate(["Jane", "Q.", "Doe"])
+    ]
     added = [
-        {"BlockType": "KEY_VALUE_SET", "Id": "crowdloop-key-1", "EntityTypes": ["KEY"], "Confidence": 100,
-         "Relationships": [{"Type": "VALUE", "Ids": ["crowdloop-value-1"]}, {"Type": "CHILD", "Ids": ["crowdloop-word-4"]}]},
-        {"BlockType": "KEY_VALUE_SET", "Id": "crowdloop-value-1", "EntityTypes": ["VALUE"], "Confidence": 100,
-         "Relationships": [{"Type": "CHILD", "Ids": ["crowdloop-word-5", "crowdloop-word-6", "crowdloop-word-7"]}]},
+        {
+            "BlockType": "KEY_VALUE_SET",
+            "Id": "crowdloop-key-1",
+            "EntityTypes": ["KEY"],
+            "Confidence": 100,
+            "Relationships": [
+                {"Type": "VALUE", "Ids": ["crowdloop-value-1"]},
+                {"Type": "CHILD", "Ids": ["crowdloop-word-4"]},
+            ],
+        },
+        {
+            "BlockType": "KEY_VALUE_SET",
+            "Id": "crowdloop-value-1",
+            "EntityTypes": ["VALUE"],
+            "Confidence": 100,
+            "Relationships": [{"Type": "CHILD", "Ids": ["crowdloop-word-5", "crowdloop-word-6", "crowdloop-word-7"]}],
+        },
         {"BlockType": "WORD", "Id": "crowdloop-word-4", "Text": "Address", "Confidence": 100},
         {"BlockType": "WORD", "Id": "crowdloop-word-5", "Text": "1", "Confidence": 100},
         {"BlockType": "WORD", "Id": "crowdloop-word-6", "Text": "Main", "Confidence": 100},
@@ -66,8 +90,14 @@ def test_textract_template_review(task: TaskPage) -> None:
     assert sorted(got[4:], key=lambda b: b["Id"]) == sorted(words + added, key=lambda b: b["Id"])
 
 
-def block(kind: str, ident: str, *, entity: str | None = None, text: str | None = None,
-          rels: dict[str, list[str]] | None = None) -> dict[str, Any]:
+def block(
+    kind: str,
+    ident: str,
+    *,
+    entity: str | None = None,
+    text: str | None = None,
+    rels: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
     """An A2I-style (camelCase) Textract block."""
     b: dict[str, Any] = {"blockType": kind, "id": ident}
     if entity:
@@ -88,8 +118,12 @@ def test_textract_camel_case_reject_blank_edit_key(task: TaskPage) -> None:
         block("KEY_VALUE_SET", "v2", entity="VALUE", rels={"CHILD": ["w4"]}),
         block("KEY_VALUE_SET", "k3", entity="KEY", rels={"VALUE": ["v3"], "CHILD": ["w5", "w6"]}),
         block("KEY_VALUE_SET", "v3", entity="VALUE", rels={"CHILD": ["w7"]}),
-        block("WORD", "w1", text="Date:"), block("WORD", "w2", text="Page"), block("WORD", "w3", text="Total"),
-        block("WORD", "w4", text="n/a"), block("WORD", "w5", text="Zip"), block("WORD", "w6", text="Cod"),
+        block("WORD", "w1", text="Date:"),
+        block("WORD", "w2", text="Page"),
+        block("WORD", "w3", text="Total"),
+        block("WORD", "w4", text="n/a"),
+        block("WORD", "w5", text="Zip"),
+        block("WORD", "w6", text="Cod"),
         block("WORD", "w7", text="12345"),
     ]
     keys = [{"importantFormKey": "Zip code", "importantFormKeyAliases": ["Zip Cod", "Postcode"]}]
@@ -109,7 +143,10 @@ def test_textract_camel_case_reject_blank_edit_key(task: TaskPage) -> None:
     assert "k1" not in by_id and "v1" not in by_id  # rejected pair: its KEY and VALUE blocks are gone
     assert {"w1", "w2"} <= set(by_id)  # its words stay
     assert "relationships" not in by_id["v2"]  # blank value: no CHILD words
-    assert by_id["k3"]["relationships"] == [{"type": "VALUE", "ids": ["v3"]}, {"type": "CHILD", "ids": ["crowdloop-word-1", "crowdloop-word-2"]}]
+    assert by_id["k3"]["relationships"] == [
+        {"type": "VALUE", "ids": ["v3"]},
+        {"type": "CHILD", "ids": ["crowdloop-word-1", "crowdloop-word-2"]},
+    ]
     assert [by_id[f"crowdloop-word-{k}"]["text"] for k in (1, 2)] == ["Zip", "Code"]
     assert by_id["crowdloop-word-1"]["blockType"] == "WORD"  # added blocks follow the input's camelCase
     assert all(not any(key[0].isupper() for key in b) for b in answer)
@@ -118,13 +155,23 @@ def test_textract_camel_case_reject_blank_edit_key(task: TaskPage) -> None:
 def test_rekognition_template(task: TaskPage) -> None:
     page = task.open(render_corpus(task, REKOGNITION))
     widget = page.locator("crowd-rekognition-detect-moderation-labels")
-    expect(widget.get_by_text("Review the image and choose all applicable categories.", exact=True).first).to_be_visible()
-    expect(widget.locator("img[part=image]")).to_have_attribute("src", "https://media.crowdloop.test/example-bucket/images/sample-image.jpg")
+    expect(
+        widget.get_by_text("Review the image and choose all applicable categories.", exact=True).first
+    ).to_be_visible()
+    expect(widget.locator("img[part=image]")).to_have_attribute(
+        "src", "https://media.crowdloop.test/example-bucket/images/sample-image.jpg"
+    )
     assert task.submit_blocked().endswith("Choose every category that applies, or None.")
     widget.get_by_role("checkbox", name="Female Swimwear Or Underwear Suggestive").check()
     widget.get_by_role("checkbox", name="Suggestive", exact=True).check()
-    assert task.submit_and_answer() == {REKOGNITION_KEY: {"moderationLabels": [
-        {"name": "Suggestive", "parentName": ""}, {"name": "Female Swimwear Or Underwear", "parentName": "Suggestive"}]}}
+    assert task.submit_and_answer() == {
+        REKOGNITION_KEY: {
+            "moderationLabels": [
+                {"name": "Suggestive", "parentName": ""},
+                {"name": "Female Swimwear Or Underwear", "parentName": "Suggestive"},
+            ]
+        }
+    }
 
 
 def test_rekognition_none(task: TaskPage) -> None:

@@ -1,7 +1,5 @@
 """crowd-checkbox, crowd-radio-group + crowd-radio-button, crowd-toggle-button."""
 
-
-
 from __future__ import annotations
 
 from playwright.sync_api import expect
@@ -84,7 +82,10 @@ def test_radio_group_with_different_names(task: TaskPage) -> None:
     assert page.evaluate("[...document.querySelectorAll('crowd-radio-button')].map(r => r.tabIndex)") == [-1, 0, -1]
     assert page.evaluate("document.querySelector('crowd-radio-group').value") == "politics"
     assert task.submit_and_answer() == {
-        "tech": {"tech": False}, "politics": {"politics": True}, "sports": {"sports": False}}
+        "tech": {"tech": False},
+        "politics": {"politics": True},
+        "sports": {"sports": False},
+    }
 
 
 def test_ungrouped_radios_with_one_name_merge_and_exclude(task: TaskPage) -> None:

@@ -67,7 +67,12 @@ def test_multi_select_exclusion_category(task: TaskPage) -> None:
     html = render_corpus(task, "amazon-sagemaker-ground-truth-task-uis/other/custom-instructions-width.liquid.html")
     page = task.open(html)
     # the template's shadow-DOM width hack found its targets
-    assert page.evaluate("document.querySelector('crowd-classifier-multi-select').shadowRoot.querySelector('.awsui-app-layout__navigation').style.width") == "400px"
+    assert (
+        page.evaluate(
+            "document.querySelector('crowd-classifier-multi-select').shadowRoot.querySelector('.awsui-app-layout__navigation').style.width"
+        )
+        == "400px"
+    )
     page.get_by_role("checkbox", name="Music").check()
     none = page.get_by_role("checkbox", name="None of the above")
     none.check()
@@ -77,7 +82,9 @@ def test_multi_select_exclusion_category(task: TaskPage) -> None:
 
 
 def test_single_classifier_exclusion_is_one_more_choice(task: TaskPage) -> None:
-    html = render_corpus(task, "amazon-sagemaker-ground-truth-task-uis/audio/audio-classification-multiselect.liquid.html")
+    html = render_corpus(
+        task, "amazon-sagemaker-ground-truth-task-uis/audio/audio-classification-multiselect.liquid.html"
+    )
     page = task.open(html)
     page.get_by_role("radio", name="None of the above").check()
     answer = task.submit_and_answer()
@@ -86,7 +93,9 @@ def test_single_classifier_exclusion_is_one_more_choice(task: TaskPage) -> None:
 
 def test_dynamic_two_tier_template(task: TaskPage) -> None:
     # reaches into the classifier's shadow root, replaces categories and listens to `change`
-    html = render_corpus(task, "amazon-sagemaker-ground-truth-task-uis/text/dynamic-two-tier-text-classification.liquid.html")
+    html = render_corpus(
+        task, "amazon-sagemaker-ground-truth-task-uis/text/dynamic-two-tier-text-classification.liquid.html"
+    )
     page = task.open(html)
     expect(page.get_by_text("prompt: The quick brown fox")).to_be_visible()
     expect(page.get_by_text("Depending on your selection")).to_be_visible()
@@ -95,8 +104,15 @@ def test_dynamic_two_tier_template(task: TaskPage) -> None:
     page.get_by_role("checkbox", name="Off-topic").check()
     page.get_by_role("checkbox", name="Factual errors").check()
     answer = task.submit_and_answer()
-    reasons = ["Does not address the prompt", "Poorly structured", "Lack of understanding", "Inappropriate tone",
-               "Off-topic", "Factual errors", "Unclear or confusing"]
+    reasons = [
+        "Does not address the prompt",
+        "Poorly structured",
+        "Lack of understanding",
+        "Inappropriate tone",
+        "Off-topic",
+        "Factual errors",
+        "Unclear or confusing",
+    ]
     assert answer == {
         "response_quality": {"label": "Poor"},
         "classification-reasoning": {r: r in ("Off-topic", "Factual errors") for r in reasons},

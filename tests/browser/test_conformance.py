@@ -46,9 +46,10 @@ RECORDS: list[dict[str, Any]] = json.loads((CORPUS / "index.json").read_text())
 # Templates that do not work in the portal, with the reason. Each must fail (a template that starts
 # working fails its test until it is taken off this list).
 KNOWN_EXCEPTIONS = {
-    "amazon-sagemaker-groundtruth-immersionday/05-module-custom-labeling-workflow/web/index.html":
+    "amazon-sagemaker-groundtruth-immersionday/05-module-custom-labeling-workflow/web/index.html": (
         "the whole task UI is a compiled React bundle (/static/js/main.059ee2ed.js) that is not in the corpus "
-        "(the portal answers 404 for it); without it Submit fails in the template's own onsubmit",
+        "(the portal answers 404 for it); without it Submit fails in the template's own onsubmit"
+    ),
 }
 # What the failure of each known exception must mention (so it keeps failing for the reason given).
 _FAILS_WITH = {
@@ -59,8 +60,10 @@ _FAILS_WITH = {
 # README, index.json `oddities`): they resolve to the portal, which answers 404 as AWS's host would. The
 # page works without them; each must be asked for and answered 404, and nothing else may fail.
 STYLESHEETS_MISSING_UPSTREAM = {
-    "aws-ai-intelligent-document-processing/workshops/a2idata/a2i-custom-ui.html":
-        ["/static/css/1.fe2e351b.chunk.css", "/static/css/main.2b80d815.chunk.css"],
+    "aws-ai-intelligent-document-processing/workshops/a2idata/a2i-custom-ui.html": [
+        "/static/css/1.fe2e351b.chunk.css",
+        "/static/css/main.2b80d815.chunk.css",
+    ],
 }
 
 # What a person learns from a template's own UI or error messages, by the end of its path.
@@ -85,19 +88,23 @@ WORKER_HINTS: dict[str, dict[str, Any]] = {
     # template's onsubmit writes the groups into the hidden input "faces"
     "images/multi-image-classification-draggable.liquid.html": {
         "steps": [("drag", "#unclassified img >> nth=0", f".right .StackedList >> nth={k}") for k in range(3)],
-        "expect": [("faces", "json", {})]},
+        "expect": [("faces", "json", {})],
+    },
     # after choosing a category the template adds reason checkboxes next to the classifier (inside
     # its shadow root) and mirrors them into hidden inputs "classification-reasoning"
     "images/dynamic-two-tier-image-classification.liquid.html": {
         "then": [("click", "crowd-card input[type=checkbox] >> nth=0")],
-        "expect": [("classification-reasoning", "checkable_any", {})]},
+        "expect": [("classification-reasoning", "checkable_any", {})],
+    },
     "text/dynamic-two-tier-text-classification.liquid.html": {
         "then": [("click", "crowd-card input[type=checkbox] >> nth=0")],
-        "expect": [("classification-reasoning", "checkable_any", {})]},
+        "expect": [("classification-reasoning", "checkable_any", {})],
+    },
     # jQuery: clicking the text fragments writes the selection into the hidden input "entities"
     "ground_truth_custom_template_ner/source/template/entityrecognition.html": {
         "then": [("click", ".fragment >> nth=0"), ("click", ".fragment >> nth=4")],
-        "expect": [("entities", "json", {})]},
+        "expect": [("entities", "json", {})],
+    },
 }
 
 
@@ -120,8 +127,10 @@ def run_template(task: PortalTask, path: str) -> dict[str, Any]:
     pressed = press_submit(frame)
     status = task.wait_until_stored()
     if status:
-        pytest.fail(f"no answer stored after pressing {pressed}; the portal says: {status!r}; alerts: {task.alerts}; "
-                    f"filled: {[(f.tag, f.name) for f in filled]}")
+        pytest.fail(
+            f"no answer stored after pressing {pressed}; the portal says: {status!r}; alerts: {task.alerts}; "
+            f"filled: {[(f.tag, f.name) for f in filled]}"
+        )
     answer = task.stored_answer()
     assert not task.alerts, f"the template raised dialogs: {task.alerts}"
     problems = check_answer(answer, filled)
@@ -146,6 +155,7 @@ def check_browser(task: PortalTask) -> None:
 # ---------------------------------------------------------------------------------------------------
 # results across xdist workers -> one summary line
 
+
 def _results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
@@ -155,12 +165,21 @@ def _results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _record_result(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, index: int,
-                   path: str, outcome: str, capsys: pytest.CaptureFixture[str]) -> None:
+def _record_result(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    index: int,
+    path: str,
+    outcome: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     folder = _results_dir(tmp_path_factory)
     (folder / f"{index:03d}.json").write_text(json.dumps({"path": path, "outcome": outcome}))
-    selected = sum(1 for item in request.session.items
-                   if item.nodeid.split("[", 1)[0].endswith("test_conformance.py::test_corpus_template"))
+    selected = sum(
+        1
+        for item in request.session.items
+        if item.nodeid.split("[", 1)[0].endswith("test_conformance.py::test_corpus_template")
+    )
     results = [json.loads(f.read_text()) for f in sorted(folder.glob("*.json"))]
     if len(results) < selected:
         return
@@ -170,19 +189,27 @@ def _record_result(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
         return
     os.close(fd)
     passed = [r for r in results if r["outcome"] == "passed"]
-    lines = [f"{len(passed)}/{len(RECORDS)} corpus templates pass"
-             + ("" if len(results) == len(RECORDS) else f" ({len(results)} of {len(RECORDS)} run)")]
-    lines += [f"  known exception: {r['path']}: {KNOWN_EXCEPTIONS[r['path']]}"
-              for r in results if r["outcome"] == "exception"]
+    lines = [
+        f"{len(passed)}/{len(RECORDS)} corpus templates pass"
+        + ("" if len(results) == len(RECORDS) else f" ({len(results)} of {len(RECORDS)} run)")
+    ]
+    lines += [
+        f"  known exception: {r['path']}: {KNOWN_EXCEPTIONS[r['path']]}" for r in results if r["outcome"] == "exception"
+    ]
     lines += [f"  FAILED: {r['path']}" for r in results if r["outcome"] == "failed"]
     with capsys.disabled():
         sys.stderr.write("\n" + "\n".join(lines) + "\n")
 
 
 @pytest.mark.parametrize("index", range(len(RECORDS)), ids=[r["path"] for r in RECORDS])
-def test_corpus_template(index: int, browser: Browser, corpus_portal: CorpusPortal,  # noqa: F811
-                         request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_corpus_template(
+    index: int,
+    browser: Browser,
+    corpus_portal: CorpusPortal,  # noqa: F811
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     record = RECORDS[index]
     path = record["path"]
     template = (CORPUS / path).read_text()

@@ -13,8 +13,8 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "crowd-elements.md"
 def test_every_element_and_choice_is_documented() -> None:
     script = crowd_elements_script().decode()
     elements = re.findall(r"CL\.define(?:Control)?\('([a-z-]+)'", script)
-    block = script[script.index("CL.CHOICES = {"):]
-    choices = re.findall(r"^    (\w+):", block[:block.index("};")], re.M)
+    block = script[script.index("CL.CHOICES = {") :]
+    choices = re.findall(r"^    (\w+):", block[: block.index("};")], re.M)
     assert len(elements) >= 20 and len(choices) >= 10
     text = DOC.read_text()
     assert [e for e in elements if f"`{e}`" not in text] == []

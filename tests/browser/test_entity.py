@@ -13,7 +13,8 @@ LABELS = "[{label: 'per', shortDisplayName: 'PER', fullDisplayName: 'Person'}, {
 
 def select_chars(page: Page, start: int, end: int) -> None:
     """Drag the mouse across characters [start, end) of the annotator's text."""
-    box = page.evaluate("""([start, end]) => {
+    box = page.evaluate(
+        """([start, end]) => {
         const root = document.querySelector('crowd-entity-annotation').shadowRoot;
         const at = (i, side) => {
             for (const seg of root.querySelectorAll('.text [data-start]')) {
@@ -27,7 +28,9 @@ def select_chars(page: Page, start: int, end: int) -> None:
             }
         };
         return [at(start, 'left'), at(end - 1, 'right')];
-    }""", [start, end])
+    }""",
+        [start, end],
+    )
     page.mouse.move(*box[0])
     page.mouse.down()
     page.mouse.move(*box[1], steps=4)
@@ -42,8 +45,14 @@ def test_top_level_annotation_by_mouse(task: TaskPage) -> None:
     expect(page.get_by_role("button", name="Remove Person: Alice").last).to_be_visible()
     page.get_by_text("Organisation", exact=True).click()
     select_chars(page, 15, 22)
-    assert task.submit_and_answer() == {"ner": {"entities": [
-        {"label": "per", "startOffset": 0, "endOffset": 5}, {"label": "org", "startOffset": 15, "endOffset": 22}]}}
+    assert task.submit_and_answer() == {
+        "ner": {
+            "entities": [
+                {"label": "per", "startOffset": 0, "endOffset": 5},
+                {"label": "org", "startOffset": 15, "endOffset": 22},
+            ]
+        }
+    }
 
 
 def test_keyboard_tagging_relabel_and_remove(task: TaskPage) -> None:
@@ -79,18 +88,27 @@ def test_keyboard_tagging_relabel_and_remove(task: TaskPage) -> None:
 
 
 def test_additional_questions_moved_into_the_inner_form(task: TaskPage) -> None:
-    page = task.open(render_corpus(task, "amazon-sagemaker-ground-truth-task-uis/text/named-entity-recognition-with-additional-classification.liquid.html"))
+    page = task.open(
+        render_corpus(
+            task,
+            "amazon-sagemaker-ground-truth-task-uis/text/named-entity-recognition-with-additional-classification.liquid.html",
+        )
+    )
     expect(page.get_by_text("What is the overall subject of this text?")).to_be_visible()
     select_chars(page, 0, 6)
     page.get_by_role("radio", name="Technology").click()
     expect(page.get_by_role("button", name="Submit", exact=True)).to_have_count(1)
     assert task.submit_and_answer() == {
         "crowd-entity-annotation": {"entities": [{"label": "person", "startOffset": 0, "endOffset": 6}]},
-        "tech": {"tech": True}, "politics": {"politics": False}}
+        "tech": {"tech": True},
+        "politics": {"politics": False},
+    }
 
 
 def test_offsets_are_utf16_units_and_overlaps_are_refused(task: TaskPage) -> None:
-    page = task.open(f"""<crowd-entity-annotation name="ner" labels="{LABELS}" text="\U0001F600 Ann and Bo"></crowd-entity-annotation>""")
+    page = task.open(
+        f"""<crowd-entity-annotation name="ner" labels="{LABELS}" text="\U0001f600 Ann and Bo"></crowd-entity-annotation>"""
+    )
     select_chars(page, 3, 6)
     select_chars(page, 5, 9)  # overlaps "Ann": refused with a message
     expect(page.get_by_role("alert")).to_contain_text("overlaps a tagged span")
@@ -102,4 +120,7 @@ def test_inside_an_outer_form_it_answers_through_it(task: TaskPage) -> None:
       <crowd-input name="note" value="n"></crowd-input></crowd-form>""")
     expect(page.get_by_role("button", name="Submit", exact=True)).to_have_count(1)
     select_chars(page, 0, 3)
-    assert task.submit_and_answer() == {"ner": {"entities": [{"label": "per", "startOffset": 0, "endOffset": 3}]}, "note": "n"}
+    assert task.submit_and_answer() == {
+        "ner": {"entities": [{"label": "per", "startOffset": 0, "endOffset": 3}]},
+        "note": "n",
+    }

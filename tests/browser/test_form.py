@@ -16,7 +16,7 @@ from tests.shared import SEED_EN as SEED
 def seed_ranking_template() -> str:
     text = SEED.read_text()
     start = text.index('template = r"""') + len('template = r"""')
-    template = text[start:text.index('"""', start)]
+    template = text[start : text.index('"""', start)]
     # The notebook's Liquid only prints task.input values; fill them like the renderer would.
     template = template.replace("{{ task.input.taskObject.prompt }}", "What is 2+2?")
     for k in range(3):
@@ -39,8 +39,7 @@ def test_seed_ranking_template_requires_every_select_and_answers_strings(task: T
     assert "select" in task.submit_blocked().lower()  # the third is still unanswered
     selects.nth(2).focus()
     selects.nth(2).select_option(label="Somewhat")
-    assert task.submit_and_answer() == {
-        "response_1_ranking": "1", "response_2_ranking": "3", "response_3_ranking": "2"}
+    assert task.submit_and_answer() == {"response_1_ranking": "1", "response_2_ranking": "3", "response_3_ranking": "2"}
 
 
 def test_automatic_submit_button_only_without_a_submit_crowd_button(task: TaskPage) -> None:
@@ -50,17 +49,21 @@ def test_automatic_submit_button_only_without_a_submit_crowd_button(task: TaskPa
     expect(submit).to_be_visible()
     assert submit.evaluate("b => b.localName") == "button"
 
-    page = task.open('<crowd-form><crowd-input name="a"></crowd-input>'
-                     '<crowd-button form-action="submit">Send it</crowd-button></crowd-form>',
-                     url="https://task.crowdloop.test/own-button.html")
+    page = task.open(
+        '<crowd-form><crowd-input name="a"></crowd-input>'
+        '<crowd-button form-action="submit">Send it</crowd-button></crowd-form>',
+        url="https://task.crowdloop.test/own-button.html",
+    )
     expect(page.get_by_role("button", name="Submit", exact=True)).to_have_count(0)
     expect(page.get_by_role("button", name="Send it")).to_have_count(1)
 
 
 def test_crowd_button_submits_by_click_and_by_keyboard(task: TaskPage) -> None:
-    page = task.open('<crowd-form><crowd-input name="a"></crowd-input>'
-                     '<crowd-button form-action="submit" variant="primary">Send</crowd-button>'
-                     '<crowd-button id="other">Other</crowd-button></crowd-form>')
+    page = task.open(
+        '<crowd-form><crowd-input name="a"></crowd-input>'
+        '<crowd-button form-action="submit" variant="primary">Send</crowd-button>'
+        '<crowd-button id="other">Other</crowd-button></crowd-form>'
+    )
     page.locator("crowd-input input").fill("x")
     page.get_by_role("button", name="Other").click()  # no form-action: does nothing
     task.settle()
@@ -74,9 +77,11 @@ def test_crowd_button_submits_by_click_and_by_keyboard(task: TaskPage) -> None:
 
 
 def test_crowd_button_reset_restores_defaults(task: TaskPage) -> None:
-    page = task.open('<crowd-form><crowd-input name="a" value="start"></crowd-input>'
-                     '<crowd-checkbox name="c">C</crowd-checkbox><input type="text" name="n" value="v">'
-                     '<crowd-button form-action="reset">Reset</crowd-button></crowd-form>')
+    page = task.open(
+        '<crowd-form><crowd-input name="a" value="start"></crowd-input>'
+        '<crowd-checkbox name="c">C</crowd-checkbox><input type="text" name="n" value="v">'
+        '<crowd-button form-action="reset">Reset</crowd-button></crowd-form>'
+    )
     page.locator("crowd-input input").fill("changed")
     page.get_by_role("checkbox", name="C").click()
     page.locator("input[name=n]").fill("other")
@@ -130,8 +135,10 @@ def test_plain_controls_serialization(task: TaskPage) -> None:
 
 def test_later_control_with_the_same_name_wins(task: TaskPage) -> None:
     # catalog F9 (the hierarchical bounding-box template's trick)
-    task.open('<crowd-form><select name="_"><option value="x" selected>x</option></select>'
-              '<input type="hidden" name="_" value="_"></crowd-form>')
+    task.open(
+        '<crowd-form><select name="_"><option value="x" selected>x</option></select>'
+        '<input type="hidden" name="_" value="_"></crowd-form>'
+    )
     assert task.submit_and_answer() == {"_": "_"}
 
 

@@ -36,7 +36,8 @@ def spread(browser: Browser, jpeg: bytes) -> dict[str, float]:
     """Luminance standard deviation and number of distinct colours of a JPEG, decoded by the browser."""
     page = browser.new_page()
     try:
-        return page.evaluate("""async (src) => {
+        return page.evaluate(
+            """async (src) => {
           const img = new Image(); img.src = src; await img.decode();
           const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
           const g = c.getContext('2d'); g.drawImage(img, 0, 0);
@@ -48,7 +49,9 @@ def spread(browser: Browser, jpeg: bytes) -> dict[str, float]:
           }
           const mean = sum / n;
           return {std: Math.sqrt(sq / n - mean * mean), colours: colours.size, width: c.width, height: c.height};
-        }""", "data:image/jpeg;base64," + base64.b64encode(jpeg).decode())
+        }""",
+            "data:image/jpeg;base64," + base64.b64encode(jpeg).decode(),
+        )
     finally:
         page.close()
 
@@ -79,8 +82,10 @@ def test_identical_renderings_share_a_screenshot(tmp_path: Path) -> None:
     # a corpus without index.json: every template file, inputs/<path>.json when present
     folder = tmp_path / "plain"
     folder.mkdir()
-    page = ('<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>'
-            '<crowd-form><crowd-input name="q" label="{{ task.input.q }}"></crowd-input></crowd-form>')
+    page = (
+        '<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>'
+        '<crowd-form><crowd-input name="q" label="{{ task.input.q }}"></crowd-input></crowd-form>'
+    )
     (folder / "a.html").write_text(page)
     (folder / "b.liquid.html").write_text(page)
     (folder / "inputs").mkdir()
@@ -89,7 +94,8 @@ def test_identical_renderings_share_a_screenshot(tmp_path: Path) -> None:
     entries = corpus_entries(folder)
     assert [(e.path, e.elements, e.task_input) for e in entries] == [
         ("a.html", ["crowd-form", "crowd-input"], {"q": "Your name?"}),
-        ("b.liquid.html", ["crowd-form", "crowd-input"], {"q": "Your name?"})]
+        ("b.liquid.html", ["crowd-form", "crowd-input"], {"q": "Your name?"}),
+    ]
     assert build_gallery(tmp_path / "out", folder, progress=False) == 2
     assert len(list((tmp_path / "out" / "img").iterdir())) == 1
     assert "renders like a.html" in (tmp_path / "out" / "index.html").read_text()
@@ -104,6 +110,6 @@ def test_placeholder_media() -> None:
     body, kind = placeholder_media("https://x.test/doc.pdf")
     assert kind == "application/pdf" and body.startswith(b"%PDF-1.4") and body.endswith(b"%%EOF\n")
     xref = int(body.rsplit(b"startxref\n", 1)[1].split(b"\n", 1)[0])
-    assert body[xref:xref + 4] == b"xref"  # the offsets point where they should
+    assert body[xref : xref + 4] == b"xref"  # the offsets point where they should
     assert b"(Placeholder for doc.pdf)" in body
     assert placeholder_media("https://x.test/page.html")[1].startswith("text/html")

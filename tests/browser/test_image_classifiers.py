@@ -12,9 +12,13 @@ IMAGE = "https://media.crowdloop.test/photo.png"
 
 
 def test_image_classifier_template(task: TaskPage) -> None:
-    page = task.open(render_corpus(task, "amazon-sagemaker-ground-truth-task-uis/images/image-classification.liquid.html"))
+    page = task.open(
+        render_corpus(task, "amazon-sagemaker-ground-truth-task-uis/images/image-classification.liquid.html")
+    )
     image = page.locator("crowd-image-classifier img[part=image]")
-    page.wait_for_function("document.querySelector('crowd-image-classifier').shadowRoot.querySelector('img').naturalWidth > 0")
+    page.wait_for_function(
+        "document.querySelector('crowd-image-classifier').shadowRoot.querySelector('img').naturalWidth > 0"
+    )
     assert image.evaluate("i => i.naturalWidth") == 64
     assert task.submit_blocked().endswith("Please choose a category.")
     page.get_by_role("radio", name="Dog").click()
@@ -44,11 +48,15 @@ def test_worker_comment_by_keyboard(task: TaskPage) -> None:
 
 
 def test_multi_select_zoomable_image_template(task: TaskPage) -> None:
-    path = "amazon-sagemaker-ground-truth-task-uis/images/image-classification-multiselect-and-zoomable-image.liquid.html"
+    path = (
+        "amazon-sagemaker-ground-truth-task-uis/images/image-classification-multiselect-and-zoomable-image.liquid.html"
+    )
     serve_media(task, "https://s3.amazonaws.com/cv-demo-images/ken-griffey-jr.jpg")
     page = task.open(render_corpus(task, path))
     layer = page.locator("crowd-image-classifier-multi-select .layer")
-    page.wait_for_function("document.querySelector('crowd-image-classifier-multi-select').shadowRoot.querySelector('.layer').style.transform !== ''")
+    page.wait_for_function(
+        "document.querySelector('crowd-image-classifier-multi-select').shadowRoot.querySelector('.layer').style.transform !== ''"
+    )
     before = layer.bounding_box()
     page.get_by_role("button", name="Zoom in").click()
     after = layer.bounding_box()
@@ -64,7 +72,9 @@ def test_overlay_boxes_are_drawn_in_image_pixels(task: TaskPage) -> None:
     page = task.open(f"""<crowd-form><crowd-image-classifier name="ok" src="{IMAGE}" header="Correct?" categories="['Yes', 'No']"
       overlay='{{"boundingBox": {{"labels": ["car"], "value": [{{"label": "car", "left": 100, "top": 50, "width": 200, "height": 100}}]}}}}'>
     </crowd-image-classifier></crowd-form>""")
-    page.wait_for_function("document.querySelector('crowd-image-classifier').shadowRoot.querySelector('.layer').style.transform !== ''")
+    page.wait_for_function(
+        "document.querySelector('crowd-image-classifier').shadowRoot.querySelector('.layer').style.transform !== ''"
+    )
     rect = page.locator("crowd-image-classifier svg rect").bounding_box()
     img = page.locator("crowd-image-classifier img[part=image]").bounding_box()
     assert rect and img

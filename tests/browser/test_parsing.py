@@ -1,8 +1,6 @@
 """Lenient parsing of JS-literal attribute values (catalog §2.7): CrowdLoop.parseLiteral and the
 attributes that use it."""
 
-# ruff: noqa: E501  (HTML templates are kept on one line each for readability)
-
 from __future__ import annotations
 
 import pytest
@@ -14,13 +12,19 @@ CASES = [
     ("['Cat','Dog']", ["Cat", "Dog"]),
     ('["a", "b"]', ["a", "b"]),
     ("{ text: 'None of the above' }", {"text": "None of the above"}),
-    ("[{name:\"Weapons\", parentName:\"Violence\",},]", [{"name": "Weapons", "parentName": "Violence"}]),
+    ('[{name:"Weapons", parentName:"Violence",},]', [{"name": "Weapons", "parentName": "Violence"}]),
     ("[{'label': 'person', 'shortDisplayName': 'per'}]", [{"label": "person", "shortDisplayName": "per"}]),
-    ("""{
+    (
+        """{
         // two lines, a comment and a block comment
         lines: [ /* first */ {label: 'lane', vertices: [{x: 1, y: -2.5}, {x: 0x10, y: 1e2}]} ],
-     }""", {"lines": [{"label": "lane", "vertices": [{"x": 1, "y": -2.5}, {"x": 16, "y": 100}]}]}),
-    ("['it\\'s', \"say \\\"hi\\\"\", 'tab\\tnew\\nline', '\\u00e9\\x41']", ["it's", 'say "hi"', "tab\tnew\nline", "éA"]),
+     }""",
+        {"lines": [{"label": "lane", "vertices": [{"x": 1, "y": -2.5}, {"x": 16, "y": 100}]}]},
+    ),
+    (
+        "['it\\'s', \"say \\\"hi\\\"\", 'tab\\tnew\\nline', '\\u00e9\\x41']",
+        ["it's", 'say "hi"', "tab\tnew\nline", "éA"],
+    ),
     ("[true, false, null, undefined, 3, +4, .5]", [True, False, None, None, 3, 4, 0.5]),
     ("'plain string'", "plain string"),
     ('[{"name":"Clarity","allowTie":true}]', [{"name": "Clarity", "allowTie": True}]),
@@ -40,7 +44,9 @@ def test_parse_literal(parser: TaskPage) -> None:
 
 def test_parse_literal_rejects_garbage(parser: TaskPage) -> None:
     for text in ["['a',", "{a: }", "[1 2]", "alert(1)", "['a'] trailing", "{'a': b}", "`x", ""]:
-        error = parser.page.evaluate("t => { try { CrowdLoop.parseLiteral(t); return null; } catch (e) { return e.name; } }", text)
+        error = parser.page.evaluate(
+            "t => { try { CrowdLoop.parseLiteral(t); return null; } catch (e) { return e.name; } }", text
+        )
         assert error == "SyntaxError", text
 
 

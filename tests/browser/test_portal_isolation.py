@@ -41,8 +41,11 @@ def _probe(page: Page) -> dict[str, Any]:
     deadline = time.monotonic() + 5
     while True:
         probe: dict[str, Any] | None = page.evaluate("window.crowdloopProbe || null")
-        if probe is not None and probe["fetched"] != "pending" and (probe["popup"] != "opened" or
-                                                                    probe["csrf"] != "none"):
+        if (
+            probe is not None
+            and probe["fetched"] != "pending"
+            and (probe["popup"] != "opened" or probe["csrf"] != "none")
+        ):
             return probe
         assert time.monotonic() < deadline, probe
         page.wait_for_timeout(100)
@@ -70,21 +73,36 @@ def test_task_frame_opened_as_a_page_runs_in_an_opaque_origin(site: Site, browse
         assert len(worker.page.context.pages) == 2  # no portal page was opened by the script
 
 
-MARKUP_OUTPUT = json.dumps({"humanLoopName": "loop-markup", "inputContent": {
-    "note": "<script>window.crowdloopRan = true; document.title = 'ran';</script><img src=x "
-            "onerror=\"window.crowdloopRan = true\">"}}).encode()
+MARKUP_OUTPUT = json.dumps(
+    {
+        "humanLoopName": "loop-markup",
+        "inputContent": {
+            "note": "<script>window.crowdloopRan = true; document.title = 'ran';</script><img src=x "
+            'onerror="window.crowdloopRan = true">'
+        },
+    }
+).encode()
 
 
 def test_object_presigned_as_html_never_runs_for_a_signed_in_worker(
-        site: Site, server: RunningServer, browser: Browser) -> None:  # noqa: F811
+    site: Site,  # noqa: F811
+    server: RunningServer,
+    browser: Browser,
+) -> None:
     key = "a2i/fd/2026/12/05/00/00/00/loop-markup/output.json"
     path = server.settings.output_path / "isolation" / key
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(MARKUP_OUTPUT)
     _, group = site.team()
-    url = server.client("s3").generate_presigned_url("get_object", Params={
-        "Bucket": "isolation", "Key": key, "ResponseContentType": "text/html",
-        "ResponseContentDisposition": "inline"})
+    url = server.client("s3").generate_presigned_url(
+        "get_object",
+        Params={
+            "Bucket": "isolation",
+            "Key": key,
+            "ResponseContentType": "text/html",
+            "ResponseContentDisposition": "inline",
+        },
+    )
     with open_worker(browser, site) as worker:
         worker.sign_in(site.worker(group))
         page = worker.page.context.new_page()

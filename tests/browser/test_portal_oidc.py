@@ -56,7 +56,10 @@ def test_oidc_sign_in_end_to_end(site: Site, browser: Browser, idp: TestIdp) -> 
         expect(page.get_by_role("heading", name="No tasks left")).to_be_visible()
         [answer] = site.output(name)["humanAnswers"]
         assert answer["workerMetadata"]["identityData"] == {
-            "identityProviderType": "Oidc", "issuer": idp.issuer, "sub": f"sub-{group}"}
+            "identityProviderType": "Oidc",
+            "issuer": idp.issuer,
+            "sub": f"sub-{group}",
+        }
         page.get_by_role("button", name="Sign out").click()
         expect(page.get_by_role("link", name="Sign out of 127.0.0.1 too")).to_be_visible()
         worker.check()

@@ -57,8 +57,7 @@ def test_task_count_two_goes_to_two_workers_once(site: Site, browser: Browser) -
     flow, group = site.job(TEMPLATE, task_count=2, title="Label twice")
     name = site.start_loop(flow, {"text": "label me twice"})
     emails = [site.worker(group) for _ in range(3)]
-    with (open_worker(browser, site) as one, open_worker(browser, site) as two,
-          open_worker(browser, site) as three):
+    with open_worker(browser, site) as one, open_worker(browser, site) as two, open_worker(browser, site) as three:
         for worker, email in zip((one, two, three), emails, strict=True):
             worker.sign_in(email)
         one.start("Label twice")
@@ -91,8 +90,11 @@ def test_time_is_up_and_the_task_goes_back(site: Site, browser: Browser) -> None
         # Shorten the lease to 3 seconds from now (instead of waiting out a real time limit), then reload:
         # the countdown runs out in the browser and the page turns into "Time is up".
         with site.svc.store.write() as conn:
-            conn.execute(assignments.update().where(assignments.c.id == slow.assignment_id())
-                         .values(expires_at=site.svc.clock.now() + timedelta(seconds=3)))
+            conn.execute(
+                assignments.update()
+                .where(assignments.c.id == slow.assignment_id())
+                .values(expires_at=site.svc.clock.now() + timedelta(seconds=3))
+            )
         slow.page.reload()
         slow.wait_for_task()
         expect(slow.page.locator("[data-countdown]")).to_have_text(re.compile(r"^0:0[0-3]$"))

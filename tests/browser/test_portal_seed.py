@@ -22,8 +22,10 @@ RESPONSES = [
     "A mirror is a smooth surface that reflects light at the same angle it arrives.",
 ]
 RANKS = {"response_1_ranking": "1", "response_2_ranking": "3", "response_3_ranking": "2"}
-EVIL = ("<script>document.title='pwned'</script>"
-        "<img src=x onerror=\"parent.postMessage({crowdloop:1,type:'submit',answer:{pwned:1}},'*')\">")
+EVIL = (
+    "<script>document.title='pwned'</script>"
+    "<img src=x onerror=\"parent.postMessage({crowdloop:1,type:'submit',answer:{pwned:1}},'*')\">"
+)
 
 
 def _rank(frame: object, ranks: dict[str, str]) -> None:
@@ -79,7 +81,8 @@ def test_seed_template_end_to_end(site: Site, browser: Browser, tmp_path: Path) 
         assert page.title() != "pwned"
         answers = site.output(second)["humanAnswers"]
         assert [a["answerContent"] for a in answers] == [
-            {"response_1_ranking": "2", "response_2_ranking": "2", "response_3_ranking": "3"}]
+            {"response_1_ranking": "2", "response_2_ranking": "2", "response_3_ranking": "3"}
+        ]
         worker.check()
 
 

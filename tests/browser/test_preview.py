@@ -55,8 +55,9 @@ def test_preview_renders_live_and_shows_the_answer(task: TaskPage, tmp_path: Pat
 
 
 def test_preview_lists_errors(task: TaskPage) -> None:
-    page_html, errors = preview_page("<crowd-form>{{ task.input.x | no_such_filter }}</crowd-form>", "{bad json",
-                                     title="broken.html")
+    page_html, errors = preview_page(
+        "<crowd-form>{{ task.input.x | no_such_filter }}</crowd-form>", "{bad json", title="broken.html"
+    )
     assert [code for code, _ in errors] == ["ValidationException", "UndefinedFilter"]
     open_preview(task, page_html)
     items = task.page.locator("#errors li")
@@ -73,14 +74,17 @@ def test_preview_cli_exit_code_and_media(tmp_path: Path) -> None:
     picture = sample_png(32, 24)
     (media / "cat.png").write_bytes(picture)
     template = tmp_path / "t.html"
-    template.write_text('<crowd-form><img id="a" src="{{ task.input.a | grant_read_access }}">'
-                        '<img id="b" src="{{ task.input.b | grant_read_access }}">'
-                        '<crowd-input name="n"></crowd-input></crowd-form>')
+    template.write_text(
+        '<crowd-form><img id="a" src="{{ task.input.a | grant_read_access }}">'
+        '<img id="b" src="{{ task.input.b | grant_read_access }}">'
+        '<crowd-input name="n"></crowd-input></crowd-form>'
+    )
     data = tmp_path / "in.json"
     data.write_text(json.dumps({"a": "s3://bucket/cats/cat.png", "b": "s3://bucket/elsewhere/dog.jpg"}))
     out = tmp_path / "p.html"
-    result = CliRunner().invoke(preview, [str(template), "--input", str(data), "--out", str(out),
-                                          "--media-root", str(tmp_path / "media")])
+    result = CliRunner().invoke(
+        preview, [str(template), "--input", str(data), "--out", str(out), "--media-root", str(tmp_path / "media")]
+    )
     assert result.exit_code == 0, result.output
     page = out.read_text()
     assert base64.b64encode(picture).decode() in page  # the local file, inlined
@@ -98,8 +102,10 @@ def test_preview_renders_within_the_servers_render_budget(tmp_path: Path) -> Non
     template.write_text("<p>shown?</p>{% for i in (1..900000) %}{% assign x = i %}{% endfor %}")
     out = tmp_path / "p.html"
     result = CliRunner(env={"CROWDLOOP_RENDER_TIME_LIMIT_SECONDS": "0.05"}).invoke(
-        preview, [str(template), "--out", str(out)])
+        preview, [str(template), "--out", str(out)]
+    )
     assert result.exit_code == 1
-    assert ("ResourceLimitExceeded: The template exceeded the render budget: more than 0.05 s of CPU time"
-            in result.output)
+    assert (
+        "ResourceLimitExceeded: The template exceeded the render budget: more than 0.05 s of CPU time" in result.output
+    )
     assert "shown?" not in out.read_text()

@@ -67,8 +67,11 @@ def test_ctrl_enter_inside_the_frame_submits(task: TaskPage) -> None:
 
 
 def test_sandboxed_frame_talks_to_its_parent(task: TaskPage) -> None:
-    page = framed(task, '<crowd-form><full-instructions header="Rules">Be precise.</full-instructions>'
-                        '<crowd-input name="a" required label="A"></crowd-input></crowd-form>')
+    page = framed(
+        task,
+        '<crowd-form><full-instructions header="Rules">Be precise.</full-instructions>'
+        '<crowd-input name="a" required label="A"></crowd-input></crowd-form>',
+    )
     frame = page.frame_locator("#task")
     assert page.evaluate("window.fromFrame") == [{"crowdloop": 1, "type": "ready"}]
     assert page.frames[1].evaluate("window.parent !== window")
@@ -130,24 +133,31 @@ def test_no_form_answers_submit_request_with_invalid(task: TaskPage) -> None:
 def test_works_under_the_portal_content_security_policy(task: TaskPage) -> None:
     # the frame's policy: no eval, styles and scripts inline or from the asset host, images from
     # granted hosts and data:/blob:
-    policy = ("default-src 'none'; script-src 'unsafe-inline' https://assets.crowd.aws/; "
-              "style-src 'unsafe-inline' https://assets.crowd.aws/; img-src https://media.crowdloop.test/ data: blob:; "
-              "media-src https://media.crowdloop.test/ data: blob:; connect-src 'none'; frame-src 'none'; "
-              "object-src 'none'; base-uri 'none'; form-action 'none'")
+    policy = (
+        "default-src 'none'; script-src 'unsafe-inline' https://assets.crowd.aws/; "
+        "style-src 'unsafe-inline' https://assets.crowd.aws/; img-src https://media.crowdloop.test/ data: blob:; "
+        "media-src https://media.crowdloop.test/ data: blob:; connect-src 'none'; frame-src 'none'; "
+        "object-src 'none'; base-uri 'none'; form-action 'none'"
+    )
     task.serve("https://media.crowdloop.test/p.png", png_bytes(40, 30), "image/png")
-    html = SCRIPT_TAG + """<crowd-form>
+    html = (
+        SCRIPT_TAG
+        + """<crowd-form>
       <short-instructions>Rank, then paint.</short-instructions>
       <crowd-text-ranking name="r" text="Q" responses='["A", "B"]' ordinal-ranking-dimensions='[{"name": "Overall", "allowTie": true}]'></crowd-text-ranking>
       <crowd-semantic-segmentation name="s" src="https://media.crowdloop.test/p.png" labels="['x']"></crowd-semantic-segmentation>
       <crowd-slider name="v" value="3" pin></crowd-slider>
     </crowd-form>"""
+    )
     task.serve(FRAME_URL, html, headers={"Content-Security-Policy": policy})
     page = task.page
     page.goto(FRAME_URL)
     task.wait_for_message("ready")
     page.get_by_role("combobox", name="Overall: rank of response 1").select_option("1")
     page.get_by_role("combobox", name="Overall: rank of response 2").select_option("1")
-    page.wait_for_function("document.querySelector('crowd-semantic-segmentation').value.inputImageProperties.width === 40")
+    page.wait_for_function(
+        "document.querySelector('crowd-semantic-segmentation').value.inputImageProperties.width === 40"
+    )
     page.keyboard.press("Control+Enter")
     answer = task.answer()
     assert answer["r"] == {"ordinalRankingDimensions": [{"name": "Overall", "responseRankings": [1, 1]}]}

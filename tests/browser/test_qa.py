@@ -1,8 +1,6 @@
 """crowd-question-answer-generation (V2): pairs, tags, references by mouse and by keyboard, limits,
 and the three placements (inside a crowd-form, linked by crowd-form-element-id, standalone)."""
 
-# ruff: noqa: E501  (HTML templates are kept on one line each for readability)
-
 from __future__ import annotations
 
 from playwright.sync_api import Locator, Page, expect
@@ -15,7 +13,8 @@ PASSAGE = "source: The quick brown fox jumps over the lazy dog."
 
 def select_text(page: Page, phrase: str) -> None:
     """Drag the mouse across `phrase` in the passage."""
-    rect = page.evaluate("""phrase => {
+    rect = page.evaluate(
+        """phrase => {
       const box = document.querySelector('crowd-question-answer-generation').shadowRoot.querySelector('[part=passage]');
       const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
       for (let n = walker.nextNode(); n; n = walker.nextNode()) {
@@ -26,7 +25,9 @@ def select_text(page: Page, phrase: str) -> None:
         return {x0: b.left + 1, x1: b.right - 1, y: b.top + b.height / 2};
       }
       return null;
-    }""", phrase)
+    }""",
+        phrase,
+    )
     assert rect
     page.mouse.move(rect["x0"], rect["y"])
     page.mouse.down()
@@ -66,12 +67,24 @@ def test_template_pairs_tags_and_references(task: TaskPage) -> None:
     page.keyboard.type("Yes/No")
     second.get_by_text("This pair is about the whole passage").click()
     expect(second.get_by_role("button", name="Add selected text")).to_be_disabled()
-    assert task.submit_and_answer() == {"questionAndAnswers": {"questionAnswerPairs": [
-        {"question": "What does the fox jump over?", "answer": "the lazy dog", "tag": "What",
-         "references": [{"startOffset": 39, "endOffset": 51}]},
-        {"question": "Is this a pangram?", "answer": "Yes", "tag": "Yes/No",
-         "references": [{"startOffset": 0, "endOffset": len(PASSAGE)}]},
-    ]}}
+    assert task.submit_and_answer() == {
+        "questionAndAnswers": {
+            "questionAnswerPairs": [
+                {
+                    "question": "What does the fox jump over?",
+                    "answer": "the lazy dog",
+                    "tag": "What",
+                    "references": [{"startOffset": 39, "endOffset": 51}],
+                },
+                {
+                    "question": "Is this a pangram?",
+                    "answer": "Yes",
+                    "tag": "Yes/No",
+                    "references": [{"startOffset": 0, "endOffset": len(PASSAGE)}],
+                },
+            ]
+        }
+    }
 
 
 def test_limits_remove_and_word_counts(task: TaskPage) -> None:
@@ -101,8 +114,18 @@ def test_limits_remove_and_word_counts(task: TaskPage) -> None:
     first.get_by_label("Text from the passage to add as a reference for Q&A pair 1").fill("not in the text")
     first.get_by_role("button", name="Find and add").click()
     expect(first.get_by_text("“not in the text” is not in the passage.")).to_be_visible()
-    assert task.submit_and_answer() == {"qa": {"questionAnswerPairs": [
-        {"question": "Which words?", "answer": "four five", "tag": "", "references": [{"startOffset": 14, "endOffset": 23}]}]}}
+    assert task.submit_and_answer() == {
+        "qa": {
+            "questionAnswerPairs": [
+                {
+                    "question": "Which words?",
+                    "answer": "four five",
+                    "tag": "",
+                    "references": [{"startOffset": 14, "endOffset": 23}],
+                }
+            ]
+        }
+    }
 
 
 def test_keyboard_only(phone_task: TaskPage) -> None:
@@ -118,13 +141,28 @@ def test_keyboard_only(phone_task: TaskPage) -> None:
     page.keyboard.press("ArrowDown")  # "What"
     for _ in range(3):  # custom tag field (hidden) is skipped; -> Add selected text -> find field
         page.keyboard.press("Tab")
-        if page.evaluate("document.querySelector('crowd-question-answer-generation').shadowRoot.activeElement.dataset.field") == "find":
+        if (
+            page.evaluate(
+                "document.querySelector('crowd-question-answer-generation').shadowRoot.activeElement.dataset.field"
+            )
+            == "find"
+        ):
             break
     page.keyboard.type("beta")
     page.keyboard.press("Enter")
     page.keyboard.press("Control+Enter")
-    assert phone_task.answer() == {"qa": {"questionAnswerPairs": [
-        {"question": "What comes second?", "answer": "beta", "tag": "What", "references": [{"startOffset": 6, "endOffset": 10}]}]}}
+    assert phone_task.answer() == {
+        "qa": {
+            "questionAnswerPairs": [
+                {
+                    "question": "What comes second?",
+                    "answer": "beta",
+                    "tag": "What",
+                    "references": [{"startOffset": 6, "endOffset": 10}],
+                }
+            ]
+        }
+    }
 
 
 def test_standalone_and_linked_form(task: TaskPage) -> None:
@@ -137,8 +175,18 @@ def test_standalone_and_linked_form(task: TaskPage) -> None:
     first.get_by_label("Answer", exact=True).fill("The sky")
     first.get_by_label("Question tag").select_option("What")
     first.get_by_label("This pair is about the whole passage").check()
-    assert task.submit_and_answer() == {"crowd-question-answer-generation": {"questionAnswerPairs": [
-        {"question": "What is red?", "answer": "The sky", "tag": "What", "references": [{"startOffset": 0, "endOffset": 17}]}]}}
+    assert task.submit_and_answer() == {
+        "crowd-question-answer-generation": {
+            "questionAnswerPairs": [
+                {
+                    "question": "What is red?",
+                    "answer": "The sky",
+                    "tag": "What",
+                    "references": [{"startOffset": 0, "endOffset": 17}],
+                }
+            ]
+        }
+    }
 
 
 def test_linked_to_a_hidden_form(task: TaskPage) -> None:
@@ -151,5 +199,15 @@ def test_linked_to_a_hidden_form(task: TaskPage) -> None:
     first.get_by_label("Answer", exact=True).fill("Red")
     first.get_by_label("This pair is about the whole passage").check()
     page.locator("crowd-question-answer-generation").get_by_role("button", name="Submit").click()
-    assert task.answer() == {"crowd-question-answer-generation": {"questionAnswerPairs": [
-        {"question": "What colour?", "answer": "Red", "tag": "", "references": [{"startOffset": 0, "endOffset": 17}]}]}}
+    assert task.answer() == {
+        "crowd-question-answer-generation": {
+            "questionAnswerPairs": [
+                {
+                    "question": "What colour?",
+                    "answer": "Red",
+                    "tag": "",
+                    "references": [{"startOffset": 0, "endOffset": 17}],
+                }
+            ]
+        }
+    }

@@ -1,7 +1,5 @@
 """crowd-text-ranking (V2 script), with AWS's gen-ai text-ranking template."""
 
-# ruff: noqa: E501  (HTML templates are kept on one line each for readability)
-
 from __future__ import annotations
 
 from playwright.sync_api import expect
@@ -36,10 +34,14 @@ def test_text_ranking_template(task: TaskPage) -> None:
     assert 'Each response needs a different rank for "Inclusivity".' in task.submit_blocked()
     rank("Inclusivity", 1).select_option("3")
     expect(page.get_by_text("Each response needs a different rank.")).to_be_hidden()
-    assert task.submit_and_answer() == {"textRanking": {"ordinalRankingDimensions": [
-        {"name": "Clarity", "responseRankings": [2, 1, 2]},
-        {"name": "Inclusivity", "responseRankings": [3, 1, 2]},
-    ]}}
+    assert task.submit_and_answer() == {
+        "textRanking": {
+            "ordinalRankingDimensions": [
+                {"name": "Clarity", "responseRankings": [2, 1, 2]},
+                {"name": "Inclusivity", "responseRankings": [3, 1, 2]},
+            ]
+        }
+    }
 
 
 def test_text_ranking_keyboard_only(phone_task: TaskPage) -> None:
@@ -54,4 +56,6 @@ def test_text_ranking_keyboard_only(phone_task: TaskPage) -> None:
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowDown")  # -> "2"
     page.keyboard.press("Control+Enter")
-    assert phone_task.answer() == {"r": {"ordinalRankingDimensions": [{"name": "Helpfulness", "responseRankings": [1, 2]}]}}
+    assert phone_task.answer() == {
+        "r": {"ordinalRankingDimensions": [{"name": "Helpfulness", "responseRankings": [1, 2]}]}
+    }

@@ -20,7 +20,9 @@ CLEAR = (0, 0, 0, 0)
 
 def open_segmenter(task: TaskPage, tag: str, attrs: str, size: tuple[int, int] = (200, 150)) -> Page:
     task.serve(IMAGE, png_bytes(*size), "image/png")
-    page = task.open(f'<crowd-form><{tag} name="seg" src="{IMAGE}" header="Paint the objects" {attrs}></{tag}></crowd-form>')
+    page = task.open(
+        f'<crowd-form><{tag} name="seg" src="{IMAGE}" header="Paint the objects" {attrs}></{tag}></crowd-form>'
+    )
     page.wait_for_function(f"document.querySelector('{tag}').shadowRoot.querySelector('.layer').style.transform !== ''")
     page.locator(f"{tag} .stage").focus()
     return page
@@ -35,7 +37,9 @@ def mask(answer: dict[str, Any]) -> list[list[tuple[int, int, int, int]]]:
 def screen(page: Page, tag: str, x: float, y: float) -> tuple[float, float]:
     box = page.locator(f"{tag} img[part=image]").bounding_box()
     assert box
-    scale = box["width"] / page.evaluate(f"document.querySelector('{tag}').shadowRoot.querySelector('img').naturalWidth")
+    scale = box["width"] / page.evaluate(
+        f"document.querySelector('{tag}').shadowRoot.querySelector('img').naturalWidth"
+    )
     return box["x"] + x * scale, box["y"] + y * scale
 
 
@@ -43,7 +47,19 @@ def test_semantic_polygon_by_keyboard_brush_by_mouse(task: TaskPage) -> None:
     tag = "crowd-semantic-segmentation"
     page = open_segmenter(task, tag, "labels=\"['Cat', 'Dog', 'Bird']\"")
     # the first arrow shows the crosshair on pixel (100, 75); then a right triangle is filled
-    keys(page, "p", "ArrowLeft", "ArrowRight", "Shift+ArrowLeft*2", "Enter", "Shift+ArrowRight*4", "Enter", "Shift+ArrowDown*3", "Enter", "Enter")
+    keys(
+        page,
+        "p",
+        "ArrowLeft",
+        "ArrowRight",
+        "Shift+ArrowLeft*2",
+        "Enter",
+        "Shift+ArrowRight*4",
+        "Enter",
+        "Shift+ArrowDown*3",
+        "Enter",
+        "Enter",
+    )
     # Dog, brush drag along row 120
     page.get_by_text("Dog", exact=True).click()
     page.locator(f"{tag} .stage").focus()
@@ -57,17 +73,17 @@ def test_semantic_polygon_by_keyboard_brush_by_mouse(task: TaskPage) -> None:
     assert answer["inputImageProperties"] == {"height": 150, "width": 200}
     assert answer["labelMappings"] == {"Cat": {"color": "#1f77b4"}, "Dog": {"color": "#ff7f0e"}}
     rows = mask(answer)
-    assert rows[76][115] == BLUE and rows[100][118] == BLUE          # inside the triangle
-    assert rows[100][85] == CLEAR and rows[74][100] == CLEAR          # outside it
+    assert rows[76][115] == BLUE and rows[100][118] == BLUE  # inside the triangle
+    assert rows[100][85] == CLEAR and rows[74][100] == CLEAR  # outside it
     assert rows[120][40] == ORANGE and rows[0][0] == CLEAR
     colors = {pixel for row in rows for pixel in row}
-    assert colors == {BLUE, ORANGE, CLEAR}                            # no blended edge colours
+    assert colors == {BLUE, ORANGE, CLEAR}  # no blended edge colours
 
 
 def test_eraser_and_undo(task: TaskPage) -> None:
     page = open_segmenter(task, "crowd-semantic-segmentation", "labels=\"['Cat']\"", size=(64, 48))
-    keys(page, "ArrowUp", "Enter")      # the first arrow shows the crosshair on (32, 24); a dab of Cat
-    keys(page, "e", "Enter")            # erased again
+    keys(page, "ArrowUp", "Enter")  # the first arrow shows the crosshair on (32, 24); a dab of Cat
+    keys(page, "e", "Enter")  # erased again
     keys(page, "b", "ArrowDown*10", "Enter", "Control+z")  # painted and undone
     keys(page, "ArrowUp*5", "Enter")
     answer = task.submit_and_answer()["seg"]
@@ -83,8 +99,11 @@ def test_instances_get_their_own_colours(task: TaskPage) -> None:
     keys(page, "2", "n", "Shift+ArrowDown*2", "Enter")
     answer = task.submit_and_answer()["seg"]
     assert set(answer) == {"inputImageProperties", "instances", "labeledImage"}
-    assert answer["instances"] == [{"color": "#1f77b4", "label": "person"}, {"color": "#ff7f0e", "label": "person"},
-                                   {"color": "#2ca02c", "label": "car"}]
+    assert answer["instances"] == [
+        {"color": "#1f77b4", "label": "person"},
+        {"color": "#ff7f0e", "label": "person"},
+        {"color": "#2ca02c", "label": "car"},
+    ]
     rows = mask(answer)
     assert rows[30][20] == BLUE and rows[30][60] == ORANGE and rows[50][60] == GREEN
     assert page.get_by_role("radio", name="person #2").is_visible()
@@ -106,4 +125,4 @@ def test_semantic_initial_value_and_modified_flag(task: TaskPage) -> None:
     assert road not in ("#2ca02c",) and answer["labelMappings"]["sky"] == {"color": "#2ca02c"}
     rows = mask(answer)
     assert rows[10][10] == GREEN and rows[40][10] == CLEAR
-    assert rows[34][32][:3] == tuple(int(road[i:i + 2], 16) for i in (1, 3, 5))
+    assert rows[34][32][:3] == tuple(int(road[i : i + 2], 16) for i in (1, 3, 5))

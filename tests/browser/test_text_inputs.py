@@ -1,7 +1,5 @@
 """crowd-input and crowd-text-area."""
 
-
-
 from __future__ import annotations
 
 from playwright.sync_api import expect

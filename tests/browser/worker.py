@@ -114,7 +114,7 @@ class Filled:
 
     tag: str
     name: str | None
-    shape: str                                  # key into SHAPES
+    shape: str  # key into SHAPES
     detail: dict[str, Any] = field(default_factory=dict)
 
 
@@ -193,7 +193,9 @@ class Worker:
                 return
             for c in todo:
                 self._operate(c)
-                self.doc.evaluate("k => window.__clWorkerEls[k] && window.__clWorkerEls[k].setAttribute('data-cl-done', '')", c.k)
+                self.doc.evaluate(
+                    "k => window.__clWorkerEls[k] && window.__clWorkerEls[k].setAttribute('data-cl-done', '')", c.k
+                )
 
     def _operate(self, c: Control) -> None:
         if c.tab is not None:
@@ -292,7 +294,8 @@ class Worker:
             "k => { const el = window.__clWorkerEls[k]; const g = el.closest('crowd-radio-group');"
             " if (g && !g.__clGroup) g.__clGroup = (window.__clGroups = (window.__clGroups || 0) + 1);"
             " return g ? 'group:' + g.__clGroup : 'name:' + el.getAttribute('name'); }",
-            c.k)
+            c.k,
+        )
         if group not in self.radio_names:
             self.radio_names.add(group)
             self.loc(c).click()
@@ -355,7 +358,10 @@ class Worker:
     def _wait_image(self, c: Control) -> None:
         self.doc.wait_for_function(
             "k => { const el = window.__clWorkerEls[k]; const l = el.shadowRoot && el.shadowRoot.querySelector('.layer');"
-            " return !l || l.style.transform !== ''; }", arg=c.k, timeout=5000)
+            " return !l || l.style.transform !== ''; }",
+            arg=c.k,
+            timeout=5000,
+        )
 
     def _point(self, c: Control, fx: float, fy: float) -> tuple[float, float]:
         box = self.loc(c).locator("img[part=image]").bounding_box()
@@ -467,7 +473,9 @@ class Worker:
                 return {x0: b.left + 1, x1: b.right - 1, y: b.top + b.height / 2};
               }
               return null;
-            }""", c.k)
+            }""",
+            c.k,
+        )
         assert rect, "crowd-entity-annotation: no word to tag"
         text.scroll_into_view_if_needed()
         dx, dy = self._frame_offset()
@@ -480,7 +488,8 @@ class Worker:
             return 0.0, 0.0
         x, y = self.doc.frame_element().evaluate(
             "e => { const r = e.getBoundingClientRect(), s = getComputedStyle(e);"
-            " return [r.left + e.clientLeft + parseFloat(s.paddingLeft), r.top + e.clientTop + parseFloat(s.paddingTop)]; }")
+            " return [r.left + e.clientLeft + parseFloat(s.paddingLeft), r.top + e.clientTop + parseFloat(s.paddingTop)]; }"
+        )
         return float(x), float(y)
 
     def _crowd_question_answer_generation(self, c: Control) -> None:
@@ -558,6 +567,7 @@ class Worker:
 # ---------------------------------------------------------------------------------------------------
 # submitting
 
+
 def press_submit(doc: Page | Frame) -> str:
     """Press the Submit control a worker would see in `doc` (a page or the task frame); returns what was
     pressed."""
@@ -581,17 +591,28 @@ def press_submit(doc: Page | Frame) -> str:
 # ---------------------------------------------------------------------------------------------------
 # answer shapes (catalog)
 
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
 def _image_props(v: Any) -> bool:
-    return isinstance(v, dict) and _is_int(v.get("width")) and _is_int(v.get("height")) and v["width"] > 0 and v["height"] > 0
+    return (
+        isinstance(v, dict)
+        and _is_int(v.get("width"))
+        and _is_int(v.get("height"))
+        and v["width"] > 0
+        and v["height"] > 0
+    )
 
 
 def _vertices(v: Any, least: int, most: int | None = None) -> bool:
-    return (isinstance(v, list) and len(v) >= least and (most is None or len(v) <= most)
-            and all(isinstance(p, dict) and set(p) == {"x", "y"} and _is_int(p["x"]) and _is_int(p["y"]) for p in v))
+    return (
+        isinstance(v, list)
+        and len(v) >= least
+        and (most is None or len(v) <= most)
+        and all(isinstance(p, dict) and set(p) == {"x", "y"} and _is_int(p["x"]) and _is_int(p["y"]) for p in v)
+    )
 
 
 def _png(data: Any) -> bool:
@@ -613,7 +634,9 @@ def _shape_problem(shape: str, value: Any, detail: dict[str, Any]) -> str | None
             parsed = None
         return None if parsed not in (None, {}, []) else "expected a non-empty JSON string"
     if shape == "strings":
-        return None if isinstance(value, list) and all(isinstance(x, str) for x in value) else "expected a list of strings"
+        return (
+            None if isinstance(value, list) and all(isinstance(x, str) for x in value) else "expected a list of strings"
+        )
     if shape == "checkable_any":
         ok = isinstance(value, dict) and all(isinstance(b, bool) for b in value.values()) and any(value.values())
         return None if ok else "expected {value: bool} with one true"
@@ -623,17 +646,31 @@ def _shape_problem(shape: str, value: Any, detail: dict[str, Any]) -> str | None
     if shape == "number":
         return None if isinstance(value, (int, float)) and not isinstance(value, bool) else "expected a number"
     if shape == "label":
-        ok = isinstance(value, dict) and isinstance(value.get("label"), str) and set(value) <= {"label", "workerComment"}
+        ok = (
+            isinstance(value, dict) and isinstance(value.get("label"), str) and set(value) <= {"label", "workerComment"}
+        )
         return None if ok else "expected {label}"
     if shape == "labels":
-        ok = (isinstance(value, dict) and isinstance(value.get("labels"), list) and value["labels"]
-              and all(isinstance(x, str) for x in value["labels"]) and set(value) <= {"labels", "workerComment"})
+        ok = (
+            isinstance(value, dict)
+            and isinstance(value.get("labels"), list)
+            and value["labels"]
+            and all(isinstance(x, str) for x in value["labels"])
+            and set(value) <= {"labels", "workerComment"}
+        )
         return None if ok else "expected {labels: [str, ...]}"
     if shape == "ranking":
         dims = value.get("ordinalRankingDimensions") if isinstance(value, dict) else None
-        ok = (isinstance(dims, list) and len(dims) == detail["dimensions"]
-              and all(isinstance(d.get("name"), str) and isinstance(d.get("responseRankings"), list)
-                      and all(_is_int(r) for r in d["responseRankings"]) for d in dims))
+        ok = (
+            isinstance(dims, list)
+            and len(dims) == detail["dimensions"]
+            and all(
+                isinstance(d.get("name"), str)
+                and isinstance(d.get("responseRankings"), list)
+                and all(_is_int(r) for r in d["responseRankings"])
+                for d in dims
+            )
+        )
         return None if ok else "expected {ordinalRankingDimensions: [{name, responseRankings}]}"
     if shape in ("boxes", "keypoints", "polygons", "lines", "polylines"):
         key = {"boxes": "boundingBoxes"}.get(shape, shape)
@@ -648,20 +685,35 @@ def _shape_problem(shape: str, value: Any, detail: dict[str, Any]) -> str | None
         for item in items:
             if not isinstance(item, dict) or not isinstance(item.get("label"), str):
                 return f"{key} item without a label: {item!r}"
-            if shape == "boxes" and not (set(item) == {"label", "left", "top", "width", "height"}
-                                         and all(_is_int(item[k]) for k in ("left", "top", "width", "height"))):
+            if shape == "boxes" and not (
+                set(item) == {"label", "left", "top", "width", "height"}
+                and all(_is_int(item[k]) for k in ("left", "top", "width", "height"))
+            ):
                 return f"bad box {item!r}"
-            if shape == "keypoints" and not (set(item) == {"label", "x", "y"} and _is_int(item["x"]) and _is_int(item["y"])):
+            if shape == "keypoints" and not (
+                set(item) == {"label", "x", "y"} and _is_int(item["x"]) and _is_int(item["y"])
+            ):
                 return f"bad keypoint {item!r}"
             least, most = {"polygons": (3, None), "lines": (2, 2), "polylines": (2, None)}.get(shape, (0, None))
-            if shape in ("polygons", "lines", "polylines") and not (set(item) == {"label", "vertices"} and _vertices(item["vertices"], least, most)):
+            if shape in ("polygons", "lines", "polylines") and not (
+                set(item) == {"label", "vertices"} and _vertices(item["vertices"], least, most)
+            ):
                 return f"bad {shape[:-1]} {item!r}"
         return None
     if shape == "entities":
         ents = value.get("entities") if isinstance(value, dict) else None
-        ok = (isinstance(ents, list) and ents and all(set(e) == {"label", "startOffset", "endOffset"} and isinstance(e["label"], str)
-                                                      and _is_int(e["startOffset"]) and _is_int(e["endOffset"])
-                                                      and e["startOffset"] < e["endOffset"] for e in ents))
+        ok = (
+            isinstance(ents, list)
+            and ents
+            and all(
+                set(e) == {"label", "startOffset", "endOffset"}
+                and isinstance(e["label"], str)
+                and _is_int(e["startOffset"])
+                and _is_int(e["endOffset"])
+                and e["startOffset"] < e["endOffset"]
+                for e in ents
+            )
+        )
         return None if ok else "expected {entities: [{label, startOffset, endOffset}]}"
     if shape in ("semantic", "instances"):
         if not isinstance(value, dict) or not _image_props(value.get("inputImageProperties")):
@@ -670,7 +722,13 @@ def _shape_problem(shape: str, value: Any, detail: dict[str, Any]) -> str | None
             return "expected labeledImage.pngImageData (base64 PNG)"
         if shape == "semantic":
             maps = value.get("labelMappings")
-            ok = isinstance(maps, dict) and maps and all(isinstance(m, dict) and re.fullmatch(r"#[0-9a-f]{6}", str(m.get("color"))) for m in maps.values())
+            ok = (
+                isinstance(maps, dict)
+                and maps
+                and all(
+                    isinstance(m, dict) and re.fullmatch(r"#[0-9a-f]{6}", str(m.get("color"))) for m in maps.values()
+                )
+            )
             return None if ok else "expected labelMappings {label: {color}}"
         inst = value.get("instances")
         ok = isinstance(inst, list) and inst and all(set(i) == {"color", "label"} for i in inst)
@@ -680,14 +738,18 @@ def _shape_problem(shape: str, value: Any, detail: dict[str, Any]) -> str | None
         if not isinstance(pairs, list) or not pairs:
             return "expected {questionAnswerPairs: [...]}"
         for p in pairs:
-            if set(p) != {"question", "answer", "tag", "references"} or not all(isinstance(p[k], str) for k in ("question", "answer", "tag")):
+            if set(p) != {"question", "answer", "tag", "references"} or not all(
+                isinstance(p[k], str) for k in ("question", "answer", "tag")
+            ):
                 return f"bad pair {p!r}"
             if not p["references"] or not all(set(r) == {"startOffset", "endOffset"} for r in p["references"]):
                 return f"bad references {p['references']!r}"
         return None
     if shape == "textract":
         blocks = value.get("blocks") if isinstance(value, dict) else None
-        ok = isinstance(blocks, list) and all(isinstance(b, dict) and ("BlockType" in b or "blockType" in b) for b in blocks)
+        ok = isinstance(blocks, list) and all(
+            isinstance(b, dict) and ("BlockType" in b or "blockType" in b) for b in blocks
+        )
         return None if ok and set(value) == {"blocks"} else "expected {blocks: [Textract blocks]}"
     if shape == "moderation":
         labels = value.get("moderationLabels") if isinstance(value, dict) else None

@@ -25,4 +25,5 @@ def test_every_other_account_is_named_with_what_it_holds(services: Services) -> 
     assert problem == (
         f"crowdloop serves a single account (account_id {OWN}), but this store also holds data of another "
         "account (account 000011112222: access keys: 1, workforces: 1; account 999900001111: access keys: 1): "
-        "serve a new --data-dir / --database-url.")
+        "serve a new --data-dir / --database-url."
+    )

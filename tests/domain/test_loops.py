@@ -31,8 +31,9 @@ def _loop_row(svc: Services, name: str) -> sa.Row:  # type: ignore[type-arg]
 def test_start_then_describe(services: Services) -> None:
     flow = make_flow(services, "rank-fd", task_count=2, lifetime=120, output_path="s3://bucket/a2i-results")
     _clock(services).advance(3723.4567)  # 2026-01-01T01:02:03.456700Z
-    arn = loops.start_human_loop(services, CALLER, "Loop-1", flow.arn, '{"text": "hi"}',
-                                 {"ContentClassifiers": ["FreeOfAdultContent"]})
+    arn = loops.start_human_loop(
+        services, CALLER, "Loop-1", flow.arn, '{"text": "hi"}', {"ContentClassifiers": ["FreeOfAdultContent"]}
+    )
     assert arn == "arn:aws:sagemaker:us-east-1:123456789012:human-loop/Loop-1"
     loop = loops.describe_human_loop(services, CALLER, "Loop-1")
     assert loop.status is HumanLoopStatus.IN_PROGRESS
@@ -89,10 +90,12 @@ def test_input_content_accepts_big_integers(services: Services) -> None:
 
 def test_unknown_flow_definition_is_invalid_input_not_not_found(services: Services) -> None:
     make_flow(services, "real")
-    for arn in ("arn:aws:sagemaker:us-east-1:123456789012:flow-definition/nope",
-                "arn:aws:sagemaker:us-east-1:999999999999:flow-definition/real",
-                "arn:aws:sagemaker:eu-west-1:123456789012:flow-definition/real",
-                "arn:aws:sagemaker:us-east-1:123456789012:human-task-ui/real"):
+    for arn in (
+        "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/nope",
+        "arn:aws:sagemaker:us-east-1:999999999999:flow-definition/real",
+        "arn:aws:sagemaker:eu-west-1:123456789012:flow-definition/real",
+        "arn:aws:sagemaker:us-east-1:123456789012:human-task-ui/real",
+    ):
         with pytest.raises(InvalidInput) as err:
             loops.start_human_loop(services, CALLER, "x", arn, "{}")
         assert err.value.field == "flowDefinitionArn"
@@ -101,12 +104,16 @@ def test_unknown_flow_definition_is_invalid_input_not_not_found(services: Servic
 def test_initializing_flow_definition_is_activated_by_use(services: Services) -> None:
     flow = make_flow(services, activate=False)
     with services.store.read() as conn:
-        assert conn.execute(sa.select(flow_definitions.c.status)
-                            .where(flow_definitions.c.id == flow.id)).scalar_one() == "Initializing"
+        assert (
+            conn.execute(sa.select(flow_definitions.c.status).where(flow_definitions.c.id == flow.id)).scalar_one()
+            == "Initializing"
+        )
     start(services, flow)
     with services.store.read() as conn:
-        assert conn.execute(sa.select(flow_definitions.c.status)
-                            .where(flow_definitions.c.id == flow.id)).scalar_one() == "Active"
+        assert (
+            conn.execute(sa.select(flow_definitions.c.status).where(flow_definitions.c.id == flow.id)).scalar_one()
+            == "Active"
+        )
 
 
 @pytest.mark.parametrize("status", ["Deleting", "Failed"])
@@ -130,10 +137,11 @@ def test_deleted_task_ui_blocks_new_loops(services: Services) -> None:
 def test_flow_with_request_source_cannot_start_loops(services: Services) -> None:
     flow = make_flow(services)
     with services.store.write() as conn:
-        request = {**flow.request, "HumanLoopRequestSource": {
-            "AwsManagedHumanLoopRequestSource": "AWS/Textract/AnalyzeDocument/Forms/V1"}}
-        conn.execute(flow_definitions.update().where(flow_definitions.c.id == flow.id)
-                     .values(request=request))
+        request = {
+            **flow.request,
+            "HumanLoopRequestSource": {"AwsManagedHumanLoopRequestSource": "AWS/Textract/AnalyzeDocument/Forms/V1"},
+        }
+        conn.execute(flow_definitions.update().where(flow_definitions.c.id == flow.id).values(request=request))
     with pytest.raises(InvalidInput, match="HumanLoopRequestSource"):
         start(services, flow)
 
@@ -185,15 +193,21 @@ def test_list_filters_sorts_and_pages(services: Services) -> None:
     assert [x.name for x in loops_] == names[::-1] and token is None  # default: Descending
     asc, _ = loops.list_human_loops(services, CALLER, flow.arn, sort_order="Ascending")
     assert [x.name for x in asc] == names
-    window, _ = loops.list_human_loops(services, CALLER, flow.arn, sort_order="Ascending",
-                                       created_after=t0 + timedelta(seconds=20),
-                                       created_before=t0 + timedelta(seconds=50))
+    window, _ = loops.list_human_loops(
+        services,
+        CALLER,
+        flow.arn,
+        sort_order="Ascending",
+        created_after=t0 + timedelta(seconds=20),
+        created_before=t0 + timedelta(seconds=50),
+    )
     assert [x.name for x in window] == ["l2", "l3", "l4"]  # after is inclusive, before exclusive
     for order, expected in (("Ascending", names), ("Descending", names[::-1])):
         seen, token = [], None
         while True:
-            page, token = loops.list_human_loops(services, CALLER, flow.arn, sort_order=order, max_results=3,
-                                                 next_token=token)
+            page, token = loops.list_human_loops(
+                services, CALLER, flow.arn, sort_order=order, max_results=3, next_token=token
+            )
             seen += [x.name for x in page]
             assert len(page) <= 3
             if token is None:
@@ -212,8 +226,9 @@ def test_list_same_creation_time_pages_by_id(services: Services) -> None:
     names = [start(services, flow, f"same-{i}") for i in range(5)]  # the clock does not move
     seen, token = [], None
     while True:
-        page, token = loops.list_human_loops(services, CALLER, flow.arn, sort_order="Ascending",
-                                             max_results=2, next_token=token)
+        page, token = loops.list_human_loops(
+            services, CALLER, flow.arn, sort_order="Ascending", max_results=2, next_token=token
+        )
         seen += [x.name for x in page]
         if token is None:
             break
@@ -222,8 +237,7 @@ def test_list_same_creation_time_pages_by_id(services: Services) -> None:
 
 def test_list_unknown_flow_is_not_found(services: Services) -> None:
     with pytest.raises(NotFound):
-        loops.list_human_loops(services, CALLER,
-                               "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/no")
+        loops.list_human_loops(services, CALLER, "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/no")
 
 
 def test_list_summary_fields(services: Services) -> None:

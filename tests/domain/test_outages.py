@@ -45,8 +45,13 @@ def test_errors_of_the_statement_are_not_outages(store: Store) -> None:
     with pytest.raises(sa.exc.DBAPIError) as raised, store.read() as conn:
         conn.exec_driver_sql("SELECT no_such_column FROM workers")
     assert not isinstance(raised.value, Unavailable)
-    row = {"worker_id": "w", "sub": "s", "email": "a@example.org", "status": "active",
-           "created_at": datetime(2026, 1, 1, tzinfo=UTC)}
+    row = {
+        "worker_id": "w",
+        "sub": "s",
+        "email": "a@example.org",
+        "status": "active",
+        "created_at": datetime(2026, 1, 1, tzinfo=UTC),
+    }
     with store.write() as conn:
         conn.execute(workers.insert().values(**row))
     with pytest.raises(sa.exc.IntegrityError), store.write() as conn:

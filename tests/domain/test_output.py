@@ -34,16 +34,19 @@ def _clock(svc: Services) -> ManualClock:
 
 def _written(svc: Services, name: str) -> bool:
     with svc.store.read() as conn:
-        return bool(conn.execute(sa.select(human_loops.c.output_written)
-                                 .where(human_loops.c.name == name)).scalar_one())
+        return bool(
+            conn.execute(sa.select(human_loops.c.output_written).where(human_loops.c.name == name)).scalar_one()
+        )
 
 
 def test_output_uri_layout() -> None:
     from datetime import UTC, datetime
 
     created = datetime(2019, 11, 14, 17, 37, 36, 740000, tzinfo=UTC)
-    assert output.output_uri("s3://b/a2i-results", "fd", "Loop-1", created) == \
-        "s3://b/a2i-results/fd/2019/11/14/17/37/36/Loop-1/output.json"
+    assert (
+        output.output_uri("s3://b/a2i-results", "fd", "Loop-1", created)
+        == "s3://b/a2i-results/fd/2019/11/14/17/37/36/Loop-1/output.json"
+    )
     assert output.output_uri("s3://b", "fd", "l", created) == "s3://b/fd/2019/11/14/17/37/36/l/output.json"
     assert output.format_time(created) == "2019-11-14T17:37:36.740Z"
 
@@ -72,14 +75,26 @@ def test_output_document(services: Services) -> None:
     assert document == {
         "flowDefinitionArn": flow.arn,
         "humanAnswers": [
-            {"acceptanceTime": "2026-01-01T01:02:04.956Z", "answerContent": {"category": {"label": "B"}},
-             "submissionTime": "2026-01-01T01:02:15.206Z", "timeSpentInSeconds": 9.877,
-             "workerId": second.worker_id, "workerMetadata": {"identityData": {
-                 "identityProviderType": "Cognito", "issuer": issuer, "sub": second.sub}}},
-            {"acceptanceTime": "2026-01-01T01:02:03.456Z", "answerContent": {"category": {"label": "A"}},
-             "submissionTime": "2026-01-01T01:02:17.206Z", "timeSpentInSeconds": 12.0,
-             "workerId": first.worker_id, "workerMetadata": {"identityData": {
-                 "identityProviderType": "Cognito", "issuer": issuer, "sub": first.sub}}},
+            {
+                "acceptanceTime": "2026-01-01T01:02:04.956Z",
+                "answerContent": {"category": {"label": "B"}},
+                "submissionTime": "2026-01-01T01:02:15.206Z",
+                "timeSpentInSeconds": 9.877,
+                "workerId": second.worker_id,
+                "workerMetadata": {
+                    "identityData": {"identityProviderType": "Cognito", "issuer": issuer, "sub": second.sub}
+                },
+            },
+            {
+                "acceptanceTime": "2026-01-01T01:02:03.456Z",
+                "answerContent": {"category": {"label": "A"}},
+                "submissionTime": "2026-01-01T01:02:17.206Z",
+                "timeSpentInSeconds": 12.0,
+                "workerId": first.worker_id,
+                "workerMetadata": {
+                    "identityData": {"identityProviderType": "Cognito", "issuer": issuer, "sub": first.sub}
+                },
+            },
         ],
         "humanLoopName": "Fraud-1",
         "inputContent": {"taskObject": "s3://x/y.png", "n": [1, 2]},
@@ -189,6 +204,7 @@ def test_delete_writes_pending_output_first(services: Services) -> None:
 
 # --- blob stores ---------------------------------------------------------------------------------------
 
+
 def test_local_blob_store(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path, signing_key=b"k" * 32, portal_url="http://portal.test:8080")
     uri = "s3://bucket/some/key with space/output.json"
@@ -201,21 +217,22 @@ def test_local_blob_store(tmp_path: Path) -> None:
     assert store.get(uri) == b'{"a": 2}' and store.exists(uri)
     with pytest.raises(NotFound):
         store.get("s3://bucket/some")  # a folder is not an object
-    for bad in ("s3://bucket/../etc/passwd", "s3://bucket/a//b", "s3://bucket", "http://bucket/key",
-                "s3://bucket/./x"):
+    for bad in ("s3://bucket/../etc/passwd", "s3://bucket/a//b", "s3://bucket", "http://bucket/key", "s3://bucket/./x"):
         with pytest.raises(InvalidInput):
             store.put(bad, b"x")
     url = store.url_for(uri, 60)
     parts = urlsplit(url)
-    assert (parts.scheme, parts.netloc, parts.path) == ("http", "portal.test:8080",
-                                                        "/_crowdloop/blobs/bucket/some/key%20with%20space/output.json")
+    assert (parts.scheme, parts.netloc, parts.path) == (
+        "http",
+        "portal.test:8080",
+        "/_crowdloop/blobs/bucket/some/key%20with%20space/output.json",
+    )
     query = {k: v[0] for k, v in parse_qs(parts.query).items()}
     expires = int(query["expires"])
     assert store.verify("bucket", "some/key with space/output.json", expires, query["signature"])
     assert not store.verify("bucket", "some/other", expires, query["signature"])
     assert not store.verify("bucket", "some/key with space/output.json", expires + 1, query["signature"])
-    assert not store.verify("bucket", "some/key with space/output.json", expires, query["signature"],
-                            now=expires + 1)
+    assert not store.verify("bucket", "some/key with space/output.json", expires, query["signature"], now=expires + 1)
 
 
 def test_local_put_is_atomic_for_readers(tmp_path: Path) -> None:
@@ -246,16 +263,21 @@ def test_blob_store_for_settings(tmp_path: Path, moto_s3: MotoS3) -> None:
     again = blob_store_for(Settings(data_dir=str(tmp_path)))
     assert isinstance(again, LocalBlobStore) and again.signing_key == local.signing_key  # kept on disk
     assert oct((tmp_path / "keys" / "blob-url.key").stat().st_mode & 0o777) == "0o600"
-    remote = blob_store_for(Settings(data_dir=str(tmp_path), s3_endpoint_url=moto_s3.endpoint_url,
-                                     s3_access_key_id="testing", s3_secret_access_key="testing"))
+    remote = blob_store_for(
+        Settings(
+            data_dir=str(tmp_path),
+            s3_endpoint_url=moto_s3.endpoint_url,
+            s3_access_key_id="testing",
+            s3_secret_access_key="testing",
+        )
+    )
     assert isinstance(remote, S3BlobStore)
 
 
 def test_s3_blob_store_on_moto(moto_s3: MotoS3) -> None:
     client = moto_s3.client()
     client.create_bucket(Bucket="results")
-    store = S3BlobStore(moto_s3.endpoint_url, moto_s3.access_key_id, moto_s3.secret_access_key,
-                        moto_s3.region)
+    store = S3BlobStore(moto_s3.endpoint_url, moto_s3.access_key_id, moto_s3.secret_access_key, moto_s3.region)
     uri = "s3://results/a2i/fd/2026/01/01/00/00/00/loop/output.json"
     assert not store.exists(uri)
     with pytest.raises(NotFound) as err:
@@ -267,8 +289,11 @@ def test_s3_blob_store_on_moto(moto_s3: MotoS3) -> None:
     assert head["ContentType"] == "application/json"
     with urllib.request.urlopen(store.url_for(uri, 60), timeout=10) as reply:
         assert reply.read() == b'{"ok": true}'
-    for action in (lambda: store.put("s3://no-such-bucket/k", b"x"), lambda: store.get("s3://no-such-bucket/k"),
-                   lambda: store.exists("s3://no-such-bucket/k")):
+    for action in (
+        lambda: store.put("s3://no-such-bucket/k", b"x"),
+        lambda: store.get("s3://no-such-bucket/k"),
+        lambda: store.exists("s3://no-such-bucket/k"),
+    ):
         with pytest.raises(NotFound, match="no-such-bucket") as err:
             action()
         assert err.value.kind == "bucket"

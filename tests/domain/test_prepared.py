@@ -14,23 +14,33 @@ from crowdloop.store.tables import UtcDateTime, portal_sessions, workers
 
 MOMENT = datetime(2026, 11, 22, 20, 30, 15, 123456, tzinfo=UTC)
 
-_INSERT_WORKER = Prepared(workers.insert().values(
-    worker_id=sa.bindparam("worker_id"), sub=sa.bindparam("sub"), email=sa.bindparam("email"),
-    status="active", created_at=sa.bindparam("created_at", type_=UtcDateTime),
-).returning(workers.c.id, workers.c.created_at))
+_INSERT_WORKER = Prepared(
+    workers.insert()
+    .values(
+        worker_id=sa.bindparam("worker_id"),
+        sub=sa.bindparam("sub"),
+        email=sa.bindparam("email"),
+        status="active",
+        created_at=sa.bindparam("created_at", type_=UtcDateTime),
+    )
+    .returning(workers.c.id, workers.c.created_at)
+)
 
 # `since` appears twice (two placeholders on SQLite), `status` is a literal bound in the statement.
 _SINCE = sa.bindparam("since", type_=UtcDateTime)
-_SELECT = Prepared(sa.select(workers.c.email, workers.c.created_at.label("joined"))
-                   .where(sa.or_(workers.c.created_at == _SINCE, workers.c.created_at > _SINCE),
-                          workers.c.created_at < sa.bindparam("until", type_=UtcDateTime),
-                          workers.c.status == "active")
-                   .order_by(workers.c.email))
+_SELECT = Prepared(
+    sa.select(workers.c.email, workers.c.created_at.label("joined"))
+    .where(
+        sa.or_(workers.c.created_at == _SINCE, workers.c.created_at > _SINCE),
+        workers.c.created_at < sa.bindparam("until", type_=UtcDateTime),
+        workers.c.status == "active",
+    )
+    .order_by(workers.c.email)
+)
 
 
 def _worker_values(name: str, created_at: datetime) -> dict[str, object]:
-    return {"worker_id": f"id-{name}", "sub": f"sub-{name}", "email": f"{name}@example.org",
-            "created_at": created_at}
+    return {"worker_id": f"id-{name}", "sub": f"sub-{name}", "email": f"{name}@example.org", "created_at": created_at}
 
 
 def test_rows_match_sqlalchemy_execution(store: Store) -> None:
@@ -44,8 +54,10 @@ def test_rows_match_sqlalchemy_execution(store: Store) -> None:
         window = {"since": MOMENT, "until": MOMENT + timedelta(days=1)}
         rows = _SELECT.all(conn, window)
         reference = conn.execute(_SELECT.statement, window).all()
-    assert [(r.email, r.joined) for r in rows] == [("a@example.org", MOMENT + timedelta(hours=1)),
-                                                  ("b@example.org", MOMENT)]
+    assert [(r.email, r.joined) for r in rows] == [
+        ("a@example.org", MOMENT + timedelta(hours=1)),
+        ("b@example.org", MOMENT),
+    ]
     assert [tuple(r) for r in rows] == [tuple(r) for r in reference]
     with store.read() as conn:
         assert _SELECT.first(conn, {**window, "since": MOMENT + timedelta(hours=2)}) is None
@@ -70,8 +82,11 @@ def test_missing_parameter_is_refused(store: Store) -> None:
 
 
 def test_expanding_parameters_are_refused(store: Store) -> None:
-    statement = Prepared(sa.select(portal_sessions.c.worker_id)
-                         .where(portal_sessions.c.worker_id.in_(sa.bindparam("ids", expanding=True))))
+    statement = Prepared(
+        sa.select(portal_sessions.c.worker_id).where(
+            portal_sessions.c.worker_id.in_(sa.bindparam("ids", expanding=True))
+        )
+    )
     with pytest.raises(ValueError, match="expanding"), store.read() as conn:
         statement.all(conn, {"ids": [1]})
 

@@ -29,16 +29,19 @@ def _status(svc: Services, name: str) -> HumanLoopStatus:
 
 def _open_slots(svc: Services, name: str) -> int:
     with svc.store.read() as conn:
-        return int(conn.execute(sa.select(human_loops.c.open_slots)
-                                .where(human_loops.c.name == name)).scalar_one())
+        return int(conn.execute(sa.select(human_loops.c.open_slots).where(human_loops.c.name == name)).scalar_one())
 
 
 def _states(svc: Services, name: str) -> dict[int, str]:
     """worker pk -> state of their assignment on the loop."""
     a, h = assignments, human_loops
     with svc.store.read() as conn:
-        return {r.worker_id: r.state for r in conn.execute(
-            sa.select(a.c.worker_id, a.c.state).join(h, h.c.id == a.c.loop_id).where(h.c.name == name))}
+        return {
+            r.worker_id: r.state
+            for r in conn.execute(
+                sa.select(a.c.worker_id, a.c.state).join(h, h.c.id == a.c.loop_id).where(h.c.name == name)
+            )
+        }
 
 
 def _claim(svc: Services, worker_pk: int, flow_id: int) -> queue.Lease:
@@ -88,8 +91,9 @@ def test_task_count_distinct_workers_then_completed(services: Services) -> None:
     assert {lease.human_loop_name for lease in leases} == {name}
     assert queue.claim(services, crew[3].id, flow.id) is None  # 3 slots, all leased
     assert _open_slots(services, name) == 0
-    results = [queue.submit(services, lease.assignment_id, lease.worker_pk, {"n": i}, 1.0)
-               for i, lease in enumerate(leases)]
+    results = [
+        queue.submit(services, lease.assignment_id, lease.worker_pk, {"n": i}, 1.0) for i, lease in enumerate(leases)
+    ]
     assert [r.answers_count for r in results] == [1, 2, 3]
     assert [r.status for r in results] == [HumanLoopStatus.IN_PROGRESS] * 2 + [HumanLoopStatus.COMPLETED]
     assert _status(services, name) is HumanLoopStatus.COMPLETED
@@ -287,8 +291,10 @@ def test_an_answer_after_stop_never_completes_the_loop(services: Services, task_
         queue.submit(services, leases[-1].assignment_id, crew[-1].id, {"late": True}, 1)
     assert _status(services, name) is HumanLoopStatus.STOPPED
     with services.store.read() as conn:
-        assert conn.execute(sa.select(human_loops.c.answers_count)
-                            .where(human_loops.c.name == name)).scalar_one() == task_count - 1
+        assert (
+            conn.execute(sa.select(human_loops.c.answers_count).where(human_loops.c.name == name)).scalar_one()
+            == task_count - 1
+        )
 
 
 def test_a_loop_left_stopping_by_an_older_version_is_finished_by_the_reaper(services: Services) -> None:
@@ -298,8 +304,7 @@ def test_a_loop_left_stopping_by_an_older_version_is_finished_by_the_reaper(serv
     la, lb = _claim(services, a.id, flow.id), _claim(services, b.id, flow.id)
     queue.submit(services, la.assignment_id, a.id, {"who": "a"}, 1)
     with services.store.write() as conn:  # what StopHumanLoop used to leave: Stopping while b holds a lease
-        conn.execute(human_loops.update().where(human_loops.c.name == name)
-                     .values(status="Stopping", open_slots=0))
+        conn.execute(human_loops.update().where(human_loops.c.name == name).values(status="Stopping", open_slots=0))
     with pytest.raises(TaskUnavailable):
         queue.submit(services, lb.assignment_id, b.id, {"who": "b"}, 1)
     report = queue.reap(services)
@@ -318,23 +323,27 @@ def test_jobs_for_worker(services: Services) -> None:
     start(services, other_flow)
     start(services, foreign)
     jobs = queue.jobs_for_worker(services, worker.id)
-    assert [(j.flow_definition_name, j.available, j.held) for j in jobs] == [
-        ("jobs-a", 3, 0), ("jobs-b", 1, 0)]
+    assert [(j.flow_definition_name, j.available, j.held) for j in jobs] == [("jobs-a", 3, 0), ("jobs-b", 1, 0)]
     job = jobs[0]
     assert (job.title, job.description, job.keywords, job.task_time_limit_seconds) == (
-        "Title jobs-a", "Description jobs-a", ("rank", "text"), 120)
+        "Title jobs-a",
+        "Description jobs-a",
+        ("rank", "text"),
+        120,
+    )
     assert job.flow_definition_arn == flow.arn and job.flow_definition_id == flow.id
     lease = _claim(services, worker.id, other_flow.id)
     jobs = queue.jobs_for_worker(services, worker.id)
-    assert [(j.flow_definition_name, j.available, j.held) for j in jobs] == [
-        ("jobs-a", 3, 0), ("jobs-b", 0, 1)]
+    assert [(j.flow_definition_name, j.available, j.held) for j in jobs] == [("jobs-a", 3, 0), ("jobs-b", 0, 1)]
     queue.submit(services, lease.assignment_id, worker.id, {}, 1)
     first = _claim(services, worker.id, flow.id)
     queue.submit(services, first.assignment_id, worker.id, {}, 1)
     assert [(j.flow_definition_name, j.available) for j in queue.jobs_for_worker(services, worker.id)] == [
-        ("jobs-a", 2)]
-    assert [(j.flow_definition_name, j.available) for j in queue.jobs_for_worker(
-        services, make_worker(services).id)] == [("jobs-a", 3)]
+        ("jobs-a", 2)
+    ]
+    assert [
+        (j.flow_definition_name, j.available) for j in queue.jobs_for_worker(services, make_worker(services).id)
+    ] == [("jobs-a", 3)]
 
 
 def test_deleting_flow_offers_nothing_and_is_purged_by_the_reaper(services: Services) -> None:

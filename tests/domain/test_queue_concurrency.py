@@ -49,10 +49,8 @@ def _check_invariants(svc: Services) -> None:
     a, h = assignments, human_loops
     with svc.store.read() as conn:
         rows = conn.execute(sa.select(a.c.loop_id, a.c.worker_id, a.c.state)).all()
-        loop_rows = conn.execute(sa.select(h.c.id, h.c.task_count, h.c.open_slots, h.c.answers_count,
-                                           h.c.status)).all()
-    holding = Counter((r.loop_id, r.worker_id) for r in rows
-                      if r.state in ("leased", "submitted", "declined"))
+        loop_rows = conn.execute(sa.select(h.c.id, h.c.task_count, h.c.open_slots, h.c.answers_count, h.c.status)).all()
+    holding = Counter((r.loop_id, r.worker_id) for r in rows if r.state in ("leased", "submitted", "declined"))
     assert max(holding.values()) == 1, "a worker held or answered a loop twice"
     submitted = Counter(r.loop_id for r in rows if r.state == "submitted")
     leased = Counter(r.loop_id for r in rows if r.state == "leased")

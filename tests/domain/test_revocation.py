@@ -31,12 +31,12 @@ def _leave_group(svc: Services, worker: Worker, flow: flows.FlowDefinition) -> N
 
 
 def _team_drops_group(svc: Services, worker: Worker, flow: flows.FlowDefinition) -> None:
-    workforce.update_workteam(svc, CALLER, _team_name(flow),
-                              member_definitions=[{"OidcMemberDefinition": {"Groups": ["seniors"]}}])
+    workforce.update_workteam(
+        svc, CALLER, _team_name(flow), member_definitions=[{"OidcMemberDefinition": {"Groups": ["seniors"]}}]
+    )
 
 
-REVOCATIONS: dict[str, Revoke] = {"disabled": _disable, "left-group": _leave_group,
-                                  "team-changed": _team_drops_group}
+REVOCATIONS: dict[str, Revoke] = {"disabled": _disable, "left-group": _leave_group, "team-changed": _team_drops_group}
 
 
 def _team_name(flow: flows.FlowDefinition) -> str:
@@ -45,8 +45,7 @@ def _team_name(flow: flows.FlowDefinition) -> str:
 
 def _state(svc: Services, assignment_id: int) -> str:
     with svc.store.read() as conn:
-        return str(conn.execute(sa.select(assignments.c.state)
-                                .where(assignments.c.id == assignment_id)).scalar_one())
+        return str(conn.execute(sa.select(assignments.c.state).where(assignments.c.id == assignment_id)).scalar_one())
 
 
 def _loop(svc: Services, name: str) -> sa.Row:  # type: ignore[type-arg]
@@ -61,9 +60,11 @@ def _claim(svc: Services, worker: Worker, flow: flows.FlowDefinition) -> queue.L
 
 
 def _assert_gone(svc: Services, lease: queue.Lease) -> None:
-    for action in (lambda: queue.get_lease(svc, lease.assignment_id, lease.worker_pk),
-                   lambda: queue.submit(svc, lease.assignment_id, lease.worker_pk, {"late": True}, 1),
-                   lambda: queue.release(svc, lease.assignment_id, lease.worker_pk)):
+    for action in (
+        lambda: queue.get_lease(svc, lease.assignment_id, lease.worker_pk),
+        lambda: queue.submit(svc, lease.assignment_id, lease.worker_pk, {"late": True}, 1),
+        lambda: queue.release(svc, lease.assignment_id, lease.worker_pk),
+    ):
         with pytest.raises(TaskUnavailable) as refused:
             action()
         assert (refused.value.reason, refused.value.message) == ("gone", "This task is no longer available.")
@@ -72,8 +73,9 @@ def _assert_gone(svc: Services, lease: queue.Lease) -> None:
 @pytest.mark.parametrize("how", REVOCATIONS)
 def test_revoked_worker_loses_the_held_task_and_the_slot_goes_to_another(services: Services, how: str) -> None:
     flow = make_flow(services, task_count=2)
-    revoked, kept, newcomer = (make_worker(services, groups=("raters", "seniors")) if i == 1
-                               else make_worker(services) for i in range(3))
+    revoked, kept, newcomer = (
+        make_worker(services, groups=("raters", "seniors")) if i == 1 else make_worker(services) for i in range(3)
+    )
     name = start(services, flow)
     lost, held = _claim(services, revoked, flow), _claim(services, kept, flow)
     assert _loop(services, name).open_slots == 0
@@ -115,14 +117,13 @@ def test_enabling_again_does_not_bring_a_withdrawn_task_back(services: Services)
 def test_oidc_sign_in_with_other_groups_withdraws(services: Services) -> None:
     flow = make_flow(services)
     start(services, flow)
-    worker = workers.link_oidc_worker(services, "https://idp.example", "sub-1", email="o@example.org",
-                                      groups=["raters"])
+    worker = workers.link_oidc_worker(
+        services, "https://idp.example", "sub-1", email="o@example.org", groups=["raters"]
+    )
     lease = _claim(services, worker, flow)
-    workers.link_oidc_worker(services, "https://idp.example", "sub-1", email="o@example.org",
-                             groups=["raters", "more"])
+    workers.link_oidc_worker(services, "https://idp.example", "sub-1", email="o@example.org", groups=["raters", "more"])
     assert _state(services, lease.assignment_id) == "leased"  # still a member: nothing withdrawn
-    workers.link_oidc_worker(services, "https://idp.example", "sub-1", email="o@example.org",
-                             groups=["others"])
+    workers.link_oidc_worker(services, "https://idp.example", "sub-1", email="o@example.org", groups=["others"])
     assert _state(services, lease.assignment_id) == "withdrawn"
     _assert_gone(services, lease)
 
@@ -133,8 +134,7 @@ def test_delete_workteam_withdraws_its_flows_tasks_only(services: Services) -> N
     name, other_name = start(services, flow), start(services, other_flow)
     lease, other = _claim(services, worker, flow), _claim(services, worker, other_flow)
     workforce.delete_workteam(services, CALLER, _team_name(flow))
-    assert (_state(services, lease.assignment_id), _state(services, other.assignment_id)) == (
-        "withdrawn", "leased")
+    assert (_state(services, lease.assignment_id), _state(services, other.assignment_id)) == ("withdrawn", "leased")
     _assert_gone(services, lease)
     assert (_loop(services, name).open_slots, _loop(services, other_name).open_slots) == (1, 0)
     queue.submit(services, other.assignment_id, worker.id, {"ok": True}, 1)

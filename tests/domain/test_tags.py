@@ -34,19 +34,33 @@ def test_create_tags_and_delete_with_resource(services: Services) -> None:
 
 
 def test_every_resource_kind_is_taggable(services: Services) -> None:
-    team = workforce.create_workteam(services, CALLER, "Team", description="d",
-                                     member_definitions=[{"OidcMemberDefinition": {"Groups": ["g"]}}],
-                                     tags=[Tag("k", "team")])
+    team = workforce.create_workteam(
+        services,
+        CALLER,
+        "Team",
+        description="d",
+        member_definitions=[{"OidcMemberDefinition": {"Groups": ["g"]}}],
+        tags=[Tag("k", "team")],
+    )
     ui = _ui(services)
     fd = flows.create_flow_definition(
-        services, CALLER, "fd", role_arn="arn:aws:iam::123456789012:role/r",
-        output_config={"S3OutputPath": "s3://bucket"}, tags=[Tag("k", "fd")],
-        human_loop_config={"WorkteamArn": team.arn, "HumanTaskUiArn": ui, "TaskTitle": "t",
-                           "TaskDescription": "d", "TaskCount": 1})
+        services,
+        CALLER,
+        "fd",
+        role_arn="arn:aws:iam::123456789012:role/r",
+        output_config={"S3OutputPath": "s3://bucket"},
+        tags=[Tag("k", "fd")],
+        human_loop_config={
+            "WorkteamArn": team.arn,
+            "HumanTaskUiArn": ui,
+            "TaskTitle": "t",
+            "TaskDescription": "d",
+            "TaskCount": 1,
+        },
+    )
     wf = workforce.describe_workforce(services, CALLER, "default")
     tags.add_tags(services, CALLER, wf.arn, [Tag("k", "wf")])
-    values = [t.value for arn in (team.arn, fd.arn, wf.arn)
-              for t in tags.list_tags(services, CALLER, arn).items]
+    values = [t.value for arn in (team.arn, fd.arn, wf.arn) for t in tags.list_tags(services, CALLER, arn).items]
     assert values == ["team", "fd", "wf"]
 
 
@@ -65,9 +79,13 @@ def test_tag_limits_and_reserved_keys(services: Services) -> None:
 
 def test_unknown_or_foreign_resources(services: Services) -> None:
     arn = _ui(services)
-    for bad in (arn.replace("123456789012", "210987654321"), arn.replace("us-east-1", "eu-west-1"),
-                arn + "-missing", "arn:aws:sagemaker:us-east-1:123456789012:endpoint/e",
-                "arn:aws:sagemaker:us-east-1:123456789012:human-loop/l"):
+    for bad in (
+        arn.replace("123456789012", "210987654321"),
+        arn.replace("us-east-1", "eu-west-1"),
+        arn + "-missing",
+        "arn:aws:sagemaker:us-east-1:123456789012:endpoint/e",
+        "arn:aws:sagemaker:us-east-1:123456789012:human-loop/l",
+    ):
         with pytest.raises(InvalidInput) as caught:
             tags.list_tags(services, CALLER, bad)
         assert caught.value.field == "resourceArn"

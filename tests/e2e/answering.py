@@ -19,8 +19,15 @@ def flow_definition_id(svc: Services, name: str) -> int:
         return int(conn.execute(sa.select(flow_definitions.c.id).where(flow_definitions.c.name == name)).scalar_one())
 
 
-def answer_until(svc: Services, email: str, flow_name: str, answer: Callable[[], dict[str, Any]],
-                 stop: threading.Event, answered: list[int] | None = None, poll_seconds: float = 0.05) -> None:
+def answer_until(
+    svc: Services,
+    email: str,
+    flow_name: str,
+    answer: Callable[[], dict[str, Any]],
+    stop: threading.Event,
+    answered: list[int] | None = None,
+    poll_seconds: float = 0.05,
+) -> None:
     """Claim and answer tasks of one flow definition as the given worker until `stop` is set."""
     worker = workers.get_worker(svc, email)
     fd_id = flow_definition_id(svc, flow_name)

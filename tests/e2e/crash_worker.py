@@ -26,8 +26,15 @@ class _AckList(list[int]):
 def main() -> None:
     database_url, data_dir, email, flow_name, ack_file = sys.argv[1:6]
     svc = build_services(Settings(data_dir=data_dir, database_url=database_url))
-    answer_until(svc, email, flow_name, lambda: {"verdict": {"label": "good"}}, threading.Event(),
-                 answered=_AckList(ack_file), poll_seconds=0.01)
+    answer_until(
+        svc,
+        email,
+        flow_name,
+        lambda: {"verdict": {"label": "good"}},
+        threading.Event(),
+        answered=_AckList(ack_file),
+        poll_seconds=0.01,
+    )
 
 
 if __name__ == "__main__":

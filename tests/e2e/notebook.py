@@ -8,25 +8,25 @@ from __future__ import annotations
 from tests.shared import SEED_EN as SEED
 
 # Stands in for `sess = sagemaker.Session(); bucket = sess.default_bucket(); role = get_execution_role()`.
-PRELUDE = '''
+PRELUDE = """
 bucket = BUCKET
 role = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole"
-'''
+"""
 
 CELLS = [
     # section 2 (minus the SageMaker SDK session)
-    '''region = boto3.Session().region_name
+    """region = boto3.Session().region_name
 sagemaker = boto3.client("sagemaker", region)
 a2i = boto3.client("sagemaker-a2i-runtime")
-s3 = boto3.client("s3", region)''',
-    '''output_path = f"s3://{bucket}/ground-truth-star-rating-results"
-print(output_path)''',
+s3 = boto3.client("s3", region)""",
+    """output_path = f"s3://{bucket}/ground-truth-star-rating-results"
+print(output_path)""",
     # 2.1
-    '''account_id = boto3.client("sts").get_caller_identity().get("Account")
+    """account_id = boto3.client("sts").get_caller_identity().get("Account")
 augmented_ai_workteam_arn = "arn:aws:sagemaker:{}:{}:workteam/private-crowd/article-test".format(region, account_id)
-augmented_ai_workteam_arn''',
+augmented_ai_workteam_arn""",
     # 2.2: `template = r"""..."""` is taken from the seed by template_cell()
-    '''task_ui_name = "ui-ranking-" + str(uuid.uuid4())
+    """task_ui_name = "ui-ranking-" + str(uuid.uuid4())
 
 # Create a Human Task UI resource.
 human_task_ui_response = sagemaker.create_human_task_ui(
@@ -34,9 +34,9 @@ human_task_ui_response = sagemaker.create_human_task_ui(
     UiTemplate={"Content": template}
 )
 human_task_ui_arn = human_task_ui_response["HumanTaskUiArn"]
-human_task_ui_arn''',
+human_task_ui_arn""",
     # 3
-    '''flow_definition_name = "fd-ranking-" + str(uuid.uuid4())
+    """flow_definition_name = "fd-ranking-" + str(uuid.uuid4())
 
 create_workflow_definition_response = sagemaker.create_flow_definition(
     FlowDefinitionName=flow_definition_name,
@@ -52,17 +52,17 @@ create_workflow_definition_response = sagemaker.create_flow_definition(
     OutputConfig={"S3OutputPath": output_path},
 )
 
-augmented_ai_flow_definition_arn = create_workflow_definition_response["FlowDefinitionArn"]''',
+augmented_ai_flow_definition_arn = create_workflow_definition_response["FlowDefinitionArn"]""",
     # 3.1
-    '''for x in range(60):
+    """for x in range(60):
     describeFlowDefinitionResponse = sagemaker.describe_flow_definition(FlowDefinitionName=flow_definition_name)
     print(describeFlowDefinitionResponse["FlowDefinitionStatus"])
     if describeFlowDefinitionResponse["FlowDefinitionStatus"] == "Active":
         print("Flow Definition is active")
         break
-    time.sleep(2)''',
+    time.sleep(2)""",
     # 3.2: `items = [...]` is taken from the seed by items_cell()
-    '''human_loops_started = []
+    """human_loops_started = []
 
 for item in items:
     print(f'Processing item: "{item}"')
@@ -76,9 +76,9 @@ for item in items:
     )
     human_loops_started.append(humanLoopName)
     
-    print(f"*** ==> Starting human loop with name: {humanLoopName}  \\n")''',
+    print(f"*** ==> Starting human loop with name: {humanLoopName}  \\n")""",
     # 3.3
-    '''completed_human_loops = []
+    """completed_human_loops = []
 for human_loop_name in human_loops_started:
     resp = a2i.describe_human_loop(HumanLoopName=human_loop_name)
     print(f"HumanLoop Name: {human_loop_name}")
@@ -87,17 +87,17 @@ for human_loop_name in human_loops_started:
     print("")
 
     if resp["HumanLoopStatus"] == "Completed":
-        completed_human_loops.append(resp)''',
+        completed_human_loops.append(resp)""",
     # 3.4
-    '''workteam_name = augmented_ai_workteam_arn[augmented_ai_workteam_arn.rfind("/") + 1 :]
+    """workteam_name = augmented_ai_workteam_arn[augmented_ai_workteam_arn.rfind("/") + 1 :]
 print(workteam_name)
 print("Navigate to the private worker portal and complete the human loop.")
 print("Make sure you have invited yourself to the workteam and received the signup email.")
 print("Note:  Check your spam filter if you have not received the email.")
 print("")
-print("https://" + sagemaker.describe_workteam(WorkteamName=workteam_name)["Workteam"]["SubDomain"])''',
+print("https://" + sagemaker.describe_workteam(WorkteamName=workteam_name)["Workteam"]["SubDomain"])""",
     # 3.5 (the workers answer while this cell waits)
-    '''completed_human_loops = []
+    """completed_human_loops = []
 for human_loop_name in human_loops_started:
     resp = a2i.describe_human_loop(HumanLoopName=human_loop_name)
     print(f"HumanLoop Name: {human_loop_name}")
@@ -111,9 +111,9 @@ for human_loop_name in human_loops_started:
     if resp["HumanLoopStatus"] == "Completed":
         completed_human_loops.append(resp)
         print(f"Completed!")
-        print("")''',
+        print("")""",
     # 3.6 / 4: reading the labels back from S3
-    '''import re
+    """import re
 from pprint import pprint
 
 human_feedback_items = []
@@ -138,7 +138,7 @@ for resp in completed_human_loops:
     human_feedback_item_2 = (prompt, responses[1], response_2_ranking)
     human_feedback_items.append(human_feedback_item_2)
     human_feedback_item_3 = (prompt, responses[2], response_3_ranking)
-    human_feedback_items.append(human_feedback_item_3)''',
+    human_feedback_items.append(human_feedback_item_3)""",
 ]
 
 IMPORTS = "import json\nimport uuid\nimport time\nimport uuid\nimport boto3\n"

@@ -74,8 +74,9 @@ class PortalConnection:
         return self.request("POST", path, body, {"Content-Type": "application/x-www-form-urlencoded"})
 
     def post_json(self, path: str, value: dict[str, Any]) -> Reply:
-        return self.request("POST", path, json.dumps(value).encode(),
-                            {"Content-Type": "application/json", "X-CSRF-Token": self.csrf})
+        return self.request(
+            "POST", path, json.dumps(value).encode(), {"Content-Type": "application/json", "X-CSRF-Token": self.csrf}
+        )
 
     def sign_in(self, email: str, password: str) -> None:
         self.get("/signin")
@@ -98,5 +99,6 @@ class PortalConnection:
         return int(path.rsplit("/", 1)[1]), lease.group(1)
 
     def submit(self, assignment_id: int, lease: str, answer: dict[str, Any]) -> Reply:
-        return self.post_json(f"/tasks/{assignment_id}/submit",
-                              {"answer": answer, "timeSpentInSeconds": 1.0, "lease": lease})
+        return self.post_json(
+            f"/tasks/{assignment_id}/submit", {"answer": answer, "timeSpentInSeconds": 1.0, "lease": lease}
+        )

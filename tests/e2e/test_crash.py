@@ -30,14 +30,24 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _set_up(server: RunningServer) -> str:
     sm = server.client("sagemaker")
-    team = sm.create_workteam(WorkteamName="crash-team", Description="crash test",
-                              MemberDefinitions=[{"OidcMemberDefinition": {"Groups": ["crash"]}}])
+    team = sm.create_workteam(
+        WorkteamName="crash-team",
+        Description="crash test",
+        MemberDefinitions=[{"OidcMemberDefinition": {"Groups": ["crash"]}}],
+    )
     ui = sm.create_human_task_ui(HumanTaskUiName="crash-ui", UiTemplate={"Content": "<p>{{ task.input.n }}</p>"})
     flow = sm.create_flow_definition(
-        FlowDefinitionName="crash-fd", RoleArn="arn:aws:iam::123456789012:role/crash",
-        HumanLoopConfig={"WorkteamArn": team["WorkteamArn"], "HumanTaskUiArn": ui["HumanTaskUiArn"],
-                         "TaskCount": 2, "TaskTitle": "crash", "TaskDescription": "crash"},
-        OutputConfig={"S3OutputPath": "s3://crash/out"})
+        FlowDefinitionName="crash-fd",
+        RoleArn="arn:aws:iam::123456789012:role/crash",
+        HumanLoopConfig={
+            "WorkteamArn": team["WorkteamArn"],
+            "HumanTaskUiArn": ui["HumanTaskUiArn"],
+            "TaskCount": 2,
+            "TaskTitle": "crash",
+            "TaskDescription": "crash",
+        },
+        OutputConfig={"S3OutputPath": "s3://crash/out"},
+    )
     sm.describe_flow_definition(FlowDefinitionName="crash-fd")
     return str(flow["FlowDefinitionArn"])
 
@@ -47,8 +57,9 @@ def _start_loops(server: RunningServer, flow_arn: str, acked: list[str], stop: t
     while not stop.is_set():
         name = "loop-" + uuid.uuid4().hex[:12]
         try:
-            a2i.start_human_loop(HumanLoopName=name, FlowDefinitionArn=flow_arn,
-                                 HumanLoopInput={"InputContent": json.dumps({"n": name})})
+            a2i.start_human_loop(
+                HumanLoopName=name, FlowDefinitionArn=flow_arn, HumanLoopInput={"InputContent": json.dumps({"n": name})}
+            )
         except Exception:  # the server is being killed: unacknowledged, may or may not exist
             time.sleep(0.01)
             continue
@@ -79,9 +90,14 @@ def test_sigkill_loses_nothing_acknowledged(backend: str, tmp_path: Path, reques
         workers.add_worker(svc, email, groups=["crash"])
 
     acks = [tmp_path / f"acks-{i}.txt" for i in range(len(emails))]
-    worker_procs = [subprocess.Popen([sys.executable, "-m", "tests.e2e.crash_worker", url, str(tmp_path), email,
-                                      "crash-fd", str(ack)], cwd=REPO, stderr=(tmp_path / f"{ack.stem}.log").open("w"))
-                    for email, ack in zip(emails, acks, strict=True)]
+    worker_procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.e2e.crash_worker", url, str(tmp_path), email, "crash-fd", str(ack)],
+            cwd=REPO,
+            stderr=(tmp_path / f"{ack.stem}.log").open("w"),
+        )
+        for email, ack in zip(emails, acks, strict=True)
+    ]
     acked_loops: list[str] = []
     stop = threading.Event()
     clients = [threading.Thread(target=_start_loops, args=(server, flow_arn, acked_loops, stop)) for _ in range(4)]
@@ -89,8 +105,7 @@ def test_sigkill_loses_nothing_acknowledged(backend: str, tmp_path: Path, reques
         client.start()
     # Let work pile up (at least some loops started and answered), then kill mid-flight.
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and (len(acked_loops) < 40 or _count_acks(acks) < 12
-                                            or _completed(svc) < 3):
+    while time.monotonic() < deadline and (len(acked_loops) < 40 or _count_acks(acks) < 12 or _completed(svc) < 3):
         time.sleep(0.2)
     time.sleep(0.5)
     # Kill the server and the answering workers mid-flight.
@@ -111,15 +126,24 @@ def test_sigkill_loses_nothing_acknowledged(backend: str, tmp_path: Path, reques
     restarted = start_server(tmp_path, url, backend)
     try:
         a2i = restarted.client("sagemaker-a2i-runtime")
-        listed = [s["HumanLoopName"] for page in a2i.get_paginator("list_human_loops").paginate(
-            FlowDefinitionArn=flow_arn) for s in page["HumanLoopSummaries"]]
+        listed = [
+            s["HumanLoopName"]
+            for page in a2i.get_paginator("list_human_loops").paginate(FlowDefinitionArn=flow_arn)
+            for s in page["HumanLoopSummaries"]
+        ]
         assert len(listed) == len(set(listed))
         assert set(acked_loops) <= set(listed)
         with svc.store.read() as conn:
-            rows = conn.execute(sa.select(assignments.c.id, assignments.c.state, assignments.c.answer_content)
-                                .where(assignments.c.id.in_(acked_answers))).all()
-            completed = conn.execute(sa.select(human_loops.c.output_uri)
-                                     .where(human_loops.c.status == "Completed")).scalars().all()
+            rows = conn.execute(
+                sa.select(assignments.c.id, assignments.c.state, assignments.c.answer_content).where(
+                    assignments.c.id.in_(acked_answers)
+                )
+            ).all()
+            completed = (
+                conn.execute(sa.select(human_loops.c.output_uri).where(human_loops.c.status == "Completed"))
+                .scalars()
+                .all()
+            )
         assert sorted(r.id for r in rows) == sorted(acked_answers)
         assert all(r.state == "submitted" and json.loads(r.answer_content) for r in rows)
         assert completed, "some loops should have completed before the kill"

@@ -33,12 +33,21 @@ def test_cells_are_verbatim_from_the_seed() -> None:
 def _ensure_team(server: RunningServer, group: str) -> None:
     sm = server.client("sagemaker")
     with contextlib.suppress(sm.exceptions.ResourceInUse):
-        sm.create_workteam(WorkteamName="article-test", Description="seed notebook team",
-                           MemberDefinitions=[{"OidcMemberDefinition": {"Groups": [group]}}])
+        sm.create_workteam(
+            WorkteamName="article-test",
+            Description="seed notebook team",
+            MemberDefinitions=[{"OidcMemberDefinition": {"Groups": [group]}}],
+        )
 
 
-def _run_notebook(server: RunningServer, svc: Services, monkeypatch: pytest.MonkeyPatch, bucket: str,
-                  s3_endpoint: str, s3_keys: tuple[str, str]) -> dict[str, Any]:
+def _run_notebook(
+    server: RunningServer,
+    svc: Services,
+    monkeypatch: pytest.MonkeyPatch,
+    bucket: str,
+    s3_endpoint: str,
+    s3_keys: tuple[str, str],
+) -> dict[str, Any]:
     for name in ("AWS_ENDPOINT_URL_SAGEMAKER", "AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME", "AWS_ENDPOINT_URL_STS"):
         monkeypatch.setenv(name, server.endpoint_url)
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_endpoint)
@@ -91,16 +100,29 @@ def _check(ns: dict[str, Any], server: RunningServer) -> None:
     assert output["inputContent"] == {"taskObject": ns["items"][0]}
     (answer,) = output["humanAnswers"]
     assert answer["answerContent"] == RANKS
-    assert set(answer) == {"acceptanceTime", "answerContent", "submissionTime", "timeSpentInSeconds",
-                           "workerId", "workerMetadata"}
+    assert set(answer) == {
+        "acceptanceTime",
+        "answerContent",
+        "submissionTime",
+        "timeSpentInSeconds",
+        "workerId",
+        "workerMetadata",
+    }
     assert set(answer["workerMetadata"]["identityData"]) == {"identityProviderType", "issuer", "sub"}
     assert [item[2] for item in ns["human_feedback_items"]] == ["1", "3", "2"]
 
 
-def test_notebook_against_builtin_output(server: RunningServer, server_services: Services,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    ns = _run_notebook(server, server_services, monkeypatch, "my-a2i-bucket", server.endpoint_url,
-                       (server.access_key_id, server.secret_access_key))
+def test_notebook_against_builtin_output(
+    server: RunningServer, server_services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ns = _run_notebook(
+        server,
+        server_services,
+        monkeypatch,
+        "my-a2i-bucket",
+        server.endpoint_url,
+        (server.access_key_id, server.secret_access_key),
+    )
     _check(ns, server)
 
 
@@ -110,18 +132,30 @@ def test_notebook_against_moto_s3(moto_s3: MotoS3, tmp_path: Path, monkeypatch: 
     bucket = "a2i-" + uuid.uuid4().hex[:8]
     moto_s3.client().create_bucket(Bucket=bucket)
     url = f"sqlite:///{tmp_path / 'crowdloop.db'}"
-    server = start_server(tmp_path, url, extra_env={
-        "CROWDLOOP_S3_ENDPOINT_URL": moto_s3.endpoint_url, "CROWDLOOP_S3_ACCESS_KEY_ID": "testing",
-        "CROWDLOOP_S3_SECRET_ACCESS_KEY": "testing"})
+    server = start_server(
+        tmp_path,
+        url,
+        extra_env={
+            "CROWDLOOP_S3_ENDPOINT_URL": moto_s3.endpoint_url,
+            "CROWDLOOP_S3_ACCESS_KEY_ID": "testing",
+            "CROWDLOOP_S3_SECRET_ACCESS_KEY": "testing",
+        },
+    )
     try:
-        svc = build_services(server.settings.__class__(
-            data_dir=str(tmp_path), database_url=url, port=server.port,
-            s3_endpoint_url=moto_s3.endpoint_url, s3_access_key_id="testing", s3_secret_access_key="testing"))
+        svc = build_services(
+            server.settings.__class__(
+                data_dir=str(tmp_path),
+                database_url=url,
+                port=server.port,
+                s3_endpoint_url=moto_s3.endpoint_url,
+                s3_access_key_id="testing",
+                s3_secret_access_key="testing",
+            )
+        )
         monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_s3.endpoint_url)
         ns = _run_notebook(server, svc, monkeypatch, bucket, moto_s3.endpoint_url, ("testing", "testing"))
         _check(ns, server)
-        stored = json.loads(moto_s3.client().get_object(
-            Bucket=bucket, Key=ns["key"])["Body"].read())
+        stored = json.loads(moto_s3.client().get_object(Bucket=bucket, Key=ns["key"])["Body"].read())
         assert stored["humanAnswers"][0]["answerContent"] == RANKS
         assert not (tmp_path / "output").exists() or not any((tmp_path / "output").rglob("output.json"))
     finally:

@@ -27,23 +27,37 @@ from tests.smalldisk import fill, small_tmpfs
 def _set_up_job(server: RunningServer) -> str:
     """A flow definition whose work team is the demo worker's group; its ARN."""
     sm = server.client("sagemaker")
-    team = sm.create_workteam(WorkteamName="outage-team", Description="outage test",
-                              MemberDefinitions=[{"OidcMemberDefinition": {"Groups": ["demo"]}}])
-    ui = sm.create_human_task_ui(HumanTaskUiName="outage-ui",
-                                 UiTemplate={"Content": "<crowd-form><p>{{ task.input.n }}</p></crowd-form>"})
+    team = sm.create_workteam(
+        WorkteamName="outage-team",
+        Description="outage test",
+        MemberDefinitions=[{"OidcMemberDefinition": {"Groups": ["demo"]}}],
+    )
+    ui = sm.create_human_task_ui(
+        HumanTaskUiName="outage-ui", UiTemplate={"Content": "<crowd-form><p>{{ task.input.n }}</p></crowd-form>"}
+    )
     flow = sm.create_flow_definition(
-        FlowDefinitionName="outage-fd", RoleArn="arn:aws:iam::123456789012:role/outage",
-        HumanLoopConfig={"WorkteamArn": team["WorkteamArn"], "HumanTaskUiArn": ui["HumanTaskUiArn"],
-                         "TaskCount": 1, "TaskTitle": "outage", "TaskDescription": "outage"},
-        OutputConfig={"S3OutputPath": "s3://outage/out"})
+        FlowDefinitionName="outage-fd",
+        RoleArn="arn:aws:iam::123456789012:role/outage",
+        HumanLoopConfig={
+            "WorkteamArn": team["WorkteamArn"],
+            "HumanTaskUiArn": ui["HumanTaskUiArn"],
+            "TaskCount": 1,
+            "TaskTitle": "outage",
+            "TaskDescription": "outage",
+        },
+        OutputConfig={"S3OutputPath": "s3://outage/out"},
+    )
     sm.describe_flow_definition(FlowDefinitionName="outage-fd")
     return str(flow["FlowDefinitionArn"])
 
 
 def _start_loop(a2i: Any, flow_arn: str, padding: int = 0) -> str:
     name = "loop-" + uuid.uuid4().hex[:12]
-    a2i.start_human_loop(HumanLoopName=name, FlowDefinitionArn=flow_arn,
-                         HumanLoopInput={"InputContent": json.dumps({"n": name, "pad": "x" * padding})})
+    a2i.start_human_loop(
+        HumanLoopName=name,
+        FlowDefinitionArn=flow_arn,
+        HumanLoopInput={"InputContent": json.dumps({"n": name, "pad": "x" * padding})},
+    )
     return name
 
 
@@ -66,8 +80,9 @@ def _assert_unavailable(call: Callable[[], Any]) -> None:
 
 def _assert_is_unavailable(error: ClientError) -> None:
     response = error.response
-    assert (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]) == \
-        ("ServiceUnavailable", 503), response
+    assert (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]) == ("ServiceUnavailable", 503), (
+        response
+    )
     assert int(response["ResponseMetadata"]["HTTPHeaders"]["retry-after"]) > 0
 
 
@@ -93,8 +108,9 @@ def _until_it_works(call: Callable[[], Any], seconds: float = 60) -> Any:
 
 
 def _loop_names(a2i: Any, flow_arn: str) -> set[str]:
-    pages = a2i.get_paginator("list_human_loops").paginate(FlowDefinitionArn=flow_arn,
-                                                           CreationTimeAfter="2000-01-01T00:00:00Z")
+    pages = a2i.get_paginator("list_human_loops").paginate(
+        FlowDefinitionArn=flow_arn, CreationTimeAfter="2000-01-01T00:00:00Z"
+    )
     return {loop["HumanLoopName"] for page in pages for loop in page["HumanLoopSummaries"]}
 
 
@@ -172,10 +188,16 @@ def _credentials(server: RunningServer) -> dict[str, str]:
     return {"aws_access_key_id": server.access_key_id, "aws_secret_access_key": server.secret_access_key}
 
 
-def _client(server: RunningServer, service: str, credentials: dict[str, str],
-            retries: dict[str, Any] | None = None) -> Any:
-    return boto3.client(service, endpoint_url=server.endpoint_url, region_name=server.region,
-                        config=Config(retries=retries or {"max_attempts": 1}), **credentials)
+def _client(
+    server: RunningServer, service: str, credentials: dict[str, str], retries: dict[str, Any] | None = None
+) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=server.endpoint_url,
+        region_name=server.region,
+        config=Config(retries=retries or {"max_attempts": 1}),
+        **credentials,
+    )
 
 
 # --- the disk fills up (SQLite) ------------------------------------------------------------------------------

@@ -21,14 +21,22 @@ PADDING = 20_000  # bytes of InputContent per loop: the load writes far more tha
 
 def _flow(server: RunningServer) -> str:
     sm = server.client("sagemaker")
-    team = sm.create_workteam(WorkteamName="wal-team", Description="wal",
-                              MemberDefinitions=[{"OidcMemberDefinition": {"Groups": ["wal"]}}])
+    team = sm.create_workteam(
+        WorkteamName="wal-team", Description="wal", MemberDefinitions=[{"OidcMemberDefinition": {"Groups": ["wal"]}}]
+    )
     ui = sm.create_human_task_ui(HumanTaskUiName="wal-ui", UiTemplate={"Content": "<p>{{ task.input.n }}</p>"})
     flow = sm.create_flow_definition(
-        FlowDefinitionName="wal-fd", RoleArn="arn:aws:iam::123456789012:role/wal",
-        HumanLoopConfig={"WorkteamArn": team["WorkteamArn"], "HumanTaskUiArn": ui["HumanTaskUiArn"],
-                         "TaskCount": 1, "TaskTitle": "wal", "TaskDescription": "wal"},
-        OutputConfig={"S3OutputPath": "s3://wal/out"})
+        FlowDefinitionName="wal-fd",
+        RoleArn="arn:aws:iam::123456789012:role/wal",
+        HumanLoopConfig={
+            "WorkteamArn": team["WorkteamArn"],
+            "HumanTaskUiArn": ui["HumanTaskUiArn"],
+            "TaskCount": 1,
+            "TaskTitle": "wal",
+            "TaskDescription": "wal",
+        },
+        OutputConfig={"S3OutputPath": "s3://wal/out"},
+    )
     return str(flow["FlowDefinitionArn"])
 
 
@@ -38,8 +46,7 @@ def _start_loops(server: RunningServer, flow_arn: str, stop: threading.Event, wr
     while not stop.is_set():
         name = "loop-" + uuid.uuid4().hex[:12]
         content = json.dumps({"n": name, "pad": padding})
-        a2i.start_human_loop(HumanLoopName=name, FlowDefinitionArn=flow_arn,
-                             HumanLoopInput={"InputContent": content})
+        a2i.start_human_loop(HumanLoopName=name, FlowDefinitionArn=flow_arn, HumanLoopInput={"InputContent": content})
         written.append(len(content))
 
 
@@ -60,8 +67,9 @@ def test_wal_stays_bounded_under_load_and_is_empty_after_stop(tmp_path: Path) ->
         flow_arn = _flow(server)
         stop = threading.Event()
         written: list[int] = []
-        clients = [threading.Thread(target=_start_loops, args=(server, flow_arn, stop, written))
-                   for _ in range(CLIENTS)]
+        clients = [
+            threading.Thread(target=_start_loops, args=(server, flow_arn, stop, written)) for _ in range(CLIENTS)
+        ]
         for client in clients:
             client.start()
         samples = []

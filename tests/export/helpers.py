@@ -38,17 +38,35 @@ def ranks(*values: Any) -> dict[str, Any]:
 # The seed convention with the mistakes real answers have: ranks as strings and as numbers, a tie, a
 # missing rank, a rank out of range, a rank that is not a number.
 SEED = [
-    Loop("seed-1", "Why is the sky blue?", ["Rayleigh scattering.", "Because of the sea.", "It is not."],
-         [("w1", ranks("1", "2", "3")), ("w2", ranks("2", "1", "3")), ("w3", ranks(1, 1, 3))]),
-    Loop("seed-2", "Name a prime.", ["4", "6", "7"],
-         [("w1", ranks("3", "2", "1")), ("w2", ranks("3", "1")), ("w3", ranks("4", "1", "2"))]),
-    Loop("seed-3", "Say hello.", ["Hello.", "Hi!", "Go away."],
-         [("w1", ranks("best", "2", "3")), ("w2", ranks("2", "1", "3")), ("w3", ranks("1", "2", "3"))]),
+    Loop(
+        "seed-1",
+        "Why is the sky blue?",
+        ["Rayleigh scattering.", "Because of the sea.", "It is not."],
+        [("w1", ranks("1", "2", "3")), ("w2", ranks("2", "1", "3")), ("w3", ranks(1, 1, 3))],
+    ),
+    Loop(
+        "seed-2",
+        "Name a prime.",
+        ["4", "6", "7"],
+        [("w1", ranks("3", "2", "1")), ("w2", ranks("3", "1")), ("w3", ranks("4", "1", "2"))],
+    ),
+    Loop(
+        "seed-3",
+        "Say hello.",
+        ["Hello.", "Hi!", "Go away."],
+        [("w1", ranks("best", "2", "3")), ("w2", ranks("2", "1", "3")), ("w3", ranks("1", "2", "3"))],
+    ),
 ]
 
 
-def fill_store(svc: Services, loops: list[Loop], flow_name: str = "fd-seed", task_count: int = 3,
-               seconds_between: list[float] | None = None, stopped: frozenset[str] = frozenset()) -> dict[str, str]:
+def fill_store(
+    svc: Services,
+    loops: list[Loop],
+    flow_name: str = "fd-seed",
+    task_count: int = 3,
+    seconds_between: list[float] | None = None,
+    stopped: frozenset[str] = frozenset(),
+) -> dict[str, str]:
     """A flow definition with these loops, each answered by its workers through claim and submit (in the
     order listed). The clock advances a second after each start, or seconds_between[i] after loop i (0:
     loops created at the same instant). Loops named in `stopped` are stopped before any answer (list no
@@ -78,9 +96,16 @@ def write_outputs(root: Path, loops: list[Loop], flow_name: str = "fd-files") ->
         folder.mkdir(parents=True)
         document = {
             "flowDefinitionArn": FLOW_ARN.format(flow=flow_name),
-            "humanAnswers": [{"acceptanceTime": "2026-01-02T03:04:05.000Z", "answerContent": answer,
-                              "submissionTime": "2026-01-02T03:04:06.000Z", "timeSpentInSeconds": 1.0,
-                              "workerId": key} for key, answer in loop.answers],
+            "humanAnswers": [
+                {
+                    "acceptanceTime": "2026-01-02T03:04:05.000Z",
+                    "answerContent": answer,
+                    "submissionTime": "2026-01-02T03:04:06.000Z",
+                    "timeSpentInSeconds": 1.0,
+                    "workerId": key,
+                }
+                for key, answer in loop.answers
+            ],
             "humanLoopName": loop.name,
             "inputContent": loop.input,
         }

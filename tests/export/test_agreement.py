@@ -24,12 +24,14 @@ from crowdloop.export.model import Item, Judgment, Kind
 
 NAN = np.nan
 # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section C: 4 coders, 12 units.
-PUBLISHED = np.array([
-    [1, 2, 3, 3, 2, 1, 4, 1, 2, NAN, NAN, NAN],
-    [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, NAN, 3],
-    [NAN, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, NAN],
-    [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, NAN],
-])
+PUBLISHED = np.array(
+    [
+        [1, 2, 3, 3, 2, 1, 4, 1, 2, NAN, NAN, NAN],
+        [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, NAN, 3],
+        [NAN, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, NAN],
+        [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, NAN],
+    ]
+)
 
 
 def accumulate(data: np.ndarray, split: int = 5) -> Coincidences:
@@ -43,8 +45,9 @@ def accumulate(data: np.ndarray, split: int = 5) -> Coincidences:
     return acc
 
 
-@pytest.mark.parametrize(("level", "published"), [("nominal", 0.743), ("ordinal", 0.815), ("interval", 0.849),
-                                                  ("ratio", 0.797)])
+@pytest.mark.parametrize(
+    ("level", "published"), [("nominal", 0.743), ("ordinal", 0.815), ("interval", 0.849), ("ratio", 0.797)]
+)
 def test_krippendorff_published_example(level: Any, published: float) -> None:
     alpha = accumulate(PUBLISHED).alpha(level)
     assert alpha is not None and round(alpha, 3) == published
@@ -58,7 +61,8 @@ def test_krippendorff_matches_the_library_on_random_data(level: Any) -> None:
         data = rng.integers(1, 6, size=(5, 40)).astype(float)
         data[rng.random(data.shape) < 0.3] = NAN
         assert accumulate(data, 17).alpha(level) == pytest.approx(
-            krippendorff.alpha(reliability_data=data, level_of_measurement=level), abs=1e-12)
+            krippendorff.alpha(reliability_data=data, level_of_measurement=level), abs=1e-12
+        )
 
 
 def test_alpha_undefined_without_pairable_values() -> None:
@@ -68,12 +72,21 @@ def test_alpha_undefined_without_pairable_values() -> None:
 def test_kendall_w_textbook_examples() -> None:
     # Strawberries from 8 farms ranked by 4 raters (influentialpoints.com): rank sums 31 12 12 15 22 5 22 25,
     # sum of squared deviations 500, W = 500 / (504 * 16 / 12) = 0.744.
-    strawberries = np.array([[8, 4, 2, 3, 5, 1, 6, 7], [7, 3, 1, 4, 5, 2, 6, 8], [8, 2, 5, 6, 7, 1, 4, 3],
-                             [8, 3, 4, 2, 5, 1, 6, 7]], dtype=float)
+    strawberries = np.array(
+        [[8, 4, 2, 3, 5, 1, 6, 7], [7, 3, 1, 4, 5, 2, 6, 8], [8, 2, 5, 6, 7, 1, 4, 3], [8, 3, 4, 2, 5, 1, 6, 7]],
+        dtype=float,
+    )
     assert round(float(kendall_w(strawberries)), 3) == 0.744
     # 10 projects ranked by 4 judges: sum of D^2 = 1048, W = 12 * 1048 / (16 * 990) = 0.794.
-    projects = np.array([[1, 3, 4, 5, 2, 8, 6, 7, 10, 9], [2, 1, 4, 5, 6, 3, 8, 7, 10, 9],
-                         [3, 2, 1, 5, 7, 4, 6, 8, 9, 10], [4, 2, 3, 1, 6, 7, 5, 9, 8, 10]], dtype=float)
+    projects = np.array(
+        [
+            [1, 3, 4, 5, 2, 8, 6, 7, 10, 9],
+            [2, 1, 4, 5, 6, 3, 8, 7, 10, 9],
+            [3, 2, 1, 5, 7, 4, 6, 8, 9, 10],
+            [4, 2, 3, 1, 6, 7, 5, 9, 8, 10],
+        ],
+        dtype=float,
+    )
     assert float(kendall_w(projects)) == pytest.approx(12 * 1048 / (16 * 990))
 
 
@@ -155,7 +168,7 @@ def test_dawid_skene_outvotes_the_majority_where_it_should() -> None:
     for u in range(14):
         t = u % 2
         truth.append(t)
-        for w in (range(5) if u < 10 else range(3)):
+        for w in range(5) if u < 10 else range(3):
             units.append(u)
             workers.append(w)
             labels.append(1 - t if w in (1, 2) else t)
@@ -179,8 +192,15 @@ def test_dawid_skene_agrees_with_unanimous_workers() -> None:
 def test_worker_agreement_and_position_bias() -> None:
     items = [
         # w1 always prefers the first response shown; w2 and w3 prefer the second.
-        Item(f"i{k}", "fd", Kind.RANKING, "P", ("x", "y"), (None, None), (
-            Judgment("w1", (1.0, 2.0)), Judgment("w2", (2.0, 1.0)), Judgment("w3", (2.0, 1.0))))
+        Item(
+            f"i{k}",
+            "fd",
+            Kind.RANKING,
+            "P",
+            ("x", "y"),
+            (None, None),
+            (Judgment("w1", (1.0, 2.0)), Judgment("w2", (2.0, 1.0)), Judgment("w3", (2.0, 1.0))),
+        )
         for k in range(10)
     ]
     tally = Agreement()
@@ -204,16 +224,28 @@ def test_mid_ranks_are_scipys_average_ranks() -> None:
     assert np.array_equal(mid_ranks(values), stats.rankdata(values, axis=-1, method="average"))
 
 
-@pytest.mark.parametrize(("preferred", "decided"), [(10, 10), (0, 10), (7, 10), (5, 10), (3, 7), (4, 7), (0, 1),
-                                                    (1, 2), (480, 1000), (530, 1000), (12, 40)])
+@pytest.mark.parametrize(
+    ("preferred", "decided"),
+    [(10, 10), (0, 10), (7, 10), (5, 10), (3, 7), (4, 7), (0, 1), (1, 2), (480, 1000), (530, 1000), (12, 40)],
+)
 def test_first_shown_p_value_is_the_two_sided_binomial_test(preferred: int, decided: int) -> None:
     expected = stats.binomtest(preferred, decided).pvalue
     assert first_shown_p_value(preferred, decided) == pytest.approx(expected, rel=1e-9)
 
 
 def test_labels_summary() -> None:
-    items = [Item(f"i{k}", "fd", Kind.LABEL, "P", (), (), (
-        Judgment("w1", labels=("ok",)), Judgment("w2", labels=("ok" if k < 3 else "bad",)))) for k in range(4)]
+    items = [
+        Item(
+            f"i{k}",
+            "fd",
+            Kind.LABEL,
+            "P",
+            (),
+            (),
+            (Judgment("w1", labels=("ok",)), Judgment("w2", labels=("ok" if k < 3 else "bad",))),
+        )
+        for k in range(4)
+    ]
     tally = Agreement()
     batch = make_batch(items)
     agreement = tally.item_agreement(batch)
@@ -223,5 +255,6 @@ def test_labels_summary() -> None:
     assert summary["labels"] == {"ok": 7, "bad": 1}
     data = np.array([["ok"] * 4, ["ok", "ok", "ok", "bad"]])
     assert summary["krippendorff_alpha"]["value"] == pytest.approx(
-        krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
+        krippendorff.alpha(reliability_data=data, level_of_measurement="nominal")
+    )
     assert set(summary["dawid_skene"]["class_priors"]) == {"ok", "bad"}

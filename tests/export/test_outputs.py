@@ -32,12 +32,28 @@ def invoke(command: Any, *args: str) -> Any:
 
 def test_the_three_formats_hold_the_same_rows(folder: Path, tmp_path: Path) -> None:
     for suffix in ("jsonl", "parquet", "hf"):
-        invoke(export_command, "preferences", "--source", str(folder), "--output", str(tmp_path / f"p.{suffix}"),
-               "--format", suffix, "--no-progress")
+        invoke(
+            export_command,
+            "preferences",
+            "--source",
+            str(folder),
+            "--output",
+            str(tmp_path / f"p.{suffix}"),
+            "--format",
+            suffix,
+            "--no-progress",
+        )
     from_jsonl = read_jsonl(tmp_path / "p.jsonl")
     table = pq.read_table(tmp_path / "p.parquet")
-    assert [str(t) for t in table.schema.types] == ["string", "string", "string", "double", "string", "string",
-                                                    "double"]
+    assert [str(t) for t in table.schema.types] == [
+        "string",
+        "string",
+        "string",
+        "double",
+        "string",
+        "string",
+        "double",
+    ]
     assert table.to_pylist() == from_jsonl
     dataset = datasets.load_from_disk(str(tmp_path / "p.hf"))
     assert dataset.to_list() == from_jsonl and len(from_jsonl) == 17
@@ -64,17 +80,32 @@ def test_consensus_and_policies_from_the_command_line(folder: Path, tmp_path: Pa
     assert [(r["item_id"], r["chosen"], r["rejected"], round(r["margin"], 4), r["agreement"]) for r in rows] == [
         ("seed-1", "Rayleigh scattering.", "It is not.", 1.6667, 1.0),
         ("seed-1", "Because of the sea.", "It is not.", 1.6667, 1.0),
-        ("seed-2", "6", "4", 1.0, None), ("seed-2", "7", "4", 2.0, None), ("seed-2", "7", "6", 1.0, None),
-        ("seed-3", "Hello.", "Go away.", 1.5, 1.0), ("seed-3", "Hi!", "Go away.", 1.5, 1.0)]
+        ("seed-2", "6", "4", 1.0, None),
+        ("seed-2", "7", "4", 2.0, None),
+        ("seed-2", "7", "6", 1.0, None),
+        ("seed-3", "Hello.", "Go away.", 1.5, 1.0),
+        ("seed-3", "Hi!", "Go away.", 1.5, 1.0),
+    ]
     assert rows[0]["annotator"] == ["w1", "w2", "w3"] and rows[5]["annotator"] == ["w2", "w3"]
-    invoke(export_command, "preferences", "--source", str(folder), "--output", str(out), "--policy", "best-vs-rest",
-           "--keep-ties")
+    invoke(
+        export_command,
+        "preferences",
+        "--source",
+        str(folder),
+        "--output",
+        str(out),
+        "--policy",
+        "best-vs-rest",
+        "--keep-ties",
+    )
     first = [(r["annotator"], r["chosen"], r["rejected"], r["margin"]) for r in read_jsonl(out)[:5]]
-    assert first == [("w1", "Rayleigh scattering.", "Because of the sea.", 1.0),
-                     ("w1", "Rayleigh scattering.", "It is not.", 2.0),
-                     ("w2", "Because of the sea.", "Rayleigh scattering.", 1.0),
-                     ("w2", "Because of the sea.", "It is not.", 2.0),
-                     ("w3", "Rayleigh scattering.", "Because of the sea.", 0.0)]
+    assert first == [
+        ("w1", "Rayleigh scattering.", "Because of the sea.", 1.0),
+        ("w1", "Rayleigh scattering.", "It is not.", 2.0),
+        ("w2", "Because of the sea.", "Rayleigh scattering.", 1.0),
+        ("w2", "Because of the sea.", "It is not.", 2.0),
+        ("w3", "Rayleigh scattering.", "Because of the sea.", 0.0),
+    ]
 
 
 def test_filters(folder: Path, tmp_path: Path) -> None:
@@ -108,32 +139,55 @@ def test_other_datasets(folder: Path, tmp_path: Path) -> None:
         invoke(export_command, dataset, "--source", str(folder), "--output", str(tmp_path / f"{dataset}.parquet"))
     kto = pq.read_table(tmp_path / "kto.parquet").to_pylist()
     assert kto[:2] == [
-        {"prompt": "Why is the sky blue?", "completion": "Rayleigh scattering.", "label": True, "item_id": "seed-1",
-         "annotator": "w1"},
-        {"prompt": "Why is the sky blue?", "completion": "It is not.", "label": False, "item_id": "seed-1",
-         "annotator": "w1"}]
+        {
+            "prompt": "Why is the sky blue?",
+            "completion": "Rayleigh scattering.",
+            "label": True,
+            "item_id": "seed-1",
+            "annotator": "w1",
+        },
+        {
+            "prompt": "Why is the sky blue?",
+            "completion": "It is not.",
+            "label": False,
+            "item_id": "seed-1",
+            "annotator": "w1",
+        },
+    ]
     rankings = pq.read_table(tmp_path / "rankings.parquet").to_pylist()
     assert rankings[1]["responses"] == ["Because of the sea.", "Rayleigh scattering.", "It is not."]
-    result = CliRunner().invoke(export_command, ["ratings", "--source", str(folder), "--output",
-                                                 str(tmp_path / "r.jsonl")])
+    result = CliRunner().invoke(
+        export_command, ["ratings", "--source", str(folder), "--output", str(tmp_path / "r.jsonl")]
+    )
     assert result.exit_code == 1 and "The answers are rankings" in result.output
 
 
 def test_card(folder: Path, tmp_path: Path) -> None:
     invoke(export_command, "preferences", "--source", str(folder), "--output", str(tmp_path / "p.jsonl"))
     card = json.loads((tmp_path / "p.jsonl.card.json").read_text())
-    assert card["output"] == {"dataset": "preferences", "rows": 17, "path": str(tmp_path / "p.jsonl"),
-                              "format": "jsonl", "style": "standard",
-                              "columns": ["prompt", "chosen", "rejected", "margin", "item_id", "annotator",
-                                          "agreement"]}
+    assert card["output"] == {
+        "dataset": "preferences",
+        "rows": 17,
+        "path": str(tmp_path / "p.jsonl"),
+        "format": "jsonl",
+        "style": "standard",
+        "columns": ["prompt", "chosen", "rejected", "margin", "item_id", "annotator", "agreement"],
+    }
     assert card["options"]["policy"] == "all" and card["options"]["ties"] is False
     assert card["sources"][0]["kind"] == "folder" and card["mapping"][0]["field"] == "response_{i}_ranking"
     assert card["problems"]["total"] == 3
     assert card["agreement"]["krippendorff_alpha"]["level"] == "ordinal"
     assert card["created_at"].endswith("Z")
     markdown = (tmp_path / "p.jsonl.card.md").read_text()
-    for expected in ("## Sources", "fd-files", "not recorded in output.json", "response_{i}_ranking",
-                     "| rank out of range | 1 |", "Krippendorff's alpha (ordinal)", "Kendall's W"):
+    for expected in (
+        "## Sources",
+        "fd-files",
+        "not recorded in output.json",
+        "response_{i}_ranking",
+        "| rank out of range | 1 |",
+        "Krippendorff's alpha (ordinal)",
+        "Kendall's W",
+    ):
         assert expected in markdown
 
 
@@ -149,8 +203,15 @@ def test_report(folder: Path, tmp_path: Path) -> None:
 
 
 def test_report_on_models(tmp_path: Path) -> None:
-    loops = [Loop(f"m{k}", "P", [{"text": "a", "model": "big"}, {"text": "b", "model": "small"}],
-                  [("w1", ranks("1", "2") if k < 8 else ranks("2", "1"))]) for k in range(10)]
+    loops = [
+        Loop(
+            f"m{k}",
+            "P",
+            [{"text": "a", "model": "big"}, {"text": "b", "model": "small"}],
+            [("w1", ranks("1", "2") if k < 8 else ranks("2", "1"))],
+        )
+        for k in range(10)
+    ]
     write_outputs(tmp_path / "a2i", loops)
     result = invoke(report_command, "--source", str(tmp_path / "a2i"))
     assert "Bradley-Terry strength" in result.output and "big" in result.output
@@ -168,7 +229,8 @@ def test_missing_extra_is_named(folder: Path, tmp_path: Path, monkeypatch: pytes
     import sys
 
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if the package were not installed
-    result = CliRunner().invoke(export_command, ["preferences", "--source", str(folder), "--output",
-                                                 str(tmp_path / "p.jsonl")])
+    result = CliRunner().invoke(
+        export_command, ["preferences", "--source", str(folder), "--output", str(tmp_path / "p.jsonl")]
+    )
     assert result.exit_code == 1
     assert "needs the Python package 'pyarrow'" in result.output and "pip install 'crowdloop[export]'" in result.output

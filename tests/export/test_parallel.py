@@ -55,8 +55,10 @@ def flow_a() -> list[Loop]:
 
 def flow_b() -> list[Loop]:
     rng = random.Random(6)
-    loops = [Loop(f"b-{i:03d}", f"Odd {i}?", ["x", "y"], [("v1", {"verdict": "fine"}), ("v2", {"verdict": "no"})])
-             for i in range(UNRECOGNISED_B)]
+    loops = [
+        Loop(f"b-{i:03d}", f"Odd {i}?", ["x", "y"], [("v1", {"verdict": "fine"}), ("v2", {"verdict": "no"})])
+        for i in range(UNRECOGNISED_B)
+    ]
     for i in range(LOOPS_B):
         answers = [(key, ranks(*(rng.randint(1, 4) for _ in range(4)))) for key in ("v1", "v2")]
         loops.append(Loop(f"b-{UNRECOGNISED_B + i:03d}", f"Prompt {i}?", [f"b{i}-{k}" for k in range(4)], answers))
@@ -85,8 +87,15 @@ class OnePass:
         return self.source.describe()  # type: ignore[no-any-return]
 
 
-def exported(services: Services, folder: Path, output_format: str, jobs: int | None, dataset: str,
-             options: dict[str, Any], one_pass: bool = False) -> tuple[Export, bytes, dict[str, Any], int]:
+def exported(
+    services: Services,
+    folder: Path,
+    output_format: str,
+    jobs: int | None,
+    dataset: str,
+    options: dict[str, Any],
+    one_pass: bool = False,
+) -> tuple[Export, bytes, dict[str, Any], int]:
     job = run(["fd-par-a", "fd-par-b"], dataset, store=services.store, jobs=jobs, **options)
     job.chunk_loops = CHUNK
     if one_pass:
@@ -115,8 +124,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("dataset", "options"), CASES)
-def test_workers_give_the_same_dataset_and_card(filled: Services, tmp_path: Path, dataset: str,
-                                                options: dict[str, Any]) -> None:
+def test_workers_give_the_same_dataset_and_card(
+    filled: Services, tmp_path: Path, dataset: str, options: dict[str, Any]
+) -> None:
     serial, serial_rows, serial_card, serial_ticks = exported(filled, tmp_path, "jsonl", 1, dataset, options)
     parallel, parallel_rows, parallel_card, parallel_ticks = exported(filled, tmp_path, "jsonl", 2, dataset, options)
     assert serial.workers_used == 0 and not serial.worker_peaks
@@ -144,10 +154,12 @@ def test_workers_give_the_same_dataset_and_card(filled: Services, tmp_path: Path
         assert one_pass_card[key] == serial_card[key]
     one_pass_figures, figures = _flat(one_pass_card["agreement"]), _flat(serial_card["agreement"])
     assert one_pass_figures.keys() == figures.keys()
-    assert {k: v for k, v in one_pass_figures.items() if type(v) is not float} == \
-        {k: v for k, v in figures.items() if type(v) is not float}
-    assert {k: v for k, v in one_pass_figures.items() if type(v) is float} == \
-        pytest.approx({k: v for k, v in figures.items() if type(v) is float}, rel=1e-9)
+    assert {k: v for k, v in one_pass_figures.items() if type(v) is not float} == {
+        k: v for k, v in figures.items() if type(v) is not float
+    }
+    assert {k: v for k, v in one_pass_figures.items() if type(v) is float} == pytest.approx(
+        {k: v for k, v in figures.items() if type(v) is float}, rel=1e-9
+    )
 
 
 def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -174,8 +186,15 @@ def test_an_error_in_a_worker_reaches_the_caller(filled: Services, tmp_path: Pat
     # Chat prompts in a later chunk: the worker that meets them refuses as the single process would.
     from crowdloop.errors import InvalidInput
 
-    chat = [Loop(f"c-{i:02d}", "Hi?" if i < 2 * CHUNK else [{"role": "user", "content": "Hi?"}], ["a", "b"],
-                 [("w1", ranks(1, 2))]) for i in range(3 * CHUNK)]
+    chat = [
+        Loop(
+            f"c-{i:02d}",
+            "Hi?" if i < 2 * CHUNK else [{"role": "user", "content": "Hi?"}],
+            ["a", "b"],
+            [("w1", ranks(1, 2))],
+        )
+        for i in range(3 * CHUNK)
+    ]
     fill_store(filled, chat, "fd-par-chat", task_count=1)
     for jobs in (1, 2):
         job = run("fd-par-chat", "preferences", store=filled.store, jobs=jobs)
@@ -192,25 +211,48 @@ def test_command_line_jobs_and_progress(filled: Services, tmp_path: Path) -> Non
     outputs = []
     for jobs in ("1", "2"):
         out = tmp_path / f"cli-{jobs}.jsonl"
-        result = CliRunner().invoke(export_command, [
-            "preferences", "--source", "fd-par-a", "--source", "fd-par-b", "--output", str(out), "--jobs", jobs,
-            "--database-url", filled.store.url, "--data-dir", str(tmp_path), "--progress"])
+        result = CliRunner().invoke(
+            export_command,
+            [
+                "preferences",
+                "--source",
+                "fd-par-a",
+                "--source",
+                "fd-par-b",
+                "--output",
+                str(out),
+                "--jobs",
+                jobs,
+                "--database-url",
+                filled.store.url,
+                "--data-dir",
+                str(tmp_path),
+                "--progress",
+            ],
+        )
         assert result.exit_code == 0, result.output
         loops = LOOPS_A - len(STOPPED_A) + UNRECOGNISED_B + LOOPS_B
         assert f"{loops}/{loops}" in result.stderr  # the progress bar reached the end
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1] and outputs[0]
-    refused = CliRunner().invoke(export_command, ["preferences", "--source", "fd-par-a", "--output",
-                                                  str(tmp_path / "x.jsonl"), "--jobs", "0"])
+    refused = CliRunner().invoke(
+        export_command, ["preferences", "--source", "fd-par-a", "--output", str(tmp_path / "x.jsonl"), "--jobs", "0"]
+    )
     assert refused.exit_code == 2 and "--jobs" in refused.output
 
 
 def test_label_statistics_add_up_across_chunks(services: Services, tmp_path: Path) -> None:
     rng = random.Random(8)
     labels = ["cat", "dog", "bird"]
-    loops = [Loop(f"l-{i:02d}", f"Photo {i}", ["x"], [(key, {"animal": {"label": rng.choice(labels)}})
-                                                      for key in rng.sample(["w1", "w2", "w3", "w4"], 3)])
-             for i in range(3 * CHUNK + 5)]
+    loops = [
+        Loop(
+            f"l-{i:02d}",
+            f"Photo {i}",
+            ["x"],
+            [(key, {"animal": {"label": rng.choice(labels)}}) for key in rng.sample(["w1", "w2", "w3", "w4"], 3)],
+        )
+        for i in range(3 * CHUNK + 5)
+    ]
     fill_store(services, loops, "fd-par-labels")
     cards, outputs = [], []
     for jobs, one_pass in ((1, False), (2, False), (1, True)):
@@ -241,8 +283,7 @@ def _die(task: Any, path: str) -> None:
     os._exit(9)
 
 
-def test_a_worker_that_dies_stops_the_export(filled: Services, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_that_dies_stops_the_export(filled: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("crowdloop.export.parallel.run_in_worker", _die)
     job = run("fd-par-a", "preferences", store=filled.store, jobs=2)
     job.chunk_loops = CHUNK

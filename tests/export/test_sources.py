@@ -31,23 +31,37 @@ def expected_pairs(w: dict[str, str]) -> list[dict[str, Any]]:
     sky, sea, no = "Rayleigh scattering.", "Because of the sea.", "It is not."
     hello, hi, away = "Hello.", "Hi!", "Go away."
 
-    def row(item: str, prompt: str, chosen: str, rejected: str, margin: float, who: str,
-            agreement: Any) -> dict[str, Any]:
-        return {"prompt": prompt, "chosen": chosen, "rejected": rejected, "margin": margin, "item_id": item,
-                "annotator": w[who], "agreement": agreement}
+    def row(
+        item: str, prompt: str, chosen: str, rejected: str, margin: float, who: str, agreement: Any
+    ) -> dict[str, Any]:
+        return {
+            "prompt": prompt,
+            "chosen": chosen,
+            "rejected": rejected,
+            "margin": margin,
+            "item_id": item,
+            "annotator": w[who],
+            "agreement": agreement,
+        }
 
     p1, p2, p3 = "Why is the sky blue?", "Name a prime.", "Say hello."
     return [
-        row("seed-1", p1, sky, sea, 1.0, "w1", THIRD), row("seed-1", p1, sky, no, 2.0, "w1", 1.0),
+        row("seed-1", p1, sky, sea, 1.0, "w1", THIRD),
+        row("seed-1", p1, sky, no, 2.0, "w1", 1.0),
         row("seed-1", p1, sea, no, 1.0, "w1", 1.0),
-        row("seed-1", p1, sea, sky, 1.0, "w2", THIRD), row("seed-1", p1, sky, no, 1.0, "w2", 1.0),
+        row("seed-1", p1, sea, sky, 1.0, "w2", THIRD),
+        row("seed-1", p1, sky, no, 1.0, "w2", 1.0),
         row("seed-1", p1, sea, no, 2.0, "w2", 1.0),
-        row("seed-1", p1, sky, no, 2.0, "w3", 1.0), row("seed-1", p1, sea, no, 2.0, "w3", 1.0),
-        row("seed-2", p2, "6", "4", 1.0, "w1", None), row("seed-2", p2, "7", "4", 2.0, "w1", None),
+        row("seed-1", p1, sky, no, 2.0, "w3", 1.0),
+        row("seed-1", p1, sea, no, 2.0, "w3", 1.0),
+        row("seed-2", p2, "6", "4", 1.0, "w1", None),
+        row("seed-2", p2, "7", "4", 2.0, "w1", None),
         row("seed-2", p2, "7", "6", 1.0, "w1", None),
-        row("seed-3", p3, hi, hello, 1.0, "w2", 0.5), row("seed-3", p3, hello, away, 1.0, "w2", 1.0),
+        row("seed-3", p3, hi, hello, 1.0, "w2", 0.5),
+        row("seed-3", p3, hello, away, 1.0, "w2", 1.0),
         row("seed-3", p3, hi, away, 2.0, "w2", 1.0),
-        row("seed-3", p3, hello, hi, 1.0, "w3", 0.5), row("seed-3", p3, hello, away, 2.0, "w3", 1.0),
+        row("seed-3", p3, hello, hi, 1.0, "w3", 0.5),
+        row("seed-3", p3, hello, away, 2.0, "w3", 1.0),
         row("seed-3", p3, hi, away, 1.0, "w3", 1.0),
     ]
 
@@ -60,8 +74,12 @@ def check_seed_export(rows: list[dict[str, Any]], card: dict[str, Any], workers:
     assert rows == expected_pairs(workers)
     assert {p["reason"]: p["count"] for p in card["problems"]["by_reason"]} == expected_problems()
     examples = {p["reason"]: p["examples"][0] for p in card["problems"]["by_reason"]}
-    assert examples["incomplete answer"] == {"item_id": "seed-2", "annotator": workers["w2"],
-                                             "reason": "incomplete answer", "detail": "missing response_3_ranking"}
+    assert examples["incomplete answer"] == {
+        "item_id": "seed-2",
+        "annotator": workers["w2"],
+        "reason": "incomplete answer",
+        "detail": "missing response_3_ranking",
+    }
     assert examples["rank out of range"]["detail"] == "rank 4 for 3 responses (ranks are 1..3)"
     assert examples["not a number"]["detail"] == "response_1_ranking = 'best'"
     assert card["counts"]["items_exported"] == 3 and card["output"]["rows"] == 17
@@ -101,7 +119,8 @@ def test_store_source_pages_through_many_loops(services: Services, monkeypatch: 
 
 
 def test_store_source_pages_through_loops_created_at_the_same_instant(
-        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A bulk start gives many loops one created_at: pages continue within that instant by id, then go on
     to the loops created later (a page may hold both)."""
     from crowdloop.export import sources
@@ -163,23 +182,43 @@ def test_s3_source(moto_s3: MotoS3, tmp_path: Path) -> None:
     job = run("s3://results/a2i-results/", s3_client=client)
     result = export(job, tmp_path / "prefs.jsonl", "jsonl")
     check_seed_export(read_jsonl(result.path), result.card, workers)
-    assert result.card["sources"][0] == {"kind": "s3", "location": "s3://results/a2i-results/",
-                                         "flow_definitions": ["fd-files"], "template_sha256": None, "loops_read": 3}
+    assert result.card["sources"][0] == {
+        "kind": "s3",
+        "location": "s3://results/a2i-results/",
+        "flow_definitions": ["fd-files"],
+        "template_sha256": None,
+        "loops_read": 3,
+    }
 
 
 def test_cli_with_store_options(services: Services, tmp_path: Path) -> None:
     workers = fill_store(services, SEED)
     out = tmp_path / "prefs.jsonl"
-    result = CliRunner().invoke(export_command, [
-        "preferences", "--source", "fd-seed", "--output", str(out), "--format", "jsonl",
-        "--database-url", services.store.url, "--data-dir", str(tmp_path)])
+    result = CliRunner().invoke(
+        export_command,
+        [
+            "preferences",
+            "--source",
+            "fd-seed",
+            "--output",
+            str(out),
+            "--format",
+            "jsonl",
+            "--database-url",
+            services.store.url,
+            "--data-dir",
+            str(tmp_path),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "wrote 17 rows (3 items)" in result.output
     assert "3 problems: 0 loops and 3 answers not used" in result.output
     card = json.loads((tmp_path / "prefs.jsonl.card.json").read_text())
     check_seed_export(read_jsonl(out), card, workers)
-    strict = CliRunner().invoke(export_command, [
-        "preferences", "--source", "fd-seed", "--output", str(out), "--database-url", services.store.url, "--strict"])
+    strict = CliRunner().invoke(
+        export_command,
+        ["preferences", "--source", "fd-seed", "--output", str(out), "--database-url", services.store.url, "--strict"],
+    )
     assert strict.exit_code == 1
 
 

@@ -30,6 +30,7 @@ def error_of(template: str, task_input: object = None, limits: RenderLimits = SM
 
 # --- RenderBudget ---------------------------------------------------------------------------------------
 
+
 def test_steps_add_up_to_the_limit() -> None:
     budget = RenderBudget(SMALL)
     budget.spend(60)
@@ -87,6 +88,7 @@ def test_measure_refuses_long_ranges_and_wide_numbers() -> None:
 
 # --- render_task ----------------------------------------------------------------------------------------
 
+
 def test_every_loop_of_the_render_spends_from_one_budget() -> None:
     loop = "{% for i in (1..40) %}{% endfor %}"
     assert render_task(loop * 2, {}, limits=SMALL).errors == []
@@ -112,10 +114,13 @@ def test_loops_that_break_early_spend_only_what_they_ran() -> None:
 
 
 def test_ranges_longer_than_what_is_left_fail_before_they_are_used() -> None:
-    for template in ("{{ (1..30000000) | sum }}", "{% for i in (1..30000000) reversed %}{% endfor %}",
-                     "{% for i in (1..300000000000) offset: 299999999990 %}{{ i }}{% endfor %}",
-                     "{% tablerow i in (1..101) %}{{ i }}{% endtablerow %}",
-                     "{% assign r = (1..101) %}{{ r | to_json }}"):
+    for template in (
+        "{{ (1..30000000) | sum }}",
+        "{% for i in (1..30000000) reversed %}{% endfor %}",
+        "{% for i in (1..300000000000) offset: 299999999990 %}{{ i }}{% endfor %}",
+        "{% tablerow i in (1..101) %}{{ i }}{% endtablerow %}",
+        "{% assign r = (1..101) %}{{ r | to_json }}",
+    ):
         started = time.monotonic()
         assert "a range of " in error_of(template), template
         assert time.monotonic() - started < 0.5, template
@@ -127,15 +132,17 @@ def test_filters_spend_a_step_per_element_they_are_given() -> None:
     assert render_task("{{ task.input.rows | sort | join: ',' | size }}", rows, limits=SMALL).html == "79"
     assert "more than 100 steps" in error_of("{% for i in (1..4) %}{{ task.input.rows | sort }}{% endfor %}", rows)
     # size, first, last and default look at no element
-    result = render_task("{% for i in (1..50) %}{{ task.input.rows | size }}{{ task.input.rows | last }}{% endfor %}",
-                         rows, limits=SMALL)
+    result = render_task(
+        "{% for i in (1..50) %}{{ task.input.rows | size }}{{ task.input.rows | last }}{% endfor %}", rows, limits=SMALL
+    )
     assert result.errors == [] and result.html == "3029" * 50
 
 
 def test_the_cpu_time_limit_ends_a_render_that_stays_within_its_steps() -> None:
     started = time.monotonic()
-    message = error_of("{% for i in (1..900000) %}{% assign x = i %}{% endfor %}",
-                       limits=RenderLimits(cpu_seconds=0.05))
+    message = error_of(
+        "{% for i in (1..900000) %}{% assign x = i %}{% endfor %}", limits=RenderLimits(cpu_seconds=0.05)
+    )
     assert "more than 0.05 s of CPU time" in message
     assert time.monotonic() - started < 0.5
 
@@ -153,7 +160,8 @@ def test_values_that_would_be_too_long_are_refused_before_they_are_built() -> No
     refs = "{% assign l = task.input.s | split: ',' %}{% assign l = l | concat: l %}{{ l }}"
     assert "a value of more than 1,000" in error_of(refs, text)  # two references print 1,200 characters
     assert "a value of more than 1,000" in error_of(
-        "{% assign s = task.input.s %}{% for i in (1..3) %}{% assign s = s | append: s %}{% endfor %}", text)
+        "{% assign s = task.input.s %}{% for i in (1..3) %}{% assign s = s | append: s %}{% endfor %}", text
+    )
 
 
 def test_numbers_cannot_grow_without_bound() -> None:
@@ -170,6 +178,7 @@ def test_errors_before_the_budget_ran_out_are_kept() -> None:
 
 
 def test_nested_loops_too_long_to_finish_fail_before_they_start() -> None:
-    message = error_of("{% for i in (1..2000) %}{% for j in (1..2000) %}x{% endfor %}{% endfor %}",
-                       limits=RenderLimits())
+    message = error_of(
+        "{% for i in (1..2000) %}{% for j in (1..2000) %}x{% endfor %}{% endfor %}", limits=RenderLimits()
+    )
     assert message.startswith("The template exceeded the render budget: nested loops of more than 1,000,000")

@@ -64,15 +64,11 @@ def test_skip_autoescape_outputs_raw() -> None:
 
 def test_escape_of_json_escapes_the_json() -> None:
     # amazon-a2i-sample-task-uis uses `{{ task.input.labels | to_json | escape }}` in attributes
-    assert (
-        render("{{ task.input.l | to_json | escape }}", {"l": ["a", "b"]}) == "[&quot;a&quot;,&quot;b&quot;]"
-    )
+    assert render("{{ task.input.l | to_json | escape }}", {"l": ["a", "b"]}) == "[&quot;a&quot;,&quot;b&quot;]"
 
 
 def test_escape_of_an_object_is_escaped_json() -> None:
-    assert (
-        render("{{ task.input.g | escape }}", {"g": {"x": [1, "y"]}}) == "{&quot;x&quot;:[1,&quot;y&quot;]}"
-    )
+    assert render("{{ task.input.g | escape }}", {"g": {"x": [1, "y"]}}) == "{&quot;x&quot;:[1,&quot;y&quot;]}"
 
 
 def test_data_joined_to_a_literal_is_escaped_with_quot() -> None:

@@ -15,9 +15,7 @@ def grant(uri: str) -> str:
     return "https://s3.example/" + uri.removeprefix("s3://") + "?X-Amz-Expires=300&X-Amz-Signature=abc"
 
 
-def render(
-    template: str, task_input: object = None, grant_read_access: Callable[[str], str] | None = None
-) -> str:
+def render(template: str, task_input: object = None, grant_read_access: Callable[[str], str] | None = None) -> str:
     result = render_task(template, task_input, grant_read_access=grant_read_access)
     assert result.errors == []
     return result.html
@@ -48,9 +46,7 @@ def test_to_json_of_undefined_is_null() -> None:
 def test_to_json_stays_inside_a_single_quoted_attribute() -> None:
     labels = ["it's", "<b>&</b>", 'say "x"']
     html = render("<c categories='{{ task.input.labels | to_json }}'>", {"labels": labels})
-    assert (
-        html == """<c categories='["it\\u0027s","\\u003cb\\u003e\\u0026\\u003c/b\\u003e","say \\"x\\""]'>"""
-    )
+    assert html == """<c categories='["it\\u0027s","\\u003cb\\u003e\\u0026\\u003c/b\\u003e","say \\"x\\""]'>"""
     attribute = html.removeprefix("<c categories='").removesuffix("'>")
     assert "'" not in attribute
     assert json.loads(unescape(attribute)) == labels
@@ -79,13 +75,8 @@ def test_grant_read_access_on_an_array() -> None:
     data = {"imgs": ["s3://bkt/1.png", "s3://bkt/2.png"]}
     html = render("{{ task.input.imgs | grant_read_access | to_json }}", data, grant_read_access=grant)
     assert json.loads(html) == [grant("s3://bkt/1.png"), grant("s3://bkt/2.png")]
-    template = (
-        "{% assign urls = task.input.imgs | grant_read_access %}{% for u in urls %}[{{ u }}]{% endfor %}"
-    )
-    assert (
-        render(template, data, grant_read_access=grant)
-        == f"[{grant('s3://bkt/1.png')}][{grant('s3://bkt/2.png')}]"
-    )
+    template = "{% assign urls = task.input.imgs | grant_read_access %}{% for u in urls %}[{{ u }}]{% endfor %}"
+    assert render(template, data, grant_read_access=grant) == f"[{grant('s3://bkt/1.png')}][{grant('s3://bkt/2.png')}]"
 
 
 def test_grant_read_access_without_a_callable_returns_the_value() -> None:
@@ -112,8 +103,7 @@ def test_grant_read_access_leaves_other_values_alone() -> None:
 def test_grant_read_access_reads_a_captured_uri_as_text() -> None:
     # AWS's textract/rekognition templates capture "s3://{{ bucket }}/{{ name }}" and grant it
     template = (
-        "{% capture s3_uri %}s3://{{ task.input.b }}/{{ task.input.k }}{% endcapture %}"
-        "{{ s3_uri | grant_read_access }}"
+        "{% capture s3_uri %}s3://{{ task.input.b }}/{{ task.input.k }}{% endcapture %}{{ s3_uri | grant_read_access }}"
     )
     seen: list[str] = []
 
@@ -126,9 +116,7 @@ def test_grant_read_access_reads_a_captured_uri_as_text() -> None:
 
 
 def test_a_granted_url_that_is_not_url_safe_is_escaped() -> None:
-    html = render(
-        "{{ task.input.img | grant_read_access }}", {"img": "s3://b/k"}, grant_read_access=lambda u: '"><x>'
-    )
+    html = render("{{ task.input.img | grant_read_access }}", {"img": "s3://b/k"}, grant_read_access=lambda u: '"><x>')
     assert html == "&quot;&gt;&lt;x&gt;"
 
 

@@ -77,9 +77,7 @@ def test_check_template_only_parses() -> None:
 def test_undefined_filter_is_an_error_not_an_exception() -> None:
     result = render_task("before {{ task.input.x | no_such_filter }} after {{ task.input.x }}", {"x": "v"})
     assert result.html == "before  after v"
-    assert result.errors == [
-        RenderError("UndefinedFilter", "unknown filter 'no_such_filter' (line 1, column 26)")
-    ]
+    assert result.errors == [RenderError("UndefinedFilter", "unknown filter 'no_such_filter' (line 1, column 26)")]
 
 
 def test_every_failing_node_is_reported_and_rendering_goes_on() -> None:

@@ -30,4 +30,3 @@ def open_browser(portal_app: Starlette) -> Iterator[Callable[[], Browser]]:
     yield open_browser
     for item in opened:
         item.close()
-

@@ -23,8 +23,7 @@ _FRAME = re.compile(r'<iframe[^>]* src="([^"]+)"')
 _LEASE = re.compile(r'data-assignment="(\d+)"[^>]* data-lease="([^"]+)"', re.S)
 
 
-def add_worker(svc: Services, email: str, groups: tuple[str, ...] = ("raters",),
-               password: str = PASSWORD) -> Worker:
+def add_worker(svc: Services, email: str, groups: tuple[str, ...] = ("raters",), password: str = PASSWORD) -> Worker:
     return workers.add_worker(svc, email, password_hash=hash_password(password), groups=groups)
 
 
@@ -32,8 +31,7 @@ class Browser:
     """One worker's browser: its own cookie jar, CSRF tokens taken from the pages it loads."""
 
     def __init__(self, app: Any, address: str = "testclient") -> None:
-        self.client: httpx.Client = TestClient(app, base_url=ORIGIN, follow_redirects=False,
-                                               client=(address, 50000))
+        self.client: httpx.Client = TestClient(app, base_url=ORIGIN, follow_redirects=False, client=(address, 50000))
         self.origin = ORIGIN
         self.csrf = ""
         self.leases: dict[int, str] = {}  # assignment id -> lease token of its task page
@@ -51,8 +49,7 @@ class Browser:
             self.leases[int(lease.group(1))] = lease.group(2)
         return response
 
-    def post(self, url: str, data: dict[str, str] | None = None, *,
-             csrf: str | None = None) -> httpx.Response:
+    def post(self, url: str, data: dict[str, str] | None = None, *, csrf: str | None = None) -> httpx.Response:
         form = {"csrf_token": self.csrf if csrf is None else csrf, **(data or {})}
         return self.client.post(url, data=form, headers={"Origin": self.origin})
 
@@ -76,14 +73,20 @@ class Browser:
         assert page.status_code == 200, page.text
         return int(location.rsplit("/", 1)[1])
 
-    def submit(self, assignment_id: int, answer: Any, time_spent: Any = 1.0,
-               csrf: str | None = None, lease: str | None = None) -> httpx.Response:
+    def submit(
+        self, assignment_id: int, answer: Any, time_spent: Any = 1.0, csrf: str | None = None, lease: str | None = None
+    ) -> httpx.Response:
         """POST the answer as portal.js does, with the lease token of the task page (if it was loaded)."""
-        body = {"answer": answer, "timeSpentInSeconds": time_spent,
-                "lease": self.leases.get(assignment_id) if lease is None else lease}
-        return self.client.post(f"/tasks/{assignment_id}/submit", json=body,
-                                headers={"X-CSRF-Token": self.csrf if csrf is None else csrf,
-                                         "Origin": self.origin})
+        body = {
+            "answer": answer,
+            "timeSpentInSeconds": time_spent,
+            "lease": self.leases.get(assignment_id) if lease is None else lease,
+        }
+        return self.client.post(
+            f"/tasks/{assignment_id}/submit",
+            json=body,
+            headers={"X-CSRF-Token": self.csrf if csrf is None else csrf, "Origin": self.origin},
+        )
 
     def frame_url(self, assignment_id: int) -> str:
         page = self.get(f"/tasks/{assignment_id}")
@@ -108,27 +111,51 @@ TEMPLATE = """<script src="https://assets.crowd.aws/crowd-html-elements.js"></sc
 <crowd-input name="label" label="Label" required></crowd-input></crowd-form>"""
 
 
-def make_job(svc: Services, *, template: str = TEMPLATE, task_count: int = 1, time_limit: int = 600,
-             groups: tuple[str, ...] = ("raters",), title: str | None = None,
-             keywords: tuple[str, ...] = ("rank", "text")) -> flows.FlowDefinition:
+def make_job(
+    svc: Services,
+    *,
+    template: str = TEMPLATE,
+    task_count: int = 1,
+    time_limit: int = 600,
+    groups: tuple[str, ...] = ("raters",),
+    title: str | None = None,
+    keywords: tuple[str, ...] = ("rank", "text"),
+) -> flows.FlowDefinition:
     """A work team selecting `groups`, a task UI with `template` and an Active flow definition."""
     n = next(_names)
-    team = workforce.create_workteam(svc, CALLER, f"team-{n}", description="team",
-                                     member_definitions=[{"OidcMemberDefinition": {"Groups": list(groups)}}])
+    team = workforce.create_workteam(
+        svc,
+        CALLER,
+        f"team-{n}",
+        description="team",
+        member_definitions=[{"OidcMemberDefinition": {"Groups": list(groups)}}],
+    )
     ui = flows.create_human_task_ui(svc, CALLER, f"ui-{n}", template)
-    config = {"WorkteamArn": team.arn, "HumanTaskUiArn": ui.arn, "TaskCount": task_count,
-              "TaskTitle": title or f"Job {n}", "TaskDescription": f"Describe job {n} carefully.",
-              "TaskTimeLimitInSeconds": time_limit, "TaskAvailabilityLifetimeInSeconds": 86400,
-              "TaskKeywords": list(keywords)}
-    flow = flows.create_flow_definition(svc, CALLER, f"fd-{n}", role_arn="arn:aws:iam::123456789012:role/a2i",
-                                        output_config={"S3OutputPath": "s3://bucket/out"},
-                                        human_loop_config=config)
+    config = {
+        "WorkteamArn": team.arn,
+        "HumanTaskUiArn": ui.arn,
+        "TaskCount": task_count,
+        "TaskTitle": title or f"Job {n}",
+        "TaskDescription": f"Describe job {n} carefully.",
+        "TaskTimeLimitInSeconds": time_limit,
+        "TaskAvailabilityLifetimeInSeconds": 86400,
+        "TaskKeywords": list(keywords),
+    }
+    flow = flows.create_flow_definition(
+        svc,
+        CALLER,
+        f"fd-{n}",
+        role_arn="arn:aws:iam::123456789012:role/a2i",
+        output_config={"S3OutputPath": "s3://bucket/out"},
+        human_loop_config=config,
+    )
     flows.describe_flow_definition(svc, CALLER, flow.name)
     return flow
 
 
-def start_loop(svc: Services, flow: flows.FlowDefinition, content: dict[str, Any] | None = None,
-               name: str | None = None) -> str:
+def start_loop(
+    svc: Services, flow: flows.FlowDefinition, content: dict[str, Any] | None = None, name: str | None = None
+) -> str:
     name = name or f"loop-{next(_names)}"
     loops.start_human_loop(svc, CALLER, name, flow.arn, json.dumps(content or {"text": name}))
     return name

@@ -50,9 +50,15 @@ class TestIdp:
     client_id: str = "crowdloop-portal"
     client_secret: str = "s3cret/+:value"
     auth_method: str = "basic"  # the client authentication the token endpoint accepts: basic | post
-    user: dict[str, Any] = field(default_factory=lambda: {
-        "sub": "idp-user-1", "sagemaker:sub": "worker-7f3a", "sagemaker:groups": ["raters"],
-        "sagemaker:name": "Jane Doe", "email": "jane@corp.example"})
+    user: dict[str, Any] = field(
+        default_factory=lambda: {
+            "sub": "idp-user-1",
+            "sagemaker:sub": "worker-7f3a",
+            "sagemaker:groups": ["raters"],
+            "sagemaker:name": "Jane Doe",
+            "email": "jane@corp.example",
+        }
+    )
     claims_in: str = "both"  # id_token | userinfo | both
     id_token_overrides: dict[str, Any] = field(default_factory=dict)
     token_error: str | None = None
@@ -76,10 +82,15 @@ class TestIdp:
     def oidc_config(self, **changes: Any) -> dict[str, Any]:
         base = self.issuer
         config: dict[str, Any] = {
-            "ClientId": self.client_id, "ClientSecret": self.client_secret, "Issuer": base,
-            "AuthorizationEndpoint": f"{base}/authorize", "TokenEndpoint": f"{base}/token",
-            "UserInfoEndpoint": f"{base}/userinfo", "LogoutEndpoint": f"{base}/logout",
-            "JwksUri": f"{base}/jwks"}
+            "ClientId": self.client_id,
+            "ClientSecret": self.client_secret,
+            "Issuer": base,
+            "AuthorizationEndpoint": f"{base}/authorize",
+            "TokenEndpoint": f"{base}/token",
+            "UserInfoEndpoint": f"{base}/userinfo",
+            "LogoutEndpoint": f"{base}/logout",
+            "JwksUri": f"{base}/jwks",
+        }
         config.update(changes)
         return config
 
@@ -110,11 +121,13 @@ class TestIdp:
     # --- the provider -----------------------------------------------------------------------------------
 
     def app(self) -> Starlette:
-        return Starlette(routes=[
-            Route("/authorize", self._authorize, methods=["GET"]),
-            Route("/token", self._token, methods=["POST"]),
-            Route("/userinfo", self._userinfo, methods=["GET"]),
-        ])
+        return Starlette(
+            routes=[
+                Route("/authorize", self._authorize, methods=["GET"]),
+                Route("/token", self._token, methods=["POST"]),
+                Route("/userinfo", self._userinfo, methods=["GET"]),
+            ]
+        )
 
     async def _authorize(self, request: Request) -> Response:
         params = dict(request.query_params)
@@ -123,8 +136,9 @@ class TestIdp:
             return JSONResponse({"error": "unauthorized_client"}, 400)
         code = secrets.token_urlsafe(16)
         self._codes[code] = params
-        return RedirectResponse(f"{params['redirect_uri']}?{urlencode({'code': code, 'state': params['state']})}",
-                                status_code=302)
+        return RedirectResponse(
+            f"{params['redirect_uri']}?{urlencode({'code': code, 'state': params['state']})}", status_code=302
+        )
 
     async def _token(self, request: Request) -> Response:
         form = dict(parse_qsl((await request.body()).decode()))
@@ -145,9 +159,15 @@ class TestIdp:
         self._access_tokens[access_token] = dict(self.user)
         body: dict[str, Any] = {"access_token": access_token, "token_type": "Bearer", "expires_in": 300}
         if self.claims_in in ("id_token", "both"):
-            claims = {"sub": self.user.get("sub", "idp-user"), **self.user, "iss": self.issuer,
-                      "aud": self.client_id, "exp": int(self.now()) + 300, "iat": int(self.now()),
-                      "nonce": pending.get("nonce")}
+            claims = {
+                "sub": self.user.get("sub", "idp-user"),
+                **self.user,
+                "iss": self.issuer,
+                "aud": self.client_id,
+                "exp": int(self.now()) + 300,
+                "iat": int(self.now()),
+                "nonce": pending.get("nonce"),
+            }
             claims.update(self.id_token_overrides)
             claims = {k: v for k, v in claims.items() if v is not None}
             body["id_token"] = make_jwt(claims, None if self.unsigned else (self.sign_with or self.client_secret))

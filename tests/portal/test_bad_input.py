@@ -23,13 +23,17 @@ def _signed_in(open_browser: OpenBrowser, services: Services, email: str) -> Bro
 
 
 @pytest.mark.parametrize("number", TOO_BIG)
-def test_ids_beyond_the_id_columns_are_not_found(services: Services, open_browser: OpenBrowser,
-                                                 number: str) -> None:
+def test_ids_beyond_the_id_columns_are_not_found(services: Services, open_browser: OpenBrowser, number: str) -> None:
     browser = _signed_in(open_browser, services, f"ids-{number[:6]}@example.org")
-    for method, path in [("GET", f"/tasks/{number}"), ("GET", f"/tasks/{number}/frame?token=x"),
-                         ("POST", f"/tasks/{number}/release"), ("POST", f"/tasks/{number}/decline"),
-                         ("POST", f"/jobs/{number}/start"), ("GET", f"/jobs/{number}/empty"),
-                         ("GET", f"/signin/oidc/{number}")]:
+    for method, path in [
+        ("GET", f"/tasks/{number}"),
+        ("GET", f"/tasks/{number}/frame?token=x"),
+        ("POST", f"/tasks/{number}/release"),
+        ("POST", f"/tasks/{number}/decline"),
+        ("POST", f"/jobs/{number}/start"),
+        ("GET", f"/jobs/{number}/empty"),
+        ("GET", f"/signin/oidc/{number}"),
+    ]:
         response = browser.get(path) if method == "GET" else browser.post(path)
         assert response.status_code == 404, (path, response.status_code, response.text[:300])
         assert "There is nothing here" in response.text
@@ -55,7 +59,8 @@ def test_nul_in_the_sign_in_email_is_a_wrong_email(services: Services, open_brow
 
 
 def test_unpaired_surrogates_in_the_input_render_as_replacement_characters(
-        services: Services, open_browser: OpenBrowser) -> None:
+    services: Services, open_browser: OpenBrowser
+) -> None:
     job = make_job(services)
     loops.start_human_loop(services, CALLER, "lone", job.arn, '{"text": "x\\ud800y", "\\udc00": 1}')
     browser = _signed_in(open_browser, services, "lone@example.org")

@@ -21,8 +21,9 @@ from crowdloop.runtime import Services
 
 def _request(content_type: str = "") -> Request:
     headers = [(b"content-type", content_type.encode())] if content_type else []
-    return Request({"type": "http", "method": "POST", "path": "/tasks/1/submit", "headers": headers,
-                    "query_string": b""})
+    return Request(
+        {"type": "http", "method": "POST", "path": "/tasks/1/submit", "headers": headers, "query_string": b""}
+    )
 
 
 def _answer(services: Services, request: Request, error: Exception, *, frame: bool = False) -> Response:

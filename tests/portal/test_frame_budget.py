@@ -24,15 +24,18 @@ def _frame(services: Services, open_browser: Callable[[], Browser], template: st
 
 
 def test_a_template_over_budget_shows_the_error_instead_of_the_task(
-        services: Services, open_browser: Callable[[], Browser]) -> None:
+    services: Services, open_browser: Callable[[], Browser]
+) -> None:
     browser, url = _frame(services, open_browser, EIGHT_LOOPS)
     started = time.monotonic()
     frame = browser.client.get(url)
     assert time.monotonic() - started < 4.0  # 6.9 s before the budget
     assert frame.status_code == 200
     assert 'class="crowdloop-render-errors" role="alert"' in frame.text
-    assert ("ResourceLimitExceeded: The template exceeded the render budget: a range of 1,000,000 steps, "
-            "with 0 of the 1,000,000 steps left") in frame.text
+    assert (
+        "ResourceLimitExceeded: The template exceeded the render budget: a range of 1,000,000 steps, "
+        "with 0 of the 1,000,000 steps left"
+    ) in frame.text
     assert "<p>before</p>" not in frame.text  # no half-rendered task to submit
 
 

@@ -11,9 +11,18 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def _lease(assignment_id: int = 1, worker_pk: int = 7, expires_in: float = 600) -> Lease:
-    return Lease(assignment_id=assignment_id, worker_pk=worker_pk, loop_id=1, human_loop_name="l",
-                 human_loop_arn="arn", flow_definition_id=1, input_content="{}", template_sha256="0" * 64,
-                 accepted_at=NOW, expires_at=NOW + timedelta(seconds=expires_in))
+    return Lease(
+        assignment_id=assignment_id,
+        worker_pk=worker_pk,
+        loop_id=1,
+        human_loop_name="l",
+        human_loop_arn="arn",
+        flow_definition_id=1,
+        input_content="{}",
+        template_sha256="0" * 64,
+        accepted_at=NOW,
+        expires_at=NOW + timedelta(seconds=expires_in),
+    )
 
 
 def test_used_once_by_the_same_worker() -> None:

@@ -40,16 +40,16 @@ def test_invite_creates_an_invited_worker_with_a_link(services: Services) -> Non
 
 
 def test_links_use_the_public_scheme_and_host(services: Services) -> None:
-    public = dataclasses.replace(services, settings=dataclasses.replace(
-        services.settings, public_scheme="https", public_host="work.example.org"))
+    public = dataclasses.replace(
+        services, settings=dataclasses.replace(services.settings, public_scheme="https", public_host="work.example.org")
+    )
     invitation = invites.invite_worker(public, "tls@example.org")
     assert invitation.url == f"https://work.example.org/invite/{invitation.token}"
     with pytest.raises(ValueError, match="CROWDLOOP_PUBLIC_SCHEME"):
         load_settings({"public_scheme": "ftp"}, env={})
 
 
-def test_invitation_page_sets_the_password_and_signs_in(services: Services,
-                                                        open_browser: OpenBrowser) -> None:
+def test_invitation_page_sets_the_password_and_signs_in(services: Services, open_browser: OpenBrowser) -> None:
     invitation = invites.invite_worker(services, "inv@example.org")
     browser = open_browser()
     assert browser.sign_in("inv@example.org", NEW).status_code == 401  # no password yet
@@ -117,15 +117,31 @@ def test_reset_password_replaces_it_and_ends_sessions(services: Services, open_b
 def test_cli_invite_and_reset_password(services: Services, tmp_path: Path, db_url: str) -> None:
     runner = CliRunner()
     store = ["--data-dir", str(tmp_path), "--database-url", db_url]
-    result = runner.invoke(main, ["workers", "invite", "cli@example.org", "--group", "g1", "--group", "g2",
-                                  "--expires-hours", "5", "--public-host", "work.example.org", *store])
+    result = runner.invoke(
+        main,
+        [
+            "workers",
+            "invite",
+            "cli@example.org",
+            "--group",
+            "g1",
+            "--group",
+            "g2",
+            "--expires-hours",
+            "5",
+            "--public-host",
+            "work.example.org",
+            *store,
+        ],
+    )
     assert result.exit_code == 0, result.output
     url = result.stdout.strip()
     assert url.startswith("http://work.example.org/invite/")
     token = url.rsplit("/", 1)[1]
     with services.store.read() as conn:  # the CLI ran on the system clock, the test on a manual one
-        row = conn.execute(sa.select(invitations).where(
-            invitations.c.token_sha256 == hashlib.sha256(token.encode()).hexdigest())).one()
+        row = conn.execute(
+            sa.select(invitations).where(invitations.c.token_sha256 == hashlib.sha256(token.encode()).hexdigest())
+        ).one()
     assert (row.expires_at - row.created_at).total_seconds() == 5 * 3600
     assert workers.get_worker(services, "cli@example.org").groups == ("g1", "g2")
     result = runner.invoke(main, ["workers", "reset-password", "cli@example.org", "--password", NEW, *store])
@@ -133,14 +149,14 @@ def test_cli_invite_and_reset_password(services: Services, tmp_path: Path, db_ur
     assert "new password set for cli@example.org (active)" in result.output
     again = runner.invoke(main, ["workers", "invite", "cli@example.org", *store])
     assert again.exit_code != 0 and "reset-password" in again.output
-    missing = runner.invoke(main, ["workers", "reset-password", "nobody@example.org", "--password", NEW,
-                                   *store])
+    missing = runner.invoke(main, ["workers", "reset-password", "nobody@example.org", "--password", NEW, *store])
     assert missing.exit_code != 0 and "No worker" in missing.output
 
 
 def test_oidc_workers_get_no_password_or_invitation(services: Services) -> None:
-    worker = workers.link_oidc_worker(services, "https://idp.example", "sub-1", email="sso@example.org",
-                                      groups=["raters"])
+    worker = workers.link_oidc_worker(
+        services, "https://idp.example", "sub-1", email="sso@example.org", groups=["raters"]
+    )
     assert worker.signs_in_with_oidc and worker.issuer == "https://idp.example"
     with pytest.raises(InUse, match="OIDC provider"):
         invites.reset_password(services, "sso@example.org", NEW)

@@ -73,8 +73,9 @@ def _sign_in(browser: Browser, next_path: str = "/") -> httpx.Response:
 
 def _oidc_worker(services: Services, idp: TestIdp, sub: str = "worker-7f3a") -> workers.Worker:
     with services.store.read() as conn:
-        email = conn.execute(sa.select(workers_table.c.email).where(workers_table.c.issuer == idp.issuer,
-                                                                  workers_table.c.sub == sub)).scalar_one()
+        email = conn.execute(
+            sa.select(workers_table.c.email).where(workers_table.c.issuer == idp.issuer, workers_table.c.sub == sub)
+        ).scalar_one()
     return workers.get_worker(services, email)
 
 
@@ -94,8 +95,10 @@ def _refused(response: httpx.Response, status: int, *fragments: str) -> None:
 
 # --- the sign-in page and the authentication request -------------------------------------------------------
 
+
 def test_sign_in_page_offers_the_provider_next_to_the_password_form(
-        services: Services, open_browser: OpenBrowser, idp: TestIdp) -> None:
+    services: Services, open_browser: OpenBrowser, idp: TestIdp
+) -> None:
     browser = open_browser()
     assert _LINK.search(browser.get("/signin").text) is None  # no OidcConfig yet: password form only
     _configure(services, idp)
@@ -109,7 +112,8 @@ def test_sign_in_page_offers_the_provider_next_to_the_password_form(
 
 
 def test_next_off_the_site_is_refused_before_the_provider(
-        services: Services, open_browser: OpenBrowser, oidc_workforce: workforce.Workforce) -> None:
+    services: Services, open_browser: OpenBrowser, oidc_workforce: workforce.Workforce
+) -> None:
     browser = open_browser()
     start = f"/signin/oidc/{oidc_workforce.id}"
     for target in ("/\t/evil.example/", "//evil.example", "/\\evil.example", "/x\r\nSet-Cookie: a=b", "/\x00"):
@@ -121,9 +125,11 @@ def test_next_off_the_site_is_refused_before_the_provider(
 
 
 def test_authorization_request_carries_state_nonce_pkce_scope_and_extra_params(
-        services: Services, open_browser: OpenBrowser, idp: TestIdp) -> None:
-    _configure(services, idp, Scope="openid groups",
-               AuthenticationRequestExtraParams={"prompt": "login", "state": "attacker"})
+    services: Services, open_browser: OpenBrowser, idp: TestIdp
+) -> None:
+    _configure(
+        services, idp, Scope="openid groups", AuthenticationRequestExtraParams={"prompt": "login", "state": "attacker"}
+    )
     browser = open_browser()
     response = _begin(browser)
     location = urlsplit(response.headers["location"])
@@ -142,18 +148,20 @@ def test_authorization_request_carries_state_nonce_pkce_scope_and_extra_params(
     assert params["state"] not in cookie.split(";")[0].split("=", 1)[1].split(".")[1]  # the MAC, not the state
 
 
-def test_default_scope(services: Services, open_browser: OpenBrowser, idp: TestIdp,
-                       oidc_workforce: workforce.Workforce) -> None:
+def test_default_scope(
+    services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce
+) -> None:
     location = _begin(open_browser()).headers["location"]
     assert parse_qs(urlsplit(location).query)["scope"] == ["openid email profile"]
 
 
 # --- signing in -------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("auth_method", ["basic", "post"])
 def test_sign_in_creates_the_worker_who_works_on_their_groups_jobs(
-        services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce,
-        auth_method: str) -> None:
+    services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce, auth_method: str
+) -> None:
     idp.auth_method = auth_method
     job = make_job(services, title="Raters only", groups=("raters",))
     other = make_job(services, title="Reviewers only", groups=("reviewers",))
@@ -164,7 +172,7 @@ def test_sign_in_creates_the_worker_who_works_on_their_groups_jobs(
     assert response.status_code == 303, response.text
     assert response.headers["location"] == "/jobs/1/empty"
     assert "crowdloop_session=" in response.headers["set-cookie"]
-    assert f"{STATE_COOKIE}=\"\"" in response.headers["set-cookie"]  # the state cookie is used up
+    assert f'{STATE_COOKIE}=""' in response.headers["set-cookie"]  # the state cookie is used up
     worker = _oidc_worker(services, idp)
     assert worker.groups == ("raters",) and worker.email == "jane@corp.example"
     assert worker.status is WorkerStatus.ACTIVE
@@ -178,11 +186,15 @@ def test_sign_in_creates_the_worker_who_works_on_their_groups_jobs(
     answer = output_of(services, loop)["humanAnswers"][0]
     assert answer["workerId"] == worker.worker_id
     assert answer["workerMetadata"]["identityData"] == {
-        "identityProviderType": "Oidc", "issuer": idp.issuer, "sub": "worker-7f3a"}
+        "identityProviderType": "Oidc",
+        "issuer": idp.issuer,
+        "sub": "worker-7f3a",
+    }
 
 
-def test_local_workers_keep_cognito_identity_data(services: Services, open_browser: OpenBrowser, idp: TestIdp,
-                                                   oidc_workforce: workforce.Workforce) -> None:
+def test_local_workers_keep_cognito_identity_data(
+    services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce
+) -> None:
     job = make_job(services)
     loop = start_loop(services, job)
     add_worker(services, "local@example.org")
@@ -194,8 +206,9 @@ def test_local_workers_keep_cognito_identity_data(services: Services, open_brows
     assert identity["issuer"] == services.settings.portal_url
 
 
-def test_every_sign_in_replaces_the_groups(services: Services, open_browser: OpenBrowser, idp: TestIdp,
-                                           oidc_workforce: workforce.Workforce) -> None:
+def test_every_sign_in_replaces_the_groups(
+    services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce
+) -> None:
     raters = make_job(services, title="Raters job", groups=("raters",))
     reviewers = make_job(services, title="Reviewers job", groups=("reviewers",))
     start_loop(services, raters)
@@ -216,8 +229,9 @@ def test_every_sign_in_replaces_the_groups(services: Services, open_browser: Ope
     assert _oidc_worker(services, idp).groups == ()
 
 
-def test_sign_in_with_other_groups_withdraws_the_held_task(services: Services, open_browser: OpenBrowser,
-                                                           idp: TestIdp, oidc_workforce: workforce.Workforce) -> None:
+def test_sign_in_with_other_groups_withdraws_the_held_task(
+    services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce
+) -> None:
     job = make_job(services, title="Raters job", groups=("raters",))
     loop = start_loop(services, job)
     holder = open_browser()
@@ -234,8 +248,11 @@ def test_sign_in_with_other_groups_withdraws_the_held_task(services: Services, o
     assert frame.status_code == 410 and "This task is no longer available." in frame.text
     submitted = holder.submit(assignment, {"label": "late"})
     assert submitted.status_code == 409
-    assert submitted.json() == {"error": "This task is no longer available.", "reason": "gone",
-                                "next": f"/tasks/{assignment}"}
+    assert submitted.json() == {
+        "error": "This task is no longer available.",
+        "reason": "gone",
+        "next": f"/tasks/{assignment}",
+    }
     assert loops.describe_human_loop(services, CALLER, loop).status is HumanLoopStatus.IN_PROGRESS
     other = open_browser()
     add_worker(services, "rater@example.org")
@@ -246,11 +263,15 @@ def test_sign_in_with_other_groups_withdraws_the_held_task(services: Services, o
 
 @pytest.mark.parametrize("claims_in", ["id_token", "userinfo"])
 def test_claims_from_the_id_token_or_the_userinfo_endpoint(
-        services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce,
-        claims_in: str) -> None:
+    services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce, claims_in: str
+) -> None:
     idp.claims_in = claims_in
-    idp.user = {"sub": "u1", "sagemaker-sub": "dash-sub", "sagemaker-groups": ["raters", "x" * 64],
-                "sagemaker-client_id": idp.client_id}
+    idp.user = {
+        "sub": "u1",
+        "sagemaker-sub": "dash-sub",
+        "sagemaker-groups": ["raters", "x" * 64],
+        "sagemaker-client_id": idp.client_id,
+    }
     assert _sign_in(open_browser()).status_code == 303
     worker = _oidc_worker(services, idp, "dash-sub")
     assert worker.groups == ("raters",)  # a name longer than 63 characters matches no team: dropped
@@ -258,13 +279,15 @@ def test_claims_from_the_id_token_or_the_userinfo_endpoint(
 
 
 def test_unsigned_id_token_is_accepted_from_the_token_endpoint(
-        services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce) -> None:
+    services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce
+) -> None:
     idp.unsigned, idp.claims_in = True, "id_token"
     assert _sign_in(open_browser()).status_code == 303
 
 
-def test_email_of_another_worker_is_not_taken_over(services: Services, open_browser: OpenBrowser, idp: TestIdp,
-                                                   oidc_workforce: workforce.Workforce) -> None:
+def test_email_of_another_worker_is_not_taken_over(
+    services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce
+) -> None:
     local = add_worker(services, "jane@corp.example", groups=("local",))
     assert _sign_in(open_browser()).status_code == 303
     worker = _oidc_worker(services, idp)
@@ -276,9 +299,10 @@ def test_email_of_another_worker_is_not_taken_over(services: Services, open_brow
 
 # --- refusals ---------------------------------------------------------------------------------------------
 
-def test_state_must_be_the_one_this_browser_started(services: Services, open_browser: OpenBrowser,
-                                                    idp: TestIdp, oidc_workforce: workforce.Workforce,
-                                                    clock: ManualClock) -> None:
+
+def test_state_must_be_the_one_this_browser_started(
+    services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce, clock: ManualClock
+) -> None:
     browser = open_browser()
     callback = _authorize(_begin(browser).headers["location"])
     tampered = re.sub(r"state=[^&]+", "state=forged", callback)
@@ -301,64 +325,86 @@ def test_state_must_be_the_one_this_browser_started(services: Services, open_bro
     assert _session_count(services) == 0
 
 
-def test_state_cookie_works_once(services: Services, open_browser: OpenBrowser, idp: TestIdp,
-                                 oidc_workforce: workforce.Workforce) -> None:
+def test_state_cookie_works_once(
+    services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce
+) -> None:
     browser = open_browser()
     callback = _authorize(_begin(browser).headers["location"])
     assert _callback(browser, callback).status_code == 303
     _refused(_callback(browser, callback), 400, "not started in this browser")
 
 
-@pytest.mark.parametrize(("override", "message"), [
-    ({"iss": "https://evil.example"}, "not by the workforce's Issuer"),
-    ({"aud": "another-client"}, "not meant for this workforce's ClientId"),
-    ({"aud": ["another-client", "crowdloop-portal"], "azp": "another-client"}, "issued to another client"),
-    ({"nonce": "replayed"}, "nonce"),
-    ({"exp": 1_000_000_000}, "expired"),
-    ({"exp": None}, "no expiry"),
-])
-def test_id_token_checks(services: Services, open_browser: OpenBrowser, idp: TestIdp,
-                         oidc_workforce: workforce.Workforce, override: dict[str, object], message: str) -> None:
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"iss": "https://evil.example"}, "not by the workforce's Issuer"),
+        ({"aud": "another-client"}, "not meant for this workforce's ClientId"),
+        ({"aud": ["another-client", "crowdloop-portal"], "azp": "another-client"}, "issued to another client"),
+        ({"nonce": "replayed"}, "nonce"),
+        ({"exp": 1_000_000_000}, "expired"),
+        ({"exp": None}, "no expiry"),
+    ],
+)
+def test_id_token_checks(
+    services: Services,
+    open_browser: OpenBrowser,
+    idp: TestIdp,
+    oidc_workforce: workforce.Workforce,
+    override: dict[str, object],
+    message: str,
+) -> None:
     idp.id_token_overrides = override
     _refused(_sign_in(open_browser()), 403, message)
     assert _session_count(services) == 0
 
 
 def test_id_token_with_a_wrong_hs256_signature_is_refused(
-        services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce) -> None:
+    services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce
+) -> None:
     idp.sign_with = "not the client secret"
     _refused(_sign_in(open_browser()), 403, "signature")
 
 
 def test_audience_list_with_the_client_id_is_accepted(
-        services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce) -> None:
+    services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce
+) -> None:
     idp.id_token_overrides = {"aud": ["other", idp.client_id], "azp": idp.client_id}
     assert _sign_in(open_browser()).status_code == 303
 
 
-@pytest.mark.parametrize(("claims", "message"), [
-    ({"sagemaker:groups": ["raters"]}, "did not send the sagemaker:sub claim"),
-    ({"sagemaker:sub": "", "sagemaker:groups": ["raters"]}, "sagemaker:sub"),
-    ({"sagemaker:sub": "s", "sagemaker:client_id": "other"}, "is not the workforce's ClientId"),
-    ({"sagemaker:sub": "s", "sagemaker:groups": {"a": 1}}, "must be a string or a list of strings"),
-])
+@pytest.mark.parametrize(
+    ("claims", "message"),
+    [
+        ({"sagemaker:groups": ["raters"]}, "did not send the sagemaker:sub claim"),
+        ({"sagemaker:sub": "", "sagemaker:groups": ["raters"]}, "sagemaker:sub"),
+        ({"sagemaker:sub": "s", "sagemaker:client_id": "other"}, "is not the workforce's ClientId"),
+        ({"sagemaker:sub": "s", "sagemaker:groups": {"a": 1}}, "must be a string or a list of strings"),
+    ],
+)
 def test_missing_or_wrong_sagemaker_claims_are_refused(
-        services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce,
-        claims: dict[str, object], message: str) -> None:
+    services: Services,
+    open_browser: OpenBrowser,
+    idp: TestIdp,
+    oidc_workforce: workforce.Workforce,
+    claims: dict[str, object],
+    message: str,
+) -> None:
     idp.user = {"sub": "u1", **claims}
     _refused(_sign_in(open_browser()), 403, message)
     with services.store.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(workers_table)).scalar_one() == 0
 
 
-def test_userinfo_of_another_user_is_refused(services: Services, open_browser: OpenBrowser, idp: TestIdp,
-                                             oidc_workforce: workforce.Workforce) -> None:
+def test_userinfo_of_another_user_is_refused(
+    services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce
+) -> None:
     idp.id_token_overrides = {"sub": "someone-else"}
     _refused(_sign_in(open_browser()), 403, "describes another user")
 
 
-def test_disabled_worker_is_refused(services: Services, open_browser: OpenBrowser, idp: TestIdp,
-                                    oidc_workforce: workforce.Workforce) -> None:
+def test_disabled_worker_is_refused(
+    services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce
+) -> None:
     assert _sign_in(open_browser()).status_code == 303
     worker = _oidc_worker(services, idp)
     workers.set_status(services, worker.email, WorkerStatus.DISABLED)
@@ -369,8 +415,9 @@ def test_disabled_worker_is_refused(services: Services, open_browser: OpenBrowse
     assert _sign_in(open_browser()).status_code == 303
 
 
-def test_token_endpoint_errors_are_shown(services: Services, open_browser: OpenBrowser, idp: TestIdp,
-                                         oidc_workforce: workforce.Workforce) -> None:
+def test_token_endpoint_errors_are_shown(
+    services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce
+) -> None:
     idp.token_error = "invalid_grant"
     _refused(_sign_in(open_browser()), 403, "TokenEndpoint refused", "invalid_grant", "refused by the test IdP")
     idp.token_error = None
@@ -378,16 +425,18 @@ def test_token_endpoint_errors_are_shown(services: Services, open_browser: OpenB
     _refused(_sign_in(open_browser()), 403, "invalid_client")
 
 
-def test_provider_error_answer_is_shown(services: Services, open_browser: OpenBrowser, idp: TestIdp,
-                                       oidc_workforce: workforce.Workforce) -> None:
+def test_provider_error_answer_is_shown(
+    services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce
+) -> None:
     browser = open_browser()
     _begin(browser)
     response = browser.get("/signin/oidc/callback?error=access_denied&error_description=Not+in+the+app")
     _refused(response, 403, "access_denied", "Not in the app")
 
 
-def test_unreachable_provider_gives_a_clear_page(services: Services, open_browser: OpenBrowser, idp: TestIdp,
-                                                 oidc_workforce: workforce.Workforce) -> None:
+def test_unreachable_provider_gives_a_clear_page(
+    services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce
+) -> None:
     browser = open_browser()
     callback = _authorize(_begin(browser).headers["location"])
     idp.stop()
@@ -401,8 +450,10 @@ def test_unknown_workforce_link(services: Services, open_browser: OpenBrowser) -
 
 # --- signing out ------------------------------------------------------------------------------------------
 
-def test_sign_out_offers_the_logout_endpoint(services: Services, open_browser: OpenBrowser, idp: TestIdp,
-                                             oidc_workforce: workforce.Workforce) -> None:
+
+def test_sign_out_offers_the_logout_endpoint(
+    services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce
+) -> None:
     browser = open_browser()
     assert _sign_in(browser).status_code == 303
     browser.get("/")
@@ -416,8 +467,9 @@ def test_sign_out_offers_the_logout_endpoint(services: Services, open_browser: O
     assert browser.get("/").headers["location"] == "/signin?next=/"
 
 
-def test_local_worker_sign_out_has_no_provider_link(services: Services, open_browser: OpenBrowser,
-                                                    idp: TestIdp, oidc_workforce: workforce.Workforce) -> None:
+def test_local_worker_sign_out_has_no_provider_link(
+    services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce
+) -> None:
     add_worker(services, "local@example.org")
     browser = open_browser()
     assert browser.sign_in("local@example.org").status_code == 303
@@ -425,19 +477,24 @@ def test_local_worker_sign_out_has_no_provider_link(services: Services, open_bro
 
 
 @pytest.mark.parametrize("claims_in", ["id_token", "userinfo"])
-def test_sub_claim_the_database_cannot_hold_is_refused(services: Services, open_browser: OpenBrowser,
-                                                       idp: TestIdp, oidc_workforce: workforce.Workforce,
-                                                       claims_in: str) -> None:
+def test_sub_claim_the_database_cannot_hold_is_refused(
+    services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce, claims_in: str
+) -> None:
     idp.claims_in = claims_in
     idp.user = {"sub": "u1", "sagemaker:sub": "worker-\x00", "sagemaker:groups": ["raters"]}
     _refused(_sign_in(open_browser()), 403, "NUL character or an unpaired surrogate")
 
 
-def test_other_claims_the_database_cannot_hold_are_left_out(services: Services, open_browser: OpenBrowser,
-                                                            idp: TestIdp,
-                                                            oidc_workforce: workforce.Workforce) -> None:
-    idp.user = {"sub": "u1", "sagemaker:sub": "worker-odd", "sagemaker:groups": ["raters", "bad\x00"],
-                "sagemaker:name": "Ja\x00ne", "email": "jane\x00@corp.example"}
+def test_other_claims_the_database_cannot_hold_are_left_out(
+    services: Services, open_browser: OpenBrowser, idp: TestIdp, oidc_workforce: workforce.Workforce
+) -> None:
+    idp.user = {
+        "sub": "u1",
+        "sagemaker:sub": "worker-odd",
+        "sagemaker:groups": ["raters", "bad\x00"],
+        "sagemaker:name": "Ja\x00ne",
+        "email": "jane\x00@corp.example",
+    }
     assert _sign_in(open_browser()).status_code == 303
     worker = _oidc_worker(services, idp, "worker-odd")
     assert worker.groups == ("raters",)

@@ -43,8 +43,11 @@ class Job:
 
     def start_loop(self) -> str:
         name = f"loop-{uuid.uuid4().hex[:10]}"
-        self.a2i.start_human_loop(HumanLoopName=name, FlowDefinitionArn=self.flow_arn,
-                                  HumanLoopInput={"InputContent": json.dumps({"text": name})})
+        self.a2i.start_human_loop(
+            HumanLoopName=name,
+            FlowDefinitionArn=self.flow_arn,
+            HumanLoopInput={"InputContent": json.dumps({"text": name})},
+        )
         return name
 
     def status(self, loop: str) -> str:
@@ -72,18 +75,34 @@ def job(server: RunningServer, server_services: Services) -> Job:
     region = sm.meta.region_name
     group = f"g-{uuid.uuid4().hex[:10]}"
     team = f"team-{uuid.uuid4().hex[:8]}"
-    team_arn = sm.create_workteam(WorkteamName=team, Description="revocation",
-                                  MemberDefinitions=oidc_members(group))["WorkteamArn"]
+    team_arn = sm.create_workteam(WorkteamName=team, Description="revocation", MemberDefinitions=oidc_members(group))[
+        "WorkteamArn"
+    ]
     flow_name = f"fd-{uuid.uuid4().hex[:8]}"
     flow_arn = sm.create_flow_definition(
-        FlowDefinitionName=flow_name, RoleArn=ROLE, OutputConfig={"S3OutputPath": "s3://revoke-bucket/out"},
-        HumanLoopConfig={"WorkteamArn": team_arn, "HumanTaskUiArn": make_task_ui(sm, content=TEMPLATE),
-                         "TaskTitle": "Label it", "TaskDescription": "Label it", "TaskCount": 2})["FlowDefinitionArn"]
+        FlowDefinitionName=flow_name,
+        RoleArn=ROLE,
+        OutputConfig={"S3OutputPath": "s3://revoke-bucket/out"},
+        HumanLoopConfig={
+            "WorkteamArn": team_arn,
+            "HumanTaskUiArn": make_task_ui(sm, content=TEMPLATE),
+            "TaskTitle": "Label it",
+            "TaskDescription": "Label it",
+            "TaskCount": 2,
+        },
+    )["FlowDefinitionArn"]
     sm.describe_flow_definition(FlowDefinitionName=flow_name)
     flow = flows.describe_flow_definition(server_services, Caller(ACCOUNT, region), flow_name)
-    return Job(sm=sm, a2i=regional_client(server, "sagemaker-a2i-runtime", region),
-               s3=regional_client(server, "s3", region), team=team, group=group, flow_name=flow_name,
-               flow_arn=flow_arn, flow_id=flow.id)
+    return Job(
+        sm=sm,
+        a2i=regional_client(server, "sagemaker-a2i-runtime", region),
+        s3=regional_client(server, "s3", region),
+        team=team,
+        group=group,
+        flow_name=flow_name,
+        flow_arn=flow_arn,
+        flow_id=flow.id,
+    )
 
 
 @pytest.fixture
@@ -99,8 +118,9 @@ def open_http_browser(server: RunningServer) -> Iterator[Callable[[], HttpBrowse
         browser.close()
 
 
-def _worker(svc: Services, job: Job, open_browser: Callable[[], HttpBrowser],
-            groups: tuple[str, ...] | None = None) -> tuple[str, HttpBrowser]:
+def _worker(
+    svc: Services, job: Job, open_browser: Callable[[], HttpBrowser], groups: tuple[str, ...] | None = None
+) -> tuple[str, HttpBrowser]:
     email = f"w-{uuid.uuid4().hex[:10]}@example.org"
     add_worker(svc, email, groups=groups or (job.group,))
     browser = open_browser()
@@ -117,8 +137,9 @@ def _hold_task(browser: HttpBrowser, job: Job) -> tuple[int, str]:
     return assignment, frame_url
 
 
-def _assert_no_longer_available(browser: HttpBrowser, assignment: int, frame_url: str, *,
-                                signed_out: bool = False) -> None:
+def _assert_no_longer_available(
+    browser: HttpBrowser, assignment: int, frame_url: str, *, signed_out: bool = False
+) -> None:
     frame = browser.client.get(frame_url)
     assert frame.status_code == 410, frame.text
     assert f"<p>{GONE}</p>" in frame.text
@@ -134,8 +155,9 @@ def _assert_no_longer_available(browser: HttpBrowser, assignment: int, frame_url
     assert submitted.json() == {"error": GONE, "reason": "gone", "next": f"/tasks/{assignment}"}
 
 
-def test_stop_human_loop_withdraws_the_held_task(job: Job, server_services: Services,
-                                                 open_http_browser: Callable[[], HttpBrowser]) -> None:
+def test_stop_human_loop_withdraws_the_held_task(
+    job: Job, server_services: Services, open_http_browser: Callable[[], HttpBrowser]
+) -> None:
     loop = job.start_loop()
     _, first = _worker(server_services, job, open_http_browser)
     _, holder = _worker(server_services, job, open_http_browser)
@@ -153,8 +175,9 @@ def test_stop_human_loop_withdraws_the_held_task(job: Job, server_services: Serv
     assert (started.status_code, started.headers["location"]) == (303, f"/jobs/{job.flow_id}/empty")
 
 
-def test_delete_flow_definition_withdraws_the_held_task(job: Job, server_services: Services,
-                                                        open_http_browser: Callable[[], HttpBrowser]) -> None:
+def test_delete_flow_definition_withdraws_the_held_task(
+    job: Job, server_services: Services, open_http_browser: Callable[[], HttpBrowser]
+) -> None:
     loop = job.start_loop()
     _, holder = _worker(server_services, job, open_http_browser)
     assignment, frame_url = _hold_task(holder, job)
@@ -185,13 +208,17 @@ def _team_deleted(svc: Services, email: str, job: Job) -> None:
 
 @pytest.mark.parametrize("revoke", [_disable, _leave, _team_changes], ids=["disabled", "left-group", "team-changed"])
 def test_revoking_the_worker_withdraws_the_task_and_returns_the_slot(
-        job: Job, server_services: Services, open_http_browser: Callable[[], HttpBrowser],
-        revoke: Callable[[Services, str, Job], None]) -> None:
+    job: Job,
+    server_services: Services,
+    open_http_browser: Callable[[], HttpBrowser],
+    revoke: Callable[[Services, str, Job], None],
+) -> None:
     loop = job.start_loop()
     email, holder = _worker(server_services, job, open_http_browser)
     assignment, frame_url = _hold_task(holder, job)
-    newcomers = [_worker(server_services, job, open_http_browser, (job.group, f"{job.group}-seniors"))[1]
-                 for _ in range(2)]
+    newcomers = [
+        _worker(server_services, job, open_http_browser, (job.group, f"{job.group}-seniors"))[1] for _ in range(2)
+    ]
 
     revoke(server_services, email, job)
 
@@ -202,12 +229,12 @@ def test_revoking_the_worker_withdraws_the_task_and_returns_the_slot(
         assert taken != assignment
         assert newcomer.submit(taken, {"label": f"newcomer {number}"}).status_code == 200
     assert job.settled_status(loop) == "Completed"
-    assert sorted(a["answerContent"]["label"] for a in job.output(loop)["humanAnswers"]) == [
-        "newcomer 0", "newcomer 1"]
+    assert sorted(a["answerContent"]["label"] for a in job.output(loop)["humanAnswers"]) == ["newcomer 0", "newcomer 1"]
 
 
-def test_delete_workteam_withdraws_the_held_task(job: Job, server_services: Services,
-                                                 open_http_browser: Callable[[], HttpBrowser]) -> None:
+def test_delete_workteam_withdraws_the_held_task(
+    job: Job, server_services: Services, open_http_browser: Callable[[], HttpBrowser]
+) -> None:
     loop = job.start_loop()
     _, holder = _worker(server_services, job, open_http_browser)
     assignment, frame_url = _hold_task(holder, job)

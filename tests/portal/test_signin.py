@@ -32,10 +32,12 @@ def _sessions(svc: Services) -> int:
 def test_sign_in_page_has_the_named_fields(open_browser: OpenBrowser) -> None:
     page = open_browser().get("/signin")
     assert page.status_code == 200
-    assert re.search(r'<label for="email">Email</label>\s*<input id="email" name="email" type="email"',
-                     page.text)
-    assert re.search(r'<label for="password">Password</label>\s*<input id="password" name="password" '
-                     r'type="password"', page.text)
+    assert re.search(r'<label for="email">Email</label>\s*<input id="email" name="email" type="email"', page.text)
+    assert re.search(
+        r'<label for="password">Password</label>\s*<input id="password" name="password" '
+        r'type="password"',
+        page.text,
+    )
     assert '<button class="button primary" type="submit">Sign in</button>' in page.text
     assert "default-src 'none'" in page.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
@@ -52,8 +54,7 @@ def test_sign_in_sets_a_server_side_session_cookie(services: Services, open_brow
     add_worker(services, "ann@example.org")
     browser = open_browser()
     browser.get("/signin")
-    response = browser.post("/signin", {"email": " Ann@Example.org ", "password": PASSWORD,
-                                        "next": "/jobs/9/empty"})
+    response = browser.post("/signin", {"email": " Ann@Example.org ", "password": PASSWORD, "next": "/jobs/9/empty"})
     assert response.status_code == 303
     assert response.headers["location"] == "/jobs/9/empty"
     cookie = response.headers["set-cookie"]
@@ -77,14 +78,27 @@ def test_cookie_is_secure_behind_https(services: Services, portal_app: Starlette
         assert "Secure" in page.headers["set-cookie"]
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
         assert token
-        response = client.post("/signin", data={"csrf_token": token.group(1), "email": "sec@example.org",
-                                                "password": PASSWORD})
+        response = client.post(
+            "/signin", data={"csrf_token": token.group(1), "email": "sec@example.org", "password": PASSWORD}
+        )
         assert response.status_code == 303
         assert "Secure" in response.headers["set-cookie"]
 
 
-OFF_SITE = ["//evil.example/x", "/\\evil.example", "/\t/evil.example/", "/%09/x\n", "https://evil.example/",
-            "evil.example", "/a\\b", "/\r\nSet-Cookie: x=1", "/\x00", "/ /evil.example", "/\u2028x", "/" + "a" * 1024]
+OFF_SITE = [
+    "//evil.example/x",
+    "/\\evil.example",
+    "/\t/evil.example/",
+    "/%09/x\n",
+    "https://evil.example/",
+    "evil.example",
+    "/a\\b",
+    "/\r\nSet-Cookie: x=1",
+    "/\x00",
+    "/ /evil.example",
+    "/\u2028x",
+    "/" + "a" * 1024,
+]
 
 
 def test_next_must_be_a_path_on_this_site(services: Services, open_browser: OpenBrowser) -> None:
@@ -97,11 +111,17 @@ def test_next_must_be_a_path_on_this_site(services: Services, open_browser: Open
         assert response.status_code == 400, repr(target)
         assert "This link is not valid" in response.text and "location" not in response.headers
     assert _sessions(services) == 0  # refused before the password is checked
-    for target, location in (("/jobs/3/empty?x=1#y", "/jobs/3/empty?x=1#y"), ("/%09/x", "/%09/x"),
-                             ("/caf\u00e9", "/caf%C3%A9"), ("", "/")):
+    for target, location in (
+        ("/jobs/3/empty?x=1#y", "/jobs/3/empty?x=1#y"),
+        ("/%09/x", "/%09/x"),
+        ("/caf\u00e9", "/caf%C3%A9"),
+        ("", "/"),
+    ):
         browser = open_browser()
-        assert 'name="next" value="' + location.replace("&", "&amp;") in browser.get(
-            "/signin?next=" + urllib.parse.quote(target)).text
+        assert (
+            'name="next" value="' + location.replace("&", "&amp;")
+            in browser.get("/signin?next=" + urllib.parse.quote(target)).text
+        )
         response = browser.post("/signin", {"email": "red@example.org", "password": PASSWORD, "next": target})
         assert response.headers["location"] == location
 
@@ -126,8 +146,9 @@ def test_sign_in_needs_the_form_token(services: Services, open_browser: OpenBrow
     assert browser.post("/signin", form, csrf="").status_code == 403
     fresh = open_browser()  # no cookie at all: the token cannot be matched
     assert fresh.post("/signin", form, csrf=browser.csrf).status_code == 403
-    cross = browser.client.post("/signin", data={**form, "csrf_token": browser.csrf},
-                                headers={"Origin": "http://evil.example"})
+    cross = browser.client.post(
+        "/signin", data={**form, "csrf_token": browser.csrf}, headers={"Origin": "http://evil.example"}
+    )
     assert cross.status_code == 403
     assert _sessions(services) == 0
     assert browser.post("/signin", form).status_code == 303
@@ -158,8 +179,7 @@ def test_rate_limit_per_ip(services: Services, open_browser: OpenBrowser) -> Non
     assert other_ip.outcome is signin.Outcome.SIGNED_IN
 
 
-def test_disabled_worker_cannot_sign_in_and_their_sessions_end(services: Services,
-                                                                open_browser: OpenBrowser) -> None:
+def test_disabled_worker_cannot_sign_in_and_their_sessions_end(services: Services, open_browser: OpenBrowser) -> None:
     add_worker(services, "dis@example.org")
     browser = open_browser()
     assert browser.sign_in("dis@example.org").status_code == 303
@@ -202,16 +222,17 @@ def test_origin_header_is_checked_on_signed_in_posts(services: Services, open_br
     add_worker(services, "orig@example.org")
     browser = open_browser()
     browser.sign_in("orig@example.org")
-    response = browser.client.post("/signout", data={"csrf_token": browser.csrf},
-                                   headers={"Origin": "http://evil.example"})
+    response = browser.client.post(
+        "/signout", data={"csrf_token": browser.csrf}, headers={"Origin": "http://evil.example"}
+    )
     assert response.status_code == 403
-    response = browser.client.post("/signout", data={"csrf_token": browser.csrf},
-                                   headers={"Referer": ORIGIN + "/"})
+    response = browser.client.post("/signout", data={"csrf_token": browser.csrf}, headers={"Referer": ORIGIN + "/"})
     assert response.status_code == 303
 
 
-def test_unknown_emails_take_as_long_as_wrong_passwords(services: Services, open_browser: OpenBrowser,
-                                                        clock: ManualClock) -> None:
+def test_unknown_emails_take_as_long_as_wrong_passwords(
+    services: Services, open_browser: OpenBrowser, clock: ManualClock
+) -> None:
     """Both check one argon2 hash (a dummy one for unknown emails), so timing tells no email apart."""
     add_worker(services, "known@example.org")
     workers.add_worker(services, "invited@example.org", groups=["raters"])  # no password yet: dummy hash

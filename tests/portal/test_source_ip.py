@@ -24,8 +24,7 @@ def browsers(portal_app: Starlette) -> Iterator[dict[str, Browser]]:
 
 
 def _limit_to(services: Services, *cidrs: str) -> None:
-    workforce.update_workforce(services, CALLER, workforce.DEFAULT_WORKFORCE,
-                               source_ip_config={"Cidrs": list(cidrs)})
+    workforce.update_workforce(services, CALLER, workforce.DEFAULT_WORKFORCE, source_ip_config={"Cidrs": list(cidrs)})
 
 
 def test_without_cidrs_every_address_may_work(services: Services, browsers: dict[str, Browser]) -> None:
@@ -38,8 +37,7 @@ def test_without_cidrs_every_address_may_work(services: Services, browsers: dict
     assert browser.start(job.id).status_code == 303
 
 
-def test_outside_the_cidrs_the_job_is_hidden_and_refused(services: Services,
-                                                        browsers: dict[str, Browser]) -> None:
+def test_outside_the_cidrs_the_job_is_hidden_and_refused(services: Services, browsers: dict[str, Browser]) -> None:
     _limit_to(services, "10.0.0.0/8", "192.168.1.0/24")
     job = make_job(services, title="Office job")
     name = start_loop(services, job, {"text": "Is the sky blue?"})

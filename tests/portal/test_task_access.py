@@ -12,8 +12,9 @@ from tests.portal.kit import ORIGIN, Browser, add_worker, make_job, start_loop
 OpenBrowser = Callable[[], Browser]
 
 
-def _signed_in(open_browser: OpenBrowser, services: Services, email: str,
-               groups: tuple[str, ...] = ("raters",)) -> Browser:
+def _signed_in(
+    open_browser: OpenBrowser, services: Services, email: str, groups: tuple[str, ...] = ("raters",)
+) -> Browser:
     add_worker(services, email, groups)
     browser = open_browser()
     assert browser.sign_in(email).status_code == 303
@@ -65,8 +66,11 @@ def test_task_posts_need_the_session_csrf_token(services: Services, open_browser
     assert browser.post(f"/tasks/{assignment_id}/release", csrf="nope").status_code == 403
     assert browser.post(f"/tasks/{assignment_id}/decline", csrf="").status_code == 403
     assert browser.post(f"/jobs/{job.id}/start", csrf="").status_code == 403
-    cross = browser.client.post(f"/tasks/{assignment_id}/submit", json={"answer": {"x": "1"}},
-                                headers={"X-CSRF-Token": browser.csrf, "Origin": "http://evil.example"})
+    cross = browser.client.post(
+        f"/tasks/{assignment_id}/submit",
+        json={"answer": {"x": "1"}},
+        headers={"X-CSRF-Token": browser.csrf, "Origin": "http://evil.example"},
+    )
     assert cross.status_code == 403
     assert browser.get(f"/tasks/{assignment_id}").status_code == 200  # nothing happened to the lease
     assert browser.submit(assignment_id, {"x": "1"}).status_code == 200

@@ -22,8 +22,9 @@ from tests.portal.kit import Browser, add_worker, make_job, start_loop
 OpenBrowser = Callable[[], Browser]
 
 
-def _task(services: Services, open_browser: OpenBrowser, template: str | None = None,
-          content: dict[str, object] | None = None) -> tuple[Browser, int, str]:
+def _task(
+    services: Services, open_browser: OpenBrowser, template: str | None = None, content: dict[str, object] | None = None
+) -> tuple[Browser, int, str]:
     job = make_job(services, template=template) if template else make_job(services)
     start_loop(services, job, content)
     add_worker(services, "frame@example.org")
@@ -50,8 +51,10 @@ def test_injected_script_in_the_input_is_inert(services: Services, open_browser:
     browser, _, url = _task(services, open_browser, content={"text": evil})
     html = browser.client.get(url).text
     assert "<script>parent" not in html and "<img src=x" not in html
-    assert ("&lt;script&gt;parent.document.title=&quot;owned&quot;&lt;/script&gt;"
-            "&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;") in html
+    assert (
+        "&lt;script&gt;parent.document.title=&quot;owned&quot;&lt;/script&gt;"
+        "&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;"
+    ) in html
 
 
 def test_frame_policy_allows_only_our_assets(services: Services, open_browser: OpenBrowser) -> None:
@@ -69,8 +72,7 @@ def test_frame_policy_allows_only_our_assets(services: Services, open_browser: O
     assert re.search(r'<iframe[^>]*\ssandbox="allow-scripts allow-forms"', page)  # the same rights either way
 
 
-def test_grant_read_access_urls_are_the_only_extra_sources(services: Services,
-                                                           open_browser: OpenBrowser) -> None:
+def test_grant_read_access_urls_are_the_only_extra_sources(services: Services, open_browser: OpenBrowser) -> None:
     template = '<img alt="photo" src="{{ task.input.image | grant_read_access }}"><crowd-form></crowd-form>'
     browser, _, url = _task(services, open_browser, template, {"image": "s3://bucket/pics/cat.png"})
     frame = browser.client.get(url)
@@ -81,13 +83,13 @@ def test_grant_read_access_urls_are_the_only_extra_sources(services: Services,
     assert "connect-src http://127.0.0.1:8080;" in policy
 
 
-def test_task_frame_sources_setting_adds_origins_for_input_urls(services: Services,
-                                                               open_browser: OpenBrowser) -> None:
+def test_task_frame_sources_setting_adds_origins_for_input_urls(services: Services, open_browser: OpenBrowser) -> None:
     template = '<iframe title="video" src="{{ task.input.video }}"></iframe><crowd-form></crowd-form>'
     _, _, url = _task(services, open_browser, template, {"video": "https://www.youtube.com/embed/x"})
     assert "frame-src 'none'" in open_browser().client.get(url).headers["content-security-policy"]
-    allowing = dataclasses.replace(services, settings=dataclasses.replace(
-        services.settings, task_frame_sources="https://www.youtube.com"))
+    allowing = dataclasses.replace(
+        services, settings=dataclasses.replace(services.settings, task_frame_sources="https://www.youtube.com")
+    )
     stranger = Browser(create_portal(allowing))
     try:
         policy = stranger.client.get(url).headers["content-security-policy"]
@@ -98,37 +100,50 @@ def test_task_frame_sources_setting_adds_origins_for_input_urls(services: Servic
 
 
 def test_frames_on_their_own_origin_are_not_sandboxed_by_policy() -> None:
-    assert "sandbox" not in content_security_policy("https://frames.example", set(), ancestor="https://p.example",
-                                                    sandbox=False)
+    assert "sandbox" not in content_security_policy(
+        "https://frames.example", set(), ancestor="https://p.example", sandbox=False
+    )
     assert content_security_policy("https://p.example", set()).endswith("; sandbox allow-scripts allow-forms")
 
 
 def test_policy_narrows_grants_on_our_own_origin() -> None:
     policy = content_security_policy("https://p.example", {"https://p.example", "https://s3.example"})
-    assert ("img-src https://p.example/static/ https://p.example/_crowdloop/blobs/ https://s3.example data:"
-            in policy)
+    assert "img-src https://p.example/static/ https://p.example/_crowdloop/blobs/ https://s3.example data:" in policy
 
 
 def test_every_aws_asset_alias_is_rewritten() -> None:
-    template = "".join(f'<script src="{u}"></script>' for u in (
-        "https://assets.crowd.aws/crowd-html-elements.js", "https://assets.crowd.aws/crowd-html-elements-v2.js",
-        "https://assets.crowd.aws/crowd-html-elements-v2s.js", "//assets.crowd.aws/gen-ai-components.js",
-    )) + '<link rel="stylesheet" href="https://assets.crowd.aws/css/crowd-html-elements-v2.css">'
+    template = (
+        "".join(
+            f'<script src="{u}"></script>'
+            for u in (
+                "https://assets.crowd.aws/crowd-html-elements.js",
+                "https://assets.crowd.aws/crowd-html-elements-v2.js",
+                "https://assets.crowd.aws/crowd-html-elements-v2s.js",
+                "//assets.crowd.aws/gen-ai-components.js",
+            )
+        )
+        + '<link rel="stylesheet" href="https://assets.crowd.aws/css/crowd-html-elements-v2.css">'
+    )
     rewritten = rewrite_assets(template, "/s.js", "/s.css")
     assert rewritten.count('src="/s.js"') == 4 and 'href="/s.css"' in rewritten
     assert "assets.crowd.aws" not in rewritten
 
 
-def test_frame_url_needs_its_token_not_cookies(services: Services, open_browser: OpenBrowser,
-                                               clock: ManualClock) -> None:
+def test_frame_url_needs_its_token_not_cookies(
+    services: Services, open_browser: OpenBrowser, clock: ManualClock
+) -> None:
     browser, assignment_id, url = _task(services, open_browser)
     stranger = open_browser()  # no cookies at all
     assert stranger.client.get(url).status_code == 200
     assert stranger.client.get(f"/tasks/{assignment_id}/frame").status_code == 403
     worker, expires, mac = url.split("token=")[1].split(".")
     flipped_last = "1" if mac[-1] == "0" else "0"  # must differ from the real MAC's last digit
-    tampered = [f"{int(worker) + 1}.{expires}.{mac}", f"{worker}.{int(expires) + 999}.{mac}",
-                f"{worker}.{expires}.{mac[:-1]}{flipped_last}", "garbage"]
+    tampered = [
+        f"{int(worker) + 1}.{expires}.{mac}",
+        f"{worker}.{int(expires) + 999}.{mac}",
+        f"{worker}.{expires}.{mac[:-1]}{flipped_last}",
+        "garbage",
+    ]
     for token in tampered:
         assert stranger.client.get(f"/tasks/{assignment_id}/frame?token={token}").status_code == 403
     clock.advance(FRAME_TOKEN_SECONDS + 1)
@@ -177,14 +192,22 @@ def test_template_sources_are_exact_urls_or_the_folder_before_liquid() -> None:
 <script src="https://F.Example:8443/lib.js"></script><img data-src="https://g.example/lazy.png">
 <img src="/relative.png"><img src="javascript:alert(1)"><link rel="icon" href="https://h.example/i.ico">"""
     assert template_sources(template) == {
-        "https://a.example/x/one.png", "https://b.example/two.png", "https://c.example/poster.jpg",
-        "https://c.example/v/", "https://d.example/s-1x.png", "https://d.example/s-2x.png",
-        "https://e.example/a%3Bb%2Cc.png", "https://f.example:8443/lib.js", "https://h.example/i.ico"}
+        "https://a.example/x/one.png",
+        "https://b.example/two.png",
+        "https://c.example/poster.jpg",
+        "https://c.example/v/",
+        "https://d.example/s-1x.png",
+        "https://d.example/s-2x.png",
+        "https://e.example/a%3Bb%2Cc.png",
+        "https://f.example:8443/lib.js",
+        "https://h.example/i.ico",
+    }
 
 
 def test_policy_keeps_granted_and_named_sources_apart() -> None:
-    policy = _directives(content_security_policy("https://p.example", {"https://s3.example"},
-                                                 {"https://pics.example/cat.jpg"}))
+    policy = _directives(
+        content_security_policy("https://p.example", {"https://s3.example"}, {"https://pics.example/cat.jpg"})
+    )
     assert policy["img-src"] == "https://p.example/static/ https://pics.example/cat.jpg https://s3.example data: blob:"
     assert policy["script-src"] == "'unsafe-inline' https://p.example/static/ https://pics.example/cat.jpg"
     assert policy["connect-src"] == policy["frame-src"] == "https://s3.example"
@@ -201,8 +224,12 @@ def test_every_aws_and_cdn_url_points_at_the_portal() -> None:
     rewritten = rewrite_assets(template, "/s.js", "/s.css")
     assert 'src="/static/aws/images/a2i-console/correct-value.png"' in rewritten
     assert 'href="/static/aws/css/other.css"' in rewritten
-    for name in ("code.jquery.com/jquery-3.6.0.min.js", "cdnjs.cloudflare.com/ajax/libs/node-uuid/1.4.8/uuid.min.js",
-                 "d3js.org/d3.v6.min.js", "platform.twitter.com/widgets.js"):
+    for name in (
+        "code.jquery.com/jquery-3.6.0.min.js",
+        "cdnjs.cloudflare.com/ajax/libs/node-uuid/1.4.8/uuid.min.js",
+        "d3js.org/d3.v6.min.js",
+        "platform.twitter.com/widgets.js",
+    ):
         assert f'src="/static/cdn/{name}"' in rewritten
     # URLs crowdloop does not know stay as they are (and the policy does not allow them)
     assert 'src="https://d3js.org/d3.v6.min.js.map"' in rewritten
@@ -222,8 +249,9 @@ def test_aws_assets_are_served(open_browser: OpenBrowser) -> None:
     assert missing.status_code == 404 and "assets.crowd.aws/no/such/thing.bin" in missing.text
 
 
-def test_cdn_libraries_are_served_from_the_cache(open_browser: OpenBrowser, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cdn_libraries_are_served_from_the_cache(
+    open_browser: OpenBrowser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CROWDLOOP_CDN_CACHE", str(tmp_path))
     cached = tmp_path / "jquery@3.6.0" / "dist" / "jquery.min.js"
     cached.parent.mkdir(parents=True)
@@ -239,19 +267,22 @@ def test_cdn_libraries_are_served_from_the_cache(open_browser: OpenBrowser, tmp_
     assert unknown.status_code == 404 and "not a library crowdloop serves" in unknown.text
 
 
-def test_a_library_that_cannot_be_fetched_is_a_clear_error(open_browser: OpenBrowser, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch,
-                                                          caplog: pytest.LogCaptureFixture) -> None:
+def test_a_library_that_cannot_be_fetched_is_a_clear_error(
+    open_browser: OpenBrowser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setenv("CROWDLOOP_CDN_CACHE", str(tmp_path))  # empty cache
     monkeypatch.setenv("PATH", str(tmp_path))  # and no npm
     with caplog.at_level(logging.ERROR, logger="crowdloop.portal.static"):
         reply = open_browser().client.get("/static/cdn/d3js.org/d3.v6.min.js")
     assert reply.status_code == 503
-    assert reply.text == ("crowdloop could not fetch https://d3js.org/d3.v6.min.js: "
-                          "npm is not installed, so d3@6.7.0 cannot be fetched")
+    assert reply.text == (
+        "crowdloop could not fetch https://d3js.org/d3.v6.min.js: npm is not installed, so d3@6.7.0 cannot be fetched"
+    )
     assert reply.headers["cache-control"] == "no-store"
-    assert any("https://d3js.org/d3.v6.min.js" in r.getMessage() and "npm is not installed" in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        "https://d3js.org/d3.v6.min.js" in r.getMessage() and "npm is not installed" in r.getMessage()
+        for r in caplog.records
+    )
 
 
 def test_task_frame_origin_serves_an_unsandboxed_cross_origin_frame(services: Services) -> None:

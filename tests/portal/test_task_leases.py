@@ -56,8 +56,9 @@ def test_decline_never_offers_the_loop_again(services: Services, open_browser: O
     assert other.open_task(job.id)
 
 
-def test_stop_and_resume_later_keeps_the_lease(services: Services, open_browser: OpenBrowser,
-                                               clock: ManualClock) -> None:
+def test_stop_and_resume_later_keeps_the_lease(
+    services: Services, open_browser: OpenBrowser, clock: ManualClock
+) -> None:
     job = make_job(services)
     start_loop(services, job)
     start_loop(services, job)
@@ -72,8 +73,9 @@ def test_stop_and_resume_later_keeps_the_lease(services: Services, open_browser:
     assert 'data-remaining-ms="540000"' in browser.get(f"/tasks/{assignment_id}").text
 
 
-def test_time_is_up_page_and_the_task_goes_back(services: Services, open_browser: OpenBrowser,
-                                                clock: ManualClock) -> None:
+def test_time_is_up_page_and_the_task_goes_back(
+    services: Services, open_browser: OpenBrowser, clock: ManualClock
+) -> None:
     job = make_job(services, time_limit=60)
     name = start_loop(services, job)
     slow = _signed_in(open_browser, services, "slow@example.org")

@@ -17,8 +17,9 @@ from tests.portal.kit import CALLER, Browser, add_worker, make_job, output_of, s
 OpenBrowser = Callable[[], Browser]
 
 
-def _signed_in(open_browser: OpenBrowser, services: Services, email: str,
-               groups: tuple[str, ...] = ("raters",)) -> Browser:
+def _signed_in(
+    open_browser: OpenBrowser, services: Services, email: str, groups: tuple[str, ...] = ("raters",)
+) -> Browser:
     add_worker(services, email, groups)
     browser = open_browser()
     assert browser.sign_in(email).status_code == 303
@@ -50,8 +51,7 @@ def test_empty_job_list(services: Services, open_browser: OpenBrowser) -> None:
     assert "No tasks for you right now" in page.text and "Start working" not in page.text
 
 
-def test_start_working_opens_the_task_page(services: Services, open_browser: OpenBrowser,
-                                           clock: ManualClock) -> None:
+def test_start_working_opens_the_task_page(services: Services, open_browser: OpenBrowser, clock: ManualClock) -> None:
     job = make_job(services, title="Label things", time_limit=120)
     start_loop(services, job)
     browser = _signed_in(open_browser, services, "start@example.org")
@@ -73,8 +73,9 @@ def test_start_working_opens_the_task_page(services: Services, open_browser: Ope
         assert label in page.text
 
 
-def test_submit_records_the_answer_and_opens_the_next_task(services: Services, open_browser: OpenBrowser,
-                                                           clock: ManualClock) -> None:
+def test_submit_records_the_answer_and_opens_the_next_task(
+    services: Services, open_browser: OpenBrowser, clock: ManualClock
+) -> None:
     job = make_job(services)
     first, second = start_loop(services, job), start_loop(services, job)
     browser = _signed_in(open_browser, services, "sub@example.org")
@@ -102,8 +103,9 @@ def test_submit_records_the_answer_and_opens_the_next_task(services: Services, o
     assert done.status_code == 200 and "No tasks left" in done.text
 
 
-def test_time_spent_is_clamped_to_the_wall_time(services: Services, open_browser: OpenBrowser,
-                                                clock: ManualClock) -> None:
+def test_time_spent_is_clamped_to_the_wall_time(
+    services: Services, open_browser: OpenBrowser, clock: ManualClock
+) -> None:
     job = make_job(services, task_count=1)
     names = [start_loop(services, job) for _ in range(4)]
     browser = _signed_in(open_browser, services, "clamp@example.org")
@@ -124,15 +126,17 @@ def test_submit_rejects_bad_answers(services: Services, open_browser: OpenBrowse
     for answer in ([1, 2], "text", None):
         response = browser.submit(assignment_id, answer)
         assert response.status_code == 400 and "JSON object" in response.json()["error"]
-    garbage = browser.client.post(f"/tasks/{assignment_id}/submit", content=b"{not json",
-                                  headers={"Content-Type": "application/json", "X-CSRF-Token": browser.csrf})
+    garbage = browser.client.post(
+        f"/tasks/{assignment_id}/submit",
+        content=b"{not json",
+        headers={"Content-Type": "application/json", "X-CSRF-Token": browser.csrf},
+    )
     assert garbage.status_code == 400
     worker = workers.get_worker(services, "bad@example.org")
     assert queue.get_lease(services, assignment_id, worker.id).assignment_id == assignment_id  # still held
 
 
-def test_task_count_two_gives_each_loop_to_two_workers_only(services: Services,
-                                                            open_browser: OpenBrowser) -> None:
+def test_task_count_two_gives_each_loop_to_two_workers_only(services: Services, open_browser: OpenBrowser) -> None:
     job = make_job(services, task_count=2)
     name = start_loop(services, job)
     first = _signed_in(open_browser, services, "w1@example.org")
@@ -165,9 +169,9 @@ def test_static_assets_are_served_and_cacheable(open_browser: OpenBrowser) -> No
     assert missing.status_code == 404 and "Not found" in missing.text
 
 
-
-def test_submit_trusts_only_its_own_lease_token(services: Services, open_browser: OpenBrowser,
-                                               clock: ManualClock) -> None:
+def test_submit_trusts_only_its_own_lease_token(
+    services: Services, open_browser: OpenBrowser, clock: ManualClock
+) -> None:
     job_a, job_b = make_job(services, title="Job A"), make_job(services, title="Job B")
     a_loops = [start_loop(services, job_a) for _ in range(3)]
     start_loop(services, job_b)
@@ -179,8 +183,10 @@ def test_submit_trusts_only_its_own_lease_token(services: Services, open_browser
     reply = browser.submit(a1, {"x": "1"}, 10_000, lease=browser.leases[b1])
     assert reply.status_code == 200
     following = int(reply.json()["next"].rsplit("/", 1)[1])
-    assert queue.get_lease(services, following, workers.get_worker(services, "lease@example.org").id
-                           ).flow_definition_id == job_a.id
+    assert (
+        queue.get_lease(services, following, workers.get_worker(services, "lease@example.org").id).flow_definition_id
+        == job_a.id
+    )
     assert output_of(services, a_loops[0])["humanAnswers"][0]["timeSpentInSeconds"] == 20.0
     browser.get(f"/tasks/{following}")
     clock.advance(5)
@@ -220,8 +226,11 @@ def test_body_limits_depend_on_the_session(services: Services, open_browser: Ope
     refused = stranger.client.post(f"/tasks/{assignment_id}/submit", json={"answer": {"x": "y" * 100_000}})
     assert refused.status_code == 401
     page = stranger.client.post("/signin", data={"email": "a@example.org", "password": "p" * ANONYMOUS_BODY_BYTES})
-    assert page.status_code == 413 and "Too much data" in page.text and "default-src 'none'" in page.headers[
-        "content-security-policy"]
+    assert (
+        page.status_code == 413
+        and "Too much data" in page.text
+        and "default-src 'none'" in page.headers["content-security-policy"]
+    )
     answer = {"text": "é" * (ANONYMOUS_BODY_BYTES * 4)}  # well over the anonymous limit
     assert browser.submit(assignment_id, answer).status_code == 200
     assert output_of(services, name)["humanAnswers"][0]["answerContent"] == answer

@@ -10,8 +10,9 @@ url = config.get_main_option("sqlalchemy.url")
 assert url is not None
 connectable = create_engine(url, poolclass=pool.NullPool)
 with connectable.connect() as connection:
-    context.configure(connection=connection, target_metadata=metadata,
-                      render_as_batch=connection.dialect.name == "sqlite")
+    context.configure(
+        connection=connection, target_metadata=metadata, render_as_batch=connection.dialect.name == "sqlite"
+    )
     with context.begin_transaction():
         context.run_migrations()
 connectable.dispose()
