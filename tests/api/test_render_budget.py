@@ -34,10 +34,10 @@ def only_error(rendered: dict[str, Any]) -> dict[str, str]:
 
 
 def test_sequential_loops_share_one_budget(sm: Any) -> None:
-    rendered, seconds = render(sm, EIGHT_LOOPS)
+    rendered, _ = render(sm, EIGHT_LOOPS)
     error = only_error(rendered)
+    # the second loop is refused before it runs (the CPU it costs is measured in tests/liquid/test_liquid_budget.py)
     assert "a range of 1,000,000 steps, with 0 of the 1,000,000 steps left" in error["Message"]
-    assert seconds < 4.0  # one loop's worth of work, not eight
 
 
 def test_a_range_longer_than_the_budget_fails_before_it_is_used(sm: Any) -> None:
@@ -46,9 +46,8 @@ def test_a_range_longer_than_the_budget_fails_before_it_is_used(sm: Any) -> None
         "{% for i in (1..30000000) reversed %}{{ i }}{% endfor %}",
         "{% assign r = (1..300000000) %}{% for i in r offset: 299999990 %}{{ i }}{% endfor %}",
     ):
-        rendered, seconds = render(sm, template)
-        assert "a range of " in only_error(rendered)["Message"]
-        assert seconds < 1.0, template
+        rendered, _ = render(sm, template)
+        assert "of the 1,000,000 steps left" in only_error(rendered)["Message"], template
 
 
 def test_output_and_values_are_limited_in_size(sm: Any) -> None:
@@ -61,9 +60,8 @@ def test_output_and_values_are_limited_in_size(sm: Any) -> None:
         "{% assign l = task.input.s | split: ',' %}"
         "{% for i in (1..15) %}{% assign l = l | concat: l %}{% endfor %}{{ l | join }}",
     ):
-        rendered, seconds = render(sm, template, long)
-        assert "a value of more than 16,777,216 characters" in only_error(rendered)["Message"]
-        assert seconds < 2.0, template
+        rendered, _ = render(sm, template, long)
+        assert "a value of more than 16,777,216 characters" in only_error(rendered)["Message"], template
 
 
 def test_normal_templates_still_render(sm: Any) -> None:

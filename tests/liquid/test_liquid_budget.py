@@ -101,10 +101,10 @@ def test_every_loop_of_the_render_spends_from_one_budget() -> None:
 
 
 def test_eight_sequential_million_loops_fail_after_the_first() -> None:
-    started = time.monotonic()
+    started = time.thread_time()
     message = error_of("{% for i in (1..1000000) %}{% endfor %}" * 8, limits=RenderLimits())
     assert "a range of 1,000,000 steps, with 0 of the 1,000,000 steps left" in message
-    assert time.monotonic() - started < 4.0  # 6.9 s before the budget
+    assert time.thread_time() - started < 4.0  # CPU seconds of this thread, which renders; 6.9 s before the budget
 
 
 def test_loops_that_break_early_spend_only_what_they_ran() -> None:
@@ -121,9 +121,9 @@ def test_ranges_longer_than_what_is_left_fail_before_they_are_used() -> None:
         "{% tablerow i in (1..101) %}{{ i }}{% endtablerow %}",
         "{% assign r = (1..101) %}{{ r | to_json }}",
     ):
-        started = time.monotonic()
+        started = time.thread_time()
         assert "a range of " in error_of(template), template
-        assert time.monotonic() - started < 0.5, template
+        assert time.thread_time() - started < 0.5, template
     assert render_task("{% assign r = (1..100000000) %}{{ r }}", {}, limits=SMALL).html == "1..100000000"
 
 
@@ -139,12 +139,12 @@ def test_filters_spend_a_step_per_element_they_are_given() -> None:
 
 
 def test_the_cpu_time_limit_ends_a_render_that_stays_within_its_steps() -> None:
-    started = time.monotonic()
+    started = time.thread_time()
     message = error_of(
         "{% for i in (1..900000) %}{% assign x = i %}{% endfor %}", limits=RenderLimits(cpu_seconds=0.05)
     )
     assert "more than 0.05 s of CPU time" in message
-    assert time.monotonic() - started < 0.5
+    assert time.thread_time() - started < 0.5
 
 
 def test_output_is_limited_in_size_and_the_partial_page_dropped() -> None:
@@ -166,9 +166,9 @@ def test_values_that_would_be_too_long_are_refused_before_they_are_built() -> No
 
 def test_numbers_cannot_grow_without_bound() -> None:
     squares = "{% assign x = 3 %}{% for i in (1..40) %}{% assign x = x | times: x %}{% endfor %}{{ x }}"
-    started = time.monotonic()
+    started = time.thread_time()
     assert "a number wider than 4,096 bits" in error_of(squares)
-    assert time.monotonic() - started < 0.5
+    assert time.thread_time() - started < 0.5
 
 
 def test_errors_before_the_budget_ran_out_are_kept() -> None:

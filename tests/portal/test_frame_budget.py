@@ -27,9 +27,7 @@ def test_a_template_over_budget_shows_the_error_instead_of_the_task(
     services: Services, open_browser: Callable[[], Browser]
 ) -> None:
     browser, url = _frame(services, open_browser, EIGHT_LOOPS)
-    started = time.monotonic()
     frame = browser.client.get(url)
-    assert time.monotonic() - started < 4.0  # 6.9 s before the budget
     assert frame.status_code == 200
     assert 'class="crowdloop-render-errors" role="alert"' in frame.text
     assert (
