@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 import sqlalchemy as sa
 
-from crowdloop import flows, loops, queue, workers, workforce
+from crowdloop import flows, loops, queue, reaper, workers, workforce
 from crowdloop.errors import TaskUnavailable
 from crowdloop.model import HumanLoopStatus, Worker, WorkerStatus
 from crowdloop.portal.access import job_for_worker
@@ -99,7 +99,7 @@ def test_revoked_worker_loses_the_held_task_and_the_slot_goes_to_another(service
         queue.submit(services, _claim(services, senior, flow).assignment_id, senior.id, {"who": "senior"}, 1)
     result = queue.submit(services, held.assignment_id, kept.id, {"who": "kept"}, 1)
     assert (result.status, result.answers_count) == (HumanLoopStatus.COMPLETED, 2)
-    assert queue.reap(services).withdrawn_leases == 0
+    assert reaper.reap(services).withdrawn_leases == 0
 
 
 def test_enabling_again_does_not_bring_a_withdrawn_task_back(services: Services) -> None:
@@ -153,7 +153,7 @@ def test_delete_flow_definition_withdraws_and_removes_the_loop(services: Service
         queue.submit(services, lb.assignment_id, b.id, {"who": "b"}, 1)
     with services.store.read() as conn:  # nobody works on it any more: deleted with its partial answers
         assert conn.execute(sa.select(human_loops.c.id).where(human_loops.c.name == name)).first() is None
-    assert queue.reap(services).purged_flow_definitions == 1
+    assert reaper.reap(services).purged_flow_definitions == 1
 
 
 def test_every_action_checks_the_rule_even_when_nothing_withdrew(services: Services) -> None:
@@ -173,7 +173,7 @@ def test_every_action_checks_the_rule_even_when_nothing_withdrew(services: Servi
     with pytest.raises(TaskUnavailable):
         queue.submit(services, lease.assignment_id, worker.id, {}, 1)
     assert _loop(services, name).answers_count == 0
-    report = queue.reap(services)  # the safety net withdraws it and returns the slot
+    report = reaper.reap(services)  # the safety net withdraws it and returns the slot
     assert report.withdrawn_leases == 1
     assert _state(services, lease.assignment_id) == "withdrawn"
     assert _claim(services, other, flow).loop_id == lease.loop_id
