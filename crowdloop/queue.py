@@ -572,6 +572,54 @@ def reap_work(conn: Connection, now: datetime) -> ReapReport:
     )
 
 
+@dataclass(frozen=True)
+class JobInfo:
+    """What the portal shows of a job on its task pages."""
+
+    flow_definition_id: int
+    title: str
+    description: str
+    task_time_limit_seconds: int
+
+
+_JOB_COLUMNS = (
+    flow_definitions.c.id,
+    flow_definitions.c.task_title,
+    flow_definitions.c.task_description,
+    flow_definitions.c.task_time_limit_seconds,
+)
+_MAY_WORK_ON_JOB = dialect.worker_may_work_on_flow(
+    ":worker", f"{flow_definitions.name}.{flow_definitions.c.id.name}"
+)  # the claim's rule (store.dialect): the job pages ask exactly what claim and the job list ask
+
+
+def job_for_worker(svc: Services, worker_pk: int, flow_definition_id: int) -> JobInfo | None:
+    """The job if the worker may work on it, else None (also for unknown ids): the portal tells "not your
+    job" (404) from "no tasks left" by it."""
+    with svc.store.read() as conn:
+        row = conn.execute(
+            sa.select(*_JOB_COLUMNS).where(flow_definitions.c.id == flow_definition_id, _MAY_WORK_ON_JOB),
+            {"worker": worker_pk},
+        ).first()
+    return _job_info(row) if row is not None else None
+
+
+def job_info(svc: Services, flow_definition_id: int) -> JobInfo:
+    """A job's title and description, whoever asks (they never change: the portal caches them)."""
+    with svc.store.read() as conn:
+        row = conn.execute(sa.select(*_JOB_COLUMNS).where(flow_definitions.c.id == flow_definition_id)).one()
+    return _job_info(row)
+
+
+def _job_info(row: Any) -> JobInfo:
+    return JobInfo(
+        flow_definition_id=row.id,
+        title=row.task_title,
+        description=row.task_description,
+        task_time_limit_seconds=row.task_time_limit_seconds,
+    )
+
+
 def jobs_for_worker(svc: Services, worker_pk: int) -> list[Job]:
     """The flow definitions with tasks this worker can take now or holds, ordered by flow definition id."""
     a, h, f = assignments, human_loops, flow_definitions

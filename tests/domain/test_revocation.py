@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from crowdloop import flows, loops, queue, reaper, workers, workforce
 from crowdloop.errors import TaskUnavailable
 from crowdloop.model import HumanLoopStatus, Worker, WorkerStatus
-from crowdloop.portal.access import job_for_worker
 from crowdloop.runtime import Services
 from crowdloop.store.tables import assignments, human_loops
 from crowdloop.store.tables import workers as workers_table
@@ -169,7 +168,7 @@ def test_every_action_checks_the_rule_even_when_nothing_withdrew(services: Servi
     assert refused.value.reason == "gone"
     assert queue.current_lease(services, worker.id, flow.id) is None
     assert queue.jobs_for_worker(services, worker.id) == []
-    assert job_for_worker(services, worker.id, flow.id) is None
+    assert queue.job_for_worker(services, worker.id, flow.id) is None
     with pytest.raises(TaskUnavailable):
         queue.submit(services, lease.assignment_id, worker.id, {}, 1)
     assert _loop(services, name).answers_count == 0
@@ -182,13 +181,13 @@ def test_every_action_checks_the_rule_even_when_nothing_withdrew(services: Servi
 def test_job_for_worker_follows_the_claim_rule(services: Services) -> None:
     flow = make_flow(services, "job-rule")
     worker, stranger = make_worker(services), make_worker(services, groups=("strangers",))
-    assert job_for_worker(services, worker.id, flow.id) is not None
-    assert job_for_worker(services, stranger.id, flow.id) is None
+    assert queue.job_for_worker(services, worker.id, flow.id) is not None
+    assert queue.job_for_worker(services, stranger.id, flow.id) is None
     workers.set_status(services, worker.email, WorkerStatus.DISABLED)
-    assert job_for_worker(services, worker.id, flow.id) is None
+    assert queue.job_for_worker(services, worker.id, flow.id) is None
     workers.set_status(services, worker.email, WorkerStatus.ACTIVE)
     flows.delete_flow_definition(services, CALLER, "job-rule")
-    assert job_for_worker(services, worker.id, flow.id) is None
+    assert queue.job_for_worker(services, worker.id, flow.id) is None
 
 
 def test_revoking_one_worker_leaves_stopped_and_completed_loops_alone(services: Services) -> None:
