@@ -3,9 +3,14 @@
 A loop offers `open_slots` (= TaskCount - leased - answered) to the workers of its flow definition's work
 team. A worker *claims* a slot of a job (flow definition) and holds a lease on that loop for
 TaskTimeLimitInSeconds; then *submits* (an answer), *releases* (slot back, may come back later) or
-*declines* (slot back, never offered that loop again). The *reaper* expires overdue leases, fails loops
-whose availability lifetime ended with answers missing, and finishes Stopping loops nobody works on
-(only databases written by versions before StopHumanLoop withdrew held leases have any).
+*declines* (slot back, never offered that loop again). The *reaper* (reaper.py, with reap_work) expires
+overdue leases, fails loops whose availability lifetime ended with answers missing, and finishes Stopping
+loops nobody works on (only databases written by versions before StopHumanLoop withdrew held leases have any).
+
+This module owns the human_loops and assignments rows: loops.py and flows.py decide when a loop opens,
+stops or goes, and call open_loop, stop_loop, delete_ended_loop, withdraw_flow_work or delete_flow_loops.
+Whether a worker may work on a job is asked only here, by store.dialect's one rule: the claim, the job
+list (jobs_for_worker), the job pages (job_for_worker) and every lease action.
 
 A held task stays workable only while its worker could still claim it (`_WORKABLE`: the loop is
 InProgress and store.dialect's rule says the worker may work on its flow definition). Whatever revokes

@@ -5,8 +5,8 @@ CIDRs, the portal lets a worker list, start, open, submit, release or decline th
 an address inside one of them (A2I answers workers outside with an access-denied page). A workforce
 without CIDRs (the default) allows every address.
 
-The ranges are read per job (workforce.job_workforce_config) and kept for REFRESH_SECONDS, so an UpdateWorkforce takes effect within that
-time in every server process.
+The ranges are read per job (workforce.job_workforce_config) and kept for REFRESH_SECONDS, so an
+UpdateWorkforce takes effect within that time in every server process.
 """
 
 from __future__ import annotations
