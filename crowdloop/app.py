@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from crowdloop import bodylimit, flows, output, queue, served
+from crowdloop import bodylimit, flows, output, reaper, served
 from crowdloop.aws import wire
 from crowdloop.aws.app import AwsApi, is_aws_request
 from crowdloop.blobs import BLOB_ROUTE, LocalBlobStore, blob_store_for
@@ -209,7 +209,7 @@ def _truncate_wal(store: Store) -> None:
 
 def sweep(services: Services) -> None:
     """Return expired leases, end expired loops, and write any output that a crash left unwritten."""
-    queue.reap(services)
+    reaper.reap(services)
     output.write_pending_outputs(services)
 
 

@@ -14,9 +14,9 @@ Flow definition status, one rule:
   creation; DescribeFlowDefinition and StartHumanLoop (loops.py) also persist `Active`, so the first
   Describe may answer `Initializing` and every later one answers `Active`.
 * Only an `Active` flow definition can be deleted (else InUse). Deleting withdraws all its work at once:
-  held leases are withdrawn (queue.withdraw_ineligible_leases), its InProgress loops stop offering slots
-  (open_slots = 0) and every loop that is not busy is deleted (busy: it is Stopping, or its output.json is
-  still to be written; see `_loop_busy`).
+  held leases are withdrawn, its InProgress loops stop offering slots (open_slots = 0) and every loop
+  that is not busy is deleted (busy: leased, Stopping, or its output.json still to be written; all of it
+  queue.withdraw_flow_work, since queue.py owns the loop rows).
   `purge_deleted_flow_definitions`, run by the reaper, removes a Deleting flow definition and its
   remaining loops once none is busy; then Describe answers NotFound and the name can be used again.
   Answers of a loop that never collected TaskCount answers are dropped with it (no output.json).
@@ -43,13 +43,11 @@ from crowdloop.config import Settings
 from crowdloop.errors import AlreadyExists, InUse, InvalidInput, NotFound
 from crowdloop.jsoncheck import MAX_JSON_DEPTH, document_problem, renderable
 from crowdloop.listing import Page, fetch_page
-from crowdloop.model import AssignmentState, FlowDefinitionStatus, HumanLoopStatus
+from crowdloop.model import FlowDefinitionStatus
 from crowdloop.paging import PageRequest
 from crowdloop.runtime import Caller, Services
 from crowdloop.store.tables import (
-    assignments,
     flow_definitions,
-    human_loops,
     human_task_uis,
     templates,
     workteams,
@@ -369,7 +367,7 @@ def describe_flow_definition(svc: Services, caller: Caller, name: str) -> FlowDe
         if row is None:
             raise _fd_not_found(name)
         result = _fd(row, svc.clock.now())
-        _activate(conn, row.id)
+        activate(conn, row.id)
         return result
 
 
@@ -430,29 +428,20 @@ def delete_flow_definition(svc: Services, caller: Caller, name: str) -> None:
             .where(flow_definitions.c.id == row.id)
             .values(status=FlowDefinitionStatus.DELETING.value)
         )
-        queue.withdraw_ineligible_leases(conn, svc.clock.now(), flow_ids=[row.id])
-        conn.execute(
-            human_loops.update()
-            .where(
-                human_loops.c.flow_definition_id == row.id, human_loops.c.status == HumanLoopStatus.IN_PROGRESS.value
-            )
-            .values(open_slots=0)
-        )
-        idle = sa.select(human_loops.c.id).where(human_loops.c.flow_definition_id == row.id, ~_loop_busy())
-        _delete_loops(conn, idle)
+        queue.withdraw_flow_work(conn, svc.clock.now(), row.id)
 
 
 def purge_deleted_flow_definitions(conn: Connection) -> int:
-    """Remove Deleting flow definitions (and their loops) none of whose loops is busy (`_loop_busy`).
+    """Remove Deleting flow definitions (and their loops) none of whose loops is busy (queue.flow_has_busy_loop).
     Runs inside the reaper's transaction; returns how many were removed."""
-    busy = sa.exists().where(human_loops.c.flow_definition_id == flow_definitions.c.id, _loop_busy())
     rows = conn.execute(
         sa.select(flow_definitions.c.id, flow_definitions.c.arn).where(
-            flow_definitions.c.status == FlowDefinitionStatus.DELETING.value, ~busy
+            flow_definitions.c.status == FlowDefinitionStatus.DELETING.value,
+            ~queue.flow_has_busy_loop(flow_definitions.c.id),
         )
     ).all()
     for row in rows:
-        _delete_loops(conn, sa.select(human_loops.c.id).where(human_loops.c.flow_definition_id == row.id))
+        queue.delete_flow_loops(conn, row.id)
         drop_tags(conn, row.arn)
         conn.execute(flow_definitions.delete().where(flow_definitions.c.id == row.id))
     return len(rows)
@@ -463,6 +452,18 @@ def effective_status(stored: str, created_at: datetime, now: datetime) -> FlowDe
     if status is FlowDefinitionStatus.INITIALIZING and now - created_at >= ACTIVATION_DELAY:
         return FlowDefinitionStatus.ACTIVE
     return status
+
+
+def activate(conn: Connection, flow_definition_id: int) -> None:
+    """Initializing -> Active (see the module doc): the one place that writes it (Describe, StartHumanLoop)."""
+    conn.execute(
+        flow_definitions.update()
+        .where(
+            flow_definitions.c.id == flow_definition_id,
+            flow_definitions.c.status == FlowDefinitionStatus.INITIALIZING.value,
+        )
+        .values(status=FlowDefinitionStatus.ACTIVE.value)
+    )
 
 
 # --- helpers --------------------------------------------------------------------------------------------
@@ -580,14 +581,6 @@ def _fd(row: Row[Any], now: datetime) -> FlowDefinition:
     )
 
 
-def _activate(conn: Connection, fd_id: int) -> None:
-    conn.execute(
-        flow_definitions.update()
-        .where(flow_definitions.c.id == fd_id, flow_definitions.c.status == FlowDefinitionStatus.INITIALIZING.value)
-        .values(status=FlowDefinitionStatus.ACTIVE.value)
-    )
-
-
 def _fd_exists(name: str) -> AlreadyExists:
     return AlreadyExists(
         "flow definition",
@@ -632,28 +625,3 @@ def _existing_ui(conn: Connection, caller: Caller, arn: str) -> HumanTaskUi:
             field,
         )
     return _ui(row)
-
-
-def _loop_busy() -> sa.ColumnElement[bool]:
-    """A loop that must not be deleted yet: a worker holds a lease on it, it is Stopping (its leases are
-    ending), or its output.json is still to be written (Completed, or Stopped with answers: the same rule
-    as store.dialect's pending outputs)."""
-    leased = sa.exists().where(
-        assignments.c.loop_id == human_loops.c.id, assignments.c.state == AssignmentState.LEASED.value
-    )
-    output_pending = sa.and_(
-        human_loops.c.output_written.is_(False),
-        sa.or_(
-            human_loops.c.status == HumanLoopStatus.COMPLETED.value,
-            sa.and_(human_loops.c.status == HumanLoopStatus.STOPPED.value, human_loops.c.answers_count > 0),
-        ),
-    )
-    return sa.or_(leased, human_loops.c.status == HumanLoopStatus.STOPPING.value, output_pending)
-
-
-def _delete_loops(conn: Connection, loop_ids: sa.Select[Any]) -> None:
-    ids = list(conn.execute(loop_ids).scalars())
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        conn.execute(assignments.delete().where(assignments.c.loop_id.in_(chunk)))
-        conn.execute(human_loops.delete().where(human_loops.c.id.in_(chunk)))

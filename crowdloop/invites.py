@@ -21,12 +21,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from crowdloop import workers
+from crowdloop import sessions, workers
 from crowdloop.errors import InUse, InvalidInput, NotFound
 from crowdloop.model import Worker, WorkerStatus
 from crowdloop.passwords import hash_password
 from crowdloop.runtime import Services
-from crowdloop.store.tables import invitations, portal_sessions
+from crowdloop.store.tables import invitations
 from crowdloop.store.tables import workers as workers_table
 
 INVITE_ROUTE = "/invite"
@@ -98,11 +98,7 @@ def accept_invitation(svc: Services, token: str, password: str) -> Worker:
         ).rowcount
         if used != 1:
             raise _link_not_found()
-        conn.execute(
-            workers_table.update()
-            .where(workers_table.c.id == row.worker_id)
-            .values(password_hash=password_hash, status=WorkerStatus.ACTIVE.value)
-        )
+        workers.set_password(conn, row.worker_id, password_hash, WorkerStatus.ACTIVE)
     return workers.get_worker(svc, row.email)
 
 
@@ -116,12 +112,8 @@ def reset_password(svc: Services, email: str, password: str) -> Worker:
     password_hash = hash_password(password)
     status = WorkerStatus.ACTIVE if worker.status == WorkerStatus.INVITED else worker.status
     with svc.store.write() as conn:
-        conn.execute(
-            workers_table.update()
-            .where(workers_table.c.id == worker.id)
-            .values(password_hash=password_hash, status=status.value)
-        )
-        conn.execute(portal_sessions.delete().where(portal_sessions.c.worker_id == worker.id))
+        workers.set_password(conn, worker.id, password_hash, status)
+        sessions.end_worker_sessions(conn, worker.id)
         conn.execute(invitations.delete().where(invitations.c.worker_id == worker.id))
     return workers.get_worker(svc, email)
 

@@ -1,6 +1,7 @@
 """Human-loop lifecycle (spec §4, §6): start (idempotent by name), describe, list, stop, delete.
 
-Worker-side transitions (answers, leases, expiry) live in queue.py; output.json in output.py.
+Worker-side transitions (answers, leases, expiry) live in queue.py, which owns the loop rows: this module
+validates, reads, and asks queue.py to open, stop or delete a loop; output.json is output.py's.
 
 StartHumanLoop is the hot path: one write transaction with two statements (flow lookup, INSERT ... ON
 CONFLICT DO NOTHING). The immutable facts of a flow definition are cached per store, keyed by
@@ -22,18 +23,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from crowdloop import arns, output, queue
+from crowdloop import arns, flows, output, queue
 from crowdloop.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
 from crowdloop.jsoncheck import document_problem
 from crowdloop.listing import fetch_page
 from crowdloop.model import FlowDefinitionStatus, HumanLoopStatus
 from crowdloop.paging import PageRequest
 from crowdloop.runtime import Caller, Services
-from crowdloop.store import Store, dialect
+from crowdloop.store import Store
 from crowdloop.store.tables import flow_definitions, human_loops, human_task_uis
 
 QUOTA_REFRESH_SECONDS = 2.0
-_ENDED = (HumanLoopStatus.COMPLETED.value, HumanLoopStatus.STOPPED.value, HumanLoopStatus.FAILED.value)
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def start_human_loop(
         flow = _usable_flow(conn, cache, caller, flow_name, flow_definition_arn)
         created_at = now.replace(microsecond=now.microsecond // 1000 * 1000)
         arn = arns.build("human-loop", name, caller.account, caller.region)
-        loop_id = dialect.insert_loop_if_absent(
+        loop_id = queue.open_loop(
             conn,
             {
                 "account": caller.account,
@@ -157,16 +157,11 @@ _FLOW_FOR_USE = sa.select(
 
 
 def _usable_flow(conn: Connection, cache: _StoreCache, caller: Caller, flow_name: str, arn: str) -> _FlowFacts:
-    f = flow_definitions
     row = conn.execute(_FLOW_FOR_USE, {"account": caller.account, "region": caller.region, "name": flow_name}).first()
     if row is None or row.arn != arn:
         raise InvalidInput(f"Flow definition {arn} does not exist.", "flowDefinitionArn")
     if row.status == FlowDefinitionStatus.INITIALIZING:
-        conn.execute(
-            f.update()
-            .where(f.c.id == row.id, f.c.status == FlowDefinitionStatus.INITIALIZING.value)
-            .values(status=FlowDefinitionStatus.ACTIVE.value)
-        )
+        flows.activate(conn, row.id)
     elif row.status != FlowDefinitionStatus.ACTIVE:
         raise InvalidInput(
             f"Flow definition {arn} is {row.status}; only an Active flow definition can start human loops.",
@@ -348,7 +343,6 @@ def list_human_loops(
 def stop_human_loop(svc: Services, caller: Caller, name: str) -> None:
     """InProgress -> Stopped at once: held leases are withdrawn in the same transaction (the answers
     already submitted go to output.json); Stopping/Stopped: no-op; Completed/Failed: InvalidInput."""
-    h = human_loops
     with svc.store.write() as conn:
         now = svc.clock.now()
         while True:
@@ -359,13 +353,7 @@ def stop_human_loop(svc: Services, caller: Caller, name: str) -> None:
                 raise InvalidInput(
                     f"Human loop {name} is {row.status}; only a loop in progress can be stopped.", "humanLoopName"
                 )
-            queue.withdraw_loop_leases(conn, now, row.id)
-            stopped = conn.execute(
-                h.update()
-                .where(h.c.id == row.id, h.c.status == HumanLoopStatus.IN_PROGRESS.value)
-                .values(open_slots=0, status=HumanLoopStatus.STOPPED.value, ended_at=now)
-                .returning(h.c.status, h.c.answers_count)
-            ).first()
+            stopped = queue.stop_loop(conn, now, row.id)
             if stopped is not None:
                 break
     if output.has_output(stopped.status, stopped.answers_count):
@@ -375,14 +363,13 @@ def stop_human_loop(svc: Services, caller: Caller, name: str) -> None:
 def delete_human_loop(svc: Services, caller: Caller, name: str) -> None:
     """Delete a Completed, Stopped or Failed loop (its output.json stays). Its output is written first
     if it is still pending."""
-    h = human_loops
     with svc.store.read() as conn:
         row = _find(conn, caller, name)
-    if row.status not in _ENDED:
+    if row.status not in queue.ENDED:
         raise InvalidInput(f"Human loop {name} is {row.status}; stop it before deleting it.", "humanLoopName")
     if output.has_output(row.status, row.answers_count) and not row.output_written:
         output.write_output(svc, row.id)
     with svc.store.write() as conn:
-        deleted = conn.execute(h.delete().where(h.c.id == row.id, h.c.status.in_(_ENDED))).rowcount
+        deleted = queue.delete_ended_loop(conn, row.id)
     if not deleted:
         raise NotFound("human loop", name, f"Human loop {name} does not exist.")

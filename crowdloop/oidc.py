@@ -38,13 +38,11 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import orjson
-import sqlalchemy as sa
 
 from crowdloop.errors import AuthFailure
 from crowdloop.jsoncheck import is_unicode
 from crowdloop.runtime import Services
-from crowdloop.store.tables import workforces
-from crowdloop.workforce import DELETED
+from crowdloop.workforce import live_workforces
 
 log = logging.getLogger(__name__)
 
@@ -133,17 +131,10 @@ class Identity:
 
 def providers(svc: Services) -> list[Provider]:
     """The OIDC providers of the live workforces of the server's account (one workforce per region)."""
-    query = (
-        sa.select(workforces.c.id, workforces.c.name, workforces.c.config)
-        .where(workforces.c.account == svc.settings.account_id, workforces.c.status != DELETED)
-        .order_by(workforces.c.id)
-    )
-    with svc.store.read() as conn:
-        rows = conn.execute(query).all()
     return [
-        Provider(row.id, row.name, row.config["OidcConfig"])
-        for row in rows
-        if isinstance(row.config, dict) and _usable(row.config.get("OidcConfig"))
+        Provider(w.id, w.name, w.config["OidcConfig"])
+        for w in live_workforces(svc, svc.settings.account_id)
+        if _usable(w.config.get("OidcConfig"))
     ]
 
 

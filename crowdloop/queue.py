@@ -3,9 +3,14 @@
 A loop offers `open_slots` (= TaskCount - leased - answered) to the workers of its flow definition's work
 team. A worker *claims* a slot of a job (flow definition) and holds a lease on that loop for
 TaskTimeLimitInSeconds; then *submits* (an answer), *releases* (slot back, may come back later) or
-*declines* (slot back, never offered that loop again). The *reaper* expires overdue leases, fails loops
-whose availability lifetime ended with answers missing, and finishes Stopping loops nobody works on
-(only databases written by versions before StopHumanLoop withdrew held leases have any).
+*declines* (slot back, never offered that loop again). The *reaper* (reaper.py, with reap_work) expires
+overdue leases, fails loops whose availability lifetime ended with answers missing, and finishes Stopping
+loops nobody works on (only databases written by versions before StopHumanLoop withdrew held leases have any).
+
+This module owns the human_loops and assignments rows: loops.py and flows.py decide when a loop opens,
+stops or goes, and call open_loop, stop_loop, delete_ended_loop, withdraw_flow_work or delete_flow_loops.
+Whether a worker may work on a job is asked only here, by store.dialect's one rule: the claim, the job
+list (jobs_for_worker), the job pages (job_for_worker) and every lease action.
 
 A held task stays workable only while its worker could still claim it (`_WORKABLE`: the loop is
 InProgress and store.dialect's rule says the worker may work on its flow definition). Whatever revokes
@@ -21,7 +26,6 @@ A claim that loses that race is retried in a new transaction. All times come fro
 
 from __future__ import annotations
 
-import importlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -452,72 +456,173 @@ def _return_slots(conn: Connection, loop_ids: list[int]) -> None:
             )
 
 
-def reap(svc: Services) -> ReapReport:
+# --- the loop rows' writes that other domain modules ask for (queue.py owns human_loops and assignments) ---
+
+ENDED = (HumanLoopStatus.COMPLETED.value, HumanLoopStatus.STOPPED.value, HumanLoopStatus.FAILED.value)
+
+
+def open_loop(conn: Connection, values: dict[str, Any]) -> int | None:
+    """INSERT a human loop (values: every column) unless its name is taken: the new id, or None
+    (loops.start_human_loop, the hot path: one statement built once, store.dialect.insert_loop_if_absent)."""
+    return dialect.insert_loop_if_absent(conn, values)
+
+
+def stop_loop(conn: Connection, now: datetime, loop_id: int) -> Any | None:
+    """InProgress -> Stopped at once, its held leases withdrawn first (locks in the order submit takes
+    them: assignment, then loop, so no deadlock). The loop's (status, answers_count), or None when it was
+    no longer in progress."""
+    withdraw_loop_leases(conn, now, loop_id)
+    h = human_loops
+    return conn.execute(
+        h.update()
+        .where(h.c.id == loop_id, h.c.status == _IN_PROGRESS)
+        .values(open_slots=0, status=HumanLoopStatus.STOPPED.value, ended_at=now)
+        .returning(h.c.status, h.c.answers_count)
+    ).first()
+
+
+def delete_ended_loop(conn: Connection, loop_id: int) -> bool:
+    """Delete a Completed, Stopped or Failed loop; False when it is gone or no longer ended."""
+    h = human_loops
+    return bool(conn.execute(h.delete().where(h.c.id == loop_id, h.c.status.in_(ENDED))).rowcount)
+
+
+def withdraw_flow_work(conn: Connection, now: datetime, flow_definition_id: int) -> None:
+    """A flow definition is being deleted (in this transaction): withdraw its held leases, stop its loops
+    in progress from offering slots and delete every loop of it that is not busy (`_loop_busy`)."""
+    h = human_loops
+    withdraw_ineligible_leases(conn, now, flow_ids=[flow_definition_id])
+    conn.execute(
+        h.update().where(h.c.flow_definition_id == flow_definition_id, h.c.status == _IN_PROGRESS).values(open_slots=0)
+    )
+    _delete_loops(conn, sa.select(h.c.id).where(h.c.flow_definition_id == flow_definition_id, ~_loop_busy()))
+
+
+def flow_has_busy_loop(flow_definition_id: sa.ColumnElement[int]) -> sa.Exists:
+    """Whether a loop of this flow definition (a column of the outer statement) is busy (`_loop_busy`)."""
+    return sa.exists().where(human_loops.c.flow_definition_id == flow_definition_id, _loop_busy())
+
+
+def delete_flow_loops(conn: Connection, flow_definition_id: int) -> None:
+    """Delete every loop of a flow definition being purged, with its assignments."""
+    _delete_loops(conn, sa.select(human_loops.c.id).where(human_loops.c.flow_definition_id == flow_definition_id))
+
+
+def _loop_busy() -> sa.ColumnElement[bool]:
+    """A loop that must not be deleted yet: a worker holds a lease on it, it is Stopping (its leases are
+    ending), or its output.json is still to be written (Completed, or Stopped with answers: the same rule
+    as store.dialect's pending outputs)."""
+    h = human_loops
+    output_pending = sa.and_(
+        h.c.output_written.is_(False),
+        sa.or_(
+            h.c.status == HumanLoopStatus.COMPLETED.value,
+            sa.and_(h.c.status == HumanLoopStatus.STOPPED.value, h.c.answers_count > 0),
+        ),
+    )
+    return sa.or_(_held(), h.c.status == _STOPPING, output_pending)
+
+
+def _delete_loops(conn: Connection, loop_ids: sa.Select[Any]) -> None:
+    ids = list(conn.execute(loop_ids).scalars())
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        conn.execute(assignments.delete().where(assignments.c.loop_id.in_(chunk)))
+        conn.execute(human_loops.delete().where(human_loops.c.id.in_(chunk)))
+
+
+def reap_work(conn: Connection, now: datetime) -> ReapReport:
     """Expire overdue leases (slots back to the pool), withdraw leases no longer workable (a safety net:
     the changes that revoke withdraw them at once), fail loops whose availability lifetime ended with
-    answers missing and no lease, stop Stopping loops nobody holds, purge flow definitions being deleted
-    (crowdloop.flows.purge_deleted_flow_definitions, when present), then write pending outputs."""
+    answers missing and no lease, and stop Stopping loops nobody holds. The reaper (reaper.py) runs it in
+    its transaction; the report counts leases and loops only."""
     a, h = assignments, human_loops
-    with svc.store.write() as conn:
-        now = svc.clock.now()
-        expired_loop_ids = list(
-            conn.execute(
-                a.update()
-                .where(a.c.state == _LEASED, a.c.expires_at <= now)
-                .values(state=AssignmentState.EXPIRED.value, ended_at=a.c.expires_at)
-                .returning(a.c.loop_id)
-            ).scalars()
-        )
-        withdrawn_loop_ids = _withdraw(conn, now, _ineligible())
-        _return_slots(conn, expired_loop_ids + withdrawn_loop_ids)
-        stopped = len(
-            conn.execute(
-                h.update()
-                .where(h.c.status == _STOPPING, ~_held())
-                .values(status=HumanLoopStatus.STOPPED.value, ended_at=_now(now))
-                .returning(h.c.id)
-            ).all()
-        )
-        failed = len(
-            conn.execute(
-                h.update()
-                .where(
-                    h.c.status == _IN_PROGRESS, h.c.available_until <= now, h.c.answers_count < h.c.task_count, ~_held()
-                )
-                .values(
-                    status=HumanLoopStatus.FAILED.value,
-                    failure_code="Expired",
-                    open_slots=0,
-                    failure_reason=EXPIRED_REASON,
-                    ended_at=_now(now),
-                )
-                .returning(h.c.id)
-            ).all()
-        )
-        purged = _purge_deleted_flow_definitions(conn)
-    written = output.write_pending_outputs(svc)
+    expired_loop_ids = list(
+        conn.execute(
+            a.update()
+            .where(a.c.state == _LEASED, a.c.expires_at <= now)
+            .values(state=AssignmentState.EXPIRED.value, ended_at=a.c.expires_at)
+            .returning(a.c.loop_id)
+        ).scalars()
+    )
+    withdrawn_loop_ids = _withdraw(conn, now, _ineligible())
+    _return_slots(conn, expired_loop_ids + withdrawn_loop_ids)
+    stopped = len(
+        conn.execute(
+            h.update()
+            .where(h.c.status == _STOPPING, ~_held())
+            .values(status=HumanLoopStatus.STOPPED.value, ended_at=_now(now))
+            .returning(h.c.id)
+        ).all()
+    )
+    failed = len(
+        conn.execute(
+            h.update()
+            .where(h.c.status == _IN_PROGRESS, h.c.available_until <= now, h.c.answers_count < h.c.task_count, ~_held())
+            .values(
+                status=HumanLoopStatus.FAILED.value,
+                failure_code="Expired",
+                open_slots=0,
+                failure_reason=EXPIRED_REASON,
+                ended_at=_now(now),
+            )
+            .returning(h.c.id)
+        ).all()
+    )
     return ReapReport(
         expired_leases=len(expired_loop_ids),
         withdrawn_leases=len(withdrawn_loop_ids),
         stopped_loops=stopped,
         failed_loops=failed,
-        purged_flow_definitions=purged,
-        outputs_written=written,
     )
 
 
-def _purge_deleted_flow_definitions(conn: Connection) -> int:
-    try:
-        flows = importlib.import_module("crowdloop.flows")
-    except ModuleNotFoundError as exc:
-        if exc.name != "crowdloop.flows":
-            raise
-        return 0
-    purge = getattr(flows, "purge_deleted_flow_definitions", None)
-    if purge is None:
-        return 0
-    result = purge(conn)
-    return result if isinstance(result, int) else 0
+@dataclass(frozen=True)
+class JobInfo:
+    """What the portal shows of a job on its task pages."""
+
+    flow_definition_id: int
+    title: str
+    description: str
+    task_time_limit_seconds: int
+
+
+_JOB_COLUMNS = (
+    flow_definitions.c.id,
+    flow_definitions.c.task_title,
+    flow_definitions.c.task_description,
+    flow_definitions.c.task_time_limit_seconds,
+)
+_MAY_WORK_ON_JOB = dialect.worker_may_work_on_flow(
+    ":worker", f"{flow_definitions.name}.{flow_definitions.c.id.name}"
+)  # the claim's rule (store.dialect): the job pages ask exactly what claim and the job list ask
+
+
+def job_for_worker(svc: Services, worker_pk: int, flow_definition_id: int) -> JobInfo | None:
+    """The job if the worker may work on it, else None (also for unknown ids): the portal tells "not your
+    job" (404) from "no tasks left" by it."""
+    with svc.store.read() as conn:
+        row = conn.execute(
+            sa.select(*_JOB_COLUMNS).where(flow_definitions.c.id == flow_definition_id, _MAY_WORK_ON_JOB),
+            {"worker": worker_pk},
+        ).first()
+    return _job_info(row) if row is not None else None
+
+
+def job_info(svc: Services, flow_definition_id: int) -> JobInfo:
+    """A job's title and description, whoever asks (they never change: the portal caches them)."""
+    with svc.store.read() as conn:
+        row = conn.execute(sa.select(*_JOB_COLUMNS).where(flow_definitions.c.id == flow_definition_id)).one()
+    return _job_info(row)
+
+
+def _job_info(row: Any) -> JobInfo:
+    return JobInfo(
+        flow_definition_id=row.id,
+        title=row.task_title,
+        description=row.task_description,
+        task_time_limit_seconds=row.task_time_limit_seconds,
+    )
 
 
 def jobs_for_worker(svc: Services, worker_pk: int) -> list[Job]:

@@ -14,6 +14,7 @@ import contextlib
 import secrets
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -175,6 +176,35 @@ def issuer_of(svc: Services, worker_pk: int) -> str:
     """The OIDC issuer of a worker's identity; "" for a local account (or no such worker)."""
     with svc.store.read() as conn:
         return str(conn.execute(sa.select(workers.c.issuer).where(workers.c.id == worker_pk)).scalar() or "")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a password sign-in checks (signin.py)."""
+
+    worker_pk: int
+    password_hash: str | None
+    status: WorkerStatus
+
+
+def credentials_of(svc: Services, email: str) -> Credentials | None:
+    """The stored password hash and status of the worker with this (normalized) email, or None."""
+    with svc.store.read() as conn:
+        row = conn.execute(
+            sa.select(workers.c.id, workers.c.password_hash, workers.c.status).where(workers.c.email == email)
+        ).first()
+    return None if row is None else Credentials(int(row.id), row.password_hash, WorkerStatus(row.status))
+
+
+def email_of(conn: Connection, worker_pk: int) -> str:
+    return str(conn.execute(sa.select(workers.c.email).where(workers.c.id == worker_pk)).scalar_one())
+
+
+def set_password(conn: Connection, worker_pk: int, password_hash: str, status: WorkerStatus) -> None:
+    """Store a new password hash and status (invites.py: an accepted invitation, a reset)."""
+    conn.execute(
+        workers.update().where(workers.c.id == worker_pk).values(password_hash=password_hash, status=status.value)
+    )
 
 
 def normalize_email(email: str) -> str:

@@ -31,7 +31,7 @@ from crowdloop.errors import AlreadyExists, Conflict, InUse, InvalidInput, Limit
 from crowdloop.listing import Page, fetch_page
 from crowdloop.paging import PageRequest
 from crowdloop.runtime import Caller, Services
-from crowdloop.store.tables import workforces, workteam_groups, workteams
+from crowdloop.store.tables import flow_definitions, workforces, workteam_groups, workteams
 from crowdloop.tags import Tag, drop_tags, put_tags
 
 DEFAULT_WORKFORCE = "default"
@@ -220,6 +220,36 @@ def get_workforce(conn: Connection, account: str, region: str) -> Workforce | No
 
 
 # --- work teams -----------------------------------------------------------------------------------------
+
+
+def live_workforces(svc: Services, account: str) -> list[Workforce]:
+    """The account's workforces that are not deleted, one per region, by id (oidc.py's providers)."""
+    with svc.store.read() as conn:
+        rows = conn.execute(
+            sa.select(workforces)
+            .where(workforces.c.account == account, workforces.c.status != DELETED)
+            .order_by(workforces.c.id)
+        ).all()
+    return [_workforce(row) for row in rows]
+
+
+_JOB_WORKFORCE_CONFIG = (
+    sa.select(workforces.c.config)
+    .select_from(
+        flow_definitions.join(workteams, workteams.c.arn == flow_definitions.c.workteam_arn).join(
+            workforces, workforces.c.id == workteams.c.workforce_id
+        )
+    )
+    .where(flow_definitions.c.id == sa.bindparam("fd"))
+)
+
+
+def job_workforce_config(svc: Services, flow_definition_id: int) -> dict[str, Any]:
+    """The config of the workforce whose work team a job (flow definition) belongs to; {} if none
+    (the portal reads SourceIpConfig from it)."""
+    with svc.store.read() as conn:
+        config = conn.execute(_JOB_WORKFORCE_CONFIG, {"fd": flow_definition_id}).scalar()
+    return dict(config) if isinstance(config, dict) else {}
 
 
 def create_workteam(

@@ -1,44 +1,13 @@
-"""Which jobs (flow definitions) a worker may open: by the rule the queue hands out tasks by
-(store.dialect.worker_may_work_on_flow: an active worker in a group the job's work team selects, and the
-job Initializing or Active). The portal asks only to tell "not your job" (404) from "no tasks left"."""
+"""Job titles and descriptions for the portal's pages, cached (queue.job_info reads them; whether a worker
+may open a job at all is queue.job_for_worker, by the rule the queue hands out tasks by)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from threading import Lock
-from typing import Any
 
-import sqlalchemy as sa
-
+from crowdloop import queue
+from crowdloop.queue import JobInfo
 from crowdloop.runtime import Services
-from crowdloop.store import dialect
-from crowdloop.store.tables import flow_definitions
-
-
-@dataclass(frozen=True)
-class JobInfo:
-    flow_definition_id: int
-    title: str
-    description: str
-    task_time_limit_seconds: int
-
-
-_COLUMNS = (
-    flow_definitions.c.id,
-    flow_definitions.c.task_title,
-    flow_definitions.c.task_description,
-    flow_definitions.c.task_time_limit_seconds,
-)
-_MAY_WORK = dialect.worker_may_work_on_flow(":worker", f"{flow_definitions.name}.{flow_definitions.c.id.name}")
-
-
-def job_for_worker(svc: Services, worker_pk: int, flow_definition_id: int) -> JobInfo | None:
-    """The job if the worker may work on it, else None (also for unknown ids)."""
-    with svc.store.read() as conn:
-        row = conn.execute(
-            sa.select(*_COLUMNS).where(flow_definitions.c.id == flow_definition_id, _MAY_WORK), {"worker": worker_pk}
-        ).first()
-    return _info(row) if row is not None else None
 
 
 class JobCache:
@@ -55,20 +24,9 @@ class JobCache:
             job = self._jobs.get(flow_definition_id)
         if job is not None:
             return job
-        with self._svc.store.read() as conn:
-            row = conn.execute(sa.select(*_COLUMNS).where(flow_definitions.c.id == flow_definition_id)).one()
-        job = _info(row)
+        job = queue.job_info(self._svc, flow_definition_id)
         with self._lock:
             if len(self._jobs) >= self._size:
                 self._jobs.clear()
             self._jobs[flow_definition_id] = job
         return job
-
-
-def _info(row: Any) -> JobInfo:
-    return JobInfo(
-        flow_definition_id=row.id,
-        title=row.task_title,
-        description=row.task_description,
-        task_time_limit_seconds=row.task_time_limit_seconds,
-    )

@@ -30,9 +30,9 @@ from crowdloop import oidc, workers
 from crowdloop.errors import InvalidInput
 from crowdloop.keyfiles import load_key
 from crowdloop.model import WorkerStatus
-from crowdloop.portal.sessions import SESSION_MAX, end_session, start_session
 from crowdloop.portal.web import SESSION_COOKIE, Visit, bad_next, next_path
 from crowdloop.runtime import Services
+from crowdloop.sessions import SESSION_MAX, end_session, start_session
 
 log = logging.getLogger(__name__)
 

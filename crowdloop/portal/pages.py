@@ -7,9 +7,9 @@ from starlette.responses import Response
 from crowdloop import invites, oidc, queue, workers
 from crowdloop.errors import InvalidInput, NotFound
 from crowdloop.portal.oidc import start_url
-from crowdloop.portal.sessions import SESSION_MAX, end_session, start_session
-from crowdloop.portal.signin import Outcome, sign_in
 from crowdloop.portal.web import SESSION_COOKIE, Visit, bad_next, next_path
+from crowdloop.sessions import SESSION_MAX, end_session, start_session
+from crowdloop.signin import Outcome, sign_in
 
 NOTICES = {
     "released": "The task went back to the queue.",

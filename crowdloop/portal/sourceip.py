@@ -5,8 +5,8 @@ CIDRs, the portal lets a worker list, start, open, submit, release or decline th
 an address inside one of them (A2I answers workers outside with an access-denied page). A workforce
 without CIDRs (the default) allows every address.
 
-The ranges are read per job and kept for REFRESH_SECONDS, so an UpdateWorkforce takes effect within that
-time in every server process.
+The ranges are read per job (workforce.job_workforce_config) and kept for REFRESH_SECONDS, so an
+UpdateWorkforce takes effect within that time in every server process.
 """
 
 from __future__ import annotations
@@ -17,24 +17,12 @@ from collections.abc import Iterable
 from threading import Lock
 from typing import Any
 
-import sqlalchemy as sa
-
 from crowdloop.runtime import Services
-from crowdloop.store.tables import flow_definitions, workforces, workteams
+from crowdloop.workforce import job_workforce_config
 
 REFRESH_SECONDS = 5.0
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-_CONFIG = (
-    sa.select(workforces.c.config)
-    .select_from(
-        flow_definitions.join(workteams, workteams.c.arn == flow_definitions.c.workteam_arn).join(
-            workforces, workforces.c.id == workteams.c.workforce_id
-        )
-    )
-    .where(flow_definitions.c.id == sa.bindparam("fd"))
-)
 
 
 def networks_of(config: Any) -> tuple[Network, ...]:
@@ -72,9 +60,7 @@ class SourceIpRules:
             cached = self._cache.get(flow_definition_id)
         if cached is not None and now - cached[0] < REFRESH_SECONDS:
             return cached[1]
-        with self._svc.store.read() as conn:
-            config = conn.execute(_CONFIG, {"fd": flow_definition_id}).scalar()
-        networks = networks_of(config)
+        networks = networks_of(job_workforce_config(self._svc, flow_definition_id))
         with self._lock:
             if len(self._cache) > 4096:
                 self._cache.clear()

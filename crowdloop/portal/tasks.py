@@ -17,7 +17,6 @@ from starlette.responses import HTMLResponse, Response
 
 from crowdloop import queue
 from crowdloop.errors import TaskUnavailable
-from crowdloop.portal.access import job_for_worker
 from crowdloop.portal.taskui import FRAME_SANDBOX
 from crowdloop.portal.web import Portal, Visit, client_address, request_origin
 from crowdloop.runtime import Services
@@ -35,13 +34,13 @@ def start(visit: Visit) -> Response:
     if lease is not None:
         visit.portal.handoff.put(lease, visit.svc.clock.now())
         return visit.redirect(f"/tasks/{lease.assignment_id}")
-    if job_for_worker(visit.svc, visit.worker_pk, flow_definition_id) is None:
+    if queue.job_for_worker(visit.svc, visit.worker_pk, flow_definition_id) is None:
         return visit.not_found()
     return visit.redirect(f"/jobs/{flow_definition_id}/empty")
 
 
 def no_tasks_left(visit: Visit) -> Response:
-    job = job_for_worker(visit.svc, visit.worker_pk, int(visit.request.path_params["job"]))
+    job = queue.job_for_worker(visit.svc, visit.worker_pk, int(visit.request.path_params["job"]))
     if job is None:
         return visit.not_found()
     return visit.page(

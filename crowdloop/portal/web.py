@@ -35,12 +35,12 @@ from crowdloop.errors import NotFound, Unavailable
 from crowdloop.portal import csrf
 from crowdloop.portal.access import JobCache
 from crowdloop.portal.handoff import LeaseHandoff
-from crowdloop.portal.sessions import SESSION_MAX, Session, load_session
 from crowdloop.portal.sourceip import SourceIpRules
 from crowdloop.portal.static import Assets
 from crowdloop.portal.taskui import TaskUi
 from crowdloop.portal.tokens import TokenSigner
 from crowdloop.runtime import Services
+from crowdloop.sessions import SESSION_MAX, Session, load_session
 
 log = logging.getLogger("crowdloop.portal")
 

@@ -31,9 +31,10 @@ _CLAIMABLE = f"""
                     AND a.state IN {_HOLDS_OR_HELD})
 """
 
-# Who may work on a flow definition, the one rule behind claiming a task and keeping a held one workable
-# (queue.py, portal/access.py): the worker is active and in a group the flow's work team selects, and the
-# flow definition is Initializing or Active. A held task also needs its loop InProgress (queue._WORKABLE).
+# Who may work on a flow definition, the one rule behind every "may this worker work on this job" that
+# queue.py asks (the claim, the job list, the job pages, keeping a held task workable): the worker is active
+# and in a group the flow's work team selects, and the flow definition is Initializing or Active. A held
+# task also needs its loop InProgress (queue._WORKABLE).
 _TEAM_MEMBERS = """flow_definitions f
     JOIN workteams t ON t.arn = f.workteam_arn
     JOIN workteam_groups tg ON tg.workteam_id = t.id

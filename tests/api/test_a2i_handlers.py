@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from crowdloop import queue
+from crowdloop import reaper
 from crowdloop.aws.a2i_runtime import OPERATIONS
 from crowdloop.clock import ManualClock
 from crowdloop.runtime import Services
@@ -64,7 +64,7 @@ def test_reply_shapes(services: Services) -> None:
 
     assert isinstance(services.clock, ManualClock)
     services.clock.advance(61)
-    queue.reap(services)
+    reaper.reap(services)
     failed = _call(services, "DescribeHumanLoop", HumanLoopName="shape")
     assert failed["HumanLoopStatus"] == "Failed" and failed["FailureCode"] == "Expired"
     assert failed["FailureReason"]

@@ -10,7 +10,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from playwright.sync_api import Browser, expect
 
-from crowdloop import queue
+from crowdloop import reaper
 from crowdloop.store.tables import assignments
 from tests.browser.portal_site import Site, open_worker, site  # noqa: F401
 
@@ -100,7 +100,7 @@ def test_time_is_up_and_the_task_goes_back(site: Site, browser: Browser) -> None
         expect(slow.page.locator("[data-countdown]")).to_have_text(re.compile(r"^0:0[0-3]$"))
         slow.frame.get_by_label("Your label").fill("too late")
         expect(slow.page.get_by_role("heading", name="Time is up")).to_be_visible(timeout=10_000)
-        queue.reap(site.svc)
+        reaper.reap(site.svc)
         with site.svc.store.read() as conn:
             state = conn.execute(sa.select(assignments.c.state).where(assignments.c.id == slow.assignment_id()))
             assert state.scalar_one() == "expired"

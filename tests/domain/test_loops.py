@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from crowdloop import flows, loops, queue
+from crowdloop import flows, loops, queue, reaper
 from crowdloop.clock import ManualClock
 from crowdloop.errors import Conflict, InvalidInput, NotFound, QuotaExceeded, TaskUnavailable
 from crowdloop.model import HumanLoopStatus
@@ -244,7 +244,7 @@ def test_list_summary_fields(services: Services) -> None:
     flow = make_flow(services, lifetime=60)
     start(services, flow, "will-fail")
     _clock(services).advance(61)
-    queue.reap(services)
+    reaper.reap(services)
     [loop], _ = loops.list_human_loops(services, CALLER, flow.arn)
     assert loop.status is HumanLoopStatus.FAILED
     assert loop.failure_code == "Expired" and loop.failure_reason
@@ -300,7 +300,7 @@ def test_stop_completed_or_failed_is_invalid(services: Services) -> None:
         loops.stop_human_loop(services, CALLER, "done")
     start(services, flow, "failing")
     _clock(services).advance(61)
-    queue.reap(services)
+    reaper.reap(services)
     with pytest.raises(InvalidInput):
         loops.stop_human_loop(services, CALLER, "failing")
     with pytest.raises(NotFound):

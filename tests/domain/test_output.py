@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import sqlalchemy as sa
 
-from crowdloop import loops, output, queue
+from crowdloop import loops, output, queue, reaper
 from crowdloop.blobs import LocalBlobStore, S3BlobStore, blob_store_for
 from crowdloop.clock import ManualClock
 from crowdloop.config import Settings
@@ -174,9 +174,9 @@ def test_outbox_survives_a_failed_write(services: Services, caplog: pytest.LogCa
     assert result.status is HumanLoopStatus.COMPLETED  # the answer counts even though the write failed
     assert "disk on fire" in caplog.text
     assert not _written(svc, name) and not blobs.exists(result.output_uri)
-    assert queue.reap(svc).outputs_written == 0  # still broken: stays pending
+    assert reaper.reap(svc).outputs_written == 0  # still broken: stays pending
     blobs.broken = False
-    assert queue.reap(svc).outputs_written == 1
+    assert reaper.reap(svc).outputs_written == 1
     assert json.loads(blobs.get(result.output_uri))["humanAnswers"][0]["answerContent"] == {"ok": 1}
     assert _written(svc, name)
     assert output.write_pending_outputs(svc) == 0

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from crowdloop import flows, loops, queue, workers
+from crowdloop import flows, loops, queue, reaper, workers
 from crowdloop.clock import ManualClock
 from crowdloop.errors import NotFound, TaskUnavailable
 from crowdloop.model import HumanLoopStatus, WorkerStatus
@@ -137,7 +137,7 @@ def test_submit_errors(services: Services) -> None:
         queue.get_lease(services, late.assignment_id, other.id)
     assert err.value.reason == "expired"
     assert queue.current_lease(services, other.id, flow.id) is None
-    queue.reap(services)
+    reaper.reap(services)
     with pytest.raises(TaskUnavailable) as err:
         queue.release(services, late.assignment_id, other.id)
     assert err.value.reason == "expired"
@@ -177,10 +177,10 @@ def test_expired_lease_goes_back_to_the_pool_after_reap(services: Services) -> N
     name = start(services, flow)
     lease = _claim(services, worker.id, flow.id)
     _clock(services).advance(59.9)
-    assert queue.reap(services).expired_leases == 0
+    assert reaper.reap(services).expired_leases == 0
     assert queue.claim(services, other.id, flow.id) is None
     _clock(services).advance(0.1)
-    report = queue.reap(services)
+    report = reaper.reap(services)
     assert report.expired_leases == 1
     assert _open_slots(services, name) == 1
     with services.store.read() as conn:
@@ -196,7 +196,7 @@ def test_the_expired_worker_may_take_the_loop_again(services: Services) -> None:
     name = start(services, flow)
     _claim(services, worker.id, flow.id)
     _clock(services).advance(61)
-    queue.reap(services)
+    reaper.reap(services)
     assert _claim(services, worker.id, flow.id).human_loop_name == name
 
 
@@ -223,7 +223,7 @@ def test_availability_lifetime(services: Services) -> None:
     _clock(services).advance(5)  # t=100: nothing can be claimed any more
     assert queue.claim(services, make_worker(services).id, flow.id) is None
     assert queue.jobs_for_worker(services, make_worker(services).id) == []
-    report = queue.reap(services)
+    report = reaper.reap(services)
     assert report.failed_loops == 2
     for name in (idle, partial):
         loop = loops.describe_human_loop(services, CALLER, name)
@@ -241,9 +241,9 @@ def test_lease_ending_after_availability_fails_the_loop(services: Services) -> N
     _clock(services).advance(90)
     _claim(services, worker.id, flow.id)
     _clock(services).advance(20)
-    assert queue.reap(services).failed_loops == 0
+    assert reaper.reap(services).failed_loops == 0
     _clock(services).advance(40)
-    report = queue.reap(services)
+    report = reaper.reap(services)
     assert (report.expired_leases, report.failed_loops) == (1, 1)
     assert _status(services, name) is HumanLoopStatus.FAILED
 
@@ -270,7 +270,7 @@ def test_stop_withdraws_held_leases_at_once(services: Services) -> None:
     other = make_worker(services)
     assert queue.claim(services, other.id, flow.id) is None  # the withdrawn slots are not offered
     assert queue.claim(services, b.id, flow.id) is None
-    report = queue.reap(services)
+    report = reaper.reap(services)
     assert (report.expired_leases, report.withdrawn_leases, report.stopped_loops) == (0, 0, 0)
     loop = loops.describe_human_loop(services, CALLER, name)
     assert loop.status is HumanLoopStatus.STOPPED
@@ -307,7 +307,7 @@ def test_a_loop_left_stopping_by_an_older_version_is_finished_by_the_reaper(serv
         conn.execute(human_loops.update().where(human_loops.c.name == name).values(status="Stopping", open_slots=0))
     with pytest.raises(TaskUnavailable):
         queue.submit(services, lb.assignment_id, b.id, {"who": "b"}, 1)
-    report = queue.reap(services)
+    report = reaper.reap(services)
     assert (report.withdrawn_leases, report.stopped_loops, report.outputs_written) == (1, 1, 1)
     assert _status(services, name) is HumanLoopStatus.STOPPED
     assert _states(services, name) == {a.id: "submitted", b.id: "withdrawn"}
@@ -357,6 +357,6 @@ def test_deleting_flow_offers_nothing_and_is_purged_by_the_reaper(services: Serv
         queue.submit(services, lease.assignment_id, worker.id, {}, 1)
     assert queue.claim(services, worker.id, flow.id) is None
     assert queue.jobs_for_worker(services, worker.id) == []
-    assert queue.reap(services).purged_flow_definitions == 1
+    assert reaper.reap(services).purged_flow_definitions == 1
     with pytest.raises(NotFound):
         loops.describe_human_loop(services, CALLER, name)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from crowdloop import loops, queue, workers
+from crowdloop import loops, queue, reaper, workers
 from crowdloop.clock import ManualClock
 from crowdloop.errors import InvalidInput, TaskUnavailable
 from crowdloop.model import HumanLoopStatus, WorkerStatus
@@ -94,7 +94,7 @@ def test_concurrent_workers(services: Services) -> None:
     _check_invariants(services)
 
     clock.advance(60)
-    assert queue.reap(services).expired_leases == len(abandoned)
+    assert reaper.reap(services).expired_leases == len(abandoned)
     _run_all([lambda w=w.id: finish(w) for w in crew])  # type: ignore[misc]
     _check_invariants(services)
 

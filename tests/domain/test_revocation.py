@@ -10,10 +10,9 @@ from collections.abc import Callable
 import pytest
 import sqlalchemy as sa
 
-from crowdloop import flows, loops, queue, workers, workforce
+from crowdloop import flows, loops, queue, reaper, workers, workforce
 from crowdloop.errors import TaskUnavailable
 from crowdloop.model import HumanLoopStatus, Worker, WorkerStatus
-from crowdloop.portal.access import job_for_worker
 from crowdloop.runtime import Services
 from crowdloop.store.tables import assignments, human_loops
 from crowdloop.store.tables import workers as workers_table
@@ -99,7 +98,7 @@ def test_revoked_worker_loses_the_held_task_and_the_slot_goes_to_another(service
         queue.submit(services, _claim(services, senior, flow).assignment_id, senior.id, {"who": "senior"}, 1)
     result = queue.submit(services, held.assignment_id, kept.id, {"who": "kept"}, 1)
     assert (result.status, result.answers_count) == (HumanLoopStatus.COMPLETED, 2)
-    assert queue.reap(services).withdrawn_leases == 0
+    assert reaper.reap(services).withdrawn_leases == 0
 
 
 def test_enabling_again_does_not_bring_a_withdrawn_task_back(services: Services) -> None:
@@ -153,7 +152,7 @@ def test_delete_flow_definition_withdraws_and_removes_the_loop(services: Service
         queue.submit(services, lb.assignment_id, b.id, {"who": "b"}, 1)
     with services.store.read() as conn:  # nobody works on it any more: deleted with its partial answers
         assert conn.execute(sa.select(human_loops.c.id).where(human_loops.c.name == name)).first() is None
-    assert queue.reap(services).purged_flow_definitions == 1
+    assert reaper.reap(services).purged_flow_definitions == 1
 
 
 def test_every_action_checks_the_rule_even_when_nothing_withdrew(services: Services) -> None:
@@ -169,11 +168,11 @@ def test_every_action_checks_the_rule_even_when_nothing_withdrew(services: Servi
     assert refused.value.reason == "gone"
     assert queue.current_lease(services, worker.id, flow.id) is None
     assert queue.jobs_for_worker(services, worker.id) == []
-    assert job_for_worker(services, worker.id, flow.id) is None
+    assert queue.job_for_worker(services, worker.id, flow.id) is None
     with pytest.raises(TaskUnavailable):
         queue.submit(services, lease.assignment_id, worker.id, {}, 1)
     assert _loop(services, name).answers_count == 0
-    report = queue.reap(services)  # the safety net withdraws it and returns the slot
+    report = reaper.reap(services)  # the safety net withdraws it and returns the slot
     assert report.withdrawn_leases == 1
     assert _state(services, lease.assignment_id) == "withdrawn"
     assert _claim(services, other, flow).loop_id == lease.loop_id
@@ -182,13 +181,13 @@ def test_every_action_checks_the_rule_even_when_nothing_withdrew(services: Servi
 def test_job_for_worker_follows_the_claim_rule(services: Services) -> None:
     flow = make_flow(services, "job-rule")
     worker, stranger = make_worker(services), make_worker(services, groups=("strangers",))
-    assert job_for_worker(services, worker.id, flow.id) is not None
-    assert job_for_worker(services, stranger.id, flow.id) is None
+    assert queue.job_for_worker(services, worker.id, flow.id) is not None
+    assert queue.job_for_worker(services, stranger.id, flow.id) is None
     workers.set_status(services, worker.email, WorkerStatus.DISABLED)
-    assert job_for_worker(services, worker.id, flow.id) is None
+    assert queue.job_for_worker(services, worker.id, flow.id) is None
     workers.set_status(services, worker.email, WorkerStatus.ACTIVE)
     flows.delete_flow_definition(services, CALLER, "job-rule")
-    assert job_for_worker(services, worker.id, flow.id) is None
+    assert queue.job_for_worker(services, worker.id, flow.id) is None
 
 
 def test_revoking_one_worker_leaves_stopped_and_completed_loops_alone(services: Services) -> None:

@@ -12,12 +12,11 @@ from datetime import timedelta
 import sqlalchemy as sa
 from starlette.applications import Starlette
 
-from crowdloop import workers
+from crowdloop import signin, workers
 from crowdloop.clock import ManualClock
 from crowdloop.model import WorkerStatus
-from crowdloop.portal import signin
-from crowdloop.portal.sessions import SESSION_IDLE
 from crowdloop.runtime import Services
+from crowdloop.sessions import SESSION_IDLE
 from crowdloop.store.tables import portal_sessions
 from tests.portal.kit import ORIGIN, PASSWORD, Browser, add_worker
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from crowdloop import queue
+from crowdloop import reaper
 from crowdloop.clock import ManualClock
 from crowdloop.runtime import Services
 from tests.portal.kit import Browser, add_worker, make_job, output_of, start_loop
@@ -89,7 +89,7 @@ def test_time_is_up_page_and_the_task_goes_back(
     assert late.json()["reason"] == "expired" and late.json()["next"] == f"/tasks/{assignment_id}"
     assert slow.client.get(frame_url).status_code == 410
     assert slow.post(f"/tasks/{assignment_id}/release").status_code == 410
-    queue.reap(services)
+    reaper.reap(services)
     assert "Time is up" in slow.get(f"/tasks/{assignment_id}").text  # still after the reaper ran
     quick = _signed_in(open_browser, services, "quick@example.org")
     retry = quick.open_task(job.id)

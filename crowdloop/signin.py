@@ -1,4 +1,4 @@
-"""Password sign-in with rate limits.
+"""Password sign-in with rate limits (the sign_in_failures table; the portal's sign-in page calls it).
 
 Each failed attempt is recorded twice, under "email:<address>" and "ip:<address>". While an email has
 MAX_FAILURES_PER_EMAIL failures (or an IP address MAX_FAILURES_PER_IP) within WINDOW, further attempts are
@@ -18,8 +18,8 @@ from crowdloop.errors import InvalidInput
 from crowdloop.model import WorkerStatus
 from crowdloop.passwords import dummy_hash, verify_password
 from crowdloop.runtime import Services
-from crowdloop.store.tables import sign_in_failures, workers
-from crowdloop.workers import normalize_email
+from crowdloop.store.tables import sign_in_failures
+from crowdloop.workers import credentials_of, normalize_email
 
 WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_EMAIL = 5
@@ -49,21 +49,18 @@ def sign_in(svc: Services, email: str, password: str, ip: str) -> SignInResult:
     retry_after = _retry_after(svc, subjects)
     if retry_after:
         return SignInResult(Outcome.LIMITED, retry_after_seconds=retry_after)
-    with svc.store.read() as conn:
-        row = conn.execute(
-            sa.select(workers.c.id, workers.c.password_hash, workers.c.status).where(workers.c.email == email)
-        ).first()
-    stored = row.password_hash if row is not None else None
+    found = credentials_of(svc, email)
+    stored = found.password_hash if found is not None else None
     # always one argon2 verification, so the time taken never tells whether the email exists
     matches = verify_password(stored or dummy_hash(), password)
-    if row is None or not stored or not matches:
+    if found is None or not stored or not matches:
         _record_failure(svc, subjects)
         return SignInResult(Outcome.WRONG)
-    if row.status != WorkerStatus.ACTIVE.value:
+    if found.status != WorkerStatus.ACTIVE:
         return SignInResult(Outcome.DISABLED)
     with svc.store.write() as conn:
         conn.execute(sign_in_failures.delete().where(sign_in_failures.c.subject == subjects[0]))
-    return SignInResult(Outcome.SIGNED_IN, worker_pk=int(row.id))
+    return SignInResult(Outcome.SIGNED_IN, worker_pk=found.worker_pk)
 
 
 def _retry_after(svc: Services, subjects: tuple[str, str]) -> int:

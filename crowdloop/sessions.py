@@ -1,4 +1,4 @@
-"""Server-side portal sessions.
+"""Server-side portal sessions (the portal_sessions table; the portal holds only the cookie).
 
 The browser holds a random token in an HttpOnly cookie; the store keeps its SHA-256, the worker and the
 session's CSRF token. A session lasts SESSION_IDLE after the last request (refreshed at most every
@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
+from crowdloop import workers
 from crowdloop.model import WorkerStatus
 from crowdloop.runtime import Services
 from crowdloop.store.prepared import Prepared
-from crowdloop.store.tables import portal_sessions, workers
+from crowdloop.store.tables import portal_sessions
+from crowdloop.store.tables import workers as workers_table
 
 SESSION_IDLE = timedelta(hours=12)
 SESSION_MAX = timedelta(days=7)
@@ -50,7 +53,7 @@ def start_session(svc: Services, worker_pk: int) -> tuple[str, Session]:
                 expires_at=now + SESSION_IDLE,
             )
         )
-        email = conn.execute(sa.select(workers.c.email).where(workers.c.id == worker_pk)).scalar_one()
+        email = workers.email_of(conn, worker_pk)
     return token, Session(worker_pk=worker_pk, email=email, csrf_token=csrf_token)
 
 
@@ -61,12 +64,12 @@ _LOAD = Prepared(
         portal_sessions.c.created_at,
         portal_sessions.c.last_seen_at,
         portal_sessions.c.expires_at,
-        workers.c.email,
-        workers.c.status,
+        workers_table.c.email,
+        workers_table.c.status,
     )
-    .join(workers, workers.c.id == portal_sessions.c.worker_id)
+    .join(workers_table, workers_table.c.id == portal_sessions.c.worker_id)
     .where(portal_sessions.c.token_sha256 == sa.bindparam("digest"))
-)  # built once: it runs per request
+)  # built once: it runs per request (one statement, so it reads the worker's email and status itself)
 
 
 def load_session(svc: Services, token: str | None) -> Session | None:
@@ -93,6 +96,11 @@ def load_session(svc: Services, token: str | None) -> Session | None:
 def end_session(svc: Services, token: str) -> None:
     with svc.store.write() as conn:
         conn.execute(portal_sessions.delete().where(portal_sessions.c.token_sha256 == _digest(token)))
+
+
+def end_worker_sessions(conn: Connection, worker_pk: int) -> None:
+    """End every session of a worker, in the caller's transaction (a password reset)."""
+    conn.execute(portal_sessions.delete().where(portal_sessions.c.worker_id == worker_pk))
 
 
 def _digest(token: str) -> str:

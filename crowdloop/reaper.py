@@ -1,0 +1,24 @@
+"""The reaper: the periodic sweep that returns stalled work (app.py runs it every few seconds).
+
+One write transaction does the work of the queue (queue.reap_work: expire overdue leases, withdraw leases
+no longer workable, fail loops whose availability lifetime ended, stop Stopping loops nobody holds) and
+purges the flow definitions being deleted (flows.purge_deleted_flow_definitions); then pending outputs are
+written. It sits above queue.py and flows.py, so neither imports the other to be swept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from crowdloop import flows, output, queue
+from crowdloop.queue import ReapReport
+from crowdloop.runtime import Services
+
+
+def reap(svc: Services) -> ReapReport:
+    """Sweep once: leases and loops, then flow definitions being deleted, then pending outputs."""
+    with svc.store.write() as conn:
+        report = queue.reap_work(conn, svc.clock.now())
+        purged = flows.purge_deleted_flow_definitions(conn)
+    written = output.write_pending_outputs(svc)
+    return dataclasses.replace(report, purged_flow_definitions=purged, outputs_written=written)
