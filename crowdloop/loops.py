@@ -368,21 +368,28 @@ def stop_human_loop(svc: Services, caller: Caller, name: str) -> None:
             ).first()
             if stopped is not None:
                 break
-    if output.has_output(stopped.status, stopped.answers_count):
-        output.write_output_after_commit(svc, row.id)
+        has_output = output.has_output(stopped.status, stopped.answers_count)
+        if has_output:
+            output.mark_output_due(conn, row.id, now)
+    if has_output:
+        output.after_commit(svc)
 
 
 def delete_human_loop(svc: Services, caller: Caller, name: str) -> None:
-    """Delete a Completed, Stopped or Failed loop (its output.json stays). Its output is written first
-    if it is still pending."""
+    """Delete a Completed, Stopped or Failed loop (its output.json stays). If its output is still to be
+    written, the outbox keeps the document and writes it after the commit."""
     h = human_loops
-    with svc.store.read() as conn:
-        row = _find(conn, caller, name)
-    if row.status not in _ENDED:
-        raise InvalidInput(f"Human loop {name} is {row.status}; stop it before deleting it.", "humanLoopName")
-    if output.has_output(row.status, row.answers_count) and not row.output_written:
-        output.write_output(svc, row.id)
     with svc.store.write() as conn:
-        deleted = conn.execute(h.delete().where(h.c.id == row.id, h.c.status.in_(_ENDED))).rowcount
-    if not deleted:
-        raise NotFound("human loop", name, f"Human loop {name} does not exist.")
+        row = _find(conn, caller, name)
+        if row.status not in _ENDED:
+            raise InvalidInput(f"Human loop {name} is {row.status}; stop it before deleting it.", "humanLoopName")
+        pending = output.has_output(row.status, row.answers_count) and not row.output_written
+        if pending:  # lock the row, then look again: the output writer may have just marked it written
+            locked = conn.execute(sa.select(h.c.output_written).where(h.c.id == row.id).with_for_update()).first()
+            pending = locked is not None and not locked.output_written
+        if pending:
+            output.keep_output_of_deleted_loop(conn, row.id, output.issuer_for(svc), svc.clock.now())
+        if not conn.execute(h.delete().where(h.c.id == row.id, h.c.status.in_(_ENDED))).rowcount:
+            raise NotFound("human loop", name, f"Human loop {name} does not exist.")
+    if pending:
+        output.after_commit(svc)

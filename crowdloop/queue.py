@@ -296,7 +296,7 @@ def submit(
     svc: Services, assignment_id: int, worker_pk: int, answer_content: dict[str, Any], time_spent_seconds: float
 ) -> SubmitResult:
     """Record the holder's answer while the task is workable. The loop completes at TaskCount answers
-    (output.json is written after the commit)."""
+    (its output.json is then due: written after the commit)."""
     answer = output.dumps_json(answer_content).decode()
     with svc.store.write() as conn:
         now = svc.clock.now()
@@ -314,6 +314,9 @@ def submit(
         if loop_id is None:
             raise _unavailable(conn, assignment_id, worker_pk, now)
         row = _COUNT_ANSWER.one(conn, {"loop": loop_id, "now": now})
+        completed = output.has_output(row.status, row.answers_count)
+        if completed:
+            output.mark_output_due(conn, loop_id, now)
     result = SubmitResult(
         loop_id=loop_id,
         human_loop_name=row.name,
@@ -322,8 +325,8 @@ def submit(
         task_count=row.task_count,
         output_uri=row.output_uri,
     )
-    if output.has_output(result.status, result.answers_count):
-        output.after_commit(svc, loop_id)
+    if completed:
+        output.after_commit(svc)
     return result
 
 
@@ -353,9 +356,7 @@ def _end_lease(svc: Services, assignment_id: int, worker_pk: int, state: Assignm
         )
         if loop_id is None:
             raise _unavailable(conn, assignment_id, worker_pk, now)
-        row = _RETURN_SLOT.one(conn, {"loop": loop_id, "now": now})
-    if output.has_output(row.status, row.answers_count):
-        output.after_commit(svc, loop_id)
+        _RETURN_SLOT.one(conn, {"loop": loop_id, "now": now})
 
 
 def _now(now: datetime) -> sa.BindParameter[datetime]:
@@ -456,7 +457,8 @@ def reap(svc: Services) -> ReapReport:
     """Expire overdue leases (slots back to the pool), withdraw leases no longer workable (a safety net:
     the changes that revoke withdraw them at once), fail loops whose availability lifetime ended with
     answers missing and no lease, stop Stopping loops nobody holds, purge flow definitions being deleted
-    (crowdloop.flows.purge_deleted_flow_definitions, when present), then write pending outputs."""
+    (crowdloop.flows.purge_deleted_flow_definitions, when present). The outputs of the loops it stops are
+    due: it wakes the output writer (outputs_written: how many it wrote itself, in a process without one)."""
     a, h = assignments, human_loops
     with svc.store.write() as conn:
         now = svc.clock.now()
@@ -470,14 +472,15 @@ def reap(svc: Services) -> ReapReport:
         )
         withdrawn_loop_ids = _withdraw(conn, now, _ineligible())
         _return_slots(conn, expired_loop_ids + withdrawn_loop_ids)
-        stopped = len(
-            conn.execute(
-                h.update()
-                .where(h.c.status == _STOPPING, ~_held())
-                .values(status=HumanLoopStatus.STOPPED.value, ended_at=_now(now))
-                .returning(h.c.id)
-            ).all()
-        )
+        stopped_rows = conn.execute(
+            h.update()
+            .where(h.c.status == _STOPPING, ~_held())
+            .values(status=HumanLoopStatus.STOPPED.value, ended_at=_now(now))
+            .returning(h.c.id, h.c.answers_count)
+        ).all()
+        for loop_id, answers_count in sorted(stopped_rows):
+            if answers_count > 0:
+                output.mark_output_due(conn, loop_id, now)
         failed = len(
             conn.execute(
                 h.update()
@@ -495,11 +498,11 @@ def reap(svc: Services) -> ReapReport:
             ).all()
         )
         purged = _purge_deleted_flow_definitions(conn)
-    written = output.write_pending_outputs(svc)
+    written = output.after_commit(svc)
     return ReapReport(
         expired_leases=len(expired_loop_ids),
         withdrawn_leases=len(withdrawn_loop_ids),
-        stopped_loops=stopped,
+        stopped_loops=len(stopped_rows),
         failed_loops=failed,
         purged_flow_definitions=purged,
         outputs_written=written,
