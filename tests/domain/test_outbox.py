@@ -163,3 +163,37 @@ def test_a_claim_that_ran_out_is_taken_over(services: Services) -> None:
     assert outbox.drain(services, output.KIND) == 1
     assert json.loads(services.blobs.get(uri))["humanLoopName"] == name
     assert outbox.drain(services, output.KIND) == 0
+
+
+class _DownBlobs:
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def put(self, uri: str, data: bytes, content_type: str = "application/json") -> None:
+        raise OSError("down")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_upgrade_carries_pending_outputs_into_the_outbox(services: Services) -> None:
+    """Migration 0002: a loop whose output a store of revision 0001 still had to write is due after it."""
+    from alembic import command
+
+    from crowdloop.store.engine import alembic_config
+
+    down = dataclasses.replace(services, blobs=_DownBlobs(services.blobs))
+    flow = make_flow(down)
+    worker = make_worker(down)
+    name = start(down, flow)
+    start(down, flow)  # stays in progress: no output
+    lease = queue.claim(down, worker.id, flow.id)
+    assert lease is not None
+    uri = queue.submit(down, lease.assignment_id, worker.id, {"ok": 1}, 1).output_uri
+    config = alembic_config(services.store.url)
+    command.downgrade(config, "0001")
+    command.upgrade(config, "head")
+    with services.store.read() as conn:
+        assert outbox.due_count(conn, output.KIND.name) == 1
+    assert outbox.drain(services, output.KIND) == 1
+    assert json.loads(services.blobs.get(uri))["humanLoopName"] == name
