@@ -636,8 +636,8 @@ def _existing_ui(conn: Connection, caller: Caller, arn: str) -> HumanTaskUi:
 
 def _loop_busy() -> sa.ColumnElement[bool]:
     """A loop that must not be deleted yet: a worker holds a lease on it, it is Stopping (its leases are
-    ending), or its output.json is still to be written (Completed, or Stopped with answers: the same rule
-    as store.dialect's pending outputs)."""
+    ending), or its output.json is still to be written (Completed, or Stopped with answers: the rule of
+    output.has_output)."""
     leased = sa.exists().where(
         assignments.c.loop_id == human_loops.c.id, assignments.c.state == AssignmentState.LEASED.value
     )
