@@ -36,7 +36,8 @@ from crowdloop import flows, loops, queue, workers, workforce
 from crowdloop.blobs import LocalBlobStore
 from crowdloop.clock import SystemClock
 from crowdloop.config import Settings
-from crowdloop.output import OutputWriter
+from crowdloop.outbox import OutboxWriters
+from crowdloop.output import KIND as OUTPUT
 from crowdloop.runtime import Caller, Services
 from crowdloop.store import open_store
 from crowdloop.store.tables import assignments, human_loops
@@ -45,8 +46,8 @@ CALLER = Caller(account="123456789012", region="us-east-1")
 
 
 def services(url: str, data_dir: str, *, background_output: bool = False) -> Services:
-    """Services as the server builds them: with background_output, output.json files are written by an
-    OutputWriter thread instead of inside each submit."""
+    """Services as the server builds them: with background_output, output.json files are written by the
+    outbox writer thread instead of inside each submit."""
     settings = Settings(data_dir=data_dir, database_url=url)
     svc = Services(
         settings=settings,
@@ -54,7 +55,11 @@ def services(url: str, data_dir: str, *, background_output: bool = False) -> Ser
         clock=SystemClock(),
         blobs=LocalBlobStore(settings.output_path),
     )
-    return dataclasses.replace(svc, output_writer=OutputWriter(svc)) if background_output else svc
+    if not background_output:
+        return svc
+    writers = OutboxWriters(svc, [OUTPUT], poll_seconds=settings.reaper_interval_seconds)
+    writers.start()
+    return dataclasses.replace(svc, outbox=writers)
 
 
 def set_up(url: str, data_dir: str, n_workers: int, n_loops: int, task_count: int) -> tuple[int, list[int]]:
@@ -129,8 +134,8 @@ def _worker_process(
         thread.start()
     for thread in threads:
         thread.join()
-    if svc.output_writer is not None:
-        svc.output_writer.close(60)
+    if isinstance(svc.outbox, OutboxWriters):
+        svc.outbox.close(60)
     results.put((latencies, time.time()))
     svc.store.dispose()
 

@@ -1,5 +1,10 @@
 """The root ASGI application: one port serving the AWS APIs (SageMaker, A2I runtime, S3, STS), a few
-crowdloop endpoints under /_crowdloop/, and the worker portal. It also runs the reaper.
+crowdloop endpoints under /_crowdloop/, and the worker portal.
+
+Its lifespan owns the background work: nothing runs and nothing is written before startup (create_app
+only builds objects). Startup starts the store's checkpointer, the outbox writers (whose first pass
+writes whatever an earlier process left due) and the reaper task; shutdown stops them in reverse order,
+the writers after sending what is due.
 
 Every request body is limited here, by route (crowdloop.bodylimit): the AWS APIs wire.MAX_BODY_BYTES,
 the portal web.MAX_BODY_BYTES (its anonymous routes and signed-in ones without a live session stop at
@@ -16,7 +21,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from crowdloop import bodylimit, flows, output, reaper, served
+from crowdloop import bodylimit, flows, outbox, output, reaper, served
 from crowdloop.aws import wire
 from crowdloop.aws.app import AwsApi, is_aws_request
 from crowdloop.blobs import BLOB_ROUTE, LocalBlobStore, blob_store_for
@@ -65,6 +70,10 @@ def build_services(
 
 class CrowdloopApp:
     def __init__(self, services: Services) -> None:
+        self.outbox = outbox.OutboxWriters(
+            services, [output.KIND], poll_seconds=services.settings.reaper_interval_seconds
+        )
+        services = dataclasses.replace(services, outbox=self.outbox)
         self.services = services
         render_threads = RenderThreads()  # one limit for every render, API and portal
         self.aws = AwsApi(services, render_threads=render_threads)
@@ -174,18 +183,30 @@ class CrowdloopApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 await asyncio.to_thread(self.aws.warm)
+                await asyncio.to_thread(self._start_background)
                 self.services.store.pin_connections()  # the event loop thread runs most SQLite work inline
                 self._reaper = asyncio.create_task(self._reap_forever())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self._reaper:
                     self._reaper.cancel()
-                self.aws.close()
-                if self.services.output_writer is not None:
-                    await asyncio.to_thread(self.services.output_writer.close)
-                await asyncio.to_thread(_truncate_wal, self.services.store)
+                    await asyncio.gather(self._reaper, return_exceptions=True)
+                await asyncio.to_thread(self.aws.close)
+                await asyncio.to_thread(self._stop_background)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    def _start_background(self) -> None:
+        services = self.services
+        if isinstance(services.blobs, LocalBlobStore):
+            services.blobs.discard_stale_incoming()
+        services.store.start_checkpointer()
+        self.outbox.start()
+
+    def _stop_background(self) -> None:
+        self.outbox.close()
+        self.services.store.stop_checkpointer()
+        _truncate_wal(self.services.store)
 
     async def _reap_forever(self) -> None:
         interval = self.services.settings.reaper_interval_seconds
@@ -208,19 +229,14 @@ def _truncate_wal(store: Store) -> None:
 
 
 def sweep(services: Services) -> None:
-    """Return expired leases, end expired loops, and write any output that a crash left unwritten."""
+    """Return expired leases and end expired loops (the outputs of the loops it stops are then due: the
+    output writer, polling at the same interval, also retries the ones that failed)."""
     reaper.reap(services)
-    output.write_pending_outputs(services)
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> CrowdloopApp:
-    services = build_services(settings, clock, background_checkpoints=True)
-    services.store.start_checkpointer()
-    services = dataclasses.replace(services, output_writer=output.OutputWriter(services))
-    if isinstance(services.blobs, LocalBlobStore):
-        services.blobs.discard_stale_incoming()
-    output.write_pending_outputs(services)
-    return CrowdloopApp(services)
+    """The app for these settings. It starts nothing: its lifespan does (see the module's docstring)."""
+    return CrowdloopApp(build_services(settings, clock, background_checkpoints=True))
 
 
 async def _reply_object(

@@ -356,20 +356,26 @@ def stop_human_loop(svc: Services, caller: Caller, name: str) -> None:
             stopped = queue.stop_loop(conn, now, row.id)
             if stopped is not None:
                 break
-    if output.has_output(stopped.status, stopped.answers_count):
-        output.write_output_after_commit(svc, row.id)
+        has_output = output.has_output(stopped.status, stopped.answers_count)
+        if has_output:
+            output.mark_output_due(conn, row.id, now)
+    if has_output:
+        output.after_commit(svc)
 
 
 def delete_human_loop(svc: Services, caller: Caller, name: str) -> None:
-    """Delete a Completed, Stopped or Failed loop (its output.json stays). Its output is written first
-    if it is still pending."""
-    with svc.store.read() as conn:
-        row = _find(conn, caller, name)
-    if row.status not in queue.ENDED:
-        raise InvalidInput(f"Human loop {name} is {row.status}; stop it before deleting it.", "humanLoopName")
-    if output.has_output(row.status, row.answers_count) and not row.output_written:
-        output.write_output(svc, row.id)
+    """Delete a Completed, Stopped or Failed loop (its output.json stays). If its output is still to be
+    written, the outbox keeps the document and writes it after the commit."""
     with svc.store.write() as conn:
-        deleted = queue.delete_ended_loop(conn, row.id)
-    if not deleted:
-        raise NotFound("human loop", name, f"Human loop {name} does not exist.")
+        row = _find(conn, caller, name)
+        if row.status not in queue.ENDED:
+            raise InvalidInput(f"Human loop {name} is {row.status}; stop it before deleting it.", "humanLoopName")
+        pending = output.has_output(row.status, row.answers_count) and not row.output_written
+        if pending:  # lock the row, then look again: the output writer may have just marked it written
+            pending = queue.output_unwritten_locked(conn, row.id)
+        if pending:
+            output.keep_output_of_deleted_loop(conn, row.id, output.issuer_for(svc), svc.clock.now())
+        if not queue.delete_ended_loop(conn, row.id):
+            raise NotFound("human loop", name, f"Human loop {name} does not exist.")
+    if pending:
+        output.after_commit(svc)

@@ -1,8 +1,12 @@
-"""The A2I output document (spec §7) and its location, written through svc.blobs.
+"""The A2I output document (spec §7) and its location, written through svc.blobs by the outbox.
 
-Writing is an outbox: the unit of work that completes (or stops) a loop only commits; the document is
-written after the commit and `human_loops.output_written` is set once the blob store has it. Anything a
-crash left unwritten is picked up by write_pending_outputs (called at server start and by the reaper).
+output.json is the outbox's first kind (crowdloop.outbox, KIND here). The unit of work that completes or
+stops a loop calls mark_output_due in its transaction (the one way an output becomes due), then
+after_commit; the kind's writer builds the document, writes it and, in one transaction, deletes the
+outbox row and sets `human_loops.output_written`. Until then the loop reports the status before
+(loops._reported_status), so whoever sees Completed can read the file. DeleteHumanLoop of a loop whose
+output is still due keeps the document in the outbox row (keep_output_of_deleted_loop). Each output is
+written once (the outbox's guarantee: a crash between the write and its mark rewrites the same document).
 
 Identity data: local accounts of the built-in portal are reported as
 `{"identityProviderType": "Cognito", "issuer": "<portal URL>", "sub": <worker sub>}`, workers who signed in
@@ -13,9 +17,7 @@ through the workforce's OIDC provider as `{"identityProviderType": "Oidc", "issu
 from __future__ import annotations
 
 import json
-import logging
-import threading
-import time
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,13 +25,11 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from crowdloop.errors import Unavailable
+from crowdloop import outbox
 from crowdloop.model import AssignmentState, HumanLoopStatus
 from crowdloop.runtime import Services
-from crowdloop.store import dialect
 from crowdloop.store.tables import assignments, flow_definitions, human_loops, workers
-
-log = logging.getLogger(__name__)
+from crowdloop.store.tables import outbox as outbox_rows
 
 
 def loads_json(text: str | bytes) -> Any:
@@ -97,9 +97,6 @@ _ANSWERS = (
     )
     .order_by(assignments.c.loop_id, assignments.c.ended_at, assignments.c.id)
 )
-_MARK_WRITTEN = (
-    human_loops.update().where(human_loops.c.id.in_(sa.bindparam("ids", expanding=True))).values(output_written=True)
-)
 
 
 def build_document(conn: Connection, loop_id: int, issuer: str) -> tuple[str, bytes] | None:
@@ -145,125 +142,72 @@ def issuer_for(svc: Services) -> str:
     return svc.settings.portal_url
 
 
-def write_output(svc: Services, loop_id: int) -> bool:
-    """Write one loop's output.json and mark it written. Raises what the blob store raises."""
-    with svc.store.read() as conn:
-        built = build_document(conn, loop_id, issuer_for(svc))
-    if built is None:
-        return False
-    uri, data = built
-    svc.blobs.put(uri, data)
-    with svc.store.write() as conn:
-        conn.execute(_MARK_WRITTEN, {"ids": [loop_id]})
-    return True
+def mark_output_due(conn: Connection, loop_id: int, now: datetime) -> None:
+    """The loop just got its output-bearing status (has_output): its output.json is due. Call it in the
+    transaction that made the change, then after_commit once it committed."""
+    outbox.mark_due(conn, KIND_NAME, str(loop_id), now)
 
 
-def write_outputs_after_commit(svc: Services, loop_ids: list[int]) -> int:
-    """write_output_after_commit for many loops with one read and one write transaction (the background
-    writer's batches). Returns how many outputs were written; failures are logged and left for retry."""
-    with svc.store.read() as conn:
-        built = build_documents(conn, loop_ids, issuer_for(svc))
-    written: list[int] = []
-    for loop_id, document in built.items():
-        try:
-            svc.blobs.put(*document)
-        except Unavailable as exc:  # the blob store is down or full: the rest would fail the same way
-            log.warning("writing output.json of %d loops postponed: %s", len(built) - len(written), exc.message)
-            break
-        except Exception:  # the outbox retries: any blob-store failure must not undo a committed answer
-            log.warning("writing output.json of human loop %s failed; will retry", loop_id, exc_info=True)
-            continue
-        written.append(loop_id)
-    if written:
-        with svc.store.write() as conn:
-            conn.execute(_MARK_WRITTEN, {"ids": written})
-    return len(written)
+def keep_output_of_deleted_loop(conn: Connection, loop_id: int, issuer: str, now: datetime) -> None:
+    """The loop is about to be deleted (in this transaction) while its output.json is due: the outbox row
+    keeps the document, which is written from there."""
+    built = build_document(conn, loop_id, issuer)
+    if built is not None:
+        uri, data = built
+        outbox.mark_due(conn, KIND_NAME, str(loop_id), now, payload=uri.encode() + b"\0" + data)
 
 
-def write_output_after_commit(svc: Services, loop_id: int) -> bool:
-    """write_output for callers whose unit of work has already committed: a failure is logged and left
-    to write_pending_outputs (the loop stays marked unwritten), never raised to the worker."""
-    try:
-        return write_output(svc, loop_id)
-    except Exception:  # the outbox retries: any blob-store failure must not undo a committed answer
-        log.warning("writing output.json of human loop %s failed; will retry", loop_id, exc_info=True)
-        return False
+def after_commit(svc: Services) -> int:
+    """After a commit that made outputs due: wake the output writer (the server's case: the request does
+    not wait for the file), or write them now where the process has no writer. Either way a loop is
+    reported Completed only once its file is written. Returns how many were written here."""
+    return outbox.notify(svc, KIND)
 
 
-def after_commit(svc: Services, loop_id: int) -> None:
-    """A loop just got its output-bearing status: write its output.json now, or hand it to the
-    process's background OutputWriter when there is one (the server's case: the worker's request does
-    not wait for the file). Either way the loop is reported Completed only once the file is written."""
-    if svc.output_writer is not None:
-        svc.output_writer.enqueue(loop_id)
-    else:
-        write_output_after_commit(svc, loop_id)
+_MARK_WRITTEN = (
+    human_loops.update().where(human_loops.c.id.in_(sa.bindparam("ids", expanding=True))).values(output_written=True)
+)
+_KEPT_DOCUMENTS = sa.select(outbox_rows.c.id, outbox_rows.c.payload).where(
+    outbox_rows.c.id.in_(sa.bindparam("ids", expanding=True))
+)
+
+KIND_NAME = "output"
 
 
-_WRITER_BATCH = 256
-LINGER_SECONDS = 0.02
+class _OutputKind:
+    """output.json as an outbox kind: the message of loop L is L's document (outbox key str(L)), built
+    when it is sent, or kept in the row's payload (`<uri> NUL <document>`) when L was deleted first."""
+
+    name = KIND_NAME
+
+    def prepare(self, svc: Services, messages: Sequence[outbox.Message]) -> dict[int, tuple[str, bytes] | None]:
+        kept = {m.id: m.payload for m in messages if m.payload is not None}
+        by_loop = {int(m.key): m.id for m in messages if m.payload is None}
+        with svc.store.read() as conn:
+            built = build_documents(conn, list(by_loop), issuer_for(svc))
+            gone = [message_id for loop_id, message_id in by_loop.items() if loop_id not in built]
+            if gone:  # deleted since the claim: the delete kept the document in the row
+                kept.update(dict(conn.execute(_KEPT_DOCUMENTS, {"ids": gone}).tuples().all()))
+        items: dict[int, tuple[str, bytes] | None] = {by_loop[loop_id]: doc for loop_id, doc in built.items()}
+        for message_id in gone:
+            items[message_id] = None  # a loop deleted with nothing to write
+        for message_id, payload in kept.items():
+            if payload is not None:
+                uri, _, data = bytes(payload).partition(b"\0")
+                items[message_id] = (uri.decode(), data)
+        return items
+
+    def send(self, svc: Services, item: tuple[str, bytes]) -> None:
+        svc.blobs.put(*item)
+
+    def done(self, conn: Connection, messages: Sequence[outbox.Message]) -> None:
+        conn.execute(_MARK_WRITTEN, {"ids": [int(m.key) for m in messages]})
+
+    def describe(self, message: outbox.Message) -> str:
+        return f"output.json of human loop {message.key}"
 
 
-class OutputWriter:
-    """One background thread writing the output.json of loops handed over by after_commit. A crash
-    loses nothing: anything not yet marked written is picked up by write_pending_outputs.
-
-    The thread is woken once per batch, not once per loop: after the first loop arrives it lingers
-    LINGER_SECONDS to collect the others. (Waking a thread is a cross-CPU interrupt; on virtual machines
-    one per answer cost more than writing the file.)"""
-
-    def __init__(self, svc: Services) -> None:
-        self._svc = svc
-        self._lock = threading.Lock()
-        self._pending: list[int] = []
-        self._wake = threading.Event()
-        self._closing = False
-        self._thread = threading.Thread(target=self._run, name="crowdloop-output", daemon=True)
-        self._thread.start()
-
-    def enqueue(self, loop_id: int) -> None:
-        with self._lock:
-            self._pending.append(loop_id)
-            first = len(self._pending) == 1
-        if first:
-            self._wake.set()
-
-    def close(self, timeout_seconds: float = 10.0) -> None:
-        """Finish what is queued, then stop."""
-        self._closing = True
-        self._wake.set()
-        self._thread.join(timeout_seconds)
-
-    def _run(self) -> None:
-        self._svc.store.pin_connections()
-        while True:
-            self._wake.wait()
-            if not self._closing:
-                time.sleep(LINGER_SECONDS)
-            with self._lock:
-                batch, self._pending = self._pending, []
-                self._wake.clear()
-            for start in range(0, len(batch), _WRITER_BATCH):
-                try:
-                    write_outputs_after_commit(self._svc, batch[start : start + _WRITER_BATCH])
-                except Unavailable as exc:  # the sweep writes these loops once the store is back
-                    log.warning("writing %d outputs postponed: %s", len(batch), exc.message)
-                except Exception:  # e.g. the database is unreachable: the sweep retries these loops later
-                    log.warning("writing %d outputs failed; will retry", len(batch), exc_info=True)
-            if self._closing:
-                with self._lock:
-                    if not self._pending:
-                        return
-
-
-def write_pending_outputs(svc: Services) -> int:
-    """Write every Completed (or Stopped with answers) loop whose output.json is not written yet."""
-    with svc.store.read() as conn:
-        pending = dialect.pending_output_loop_ids(conn)
-    return sum(
-        write_outputs_after_commit(svc, pending[start : start + _WRITER_BATCH])
-        for start in range(0, len(pending), _WRITER_BATCH)
-    )
+KIND: outbox.Kind[tuple[str, bytes]] = _OutputKind()
 
 
 def has_output(status: str, answers_count: int) -> bool:

@@ -300,7 +300,7 @@ def submit(
     svc: Services, assignment_id: int, worker_pk: int, answer_content: dict[str, Any], time_spent_seconds: float
 ) -> SubmitResult:
     """Record the holder's answer while the task is workable. The loop completes at TaskCount answers
-    (output.json is written after the commit)."""
+    (its output.json is then due: written after the commit)."""
     answer = output.dumps_json(answer_content).decode()
     with svc.store.write() as conn:
         now = svc.clock.now()
@@ -318,6 +318,9 @@ def submit(
         if loop_id is None:
             raise _unavailable(conn, assignment_id, worker_pk, now)
         row = _COUNT_ANSWER.one(conn, {"loop": loop_id, "now": now})
+        completed = output.has_output(row.status, row.answers_count)
+        if completed:
+            output.mark_output_due(conn, loop_id, now)
     result = SubmitResult(
         loop_id=loop_id,
         human_loop_name=row.name,
@@ -326,8 +329,8 @@ def submit(
         task_count=row.task_count,
         output_uri=row.output_uri,
     )
-    if output.has_output(result.status, result.answers_count):
-        output.after_commit(svc, loop_id)
+    if completed:
+        output.after_commit(svc)
     return result
 
 
@@ -357,9 +360,7 @@ def _end_lease(svc: Services, assignment_id: int, worker_pk: int, state: Assignm
         )
         if loop_id is None:
             raise _unavailable(conn, assignment_id, worker_pk, now)
-        row = _RETURN_SLOT.one(conn, {"loop": loop_id, "now": now})
-    if output.has_output(row.status, row.answers_count):
-        output.after_commit(svc, loop_id)
+        _RETURN_SLOT.one(conn, {"loop": loop_id, "now": now})
 
 
 def _now(now: datetime) -> sa.BindParameter[datetime]:
@@ -481,6 +482,14 @@ def stop_loop(conn: Connection, now: datetime, loop_id: int) -> Any | None:
     ).first()
 
 
+def output_unwritten_locked(conn: Connection, loop_id: int) -> bool:
+    """Lock the loop's row and say whether its output.json is still unwritten (DeleteHumanLoop asks before
+    it hands the document to the outbox: the output writer may have just written it)."""
+    h = human_loops
+    row = conn.execute(sa.select(h.c.output_written).where(h.c.id == loop_id).with_for_update()).first()
+    return row is not None and not row.output_written
+
+
 def delete_ended_loop(conn: Connection, loop_id: int) -> bool:
     """Delete a Completed, Stopped or Failed loop; False when it is gone or no longer ended."""
     h = human_loops
@@ -510,8 +519,8 @@ def delete_flow_loops(conn: Connection, flow_definition_id: int) -> None:
 
 def _loop_busy() -> sa.ColumnElement[bool]:
     """A loop that must not be deleted yet: a worker holds a lease on it, it is Stopping (its leases are
-    ending), or its output.json is still to be written (Completed, or Stopped with answers: the same rule
-    as store.dialect's pending outputs)."""
+    ending), or its output.json is still to be written (Completed, or Stopped with answers: the rule
+    of output.has_output)."""
     h = human_loops
     output_pending = sa.and_(
         h.c.output_written.is_(False),
@@ -534,8 +543,8 @@ def _delete_loops(conn: Connection, loop_ids: sa.Select[Any]) -> None:
 def reap_work(conn: Connection, now: datetime) -> ReapReport:
     """Expire overdue leases (slots back to the pool), withdraw leases no longer workable (a safety net:
     the changes that revoke withdraw them at once), fail loops whose availability lifetime ended with
-    answers missing and no lease, and stop Stopping loops nobody holds. The reaper (reaper.py) runs it in
-    its transaction; the report counts leases and loops only."""
+    answers missing and no lease, and stop Stopping loops nobody holds (their outputs, if any, are then
+    due). The reaper (reaper.py) runs it in its transaction; the report counts leases and loops only."""
     a, h = assignments, human_loops
     expired_loop_ids = list(
         conn.execute(
@@ -547,14 +556,15 @@ def reap_work(conn: Connection, now: datetime) -> ReapReport:
     )
     withdrawn_loop_ids = _withdraw(conn, now, _ineligible())
     _return_slots(conn, expired_loop_ids + withdrawn_loop_ids)
-    stopped = len(
-        conn.execute(
-            h.update()
-            .where(h.c.status == _STOPPING, ~_held())
-            .values(status=HumanLoopStatus.STOPPED.value, ended_at=_now(now))
-            .returning(h.c.id)
-        ).all()
-    )
+    stopped_rows = conn.execute(
+        h.update()
+        .where(h.c.status == _STOPPING, ~_held())
+        .values(status=HumanLoopStatus.STOPPED.value, ended_at=_now(now))
+        .returning(h.c.id, h.c.answers_count)
+    ).all()
+    for loop_id, answers_count in sorted(stopped_rows):
+        if answers_count > 0:
+            output.mark_output_due(conn, loop_id, now)
     failed = len(
         conn.execute(
             h.update()
@@ -572,7 +582,7 @@ def reap_work(conn: Connection, now: datetime) -> ReapReport:
     return ReapReport(
         expired_leases=len(expired_loop_ids),
         withdrawn_leases=len(withdrawn_loop_ids),
-        stopped_loops=stopped,
+        stopped_loops=len(stopped_rows),
         failed_loops=failed,
     )
 

@@ -2,8 +2,9 @@
 
 One write transaction does the work of the queue (queue.reap_work: expire overdue leases, withdraw leases
 no longer workable, fail loops whose availability lifetime ended, stop Stopping loops nobody holds) and
-purges the flow definitions being deleted (flows.purge_deleted_flow_definitions); then pending outputs are
-written. It sits above queue.py and flows.py, so neither imports the other to be swept.
+purges the flow definitions being deleted (flows.purge_deleted_flow_definitions); the outputs of the loops it
+stopped are due in the same transaction, and the output writer is woken after the commit. It sits above
+queue.py and flows.py, so neither imports the other to be swept.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from crowdloop.runtime import Services
 
 
 def reap(svc: Services) -> ReapReport:
-    """Sweep once: leases and loops, then flow definitions being deleted, then pending outputs."""
+    """Sweep once: leases and loops, then flow definitions being deleted; then wake the output writer."""
     with svc.store.write() as conn:
         report = queue.reap_work(conn, svc.clock.now())
         purged = flows.purge_deleted_flow_definitions(conn)
-    written = output.write_pending_outputs(svc)
+    written = output.after_commit(svc)
     return dataclasses.replace(report, purged_flow_definitions=purged, outputs_written=written)

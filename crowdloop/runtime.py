@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from crowdloop.blobs import BlobStore
     from crowdloop.clock import Clock
     from crowdloop.config import Settings
-    from crowdloop.output import OutputWriter
     from crowdloop.store import Store
+
+
+class Outbox(Protocol):
+    """The process's outbox writers (crowdloop.outbox.OutboxWriters)."""
+
+    def wake(self, kind: str) -> bool:
+        """Have the writer of this kind of message send what is due; False when there is none."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -22,7 +29,7 @@ class Services:
     store: Store
     clock: Clock
     blobs: BlobStore
-    output_writer: OutputWriter | None = None  # None: output.json is written inline after each commit
+    outbox: Outbox | None = None  # None: messages (output.json) are sent in the thread that made them due
     # Signs NextToken values (crowdloop.paging). build_services passes the data directory's key so tokens
     # survive restarts and are shared by every process; Services built without one (tests) get a fresh key.
     paging_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import unquote
 
+from crowdloop import blocking
 from crowdloop.aws import s3, sts, unsigned, validation, wire
 from crowdloop.aws.errors import A2I_JSON, SAGEMAKER_JSON, WireError, a2i_error, sagemaker_error
 from crowdloop.aws.sigv4 import Authenticator, KeyCache, credential_service
@@ -109,11 +110,7 @@ class AwsApi:
         self._s3 = s3.S3Api(services.settings)
         self._routes: _Router | None = None
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="crowdloop-aws")
-        # On SQLite, writes are serialised anyway and commits never fsync (checkpoints run on a background
-        # thread), so handlers run on the event loop: a thread hop per request would cost more than it
-        # overlaps (measured: 1,500 -> 2,470 StartHumanLoop/s, 0.73 -> 0.41 ms CPU each). PostgreSQL
-        # waits on the network, so its handlers run in the pool.
-        self._inline = services.store.is_sqlite
+        self._inline = blocking.store_calls_on_event_loop(services.store)  # else handlers run in the pool
         self._render_threads = render_threads or RenderThreads()
 
     def warm(self) -> None:

@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from crowdloop import blocking
 from crowdloop.keyfiles import load_key
 from crowdloop.liquid.threads import RenderThreads
 from crowdloop.passwords import dummy_hash
@@ -100,7 +101,7 @@ def create_portal(
         page_policy=page_policy(services.settings.task_frame_origin),
         limiter=anyio.CapacityLimiter(WORKER_THREADS),
         remote_limiter=anyio.CapacityLimiter(REMOTE_THREADS),
-        inline=services.store.is_sqlite,
+        inline=blocking.store_calls_on_event_loop(services.store),
     )
 
     renders = render_threads or RenderThreads()

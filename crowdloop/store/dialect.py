@@ -2,8 +2,9 @@
 literal constants so the partial indexes in tables.py can serve them (a bound `status = ?` cannot be
 matched to an index predicate `status = 'InProgress'`).
 
-Claiming on PostgreSQL locks the chosen loop row with `FOR UPDATE SKIP LOCKED` so concurrent claims
-take different loops instead of queueing; on SQLite `BEGIN IMMEDIATE` already serialises writers.
+Claiming on PostgreSQL locks the chosen loop row (or outbox rows) with `FOR UPDATE SKIP LOCKED` so
+concurrent claims take different rows instead of queueing; on SQLite `BEGIN IMMEDIATE` already
+serialises writers.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from crowdloop.store.prepared import Prepared
-from crowdloop.store.tables import UtcDateTime, human_loops
+from crowdloop.store.tables import UtcDateTime, human_loops, outbox
 
 # The states covered by uq_assignments_loop_worker_active, spelled exactly as in its predicate.
 _HOLDS_OR_HELD = "('leased', 'submitted', 'declined')"
@@ -81,12 +82,28 @@ WHERE hl.flow_definition_id IN ({eligible})
 GROUP BY hl.flow_definition_id
 """
 
-_PENDING_OUTPUTS = """
-SELECT id FROM human_loops {pending_index}
-WHERE NOT output_written AND status IN ('Completed', 'Stopped')
-  AND (status = 'Completed' OR answers_count > 0)
-ORDER BY id
+# Claim the next due rows of one outbox kind (crowdloop/outbox.py) in one statement: rows nobody holds, or
+# whose holder's claim ran out, after `:after` in id order. PostgreSQL locks the chosen rows (SKIP LOCKED:
+# a concurrent claim takes the next ones instead of waiting, then finds these claimed); on SQLite
+# `BEGIN IMMEDIATE` already serialises the claims.
+_OUTBOX_DUE = """
+    SELECT id FROM outbox
+    WHERE kind = :kind AND id > :after AND due_at <= :now AND (claimed_until IS NULL OR claimed_until <= :now)
+    ORDER BY id LIMIT :limit
 """
+_OUTBOX_CLAIM = {
+    "sqlite": f"""
+UPDATE outbox SET claimed_until = :until, claim_token = :token
+WHERE id IN ({_OUTBOX_DUE})
+RETURNING id, key, payload, attempts
+""",
+    "postgresql": f"""
+WITH due AS ({_OUTBOX_DUE} FOR UPDATE SKIP LOCKED)
+UPDATE outbox SET claimed_until = :until, claim_token = :token
+FROM due WHERE outbox.id = due.id
+RETURNING outbox.id, outbox.key, outbox.payload, outbox.attempts
+""",
+}
 
 # SQLite's planner has no statistics unless ANALYZE ran; name the partial index outright (an error, not a
 # silent table scan, if the predicate ever stops matching). PostgreSQL picks them by itself.
@@ -94,9 +111,8 @@ _HINTS = {
     "sqlite": {
         "claim_index": "INDEXED BY ix_human_loops_claim",
         "lock": "",
-        "pending_index": "INDEXED BY ix_human_loops_output_pending",
     },
-    "postgresql": {"claim_index": "", "lock": "FOR UPDATE OF hl SKIP LOCKED", "pending_index": ""},
+    "postgresql": {"claim_index": "", "lock": "FOR UPDATE OF hl SKIP LOCKED"},
 }
 
 
@@ -119,7 +135,12 @@ _CLAIM_SQL = {
     ).items()
 }
 _AVAILABLE_COUNTS_SQL = _per_dialect(_AVAILABLE_COUNTS, eligible=_ELIGIBLE_FLOWS, claimable=_CLAIMABLE)
-_PENDING_OUTPUTS_SQL = _per_dialect(_PENDING_OUTPUTS)
+_OUTBOX_CLAIM_SQL = {
+    name: sa.text(sql)
+    .bindparams(sa.bindparam("now", type_=UtcDateTime), sa.bindparam("until", type_=UtcDateTime))
+    .columns(id=sa.Integer, key=sa.String, payload=sa.LargeBinary, attempts=sa.Integer)
+    for name, sql in _OUTBOX_CLAIM.items()
+}
 
 
 def claim_slot(conn: Connection, worker_pk: int, flow_definition_id: int, now: datetime) -> Any | None:
@@ -135,8 +156,43 @@ def available_counts(conn: Connection, worker_pk: int, now: datetime) -> dict[in
     return {int(r.flow_definition_id): int(r.available) for r in rows}
 
 
-def pending_output_loop_ids(conn: Connection) -> list[int]:
-    return [int(i) for i in conn.execute(_PENDING_OUTPUTS_SQL[conn.dialect.name]).scalars()]
+def claim_outbox_rows(
+    conn: Connection, kind: str, *, after: int, now: datetime, until: datetime, token: str, limit: int
+) -> list[Any]:
+    """Claim (up to `limit`) due rows of `kind` with id > after for the writer `token` until `until`:
+    their (id, key, payload, attempts), in id order."""
+    params = {"kind": kind, "after": after, "now": now, "until": until, "token": token, "limit": limit}
+    return sorted(conn.execute(_OUTBOX_CLAIM_SQL[conn.dialect.name], params).all(), key=lambda row: int(row.id))
+
+
+def _outbox_upsert(insert: Any, *, replace_payload: bool) -> Any:
+    statement = insert(outbox).values(
+        kind=sa.bindparam("kind"),
+        key=sa.bindparam("key"),
+        payload=sa.bindparam("payload", type_=sa.LargeBinary),
+        due_at=sa.bindparam("due_at", type_=UtcDateTime),
+        attempts=0,
+    )
+    if replace_payload:
+        return statement.on_conflict_do_update(
+            index_elements=["kind", "key"], set_={"payload": statement.excluded.payload}
+        )
+    return statement.on_conflict_do_nothing(index_elements=["kind", "key"])
+
+
+_OUTBOX_INSERT = {
+    (name, replace): Prepared(_outbox_upsert(insert, replace_payload=replace))
+    for name, insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
+    for replace in (False, True)
+}
+
+
+def insert_outbox_row(
+    conn: Connection, kind: str, key: str, due_at: datetime, payload: bytes | None, *, replace_payload: bool
+) -> None:
+    """INSERT an outbox row unless (kind, key) has one; replace_payload: then set that row's payload."""
+    statement = _OUTBOX_INSERT[(conn.dialect.name, replace_payload)]
+    statement.all(conn, {"kind": kind, "key": key, "due_at": due_at, "payload": payload})
 
 
 _INSERT_LOOP = {

@@ -161,6 +161,12 @@ class Store:
         self._checkpointer = threading.Thread(target=run, name="crowdloop-checkpoint", daemon=True)
         self._checkpointer.start()
 
+    def stop_checkpointer(self) -> None:
+        """Stop the checkpointer thread (if it runs) and wait for it."""
+        self._stop_checkpoints.set()
+        if self._checkpointer is not None and self._checkpointer is not threading.current_thread():
+            self._checkpointer.join(timeout=_CHECKPOINT_BUSY_MS / 1000 * 2)
+
     def truncate_wal(self) -> bool:
         """SQLite: copy the whole WAL into the database and cut the WAL file to zero bytes, holding the
         process's write lock so that no writer of ours appends meanwhile. False when readers kept it
@@ -180,9 +186,7 @@ class Store:
 
     def dispose(self) -> None:
         """Stop the checkpointer (and then truncate the WAL) and close the pools."""
-        self._stop_checkpoints.set()
-        if self._checkpointer is not None and self._checkpointer is not threading.current_thread():
-            self._checkpointer.join(timeout=_CHECKPOINT_BUSY_MS / 1000 * 2)
+        self.stop_checkpointer()
         if self._checkpointer is not None:  # the serving process: leave no WAL behind
             try:
                 self.truncate_wal()

@@ -198,6 +198,7 @@ human_loops = sa.Table(
     sa.Column("ended_at", UtcDateTime),
     sa.Column("failure_reason", sa.String(1024)),
     sa.Column("failure_code", sa.String(32)),
+    # Set, with the outbox row deleted, once output.json is in the blob store (crowdloop/output.py).
     sa.Column("output_written", sa.Boolean, nullable=False, server_default=sa.text("false")),
     sa.UniqueConstraint("account", "region", "name_key"),
     # Claims walk the open loops of one flow definition in id order (FIFO). Partial, so the claim
@@ -212,13 +213,6 @@ human_loops = sa.Table(
     sa.Index("ix_human_loops_list", "flow_definition_id", "created_at", "id"),
     # The reaper: InProgress loops past available_until, Stopping loops; the in-progress quota count.
     sa.Index("ix_human_loops_status_available", "status", "available_until"),
-    # The output outbox (output.write_pending_outputs), same literal-predicate rule.
-    sa.Index(
-        "ix_human_loops_output_pending",
-        "id",
-        sqlite_where=sa.text("NOT output_written AND status IN ('Completed', 'Stopped')"),
-        postgresql_where=sa.text("NOT output_written AND status IN ('Completed', 'Stopped')"),
-    ),
 )
 
 # One row per (loop, worker) attempt. The partial unique index is what guarantees a worker never holds
@@ -285,4 +279,22 @@ sign_in_failures = sa.Table(
     sa.Column("failed_at", UtcDateTime, nullable=False),
     sa.Index("ix_sign_in_failures_subject", "subject", "failed_at"),
     sa.Index("ix_sign_in_failures_failed_at", "failed_at"),
+)
+
+# Messages leaving the process (crowdloop/outbox.py): a row is inserted in the same transaction as the
+# change it reports and deleted once delivered. One row per (kind, key): for kind "output" the key is the
+# human loop's id and the payload, when set, the document of a loop deleted before its output was written.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Column("payload", sa.LargeBinary),
+    sa.Column("due_at", UtcDateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("claimed_until", UtcDateTime),  # a writer holds it until then (or until it lets go)
+    sa.Column("claim_token", sa.String(32)),  # which writer
+    sa.UniqueConstraint("kind", "key"),
+    sa.Index("ix_outbox_kind_id", "kind", "id"),  # claims walk a kind's rows in id order
 )

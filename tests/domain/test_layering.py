@@ -53,10 +53,11 @@ TABLE_OWNERS = {
     "portal_sessions": "sessions",
     "invitations": "invites",
     "sign_in_failures": "signin",
+    "outbox": "outbox",
 }
 # Writes by a module other than the owner, each with the reason it is still there.
 SHARED_WRITES = {
-    ("output", "human_loops"): "marks output_written; the outbox (issue 9 item 3) takes it over",
+    ("output", "human_loops"): "marks output_written once the outbox writer has written the document (the outbox kind's mark)",
 }
 # Domain modules that read a table they do not own in statements of their own (joins, existence checks).
 TABLE_READERS = {
@@ -67,6 +68,7 @@ TABLE_READERS = {
     "workers": {"output", "invites", "sessions"},
     "workforces": {"tags"},
     "workteams": {"flows", "tags"},
+    "outbox": {"output"},
 }
 
 

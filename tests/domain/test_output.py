@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import sqlalchemy as sa
 
-from crowdloop import loops, output, queue, reaper
+from crowdloop import loops, outbox, output, queue, reaper
 from crowdloop.blobs import LocalBlobStore, S3BlobStore, blob_store_for
 from crowdloop.clock import ManualClock
 from crowdloop.config import Settings
@@ -137,7 +137,7 @@ def test_stopped_without_answers_has_no_output(services: Services) -> None:
     flow = make_flow(services)
     name = start(services, flow)
     loops.stop_human_loop(services, CALLER, name)
-    assert output.write_pending_outputs(services) == 0
+    assert outbox.drain(services, output.KIND) == 0
     assert not services.blobs.exists(loops.describe_human_loop(services, CALLER, name).output_uri)
 
 
@@ -179,10 +179,12 @@ def test_outbox_survives_a_failed_write(services: Services, caplog: pytest.LogCa
     assert reaper.reap(svc).outputs_written == 1
     assert json.loads(blobs.get(result.output_uri))["humanAnswers"][0]["answerContent"] == {"ok": 1}
     assert _written(svc, name)
-    assert output.write_pending_outputs(svc) == 0
+    assert outbox.drain(svc, output.KIND) == 0
 
 
-def test_delete_writes_pending_output_first(services: Services) -> None:
+def test_delete_keeps_a_pending_output(services: Services) -> None:
+    """DeleteHumanLoop writes nothing itself: a loop whose output.json is still due leaves its document in
+    the outbox, written once the blob store works."""
     blobs = _BrokenBlobs(services.blobs)
     svc = dataclasses.replace(services, blobs=blobs)
     flow = make_flow(svc)
@@ -191,15 +193,29 @@ def test_delete_writes_pending_output_first(services: Services) -> None:
     lease = queue.claim(svc, worker.id, flow.id)
     assert lease is not None
     uri = queue.submit(svc, lease.assignment_id, worker.id, {"ok": 1}, 1).output_uri
-    with pytest.raises(OSError):
-        loops.delete_human_loop(svc, CALLER, name)  # would lose the output: refuse
     # Completed is reported only once output.json exists, so a client never sees Completed without it.
     assert loops.describe_human_loop(svc, CALLER, name).status is HumanLoopStatus.IN_PROGRESS
+    loops.delete_human_loop(svc, CALLER, name)  # the write fails again: the document stays due
+    with pytest.raises(NotFound):
+        loops.describe_human_loop(svc, CALLER, name)
+    assert not blobs.exists(uri)
     blobs.broken = False
-    output.write_pending_outputs(svc)
-    assert loops.describe_human_loop(svc, CALLER, name).status is HumanLoopStatus.COMPLETED
-    loops.delete_human_loop(svc, CALLER, name)
-    assert blobs.exists(uri)
+    assert outbox.drain(svc, output.KIND) == 1
+    document = json.loads(blobs.get(uri))
+    assert document["humanLoopName"] == name and document["humanAnswers"][0]["answerContent"] == {"ok": 1}
+    assert outbox.drain(svc, output.KIND) == 0
+
+
+def test_delete_of_a_written_loop_writes_nothing(services: Services) -> None:
+    flow = make_flow(services)
+    worker = make_worker(services)
+    name = start(services, flow)
+    lease = queue.claim(services, worker.id, flow.id)
+    assert lease is not None
+    uri = queue.submit(services, lease.assignment_id, worker.id, {"ok": 1}, 1).output_uri
+    assert loops.describe_human_loop(services, CALLER, name).status is HumanLoopStatus.COMPLETED
+    loops.delete_human_loop(services, CALLER, name)
+    assert services.blobs.exists(uri) and outbox.drain(services, output.KIND) == 0
 
 
 # --- blob stores ---------------------------------------------------------------------------------------
@@ -339,7 +355,9 @@ class _GatedBlobs:
 def test_background_writer_reports_completed_only_with_output(services: Services) -> None:
     blobs = _GatedBlobs(services.blobs)
     base = dataclasses.replace(services, blobs=blobs)
-    svc = dataclasses.replace(base, output_writer=output.OutputWriter(base))
+    writers = outbox.OutboxWriters(base, [output.KIND], poll_seconds=5)
+    writers.start()
+    svc = dataclasses.replace(base, outbox=writers)
     flow = make_flow(svc)
     worker = make_worker(svc)
     name = start(svc, flow)
@@ -350,7 +368,6 @@ def test_background_writer_reports_completed_only_with_output(services: Services
     assert loops.describe_human_loop(svc, CALLER, name).status is HumanLoopStatus.IN_PROGRESS
     assert not services.blobs.exists(result.output_uri)
     blobs.gate.set()
-    assert svc.output_writer is not None
-    svc.output_writer.close()
+    writers.close()
     assert loops.describe_human_loop(svc, CALLER, name).status is HumanLoopStatus.COMPLETED
     assert json.loads(services.blobs.get(result.output_uri))["humanAnswers"][0]["answerContent"] == {"ok": 1}

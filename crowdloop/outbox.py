@@ -1,0 +1,289 @@
+"""The outbox: messages that leave the process (output.json today; status events next), each written as a
+row of the `outbox` table in the same transaction as the change it reports, and sent afterwards by one
+writer per kind of message.
+
+    mark_due(conn, kind, key, now)   in the unit of work that makes the message due (one row per key)
+    notify(svc, kind)                after that commit: wake the kind's writer
+    drain(svc, kind)                 one pass of a writer: claim due rows, send each, mark done / retry later
+    OutboxWriters                    the server's writer threads, one per kind, started and stopped with
+                                     the app's lifespan
+
+A kind (`Kind`) says how to turn claimed rows into what it sends (`prepare`, one read for a batch), how
+to send one (`send`: the blocking I/O, only ever in a writer's thread) and what to record in the
+transaction that marks rows done (`done`).
+
+What is guaranteed. A row is claimed by one writer at a time: the claim is one UPDATE statement
+(store.dialect.claim_outbox_rows; PostgreSQL `FOR UPDATE SKIP LOCKED`, SQLite `BEGIN IMMEDIATE`) that
+gives the row to a writer for CLAIM_SECONDS, which the writer renews while it works through a batch.
+A row is deleted (and the kind's `done` recorded) in one transaction after its message was sent. So every
+message is sent at least once, and exactly once unless (a) the process dies, or its database transaction
+fails, between a send and that transaction: the row is claimed again once its claim has run out and the
+message sent again, the same message; or (b) a single send outlasts the claim's remaining time (at least
+CLAIM_SECONDS - RENEW_SECONDS): another writer may then claim it too. Two processes on one database never
+send the same message otherwise. A send that fails is retried at the writer's next pass.
+
+Where sending runs: in a server, always in the writer threads (`OutboxWriters`), never in a request; a
+process without writers (a script, a CLI command, the tests' Services) sends in the thread that
+committed, which is never an event loop there (crowdloop.blocking).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from crowdloop.errors import Unavailable
+from crowdloop.runtime import Services
+from crowdloop.store import dialect
+from crowdloop.store.tables import outbox
+
+log = logging.getLogger(__name__)
+
+BATCH = 256  # rows claimed at once
+CLAIM_SECONDS = 10.0  # a claim's length; a writer killed mid-batch delays its rows by at most this
+RENEW_SECONDS = 5.0  # a writer renews its claim when less than this is left
+LINGER_SECONDS = 0.02  # a woken writer waits this long to collect a batch
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    key: str
+    payload: bytes | None
+    attempts: int
+
+
+Item = TypeVar("Item")
+
+
+class Kind(Protocol[Item]):
+    """One kind of outgoing message."""
+
+    @property
+    def name(self) -> str: ...
+
+    def prepare(self, svc: Services, messages: Sequence[Message]) -> dict[int, Item | None]:
+        """What to send for each message id (one read for the batch); None: nothing to send any more
+        (the row is deleted); a message left out is retried later."""
+        ...
+
+    def send(self, svc: Services, item: Item) -> None:
+        """Send one message (blocking I/O). Raise Unavailable when the destination is down: the rest of
+        the batch waits for the next pass."""
+        ...
+
+    def done(self, conn: Connection, messages: Sequence[Message]) -> None:
+        """Record, in the transaction that deletes their rows, that these messages were sent."""
+        ...
+
+    def describe(self, message: Message) -> str:
+        """For the log: what this message is ("output.json of human loop 7")."""
+        ...
+
+
+def mark_due(conn: Connection, kind: str, key: str, now: datetime, payload: bytes | None = None) -> None:
+    """Make a message due, in the caller's transaction. A second call for a (kind, key) whose row is
+    still there changes nothing, except that a payload given replaces the row's."""
+    dialect.insert_outbox_row(conn, kind, key, now, payload, replace_payload=payload is not None)
+
+
+def notify(svc: Services, kind: Kind[Any]) -> int:
+    """After the commit that made messages of `kind` due: wake the process's writer for the kind, or, in a
+    process without one, send them now in this thread. Returns how many were sent here. Never raises:
+    whatever is not sent stays due."""
+    if svc.outbox is not None and svc.outbox.wake(kind.name):
+        return 0
+    try:
+        return drain(svc, kind)
+    except Exception:  # the database is down: the rows stay due, the next pass sends them
+        log.warning("sending %s messages failed; will retry", kind.name, exc_info=True)
+        return 0
+
+
+def drain(svc: Services, kind: Kind[Any], *, batch: int = BATCH) -> int:
+    """Send every message of `kind` that is due and unclaimed now, in batches, each row at most once per
+    pass (a failed one waits for the next). Returns how many were sent; stops early on an outage."""
+    token = secrets.token_hex(8)
+    after, sent = 0, 0
+    while True:
+        with svc.store.write() as conn:
+            now = svc.clock.now()
+            rows = dialect.claim_outbox_rows(
+                conn, kind.name, after=after, now=now, until=_until(now), token=token, limit=batch
+            )
+        if not rows:
+            return sent
+        after = int(rows[-1].id)
+        messages = [Message(int(r.id), str(r.key), r.payload, int(r.attempts)) for r in rows]
+        delivered, outage = _deliver(svc, kind, messages, token)
+        sent += delivered
+        if outage or len(rows) < batch:
+            return sent
+
+
+def _deliver(svc: Services, kind: Kind[Any], messages: list[Message], token: str) -> tuple[int, bool]:
+    """Send a claimed batch and settle its rows: (how many were sent, whether an outage cut it short)."""
+    try:
+        items = kind.prepare(svc, messages)
+    except Exception:
+        _settle(svc, kind, token, done=[], obsolete=[], failed=[], unsent=messages)
+        raise
+    renew_at = time.monotonic() + CLAIM_SECONDS - RENEW_SECONDS
+    done: list[Message] = []
+    failed: list[Message] = []
+    obsolete = [m for m in messages if m.id in items and items[m.id] is None]
+    todo = [m for m in messages if items.get(m.id) is not None]
+    outage = False
+    for index, message in enumerate(todo):
+        if time.monotonic() >= renew_at:
+            _renew(svc, todo[index:], token)
+            renew_at = time.monotonic() + CLAIM_SECONDS - RENEW_SECONDS
+        try:
+            kind.send(svc, items[message.id])
+        except Unavailable as exc:  # the destination is down: the rest would fail the same way
+            log.warning("sending %d %s messages postponed: %s", len(todo) - index, kind.name, exc.message)
+            outage = True
+            break
+        except Exception:  # retried next pass: a failed send must not undo the committed change
+            log.warning("sending %s failed; will retry", kind.describe(message), exc_info=True)
+            failed.append(message)
+            continue
+        done.append(message)
+    settled = {m.id for m in (*done, *failed, *obsolete)}
+    unsent = [m for m in messages if m.id not in settled]
+    _settle(svc, kind, token, done=done, obsolete=obsolete, failed=failed, unsent=unsent)
+    return len(done), outage
+
+
+def _settle(
+    svc: Services,
+    kind: Kind[Any],
+    token: str,
+    *,
+    done: list[Message],
+    obsolete: list[Message],
+    failed: list[Message],
+    unsent: list[Message],
+) -> None:
+    """One transaction: record `kind.done` and delete the rows sent, delete the obsolete ones, let go of
+    the others (the failed ones counting an attempt)."""
+    o = outbox
+    mine = o.c.claim_token == token
+    with svc.store.write() as conn:
+        if done:  # first: DeleteHumanLoop locks the loop row before it touches the loop's outbox row
+            kind.done(conn, done)
+        finished = [m.id for m in (*done, *obsolete)]
+        if finished:
+            deleted = conn.execute(o.delete().where(o.c.id.in_(finished), mine)).rowcount
+            if deleted != len(finished):  # a claim ran out mid-batch: another writer holds those rows now
+                log.warning(
+                    "%d %s messages were claimed again before they were marked sent", len(finished) - deleted, kind.name
+                )
+        for messages, attempts in ((failed, o.c.attempts + 1), (unsent, o.c.attempts)):
+            if messages:
+                conn.execute(
+                    o.update()
+                    .where(o.c.id.in_([m.id for m in messages]), mine)
+                    .values(claimed_until=None, claim_token=None, attempts=attempts)
+                )
+
+
+def _renew(svc: Services, messages: Sequence[Message], token: str) -> None:
+    o = outbox
+    with svc.store.write() as conn:
+        conn.execute(
+            o.update()
+            .where(o.c.id.in_([m.id for m in messages]), o.c.claim_token == token)
+            .values(claimed_until=_until(svc.clock.now()))
+        )
+
+
+def _until(now: datetime) -> datetime:
+    return now + timedelta(seconds=CLAIM_SECONDS)
+
+
+def due_count(conn: Connection, kind: str) -> int:
+    """How many messages of `kind` are waiting (claimed or not)."""
+    return int(conn.execute(sa.select(sa.func.count()).where(outbox.c.kind == kind)).scalar_one())
+
+
+class KindWriter:
+    """The thread sending one kind's messages. It runs a pass (`drain`) when woken, at the latest every
+    poll_seconds (retries, and rows other processes made due), and one when it starts (whatever an
+    earlier process left). Woken, it first lingers LINGER_SECONDS to collect a batch: one wake-up per
+    batch, not per message (waking a thread is a cross-CPU interrupt; on virtual machines one per answer
+    cost more than writing the file)."""
+
+    def __init__(self, svc: Services, kind: Kind[Any], *, poll_seconds: float, linger_seconds: float = LINGER_SECONDS):
+        self._svc = svc
+        self.kind = kind
+        self._poll_seconds = poll_seconds
+        self._linger_seconds = linger_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._wake.set()  # the first pass sends what is already due
+        self._thread = threading.Thread(target=self._run, name=f"crowdloop-outbox-{self.kind.name}", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def close(self, timeout_seconds: float = 10.0) -> None:
+        """Send what is due, then stop."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_seconds)
+
+    def _run(self) -> None:
+        self._svc.store.pin_connections()
+        while True:
+            woken = self._wake.wait(self._poll_seconds)
+            closing = self._stop.is_set()
+            if woken and not closing:
+                time.sleep(self._linger_seconds)
+            self._wake.clear()
+            try:
+                drain(self._svc, self.kind)
+            except Unavailable as exc:  # the database is down: the next pass retries
+                log.warning("sending %s messages postponed: %s", self.kind.name, exc.message)
+            except Exception:
+                log.exception("sending %s messages failed; will retry", self.kind.name)
+            if closing:
+                return
+
+
+class OutboxWriters:
+    """The server's writers, one thread per kind (Services.outbox). Nothing runs until start()."""
+
+    def __init__(self, svc: Services, kinds: Sequence[Kind[Any]], *, poll_seconds: float) -> None:
+        self._writers = {kind.name: KindWriter(svc, kind, poll_seconds=poll_seconds) for kind in kinds}
+
+    def wake(self, kind: str) -> bool:
+        writer = self._writers.get(kind)
+        if writer is None:
+            return False
+        writer.wake()  # before start(): start's first pass sends it
+        return True
+
+    def start(self) -> None:
+        for writer in self._writers.values():
+            writer.start()
+
+    def close(self, timeout_seconds: float = 10.0) -> None:
+        for writer in self._writers.values():
+            writer.close(timeout_seconds)
