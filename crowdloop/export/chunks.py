@@ -21,7 +21,8 @@ from crowdloop.export.agreement import Agreement
 from crowdloop.export.deps import require
 from crowdloop.export.mapping import Mapping
 from crowdloop.export.model import Kind, ProblemLog, RawLoop
-from crowdloop.export.sources import FlowRef, LoopRange, StoreSource
+from crowdloop.export.sources import LoopRange, StoreSource
+from crowdloop.flows import FlowIdentity
 
 if TYPE_CHECKING:
     from crowdloop.export.api import ExportOptions
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class ChunkTask:
     url: str  # the store, for a worker process to open
-    flow: FlowRef
+    flow: FlowIdentity
     statuses: tuple[str, ...]
     span: LoopRange
     options: ExportOptions
