@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -116,6 +116,19 @@ class LoopRange:
     expected: int = 0
 
 
+@dataclass
+class StoreReads:
+    """What a store source has read: how many loops, and the template hashes they were started with."""
+
+    loops: int = 0
+    templates: set[str] = field(default_factory=set)
+
+    def merge(self, other: StoreReads) -> None:
+        """Add what a chunk of the same source read."""
+        self.loops += other.loops
+        self.templates.update(other.templates)
+
+
 class StoreSource:
     """Loops of one flow definition in the crowdloop store, read in pages of PAGE_LOOPS by id."""
 
@@ -130,8 +143,7 @@ class StoreSource:
         self.flow_name = self.ref.name
         self.flow_arn = self.ref.arn
         self.template_sha256 = self.ref.template_sha256
-        self.loop_templates: set[str] = set()
-        self.loops_read = 0
+        self.reads = StoreReads()  # by this object, or by the chunks added to it (crowdloop.export.parallel)
 
     def loops(self, problems: ProblemLog) -> Iterator[RawLoop]:
         """The loops in creation order."""
@@ -139,10 +151,10 @@ class StoreSource:
 
     def loops_between(self, span: LoopRange, problems: ProblemLog) -> Iterator[RawLoop]:
         """The loops of one range of the creation order (a chunk of a parallel export), in that order."""
-        flow = self.flow_name
+        flow, reads = self.flow_name, self.reads
         for page, answers in self._pages(span):
-            self.loops_read += len(page)
-            self.loop_templates.update(row[3] for row in page)
+            reads.loops += len(page)
+            reads.templates.update(row[3] for row in page)
             for loop_id, name, input_content, _, _ in page:
                 yield RawLoop(name, flow, _parse(input_content), tuple(answers[loop_id]), flow + "/" + name)
 
@@ -201,9 +213,9 @@ class StoreSource:
             "flow_definition": self.flow_name,
             "flow_definition_arn": self.flow_arn,
             "template_sha256": self.template_sha256,
-            "loop_template_sha256": sorted(self.loop_templates),
+            "loop_template_sha256": sorted(self.reads.templates),
             "statuses": list(self.statuses),
-            "loops_read": self.loops_read,
+            "loops_read": self.reads.loops,
         }
 
 
