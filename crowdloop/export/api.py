@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from crowdloop import __version__
+from crowdloop.config import load_settings
 from crowdloop.export.batches import BATCH_ITEMS
 from crowdloop.export.card import write_card
 from crowdloop.export.deps import require
@@ -29,6 +30,7 @@ from crowdloop.export.sources import Source, StoreSource, open_source
 from crowdloop.export.tally import Tally
 from crowdloop.export.writers import card_paths, check_output, open_writer
 from crowdloop.model import HumanLoopStatus
+from crowdloop.store import open_store
 
 
 @dataclass
@@ -123,6 +125,12 @@ class Export:
         }
 
 
+def store_url(database_url: str | None, data_dir: str | None) -> str:
+    """The store's URL: database_url, else the SQLite database in data_dir (default: the settings' default)."""
+    given = {"database_url": database_url, "data_dir": data_dir}
+    return load_settings(given, env={}).resolved_database_url
+
+
 def open_sources(
     specs: str | Sequence[str],
     *,
@@ -132,8 +140,10 @@ def open_sources(
     data_dir: str | None = None,
     include_stopped: bool = False,
 ) -> list[Source]:
-    """Sources for `specs` (flow definition names or ARNs, folders, s3:// prefixes). The store is opened
-    (read-only use, no migration) from database_url / data_dir / CROWDLOOP_* settings when a spec needs it."""
+    """Sources for `specs` (flow definition names or ARNs, folders, s3:// prefixes). When a spec needs the store
+    and none is given, it is opened (read-only use, no migration) from database_url, else from data_dir (as
+    `crowdloop serve` would: crowdloop.config's defaults). Nothing is read from the environment: the commands
+    resolve CROWDLOOP_DATABASE_URL and CROWDLOOP_DATA_DIR (crowdloop.export.commands) and pass them."""
     if isinstance(specs, str):
         specs = [specs]
     statuses = (
@@ -145,11 +155,7 @@ def open_sources(
     for spec in specs:
         needs_store = not spec.startswith("s3://") and not Path(spec).expanduser().is_dir()
         if needs_store and store is None:
-            from crowdloop.config import load_settings
-            from crowdloop.store import open_store
-
-            settings = load_settings({"database_url": database_url, "data_dir": data_dir})
-            store = open_store(settings.resolved_database_url, migrate=False)
+            store = open_store(store_url(database_url, data_dir), migrate=False)
         result.append(open_source(spec, store=store, s3_client=s3_client, statuses=statuses))
     return result
 
