@@ -657,23 +657,3 @@ def _delete_loops(conn: Connection, loop_ids: sa.Select[Any]) -> None:
         chunk = ids[start : start + 500]
         conn.execute(assignments.delete().where(assignments.c.loop_id.in_(chunk)))
         conn.execute(human_loops.delete().where(human_loops.c.id.in_(chunk)))
-
-
-@dataclass(frozen=True)
-class FlowIdentity:
-    """What identifies a stored flow definition (the export reads its loops by id and names it in the card)."""
-
-    id: int
-    name: str
-    arn: str
-    template_sha256: str
-
-
-def flow_definitions_named(conn: Connection, name_or_arn: str) -> list[FlowIdentity]:
-    """The stored flow definitions with this name (or this ARN), in any account or region, oldest first."""
-    f = flow_definitions
-    column = f.c.arn if name_or_arn.startswith("arn:") else f.c.name
-    rows = conn.execute(
-        sa.select(f.c.id, f.c.name, f.c.arn, f.c.template_sha256).where(column == name_or_arn).order_by(f.c.id)
-    ).all()
-    return [FlowIdentity(int(r.id), str(r.name), str(r.arn), str(r.template_sha256)) for r in rows]

@@ -389,6 +389,27 @@ def delete_human_loop(svc: Services, caller: Caller, name: str) -> None:
         raise NotFound("human loop", name, f"Human loop {name} does not exist.")
 
 
+@dataclass(frozen=True)
+class FlowIdentity:
+    """What identifies a stored flow definition (the export reads its loops by id and names it in the card)."""
+
+    id: int
+    name: str
+    arn: str
+    template_sha256: str
+
+
+def flow_definitions_named(conn: Connection, name_or_arn: str) -> list[FlowIdentity]:
+    """The stored flow definitions with this name (or this ARN), in any account or region, oldest first. (Here,
+    not in flows.py, which imports the template engine: the export reads loops and needs none.)"""
+    f = flow_definitions
+    column = f.c.arn if name_or_arn.startswith("arn:") else f.c.name
+    rows = conn.execute(
+        sa.select(f.c.id, f.c.name, f.c.arn, f.c.template_sha256).where(column == name_or_arn).order_by(f.c.id)
+    ).all()
+    return [FlowIdentity(int(r.id), str(r.name), str(r.arn), str(r.template_sha256)) for r in rows]
+
+
 # --- bulk reads in creation order (the export: crowdloop.export.sources) -----------------------------------
 # Keys are (created_at in microseconds, id): the (flow_definition_id, created_at, id) index orders them, and
 # integers need no datetime per row.

@@ -2,7 +2,7 @@
 aggregation, agreement statistics and a dataset card. See docs/export.md.
 
     options.py    ExportOptions: the dataset and its options (read-only, handed to every chunk)
-    sources.py    where loops come from: the store (through crowdloop.loops, .answers and .flows), a folder
+    sources.py    where loops come from: the store (through crowdloop.loops and crowdloop.answers), a folder
                   of output.json files, an s3:// prefix
     pipeline.py   the per-loop work: loops -> items -> filtered batches -> record batches, into a Tally
     tally.py      Tally: counts, problems, agreement statistics and mappings, with merge()

@@ -24,7 +24,7 @@ from crowdloop.export.options import ExportOptions
 from crowdloop.export.pipeline import Pipeline
 from crowdloop.export.sources import LoopRange, StoreReads, StoreSource
 from crowdloop.export.tally import Tally
-from crowdloop.flows import FlowIdentity
+from crowdloop.loops import FlowIdentity
 from crowdloop.store import Store, open_store
 
 

@@ -26,8 +26,7 @@ from orjson import loads as _loads
 from crowdloop.answers import submitted_answers
 from crowdloop.errors import InvalidInput, NotFound
 from crowdloop.export.model import Problem, ProblemLog, RawAnswer, RawLoop
-from crowdloop.flows import FlowIdentity, flow_definitions_named
-from crowdloop.loops import count_loops, loop_page, loop_range_cuts
+from crowdloop.loops import FlowIdentity, count_loops, flow_definitions_named, loop_page, loop_range_cuts
 from crowdloop.model import HumanLoopStatus
 from crowdloop.output import loads_json
 
