@@ -31,6 +31,7 @@ from crowdloop.model import FlowDefinitionStatus, HumanLoopStatus
 from crowdloop.paging import PageRequest
 from crowdloop.runtime import Caller, Services
 from crowdloop.store import Store
+from crowdloop.store.rows import driver_rows
 from crowdloop.store.tables import flow_definitions, human_loops, human_task_uis
 
 QUOTA_REFRESH_SECONDS = 2.0
@@ -379,3 +380,80 @@ def delete_human_loop(svc: Services, caller: Caller, name: str) -> None:
             raise NotFound("human loop", name, f"Human loop {name} does not exist.")
     if pending:
         output.after_commit(svc)
+
+
+@dataclass(frozen=True)
+class FlowIdentity:
+    """What identifies a stored flow definition (the export reads its loops by id and names it in the card)."""
+
+    id: int
+    name: str
+    arn: str
+    template_sha256: str
+
+
+def flow_definitions_named(conn: Connection, name_or_arn: str) -> list[FlowIdentity]:
+    """The stored flow definitions with this name (or this ARN), in any account or region, oldest first. (Here,
+    not in flows.py, which imports the template engine: the export reads loops and needs none.)"""
+    f = flow_definitions
+    column = f.c.arn if name_or_arn.startswith("arn:") else f.c.name
+    rows = conn.execute(
+        sa.select(f.c.id, f.c.name, f.c.arn, f.c.template_sha256).where(column == name_or_arn).order_by(f.c.id)
+    ).all()
+    return [FlowIdentity(int(r.id), str(r.name), str(r.arn), str(r.template_sha256)) for r in rows]
+
+
+# --- bulk reads in creation order (the export: crowdloop.export.sources) -----------------------------------
+# Keys are (created_at in microseconds, id): the (flow_definition_id, created_at, id) index orders them, and
+# integers need no datetime per row.
+
+
+def _created_us() -> sa.TypeCoerce[int]:
+    return sa.type_coerce(human_loops.c.created_at, sa.BigInteger)
+
+
+def loop_range_cuts(conn: Connection, flow_id: int, loops_per_range: int) -> list[tuple[int, int]]:
+    """The key of every loops_per_range-th loop of the flow definition in creation order, whatever its status
+    (the index alone says where: reading the status would read every loop). Only every n-th key is fetched:
+    a few per million loops."""
+    h = human_loops
+    number = sa.func.row_number().over(order_by=(h.c.created_at, h.c.id)).label("number")
+    numbered = sa.select(_created_us().label("at"), h.c.id, number).where(h.c.flow_definition_id == flow_id).subquery()
+    return [
+        (int(at), int(loop_id))
+        for at, loop_id in conn.execute(
+            sa.select(numbered.c.at, numbered.c.id)
+            .where(numbered.c.number % loops_per_range == 0)
+            .order_by(numbered.c.number)
+        )
+    ]
+
+
+def loop_page(
+    conn: Connection, flow_id: int, statuses: tuple[str, ...], after: tuple[int, int], limit: int
+) -> list[Any]:
+    """Up to `limit` loops of the flow definition with one of `statuses`, after the key `after`, in creation
+    order, as driver tuples (id, name, input_content, template_sha256, created_at in microseconds).
+
+    The keyset (created_at, id) > after is read as two index ranges: the rest of the loops created at that
+    instant, then the loops created later. SQLite would read a row-value comparison as created_at >= at and
+    walk again, on every page, all the loops created at that instant (a bulk start makes thousands)."""
+    h, created = human_loops, _created_us()
+    at, last = sa.bindparam("at", type_=sa.BigInteger), sa.bindparam("last", type_=sa.Integer)
+    size = sa.bindparam("limit", type_=sa.Integer)
+    columns = (h.c.id, h.c.name, h.c.input_content, h.c.template_sha256, created)
+    flow_loops = (h.c.flow_definition_id == flow_id, h.c.status.in_(statuses))
+    same_instant = sa.select(*columns).where(*flow_loops, created == at, h.c.id > last).order_by(h.c.id).limit(size)
+    later = sa.select(*columns).where(*flow_loops, created > at).order_by(h.c.created_at, h.c.id).limit(size)
+    position = {"at": after[0], "last": after[1]}
+    page = list(driver_rows(conn.execute(same_instant, {**position, "limit": limit})))
+    if len(page) < limit:
+        page += driver_rows(conn.execute(later, {**position, "limit": limit - len(page)}))
+    return page
+
+
+def count_loops(conn: Connection, flow_id: int, statuses: tuple[str, ...]) -> int:
+    """How many loops of the flow definition have one of `statuses`."""
+    h = human_loops
+    query = sa.select(sa.func.count()).select_from(h).where(h.c.flow_definition_id == flow_id, h.c.status.in_(statuses))
+    return int(conn.execute(query).scalar_one())

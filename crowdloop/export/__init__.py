@@ -1,9 +1,14 @@
 """Training data from human answers: preference pairs, KTO rows, rankings, ratings and labels, with
 aggregation, agreement statistics and a dataset card. See docs/export.md.
 
-    sources.py    where loops come from: the store, a folder of output.json files, an s3:// prefix
-    parallel.py   store sources in chunks of loops, on worker processes (--jobs), added up in loop order
-    chunks.py     one chunk: its record batches, counts, problems and agreement statistics
+    options.py    ExportOptions: the dataset and its options (read-only, handed to every chunk)
+    sources.py    where loops come from: the store (through crowdloop.loops and crowdloop.answers), a folder
+                  of output.json files, an s3:// prefix
+    pipeline.py   the per-loop work: loops -> items -> filtered batches -> record batches, into a Tally
+    tally.py      Tally: counts, problems, agreement statistics and mappings, with merge()
+    chunks.py     one chunk, a pure function of its task: its record batches and its Tally
+    parallel.py   orchestration: store sources in chunks, on worker processes (--jobs), tallies merged in
+                  loop order
     mapping.py    loop -> item: prompt, responses and each worker's judgment; conventions and mapping files
     model.py      RawLoop, Item, Judgment, Problem(Log), Kind, Policy, Consensus
     batches.py    items as arrays, grouped by shape (responses x annotators)
@@ -16,7 +21,7 @@ aggregation, agreement statistics and a dataset card. See docs/export.md.
     threads.py    BackgroundWriter: Parquet encoding on the second core
     card.py       the dataset card
     report.py     agreement / bias tables and the HTML report
-    api.py        Export, export(), iter_rows(), to_dataset()
+    api.py        Export (one pass or chunks), export(), iter_rows(), to_dataset()
     commands.py   the `crowdloop export ...` and `crowdloop report` commands
     deps.py       optional dependencies (extras `export`, `train`)
 

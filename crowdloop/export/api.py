@@ -9,113 +9,36 @@ iter_rows() and to_dataset() hand them to Python code.
 
 from __future__ import annotations
 
-import gc
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from crowdloop import __version__
-from crowdloop.errors import InvalidInput
-from crowdloop.export.agreement import Agreement
-from crowdloop.export.batches import BATCH_ITEMS, ItemBatch, batches, make_batch
+from crowdloop.config import load_settings
+from crowdloop.export.batches import BATCH_ITEMS
 from crowdloop.export.card import write_card
 from crowdloop.export.deps import require
-from crowdloop.export.mapping import Mapper, Mapping, load_mapping
-from crowdloop.export.model import Consensus, Item, Judgment, Kind, Policy, ProblemLog, RawLoop
-from crowdloop.export.pairs import (
-    KtoOptions,
-    PairOptions,
-    kto_label_rows,
-    kto_rows,
-    pair_rows,
-    preference_batch,
-    preference_schema,
-)
-from crowdloop.export.parallel import CHUNK_LOOPS
-from crowdloop.export.rows import label_consensus_rows, label_rows, ranking_rows, rating_rows, schema
+from crowdloop.export.mapping import describe_mappings
+from crowdloop.export.model import Judgment, RawLoop
+from crowdloop.export.options import DATASETS, ExportOptions, make_options
+from crowdloop.export.parallel import CHUNK_LOOPS, ChunkPlan, WorkerUse, chunked_batches, default_jobs
+from crowdloop.export.pipeline import Pipeline, schema
 from crowdloop.export.sources import Source, StoreSource, open_source
+from crowdloop.export.tally import Tally
 from crowdloop.export.writers import card_paths, check_output, open_writer
 from crowdloop.model import HumanLoopStatus
-
-DATASETS = ("preferences", "kto", "rankings", "ratings", "labels")
-_KINDS = {
-    "preferences": (Kind.RANKING, Kind.RATING),
-    "kto": (Kind.RANKING, Kind.RATING, Kind.LABEL),
-    "rankings": (Kind.RANKING, Kind.RATING),
-    "ratings": (Kind.RATING,),
-    "labels": (Kind.LABEL,),
-    "report": (Kind.RANKING, Kind.RATING, Kind.LABEL),
-}  # report: statistics only, no rows
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection while a batch is made. Reading a batch allocates a million small objects
-    (parsed JSON, tuples) that reference counting frees, none in cycles; the collector's passes over them
-    took 40% of an export's time. It runs again between batches, so user code never sees it off."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-@dataclass(frozen=True)
-class ExportOptions:
-    dataset: str = "preferences"
-    policy: Policy = Policy.ALL
-    ties: bool = False
-    consensus: Consensus | None = None
-    conversational: bool = False
-    mapping: Mapping | None = None
-    dimension: str | None = None
-    kto_threshold: float | None = None
-    min_agreement: float | None = None
-    min_annotators: int = 1
-    exclude_workers: tuple[str, ...] = ()
-    include_stopped: bool = False
-
-    def describe(self) -> dict[str, Any]:
-        described = {k: v for k, v in asdict(self).items() if k != "mapping"}
-        described["exclude_workers"] = list(self.exclude_workers)
-        return {k: (v.value if hasattr(v, "value") else v) for k, v in described.items()}
-
-
-def make_options(
-    dataset: str = "preferences",
-    *,
-    policy: str | Policy = Policy.ALL,
-    ties: bool = False,
-    consensus: str | Consensus | None = None,
-    conversational: bool = False,
-    mapping: str | Path | Mapping | None = None,
-    **rest: Any,
-) -> ExportOptions:
-    """ExportOptions from plain values (strings for the enums, a path for the mapping file)."""
-    if dataset not in _KINDS:
-        raise InvalidInput(f"dataset must be one of {', '.join(DATASETS)}, not {dataset!r}", "dataset")
-    try:
-        chosen_policy, chosen_consensus = Policy(policy), Consensus(consensus) if consensus else None
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from exc
-    if mapping is not None and not isinstance(mapping, Mapping):
-        mapping = load_mapping(mapping)
-    if "exclude_workers" in rest:
-        rest["exclude_workers"] = tuple(rest["exclude_workers"])
-    return ExportOptions(dataset, chosen_policy, ties, chosen_consensus, conversational, mapping, **rest)
+from crowdloop.store import open_store
 
 
 @dataclass
 class Export:
-    """One pass over the sources. Iterate batches() once; afterwards card() describes what was produced."""
+    """One pass over the sources. Iterate batches() once; afterwards card() describes what was produced.
+
+    Store sources are read in chunks (crowdloop.export.parallel), by several processes unless jobs is 1;
+    other sources in one pass (crowdloop.export.pipeline). Either way the figures add up in `tally`."""
 
     sources: Sequence[Source]
     options: ExportOptions = field(default_factory=ExportOptions)
@@ -125,186 +48,52 @@ class Export:
     chunk_loops: int = CHUNK_LOOPS  # store sources are read in chunks of this many loops
 
     def __post_init__(self) -> None:
-        self.problems = ProblemLog()
-        self.mapper = Mapper(self.problems, self.options.mapping, self.options.dimension)
-        lowest = self.options.mapping.lowest_is_best if self.options.mapping else True
-        self.agreement = Agreement(lowest_is_best=lowest)
-        self.counts: dict[str, int] = {
-            "loops_read": 0,
-            "items_mapped": 0,
-            "answers_excluded_by_worker": 0,
-            "items_below_min_annotators": 0,
-            "items_below_min_agreement": 0,
-            "items_exported": 0,
-            "rows": 0,
-        }
-        self.kind: Kind | None = None
+        self.tally = Tally.start(self.options)
+        self.workers = WorkerUse()
         self.created_at = datetime.now(UTC)
-        self.chat_prompts = self.options.conversational and self.options.dataset in ("preferences", "kto")
-        self.workers_used = 0  # worker processes of the last batches() (0: none)
-        self.worker_peaks: dict[int, int] = {}  # worker pid -> its peak resident memory in KiB
+
+    @property
+    def workers_used(self) -> int:
+        """Worker processes of the last batches() (0: none)."""
+        return self.workers.used
+
+    @property
+    def worker_peaks(self) -> dict[int, int]:
+        """Worker pid -> its peak resident memory in KiB."""
+        return self.workers.peaks
 
     def schema(self) -> Any:
-        o = self.options
-        if o.dataset == "preferences":
-            return preference_schema(PairOptions(o.policy, o.ties, o.consensus, o.conversational))
-        return schema(o.dataset, o.consensus is not None, o.conversational)
-
-    def items(self) -> Iterator[Item]:
-        excluded = set(self.options.exclude_workers)
-        for source in self.sources:
-            for loop in source.loops(self.problems):
-                self.counts["loops_read"] += 1
-                if self.on_loop is not None:
-                    self.on_loop()
-                if excluded:
-                    loop = self._without_workers(loop, excluded)
-                item = self.mapper.map(loop)
-                if item is None:
-                    continue
-                self.counts["items_mapped"] += 1
-                if self.kind is None:
-                    self._check_kind(item.kind)
-                    self.kind = item.kind
-                if type(item.prompt) is not str and not self.chat_prompts:
-                    self._refuse_chat(item)
-                if len(item.judgments) < self.options.min_annotators:
-                    self.counts["items_below_min_annotators"] += 1
-                    continue
-                yield item
-
-    def _without_workers(self, loop: RawLoop, excluded: set[str]) -> RawLoop:
-        kept = tuple(a for a in loop.answers if a.worker_id not in excluded)
-        self.counts["answers_excluded_by_worker"] += len(loop.answers) - len(kept)
-        return RawLoop(loop.name, loop.flow, loop.input, kept, loop.origin) if len(kept) != len(loop.answers) else loop
-
-    def _refuse_chat(self, item: Item) -> None:
-        dataset = self.options.dataset
-        if dataset in ("preferences", "kto"):
-            raise InvalidInput(
-                f"The prompt of {item.item_id} is a list of chat messages, which a text prompt column "
-                "cannot hold: export with --conversational (TRL's conversational format keeps "
-                "the turns as they are).",
-                "conversational",
-            )
-        raise InvalidInput(
-            f"The prompt of {item.item_id} is a list of chat messages, which {dataset} rows (a text "
-            "prompt) cannot hold: export preferences or kto with --conversational.",
-            "conversational",
-        )
-
-    def _check_kind(self, kind: Kind) -> None:
-        allowed = _KINDS[self.options.dataset]
-        if kind not in allowed:
-            hint = {
-                Kind.LABEL: "labels (or kto with desirable labels in a mapping file)",
-                Kind.RANKING: "preferences, rankings or kto",
-                Kind.RATING: "preferences, rankings, ratings or kto",
-            }
-            raise InvalidInput(
-                f"The answers are {kind.value}s, which cannot make a {self.options.dataset} dataset; "
-                f"export {hint[kind]}.",
-                "dataset",
-            )
+        return schema(self.options)
 
     def batches(self) -> Iterator[Any]:
-        """Arrow record batches of the dataset, in item order. Store sources are read in chunks, by several
-        processes unless jobs is 1 (crowdloop.export.parallel); the result is the same either way."""
+        """Arrow record batches of the dataset, in item order; the result is the same whatever jobs is."""
         if self._chunked():
-            from crowdloop.export.parallel import chunked_batches, default_jobs
-
-            yield from chunked_batches(self, self.jobs or default_jobs())
+            sources = [source for source in self.sources if isinstance(source, StoreSource)]
+            plan = ChunkPlan(
+                self.options, self.jobs or default_jobs(), self.chunk_loops, self.batch_items, self.on_loop
+            )
+            yield from chunked_batches(sources, plan, self.tally, self.workers)
             return
-        pa = require("pyarrow")
-        target = self.schema()
-        collected: list[Item] = []
-        stream = batches(self.items(), self.batch_items)
-        while True:
-            with paused_gc():
-                record = self._next_record(stream, target, collected)
-            if record is None:
-                break
-            yield record
-        if collected:
-            record = pa.Table.from_pylist(label_consensus_rows(collected), schema=target).combine_chunks()
-            for part in record.to_batches():
-                self.counts["rows"] += part.num_rows
-                yield part
+        yield from self._pipeline().records(self._loops())
 
     def _chunked(self) -> bool:
         """Store sources only, and not a dataset that needs every item at once (Dawid-Skene labels)."""
-        every_item = self.options.dataset == "labels" and self.options.consensus is not None
-        return bool(self.sources) and not every_item and all(isinstance(s, StoreSource) for s in self.sources)
+        return (
+            bool(self.sources)
+            and not self.options.every_item_at_once
+            and all(isinstance(s, StoreSource) for s in self.sources)
+        )
 
-    def _next_record(self, stream: Iterator[ItemBatch], target: Any, collected: list[Item]) -> Any:
-        """The record batch of the next batch of items that has any after filtering (None at the end). The items
-        are freed when this returns, before the collector runs again."""
-        o = self.options
-        for batch in stream:
-            kept = self._filter(batch)
-            if not kept.items:
-                continue
-            if o.dataset == "labels" and o.consensus is not None:
-                collected.extend(kept.items)  # Dawid-Skene needs every item: labels are small
-                continue
-            record = self._record(kept, target)
-            self.counts["rows"] += record.num_rows
-            return record
-        return None
+    def _pipeline(self) -> Pipeline:
+        return Pipeline(self.options, self.tally, self.batch_items, self.on_loop)
 
-    def _filter(self, batch: ItemBatch) -> ItemBatch:
-        agreement = self.agreement.item_agreement(batch)
-        keep = np.ones(len(batch.items), dtype=bool)
-        if self.options.min_agreement is not None:
-            keep = ~np.isnan(agreement) & (agreement >= self.options.min_agreement - 1e-12)
-            self.counts["items_below_min_agreement"] += int((~keep).sum())
-        self.agreement.add(batch, agreement, keep)
-        self.counts["items_exported"] += int(keep.sum())
-        if keep.all():
-            batch.agreement = agreement
-            return batch
-        kept = [item for item, k in zip(batch.items, keep.tolist(), strict=True) if k]
-        if not kept:
-            return ItemBatch([], batch.kind)
-        filtered = make_batch(kept)
-        filtered.agreement = agreement[keep]
-        return filtered
-
-    def _record(self, batch: ItemBatch, target: Any) -> Any:
-        pa = require("pyarrow")
-        o = self.options
-        if o.dataset == "preferences":
-            options = PairOptions(o.policy, o.ties, o.consensus, o.conversational)
-            return preference_batch(batch, pair_rows(batch, options), options)
-        if o.dataset == "kto":
-            if batch.kind is Kind.LABEL:
-                desirable = o.mapping.desirable if o.mapping else ()
-                if not desirable:
-                    raise InvalidInput(
-                        "KTO rows from labels need `desirable = [...]` labels in the mapping file.", "mapping"
-                    )
-                rows = kto_label_rows(batch, desirable, o.conversational)
-            else:
-                rows = kto_rows(batch, KtoOptions(o.consensus, o.kto_threshold, o.conversational))
-        elif o.dataset == "rankings":
-            assert batch.agreement is not None
-            rows = ranking_rows(batch, o.consensus is not None, batch.agreement)
-        elif o.dataset == "ratings":
-            rows = rating_rows(batch, o.consensus is not None)
-        else:
-            rows = label_rows(batch)
-        return pa.RecordBatch.from_pylist(rows, schema=target)
+    def _loops(self) -> Iterator[RawLoop]:
+        for source in self.sources:
+            yield from source.loops(self.tally.problems)
 
     def analyse(self) -> dict[str, Any]:
         """Read everything for the agreement statistics only (no rows); returns the card."""
-        stream = batches(self.items(), self.batch_items)
-        while True:
-            with paused_gc():
-                batch = next(stream, None)
-                if batch is None:
-                    break
-                self._filter(batch)
-                del batch  # freed before the collector runs again
+        self._pipeline().analyse(self._loops())
         return self.card()
 
     def loops_expected(self) -> int | None:
@@ -322,17 +111,24 @@ class Export:
             yield from record.to_pylist()
 
     def card(self, output: dict[str, Any] | None = None) -> dict[str, Any]:
+        tally = self.tally
         return {
             "crowdloop_version": __version__,
             "created_at": self.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "output": {"dataset": self.options.dataset, "rows": self.counts["rows"], **(output or {})},
+            "output": {"dataset": self.options.dataset, "rows": tally.counts["rows"], **(output or {})},
             "options": self.options.describe(),
             "sources": [source.describe() for source in self.sources],
-            "mapping": self.mapper.mappings(),
-            "counts": dict(self.counts),
-            "problems": self.problems.as_dict(),
-            "agreement": self.agreement.summary(),
+            "mapping": describe_mappings(self.options.mapping, tally.detected),
+            "counts": dict(tally.counts),
+            "problems": tally.problems.as_dict(),
+            "agreement": tally.agreement.summary(),
         }
+
+
+def store_url(database_url: str | None, data_dir: str | None) -> str:
+    """The store's URL: database_url, else the SQLite database in data_dir (default: the settings' default)."""
+    given = {"database_url": database_url, "data_dir": data_dir}
+    return load_settings(given, env={}).resolved_database_url
 
 
 def open_sources(
@@ -344,8 +140,10 @@ def open_sources(
     data_dir: str | None = None,
     include_stopped: bool = False,
 ) -> list[Source]:
-    """Sources for `specs` (flow definition names or ARNs, folders, s3:// prefixes). The store is opened
-    (read-only use, no migration) from database_url / data_dir / CROWDLOOP_* settings when a spec needs it."""
+    """Sources for `specs` (flow definition names or ARNs, folders, s3:// prefixes). When a spec needs the store
+    and none is given, it is opened (read-only use, no migration) from database_url, else from data_dir (as
+    `crowdloop serve` would: crowdloop.config's defaults). Nothing is read from the environment: the commands
+    resolve CROWDLOOP_DATABASE_URL and CROWDLOOP_DATA_DIR (crowdloop.export.commands) and pass them."""
     if isinstance(specs, str):
         specs = [specs]
     statuses = (
@@ -357,11 +155,7 @@ def open_sources(
     for spec in specs:
         needs_store = not spec.startswith("s3://") and not Path(spec).expanduser().is_dir()
         if needs_store and store is None:
-            from crowdloop.config import load_settings
-            from crowdloop.store import open_store
-
-            settings = load_settings({"database_url": database_url, "data_dir": data_dir})
-            store = open_store(settings.resolved_database_url, migrate=False)
+            store = open_store(store_url(database_url, data_dir), migrate=False)
         result.append(open_source(spec, store=store, s3_client=s3_client, statuses=statuses))
     return result
 

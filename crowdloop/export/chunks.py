@@ -1,9 +1,11 @@
 """One chunk of a store export: a range of a flow definition's loops, mapped, filtered and turned into record
-batches, with the counts, problems and agreement statistics of that range alone.
+batches, with the Tally of that range alone (counts, problems, agreement statistics, mappings detected).
 
-The chunk is the unit of work of crowdloop.export.parallel: the export process runs the chunks itself
-(--jobs 1) or has worker processes run them, and adds their results up in loop order. Either way the same
-chunks are made, so the dataset and the card do not depend on --jobs.
+run_chunk(task, store) is a function of its task (the range, the export options, the mappings known when
+the chunk starts: read-only) and the store it reads; it changes nothing but its result. It is the unit of
+work of crowdloop.export.parallel: the export process runs the chunks itself (--jobs 1) or has worker
+processes run them, and merges their tallies in loop order. Either way the same chunks are made, so the
+dataset and the card do not depend on --jobs.
 
 A worker process opens its own store (one per URL) and writes its record batches to an Arrow IPC file in
 shared memory (/dev/shm), which the export process maps instead of unpickling megabytes from a pipe.
@@ -13,85 +15,49 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
-from crowdloop.export.agreement import Agreement
 from crowdloop.export.deps import require
-from crowdloop.export.mapping import Mapping
-from crowdloop.export.model import Kind, ProblemLog, RawLoop
-from crowdloop.export.sources import FlowRef, LoopRange, StoreSource
-
-if TYPE_CHECKING:
-    from crowdloop.export.api import ExportOptions
-    from crowdloop.store import Store
+from crowdloop.export.mapping import Detected
+from crowdloop.export.options import ExportOptions
+from crowdloop.export.pipeline import Pipeline
+from crowdloop.export.sources import LoopRange, StoreReads, StoreSource
+from crowdloop.export.tally import Tally
+from crowdloop.loops import FlowIdentity
+from crowdloop.store import Store, open_store
 
 
 @dataclass(frozen=True)
 class ChunkTask:
+    """A chunk to export, with everything it needs (read-only, picklable for a worker process)."""
+
     url: str  # the store, for a worker process to open
-    flow: FlowRef
+    flow: FlowIdentity
     statuses: tuple[str, ...]
     span: LoopRange
     options: ExportOptions
     batch_items: int
-    mappings: dict[str, Mapping]  # detected mappings by flow definition, as the chunk starts
-    kind: Kind | None  # the kind of answer the export reads, once known
+    detected: Detected  # the mappings known as the chunk starts (the chunk works on a copy)
 
 
 @dataclass
 class ChunkResult:
     records: list[Any]  # pyarrow RecordBatches (from a worker: empty, they are in a file, see read_records)
-    counts: dict[str, int]
-    problems: ProblemLog
-    agreement: Agreement  # recorded with model_items
-    mappings: dict[str, Mapping]
-    kind: Kind | None  # the mapper's
-    item_kind: Kind | None  # the items' (None: no item)
-    loops_read: int
-    loop_templates: set[str] = field(default_factory=set)
+    tally: Tally  # the chunk's figures alone (its agreement recorded with model_items)
+    reads: StoreReads  # what the chunk read of the store source
     pid: int = 0
     peak_rss_kb: int = 0  # the process's peak resident memory so far
 
 
-class _RangeSource:
-    """The Source protocol over one range of a store source."""
-
-    def __init__(self, source: StoreSource, span: LoopRange) -> None:
-        self.source = source
-        self.span = span
-
-    def loops(self, problems: ProblemLog) -> Iterator[RawLoop]:
-        return self.source.loops_between(self.span, problems)
-
-    def describe(self) -> dict[str, Any]:
-        return self.source.describe()
-
-
 def run_chunk(task: ChunkTask, store: Store) -> ChunkResult:
-    """Export the loops of task.span (in this process) with the mapper state the chunk starts with."""
-    from crowdloop.export.api import Export
-
+    """Export the loops of task.span (in this process), starting from the mappings the task names. Changes
+    nothing but the result: the export process adds it up (crowdloop.export.parallel)."""
+    tally = Tally.start(task.options, task.detected, part=True)
     source = StoreSource(store, task.flow.name, statuses=task.statuses, known=task.flow)
-    job = Export([_RangeSource(source, task.span)], task.options, batch_items=task.batch_items)
-    job.agreement.model_items = []
-    job.mapper.by_flow.update(task.mappings)
-    job.mapper.kind = task.kind
-    records = list(job.batches())
-    return ChunkResult(
-        records,
-        job.counts,
-        job.problems,
-        job.agreement,
-        job.mapper.by_flow,
-        job.mapper.kind,
-        job.kind,
-        source.loops_read,
-        source.loop_templates,
-        os.getpid(),
-        peak_rss_kb(),
-    )
+    pipeline = Pipeline(task.options, tally, task.batch_items)
+    records = list(pipeline.records(source.loops_between(task.span, tally.problems)))
+    return ChunkResult(records, tally, source.reads, os.getpid(), peak_rss_kb())
 
 
 def peak_rss_kb() -> int:
@@ -138,8 +104,6 @@ def run_in_worker(task: ChunkTask, records_path: str) -> ChunkResult:
     records_path (result.records is empty)."""
     store = _stores.get(task.url)
     if store is None:
-        from crowdloop.store import open_store
-
         store = _stores[task.url] = open_store(task.url, migrate=False)
     result = run_chunk(task, store)
     write_records(result.records, records_path)

@@ -1,7 +1,9 @@
 """`crowdloop export DATASET ...` and `crowdloop report ...`: parse, then call crowdloop.export.api.
 
-Registered in crowdloop/cli.py with `main.add_command(export)` and `main.add_command(report)`. Only click
-is imported here; numpy, pyarrow and the rest load when a command runs (extra `export`).
+Registered in crowdloop/cli.py with `main.add_command(export)` and `main.add_command(report)`. The store comes
+from --database-url / --data-dir, then CROWDLOOP_* variables (crowdloop.config), resolved here: the library
+reads no environment. Only click and the settings are imported here; numpy, pyarrow and the rest load when a
+command runs (extra `export`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 import click
 
+from crowdloop.config import load_settings
 from crowdloop.errors import CrowdloopError
 from crowdloop.export.deps import require
 
@@ -255,7 +258,9 @@ def _format_for(output: Path) -> str:
 
 
 def _store(options: dict[str, Any]) -> dict[str, Any]:
-    return {"database_url": options.pop("database_url"), "data_dir": options.pop("data_dir")}
+    """The store's URL from --database-url / --data-dir, then CROWDLOOP_* variables, then the defaults."""
+    settings = load_settings({"database_url": options.pop("database_url"), "data_dir": options.pop("data_dir")})
+    return {"database_url": settings.resolved_database_url}
 
 
 def _common(options: dict[str, Any]) -> dict[str, Any]:

@@ -282,39 +282,74 @@ class BadAnswer(Exception):
         self.detail = detail
 
 
-class Mapper:
-    """Turns RawLoops into Items with one mapping (given, or detected per flow definition). Loops or answers
-    that do not fit are added to `problems` with their reason."""
+@dataclass
+class Detected:
+    """The mappings found so far: detected per flow definition (from its first loop that matches a
+    convention), and the kind of answer the export reads (the first mapping's, or the given mapping's)."""
 
-    def __init__(self, problems: ProblemLog, mapping: Mapping | None = None, dimension: str | None = None) -> None:
+    by_flow: dict[str, Mapping] = dataclasses.field(default_factory=dict)
+    kind: Kind | None = None
+
+    @classmethod
+    def before(cls, given: Mapping | None) -> Detected:
+        """Nothing detected yet: the kind is the given mapping's, if any."""
+        return cls(kind=given.kind if given else None)
+
+    def copy(self) -> Detected:
+        return Detected(dict(self.by_flow), self.kind)
+
+    def merge(self, later: Detected) -> None:
+        """Add what a later part of the same stream detected (a chunk of a parallel export): the first
+        mapping of each flow definition stays."""
+        for flow, mapping in later.by_flow.items():
+            self.by_flow.setdefault(flow, mapping)
+        self.kind = self.kind or later.kind
+
+
+def describe_mappings(given: Mapping | None, detected: Detected) -> list[dict[str, Any]]:
+    """The mappings for the dataset card: the given one, or each flow definition's detected one."""
+    if given is not None:
+        return [given.describe()]
+    return [{"flow_definition": flow, **m.describe()} for flow, m in sorted(detected.by_flow.items())]
+
+
+class Mapper:
+    """Turns RawLoops into Items with one mapping (given, or detected per flow definition, kept in
+    `detected`). Loops or answers that do not fit are added to `problems` with their reason."""
+
+    def __init__(
+        self,
+        problems: ProblemLog,
+        mapping: Mapping | None = None,
+        dimension: str | None = None,
+        detected: Detected | None = None,
+    ) -> None:
         self.problems = problems
         self.given = mapping
         self.dimension = dimension
-        self.by_flow: dict[str, Mapping] = {}
-        self.kind: Kind | None = mapping.kind if mapping else None
+        self.detected = detected if detected is not None else Detected.before(mapping)
         self._readers: dict[int, Callable[[Any, str, int], Judgment]] = {}
 
     def mappings(self) -> list[dict[str, Any]]:
-        if self.given is not None:
-            return [self.given.describe()]
-        return [{"flow_definition": flow, **m.describe()} for flow, m in sorted(self.by_flow.items())]
+        return describe_mappings(self.given, self.detected)
 
     def map(self, loop: RawLoop) -> Item | None:
-        mapping = self.given or self.by_flow.get(loop.flow)
+        detected = self.detected
+        mapping = self.given or detected.by_flow.get(loop.flow)
         if mapping is None:
             mapping = detect(loop, self.dimension)
             if mapping is None:
                 self._loop_problem(loop, "answer format not recognised", _shape(loop))
                 return None
-            if self.kind is not None and mapping.kind is not self.kind:
+            if detected.kind is not None and mapping.kind is not detected.kind:
                 self._loop_problem(
                     loop,
                     "different kind of answer",
-                    f"{mapping.name} ({mapping.kind}) while this export reads {self.kind} answers",
+                    f"{mapping.name} ({mapping.kind}) while this export reads {detected.kind} answers",
                 )
                 return None
-            self.kind = mapping.kind
-            self.by_flow[loop.flow] = mapping
+            detected.kind = mapping.kind
+            detected.by_flow[loop.flow] = mapping
         try:
             prompt, responses, models = self._input(mapping, loop.input)
         except BadAnswer as bad:

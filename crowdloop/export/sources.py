@@ -16,18 +16,19 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 from orjson import loads as _loads
 
+from crowdloop.answers import submitted_answers
 from crowdloop.errors import InvalidInput, NotFound
 from crowdloop.export.model import Problem, ProblemLog, RawAnswer, RawLoop
-from crowdloop.model import AssignmentState, HumanLoopStatus
+from crowdloop.loops import FlowIdentity, count_loops, flow_definitions_named, loop_page, loop_range_cuts
+from crowdloop.model import HumanLoopStatus
 from crowdloop.output import loads_json
-from crowdloop.store.tables import assignments, flow_definitions, human_loops, workers
 
 if TYPE_CHECKING:
     from crowdloop.store import Store
@@ -85,36 +86,22 @@ def loop_from_document(document: Any, origin: str, problems: ProblemLog) -> RawL
     return RawLoop(name, flow, document.get("inputContent"), tuple(answers), origin)
 
 
-@dataclass(frozen=True)
-class FlowRef:
-    """The flow definition a store source reads (looked up once, handed to the processes of a parallel export)."""
-
-    flow_id: int
-    name: str
-    arn: str
-    template_sha256: str
-
-
-def _find_flow(store: Store, flow: str) -> FlowRef:
-    f = flow_definitions
-    column = f.c.arn if flow.startswith("arn:") else f.c.name
+def _find_flow(store: Store, flow: str) -> FlowIdentity:
     with store.read() as conn:
-        rows = conn.execute(
-            sa.select(f.c.id, f.c.name, f.c.arn, f.c.template_sha256).where(column == flow).order_by(f.c.id)
-        ).all()
-    if not rows:
+        found = flow_definitions_named(conn, flow)
+    if not found:
         raise NotFound(
             "flow definition",
             flow,
             f"No flow definition named '{flow}' in the store at {_safe_url(store.url)}, and no folder of that name.",
         )
-    if len(rows) > 1:
+    if len(found) > 1:
         raise InvalidInput(
             f"Several flow definitions are named '{flow}' (in different accounts or regions); "
-            "pass one ARN: " + ", ".join(r.arn for r in rows),
+            "pass one ARN: " + ", ".join(f.arn for f in found),
             "source",
         )
-    return FlowRef(int(rows[0].id), str(rows[0].name), str(rows[0].arn), str(rows[0].template_sha256))
+    return found[0]
 
 
 @dataclass(frozen=True)
@@ -128,20 +115,34 @@ class LoopRange:
     expected: int = 0
 
 
+@dataclass
+class StoreReads:
+    """What a store source has read: how many loops, and the template hashes they were started with."""
+
+    loops: int = 0
+    templates: set[str] = field(default_factory=set)
+
+    def merge(self, other: StoreReads) -> None:
+        """Add what a chunk of the same source read."""
+        self.loops += other.loops
+        self.templates.update(other.templates)
+
+
 class StoreSource:
     """Loops of one flow definition in the crowdloop store, read in pages of PAGE_LOOPS by id."""
 
-    def __init__(self, store: Store, flow: str, *, statuses: tuple[str, ...], known: FlowRef | None = None) -> None:
+    def __init__(
+        self, store: Store, flow: str, *, statuses: tuple[str, ...], known: FlowIdentity | None = None
+    ) -> None:
         self.store = store
         self.flow = flow
         self.statuses = statuses
         self.ref = known or _find_flow(store, flow)
-        self.flow_id = self.ref.flow_id
+        self.flow_id = self.ref.id
         self.flow_name = self.ref.name
         self.flow_arn = self.ref.arn
         self.template_sha256 = self.ref.template_sha256
-        self.loop_templates: set[str] = set()
-        self.loops_read = 0
+        self.reads = StoreReads()  # by this object, or by the chunks added to it (crowdloop.export.parallel)
 
     def loops(self, problems: ProblemLog) -> Iterator[RawLoop]:
         """The loops in creation order."""
@@ -149,73 +150,35 @@ class StoreSource:
 
     def loops_between(self, span: LoopRange, problems: ProblemLog) -> Iterator[RawLoop]:
         """The loops of one range of the creation order (a chunk of a parallel export), in that order."""
-        flow = self.flow_name
+        flow, reads = self.flow_name, self.reads
         for page, answers in self._pages(span):
-            self.loops_read += len(page)
-            self.loop_templates.update(row[3] for row in page)
+            reads.loops += len(page)
+            reads.templates.update(row[3] for row in page)
             for loop_id, name, input_content, _, _ in page:
                 yield RawLoop(name, flow, _parse(input_content), tuple(answers[loop_id]), flow + "/" + name)
 
     def ranges(self, loops_per_range: int) -> list[LoopRange]:
         """The flow definition's loops cut into ranges of `loops_per_range` in creation order, whatever their
-        status (the (flow, created_at, id) index alone says where: reading the status would read every loop);
-        a range holds at most that many loops of the statuses read. The last range is open-ended, so that it
-        also takes loops started after this call. Only every n-th key is fetched: a few per million loops."""
-        h = human_loops
-        created = sa.type_coerce(h.c.created_at, sa.BigInteger)
-        number = sa.func.row_number().over(order_by=(h.c.created_at, h.c.id)).label("number")
-        numbered = (
-            sa.select(created.label("at"), h.c.id, number).where(h.c.flow_definition_id == self.flow_id).subquery()
-        )
+        status (crowdloop.loops.loop_range_cuts); a range holds at most that many loops of the statuses read.
+        The last range is open-ended, so that it also takes loops started after this call."""
         with self.store.read() as conn:
-            cuts = [
-                (int(at), int(loop_id))
-                for at, loop_id in conn.execute(
-                    sa.select(numbered.c.at, numbered.c.id)
-                    .where(numbered.c.number % loops_per_range == 0)
-                    .order_by(numbered.c.number)
-                )
-            ]
+            cuts = loop_range_cuts(conn, self.flow_id, loops_per_range)
         starts: list[tuple[int, int] | None] = [None, *cuts]
         stops: list[tuple[int, int] | None] = [*cuts, None]
         return [LoopRange(start, stop, loops_per_range) for start, stop in zip(starts, stops, strict=True)]
 
     def _pages(self, span: LoopRange) -> Iterator[tuple[Sequence[Any], dict[int, list[RawAnswer]]]]:
-        """Pages of the loops of `span` in creation order (keyset on the (flow, created_at, id) index), with the
-        answers of each loop of a page (looked up by loop id). A page asks for no more loops than the span is
-        expected to hold, and the span ends at its `stop` key. The state of an answer is checked here, not in
-        SQL, so that SQLite (which has no statistics) looks answers up by loop instead of scanning every
-        submitted answer."""
-        h, a, w = human_loops, assignments, workers
-        created = sa.type_coerce(h.c.created_at, sa.BigInteger)  # microseconds: no datetime per row
-        at, last = sa.bindparam("at", type_=sa.BigInteger), sa.bindparam("last", type_=sa.Integer)
-        limit = sa.bindparam("limit", type_=sa.Integer)
-        columns = (h.c.id, h.c.name, h.c.input_content, h.c.template_sha256, created)
-        flow_loops = (h.c.flow_definition_id == self.flow_id, h.c.status.in_(self.statuses))
-        # The keyset (created_at, id) > (at, last) as two index ranges: the rest of the loops created at `at`,
-        # then the loops created later. SQLite would read a row-value comparison as created_at >= at and walk
-        # again, on every page, all the loops created at that instant (a bulk start makes thousands of them).
-        same_instant = (
-            sa.select(*columns).where(*flow_loops, created == at, h.c.id > last).order_by(h.c.id).limit(limit)
-        )
-        later = sa.select(*columns).where(*flow_loops, created > at).order_by(h.c.created_at, h.c.id).limit(limit)
-        answer_query = (
-            sa.select(a.c.loop_id, a.c.state, w.c.worker_id, a.c.answer_content)
-            .join(w, w.c.id == a.c.worker_id)
-            .where(a.c.loop_id.between(sa.bindparam("low"), sa.bindparam("high")))
-            .order_by(a.c.loop_id, a.c.ended_at, a.c.id)
-        )
-        submitted = AssignmentState.SUBMITTED.value
+        """Pages of the loops of `span` in creation order (keyset on the (flow, created_at, id) index:
+        crowdloop.loops.loop_page), with the submitted answers of each loop of a page (looked up by loop id:
+        crowdloop.answers.submitted_answers). A page asks for no more loops than the span is expected to
+        hold, and the span ends at its `stop` key."""
         new_answer = functools.partial(tuple.__new__, RawAnswer)  # RawAnswer(...) without its Python-level __new__
-        start_at, start_id = span.start or (-(2**62), 0)
-        position: dict[str, Any] = {"at": start_at, "last": start_id}
+        position = span.start or (-(2**62), 0)
         expected = span.expected
         while True:
             size = PAGE_LOOPS if span.stop is None or expected <= 0 else min(PAGE_LOOPS, expected)
             with self.store.read() as conn:
-                page = list(_rows(conn.execute(same_instant, {**position, "limit": size})))
-                if len(page) < size:
-                    page += _rows(conn.execute(later, {**position, "limit": size - len(page)}))
+                page = loop_page(conn, self.flow_id, self.statuses, position, size)
                 beyond = False  # the page reached past the span: it ends here
                 if span.stop is not None:
                     kept = [row for row in page if (row[4], row[0]) <= span.stop]
@@ -224,10 +187,8 @@ class StoreSource:
                     return
                 answers: dict[int, list[RawAnswer]] = {row[0]: [] for row in page}
                 ids = list(answers)
-                for loop_id, state, worker_id, answer in _rows(
-                    conn.execute(answer_query, {"low": min(ids), "high": max(ids)})
-                ):
-                    if state == submitted and (into := answers.get(loop_id)) is not None:
+                for loop_id, _, worker_id, answer in submitted_answers(conn, min(ids), max(ids)):
+                    if (into := answers.get(loop_id)) is not None:
                         try:
                             parsed = _loads(answer)
                         except ValueError:  # not JSON for orjson (or NULL): the careful way
@@ -237,19 +198,12 @@ class StoreSource:
             last_key = (page[-1][4], page[-1][0])
             if beyond or last_key == span.stop:
                 return
-            position = {"at": last_key[0], "last": last_key[1]}
+            position = last_key
             expected -= len(page)
 
     def count(self) -> int:
-        h = human_loops
         with self.store.read() as conn:
-            return int(
-                conn.execute(
-                    sa.select(sa.func.count())
-                    .select_from(h)
-                    .where(h.c.flow_definition_id == self.flow_id, h.c.status.in_(self.statuses))
-                ).scalar_one()
-            )
+            return count_loops(conn, self.flow_id, self.statuses)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -258,9 +212,9 @@ class StoreSource:
             "flow_definition": self.flow_name,
             "flow_definition_arn": self.flow_arn,
             "template_sha256": self.template_sha256,
-            "loop_template_sha256": sorted(self.loop_templates),
+            "loop_template_sha256": sorted(self.reads.templates),
             "statuses": list(self.statuses),
-            "loops_read": self.loops_read,
+            "loops_read": self.reads.loops,
         }
 
 
@@ -348,15 +302,6 @@ class S3Source:
             "template_sha256": None,
             "loops_read": self.loops_read,
         }
-
-
-def _rows(result: sa.CursorResult[Any], limit: int | None = None) -> Sequence[Any]:
-    """All rows (or the first `limit`) as the driver's tuples: the selected columns need no conversion, and
-    skipping SQLAlchemy's Row objects saves a third of the time of reading a million answers."""
-    cursor = result.cursor
-    rows: Sequence[Any] = [] if cursor is None else cursor.fetchall() if limit is None else cursor.fetchmany(limit)
-    result.close()
-    return rows
 
 
 def _parse(text: str | None) -> Any:

@@ -34,8 +34,8 @@ STORE_STATEMENTS = ("store.tables", "store.dialect", "store.prepared")
 WEB = ("aws", "portal")
 WEB_FRAMEWORKS = ("starlette", "uvicorn")
 
-# Removed when export/ reads through the domain (issue 9 item 4).
-EDGE_EXCEPTIONS = {"crowdloop.export.sources"}
+# Edge modules allowed to import the store's statements anyway: none.
+EDGE_EXCEPTIONS: set[str] = set()
 
 TABLE_OWNERS = {
     "access_keys": "keys",
@@ -57,15 +57,15 @@ TABLE_OWNERS = {
 }
 # Writes by a module other than the owner, each with the reason it is still there.
 SHARED_WRITES = {
-    ("output", "human_loops"): "marks output_written once the outbox writer has written the document (the outbox kind's mark)",
+    ("output", "human_loops"): "marks output_written once the outbox writer has written the loop's document",
 }
 # Domain modules that read a table they do not own in statements of their own (joins, existence checks).
 TABLE_READERS = {
     "flow_definitions": {"loops", "queue", "output", "tags", "workforce"},
     "human_task_uis": {"loops", "tags"},
     "human_loops": {"loops", "output"},
-    "assignments": {"output"},
-    "workers": {"output", "invites", "sessions"},
+    "assignments": {"output", "answers"},
+    "workers": {"output", "invites", "sessions", "answers"},
     "workforces": {"tags"},
     "workteams": {"flows", "tags"},
     "outbox": {"output"},

@@ -227,3 +227,40 @@ def test_mixing_kinds_is_refused(tmp_path: Path) -> None:
     write_outputs(tmp_path / "a2i", loops)
     with pytest.raises(InvalidInput, match="The answers are labels"):
         list(run(str(tmp_path / "a2i")).rows())
+
+
+def test_the_library_reads_no_store_setting_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The export library opens the store it is told to (data_dir, database_url, crowdloop.config's default):
+    CROWDLOOP_DATABASE_URL and CROWDLOOP_DATA_DIR are the commands' to read."""
+    from crowdloop.export import api
+
+    monkeypatch.setenv("CROWDLOOP_DATABASE_URL", "postgresql://elsewhere/db")
+    monkeypatch.setenv("CROWDLOOP_DATA_DIR", str(tmp_path / "from-env"))
+    opened: list[str] = []
+
+    def open_store(url: str, migrate: bool) -> Any:
+        opened.append(url)
+        raise NotFound("store", url)
+
+    monkeypatch.setattr(api, "open_store", open_store)
+    for given in ({"data_dir": str(tmp_path / "given")}, {"database_url": "sqlite:///given.db"}, {}):
+        with pytest.raises(NotFound):
+            api.open_sources("fd-seed", **given)
+    assert opened == [
+        f"sqlite:///{(tmp_path / 'given').resolve() / 'crowdloop.db'}",
+        "sqlite:///given.db",
+        f"sqlite:///{Path('./crowdloop-data').resolve() / 'crowdloop.db'}",
+    ]
+
+
+def test_cli_reads_the_store_from_the_environment(
+    services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill_store(services, SEED)
+    monkeypatch.setenv("CROWDLOOP_DATABASE_URL", services.store.url)
+    out = tmp_path / "prefs.jsonl"
+    result = CliRunner().invoke(export_command, ["preferences", "--source", "fd-seed", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "wrote 17 rows (3 items)" in result.output
