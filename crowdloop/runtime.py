@@ -6,6 +6,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from crowdloop.passwords import PasswordHasher
+
 if TYPE_CHECKING:
     from crowdloop.blobs import BlobStore
     from crowdloop.clock import Clock
@@ -26,6 +28,8 @@ class Services:
     # Signs NextToken values (crowdloop.paging). build_services passes the data directory's key so tokens
     # survive restarts and are shared by every process; Services built without one (tests) get a fresh key.
     paging_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    # Worker passwords: argon2id with production parameters unless a test passes a cheaper hasher.
+    passwords: PasswordHasher = field(default_factory=PasswordHasher, repr=False)
 
 
 @dataclass(frozen=True)

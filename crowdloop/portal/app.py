@@ -34,7 +34,6 @@ from starlette.routing import Route
 
 from crowdloop.keyfiles import load_key
 from crowdloop.liquid.threads import RenderThreads
-from crowdloop.passwords import dummy_hash
 from crowdloop.portal import oidc, pages, tasks
 from crowdloop.portal.access import JobCache
 from crowdloop.portal.handoff import LeaseHandoff
@@ -87,7 +86,7 @@ def create_portal(
     )
     for name in jinja.list_templates():  # compile now, not in the first concurrent requests
         jinja.get_template(name)
-    dummy_hash()  # hashed now, so the first sign-in with an unknown email costs no more than the rest
+    services.passwords.dummy_hash()  # hashed now: the first sign-in with an unknown email costs no more than the rest
     portal = Portal(
         svc=services,
         jinja=jinja,
