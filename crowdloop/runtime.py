@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from crowdloop.caches import Caches
 from crowdloop.passwords import PasswordHasher
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ class Services:
     paging_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     # Worker passwords: argon2id with production parameters unless a test passes a cheaper hasher.
     passwords: PasswordHasher = field(default_factory=PasswordHasher, repr=False)
+    # Every in-process cache (crowdloop.caches): each declared next to its code with one invalidation rule.
+    caches: Caches = field(default_factory=Caches, init=False, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,11 @@ job Initializing or Active). The portal asks only to tell "not your job" (404) f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from threading import Lock
 from typing import Any
 
 import sqlalchemy as sa
 
+from crowdloop.caches import CacheSpec
 from crowdloop.runtime import Services
 from crowdloop.store import dialect
 from crowdloop.store.tables import flow_definitions
@@ -41,27 +41,28 @@ def job_for_worker(svc: Services, worker_pk: int, flow_definition_id: int) -> Jo
     return _info(row) if row is not None else None
 
 
-class JobCache:
-    """Job titles and descriptions by flow definition id (a flow definition never changes)."""
+JOBS: CacheSpec[int, JobInfo] = CacheSpec(
+    "job titles",
+    "keyed by what cannot change: a flow definition's title, description and time limit are fixed at creation",
+    max_entries=1024,
+)
 
-    def __init__(self, svc: Services, size: int = 1024) -> None:
+
+class JobCache:
+    """Job titles and descriptions by flow definition id (svc.caches[JOBS])."""
+
+    def __init__(self, svc: Services) -> None:
         self._svc = svc
-        self._size = size
-        self._jobs: dict[int, JobInfo] = {}
-        self._lock = Lock()
+        self._jobs = svc.caches[JOBS]
 
     def get(self, flow_definition_id: int) -> JobInfo:
-        with self._lock:
-            job = self._jobs.get(flow_definition_id)
+        job = self._jobs.get(flow_definition_id)
         if job is not None:
             return job
         with self._svc.store.read() as conn:
             row = conn.execute(sa.select(*_COLUMNS).where(flow_definitions.c.id == flow_definition_id)).one()
         job = _info(row)
-        with self._lock:
-            if len(self._jobs) >= self._size:
-                self._jobs.clear()
-            self._jobs[flow_definition_id] = job
+        self._jobs.put(flow_definition_id, job)
         return job
 
 
