@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from crowdloop import __version__
-from crowdloop.config import SETTINGS, Settings, load_settings
+from crowdloop.config import SERVER_SETTINGS, SETTINGS, Settings, load_settings
 
 if TYPE_CHECKING:
     from crowdloop.keys import AccessKey
@@ -34,7 +34,7 @@ def _setting_options(names: tuple[str, ...] | None = None) -> Callable[[Any], An
             command = click.option(
                 flag,
                 setting.name,
-                type=setting.kind,
+                type=setting.flag_type,
                 default=None,
                 help=f"{setting.help} [env {setting.env}; default {setting.default!r}]",
             )(command)
@@ -62,7 +62,7 @@ def main() -> None:
 
 
 @main.command()
-@_setting_options()
+@_setting_options(SERVER_SETTINGS)
 def serve(**options: Any) -> None:
     """Run the API server (SageMaker, A2I runtime, S3 output, STS) and the worker portal on one port.
 
@@ -218,7 +218,7 @@ def db_upgrade(**options: Any) -> None:
 
     settings = _settings(options)
     open_store(settings.resolved_database_url).dispose()
-    click.echo(f"database at {settings.resolved_database_url} is up to date")
+    click.echo(f"database at {settings.shown_database_url} is up to date")
 
 
 @main.group()

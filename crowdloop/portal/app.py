@@ -76,7 +76,7 @@ def create_portal(
     """The portal for these services. Mount it for every request that is not an AWS API call.
     render_threads: where task frames are rendered (shared with the API by the app)."""
     register_url_convertor("id", RowId())
-    assets = assets or load_assets()
+    assets = assets or load_assets(services)
     jinja = jinja2.Environment(
         loader=jinja2.PackageLoader("crowdloop.portal", "templates"),
         autoescape=True,
