@@ -22,12 +22,12 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K")
 V = TypeVar("V")
 
-_SPECS: dict[str, CacheSpec[object, object]] = {}
+_SPECS: dict[str, CacheSpec[Any, Any]] = {}
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,12 +42,7 @@ class CacheSpec(Generic[K, V]):
     def __post_init__(self) -> None:
         if self.name in _SPECS:
             raise ValueError(f"cache {self.name!r} is declared twice")
-        _SPECS[self.name] = cast("CacheSpec[object, object]", self)
-
-
-def declared() -> tuple[CacheSpec[object, object], ...]:
-    """Every cache declared by the modules imported so far."""
-    return tuple(_SPECS.values())
+        _SPECS[self.name] = self
 
 
 class Cache(Generic[K, V]):
@@ -99,15 +94,14 @@ class Caches:
     """The caches of one Services, made on first use."""
 
     def __init__(self) -> None:
-        self._caches: dict[CacheSpec[object, object], Cache[object, object]] = {}
+        self._caches: dict[CacheSpec[Any, Any], Cache[Any, Any]] = {}
         self._lock = threading.Lock()
 
     def __getitem__(self, spec: CacheSpec[K, V]) -> Cache[K, V]:
-        key = cast("CacheSpec[object, object]", spec)
-        found = self._caches.get(key)
+        found = self._caches.get(spec)
         if found is None:
             with self._lock:
-                found = self._caches.get(key)
+                found = self._caches.get(spec)
                 if found is None:
-                    found = self._caches[key] = cast("Cache[object, object]", Cache(spec))
-        return cast("Cache[K, V]", found)
+                    found = self._caches[spec] = Cache(spec)
+        return found
