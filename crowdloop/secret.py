@@ -16,8 +16,8 @@ MASK = "****"
 class Secret:
     __slots__ = ("_value",)
 
-    def __init__(self, value: str = "") -> None:
-        self._value = str(value.reveal() if isinstance(value, Secret) else value)
+    def __init__(self, value: str | Secret = "") -> None:
+        self._value = value.reveal() if isinstance(value, Secret) else str(value)
 
     def reveal(self) -> str:
         return self._value
