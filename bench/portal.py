@@ -137,9 +137,8 @@ def flow_id(svc: Any, name: str) -> int:
 
 def make_workers(svc: Any, count: int) -> list[str]:
     from crowdloop import workers
-    from crowdloop.passwords import hash_password
 
-    password_hash = hash_password(PASSWORD)
+    password_hash = svc.passwords.hash(PASSWORD)
     emails = [f"bench-{uuid.uuid4().hex[:8]}@example.org" for _ in range(count)]
     for email in emails:
         workers.add_worker(svc, email, password_hash=password_hash, groups=["bench"])

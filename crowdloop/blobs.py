@@ -259,7 +259,10 @@ def blob_store_for(settings: Settings) -> BlobStore:
     """S3BlobStore when settings.s3_endpoint_url is set, else a LocalBlobStore at settings.output_path."""
     if settings.s3_endpoint_url:
         return S3BlobStore(
-            settings.s3_endpoint_url, settings.s3_access_key_id, settings.s3_secret_access_key, settings.s3_region
+            settings.s3_endpoint_url,
+            settings.s3_access_key_id,
+            settings.s3_secret_access_key.reveal(),
+            settings.s3_region,
         )
     return LocalBlobStore(
         settings.output_path, signing_key=load_key(settings.data_path, "blob-url.key"), portal_url=settings.portal_url

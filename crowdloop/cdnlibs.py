@@ -3,8 +3,8 @@
 Some AWS sample templates load jQuery, d3, node-uuid or Shopify Draggable from a public CDN. A worker's
 browser normally fetches them from there; machines without internet access (tests, the gallery, an
 offline preview) answer those URLs with the same file taken from the library's npm package, fetched once
-with `npm pack` (the npm registry is the only place this needs) and cached under
-`$CROWDLOOP_CDN_CACHE` (default `~/.cache/crowdloop/cdn`).
+with `npm pack` (the npm registry is the only place this needs) and cached in the folder the
+`cdn_cache` setting names (`CROWDLOOP_CDN_CACHE`, default `~/.cache/crowdloop/cdn`: Settings.cdn_cache_path).
 
 The worker portal rewrites these URLs in task templates to its own route (`/static/cdn/<route_name>`,
 crowdloop.portal.taskui) and answers them with `script_for`, so the task frame's Content-Security-Policy
@@ -48,10 +48,6 @@ class LibraryUnavailable(RuntimeError):
     """The npm package could not be fetched (no npm, no registry access)."""
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("CROWDLOOP_CDN_CACHE") or Path.home() / ".cache" / "crowdloop" / "cdn")
-
-
 def known(url: str) -> bool:
     return _key(url) in LIBRARIES or _key(url) in PLACEHOLDERS
 
@@ -70,16 +66,16 @@ def url_from_route_name(name: str) -> str:
     return "https://" + name
 
 
-def script_for(url: str) -> bytes | None:
-    """The JavaScript to answer `url` with, or None when the URL is not a known CDN library.
-    Raises LibraryUnavailable when the package cannot be fetched."""
+def script_for(url: str, cache_dir: Path) -> bytes | None:
+    """The JavaScript to answer `url` with, or None when the URL is not a known CDN library; packages are
+    kept in `cache_dir` (Settings.cdn_cache_path). Raises LibraryUnavailable when one cannot be fetched."""
     key = _key(url)
     if key in PLACEHOLDERS:
         return f"/* crowdloop: {key} is not loaded offline; it {PLACEHOLDERS[key]}. */\n".encode()
     if key not in LIBRARIES:
         return None
     spec, member = LIBRARIES[key]
-    target = cache_dir() / spec.replace("/", "__") / member
+    target = cache_dir / spec.replace("/", "__") / member
     if not target.is_file():
         _fetch(spec, member, target)
     return target.read_bytes()

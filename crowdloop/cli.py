@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from crowdloop import __version__
-from crowdloop.config import SETTINGS, Settings, load_settings
+from crowdloop.config import SERVER_SETTINGS, SETTINGS, Settings, load_settings
 
 if TYPE_CHECKING:
     from crowdloop.keys import AccessKey
+    from crowdloop.model import Worker
 
 _STORE_SETTINGS = ("data_dir", "database_url")
 
@@ -33,7 +34,7 @@ def _setting_options(names: tuple[str, ...] | None = None) -> Callable[[Any], An
             command = click.option(
                 flag,
                 setting.name,
-                type=setting.kind,
+                type=setting.flag_type,
                 default=None,
                 help=f"{setting.help} [env {setting.env}; default {setting.default!r}]",
             )(command)
@@ -61,7 +62,7 @@ def main() -> None:
 
 
 @main.command()
-@_setting_options()
+@_setting_options(SERVER_SETTINGS)
 def serve(**options: Any) -> None:
     """Run the API server (SageMaker, A2I runtime, S3 output, STS) and the worker portal on one port.
 
@@ -181,7 +182,6 @@ def _ensure_demo_worker(settings: Settings, services: Any) -> tuple[str, str, Pa
     """
     from crowdloop import workers
     from crowdloop.errors import NotFound
-    from crowdloop.passwords import hash_password
 
     email = "demo@crowdloop.local"
     remembered = settings.data_path / "demo-worker.txt"
@@ -189,7 +189,7 @@ def _ensure_demo_worker(settings: Settings, services: Any) -> tuple[str, str, Pa
         workers.get_worker(services, email)
     except NotFound:
         password = secrets.token_urlsafe(9)
-        workers.add_worker(services, email, password_hash=hash_password(password), groups=["demo"])
+        workers.add_worker(services, email, password_hash=services.passwords.hash(password), groups=["demo"])
         descriptor = os.open(remembered, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as file:
             file.write(f"{email} {password}\n")
@@ -218,7 +218,7 @@ def db_upgrade(**options: Any) -> None:
 
     settings = _settings(options)
     open_store(settings.resolved_database_url).dispose()
-    click.echo(f"database at {settings.resolved_database_url} is up to date")
+    click.echo(f"database at {settings.shown_database_url} is up to date")
 
 
 @main.group()
@@ -300,13 +300,14 @@ def workers() -> None:
 def workers_add(email: str, password: str, groups: tuple[str, ...], **options: Any) -> None:
     """Create an active worker in the default private workforce."""
     from crowdloop import workers as worker_service
-    from crowdloop.passwords import hash_password
 
-    worker = _run(
-        lambda: worker_service.add_worker(
-            _services(options), email, password_hash=hash_password(password), groups=groups
+    def add() -> Worker:
+        services = _services(options)
+        return worker_service.add_worker(
+            services, email, password_hash=services.passwords.hash(password), groups=groups
         )
-    )
+
+    worker = _run(add)
     click.echo(f"added {worker.email} (worker id {worker.worker_id}; groups: {', '.join(worker.groups) or '-'})")
 
 

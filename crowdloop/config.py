@@ -1,7 +1,9 @@
 """Settings: command-line flags override CROWDLOOP_* environment variables, which override defaults.
 
-SETTINGS is the single table of every setting (name, default, help); docs/settings.md is checked
-against it by a test, so a new setting cannot go undocumented.
+Each setting is written once, as a field of `Settings`: its name, type, default and help. `SETTINGS`, the
+table the CLI options, the docs check and `load_settings` read, is generated from those fields, so no
+default is written twice. docs/settings.md is checked against the table by a test, so a new setting
+cannot go undocumented. Secret settings have the type `Secret` (or `SecretUrl`): they print masked.
 """
 
 from __future__ import annotations
@@ -10,142 +12,131 @@ import dataclasses
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
+
+from crowdloop.secret import Secret, SecretUrl
 
 
 @dataclass(frozen=True)
 class Setting:
     name: str
-    default: Any
+    default: Any  # as a user writes it (a secret's default is a plain str, made a Secret by Settings)
     help: str
     kind: type = str
+    server: bool = True  # an option of `crowdloop serve`; False: only of the tool that uses it
 
     @property
     def env(self) -> str:
         return "CROWDLOOP_" + self.name.upper()
 
+    @property
+    def flag_type(self) -> type:
+        """The type a command-line flag parses (a secret is typed as text, and made a Secret by Settings)."""
+        return str if issubclass(self.kind, Secret) else self.kind
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("host", "127.0.0.1", "Address the server listens on."),
-    Setting("port", 8080, "TCP port the server listens on.", int),
-    Setting("data_dir", "./crowdloop-data", "Directory for the SQLite database, local output and keys."),
-    Setting(
-        "database_url",
+
+def _setting(default: Any, help: str, *, server: bool = True) -> Any:
+    """A Settings field: its default and help (the type is the field's annotation)."""
+    return field(default=default, metadata={"help": help, "server": server})
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = _setting("127.0.0.1", "Address the server listens on.")
+    port: int = _setting(8080, "TCP port the server listens on.")
+    data_dir: str = _setting("./crowdloop-data", "Directory for the SQLite database, local output and keys.")
+    database_url: SecretUrl = _setting(  # noqa: RUF009 (_setting makes a field(); ruff knows str, not SecretUrl)
         "",
         "SQLAlchemy URL of the store; empty means sqlite:///<data_dir>/crowdloop.db. "
-        "PostgreSQL: postgresql+psycopg://user:pass@host/db.",
-    ),
-    Setting(
-        "output_dir",
-        "",
-        "Folder of the built-in output store (served through the S3 API); empty means <data_dir>/output.",
-    ),
-    Setting(
-        "s3_endpoint_url",
+        "PostgreSQL: postgresql+psycopg://user:pass@host/db (the password is masked in output and logs).",
+    )
+    output_dir: str = _setting(
+        "", "Folder of the built-in output store (served through the S3 API); empty means <data_dir>/output."
+    )
+    s3_endpoint_url: str = _setting(
         "",
         "Write output.json to this S3-compatible service instead of the local "
         "folder (e.g. http://127.0.0.1:9000). Uses s3_access_key_id/s3_secret_access_key.",
-    ),
-    Setting("s3_access_key_id", "", "Access key for s3_endpoint_url."),
-    Setting("s3_secret_access_key", "", "Secret key for s3_endpoint_url (masked in logs)."),
-    Setting("s3_region", "us-east-1", "Region used to sign requests to s3_endpoint_url."),
-    Setting(
-        "auth",
+    )
+    s3_access_key_id: str = _setting("", "Access key for s3_endpoint_url.")
+    s3_secret_access_key: Secret = _setting(  # noqa: RUF009 (as above)
+        "", "Secret key for s3_endpoint_url (masked in output and logs)."
+    )
+    s3_region: str = _setting("us-east-1", "Region used to sign requests to s3_endpoint_url.")
+    auth: str = _setting(
         "sigv4",
         "API authentication: 'sigv4' (verify every request's signature) or 'off' "
         "(accept unsigned requests, except from web pages of other origins and for Host names not the "
         "server's own; for local experiments only, logged loudly).",
-    ),
-    Setting(
-        "region",
-        "us-east-1",
-        "Region printed in the export lines; resources live in the region each request is signed for.",
-    ),
-    Setting(
-        "account_id",
+    )
+    region: str = _setting(
+        "us-east-1", "Region printed in the export lines; resources live in the region each request is signed for."
+    )
+    account_id: str = _setting(
         "123456789012",
         "The one AWS account the server serves (12 digits): its access keys, "
         "ARNs and caller identity; keys of any other account are refused and `serve` will not start on a store "
         "holding another account's data.",
-    ),
-    Setting("public_host", "", "Host[:port] of the worker portal as returned in SubDomain; empty means <host>:<port>."),
-    Setting(
-        "public_scheme",
+    )
+    public_host: str = _setting(
+        "", "Host[:port] of the worker portal as returned in SubDomain; empty means <host>:<port>."
+    )
+    public_scheme: str = _setting(
         "http",
         "Scheme of the portal's public address in invitation links, template and "
         "blob URLs and identity data: 'https' when a TLS proxy serves the portal.",
-    ),
-    Setting(
-        "task_frame_sources",
+    )
+    task_frame_sources: str = _setting(
         "",
         "Extra origins the task frame may load images, media, frames and fetches "
         "from, separated by spaces or commas (e.g. 'https://www.youtube.com https://my-bucket.s3.amazonaws.com'): "
         "for templates that show URLs the loop's input gives. Empty: only grant_read_access URLs and what the "
         "template itself names.",
-    ),
-    Setting(
-        "task_frame_origin",
+    )
+    task_frame_origin: str = _setting(
         "",
         "Serve the task frame from this other origin of the same server (e.g. "
         "'http://localhost:8080' when workers use http://127.0.0.1:8080, or 'https://tasks.example.org'): "
         "the frame is then cross-origin without the sandbox attribute, so PDF viewers and dialogs work. "
         "Empty: a sandboxed frame on the portal's own origin.",
-    ),
-    Setting(
-        "max_in_progress_loops",
+    )
+    max_in_progress_loops: int = _setting(
         100000,
         "Quota of concurrently InProgress human loops per account "
         "(StartHumanLoop answers ServiceQuotaExceededException above it).",
-        int,
-    ),
-    Setting("signature_window_seconds", 900, "How far X-Amz-Date may be from the server's clock.", int),
-    Setting("reaper_interval_seconds", 5.0, "How often expired leases and loops are swept.", float),
-    Setting(
-        "request_timeout_seconds",
+    )
+    signature_window_seconds: int = _setting(900, "How far X-Amz-Date may be from the server's clock.")
+    reaper_interval_seconds: float = _setting(5.0, "How often expired leases and loops are swept.")
+    request_timeout_seconds: float = _setting(
         30.0,
         "Time a client has to send one complete request (headers and body) "
         "after connecting or after the previous response; slower or idle connections are closed.",
-        float,
-    ),
-    Setting(
-        "render_time_limit_seconds",
+    )
+    render_time_limit_seconds: float = _setting(
         2.0,
         "CPU time one template render may use (RenderUiTemplate, the task "
         "frame, previews); a template that needs more fails with a clear error instead of stalling the server.",
-        float,
-    ),
-    Setting("log_level", "info", "Log level: debug, info, warning, error."),
-)
+    )
+    log_level: str = _setting("info", "Log level: debug, info, warning, error.")
+    cdn_cache: str = _setting(
+        "",
+        "Folder where the CDN libraries templates load (crowdloop.cdnlibs) are kept once fetched with "
+        "`npm pack`; empty means ~/.cache/crowdloop/cdn.",
+    )
+    chromium: str = _setting(
+        "",
+        "Chromium executable `crowdloop gallery` screenshots with; empty means /usr/bin/chromium when it "
+        "exists, else Playwright's own browser.",
+        server=False,
+    )
 
-_SECRET_SETTINGS = {"s3_secret_access_key"}
-
-
-@dataclass(frozen=True)
-class Settings:
-    host: str = "127.0.0.1"
-    port: int = 8080
-    data_dir: str = "./crowdloop-data"
-    database_url: str = ""
-    output_dir: str = ""
-    s3_endpoint_url: str = ""
-    s3_access_key_id: str = ""
-    s3_secret_access_key: str = ""
-    s3_region: str = "us-east-1"
-    auth: str = "sigv4"
-    region: str = "us-east-1"
-    account_id: str = "123456789012"
-    public_host: str = ""
-    public_scheme: str = "http"
-    task_frame_sources: str = ""
-    task_frame_origin: str = ""
-    max_in_progress_loops: int = 100000
-    signature_window_seconds: int = 900
-    reaper_interval_seconds: float = 5.0
-    request_timeout_seconds: float = 30.0
-    render_time_limit_seconds: float = 2.0
-    log_level: str = "info"
+    def __post_init__(self) -> None:
+        for name, kind in _SECRET_KINDS.items():  # Settings(database_url="...") keeps its value masked
+            value = getattr(self, name)
+            if type(value) is not kind:
+                object.__setattr__(self, name, kind(value))
 
     @property
     def data_path(self) -> Path:
@@ -153,11 +144,29 @@ class Settings:
 
     @property
     def resolved_database_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_path / 'crowdloop.db'}"
+        """The store's URL, password included: give it to the database driver only (str(settings.
+        database_url) or `shown_database_url` to show it)."""
+        return self.database_url.reveal() or f"sqlite:///{self.data_path / 'crowdloop.db'}"
+
+    @property
+    def shown_database_url(self) -> str:
+        """The store's URL with its password masked, to print or log."""
+        return str(self.database_url) or f"sqlite:///{self.data_path / 'crowdloop.db'}"
 
     @property
     def output_path(self) -> Path:
         return Path(self.output_dir).expanduser().resolve() if self.output_dir else self.data_path / "output"
+
+    @property
+    def cdn_cache_path(self) -> Path:
+        return Path(self.cdn_cache).expanduser() if self.cdn_cache else Path.home() / ".cache" / "crowdloop" / "cdn"
+
+    @property
+    def chromium_path(self) -> str | None:
+        """The chromium setting, or Debian's Chromium; None lets Playwright use its own browser."""
+        if self.chromium:
+            return self.chromium
+        return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
     @property
     def portal_host(self) -> str:
@@ -178,12 +187,27 @@ class Settings:
         return f"http://{self.host}:{self.port}"
 
     def masked(self) -> dict[str, Any]:
-        """Settings as a dict with secrets hidden, for logs."""
-        values = dataclasses.asdict(self)
-        for name in _SECRET_SETTINGS:
-            if values[name]:
-                values[name] = "****"
-        return values
+        """Settings as a dict with secrets masked, for logs."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {name: str(value) if isinstance(value, Secret) else value for name, value in values.items()}
+
+
+def _table() -> tuple[Setting, ...]:
+    kinds = get_type_hints(Settings)
+    table = []
+    for f in dataclasses.fields(Settings):
+        kind = kinds[f.name]
+        if not isinstance(f.default, str if issubclass(kind, Secret) else kind):  # a secret's default: a str
+            raise TypeError(f"setting {f.name}: default {f.default!r} is not a {kind.__name__}")
+        table.append(Setting(f.name, f.default, f.metadata["help"], kind, f.metadata["server"]))
+    return tuple(table)
+
+
+_SECRET_KINDS: dict[str, type[Secret]] = {
+    name: kind for name, kind in get_type_hints(Settings).items() if isinstance(kind, type) and issubclass(kind, Secret)
+}
+SETTINGS: tuple[Setting, ...] = _table()
+SERVER_SETTINGS = tuple(s.name for s in SETTINGS if s.server)
 
 
 def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:

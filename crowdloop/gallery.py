@@ -13,8 +13,8 @@ silence, a placeholder page), third-party CDN libraries come from `crowdloop.cdn
 other request is blocked and listed. The same helpers (`render_offline`, `OfflineRouter`,
 `placeholder_media`) serve the browser tests.
 
-Needs Playwright (`pip install playwright`, a test dependency) and a Chromium: Debian's
-`/usr/bin/chromium` when present, else `$CROWDLOOP_CHROMIUM`.
+Needs Playwright (`pip install playwright`, a test dependency) and a Chromium: the `chromium` setting
+(`--chromium`, `CROWDLOOP_CHROMIUM`), else Debian's `/usr/bin/chromium` when present, else Playwright's own.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import hashlib
 import html
 import io
 import json
-import os
 import re
 import struct
 import threading
@@ -38,6 +37,7 @@ from typing import Any
 import click
 
 from crowdloop import cdnlibs
+from crowdloop.config import SETTINGS_BY_NAME, Settings, load_settings
 from crowdloop.liquid import render_task
 from crowdloop.portal.assets import aws_asset
 
@@ -65,14 +65,6 @@ _URL = re.compile(r"""https?://[^\s"'<>()`\\]+""")
 _IMAGE_EXT = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff")
 _AUDIO_EXT = (".mp3", ".wav", ".ogg", ".oga", ".flac", ".m4a", ".aac")
 _VIDEO_EXT = (".mp4", ".webm", ".mov", ".m4v", ".ogv")
-
-
-def chromium_path() -> str | None:
-    """Debian's Chromium, or $CROWDLOOP_CHROMIUM; None lets Playwright use its own browser."""
-    explicit = os.environ.get("CROWDLOOP_CHROMIUM")
-    if explicit:
-        return explicit
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -267,7 +259,10 @@ class OfflineRouter:
     """A Playwright route handler: answers the page's files, AWS's crowd assets and known CDN libraries;
     blocks everything else and remembers it in `blocked`."""
 
-    def __init__(self, files: dict[str, tuple[bytes, str]] | None = None, stub_stylesheets: Iterable[str] = ()) -> None:
+    def __init__(
+        self, cdn_cache: Path, files: dict[str, tuple[bytes, str]] | None = None, stub_stylesheets: Iterable[str] = ()
+    ) -> None:
+        self.cdn_cache = cdn_cache  # Settings.cdn_cache_path
         self.files: dict[str, tuple[bytes, str]] = dict(files or {})
         self.stub_stylesheets = set(stub_stylesheets)
         self.blocked: list[str] = []
@@ -282,7 +277,7 @@ class OfflineRouter:
             answer = (b"", "text/css")
         if answer is None and cdnlibs.known(url):
             try:
-                script = cdnlibs.script_for(url)
+                script = cdnlibs.script_for(url, self.cdn_cache)
             except cdnlibs.LibraryUnavailable as exc:
                 self.blocked.append(f"{url} ({exc})")
                 route.abort("blockedbyclient")
@@ -359,17 +354,25 @@ def _slug(path: str) -> str:
 
 
 def build_gallery(
-    out_dir: Path, corpus_dir: Path, progress: bool = True, *, only: Sequence[str] = (), quality: int = 70
+    out_dir: Path,
+    corpus_dir: Path,
+    progress: bool = True,
+    *,
+    only: Sequence[str] = (),
+    quality: int = 70,
+    settings: Settings | None = None,
 ) -> int:
     """Screenshot every template of `corpus_dir` into `out_dir/img/*.jpg` and write `out_dir/index.html`.
     Templates that render byte-identically share one screenshot. Returns the number of templates.
-    Runs the browser in its own thread, so callers may already be using Playwright's sync API."""
+    Runs the browser in its own thread, so callers may already be using Playwright's sync API.
+    `settings` gives chromium and cdn_cache (default: from the environment, load_settings())."""
+    settings = settings or load_settings()
     outcome: list[int] = []
     failure: list[BaseException] = []
 
     def run() -> None:
         try:
-            outcome.append(_build_gallery(Path(out_dir), Path(corpus_dir), progress, only, quality))
+            outcome.append(_build_gallery(settings, Path(out_dir), Path(corpus_dir), progress, only, quality))
         except BaseException as exc:
             failure.append(exc)
 
@@ -381,7 +384,9 @@ def build_gallery(
     return outcome[0]
 
 
-def _build_gallery(out_dir: Path, corpus_dir: Path, progress: bool, only: Sequence[str], quality: int) -> int:
+def _build_gallery(
+    settings: Settings, out_dir: Path, corpus_dir: Path, progress: bool, only: Sequence[str], quality: int
+) -> int:
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
@@ -391,7 +396,7 @@ def _build_gallery(out_dir: Path, corpus_dir: Path, progress: bool, only: Sequen
     shots: list[Shot] = []
     seen: dict[str, Shot] = {}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=settings.chromium_path, args=CHROMIUM_ARGS)
         try:
             bar = click.progressbar(
                 entries,
@@ -418,7 +423,7 @@ def _build_gallery(out_dir: Path, corpus_dir: Path, progress: bool, only: Sequen
                         shots.append(Shot(entry, first.image, first.entry.path))
                         continue
                     try:
-                        entry.notes += _screenshot(browser, offline, images / name, quality)
+                        entry.notes += _screenshot(browser, offline, images / name, quality, settings.cdn_cache_path)
                     except PlaywrightError as exc:
                         entry.notes.append(f"screenshot failed: {exc.message.splitlines()[0]}")
                         name = ""
@@ -431,11 +436,11 @@ def _build_gallery(out_dir: Path, corpus_dir: Path, progress: bool, only: Sequen
     return len(shots)
 
 
-def _screenshot(browser: Any, offline: OfflinePage, target: Path, quality: int) -> list[str]:
+def _screenshot(browser: Any, offline: OfflinePage, target: Path, quality: int, cdn_cache: Path) -> list[str]:
     notes: list[str] = []
     context = browser.new_context(viewport=VIEWPORT)
     try:
-        router = OfflineRouter(offline.files, stub_stylesheets=())
+        router = OfflineRouter(cdn_cache, offline.files, stub_stylesheets=())
         context.route("**/*", router)
         context.add_init_script(MESSAGE_RECORDER)
         page = context.new_page()
@@ -524,11 +529,23 @@ def _index_html(shots: list[Shot], corpus_dir: Path) -> str:
 )
 @click.option("--only", multiple=True, metavar="GLOB", help="Only templates whose path matches (repeatable).")
 @click.option("--quality", default=70, show_default=True, type=click.IntRange(20, 100), help="JPEG quality.")
-def gallery(corpus_dir: Path, out_dir: Path, only: tuple[str, ...], quality: int) -> None:
+@click.option(
+    "--chromium", default=None, help=f"{SETTINGS_BY_NAME['chromium'].help} [env {SETTINGS_BY_NAME['chromium'].env}]"
+)
+@click.option(
+    "--cdn-cache", default=None, help=f"{SETTINGS_BY_NAME['cdn_cache'].help} [env {SETTINGS_BY_NAME['cdn_cache'].env}]"
+)
+def gallery(
+    corpus_dir: Path, out_dir: Path, only: tuple[str, ...], quality: int, chromium: str | None, cdn_cache: str | None
+) -> None:
     """Render every template of a corpus with its sample input and write a screenshot gallery."""
     try:
         import playwright  # noqa: F401
     except ImportError:
         raise click.ClickException("the gallery needs Playwright: pip install playwright") from None
-    count = build_gallery(out_dir, corpus_dir, progress=True, only=only, quality=quality)
+    try:
+        settings = load_settings({"chromium": chromium, "cdn_cache": cdn_cache})
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    count = build_gallery(out_dir, corpus_dir, progress=True, only=only, quality=quality, settings=settings)
     click.echo(f"{count} templates -> {out_dir / 'index.html'}")

@@ -24,7 +24,6 @@ import sqlalchemy as sa
 from crowdloop import sessions, workers
 from crowdloop.errors import InUse, InvalidInput, NotFound
 from crowdloop.model import Worker, WorkerStatus
-from crowdloop.passwords import hash_password
 from crowdloop.runtime import Services
 from crowdloop.store.tables import invitations
 from crowdloop.store.tables import workers as workers_table
@@ -88,7 +87,7 @@ def invitation_email(svc: Services, token: str) -> str:
 def accept_invitation(svc: Services, token: str, password: str) -> Worker:
     """Set the invited worker's password and activate them; the link is used up."""
     check_password(password)
-    password_hash = hash_password(password)
+    password_hash = svc.passwords.hash(password)
     with svc.store.write() as conn:
         now = svc.clock.now()
         row = _live(conn, token, now)
@@ -109,7 +108,7 @@ def reset_password(svc: Services, email: str, password: str) -> Worker:
     worker = workers.get_worker(svc, email)
     if worker.signs_in_with_oidc:
         raise InUse(_OIDC_NO_PASSWORD.format(email=worker.email, issuer=worker.issuer))
-    password_hash = hash_password(password)
+    password_hash = svc.passwords.hash(password)
     status = WorkerStatus.ACTIVE if worker.status == WorkerStatus.INVITED else worker.status
     with svc.store.write() as conn:
         workers.set_password(conn, worker.id, password_hash, status)

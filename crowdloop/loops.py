@@ -4,18 +4,16 @@ Worker-side transitions (answers, leases, expiry) live in queue.py, which owns t
 validates, reads, and asks queue.py to open, stop or delete a loop; output.json is output.py's.
 
 StartHumanLoop is the hot path: one write transaction with two statements (flow lookup, INSERT ... ON
-CONFLICT DO NOTHING). The immutable facts of a flow definition are cached per store, keyed by
+CONFLICT DO NOTHING). The immutable facts of a flow definition are cached (FLOW_FACTS), keyed by
 (id, created_at) so a deleted and re-created flow is never served stale facts; its status and whether its
 task UI still exists are read on every call. The in-progress quota is counted exactly (bounded by the
 quota) whenever the account is near it, and otherwise from a count refreshed at most every
-QUOTA_REFRESH_SECONDS plus the loops this process started since: a soft limit across processes.
+QUOTA_REFRESH_SECONDS plus the loops this process started since (IN_PROGRESS_COUNTS): a soft limit
+across processes.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,13 +22,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from crowdloop import arns, flows, output, queue
+from crowdloop.caches import CacheSpec
 from crowdloop.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
 from crowdloop.jsoncheck import document_problem
 from crowdloop.listing import fetch_page
 from crowdloop.model import FlowDefinitionStatus, HumanLoopStatus
 from crowdloop.paging import PageRequest
 from crowdloop.runtime import Caller, Services
-from crowdloop.store import Store
 from crowdloop.store.rows import driver_rows
 from crowdloop.store.tables import flow_definitions, human_loops, human_task_uis
 
@@ -63,23 +61,17 @@ class _FlowFacts:
     has_request_source: bool
 
 
-class _StoreCache:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.flows: dict[tuple[int, datetime], _FlowFacts] = {}
-        self.quota: dict[str, tuple[int, float]] = {}  # account -> (in-progress count, monotonic time)
-
-
-_caches: weakref.WeakKeyDictionary[Store, _StoreCache] = weakref.WeakKeyDictionary()
-_caches_lock = threading.Lock()
-
-
-def _cache(store: Store) -> _StoreCache:
-    with _caches_lock:
-        cache = _caches.get(store)
-        if cache is None:
-            cache = _caches[store] = _StoreCache()
-        return cache
+FLOW_FACTS: CacheSpec[tuple[int, datetime], _FlowFacts] = CacheSpec(
+    "flow definition facts",
+    "keyed by what cannot change: (id, created_at) names one flow definition, whose facts never change",
+    max_entries=4096,
+)
+IN_PROGRESS_COUNTS: CacheSpec[str, int] = CacheSpec(
+    "in-progress loops per account",
+    "time to live QUOTA_REFRESH_SECONDS (then counted again); StartHumanLoop adds the loops it starts",
+    max_entries=4096,
+    ttl_seconds=QUOTA_REFRESH_SECONDS,
+)
 
 
 def parse_input_content(text: str) -> dict[str, Any]:
@@ -109,10 +101,9 @@ def start_human_loop(
     ARN (a retried request); the same name with anything else is Conflict."""
     parse_input_content(input_content)
     flow_name = arns.parse(flow_definition_arn, "flow-definition", "flowDefinitionArn").name
-    cache = _cache(svc.store)
     with svc.store.write() as conn:
         now = svc.clock.now()
-        flow = _usable_flow(conn, cache, caller, flow_name, flow_definition_arn)
+        flow = _usable_flow(svc, conn, caller, flow_name, flow_definition_arn)
         created_at = now.replace(microsecond=now.microsecond // 1000 * 1000)
         arn = arns.build("human-loop", name, caller.account, caller.region)
         loop_id = queue.open_loop(
@@ -140,7 +131,7 @@ def start_human_loop(
         )
         if loop_id is None:
             return _existing_loop_arn(conn, caller, name, flow.id, input_content)
-        _check_quota(svc, conn, cache, caller.account)
+        _check_quota(svc, conn, caller.account)
         return arn
 
 
@@ -157,7 +148,7 @@ _FLOW_FOR_USE = sa.select(
 )
 
 
-def _usable_flow(conn: Connection, cache: _StoreCache, caller: Caller, flow_name: str, arn: str) -> _FlowFacts:
+def _usable_flow(svc: Services, conn: Connection, caller: Caller, flow_name: str, arn: str) -> _FlowFacts:
     row = conn.execute(_FLOW_FOR_USE, {"account": caller.account, "region": caller.region, "name": flow_name}).first()
     if row is None or row.arn != arn:
         raise InvalidInput(f"Flow definition {arn} does not exist.", "flowDefinitionArn")
@@ -172,11 +163,11 @@ def _usable_flow(conn: Connection, cache: _StoreCache, caller: Caller, flow_name
         raise InvalidInput(
             f"The human task UI of flow definition {arn} was deleted; it cannot start human loops.", "flowDefinitionArn"
         )
-    facts = cache.flows.get((row.id, row.created_at))
+    cache = svc.caches[FLOW_FACTS]
+    facts = cache.get((row.id, row.created_at))
     if facts is None:
         facts = _load_facts(conn, row.id)
-        with cache.lock:
-            cache.flows[(row.id, row.created_at)] = facts
+        cache.put((row.id, row.created_at), facts)
     if facts.has_request_source:
         raise InvalidInput(
             f"Flow definition {arn} has a HumanLoopRequestSource: its human loops are "
@@ -216,17 +207,15 @@ def _existing_loop_arn(conn: Connection, caller: Caller, name: str, flow_id: int
     return str(row.arn)
 
 
-def _check_quota(svc: Services, conn: Connection, cache: _StoreCache, account: str) -> None:
+def _check_quota(svc: Services, conn: Connection, account: str) -> None:
     limit = svc.settings.max_in_progress_loops
-    known = cache.quota.get(account)
-    moment = time.monotonic()
-    if known is not None and moment - known[1] < QUOTA_REFRESH_SECONDS and known[0] + 1 < limit * 0.9:
-        with cache.lock:
-            cache.quota[account] = (known[0] + 1, known[1])
+    counts = svc.caches[IN_PROGRESS_COUNTS]
+    known = counts.get(account)
+    if known is not None and known + 1 < limit * 0.9:
+        counts.replace(account, known + 1)
         return
     count = count_in_progress(conn, account, limit + 1)
-    with cache.lock:
-        cache.quota[account] = (count, moment)
+    counts.put(account, count)
     if count > limit:
         raise QuotaExceeded(
             f"Account {account} has reached its quota of {limit} human loops in progress; "

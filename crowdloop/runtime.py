@@ -6,6 +6,9 @@ import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from crowdloop.caches import Caches
+from crowdloop.passwords import PasswordHasher
+
 if TYPE_CHECKING:
     from crowdloop.blobs import BlobStore
     from crowdloop.clock import Clock
@@ -33,6 +36,10 @@ class Services:
     # Signs NextToken values (crowdloop.paging). build_services passes the data directory's key so tokens
     # survive restarts and are shared by every process; Services built without one (tests) get a fresh key.
     paging_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    # Worker passwords: argon2id with production parameters unless a test passes a cheaper hasher.
+    passwords: PasswordHasher = field(default_factory=PasswordHasher, repr=False)
+    # Every in-process cache (crowdloop.caches): each declared next to its code with one invalidation rule.
+    caches: Caches = field(default_factory=Caches, init=False, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ import sqlalchemy as sa
 
 from crowdloop.errors import InvalidInput
 from crowdloop.model import WorkerStatus
-from crowdloop.passwords import dummy_hash, verify_password
 from crowdloop.runtime import Services
 from crowdloop.store.tables import sign_in_failures
 from crowdloop.workers import credentials_of, normalize_email
@@ -52,7 +51,7 @@ def sign_in(svc: Services, email: str, password: str, ip: str) -> SignInResult:
     found = credentials_of(svc, email)
     stored = found.password_hash if found is not None else None
     # always one argon2 verification, so the time taken never tells whether the email exists
-    matches = verify_password(stored or dummy_hash(), password)
+    matches = svc.passwords.verify(stored or svc.passwords.dummy_hash(), password)
     if found is None or not stored or not matches:
         _record_failure(svc, subjects)
         return SignInResult(Outcome.WRONG)

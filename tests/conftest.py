@@ -27,6 +27,7 @@ from botocore.config import Config
 
 from crowdloop.clock import ManualClock, SystemClock
 from crowdloop.config import Settings
+from crowdloop.passwords import CHEAPEST, PasswordHasher
 from crowdloop.runtime import Services
 from crowdloop.store import Store, open_store
 from tests.pg import PostgresServer, free_port
@@ -93,11 +94,18 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
     return Settings(data_dir=str(tmp_path), database_url=db_url)
 
 
+@pytest.fixture(scope="session")
+def password_hasher() -> PasswordHasher:
+    """argon2's cheapest parameters; a test that measures hashing time parametrizes this with PasswordHasher()."""
+    return PasswordHasher(CHEAPEST)
+
+
 @pytest.fixture
-def services(settings: Settings, store: Store, clock: ManualClock) -> Services:
+def services(settings: Settings, store: Store, clock: ManualClock, password_hasher: PasswordHasher) -> Services:
     from crowdloop.blobs import LocalBlobStore
 
-    return Services(settings=settings, store=store, clock=clock, blobs=LocalBlobStore(settings.output_path))
+    blobs = LocalBlobStore(settings.output_path)
+    return Services(settings=settings, store=store, clock=clock, blobs=blobs, passwords=password_hasher)
 
 
 @dataclass
@@ -282,12 +290,13 @@ def sts(server: RunningServer) -> Any:
 
 
 @pytest.fixture
-def server_services(server: RunningServer) -> Iterator[Services]:
+def server_services(server: RunningServer, password_hasher: PasswordHasher) -> Iterator[Services]:
     from crowdloop.blobs import LocalBlobStore
 
     settings = server.settings
     store = open_store(server.database_url, migrate=False)
-    yield Services(settings=settings, store=store, clock=SystemClock(), blobs=LocalBlobStore(settings.output_path))
+    blobs = LocalBlobStore(settings.output_path)
+    yield Services(settings=settings, store=store, clock=SystemClock(), blobs=blobs, passwords=password_hasher)
     store.dispose()
 
 

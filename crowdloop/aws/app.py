@@ -104,7 +104,7 @@ class AwsApi:
         self.services = services
         self.sagemaker_ops = sagemaker_ops if sagemaker_ops is not None else _registry("sagemaker")
         self.a2i_ops = a2i_ops if a2i_ops is not None else _registry("a2i_runtime")
-        self.keys = KeyCache(services.store)
+        self.keys = KeyCache(services)
         self._auth = Authenticator(services.settings, self.keys, signature_clock)
         self._unsigned = None if self._auth.enabled else unsigned.HostGuard(services.settings)
         self._s3 = s3.S3Api(services.settings)

@@ -15,8 +15,9 @@ as botocore always signs them: otherwise a captured signature could be replayed 
 against another host (IncompleteSignature).
 
 crowdloop serves one account (settings.account_id): a key of any other account is refused like an unknown
-key. Secrets come from crowdloop.keys; KeyCache keeps them in memory (re-read after a miss and
-after `ttl_seconds`, 5 s: keys added by the CLI work at once, keys deleted by it stop working within 5 s).
+key. Secrets come from crowdloop.keys; KeyCache keeps them in svc.caches[ACCESS_KEYS] (re-read after a miss
+and after keys.KEY_CACHE_SECONDS, 5 s: keys added by the CLI work at once, keys deleted by it stop working
+within 5 s).
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import threading
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,6 +34,7 @@ from urllib.parse import quote, unquote
 from botocore.utils import normalize_url_path
 
 from crowdloop import keys
+from crowdloop.caches import CacheSpec
 from crowdloop.clock import Clock, SystemClock
 from crowdloop.errors import (
     BadSignature,
@@ -43,12 +43,11 @@ from crowdloop.errors import (
     SignatureExpired,
     UnknownAccessKey,
 )
-from crowdloop.runtime import Caller
+from crowdloop.runtime import Caller, Services
 
 if TYPE_CHECKING:
     from crowdloop.aws.wire import Request
     from crowdloop.config import Settings
-    from crowdloop.store import Store
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
@@ -350,37 +349,34 @@ def signature_matches(
 # --- access keys ---------------------------------------------------------------------------------------
 
 
-class KeyCache:
-    """access_key_id -> (secret, account), read from the store on a miss and after ttl_seconds."""
+ACCESS_KEYS: CacheSpec[str, AccessKey] = CacheSpec(
+    "access keys",
+    "time to live keys.KEY_CACHE_SECONDS: a key deleted by any process stops working within it; "
+    "an unknown key is read again on every request",
+    max_entries=10000,
+    ttl_seconds=keys.KEY_CACHE_SECONDS,
+)
 
-    def __init__(self, store: Store, ttl_seconds: float = keys.KEY_CACHE_SECONDS) -> None:
-        self._store = store
-        self._ttl = ttl_seconds
-        self._keys: dict[str, tuple[AccessKey, float]] = {}
-        self._lock = threading.Lock()
+
+class KeyCache:
+    """access_key_id -> (secret, account), read from the store on a miss and after its time to live."""
+
+    def __init__(self, services: Services) -> None:
+        self._store = services.store
+        self._keys = services.caches[ACCESS_KEYS]
 
     def cached(self, access_key_id: str) -> AccessKey | None:
-        entry = self._keys.get(access_key_id)
-        if entry is not None and time.monotonic() - entry[1] < self._ttl:
-            return entry[0]
-        return None
+        return self._keys.get(access_key_id)
 
     def load(self, access_key_id: str) -> AccessKey | None:
         """Read one key from the store (blocking: call from a worker thread)."""
         stored = keys.get_key(self._store, access_key_id)
-        with self._lock:
-            if stored is None:
-                self._keys.pop(access_key_id, None)
-                return None
-            key = AccessKey(stored.secret_access_key, stored.account_id)
-            if len(self._keys) > 10000:
-                self._keys.clear()
-            self._keys[access_key_id] = (key, time.monotonic())
-            return key
-
-    def forget(self) -> None:
-        with self._lock:
-            self._keys.clear()
+        if stored is None:
+            self._keys.discard(access_key_id)
+            return None
+        key = AccessKey(stored.secret_access_key, stored.account_id)
+        self._keys.put(access_key_id, key)
+        return key
 
 
 # --- the whole check ---------------------------------------------------------------------------------

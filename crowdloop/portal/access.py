@@ -3,30 +3,29 @@ may open a job at all is queue.job_for_worker, by the rule the queue hands out t
 
 from __future__ import annotations
 
-from threading import Lock
-
 from crowdloop import queue
+from crowdloop.caches import CacheSpec
 from crowdloop.queue import JobInfo
 from crowdloop.runtime import Services
 
+JOBS: CacheSpec[int, JobInfo] = CacheSpec(
+    "job titles",
+    "keyed by what cannot change: a flow definition's title, description and time limit are fixed at creation",
+    max_entries=1024,
+)
+
 
 class JobCache:
-    """Job titles and descriptions by flow definition id (a flow definition never changes)."""
+    """Job titles and descriptions by flow definition id (svc.caches[JOBS])."""
 
-    def __init__(self, svc: Services, size: int = 1024) -> None:
+    def __init__(self, svc: Services) -> None:
         self._svc = svc
-        self._size = size
-        self._jobs: dict[int, JobInfo] = {}
-        self._lock = Lock()
+        self._jobs = svc.caches[JOBS]
 
     def get(self, flow_definition_id: int) -> JobInfo:
-        with self._lock:
-            job = self._jobs.get(flow_definition_id)
+        job = self._jobs.get(flow_definition_id)
         if job is not None:
             return job
         job = queue.job_info(self._svc, flow_definition_id)
-        with self._lock:
-            if len(self._jobs) >= self._size:
-                self._jobs.clear()
-            self._jobs[flow_definition_id] = job
+        self._jobs.put(flow_definition_id, job)
         return job

@@ -35,7 +35,6 @@ from starlette.routing import Route
 from crowdloop import blocking
 from crowdloop.keyfiles import load_key
 from crowdloop.liquid.threads import RenderThreads
-from crowdloop.passwords import dummy_hash
 from crowdloop.portal import oidc, pages, tasks
 from crowdloop.portal.access import JobCache
 from crowdloop.portal.handoff import LeaseHandoff
@@ -78,7 +77,7 @@ def create_portal(
     """The portal for these services. Mount it for every request that is not an AWS API call.
     render_threads: where task frames are rendered (shared with the API by the app)."""
     register_url_convertor("id", RowId())
-    assets = assets or load_assets()
+    assets = assets or load_assets(services)
     jinja = jinja2.Environment(
         loader=jinja2.PackageLoader("crowdloop.portal", "templates"),
         autoescape=True,
@@ -88,7 +87,7 @@ def create_portal(
     )
     for name in jinja.list_templates():  # compile now, not in the first concurrent requests
         jinja.get_template(name)
-    dummy_hash()  # hashed now, so the first sign-in with an unknown email costs no more than the rest
+    services.passwords.dummy_hash()  # hashed now: the first sign-in with an unknown email costs no more than the rest
     portal = Portal(
         svc=services,
         jinja=jinja,

@@ -18,8 +18,6 @@ import base64
 import hashlib
 import hmac
 import logging
-from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -27,6 +25,7 @@ import orjson
 from starlette.responses import Response
 
 from crowdloop import oidc, workers
+from crowdloop.caches import CacheSpec
 from crowdloop.errors import InvalidInput
 from crowdloop.keyfiles import load_key
 from crowdloop.model import WorkerStatus
@@ -161,9 +160,23 @@ def _unseal(svc: Services, sealed: str | None) -> dict[str, Any] | None:
 
 
 def _mac(svc: Services, payload: str) -> str:
-    return hmac.new(_state_key(svc.settings.data_path), b"oidc-state\n" + payload.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(_state_key(svc), b"oidc-state\n" + payload.encode(), hashlib.sha256).hexdigest()
 
 
-@cache
-def _state_key(data_path: Path) -> bytes:
-    return load_key(data_path, "portal-oidc.key")
+OIDC_STATE_KEY: CacheSpec[str, bytes] = CacheSpec(
+    "portal OIDC state key",
+    "keyed by what cannot change: a key file in the data directory is written once, never rewritten",
+    max_entries=1,
+)
+
+
+def _state_key(svc: Services) -> bytes:
+    keys = svc.caches[OIDC_STATE_KEY]
+    key = keys.get(_STATE_KEY_FILE)
+    if key is None:
+        key = load_key(svc.settings.data_path, _STATE_KEY_FILE)
+        keys.put(_STATE_KEY_FILE, key)
+    return key
+
+
+_STATE_KEY_FILE = "portal-oidc.key"

@@ -5,24 +5,30 @@ CIDRs, the portal lets a worker list, start, open, submit, release or decline th
 an address inside one of them (A2I answers workers outside with an access-denied page). A workforce
 without CIDRs (the default) allows every address.
 
-The ranges are read per job (workforce.job_workforce_config) and kept for REFRESH_SECONDS, so an
-UpdateWorkforce takes effect within that time in every server process.
+The ranges are read per job (workforce.job_workforce_config) and kept for REFRESH_SECONDS
+(svc.caches[JOB_NETWORKS]), so an UpdateWorkforce takes effect within that time in every server process.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import time
 from collections.abc import Iterable
-from threading import Lock
 from typing import Any
 
+from crowdloop.caches import CacheSpec
 from crowdloop.runtime import Services
 from crowdloop.workforce import job_workforce_config
 
 REFRESH_SECONDS = 5.0
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+JOB_NETWORKS: CacheSpec[int, tuple[Network, ...]] = CacheSpec(
+    "source networks per job",
+    "time to live REFRESH_SECONDS: an UpdateWorkforce by any process is seen within it",
+    max_entries=4096,
+    ttl_seconds=REFRESH_SECONDS,
+)
 
 
 def networks_of(config: Any) -> tuple[Network, ...]:
@@ -47,22 +53,16 @@ def address_allowed(address: str | None, networks: Iterable[Network]) -> bool:
 class SourceIpRules:
     def __init__(self, svc: Services) -> None:
         self._svc = svc
-        self._cache: dict[int, tuple[float, tuple[Network, ...]]] = {}
-        self._lock = Lock()
+        self._cache = svc.caches[JOB_NETWORKS]
 
     def allowed(self, flow_definition_id: int, address: str | None) -> bool:
         """Whether a worker at `address` may work on this job."""
         return address_allowed(address, self.networks(flow_definition_id))
 
     def networks(self, flow_definition_id: int) -> tuple[Network, ...]:
-        now = time.monotonic()
-        with self._lock:
-            cached = self._cache.get(flow_definition_id)
-        if cached is not None and now - cached[0] < REFRESH_SECONDS:
-            return cached[1]
+        cached = self._cache.get(flow_definition_id)
+        if cached is not None:
+            return cached
         networks = networks_of(job_workforce_config(self._svc, flow_definition_id))
-        with self._lock:
-            if len(self._cache) > 4096:
-                self._cache.clear()
-            self._cache[flow_definition_id] = (now, networks)
+        self._cache.put(flow_definition_id, networks)
         return networks

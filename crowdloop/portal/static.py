@@ -19,14 +19,16 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from importlib import resources
-from threading import Lock
+from pathlib import Path
 
 import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
 from crowdloop import cdnlibs
+from crowdloop.caches import Cache, CacheSpec
 from crowdloop.portal.assets import aws_asset, crowd_elements_script
+from crowdloop.runtime import Services
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +51,13 @@ class Asset:
 
 
 class Assets:
-    def __init__(self, files: dict[str, bytes]) -> None:
+    def __init__(self, files: dict[str, bytes], cdn_cache: Path, libraries: Cache[str, bytes]) -> None:
         self._files = {
             name: Asset(body, _TYPES[name[name.rindex(".") :]], hashlib.sha256(body).hexdigest()[:16])
             for name, body in files.items()
         }
-        self._libraries: dict[str, bytes] = {}  # cdnlibs URL -> script
-        self._lock = Lock()
+        self._cdn_cache = cdn_cache
+        self._libraries = libraries  # cdnlibs URL -> script (CDN_LIBRARIES)
 
     def url(self, name: str) -> str:
         return f"{STATIC_ROUTE}/{name}?v={self._files[name].version}"
@@ -83,11 +85,10 @@ class Assets:
     async def _library(self, url: str) -> Response:
         if not cdnlibs.known(url):
             return _not_found(f"{url} is not a library crowdloop serves (crowdloop.cdnlibs).")
-        with self._lock:
-            script = self._libraries.get(url)
+        script = self._libraries.get(url)
         if script is None:
             try:
-                script = await anyio.to_thread.run_sync(cdnlibs.script_for, url) or b""
+                script = await anyio.to_thread.run_sync(cdnlibs.script_for, url, self._cdn_cache) or b""
             except cdnlibs.LibraryUnavailable as exc:
                 log.error("cannot serve %s to a task page: %s", url, exc)
                 return Response(
@@ -96,8 +97,7 @@ class Assets:
                     media_type="text/plain",
                     headers={"Cache-Control": "no-store", **_HEADERS},
                 )
-            with self._lock:
-                self._libraries[url] = script
+            self._libraries.put(url, script)
         # The library URLs name exact versions, so the answer never changes.
         return Response(
             script, media_type=_JS, headers={"Cache-Control": "public, max-age=31536000, immutable", **_HEADERS}
@@ -108,11 +108,18 @@ def _not_found(message: str) -> Response:
     return Response(message, status_code=404, media_type="text/plain", headers=dict(_HEADERS))
 
 
-def load_assets() -> Assets:
+CDN_LIBRARIES: CacheSpec[str, bytes] = CacheSpec(
+    "CDN library scripts",
+    "keyed by what cannot change: every library URL crowdloop.cdnlibs knows names an exact version",
+    max_entries=64,
+)
+
+
+def load_assets(services: Services) -> Assets:
     """The portal's own files plus the crowd HTML elements bundle (crowdloop.portal.assets)."""
     folder = resources.files("crowdloop.portal") / "static"
     files = {name: folder.joinpath(name).read_bytes() for name in _OWN_FILES}
     files[CROWD_SCRIPT] = crowd_elements_script()
     # The elements style themselves; templates that link AWS's stylesheets get an empty one.
     files[CROWD_CSS] = b"/* crowd HTML elements style themselves; nothing to load. */\n"
-    return Assets(files)
+    return Assets(files, services.settings.cdn_cache_path, services.caches[CDN_LIBRARIES])

@@ -18,18 +18,17 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from threading import Lock
 from urllib.parse import quote, urlsplit
 
 from markupsafe import escape
 
 from crowdloop import cdnlibs, flows
 from crowdloop.blobs import BLOB_ROUTE
+from crowdloop.caches import CacheSpec
 from crowdloop.jsoncheck import renderable
 from crowdloop.liquid import render_task
 from crowdloop.queue import Lease
@@ -55,7 +54,6 @@ _LINK_TAG = re.compile(r"<link\b[^>]*>", re.I)
 _HREF = re.compile(r"\shref" + _VALUE, re.I)
 _HOST = re.compile(r"[a-z0-9.-]+(?::[0-9]{1,5})?", re.I)
 _PATH_SAFE = "/-._~!$&()*+=:@%"  # characters a CSP source path may hold unencoded
-_TEMPLATE_CACHE_SIZE = 128
 MAX_GRANT_SECONDS = 7 * 24 * 3600  # the longest an S3 presigned URL may live
 
 _HEAD = """<!doctype html>
@@ -83,15 +81,21 @@ class TaskTemplate:
     sources: frozenset[str]
 
 
+TASK_TEMPLATES: CacheSpec[tuple[str, str, str], TaskTemplate] = CacheSpec(
+    "rewritten task templates",
+    "keyed by what cannot change: the template's SHA-256 and the asset URLs it was rewritten with",
+    max_entries=128,
+)
+
+
 class TaskUi:
-    """Builds task documents; keeps the rewritten templates by SHA-256 (they never change)."""
+    """Builds task documents; keeps the rewritten templates (svc.caches[TASK_TEMPLATES])."""
 
     def __init__(self, svc: Services, script_url: str, css_url: str) -> None:
         self._svc = svc
         self._script_url = script_url
         self._css_url = css_url
-        self._templates: OrderedDict[str, TaskTemplate] = OrderedDict()
-        self._lock = Lock()
+        self._templates = svc.caches[TASK_TEMPLATES]
 
     def document(self, lease: Lease, origin: str, now: datetime, ancestor: str | None = None) -> TaskDocument:
         """The frame's HTML and Content-Security-Policy; origin is the frame's scheme://host[:port] (the
@@ -130,20 +134,16 @@ class TaskUi:
         return TaskDocument(html=html, content_security_policy=policy)
 
     def template(self, sha256: str) -> TaskTemplate:
-        with self._lock:
-            cached = self._templates.get(sha256)
-            if cached is not None:
-                self._templates.move_to_end(sha256)
-                return cached
+        key = (sha256, self._script_url, self._css_url)
+        cached = self._templates.get(key)
+        if cached is not None:
+            return cached
         content = flows.get_template(self._svc, sha256)
         if content is None:  # the loop row references the template by foreign key, so this is a bug
             raise LookupError(f"template {sha256} is missing")
         content = rewrite_assets(content, self._script_url, self._css_url)
         rewritten = TaskTemplate(content, frozenset(template_sources(content)))
-        with self._lock:
-            self._templates[sha256] = rewritten
-            while len(self._templates) > _TEMPLATE_CACHE_SIZE:
-                self._templates.popitem(last=False)
+        self._templates.put(key, rewritten)
         return rewritten
 
 

@@ -26,6 +26,7 @@ from crowdloop.blobs import LocalBlobStore
 from crowdloop.clock import SystemClock
 from crowdloop.gallery import placeholder_media
 from crowdloop.liquid import render_task
+from crowdloop.passwords import CHEAPEST, PasswordHasher
 from crowdloop.runtime import Services
 from crowdloop.store import open_store
 from tests.browser.harness import CORPUS
@@ -74,7 +75,8 @@ def corpus_portal(browser: Browser, tmp_path_factory: pytest.TempPathFactory) ->
     )
     settings = server.settings
     store = open_store(server.database_url, migrate=False)
-    svc = Services(settings=settings, store=store, clock=SystemClock(), blobs=LocalBlobStore(settings.output_path))
+    blobs = LocalBlobStore(settings.output_path)
+    svc = Services(settings=settings, store=store, clock=SystemClock(), blobs=blobs, passwords=PasswordHasher(CHEAPEST))
     site = Site(url=server.endpoint_url, svc=svc, backend="sqlite")
     try:
         team = site.team()

@@ -23,6 +23,7 @@ from typing import Any
 from playwright.sync_api import BrowserContext, Page, Route
 
 from crowdloop import cdnlibs
+from crowdloop.config import load_settings
 from crowdloop.gallery import urls_in
 from crowdloop.portal.assets import aws_asset
 from tests.shared import CORPUS
@@ -87,7 +88,7 @@ class TaskPage:
             return
         if cdnlibs.known(url):  # jQuery, d3... from their npm packages (crowdloop.cdnlibs)
             try:
-                script = cdnlibs.script_for(url) or b""
+                script = cdnlibs.script_for(url, load_settings().cdn_cache_path) or b""
             except cdnlibs.LibraryUnavailable as exc:
                 self.problems.append(f"CDN library unavailable: {url} ({exc})")
                 route.abort("blockedbyclient")

@@ -22,7 +22,6 @@ from playwright.sync_api import Response as PlaywrightResponse
 
 from crowdloop import flows, loops, workers, workforce
 from crowdloop.errors import NotFound
-from crowdloop.passwords import hash_password
 from crowdloop.runtime import Caller, Services
 from tests.conftest import RunningServer
 from tests.shared import SEED_EN as SEED
@@ -97,7 +96,7 @@ class Site:
 
     def worker(self, group: str) -> str:
         email = f"w-{uuid.uuid4().hex[:10]}@example.org"
-        workers.add_worker(self.svc, email, password_hash=hash_password(PASSWORD), groups=[group])
+        workers.add_worker(self.svc, email, password_hash=self.svc.passwords.hash(PASSWORD), groups=[group])
         return email
 
     def start_loop(self, flow: flows.FlowDefinition, content: Any) -> str:

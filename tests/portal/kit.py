@@ -12,7 +12,6 @@ from starlette.testclient import TestClient
 
 from crowdloop import flows, loops, workers, workforce
 from crowdloop.model import Worker
-from crowdloop.passwords import hash_password
 from crowdloop.runtime import Caller, Services
 
 PASSWORD = "correct horse battery"
@@ -24,7 +23,7 @@ _LEASE = re.compile(r'data-assignment="(\d+)"[^>]* data-lease="([^"]+)"', re.S)
 
 
 def add_worker(svc: Services, email: str, groups: tuple[str, ...] = ("raters",), password: str = PASSWORD) -> Worker:
-    return workers.add_worker(svc, email, password_hash=hash_password(password), groups=groups)
+    return workers.add_worker(svc, email, password_hash=svc.passwords.hash(password), groups=groups)
 
 
 class Browser:

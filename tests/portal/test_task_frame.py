@@ -249,14 +249,18 @@ def test_aws_assets_are_served(open_browser: OpenBrowser) -> None:
     assert missing.status_code == 404 and "assets.crowd.aws/no/such/thing.bin" in missing.text
 
 
-def test_cdn_libraries_are_served_from_the_cache(
-    open_browser: OpenBrowser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("CROWDLOOP_CDN_CACHE", str(tmp_path))
-    cached = tmp_path / "jquery@3.6.0" / "dist" / "jquery.min.js"
+def _browser_with_cdn_cache(services: Services, folder: Path) -> Browser:
+    """A browser on a portal whose cdn_cache setting is `folder`."""
+    settings = dataclasses.replace(services.settings, cdn_cache=str(folder))
+    return Browser(create_portal(dataclasses.replace(services, settings=settings)))
+
+
+def test_cdn_libraries_are_served_from_the_cache(services: Services, tmp_path: Path) -> None:
+    cached = tmp_path / "cdn" / "jquery@3.6.0" / "dist" / "jquery.min.js"
     cached.parent.mkdir(parents=True)
     cached.write_text("/* jquery from the npm package */")
-    client = open_browser().client
+    browser = _browser_with_cdn_cache(services, tmp_path / "cdn")
+    client = browser.client
     script = client.get("/static/cdn/code.jquery.com/jquery-3.6.0.min.js")
     assert script.status_code == 200 and script.text == "/* jquery from the npm package */"
     assert script.headers["content-type"] == "text/javascript; charset=utf-8"
@@ -265,15 +269,17 @@ def test_cdn_libraries_are_served_from_the_cache(
     assert twitter.status_code == 200 and "not loaded offline" in twitter.text
     unknown = client.get("/static/cdn/evil.example/x.js")
     assert unknown.status_code == 404 and "not a library crowdloop serves" in unknown.text
+    browser.close()
 
 
 def test_a_library_that_cannot_be_fetched_is_a_clear_error(
-    open_browser: OpenBrowser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setenv("CROWDLOOP_CDN_CACHE", str(tmp_path))  # empty cache
+    browser = _browser_with_cdn_cache(services, tmp_path / "cdn")  # an empty cache
     monkeypatch.setenv("PATH", str(tmp_path))  # and no npm
     with caplog.at_level(logging.ERROR, logger="crowdloop.portal.static"):
-        reply = open_browser().client.get("/static/cdn/d3js.org/d3.v6.min.js")
+        reply = browser.client.get("/static/cdn/d3js.org/d3.v6.min.js")
+    browser.close()
     assert reply.status_code == 503
     assert reply.text == (
         "crowdloop could not fetch https://d3js.org/d3.v6.min.js: npm is not installed, so d3@6.7.0 cannot be fetched"
