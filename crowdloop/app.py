@@ -16,14 +16,13 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from crowdloop import bodylimit, flows, output, queue, served
+from crowdloop import bodylimit, flows, output, queue, served, urls
 from crowdloop.aws import wire
 from crowdloop.aws.app import AwsApi, is_aws_request
-from crowdloop.blobs import BLOB_ROUTE, LocalBlobStore, blob_store_for
+from crowdloop.blobs import LocalBlobStore, blob_store_for
 from crowdloop.clock import Clock, SystemClock
 from crowdloop.config import Settings
 from crowdloop.errors import CrowdloopError, Unavailable
-from crowdloop.flows import TEMPLATE_ROUTE
 from crowdloop.keyfiles import load_key
 from crowdloop.liquid.threads import RenderThreads
 from crowdloop.portal.app import create_portal
@@ -126,16 +125,16 @@ class CrowdloopApp:
 
     async def _internal(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
-        if path == "/_crowdloop/health":
+        if path == urls.HEALTH:
             await _reply(send, 200, b"ok", b"text/plain")
-        elif path == "/_crowdloop/noop":
+        elif path == urls.NOOP:
             # The benchmark's ceiling: the same server stack answering without doing any work. The body is
             # never read (uvicorn drops what arrives after the answer), so no client can make it hold any.
             await _reply(send, 200, b"{}", b"application/x-amz-json-1.1")
-        elif path.startswith(TEMPLATE_ROUTE + "/"):
-            await self._template(path.removeprefix(TEMPLATE_ROUTE + "/"), send)
-        elif path.startswith(BLOB_ROUTE + "/"):
-            await self._blob(path.removeprefix(BLOB_ROUTE + "/"), scope, send)
+        elif path.startswith(urls.TEMPLATES_PREFIX):
+            await self._template(path.removeprefix(urls.TEMPLATES_PREFIX), send)
+        elif path.startswith(urls.BLOBS_PREFIX):
+            await self._blob(path.removeprefix(urls.BLOBS_PREFIX), scope, send)
         else:
             await _reply(send, 404, b'{"message": "not found"}', b"application/json")
 

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import unquote
 
+from crowdloop import urls
 from crowdloop.aws import s3, sts, unsigned, validation, wire
 from crowdloop.aws.errors import A2I_JSON, SAGEMAKER_JSON, WireError, a2i_error, sagemaker_error
 from crowdloop.aws.sigv4 import Authenticator, KeyCache, credential_service
@@ -69,7 +70,7 @@ def classify(scope: wire.Scope) -> str | None:
     path, method = scope["path"], scope["method"]
     if target and method == "POST" and path == "/":
         return SAGEMAKER
-    if path == "/human-loops" or path.startswith("/human-loops/"):
+    if path == urls.HUMAN_LOOPS or path.startswith(urls.HUMAN_LOOPS + "/"):
         return A2I
     if service == SIGNING_NAME:
         return SAGEMAKER if path == "/" else A2I

@@ -21,34 +21,29 @@ import logging
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import orjson
 from starlette.responses import Response
 
-from crowdloop import oidc, workers
+from crowdloop import oidc, urls, workers
 from crowdloop.errors import InvalidInput
 from crowdloop.keyfiles import load_key
 from crowdloop.model import WorkerStatus
 from crowdloop.portal.sessions import SESSION_MAX, end_session, start_session
 from crowdloop.portal.web import SESSION_COOKIE, Visit, bad_next, next_path
 from crowdloop.runtime import Services
+from crowdloop.urls import PublicUrls
 
 log = logging.getLogger(__name__)
 
 STATE_COOKIE = "crowdloop_oidc"
 STATE_SECONDS = 600
-CALLBACK_PATH = "/signin/oidc/callback"
 _MAX_COOKIE = 3000
 
 
 def redirect_uri(svc: Services) -> str:
     """The redirect URI to register at the identity provider."""
-    return svc.settings.portal_url + CALLBACK_PATH
-
-
-def start_url(p: oidc.Provider, target: str) -> str:
-    return f"/signin/oidc/{p.workforce_id}" + ("" if target == "/" else "?next=" + quote(target, safe="/"))
+    return PublicUrls.of(svc.settings).oidc_callback()
 
 
 def start(visit: Visit) -> Response:
@@ -99,7 +94,7 @@ def callback(visit: Visit) -> Response:
             visit,
             400,
             "This sign-in was not started in this browser, or it took longer than "
-            f"{STATE_SECONDS // 60} minutes. Start again from {visit.svc.settings.portal_url}/signin.",
+            f"{STATE_SECONDS // 60} minutes. Start again from {PublicUrls.of(visit.svc.settings).signin()}.",
         )
     p = oidc.provider(visit.svc, int(pending["w"]))
     if p is None:
@@ -130,7 +125,7 @@ def callback(visit: Visit) -> Response:
     token, _session = start_session(visit.svc, worker.id)
     visit.cookies.append((SESSION_COOKIE, token, int(SESSION_MAX.total_seconds())))
     log.info("OIDC sign-in: worker %s (%s) through %s", worker.worker_id, identity.sub, p.issuer)
-    return visit.redirect(next_path(str(pending["x"])) or "/")  # checked by start() already
+    return visit.redirect(next_path(str(pending["x"])) or urls.HOME)  # checked by start() already
 
 
 def _failed(visit: Visit, status: int, reason: str) -> Response:

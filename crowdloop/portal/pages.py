@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from crowdloop import invites, oidc, queue, workers
+from crowdloop import invites, oidc, queue, urls, workers
 from crowdloop.errors import InvalidInput, NotFound
-from crowdloop.portal.oidc import start_url
 from crowdloop.portal.sessions import SESSION_MAX, end_session, start_session
 from crowdloop.portal.signin import Outcome, sign_in
 from crowdloop.portal.web import SESSION_COOKIE, Visit, bad_next, next_path
@@ -32,7 +31,10 @@ def _signin_page(visit: Visit, status: int, email: str, error: str | None, targe
     found = oidc.providers(visit.svc)
     hosts = [p.host for p in found]
     links = [
-        {"url": start_url(p, target), "label": p.host if hosts.count(p.host) == 1 else f"{p.host} ({p.workforce_name})"}
+        {
+            "url": urls.oidc_start(p.workforce_id, target),
+            "label": p.host if hosts.count(p.host) == 1 else f"{p.host} ({p.workforce_name})",
+        }
         for p in found
     ]
     signed_out = visit.request.query_params.get("signed_out", "")
@@ -55,7 +57,7 @@ def _signin_page(visit: Visit, status: int, email: str, error: str | None, targe
 def signin(visit: Visit) -> Response:
     email = str(visit.data.get("email", ""))[:320]
     password = str(visit.data.get("password", ""))[: invites.MAX_PASSWORD_LENGTH]
-    target = next_path(str(visit.data.get("next", "/")))
+    target = next_path(str(visit.data.get("next", urls.HOME)))
     if target is None:
         return bad_next(visit)
     client = visit.request.client
@@ -89,8 +91,8 @@ def signout(visit: Visit) -> Response:
     if issuer:
         p = next((p for p in oidc.providers(visit.svc) if p.issuer == issuer and p.logout_url), None)
         if p is not None:
-            return visit.redirect(f"/signin?signed_out={p.workforce_id}")
-    return visit.redirect("/signin")
+            return visit.redirect(urls.signin(signed_out=p.workforce_id))
+    return visit.redirect(urls.signin())
 
 
 def job_list(visit: Visit) -> Response:
@@ -138,7 +140,7 @@ def accept_invitation(visit: Visit) -> Response:
             error=exc.message,
             min_length=invites.MIN_PASSWORD_LENGTH,
         )
-    return _signed_in_response(visit, worker.id, "/")
+    return _signed_in_response(visit, worker.id, urls.HOME)
 
 
 def _signed_in_response(visit: Visit, worker_pk: int, target: str) -> Response:

@@ -15,7 +15,7 @@ from markupsafe import escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from crowdloop import queue
+from crowdloop import queue, urls
 from crowdloop.errors import TaskUnavailable
 from crowdloop.portal.access import job_for_worker
 from crowdloop.portal.taskui import FRAME_SANDBOX
@@ -34,10 +34,10 @@ def start(visit: Visit) -> Response:
     lease = queue.claim(visit.svc, visit.worker_pk, flow_definition_id)
     if lease is not None:
         visit.portal.handoff.put(lease, visit.svc.clock.now())
-        return visit.redirect(f"/tasks/{lease.assignment_id}")
+        return visit.redirect(urls.task(lease.assignment_id))
     if job_for_worker(visit.svc, visit.worker_pk, flow_definition_id) is None:
         return visit.not_found()
-    return visit.redirect(f"/jobs/{flow_definition_id}/empty")
+    return visit.redirect(urls.job_empty(flow_definition_id))
 
 
 def no_tasks_left(visit: Visit) -> Response:
@@ -77,7 +77,7 @@ def task_page(visit: Visit) -> Response:
         title=job.title,
         job=job,
         assignment_id=assignment_id,
-        frame_url=f"{frame_origin}/tasks/{assignment_id}/frame?token={frame_token}",
+        frame_url=urls.task_frame(assignment_id, frame_token, frame_origin),
         sandbox="" if frame_origin else FRAME_SANDBOX,
         lease_token=lease_token,
         remaining_ms=int(remaining * 1000),
@@ -124,12 +124,12 @@ def submit(visit: Visit) -> Response:
         queue.submit(visit.svc, assignment_id, visit.worker_pk, answer, spent)
     except TaskUnavailable as exc:
         status = 404 if exc.reason == "not-yours" else 409
-        return visit.json({"error": exc.message, "reason": exc.reason, "next": f"/tasks/{assignment_id}"}, status)
+        return visit.json({"error": exc.message, "reason": exc.reason, "next": urls.task(assignment_id)}, status)
     following = queue.claim(visit.svc, visit.worker_pk, flow_definition_id)
     if following is None:
-        return visit.json({"next": f"/jobs/{flow_definition_id}/empty"})
+        return visit.json({"next": urls.job_empty(flow_definition_id)})
     visit.portal.handoff.put(following, visit.svc.clock.now())
-    return visit.json({"next": f"/tasks/{following.assignment_id}"})
+    return visit.json({"next": urls.task(following.assignment_id)})
 
 
 def release(visit: Visit) -> Response:
@@ -147,7 +147,7 @@ def _give_back(visit: Visit, action: Callable[[Services, int, int], None], notic
         action(visit.svc, assignment_id, visit.worker_pk)
     except TaskUnavailable as exc:
         return unavailable(visit, exc)
-    return visit.redirect(f"/?notice={notice}")
+    return visit.redirect(urls.home(notice))
 
 
 def frame(portal: Portal, request: Request) -> Response:

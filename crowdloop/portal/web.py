@@ -30,6 +30,7 @@ from markupsafe import escape
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 
+from crowdloop import urls
 from crowdloop.bodylimit import BodyTooLarge
 from crowdloop.errors import NotFound, Unavailable
 from crowdloop.portal import csrf
@@ -293,10 +294,10 @@ def _signed_in(portal: Portal, request: Request, data: dict[str, Any], view: Vie
         if request.cookies.get(SESSION_COOKIE):
             visit.cookies.append((SESSION_COOKIE, "", 0))
         if request.method == "GET":
-            return visit.redirect("/signin?next=" + quote(request.url.path, safe="/"))
+            return visit.redirect(urls.signin(next_path=request.url.path))
         if wants_json(request):
-            return visit.json({"error": "Your session has ended; sign in again.", "next": "/signin"}, 401)
-        return visit.redirect("/signin")
+            return visit.json({"error": "Your session has ended; sign in again.", "next": urls.SIGNIN}, 401)
+        return visit.redirect(urls.signin())
     if request.method == "POST" and not _post_allowed(visit, session.csrf_token):
         return _forbidden(visit)
     return _run(view, visit)
