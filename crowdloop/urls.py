@@ -69,6 +69,18 @@ def fill(route: str, **values: object) -> str:
     return template.format(**{k: quote(str(v), safe="/" if k in paths else "") for k, v in values.items()})
 
 
+_PATTERNS = {"id": r"\d+", "path": ".*"}
+
+
+def pattern(route: str) -> str:
+    """A regular expression for the paths of `route` (for matching outside a router)."""
+    parts, last = [], 0
+    for m in _PARAMETER.finditer(route):
+        parts += [re.escape(route[last : m.start()]), _PATTERNS.get(m.group(2) or "", "[^/]+")]
+        last = m.end()
+    return "".join(parts) + re.escape(route[last:])
+
+
 # --- portal paths ---------------------------------------------------------------------------------------
 
 
