@@ -27,7 +27,6 @@ import anyio
 import jinja2
 from starlette.applications import Starlette
 from starlette.convertors import Convertor, register_url_convertor
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -47,10 +46,11 @@ from crowdloop.portal.web import (
     REMOTE_THREADS,
     WORKER_THREADS,
     Portal,
+    Visit,
     anonymous,
     answer_failures,
-    error_page,
     page_policy,
+    render_error,
     signed_in,
 )
 from crowdloop.runtime import Services
@@ -108,10 +108,10 @@ def create_portal(
     renders = render_threads or RenderThreads()
 
     async def frame(request: Request) -> Response:  # renders the template: never on the event loop
-        return await answer_failures(portal, request, renders.run(tasks.frame, portal, request), frame=True)
+        return await answer_failures(Visit(portal, request), renders.run(tasks.frame, portal, request), frame=True)
 
     async def static(request: Request) -> Response:
-        return await answer_failures(portal, request, portal.assets.response(request))
+        return await answer_failures(Visit(portal, request), portal.assets.response(request))
 
     routes = [
         Route(urls.HOME, signed_in(pages.job_list), methods=["GET"]),
@@ -132,11 +132,9 @@ def create_portal(
         Route(urls.STATIC, static, methods=["GET"]),
     ]
 
-    async def http_error(request: Request, exc: Exception) -> Response:
-        status = exc.status_code if isinstance(exc, HTTPException) else 500
-        title = {404: "Not found", 405: "Not allowed"}.get(status, "Something went wrong")
-        return error_page(portal, status, title, "There is nothing here." if status == 404 else title + ".")
+    async def no_route(request: Request, exc: Exception) -> Response:  # Starlette's 404 and 405
+        return render_error(Visit(portal, request), exc)
 
-    app = Starlette(routes=routes, exception_handlers={404: http_error, 405: http_error})
+    app = Starlette(routes=routes, exception_handlers={404: no_route, 405: no_route})
     app.state.portal = portal
     return app

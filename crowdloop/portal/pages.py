@@ -5,10 +5,11 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from crowdloop import invites, oidc, queue, urls, workers
-from crowdloop.errors import InvalidInput, NotFound
+from crowdloop.errors import InvalidInput
+from crowdloop.portal.errors import bad_next
 from crowdloop.portal.sessions import SESSION_MAX, end_session, start_session
 from crowdloop.portal.signin import Outcome, sign_in
-from crowdloop.portal.web import SESSION_COOKIE, Visit, bad_next, next_path
+from crowdloop.portal.web import SESSION_COOKIE, Visit, next_path
 
 NOTICES = {
     "released": "The task went back to the queue.",
@@ -19,7 +20,7 @@ NOTICES = {
 def signin_form(visit: Visit) -> Response:
     target = next_path(visit.request.query_params.get("next"))
     if target is None:
-        return bad_next(visit)
+        raise bad_next()
     if visit.session is not None:
         return visit.redirect(target)
     return _signin_page(visit, 200, "", None, target)
@@ -59,7 +60,7 @@ def signin(visit: Visit) -> Response:
     password = str(visit.data.get("password", ""))[: invites.MAX_PASSWORD_LENGTH]
     target = next_path(str(visit.data.get("next", urls.HOME)))
     if target is None:
-        return bad_next(visit)
+        raise bad_next()
     client = visit.request.client
     result = sign_in(visit.svc, email, password, client.host if client else "unknown")
     if result.outcome is Outcome.SIGNED_IN and result.worker_pk is not None:
@@ -111,36 +112,33 @@ def job_list(visit: Visit) -> Response:
 
 
 def invitation_form(visit: Visit) -> Response:
-    token = visit.request.path_params["token"]
-    try:
-        email = invites.invitation_email(visit.svc, token)
-    except NotFound as exc:
-        return visit.page("message.html", status=404, title="Invitation not valid", message=exc.message)
-    return visit.page(
-        "invite.html", title="Choose your password", email=email, error=None, min_length=invites.MIN_PASSWORD_LENGTH
-    )
+    """Choose a password (an unknown, used or expired link: NotFound, "Invitation not valid")."""
+    email = invites.invitation_email(visit.svc, visit.request.path_params["token"])
+    return _invitation_page(visit, 200, email, None)
 
 
 def accept_invitation(visit: Visit) -> Response:
     token = visit.request.path_params["token"]
     password = str(visit.data.get("password", ""))
+    email = invites.invitation_email(visit.svc, token)
+    if password != str(visit.data.get("confirm", "")):
+        return _invitation_page(visit, 400, email, "The two passwords are not the same.")
     try:
-        email = invites.invitation_email(visit.svc, token)
-        if password != str(visit.data.get("confirm", "")):
-            raise InvalidInput("The two passwords are not the same.", "confirm")
         worker = invites.accept_invitation(visit.svc, token, password)
-    except NotFound as exc:
-        return visit.page("message.html", status=404, title="Invitation not valid", message=exc.message)
-    except InvalidInput as exc:
-        return visit.page(
-            "invite.html",
-            status=400,
-            title="Choose your password",
-            email=email,
-            error=exc.message,
-            min_length=invites.MIN_PASSWORD_LENGTH,
-        )
+    except InvalidInput as exc:  # the form again, saying what is wrong with the password
+        return _invitation_page(visit, 400, email, exc.message)
     return _signed_in_response(visit, worker.id, urls.HOME)
+
+
+def _invitation_page(visit: Visit, status: int, email: str, error: str | None) -> Response:
+    return visit.page(
+        "invite.html",
+        status=status,
+        title="Choose your password",
+        email=email,
+        error=error,
+        min_length=invites.MIN_PASSWORD_LENGTH,
+    )
 
 
 def _signed_in_response(visit: Visit, worker_pk: int, target: str) -> Response:
