@@ -66,7 +66,13 @@ def fill(route: str, **values: object) -> str:
     """The path of `route` with its parameters filled in, each percent-encoded (a `path` parameter keeps
     its "/"): fill(TASK, assignment=7) == "/tasks/7"."""
     template, paths = _template(route)
-    return template.format(**{k: quote(str(v), safe="/" if k in paths else "") for k, v in values.items()})
+    return template.format(**{k: _encode(v, k in paths) for k, v in values.items()})
+
+
+def _encode(value: object, path: bool) -> str:
+    if isinstance(value, int):  # ids: nothing to encode (the common case, on every task page)
+        return str(value)
+    return quote(str(value), safe="/" if path else "")
 
 
 _PATTERNS = {"id": r"\d+", "path": ".*"}
