@@ -16,19 +16,17 @@ import asyncio
 import dataclasses
 import logging
 import mimetypes
-import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote
 
-from crowdloop import bodylimit, flows, outbox, output, reaper, served
+from crowdloop import bodylimit, dispatch, flows, outbox, output, reaper, served, urls
 from crowdloop.aws import wire
-from crowdloop.aws.app import AwsApi, is_aws_request
-from crowdloop.blobs import BLOB_ROUTE, LocalBlobStore, blob_store_for
+from crowdloop.aws.app import AwsApi
+from crowdloop.blobs import LocalBlobStore, blob_store_for
 from crowdloop.clock import Clock, SystemClock
 from crowdloop.config import Settings
 from crowdloop.errors import CrowdloopError, Unavailable
-from crowdloop.flows import TEMPLATE_ROUTE
 from crowdloop.keyfiles import load_key
 from crowdloop.liquid.threads import RenderThreads
 from crowdloop.portal.app import create_portal
@@ -43,16 +41,6 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-
-
-_FRAME_HOST_PATHS = re.compile(r"/tasks/\d+/frame$|/static/|/_crowdloop/(blobs/|health$)")
-
-
-def _host(scope: Scope) -> bytes:
-    for name, value in scope["headers"]:
-        if name == b"host":
-            return bytes(value).lower()
-    return b""
 
 
 def build_services(
@@ -79,8 +67,7 @@ class CrowdloopApp:
         self.aws = AwsApi(services, render_threads=render_threads)
         self.portal = create_portal(services, render_threads=render_threads)
         self._reaper: asyncio.Task[None] | None = None
-        frame_origin = services.settings.task_frame_origin
-        self._frame_host = urlsplit(frame_origin).netloc.lower().encode() if frame_origin else b""
+        self._frame_host = dispatch.frame_host(services.settings.task_frame_origin)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -88,17 +75,17 @@ class CrowdloopApp:
             return
         if scope["type"] != "http":
             return
-        path: str = scope["path"]
-        if self._frame_host and _host(scope) == self._frame_host and not _FRAME_HOST_PATHS.match(path):
+        scope[dispatch.DESTINATION] = destination = dispatch.destination(scope, self._frame_host)
+        if destination == dispatch.REFUSED:
             # the task frame's origin (task_frame_origin) serves frames and what they load, nothing else
             await _reply(send, 404, b"Not found.", b"text/plain")
             return
-        if path.startswith("/_crowdloop/"):
+        if destination == dispatch.INTERNAL:
             route, limit = self._internal_or_error, ANONYMOUS_BODY_BYTES  # these routes read no body at all
             if (bodylimit.declared_length(scope) or 0) > limit:  # so refuse a large one here, up front
                 await _reply(send, 413, f"The request body is larger than {limit} bytes.".encode(), b"text/plain")
                 return
-        elif is_aws_request(scope):
+        elif destination in dispatch.AWS_APIS:
             route, limit = self.aws, wire.MAX_BODY_BYTES
         else:
             route, limit = self.portal, PORTAL_MAX_BODY_BYTES  # anonymous routes stop at far less (web.py)
@@ -135,16 +122,16 @@ class CrowdloopApp:
 
     async def _internal(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
-        if path == "/_crowdloop/health":
+        if path == urls.HEALTH:
             await _reply(send, 200, b"ok", b"text/plain")
-        elif path == "/_crowdloop/noop":
+        elif path == urls.NOOP:
             # The benchmark's ceiling: the same server stack answering without doing any work. The body is
             # never read (uvicorn drops what arrives after the answer), so no client can make it hold any.
             await _reply(send, 200, b"{}", b"application/x-amz-json-1.1")
-        elif path.startswith(TEMPLATE_ROUTE + "/"):
-            await self._template(path.removeprefix(TEMPLATE_ROUTE + "/"), send)
-        elif path.startswith(BLOB_ROUTE + "/"):
-            await self._blob(path.removeprefix(BLOB_ROUTE + "/"), scope, send)
+        elif path.startswith(urls.TEMPLATES_PREFIX):
+            await self._template(path.removeprefix(urls.TEMPLATES_PREFIX), send)
+        elif path.startswith(urls.BLOBS_PREFIX):
+            await self._blob(path.removeprefix(urls.BLOBS_PREFIX), scope, send)
         else:
             await _reply(send, 404, b'{"message": "not found"}', b"application/json")
 

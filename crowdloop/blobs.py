@@ -20,15 +20,14 @@ import secrets
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import quote
 
 from crowdloop.errors import InvalidInput, NotFound, Unavailable
 from crowdloop.keyfiles import load_key
+from crowdloop.urls import PublicUrls
 
 if TYPE_CHECKING:
     from crowdloop.config import Settings
 
-BLOB_ROUTE = "/_crowdloop/blobs"
 _DISK_OUTAGES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EFBIG})
 _S3_OUTAGE_CODES = frozenset(
     {"ServiceUnavailable", "SlowDown", "InternalError", "RequestTimeout", "Throttling", "ThrottlingException"}
@@ -151,10 +150,7 @@ class LocalBlobStore:
         self.path_for(uri)  # rejects keys that could not be served
         expires = int(time.time()) + expires_seconds
         signature = self.signature(bucket, key, expires)
-        return (
-            f"{self.portal_url}{BLOB_ROUTE}/{quote(bucket, safe='')}/{quote(key, safe='/')}"
-            f"?expires={expires}&signature={signature}"
-        )
+        return PublicUrls(self.portal_url).blob(bucket, key, expires, signature)
 
     def signature(self, bucket: str, key: str, expires: int) -> str:
         message = f"{bucket}\n{key}\n{expires}".encode()

@@ -53,13 +53,13 @@ from crowdloop.store.tables import (
     workteams,
 )
 from crowdloop.tags import Tag, drop_tags, put_tags
+from crowdloop.urls import PublicUrls
 
 ACTIVATION_DELAY = timedelta(seconds=1)
 DEFAULT_TASK_TIME_LIMIT_SECONDS = 3600
 DEFAULT_TASK_AVAILABILITY_LIFETIME_SECONDS = 864000
 MAX_TASK_TIME_LIMIT_SECONDS = 28800
 MAX_TASK_AVAILABILITY_LIFETIME_SECONDS = 864000
-TEMPLATE_ROUTE = "/_crowdloop/templates"
 
 _BUCKET = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{0,254}")
 # Virtual-hosted (bucket.s3[.-region].amazonaws.com) and path-style (s3[.-region].amazonaws.com/bucket)
@@ -226,7 +226,7 @@ def render_limits(settings: Settings) -> liquid.RenderLimits:
 
 def template_url(settings: Settings, sha256: str) -> str:
     """Where DescribeHumanTaskUi says the template can be downloaded (served from `templates`)."""
-    return f"{settings.portal_url}{TEMPLATE_ROUTE}/{sha256}"
+    return PublicUrls.of(settings).template(sha256)
 
 
 def render_ui_template(

@@ -27,8 +27,8 @@ from crowdloop.model import Worker, WorkerStatus
 from crowdloop.runtime import Services
 from crowdloop.store.tables import invitations
 from crowdloop.store.tables import workers as workers_table
+from crowdloop.urls import PublicUrls
 
-INVITE_ROUTE = "/invite"
 DEFAULT_EXPIRES_HOURS = 72
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
@@ -73,7 +73,7 @@ def invite_worker(
                 token_sha256=_digest(token), worker_id=worker.id, created_at=now, expires_at=expires_at
             )
         )
-    url = f"{svc.settings.portal_url}{INVITE_ROUTE}/{token}"
+    url = PublicUrls.of(svc.settings).invitation(token)
     return Invitation(email=email, token=token, url=url, expires_at=expires_at)
 
 

@@ -1,18 +1,12 @@
 """The AWS-compatible API as one raw ASGI callable: SageMaker (awsJson1_1), A2I runtime (restJson1), S3, STS.
 
-Per request: classify -> (auth = off: refuse what a web page sent, crowdloop.aws.unsigned) -> read body
+Per request: (auth = off: refuse what a web page sent, crowdloop.aws.unsigned) -> read body
 (<= 40 MiB for the JSON APIs, 1 MiB for S3/STS) -> verify SigV4 -> route -> validate against the botocore
 model -> run the handler (`_run`; RenderUiTemplate always in a RenderThreads thread) -> serialise. Handlers
 are plain functions `(Services, Caller, params) -> dict` from crowdloop.aws.sagemaker / crowdloop.aws.a2i_runtime.
 
-Routing (`classify`), in order:
-  1. credential scope names `s3` / `sts` (Authorization header or presigned X-Amz-Credential), or a
-     legacy presigned URL (AWSAccessKeyId + Signature)                      -> S3 / STS
-  2. `POST /` with `X-Amz-Target`                                           -> SageMaker
-  3. path `/human-loops` or `/human-loops/...`                              -> A2I runtime
-  4. any other request signed for `sagemaker`                               -> SageMaker (`/`) or A2I
-  5. `POST /` with a form body, or `?Action=GetCallerIdentity`              -> STS
-Everything else is not ours (`is_aws_request` is False): the root app serves the portal.
+Which API a request is for is decided once, by crowdloop.dispatch (the rules are listed there): the root
+app keeps the decision in the ASGI scope and AwsApi reads it (or decides, when it is run on its own).
 """
 
 from __future__ import annotations
@@ -25,21 +19,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import unquote
 
-from crowdloop import blocking
+from crowdloop import blocking, dispatch
 from crowdloop.aws import s3, sts, unsigned, validation, wire
 from crowdloop.aws.errors import A2I_JSON, SAGEMAKER_JSON, WireError, a2i_error, sagemaker_error
-from crowdloop.aws.sigv4 import Authenticator, KeyCache, credential_service
+from crowdloop.aws.sigv4 import Authenticator, KeyCache
 from crowdloop.clock import Clock
+from crowdloop.dispatch import A2I, S3, SAGEMAKER, SIGNING_NAME, STS
 from crowdloop.liquid.threads import RenderThreads
 from crowdloop.runtime import Caller, Services
 
 Handler = Callable[[Services, Caller, dict[str, Any]], dict[str, Any]]
 
-SAGEMAKER = "sagemaker"
-A2I = "sagemaker-a2i-runtime"
-S3 = "s3"
-STS = "sts"
-SIGNING_NAME = "sagemaker"  # both SageMaker and the A2I runtime sign as "sagemaker"
 # awsJson1_1 selects the operation by this header, so the signature must cover it (the A2I runtime routes by
 # method and path, S3 by path and query, STS by the body: all signed anyway).
 ROUTED_BY = ("x-amz-target",)
@@ -47,43 +37,6 @@ ROUTED_BY = ("x-amz-target",)
 T = TypeVar("T")
 
 RENDERING_OPERATIONS = frozenset({"RenderUiTemplate"})  # CPU-bound: run in RenderThreads, on every database
-
-
-def classify(scope: wire.Scope) -> str | None:
-    """Which AWS API a request is for (SAGEMAKER, A2I, S3, STS), or None when it is not an AWS request."""
-    if scope.get("type") != "http":
-        return None
-    authorization = target = content_type = ""
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            authorization = value.decode("latin-1")
-        elif name == b"x-amz-target":
-            target = value.decode("latin-1")
-        elif name == b"content-type":
-            content_type = value.decode("latin-1")
-    query = scope.get("query_string", b"").decode("latin-1")
-    service = credential_service(authorization, query) if (authorization or query) else None
-    if service == "s3" or ("AWSAccessKeyId=" in query and "Signature=" in query):
-        return S3
-    if service == "sts":
-        return STS
-    path, method = scope["path"], scope["method"]
-    if target and method == "POST" and path == "/":
-        return SAGEMAKER
-    if path == "/human-loops" or path.startswith("/human-loops/"):
-        return A2I
-    if service == SIGNING_NAME:
-        return SAGEMAKER if path == "/" else A2I
-    if path == "/" and method == "POST" and content_type.startswith("application/x-www-form-urlencoded"):
-        return STS
-    if "Action=GetCallerIdentity" in query:
-        return STS
-    return None
-
-
-def is_aws_request(scope: wire.Scope) -> bool:
-    """True when the root app should hand this request to AwsApi."""
-    return classify(scope) is not None
 
 
 class AwsApi:
@@ -140,7 +93,7 @@ class AwsApi:
             return
         if scope["type"] != "http":
             return
-        kind = classify(scope)
+        kind = scope.get(dispatch.DESTINATION) or dispatch.destination(scope)
         request = wire.Request(scope)
         request_id = str(uuid.uuid4()).encode()
         if kind == SAGEMAKER:

@@ -27,12 +27,11 @@ import anyio
 import jinja2
 from starlette.applications import Starlette
 from starlette.convertors import Convertor, register_url_convertor
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from crowdloop import blocking
+from crowdloop import blocking, urls
 from crowdloop.keyfiles import load_key
 from crowdloop.liquid.threads import RenderThreads
 from crowdloop.portal import oidc, pages, tasks
@@ -46,10 +45,11 @@ from crowdloop.portal.web import (
     REMOTE_THREADS,
     WORKER_THREADS,
     Portal,
+    Visit,
     anonymous,
     answer_failures,
-    error_page,
     page_policy,
+    render_error,
     signed_in,
 )
 from crowdloop.runtime import Services
@@ -85,6 +85,7 @@ def create_portal(
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    jinja.globals["urls"] = urls  # templates link with the same functions as the views
     for name in jinja.list_templates():  # compile now, not in the first concurrent requests
         jinja.get_template(name)
     services.passwords.dummy_hash()  # hashed now: the first sign-in with an unknown email costs no more than the rest
@@ -106,35 +107,33 @@ def create_portal(
     renders = render_threads or RenderThreads()
 
     async def frame(request: Request) -> Response:  # renders the template: never on the event loop
-        return await answer_failures(portal, request, renders.run(tasks.frame, portal, request), frame=True)
+        return await answer_failures(Visit(portal, request), renders.run(tasks.frame, portal, request), frame=True)
 
     async def static(request: Request) -> Response:
-        return await answer_failures(portal, request, portal.assets.response(request))
+        return await answer_failures(Visit(portal, request), portal.assets.response(request))
 
     routes = [
-        Route("/", signed_in(pages.job_list), methods=["GET"]),
-        Route("/signin", anonymous(pages.signin_form), methods=["GET"]),
-        Route("/signin", anonymous(pages.signin, slow=True), methods=["POST"]),
-        Route("/signin/oidc/callback", anonymous(oidc.callback, remote=True), methods=["GET"]),
-        Route("/signin/oidc/{workforce:id}", anonymous(oidc.start), methods=["GET"]),
-        Route("/signout", signed_in(pages.signout), methods=["POST"]),
-        Route("/invite/{token}", anonymous(pages.invitation_form), methods=["GET"]),
-        Route("/invite/{token}", anonymous(pages.accept_invitation, slow=True), methods=["POST"]),
-        Route("/jobs/{job:id}/start", signed_in(tasks.start), methods=["POST"]),
-        Route("/jobs/{job:id}/empty", signed_in(tasks.no_tasks_left), methods=["GET"]),
-        Route("/tasks/{assignment:id}", signed_in(tasks.task_page), methods=["GET"]),
-        Route("/tasks/{assignment:id}/frame", frame, methods=["GET"]),
-        Route("/tasks/{assignment:id}/submit", signed_in(tasks.submit), methods=["POST"]),
-        Route("/tasks/{assignment:id}/release", signed_in(tasks.release), methods=["POST"]),
-        Route("/tasks/{assignment:id}/decline", signed_in(tasks.decline), methods=["POST"]),
-        Route("/static/{name:path}", static, methods=["GET"]),
+        Route(urls.HOME, signed_in(pages.job_list), methods=["GET"]),
+        Route(urls.SIGNIN, anonymous(pages.signin_form), methods=["GET"]),
+        Route(urls.SIGNIN, anonymous(pages.signin, slow=True), methods=["POST"]),
+        Route(urls.OIDC_CALLBACK, anonymous(oidc.callback, remote=True), methods=["GET"]),
+        Route(urls.OIDC_START, anonymous(oidc.start), methods=["GET"]),
+        Route(urls.SIGNOUT, signed_in(pages.signout), methods=["POST"]),
+        Route(urls.INVITATION, anonymous(pages.invitation_form), methods=["GET"]),
+        Route(urls.INVITATION, anonymous(pages.accept_invitation, slow=True), methods=["POST"]),
+        Route(urls.JOB_START, signed_in(tasks.start), methods=["POST"]),
+        Route(urls.JOB_EMPTY, signed_in(tasks.no_tasks_left), methods=["GET"]),
+        Route(urls.TASK, signed_in(tasks.task_page), methods=["GET"]),
+        Route(urls.TASK_FRAME, frame, methods=["GET"]),
+        Route(urls.TASK_SUBMIT, signed_in(tasks.submit), methods=["POST"]),
+        Route(urls.TASK_RELEASE, signed_in(tasks.release), methods=["POST"]),
+        Route(urls.TASK_DECLINE, signed_in(tasks.decline), methods=["POST"]),
+        Route(urls.STATIC, static, methods=["GET"]),
     ]
 
-    async def http_error(request: Request, exc: Exception) -> Response:
-        status = exc.status_code if isinstance(exc, HTTPException) else 500
-        title = {404: "Not found", 405: "Not allowed"}.get(status, "Something went wrong")
-        return error_page(portal, status, title, "There is nothing here." if status == 404 else title + ".")
+    async def no_route(request: Request, exc: Exception) -> Response:  # Starlette's 404 and 405
+        return render_error(Visit(portal, request), exc)
 
-    app = Starlette(routes=routes, exception_handlers={404: http_error, 405: http_error})
+    app = Starlette(routes=routes, exception_handlers={404: no_route, 405: no_route})
     app.state.portal = portal
     return app

@@ -9,7 +9,8 @@
 
 The cookie (`crowdloop_oidc`, HttpOnly, SameSite=Lax so the provider's top-level redirect carries it) is
 `<base64url JSON>.<HMAC-SHA256>` with a server-side key, valid STATE_SECONDS and cleared by the callback.
-Every failure is a page saying what went wrong (logged), never a 500.
+Every failure is a page saying what went wrong (logged), never a 500: the views raise PortalError and
+crowdloop.portal.web.render_error answers it.
 """
 
 from __future__ import annotations
@@ -19,50 +20,44 @@ import hashlib
 import hmac
 import logging
 from typing import Any
-from urllib.parse import quote
 
 import orjson
 from starlette.responses import Response
 
-from crowdloop import oidc, workers
+from crowdloop import oidc, urls, workers
 from crowdloop.caches import CacheSpec
 from crowdloop.errors import InvalidInput
 from crowdloop.keyfiles import load_key
 from crowdloop.model import WorkerStatus
-from crowdloop.portal.web import SESSION_COOKIE, Visit, bad_next, next_path
+from crowdloop.portal.errors import PortalError, bad_next
+from crowdloop.portal.web import SESSION_COOKIE, Visit, next_path
 from crowdloop.runtime import Services
 from crowdloop.sessions import SESSION_MAX, end_session, start_session
+from crowdloop.urls import PublicUrls
 
 log = logging.getLogger(__name__)
 
 STATE_COOKIE = "crowdloop_oidc"
 STATE_SECONDS = 600
-CALLBACK_PATH = "/signin/oidc/callback"
 _MAX_COOKIE = 3000
 
 
 def redirect_uri(svc: Services) -> str:
     """The redirect URI to register at the identity provider."""
-    return svc.settings.portal_url + CALLBACK_PATH
-
-
-def start_url(p: oidc.Provider, target: str) -> str:
-    return f"/signin/oidc/{p.workforce_id}" + ("" if target == "/" else "?next=" + quote(target, safe="/"))
+    return PublicUrls.of(svc.settings).oidc_callback()
 
 
 def start(visit: Visit) -> Response:
     p = oidc.provider(visit.svc, visit.request.path_params["workforce"])
     if p is None:
-        return visit.page(
-            "message.html",
-            status=404,
-            title="Sign-in option not available",
-            message="This workforce has no OpenID Connect provider (any more). Go back to the "
-            "sign-in page and try again.",
+        raise PortalError(
+            404,
+            "Sign-in option not available",
+            "This workforce has no OpenID Connect provider (any more). Go back to the sign-in page and try again.",
         )
     target = next_path(visit.request.query_params.get("next"))
     if target is None:
-        return bad_next(visit)
+        raise bad_next()
     request = oidc.new_request()
     sealed = _seal(
         visit.svc,
@@ -86,28 +81,24 @@ def callback(visit: Visit) -> Response:
     if query.get("error"):
         error, description = query.get("error", "")[:100], query.get("error_description", "")[:300]
         log.warning("OIDC sign-in: the identity provider answered %s (%s)", error, description)
-        return _failed(
-            visit,
+        raise _failed(
             403,
             f"The identity provider did not sign you in ({error}{': ' + description if description else ''}).",
         )
     state = query.get("state", "")
     if pending is None or not hmac.compare_digest(str(pending["s"]).encode(), state.encode()):
         log.warning("OIDC sign-in: %s", "no valid state cookie" if pending is None else "state mismatch")
-        return _failed(
-            visit,
+        raise _failed(
             400,
             "This sign-in was not started in this browser, or it took longer than "
-            f"{STATE_SECONDS // 60} minutes. Start again from {visit.svc.settings.portal_url}/signin.",
+            f"{STATE_SECONDS // 60} minutes. Start again from {PublicUrls.of(visit.svc.settings).signin()}.",
         )
     p = oidc.provider(visit.svc, int(pending["w"]))
     if p is None:
-        return _failed(
-            visit, 400, "The workforce's OpenID Connect configuration changed during the sign-in. Start again."
-        )
+        raise _failed(400, "The workforce's OpenID Connect configuration changed during the sign-in. Start again.")
     code = query.get("code", "")
     if not code:
-        return _failed(visit, 400, "The identity provider sent no authorization code.")
+        raise _failed(400, "The identity provider sent no authorization code.")
     request = oidc.AuthRequest(state=str(pending["s"]), nonce=str(pending["n"]), verifier=str(pending["v"]))
     try:
         identity = oidc.identify(visit.svc, p, code, redirect_uri(visit.svc), request)
@@ -116,24 +107,24 @@ def callback(visit: Visit) -> Response:
         )
     except oidc.SignInFailed as exc:
         log.warning("OIDC sign-in through %s failed: %s", p.issuer, exc.message)
-        return _failed(visit, 502 if exc.kind == "unreachable" else 403, exc.message)
+        raise _failed(502 if exc.kind == "unreachable" else 403, exc.message) from exc
     except InvalidInput as exc:
         log.warning("OIDC sign-in through %s failed: %s", p.issuer, exc.message)
-        return _failed(visit, 403, exc.message)
+        raise _failed(403, exc.message) from exc
     if worker.status is not WorkerStatus.ACTIVE:
         log.info("OIDC sign-in refused: worker %s is %s", worker.worker_id, worker.status.value)
-        return _failed(visit, 403, "This account is disabled. Ask your administrator to enable it.")
+        raise _failed(403, "This account is disabled. Ask your administrator to enable it.")
     old = visit.request.cookies.get(SESSION_COOKIE)
     if old:
         end_session(visit.svc, old)
     token, _session = start_session(visit.svc, worker.id)
     visit.cookies.append((SESSION_COOKIE, token, int(SESSION_MAX.total_seconds())))
     log.info("OIDC sign-in: worker %s (%s) through %s", worker.worker_id, identity.sub, p.issuer)
-    return visit.redirect(next_path(str(pending["x"])) or "/")  # checked by start() already
+    return visit.redirect(next_path(str(pending["x"])) or urls.HOME)  # checked by start() already
 
 
-def _failed(visit: Visit, status: int, reason: str) -> Response:
-    return visit.page("message.html", status=status, title="Sign-in failed", message=reason)
+def _failed(status: int, reason: str) -> PortalError:
+    return PortalError(status, "Sign-in failed", reason)
 
 
 def _seal(svc: Services, value: dict[str, Any]) -> str:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from crowdloop import invites, oidc, queue, workers
-from crowdloop.errors import InvalidInput, NotFound
-from crowdloop.portal.oidc import start_url
-from crowdloop.portal.web import SESSION_COOKIE, Visit, bad_next, next_path
+from crowdloop import invites, oidc, queue, urls, workers
+from crowdloop.errors import InvalidInput
+from crowdloop.portal.errors import bad_next
+from crowdloop.portal.web import SESSION_COOKIE, Visit, next_path
 from crowdloop.sessions import SESSION_MAX, end_session, start_session
 from crowdloop.signin import Outcome, sign_in
 
@@ -20,7 +20,7 @@ NOTICES = {
 def signin_form(visit: Visit) -> Response:
     target = next_path(visit.request.query_params.get("next"))
     if target is None:
-        return bad_next(visit)
+        raise bad_next()
     if visit.session is not None:
         return visit.redirect(target)
     return _signin_page(visit, 200, "", None, target)
@@ -32,7 +32,10 @@ def _signin_page(visit: Visit, status: int, email: str, error: str | None, targe
     found = oidc.providers(visit.svc)
     hosts = [p.host for p in found]
     links = [
-        {"url": start_url(p, target), "label": p.host if hosts.count(p.host) == 1 else f"{p.host} ({p.workforce_name})"}
+        {
+            "url": urls.oidc_start(p.workforce_id, target),
+            "label": p.host if hosts.count(p.host) == 1 else f"{p.host} ({p.workforce_name})",
+        }
         for p in found
     ]
     signed_out = visit.request.query_params.get("signed_out", "")
@@ -55,9 +58,9 @@ def _signin_page(visit: Visit, status: int, email: str, error: str | None, targe
 def signin(visit: Visit) -> Response:
     email = str(visit.data.get("email", ""))[:320]
     password = str(visit.data.get("password", ""))[: invites.MAX_PASSWORD_LENGTH]
-    target = next_path(str(visit.data.get("next", "/")))
+    target = next_path(str(visit.data.get("next", urls.HOME)))
     if target is None:
-        return bad_next(visit)
+        raise bad_next()
     client = visit.request.client
     result = sign_in(visit.svc, email, password, client.host if client else "unknown")
     if result.outcome is Outcome.SIGNED_IN and result.worker_pk is not None:
@@ -89,8 +92,8 @@ def signout(visit: Visit) -> Response:
     if issuer:
         p = next((p for p in oidc.providers(visit.svc) if p.issuer == issuer and p.logout_url), None)
         if p is not None:
-            return visit.redirect(f"/signin?signed_out={p.workforce_id}")
-    return visit.redirect("/signin")
+            return visit.redirect(urls.signin(signed_out=p.workforce_id))
+    return visit.redirect(urls.signin())
 
 
 def job_list(visit: Visit) -> Response:
@@ -109,36 +112,33 @@ def job_list(visit: Visit) -> Response:
 
 
 def invitation_form(visit: Visit) -> Response:
-    token = visit.request.path_params["token"]
-    try:
-        email = invites.invitation_email(visit.svc, token)
-    except NotFound as exc:
-        return visit.page("message.html", status=404, title="Invitation not valid", message=exc.message)
-    return visit.page(
-        "invite.html", title="Choose your password", email=email, error=None, min_length=invites.MIN_PASSWORD_LENGTH
-    )
+    """Choose a password (an unknown, used or expired link: NotFound, "Invitation not valid")."""
+    email = invites.invitation_email(visit.svc, visit.request.path_params["token"])
+    return _invitation_page(visit, 200, email, None)
 
 
 def accept_invitation(visit: Visit) -> Response:
     token = visit.request.path_params["token"]
     password = str(visit.data.get("password", ""))
+    email = invites.invitation_email(visit.svc, token)
+    if password != str(visit.data.get("confirm", "")):
+        return _invitation_page(visit, 400, email, "The two passwords are not the same.")
     try:
-        email = invites.invitation_email(visit.svc, token)
-        if password != str(visit.data.get("confirm", "")):
-            raise InvalidInput("The two passwords are not the same.", "confirm")
         worker = invites.accept_invitation(visit.svc, token, password)
-    except NotFound as exc:
-        return visit.page("message.html", status=404, title="Invitation not valid", message=exc.message)
-    except InvalidInput as exc:
-        return visit.page(
-            "invite.html",
-            status=400,
-            title="Choose your password",
-            email=email,
-            error=exc.message,
-            min_length=invites.MIN_PASSWORD_LENGTH,
-        )
-    return _signed_in_response(visit, worker.id, "/")
+    except InvalidInput as exc:  # the form again, saying what is wrong with the password
+        return _invitation_page(visit, 400, email, exc.message)
+    return _signed_in_response(visit, worker.id, urls.HOME)
+
+
+def _invitation_page(visit: Visit, status: int, email: str, error: str | None) -> Response:
+    return visit.page(
+        "invite.html",
+        status=status,
+        title="Choose your password",
+        email=email,
+        error=error,
+        min_length=invites.MIN_PASSWORD_LENGTH,
+    )
 
 
 def _signed_in_response(visit: Visit, worker_pk: int, target: str) -> Response:

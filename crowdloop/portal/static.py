@@ -25,20 +25,19 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
-from crowdloop import cdnlibs
+from crowdloop import cdnlibs, urls
 from crowdloop.caches import Cache, CacheSpec
 from crowdloop.portal.assets import aws_asset, crowd_elements_script
 from crowdloop.runtime import Services
 
 log = logging.getLogger(__name__)
 
-STATIC_ROUTE = "/static"
 CROWD_SCRIPT = "crowd-html-elements.js"
 CROWD_CSS = "crowd-html-elements.css"
 _TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 _OWN_FILES = ("portal.css", "portal.js")
-_AWS_PREFIX = "aws/"
-_CDN_PREFIX = "cdn/"
+_AWS_PREFIX = urls.AWS_ASSETS_PREFIX.removeprefix(urls.STATIC_PREFIX)  # names under /static/
+_CDN_PREFIX = urls.CDN_PREFIX.removeprefix(urls.STATIC_PREFIX)
 _JS = "text/javascript; charset=utf-8"
 _HEADERS = {"X-Content-Type-Options": "nosniff", "Cross-Origin-Resource-Policy": "cross-origin"}
 
@@ -60,7 +59,7 @@ class Assets:
         self._libraries = libraries  # cdnlibs URL -> script (CDN_LIBRARIES)
 
     def url(self, name: str) -> str:
-        return f"{STATIC_ROUTE}/{name}?v={self._files[name].version}"
+        return urls.static(name, self._files[name].version)
 
     async def response(self, request: Request) -> Response:
         name: str = request.path_params["name"]

@@ -2,7 +2,8 @@
 
 Every action names an assignment id; the queue only acts on the signed-in worker's own live lease, so
 another worker's id is answered 404 and a lease that ended is answered with the page saying why
-("Time is up" for an expired one, "no longer available" otherwise).
+("Time is up" for an expired one, "no longer available" otherwise). The views raise those errors
+(TaskUnavailable, NotFound, OutsideNetwork); crowdloop.portal.web.render_error answers them.
 """
 
 from __future__ import annotations
@@ -11,38 +12,39 @@ import math
 from collections.abc import Callable
 from datetime import datetime
 
-from markupsafe import escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from crowdloop import queue
-from crowdloop.errors import TaskUnavailable
+from crowdloop import queue, urls
+from crowdloop.errors import NotFound
+from crowdloop.portal.errors import OutsideNetwork, PortalError, frame_link_expired
 from crowdloop.portal.taskui import FRAME_SANDBOX
 from crowdloop.portal.web import Portal, Visit, client_address, request_origin
+from crowdloop.queue import JobInfo
 from crowdloop.runtime import Services
-
-_FRAME_MESSAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Task</title></head>
-<body style="font:16px system-ui,sans-serif;margin:16px"><p>{message}</p></body></html>"""
 
 
 def start(visit: Visit) -> Response:
     """Start working on a job: the worker's held task of that job, else the next one, else "no tasks"."""
     flow_definition_id = int(visit.request.path_params["job"])
-    if not visit.may_work_on(flow_definition_id):
-        return visit.outside_network()
+    visit.check_network(flow_definition_id)
     lease = queue.claim(visit.svc, visit.worker_pk, flow_definition_id)
     if lease is not None:
         visit.portal.handoff.put(lease, visit.svc.clock.now())
-        return visit.redirect(f"/tasks/{lease.assignment_id}")
-    if queue.job_for_worker(visit.svc, visit.worker_pk, flow_definition_id) is None:
-        return visit.not_found()
-    return visit.redirect(f"/jobs/{flow_definition_id}/empty")
+        return visit.redirect(urls.task(lease.assignment_id))
+    _job(visit, flow_definition_id)  # NotFound unless the worker may see the job
+    return visit.redirect(urls.job_empty(flow_definition_id))
+
+
+def _job(visit: Visit, flow_definition_id: int) -> JobInfo:
+    job = queue.job_for_worker(visit.svc, visit.worker_pk, flow_definition_id)
+    if job is None:
+        raise NotFound("job", str(flow_definition_id))
+    return job
 
 
 def no_tasks_left(visit: Visit) -> Response:
-    job = queue.job_for_worker(visit.svc, visit.worker_pk, int(visit.request.path_params["job"]))
-    if job is None:
-        return visit.not_found()
+    job = _job(visit, int(visit.request.path_params["job"]))
     return visit.page(
         "message.html",
         title="No tasks left",
@@ -56,14 +58,10 @@ def task_page(visit: Visit) -> Response:
     assignment_id = int(visit.request.path_params["assignment"])
     now = visit.svc.clock.now()
     handoff = visit.portal.handoff
-    try:
-        lease = handoff.take(assignment_id, visit.worker_pk, now) or queue.get_lease(
-            visit.svc, assignment_id, visit.worker_pk
-        )
-    except TaskUnavailable as exc:
-        return unavailable(visit, exc)
-    if not visit.may_work_on(lease.flow_definition_id):
-        return visit.outside_network()
+    lease = handoff.take(assignment_id, visit.worker_pk, now) or queue.get_lease(
+        visit.svc, assignment_id, visit.worker_pk
+    )
+    visit.check_network(lease.flow_definition_id)
     handoff.put(lease, now)  # for the frame request that follows
     job = visit.portal.jobs.get(lease.flow_definition_id)
     remaining = max(0.0, (lease.expires_at - now).total_seconds())
@@ -76,30 +74,11 @@ def task_page(visit: Visit) -> Response:
         title=job.title,
         job=job,
         assignment_id=assignment_id,
-        frame_url=f"{frame_origin}/tasks/{assignment_id}/frame?token={frame_token}",
+        frame_url=urls.task_frame(assignment_id, frame_token, frame_origin),
         sandbox="" if frame_origin else FRAME_SANDBOX,
         lease_token=lease_token,
         remaining_ms=int(remaining * 1000),
         remaining_text=_clock_text(remaining),
-    )
-
-
-def unavailable(visit: Visit, exc: TaskUnavailable) -> Response:
-    if exc.reason == "not-yours":
-        return visit.not_found()
-    if exc.reason == "expired":
-        return visit.page(
-            "message.html",
-            status=410,
-            title="Time is up",
-            message="The time limit for this task ran out before it was submitted, so it went "
-            "back to the queue. Your answer was not saved.",
-        )
-    return visit.page(
-        "message.html",
-        status=410,
-        title="This task is no longer available",
-        message="The requester stopped or removed this task, or you already finished with it.",
     )
 
 
@@ -109,26 +88,21 @@ def submit(visit: Visit) -> Response:
     assignment_id = int(visit.request.path_params["assignment"])
     answer = visit.data.get("answer")
     if not isinstance(answer, dict):
-        return visit.json({"error": "The answer must be a JSON object."}, 400)
-    try:
-        signed = visit.portal.tokens.verify_lease(assignment_id, visit.worker_pk, visit.data.get("lease"))
-        if signed is None:
-            lease = queue.get_lease(visit.svc, assignment_id, visit.worker_pk)
-            signed = lease.flow_definition_id, lease.accepted_at
-        flow_definition_id, accepted_at = signed
-        if not visit.may_work_on(flow_definition_id):
-            return visit.outside_network()
-        spent = clamp_time_spent(visit.data.get("timeSpentInSeconds"), accepted_at, visit.svc.clock.now())
-        visit.portal.handoff.discard(assignment_id)
-        queue.submit(visit.svc, assignment_id, visit.worker_pk, answer, spent)
-    except TaskUnavailable as exc:
-        status = 404 if exc.reason == "not-yours" else 409
-        return visit.json({"error": exc.message, "reason": exc.reason, "next": f"/tasks/{assignment_id}"}, status)
+        raise PortalError(400, "Unreadable request", "The answer must be a JSON object.")
+    signed = visit.portal.tokens.verify_lease(assignment_id, visit.worker_pk, visit.data.get("lease"))
+    if signed is None:
+        lease = queue.get_lease(visit.svc, assignment_id, visit.worker_pk)
+        signed = lease.flow_definition_id, lease.accepted_at
+    flow_definition_id, accepted_at = signed
+    visit.check_network(flow_definition_id)
+    spent = clamp_time_spent(visit.data.get("timeSpentInSeconds"), accepted_at, visit.svc.clock.now())
+    visit.portal.handoff.discard(assignment_id)
+    queue.submit(visit.svc, assignment_id, visit.worker_pk, answer, spent)
     following = queue.claim(visit.svc, visit.worker_pk, flow_definition_id)
     if following is None:
-        return visit.json({"next": f"/jobs/{flow_definition_id}/empty"})
+        return visit.json({"next": urls.job_empty(flow_definition_id)})
     visit.portal.handoff.put(following, visit.svc.clock.now())
-    return visit.json({"next": f"/tasks/{following.assignment_id}"})
+    return visit.json({"next": urls.task(following.assignment_id)})
 
 
 def release(visit: Visit) -> Response:
@@ -142,11 +116,8 @@ def decline(visit: Visit) -> Response:
 def _give_back(visit: Visit, action: Callable[[Services, int, int], None], notice: str) -> Response:
     assignment_id = int(visit.request.path_params["assignment"])
     visit.portal.handoff.discard(assignment_id)
-    try:
-        action(visit.svc, assignment_id, visit.worker_pk)
-    except TaskUnavailable as exc:
-        return unavailable(visit, exc)
-    return visit.redirect(f"/?notice={notice}")
+    action(visit.svc, assignment_id, visit.worker_pk)
+    return visit.redirect(urls.home(notice))
 
 
 def frame(portal: Portal, request: Request) -> Response:
@@ -156,15 +127,10 @@ def frame(portal: Portal, request: Request) -> Response:
     now = portal.svc.clock.now()
     worker_pk = portal.tokens.verify_frame(assignment_id, request.query_params.get("token", ""), now.timestamp())
     if worker_pk is None:
-        return _frame_message("This link has expired. Reload the page.", 403)
-    try:
-        lease = portal.handoff.take(assignment_id, worker_pk, now) or queue.get_lease(
-            portal.svc, assignment_id, worker_pk
-        )
-    except TaskUnavailable as exc:
-        return _frame_message(exc.message, 404 if exc.reason == "not-yours" else 410)
+        raise frame_link_expired()
+    lease = portal.handoff.take(assignment_id, worker_pk, now) or queue.get_lease(portal.svc, assignment_id, worker_pk)
     if not portal.source_ips.allowed(lease.flow_definition_id, client_address(request)):
-        return _frame_message("This job can only be worked on from your organization's network.", 403)
+        raise OutsideNetwork(client_address(request))
     settings = portal.svc.settings
     ancestor = settings.portal_url if settings.task_frame_origin else None
     document = portal.taskui.document(lease, request_origin(request), now, ancestor=ancestor)
@@ -186,19 +152,6 @@ def clamp_time_spent(value: object, accepted_at: datetime, now: datetime) -> flo
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return 0.0
     return min(max(float(value), 0.0), wall)
-
-
-def _frame_message(message: str, status: int) -> Response:
-    return HTMLResponse(
-        _FRAME_MESSAGE.format(message=escape(message)),
-        status_code=status,
-        headers={
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "no-store",
-            "Referrer-Policy": "no-referrer",
-        },
-    )
 
 
 def _clock_text(seconds: float) -> str:

@@ -26,8 +26,7 @@ from urllib.parse import quote, urlsplit
 
 from markupsafe import escape
 
-from crowdloop import cdnlibs, flows
-from crowdloop.blobs import BLOB_ROUTE
+from crowdloop import cdnlibs, flows, urls
 from crowdloop.caches import CacheSpec
 from crowdloop.jsoncheck import renderable
 from crowdloop.liquid import render_task
@@ -43,8 +42,6 @@ _CROWD_CSS = re.compile(
     r"(?:https?:)?//assets\.crowd\.aws/css/(?:crowd-html-elements(?:-v2)?|gen-ai-components)\.css", re.I
 )
 _AWS_ASSET = re.compile(r"(?:https?:)?//assets\.crowd\.aws/", re.I)
-AWS_ASSET_ROUTE = "/static/aws/"  # + the path under https://assets.crowd.aws/ (crowdloop.portal.static)
-CDN_ROUTE = "/static/cdn/"  # + host/path of a crowdloop.cdnlibs URL (crowdloop.portal.static)
 
 # Attributes whose URL the browser loads: src/poster/srcset on any element, href on <link>.
 _VALUE = r"""\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))"""
@@ -149,11 +146,11 @@ class TaskUi:
 
 def rewrite_assets(template: str, script_url: str, css_url: str) -> str:
     """Point the template's https://assets.crowd.aws/ URLs at the portal: the crowd HTML elements bundle
-    and stylesheets at our own copies (script_url, css_url), anything else at AWS_ASSET_ROUTE; and the
-    third-party libraries crowdloop.cdnlibs knows at CDN_ROUTE."""
+    and stylesheets at our own copies (script_url, css_url), anything else at urls.AWS_ASSETS_PREFIX; and the
+    third-party libraries crowdloop.cdnlibs knows at urls.CDN_PREFIX."""
     template = _CROWD_CSS.sub(css_url, _CROWD_SCRIPT.sub(script_url, template))
-    template = _AWS_ASSET.sub(AWS_ASSET_ROUTE, template)
-    return _cdn_urls().sub(lambda m: CDN_ROUTE + cdnlibs.route_name(m.group(0)), template)
+    template = _AWS_ASSET.sub(urls.AWS_ASSETS_PREFIX, template)
+    return _cdn_urls().sub(lambda m: urls.CDN_PREFIX + cdnlibs.route_name(m.group(0)), template)
 
 
 @cache
@@ -216,7 +213,7 @@ def content_security_policy(
     whoever opens it (FRAME_SANDBOX); off only for frames served on an origin of their own
     (task_frame_origin), which holds no portal page, cookie or token worth reaching."""
     ancestor = ancestor or origin
-    granted = sorted(f"{o}{BLOB_ROUTE}/" if o in (origin, ancestor) else o for o in granted_origins)
+    granted = sorted(o + urls.BLOBS_PREFIX if o in (origin, ancestor) else o for o in granted_origins)
     named = sorted(set(template_sources))
     sources = " ".join(granted) or "'none'"
     static = " ".join([f"{origin}/static/", *named])

@@ -8,10 +8,13 @@ body is larger looks the session up first and reads on (to MAX_BODY_BYTES) only 
 client without a session never makes the server hold more than ANONYMOUS_BODY_BYTES. Every response
 carries the portal's security headers.
 
-No exception leaves an endpoint (answer_failures): an outage (crowdloop.errors.Unavailable) is answered
-503 with Retry-After, anything else is logged and answered 500 — as a page, or as JSON `{"error": ...}`
-when the request is JSON. (An exception escaping to Starlette would be answered as plain text and then
-re-raised to the server, which drops the client's keep-alive connection.)
+Views do not answer errors, they raise them (crowdloop.portal.errors says what each one means), and no
+exception leaves an endpoint (answer_failures): `render_error`, the one error renderer, answers it with
+the portal's security headers: the message page, JSON `{"error": ...}` when the request is JSON, or a
+bare page on the task frame's route. An unexpected exception is logged and answered 500 (its traceback is
+never shown); Starlette's own 404/405 (no route) are answered by render_error too. (An exception escaping
+to Starlette would be answered as plain text and then re-raised to the server, which drops the client's
+keep-alive connection.)
 """
 
 from __future__ import annotations
@@ -30,10 +33,11 @@ from markupsafe import escape
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 
+from crowdloop import urls
 from crowdloop.bodylimit import BodyTooLarge
-from crowdloop.errors import NotFound, Unavailable
-from crowdloop.portal import csrf
+from crowdloop.portal import csrf, errors
 from crowdloop.portal.access import JobCache
+from crowdloop.portal.errors import BodyOverLimit, OutsideNetwork, UnreadableBody
 from crowdloop.portal.handoff import LeaseHandoff
 from crowdloop.portal.sourceip import SourceIpRules
 from crowdloop.portal.static import Assets
@@ -97,13 +101,13 @@ class Portal:
 
 @dataclass
 class Visit:
-    """One request as a view sees it."""
+    """One request as a view sees it (the guard fills in data, session and token before the view runs)."""
 
     portal: Portal
     request: Request
-    data: dict[str, Any]
-    session: Session | None
-    csrf_token: str
+    data: dict[str, Any] = field(default_factory=dict)
+    session: Session | None = None
+    csrf_token: str = ""
     cookies: list[tuple[str, str, int]] = field(default_factory=list)  # (name, value, max_age) to set
 
     @property
@@ -122,14 +126,10 @@ class Visit:
         """The job's workforce SourceIpConfig lets this request's address work on it."""
         return self.portal.source_ips.allowed(flow_definition_id, self.client_address)
 
-    def outside_network(self) -> Response:
-        message = (
-            "This job can only be worked on from your organization's network, and your address "
-            f"({self.client_address}) is outside it. Connect from that network and try again."
-        )
-        if wants_json(self.request):
-            return self.json({"error": message, "reason": "source-ip"}, 403)
-        return self.page("message.html", status=403, title="Not available from this network", message=message)
+    def check_network(self, flow_definition_id: int) -> None:
+        """OutsideNetwork unless this request's address may work on the job (may_work_on)."""
+        if not self.may_work_on(flow_definition_id):
+            raise OutsideNetwork(self.client_address)
 
     @property
     def worker_pk(self) -> int:
@@ -160,11 +160,6 @@ class Visit:
             )
         return response
 
-    def not_found(self) -> Response:
-        return self.page(
-            "message.html", status=404, title="Not found", message="There is nothing here, or it is not yours to see."
-        )
-
 
 View = Callable[[Visit], Response]
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -188,96 +183,66 @@ class _Loaded(NamedTuple):
     session: Session | None
 
 
-Guard = Callable[[Portal, Request, dict[str, Any], View, "_Loaded | None"], Response]
+Guard = Callable[[Visit, View, "_Loaded | None"], Response]
 
 
 def _endpoint(guard: Guard, view: View, *, slow: bool = False, remote: bool = False) -> Endpoint:
     async def endpoint(request: Request) -> Response:
-        portal: Portal = request.app.state.portal
-        return await answer_failures(portal, request, _read_and_run(portal, request, guard, view, slow, remote))
+        visit = Visit(request.app.state.portal, request)
+        return await answer_failures(visit, _read_and_run(visit, guard, view, slow, remote))
 
     return endpoint
 
 
-async def _read_and_run(
-    portal: Portal, request: Request, guard: Guard, view: View, slow: bool, remote: bool
-) -> Response:
+async def _read_and_run(visit: Visit, guard: Guard, view: View, slow: bool, remote: bool) -> Response:
+    portal, request = visit.portal, visit.request
     loaded: _Loaded | None = None
     try:
-        try:
-            data = await read_data(request, ANONYMOUS_BODY_BYTES)
-        except BodyOverLimit as over:
-            if guard is not _signed_in:
-                raise
-            # more than an anonymous client may send: the rest is read only for a live session
-            loaded = _Loaded(await portal.run(_session_of, portal, request))
-            data = {}
-            if loaded.session is not None:
-                data = await read_data(request, MAX_BODY_BYTES, over.so_far)
-    except UnreadableBody as exc:
-        return _unreadable(portal, request, exc)
-    return await portal.run(guard, portal, request, data, view, loaded, slow=slow, remote=remote)
+        data = await read_data(request, ANONYMOUS_BODY_BYTES)
+    except BodyOverLimit as over:
+        if guard is not _signed_in:
+            raise
+        # more than an anonymous client may send: the rest is read only for a live session
+        loaded = _Loaded(await portal.run(_session_of, portal, request))
+        data = {}
+        if loaded.session is not None:
+            data = await read_data(request, MAX_BODY_BYTES, over.so_far)
+    visit.data = data
+    return await portal.run(guard, visit, view, loaded, slow=slow, remote=remote)
 
 
-_UNAVAILABLE_TITLE = "Temporarily unavailable"
-_UNAVAILABLE_MESSAGE = "The service is temporarily unavailable. Try again in a few seconds."
-_FAILED_TITLE = "Something went wrong"
-_FAILED_MESSAGE = "Something went wrong on our side. Try again; if it keeps happening, tell the requester."
-
-
-async def answer_failures(
-    portal: Portal, request: Request, respond: Awaitable[Response], *, frame: bool = False
-) -> Response:
-    """The endpoint's response, or the answer for the exception it raised (see the module docstring).
-    frame: the request is for a task frame document, which gets a bare page it can show."""
+async def answer_failures(visit: Visit, respond: Awaitable[Response], *, frame: bool = False) -> Response:
+    """The endpoint's response, or render_error's answer for the exception it raised. frame: the route is
+    the task frame's."""
     try:
         return await respond
-    except Unavailable as exc:  # logged where it was detected (the store, the blob store)
-        headers = {"Retry-After": str(exc.retry_after_seconds)}
-        return _failure(portal, request, 503, _UNAVAILABLE_TITLE, _UNAVAILABLE_MESSAGE, headers, frame=frame)
-    except Exception:
-        log.exception("internal error in %s %s", request.method, request.url.path)
-        return _failure(portal, request, 500, _FAILED_TITLE, _FAILED_MESSAGE, {}, frame=frame)
+    except Exception as exc:
+        return render_error(visit, exc, frame=frame)
 
 
-def _failure(
-    portal: Portal, request: Request, status: int, title: str, message: str, headers: dict[str, str], *, frame: bool
-) -> Response:
+def render_error(visit: Visit, exc: BaseException, *, frame: bool = False) -> Response:
+    """The portal's one error renderer (see the module docstring and crowdloop.portal.errors)."""
+    request = visit.request
+    answer = errors.describe(exc, request.path_params)
+    if answer.logged:
+        log.error("internal error in %s %s", request.method, request.url.path, exc_info=exc)
     if wants_json(request):
-        response = _json_error(message, status)
+        response = visit.json(answer.json, answer.json_status)
     elif frame:
-        response = HTMLResponse(
-            _BARE_PAGE.format(title=escape(title), message=escape(message)),
-            status_code=status,
-            headers={
-                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-                "Referrer-Policy": "no-referrer",
-            },
+        response = visit.finish(
+            HTMLResponse(
+                _BARE_PAGE.format(title=escape(answer.frame_title), message=escape(answer.frame_message)),
+                status_code=answer.status,
+                headers={"Content-Security-Policy": FRAME_ERROR_POLICY, "Referrer-Policy": "no-referrer"},
+            )
         )
     else:
-        response = error_page(portal, status, title, message)
-    response.headers.update(headers)
+        response = visit.page("message.html", status=answer.status, title=answer.title, message=answer.message)
+    response.headers.update(answer.headers)
     return response
 
 
-def error_page(portal: Portal, status: int, title: str, message: str) -> Response:
-    """The portal's message page for a request no view answered (no session, no CSRF token)."""
-    html = portal.jinja.get_template("message.html").render(
-        title=title, message=message, session=None, csrf_token="", asset=portal.assets.url
-    )
-    response = HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": portal.page_policy})
-    for name, value in _BASE_HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response
-
-
-def _json_error(message: str, status: int) -> Response:
-    response = Response(orjson.dumps({"error": message}), status_code=status, media_type="application/json")
-    for name, value in _BASE_HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response
-
-
+FRAME_ERROR_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"  # a frame's error page
 _BARE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
 <body style="font:16px system-ui,sans-serif;margin:16px"><p>{message}</p></body></html>"""
 
@@ -286,39 +251,34 @@ def _session_of(portal: Portal, request: Request) -> Session | None:
     return load_session(portal.svc, request.cookies.get(SESSION_COOKIE))
 
 
-def _signed_in(portal: Portal, request: Request, data: dict[str, Any], view: View, loaded: _Loaded | None) -> Response:
-    session = loaded.session if loaded else _session_of(portal, request)
-    visit = Visit(portal, request, data, session, session.csrf_token if session else "")
+def _signed_in(visit: Visit, view: View, loaded: _Loaded | None) -> Response:
+    request = visit.request
+    session = loaded.session if loaded else _session_of(visit.portal, request)
+    visit.session, visit.csrf_token = session, session.csrf_token if session else ""
     if session is None:
         if request.cookies.get(SESSION_COOKIE):
             visit.cookies.append((SESSION_COOKIE, "", 0))
         if request.method == "GET":
-            return visit.redirect("/signin?next=" + quote(request.url.path, safe="/"))
+            return visit.redirect(urls.signin(next_path=request.url.path))
         if wants_json(request):
-            return visit.json({"error": "Your session has ended; sign in again.", "next": "/signin"}, 401)
-        return visit.redirect("/signin")
+            raise errors.session_ended()
+        return visit.redirect(urls.signin())
     if request.method == "POST" and not _post_allowed(visit, session.csrf_token):
-        return _forbidden(visit)
-    return _run(view, visit)
+        raise errors.form_expired()
+    return view(visit)
 
 
-def _anonymous(portal: Portal, request: Request, data: dict[str, Any], view: View, loaded: _Loaded | None) -> Response:
-    session = _session_of(portal, request)
+def _anonymous(visit: Visit, view: View, loaded: _Loaded | None) -> Response:
+    request = visit.request
+    visit.session = _session_of(visit.portal, request)
     token = request.cookies.get(csrf.ANONYMOUS_COOKIE) or ""
-    visit = Visit(portal, request, data, session, token)
+    visit.csrf_token = token
     if request.method == "POST" and not _post_allowed(visit, token):
-        return _forbidden(visit)
+        raise errors.form_expired()
     if not token:
         visit.csrf_token = csrf.new_token()
         visit.cookies.append((csrf.ANONYMOUS_COOKIE, visit.csrf_token, int(SESSION_MAX.total_seconds())))
-    return _run(view, visit)
-
-
-def _run(view: View, visit: Visit) -> Response:
-    try:
-        return view(visit)
-    except NotFound:
-        return visit.not_found()
+    return view(visit)
 
 
 def _post_allowed(visit: Visit, expected: str) -> bool:
@@ -326,28 +286,6 @@ def _post_allowed(visit: Visit, expected: str) -> bool:
     given = visit.data.get(csrf.FIELD) or request.headers.get(csrf.HEADER)
     origin_ok = csrf.same_origin(request.headers.get("origin"), request.headers.get("referer"), visit.origin)
     return origin_ok and csrf.tokens_match(expected, given)
-
-
-def _forbidden(visit: Visit) -> Response:
-    message = "This form has expired or did not come from this site. Go back, reload the page and try again."
-    if wants_json(visit.request):
-        return visit.json({"error": message}, 403)
-    return visit.page("message.html", status=403, title="Please try again", message=message)
-
-
-class UnreadableBody(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-class BodyOverLimit(UnreadableBody):
-    """413: the body is larger than `limit`; `so_far` holds what was read (to go on with a larger limit)."""
-
-    def __init__(self, limit: int, so_far: list[bytes]) -> None:
-        super().__init__(413, f"The request body is larger than {limit} bytes.")
-        self.so_far = so_far
 
 
 async def read_data(request: Request, limit: int, so_far: list[bytes] | None = None) -> dict[str, Any]:
@@ -386,15 +324,6 @@ async def read_data(request: Request, limit: int, so_far: list[bytes] | None = N
         raise UnreadableBody(400, f"The request body is malformed: {exc}") from None
 
 
-def _unreadable(portal: Portal, request: Request, exc: UnreadableBody) -> Response:
-    """413/400 as the portal answers errors: JSON for JSON requests, else the message page."""
-    visit = Visit(portal, request, {}, None, "")
-    if wants_json(request):
-        return visit.json({"error": exc.message}, exc.status)
-    title = "Too much data" if exc.status == 413 else "Unreadable request"
-    return visit.page("message.html", status=exc.status, title=title, message=exc.message)
-
-
 def wants_json(request: Request) -> bool:
     return request.headers.get("content-type", "").split(";")[0].strip() == "application/json"
 
@@ -427,13 +356,3 @@ def next_path(target: str | None) -> str | None:
         return None
     target = quote(target, safe=_PRINTABLE_ASCII)  # a Location header holds ASCII only
     return target if len(target) <= MAX_NEXT_BYTES else None
-
-
-def bad_next(visit: Visit) -> Response:
-    return visit.page(
-        "message.html",
-        status=400,
-        title="This link is not valid",
-        message="The address this link would take you to after signing in is not a page of "
-        "this site. Sign in from the sign-in page instead.",
-    )

@@ -12,7 +12,7 @@ from awskit import ACCOUNT, AwsServer, error_of
 from botocore.exceptions import ClientError
 
 from crowdloop.aws import wire
-from crowdloop.aws.app import is_aws_request
+from crowdloop.dispatch import AWS_APIS, destination
 
 FD_ARN = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:flow-definition/fd"
 
@@ -67,7 +67,7 @@ JSON = {"Content-Type": "application/json"}
     ],
 )
 def test_is_aws_request(scope: dict[str, Any], expected: bool) -> None:
-    assert is_aws_request(scope) is expected
+    assert (destination(scope) in AWS_APIS) is expected
 
 
 # --- serialisation -----------------------------------------------------------------------------------

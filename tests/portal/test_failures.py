@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from crowdloop.errors import Unavailable
 from crowdloop.portal.app import create_portal
-from crowdloop.portal.web import Portal, answer_failures
+from crowdloop.portal.web import Portal, Visit, answer_failures
 from crowdloop.runtime import Services
 
 
@@ -33,7 +33,7 @@ def _answer(services: Services, request: Request, error: Exception, *, frame: bo
         raise error
 
     async def run() -> Response:
-        return await answer_failures(portal, request, failing(), frame=frame)
+        return await answer_failures(Visit(portal, request), failing(), frame=frame)
 
     # a thread of its own: a browser test before this one in the same worker may leave a loop in this one
     with ThreadPoolExecutor(1) as pool:
@@ -59,7 +59,7 @@ def test_outage_is_503_page_otherwise(services: Services) -> None:
 def test_frame_outage_is_a_bare_page_the_frame_can_show(services: Services) -> None:
     response = _answer(services, _request(), Unavailable(), frame=True)
     assert response.status_code == 503
-    assert response.headers["content-security-policy"] == "default-src 'none'; style-src 'unsafe-inline'"
+    assert response.headers["content-security-policy"] == "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 
 def test_unexpected_failure_is_a_logged_500(services: Services, caplog: pytest.LogCaptureFixture) -> None:

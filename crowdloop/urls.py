@@ -1,0 +1,172 @@
+"""The server's URL space: every route path it answers and every URL it hands out.
+
+Route paths are written here once, in Starlette's syntax (`/tasks/{assignment:id}`); the portal declares
+its routes with them and links are filled in from the same strings (`fill`), so a route and the links to
+it cannot drift apart. Paths are relative (portal pages, redirects); `PublicUrls` makes the absolute URLs
+that leave the server (invitation links, DescribeHumanTaskUi's template URL, signed blob URLs, the OIDC
+redirect URI) from the public base URL (Settings.portal_url: public_scheme + public_host).
+
+Which part of the server answers a request (the AWS APIs, the /_crowdloop/ endpoints, the portal) is
+decided once per request by crowdloop.dispatch, from the prefixes below.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from crowdloop.config import Settings
+
+# --- the worker portal (crowdloop.portal.app) ----------------------------------------------------------
+HOME = "/"
+SIGNIN = "/signin"
+SIGNOUT = "/signout"
+OIDC_START = "/signin/oidc/{workforce:id}"
+OIDC_CALLBACK = "/signin/oidc/callback"
+INVITATION = "/invite/{token}"
+JOB_START = "/jobs/{job:id}/start"
+JOB_EMPTY = "/jobs/{job:id}/empty"
+TASK = "/tasks/{assignment:id}"
+TASK_FRAME = "/tasks/{assignment:id}/frame"
+TASK_SUBMIT = "/tasks/{assignment:id}/submit"
+TASK_RELEASE = "/tasks/{assignment:id}/release"
+TASK_DECLINE = "/tasks/{assignment:id}/decline"
+STATIC = "/static/{name:path}"
+STATIC_PREFIX = "/static/"
+AWS_ASSETS_PREFIX = STATIC_PREFIX + "aws/"  # + the path under https://assets.crowd.aws/ (portal.static)
+CDN_PREFIX = STATIC_PREFIX + "cdn/"  # + host/path of a crowdloop.cdnlibs URL (portal.static)
+
+# --- crowdloop's own endpoints (crowdloop.app) ---------------------------------------------------------
+INTERNAL_PREFIX = "/_crowdloop/"
+HEALTH = INTERNAL_PREFIX + "health"
+NOOP = INTERNAL_PREFIX + "noop"
+TEMPLATES_PREFIX = INTERNAL_PREFIX + "templates/"  # + the template's SHA-256
+TEMPLATE = TEMPLATES_PREFIX + "{sha256}"
+BLOBS_PREFIX = INTERNAL_PREFIX + "blobs/"  # + bucket/key?expires=&signature=
+BLOB = BLOBS_PREFIX + "{bucket}/{key:path}"
+
+# --- the A2I runtime's restJson1 paths (the rest of its routes come from botocore's model) -------------
+HUMAN_LOOPS = "/human-loops"
+
+_PARAMETER = re.compile(r"\{(\w+)(?::(\w+))?\}")
+
+
+@cache
+def _template(route: str) -> tuple[str, frozenset[str]]:
+    """`route` as a str.format template, and the names of its `path` parameters (which keep their "/")."""
+    paths = frozenset(m.group(1) for m in _PARAMETER.finditer(route) if m.group(2) == "path")
+    return _PARAMETER.sub(r"{\1}", route), paths
+
+
+def fill(route: str, **values: object) -> str:
+    """The path of `route` with its parameters filled in, each percent-encoded (a `path` parameter keeps
+    its "/"): fill(TASK, assignment=7) == "/tasks/7"."""
+    template, paths = _template(route)
+    return template.format(**{k: _encode(v, k in paths) for k, v in values.items()})
+
+
+def _encode(value: object, path: bool) -> str:
+    if isinstance(value, int):  # ids: nothing to encode (the common case, on every task page)
+        return str(value)
+    return quote(str(value), safe="/" if path else "")
+
+
+_PATTERNS = {"id": r"\d+", "path": ".*"}
+
+
+def pattern(route: str) -> str:
+    """A regular expression for the paths of `route` (for matching outside a router)."""
+    parts, last = [], 0
+    for m in _PARAMETER.finditer(route):
+        parts += [re.escape(route[last : m.start()]), _PATTERNS.get(m.group(2) or "", "[^/]+")]
+        last = m.end()
+    return "".join(parts) + re.escape(route[last:])
+
+
+# --- portal paths ---------------------------------------------------------------------------------------
+
+
+def home(notice: str | None = None) -> str:
+    return HOME if notice is None else f"{HOME}?notice={quote(notice)}"
+
+
+def signin(*, next_path: str | None = None, signed_out: int | None = None) -> str:
+    """The sign-in page; next_path: where to go after signing in; signed_out: the workforce whose OIDC
+    worker just signed out (the page links to the provider's sign-out)."""
+    if next_path is not None:
+        return f"{SIGNIN}?next={quote(next_path, safe='/')}"
+    if signed_out is not None:
+        return f"{SIGNIN}?signed_out={signed_out}"
+    return SIGNIN
+
+
+def oidc_start(workforce_id: int, next_path: str = HOME) -> str:
+    path = fill(OIDC_START, workforce=workforce_id)
+    return path if next_path == HOME else f"{path}?next={quote(next_path, safe='/')}"
+
+
+def job_start(job_id: int) -> str:
+    return fill(JOB_START, job=job_id)
+
+
+def job_empty(job_id: int) -> str:
+    return fill(JOB_EMPTY, job=job_id)
+
+
+def task(assignment_id: int) -> str:
+    return fill(TASK, assignment=assignment_id)
+
+
+def task_frame(assignment_id: int, token: str, origin: str = "") -> str:
+    """The task frame document; origin: task_frame_origin when frames come from another origin."""
+    return f"{origin}{fill(TASK_FRAME, assignment=assignment_id)}?token={token}"
+
+
+def task_submit(assignment_id: int) -> str:
+    return fill(TASK_SUBMIT, assignment=assignment_id)
+
+
+def task_release(assignment_id: int) -> str:
+    return fill(TASK_RELEASE, assignment=assignment_id)
+
+
+def task_decline(assignment_id: int) -> str:
+    return fill(TASK_DECLINE, assignment=assignment_id)
+
+
+def static(name: str, version: str) -> str:
+    return f"{fill(STATIC, name=name)}?v={version}"
+
+
+# --- absolute URLs that leave the server ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicUrls:
+    """Absolute URLs on the server as workers and requesters reach it. base: scheme://host[:port]."""
+
+    base: str
+
+    @classmethod
+    def of(cls, settings: Settings) -> PublicUrls:
+        return cls(settings.portal_url)
+
+    def signin(self) -> str:
+        return self.base + SIGNIN
+
+    def invitation(self, token: str) -> str:
+        return self.base + fill(INVITATION, token=token)
+
+    def template(self, sha256: str) -> str:
+        return self.base + fill(TEMPLATE, sha256=sha256)
+
+    def blob(self, bucket: str, key: str, expires: int, signature: str) -> str:
+        return f"{self.base}{fill(BLOB, bucket=bucket, key=key)}?expires={expires}&signature={signature}"
+
+    def oidc_callback(self) -> str:
+        """The redirect URI to register at a workforce's identity provider."""
+        return self.base + OIDC_CALLBACK
