@@ -29,7 +29,8 @@ ROOT = Path(crowdloop.__file__).parent
 
 # Edge modules: they take requests or commands and call domain functions. http_protocol is the server's
 # uvicorn protocol; gallery and preview are CLI tools that render templates with the portal's elements.
-EDGES = ("portal", "aws", "export", "cli", "app", "__main__", "http_protocol", "gallery", "preview")
+# dispatch decides which part (AWS API, S3, STS, portal) answers a request: part of the root app.
+EDGES = ("portal", "aws", "export", "cli", "app", "dispatch", "__main__", "http_protocol", "gallery", "preview")
 STORE_STATEMENTS = ("store.tables", "store.dialect", "store.prepared")
 WEB = ("aws", "portal")
 WEB_FRAMEWORKS = ("starlette", "uvicorn")
