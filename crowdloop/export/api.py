@@ -345,7 +345,8 @@ def open_sources(
     include_stopped: bool = False,
 ) -> list[Source]:
     """Sources for `specs` (flow definition names or ARNs, folders, s3:// prefixes). The store is opened
-    (read-only use, no migration) from database_url / data_dir / CROWDLOOP_* settings when a spec needs it."""
+    (read-only use; never created or migrated: StoreNotReady when missing or outdated) from database_url /
+    data_dir / CROWDLOOP_* settings when a spec needs it."""
     if isinstance(specs, str):
         specs = [specs]
     statuses = (
@@ -358,10 +359,10 @@ def open_sources(
         needs_store = not spec.startswith("s3://") and not Path(spec).expanduser().is_dir()
         if needs_store and store is None:
             from crowdloop.config import load_settings
-            from crowdloop.store import open_store
+            from crowdloop.store import open_existing_store
 
             settings = load_settings({"database_url": database_url, "data_dir": data_dir})
-            store = open_store(settings.resolved_database_url, migrate=False)
+            store = open_existing_store(settings.resolved_database_url)
         result.append(open_source(spec, store=store, s3_client=s3_client, statuses=statuses))
     return result
 

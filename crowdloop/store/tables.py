@@ -286,3 +286,13 @@ sign_in_failures = sa.Table(
     sa.Index("ix_sign_in_failures_subject", "subject", "failed_at"),
     sa.Index("ix_sign_in_failures_failed_at", "failed_at"),
 )
+
+# What a running server announced (crowdloop/announce.py), one row per name: e.g. 'portal_url', the public
+# base URL `serve` printed on its last start, which the CLI puts in the links it prints.
+announcements = sa.Table(
+    "announcements",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("announced_at", UtcDateTime, nullable=False),
+)
