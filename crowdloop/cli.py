@@ -217,6 +217,7 @@ def _services(options: dict[str, Any], *, links: bool = False) -> Any:
 
     settings = _settings(options)
     store = _run(lambda: open_existing_store(settings.resolved_database_url))
+    click.get_current_context().call_on_close(store.dispose)
     if links:
         from crowdloop.announce import settings_for_links
 
