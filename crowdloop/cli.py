@@ -108,7 +108,7 @@ def _refuse_other_accounts(settings: Settings) -> None:
     from crowdloop.accounts import single_account_problem
     from crowdloop.store import open_store
 
-    store = open_store(settings.resolved_database_url)
+    store = _run(lambda: open_store(settings.resolved_database_url))
     try:
         problem = single_account_problem(store, settings.account_id)
     finally:
@@ -252,7 +252,7 @@ def db_upgrade(**options: Any) -> None:
     settings = _settings(options)
     url = settings.resolved_database_url
     try:
-        open_store(url).dispose()
+        _run(lambda: open_store(url)).dispose()
     except (sa.exc.DBAPIError, sa.exc.ArgumentError) as exc:
         raise click.ClickException(unreachable(describe(url), exc).message) from exc
     click.echo(f"database at {describe(url)} is up to date")

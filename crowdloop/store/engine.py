@@ -140,8 +140,13 @@ class Store:
     def upgrade(self) -> None:
         """Bring the schema to the newest migration."""
         from alembic import command
+        from alembic.util import CommandError
 
-        command.upgrade(schema.alembic_config(self.url), "head")
+        try:
+            command.upgrade(schema.alembic_config(self.url), "head")
+        except CommandError:
+            self.check_schema()  # StoreNotReady for a revision this version does not know (a newer crowdloop's)
+            raise
 
     def check_schema(self) -> None:
         """StoreNotReady unless this database holds a crowdloop store at the newest migration."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from click.testing import CliRunner, Result
 
@@ -171,3 +172,18 @@ def test_a_new_user_in_another_folder_gets_one_line() -> None:
         "(`crowdloop db upgrade` creates a new one there)."
     ]
     assert list(work.iterdir()) == []
+
+
+def test_a_store_of_a_newer_crowdloop_is_left_alone(old_store: list[str]) -> None:
+    if "--database-url" in old_store:
+        url = old_store[old_store.index("--database-url") + 1]
+    else:
+        url = f"sqlite:///{_target(old_store)}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099'"))
+    engine.dispose()
+    for args in (["workers", "list"], ["db", "upgrade"]):
+        line = _one_error_line(_cli(*args, *old_store))
+        assert f"The crowdloop store at {_target(old_store)} is at schema revision 0099, which this" in line
+        assert "migrated by a newer crowdloop" in line
