@@ -3,7 +3,6 @@ serve` on the store announced, unless the command is given one; with no server e
 
 from __future__ import annotations
 
-import os
 import urllib.request
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from click.testing import CliRunner, Result
 
 from crowdloop.announce import announced_portal_url
 from crowdloop.cli import main
+from crowdloop.config import SETTINGS
 from crowdloop.runtime import Services
 from tests.conftest import RunningServer
 
@@ -20,8 +20,8 @@ GUESS = "No `crowdloop serve` has run on this store yet"
 
 @pytest.fixture(autouse=True)
 def _no_crowdloop_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in [name for name in os.environ if name.startswith("CROWDLOOP_")]:
-        monkeypatch.delenv(name)
+    for setting in SETTINGS:  # the settings' variables only (not the tests' own, e.g. a PostgreSQL URL)
+        monkeypatch.delenv(setting.env, raising=False)
 
 
 def _cli(store: list[str], *args: str) -> Result:

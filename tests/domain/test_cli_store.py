@@ -16,6 +16,7 @@ from alembic import command
 from click.testing import CliRunner, Result
 
 from crowdloop.cli import main
+from crowdloop.config import SETTINGS
 from crowdloop.store.schema import alembic_config, describe
 from tests.pg import PostgresServer
 
@@ -45,8 +46,8 @@ CREATING = {"serve", "db upgrade"}
 
 @pytest.fixture(autouse=True)
 def _no_crowdloop_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in [name for name in os.environ if name.startswith("CROWDLOOP_")]:
-        monkeypatch.delenv(name)
+    for setting in SETTINGS:  # the settings' variables only (not the tests' own, e.g. a PostgreSQL URL)
+        monkeypatch.delenv(setting.env, raising=False)
     work = tmp_path / "elsewhere"
     work.mkdir()
     monkeypatch.chdir(work)  # where the default ./crowdloop-data would appear
