@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from crowdloop import __version__
-from crowdloop.config import SERVER_SETTINGS, SETTINGS, Settings, load_settings
+from crowdloop.config import SERVER_SETTINGS, SETTINGS, SETTINGS_BY_NAME, Settings, load_settings
 
 if TYPE_CHECKING:
     from crowdloop.keys import AccessKey
@@ -82,6 +82,7 @@ def serve(**options: Any) -> None:
     settings.data_path.mkdir(parents=True, exist_ok=True, mode=0o700)  # it holds keys and secrets
     _refuse_other_accounts(settings)
     app = create_app(settings)
+    _announce(settings, app.services)
     _print_welcome(settings, app.services)
     if settings.auth == "off":
         logging.getLogger("crowdloop").warning(
@@ -108,13 +109,21 @@ def _refuse_other_accounts(settings: Settings) -> None:
     from crowdloop.accounts import single_account_problem
     from crowdloop.store import open_store
 
-    store = open_store(settings.resolved_database_url)
+    store = _run(lambda: open_store(settings.resolved_database_url))
     try:
         problem = single_account_problem(store, settings.account_id)
     finally:
         store.dispose()
     if problem:
         raise click.ClickException(problem)
+
+
+def _announce(settings: Settings, services: Any) -> None:
+    """Tell later CLI commands on this store where this server's portal is (for the links they print)."""
+    from crowdloop.announce import announce_portal_url
+    from crowdloop.clock import SystemClock
+
+    announce_portal_url(services.store, SystemClock(), settings.portal_url)
 
 
 def _print_welcome(settings: Settings, services: Any) -> None:
@@ -199,10 +208,31 @@ def _ensure_demo_worker(settings: Settings, services: Any) -> tuple[str, str, Pa
     return None
 
 
-def _services(options: dict[str, Any]) -> Any:
+def _services(options: dict[str, Any], *, links: bool = False) -> Any:
+    """Services on the existing store the options name (StoreNotReady, one line, when there is none or it
+    is not migrated: only `serve` and `db upgrade` create or migrate). links: with the portal address the
+    last `serve` announced, for commands that print links (a note goes to stderr when none ever ran)."""
     from crowdloop.app import build_services
+    from crowdloop.store import open_existing_store
 
-    return build_services(_settings(options))
+    settings = _settings(options)
+    store = _run(lambda: open_existing_store(settings.resolved_database_url))
+    click.get_current_context().call_on_close(store.dispose)
+    if links:
+        from crowdloop.announce import settings_for_links
+
+        settings, note = settings_for_links(settings, store, address_given=_address_given(options))
+        if note:
+            click.echo(note, err=True)
+    return build_services(settings, store=store)
+
+
+_ADDRESS_SETTINGS = ("host", "port", "public_host", "public_scheme")
+
+
+def _address_given(options: dict[str, Any]) -> bool:
+    """Whether the command was given the portal's address (a flag or a CROWDLOOP_* variable)."""
+    return any(options.get(name) is not None or SETTINGS_BY_NAME[name].env in os.environ for name in _ADDRESS_SETTINGS)
 
 
 @main.group()
@@ -213,12 +243,19 @@ def db() -> None:
 @db.command("upgrade")
 @_setting_options(_STORE_SETTINGS)
 def db_upgrade(**options: Any) -> None:
-    """Apply every pending schema migration (serve does this on start too)."""
+    """Create the store, or apply every pending schema migration to it (serve does this on start too)."""
+    import sqlalchemy as sa
+
     from crowdloop.store import open_store
+    from crowdloop.store.schema import describe, unreachable
 
     settings = _settings(options)
-    open_store(settings.resolved_database_url).dispose()
-    click.echo(f"database at {settings.shown_database_url} is up to date")
+    url = settings.resolved_database_url
+    try:
+        _run(lambda: open_store(url)).dispose()
+    except (sa.exc.DBAPIError, sa.exc.ArgumentError) as exc:
+        raise click.ClickException(unreachable(describe(url), exc).message) from exc
+    click.echo(f"database at {describe(url)} is up to date")
 
 
 @main.group()
@@ -317,14 +354,16 @@ def workers_add(email: str, password: str, groups: tuple[str, ...], **options: A
 @click.option(
     "--expires-hours", type=float, default=72.0, show_default=True, help="How long the invitation link works."
 )
-@_setting_options((*_STORE_SETTINGS, "host", "port", "public_host", "public_scheme"))
+@_setting_options((*_STORE_SETTINGS, *_ADDRESS_SETTINGS))
 def workers_invite(email: str, groups: tuple[str, ...], expires_hours: float, **options: Any) -> None:
-    """Invite a worker: print a one-time link where they choose their password."""
+    """Invite a worker: print a one-time link where they choose their password.
+
+    The link's address is the one the last `crowdloop serve` on this store announced, unless one is given
+    here (--public-host, --public-scheme, --host, --port or their CROWDLOOP_* variables)."""
     from crowdloop import invites
 
-    invitation = _run(
-        lambda: invites.invite_worker(_services(options), email, groups=groups, expires_hours=expires_hours)
-    )
+    services = _services(options, links=True)
+    invitation = _run(lambda: invites.invite_worker(services, email, groups=groups, expires_hours=expires_hours))
     click.echo(invitation.url)
     click.echo(f"(for {invitation.email}; works once, until {invitation.expires_at:%Y-%m-%d %H:%M} UTC)", err=True)
 
@@ -332,13 +371,16 @@ def workers_invite(email: str, groups: tuple[str, ...], expires_hours: float, **
 @workers.command("reset-password")
 @click.argument("email")
 @click.option("--password", required=True, help="The worker's new password.")
-@_setting_options(_STORE_SETTINGS)
+@_setting_options((*_STORE_SETTINGS, *_ADDRESS_SETTINGS))
 def workers_reset_password(email: str, password: str, **options: Any) -> None:
-    """Set a worker's password (an invited worker becomes active) and end their portal sessions."""
+    """Set a worker's password (an invited worker becomes active) and end their portal sessions; print the
+    sign-in page's address (as for `workers invite`)."""
     from crowdloop import invites
 
-    worker = _run(lambda: invites.reset_password(_services(options), email, password))
+    services = _services(options, links=True)
+    worker = _run(lambda: invites.reset_password(services, email, password))
     click.echo(f"new password set for {worker.email} ({worker.status.value}); their sessions ended")
+    click.echo(f"they sign in at {services.settings.portal_url}/")
 
 
 @workers.command("list")

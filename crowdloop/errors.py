@@ -11,6 +11,7 @@
     ├── TaskUnavailable     the task/lease a worker refers to is gone, expired or not theirs
     ├── Unavailable         the store or the object store cannot serve right now (disk full, database
     │                       down or overloaded): retry the same request later
+    ├── StoreNotReady       a command that never creates a store found none, or one not yet migrated
     └── AuthFailure         the caller could not be authenticated
         ├── MissingAuthentication
         ├── UnknownAccessKey
@@ -82,6 +83,16 @@ class Unavailable(CrowdloopError):
     ) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+class StoreNotReady(CrowdloopError):
+    """reason: 'missing' (no store there), 'outdated' (behind the newest migration), 'newer' (migrated by a
+    newer crowdloop) or 'unreachable' (the database could not be opened). where: the file or masked URL."""
+
+    def __init__(self, message: str, reason: str, where: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.where = where
 
 
 class AuthFailure(CrowdloopError):

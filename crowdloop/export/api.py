@@ -30,7 +30,7 @@ from crowdloop.export.sources import Source, StoreSource, open_source
 from crowdloop.export.tally import Tally
 from crowdloop.export.writers import card_paths, check_output, open_writer
 from crowdloop.model import HumanLoopStatus
-from crowdloop.store import open_store
+from crowdloop.store import open_existing_store
 
 
 @dataclass
@@ -141,9 +141,10 @@ def open_sources(
     include_stopped: bool = False,
 ) -> list[Source]:
     """Sources for `specs` (flow definition names or ARNs, folders, s3:// prefixes). When a spec needs the store
-    and none is given, it is opened (read-only use, no migration) from database_url, else from data_dir (as
-    `crowdloop serve` would: crowdloop.config's defaults). Nothing is read from the environment: the commands
-    resolve CROWDLOOP_DATABASE_URL and CROWDLOOP_DATA_DIR (crowdloop.export.commands) and pass them."""
+    and none is given, it is opened from database_url, else from data_dir (as `crowdloop serve` would:
+    crowdloop.config's defaults) — read-only use, never created or migrated (StoreNotReady when missing or
+    outdated). Nothing is read from the environment: the commands resolve CROWDLOOP_DATABASE_URL and
+    CROWDLOOP_DATA_DIR (crowdloop.export.commands) and pass them."""
     if isinstance(specs, str):
         specs = [specs]
     statuses = (
@@ -155,7 +156,7 @@ def open_sources(
     for spec in specs:
         needs_store = not spec.startswith("s3://") and not Path(spec).expanduser().is_dir()
         if needs_store and store is None:
-            store = open_store(store_url(database_url, data_dir), migrate=False)
+            store = open_existing_store(store_url(database_url, data_dir))
         result.append(open_source(spec, store=store, s3_client=s3_client, statuses=statuses))
     return result
 

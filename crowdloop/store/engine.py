@@ -1,4 +1,8 @@
-"""The Store: one SQLAlchemy engine per process, transactions as context managers, migrations on open.
+"""The Store: one SQLAlchemy engine per process, transactions as context managers.
+
+Two ways to open one: open_store creates the database (a private SQLite file) and migrates it (`serve`,
+`db upgrade`); open_existing_store creates and migrates nothing and raises StoreNotReady for a store that
+is missing or not at the newest migration (every other command; see schema.py).
 
 SQLite runs in WAL mode with `BEGIN IMMEDIATE` for writes (one writer at a time, no upgrade deadlocks);
 reads use a deferred transaction so they never wait for the writer. PostgreSQL uses READ COMMITTED.
@@ -29,9 +33,9 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from crowdloop.store import schema
 from crowdloop.store.outages import outages_as_unavailable
 
-_MIGRATIONS = Path(__file__).parent / "migrations"
 WAL_LIMIT_BYTES = 64 * 1024 * 1024
 _WAL_CHECK_SECONDS = 0.1  # how often the checkpointer looks at the WAL's size (one stat call)
 _CHECKPOINT_BUSY_MS = 5000  # a TRUNCATE checkpoint waits this long for readers, then tries again later
@@ -136,8 +140,17 @@ class Store:
     def upgrade(self) -> None:
         """Bring the schema to the newest migration."""
         from alembic import command
+        from alembic.util import CommandError
 
-        command.upgrade(alembic_config(self.url), "head")
+        try:
+            command.upgrade(schema.alembic_config(self.url), "head")
+        except CommandError:
+            self.check_schema()  # StoreNotReady for a revision this version does not know (a newer crowdloop's)
+            raise
+
+    def check_schema(self) -> None:
+        """StoreNotReady unless this database holds a crowdloop store at the newest migration."""
+        schema.check_schema(self.url, self._reader)  # the reader: SQLite's BEGIN IMMEDIATE would wait for writers
 
     def start_checkpointer(self, interval_seconds: float = 1.0, wal_limit_bytes: int = WAL_LIMIT_BYTES) -> None:
         """SQLite only: checkpoint the WAL from a background thread every interval (PASSIVE: never waits
@@ -206,13 +219,32 @@ def open_store(url: str, *, migrate: bool = True, background_checkpoints: bool =
     return store
 
 
-def alembic_config(url: str) -> Any:
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return config
+def open_existing_store(url: str) -> Store:
+    """The store at `url` as it is: nothing is created (no SQLite file, no folder) and nothing migrated.
+    StoreNotReady (naming the file, or the URL with its password masked) when there is no crowdloop store
+    there, it is behind the newest migration, or it cannot be opened."""
+    where = schema.describe(url)
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise schema.unreachable(where, exc) from exc
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database.startswith("file:") or database in ("", ":memory:"):
+            raise schema.missing(where)  # a new, empty database: never a store
+        if not Path(database).is_file():
+            raise schema.missing(where)
+        _make_private(Path(database))
+    try:
+        store = Store(url)
+    except (sa.exc.ArgumentError, ImportError) as exc:  # unknown dialect or driver not installed
+        raise schema.unreachable(where, exc) from exc
+    try:
+        store.check_schema()
+    except BaseException:
+        store.dispose()
+        raise
+    return store
 
 
 def _create_private_file(database: str) -> None:

@@ -298,3 +298,13 @@ outbox = sa.Table(
     sa.UniqueConstraint("kind", "key"),
     sa.Index("ix_outbox_kind_id", "kind", "id"),  # claims walk a kind's rows in id order
 )
+
+# What a running server announced (crowdloop/announce.py), one row per name: e.g. 'portal_url', the public
+# base URL `serve` printed on its last start, which the CLI puts in the links it prints.
+announcements = sa.Table(
+    "announcements",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("announced_at", UtcDateTime, nullable=False),
+)

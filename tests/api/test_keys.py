@@ -113,6 +113,8 @@ def test_admin_secret_is_printed_on_first_start_only(tmp_path: Path) -> None:
 
 
 def test_keys_show_without_a_key_says_how_to_make_one(tmp_path: Path) -> None:
+    created = CliRunner().invoke(main, ["db", "upgrade", "--data-dir", str(tmp_path)])  # a store, with no key yet
+    assert created.exit_code == 0, created.output
     result = CliRunner().invoke(main, ["keys", "show", "--data-dir", str(tmp_path)])
     assert result.exit_code == 1
     assert "No access key of account 123456789012 yet: `crowdloop serve` creates one on first start" in result.output

@@ -55,6 +55,7 @@ TABLE_OWNERS = {
     "invitations": "invites",
     "sign_in_failures": "signin",
     "outbox": "outbox",
+    "announcements": "announce",
 }
 # Writes by a module other than the owner, each with the reason it is still there.
 SHARED_WRITES = {
