@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from crowdloop import __version__
-from crowdloop.config import SERVER_SETTINGS, SETTINGS, SETTINGS_BY_NAME, Settings, load_settings
+from crowdloop.config import SERVER_SETTINGS, SETTINGS, Settings, load_settings, set_in_environment
 
 if TYPE_CHECKING:
     from crowdloop.keys import AccessKey
@@ -232,7 +232,8 @@ _ADDRESS_SETTINGS = ("host", "port", "public_host", "public_scheme")
 
 def _address_given(options: dict[str, Any]) -> bool:
     """Whether the command was given the portal's address (a flag or a CROWDLOOP_* variable)."""
-    return any(options.get(name) is not None or SETTINGS_BY_NAME[name].env in os.environ for name in _ADDRESS_SETTINGS)
+    given = any(options.get(name) is not None for name in _ADDRESS_SETTINGS)
+    return given or set_in_environment(_ADDRESS_SETTINGS)
 
 
 @main.group()

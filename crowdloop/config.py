@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -208,6 +208,12 @@ _SECRET_KINDS: dict[str, type[Secret]] = {
 }
 SETTINGS: tuple[Setting, ...] = _table()
 SERVER_SETTINGS = tuple(s.name for s in SETTINGS if s.server)
+
+
+def set_in_environment(names: Iterable[str], env: Mapping[str, str] | None = None) -> bool:
+    """Whether a CROWDLOOP_* variable gives any of these settings."""
+    env = os.environ if env is None else env
+    return any(SETTINGS_BY_NAME[name].env in env for name in names)
 
 
 def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:

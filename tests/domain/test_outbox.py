@@ -180,7 +180,7 @@ def test_upgrade_carries_pending_outputs_into_the_outbox(services: Services) -> 
     """Migration 0002: a loop whose output a store of revision 0001 still had to write is due after it."""
     from alembic import command
 
-    from crowdloop.store.engine import alembic_config
+    from crowdloop.store.schema import alembic_config
 
     down = dataclasses.replace(services, blobs=_DownBlobs(services.blobs))
     flow = make_flow(down)

@@ -240,11 +240,11 @@ def test_the_library_reads_no_store_setting_from_the_environment(
     monkeypatch.setenv("CROWDLOOP_DATA_DIR", str(tmp_path / "from-env"))
     opened: list[str] = []
 
-    def open_store(url: str, migrate: bool) -> Any:
+    def open_existing_store(url: str) -> Any:
         opened.append(url)
         raise NotFound("store", url)
 
-    monkeypatch.setattr(api, "open_store", open_store)
+    monkeypatch.setattr(api, "open_existing_store", open_existing_store)
     for given in ({"data_dir": str(tmp_path / "given")}, {"database_url": "sqlite:///given.db"}, {}):
         with pytest.raises(NotFound):
             api.open_sources("fd-seed", **given)
