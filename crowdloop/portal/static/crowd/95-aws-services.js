@@ -10,6 +10,7 @@
  *     add follow the case of the first input block. */
 (function (CL) {
   'use strict';
+  if (CL.copies > 1) return; // a second copy of the bundle (00-core.js)
   var h = CL.h;
 
   var REKOGNITION_KEY = 'AWS/Rekognition/DetectModerationLabels/Image/V3';
@@ -24,7 +25,7 @@
 
   /* ------------------------------ moderation labels -------------------------------------- */
 
-  class CrowdRekognitionDetectModerationLabels extends HTMLElement {
+  class CrowdRekognitionDetectModerationLabels extends CL.CrowdControl {
     static get observedAttributes() { return ['src', 'header', 'categories', 'exclusion-category']; }
 
     connectedCallback() {
@@ -120,12 +121,12 @@
       CL.fireChange(this);
     }
 
-    _answer() {
+    _crowdValue() {
       var labels = this._noneChosen() ? [] : this._chosen().map(function (c) { return JSON.parse(JSON.stringify(c)); });
       return { moderationLabels: labels };
     }
 
-    _crowdEntries() { return [{ name: REKOGNITION_KEY, kind: 'value', value: this._answer() }]; }
+    _crowdName() { return REKOGNITION_KEY; }
 
     _crowdValidate() {
       var message = '';
@@ -150,8 +151,7 @@
 
     _crowdLabel() { return this.getAttribute('header') || 'Moderation labels'; }
 
-    get value() { return this._answer().moderationLabels; }
-    get _submittableValue() { return this._answer(); }
+    get value() { return this._crowdValue().moderationLabels; }
   }
 
   CL.defineControl('crowd-rekognition-detect-moderation-labels', CrowdRekognitionDetectModerationLabels);
@@ -204,9 +204,7 @@
 
   var TEXTRACT_CSS = [
     ':host { display: block; line-height: 1.4; }',
-    '.layout { display: grid; grid-template-columns: minmax(200px, 280px) minmax(0, 1fr); gap: 20px; align-items: start; }',
-    '.layout:has(> aside[hidden]) { grid-template-columns: minmax(0, 1fr); }',
-    '@media (max-width: 760px) { .layout { grid-template-columns: minmax(0, 1fr); } }',
+    CL.layoutCss({ narrow: 760 }),
     '.header { font-weight: 700; margin: 0 0 10px; }',
     '.work { display: grid; grid-template-columns: minmax(0, 3fr) minmax(280px, 2fr); gap: 20px; align-items: start; }',
     '@media (max-width: 960px) { .work { grid-template-columns: minmax(0, 1fr); } }',
@@ -235,7 +233,7 @@
     CL.INSTRUCTIONS_CSS
   ].join('\n');
 
-  class CrowdTextractAnalyzeDocument extends HTMLElement {
+  class CrowdTextractAnalyzeDocument extends CL.CrowdControl {
     static get observedAttributes() { return ['src', 'header', 'initial-value', 'keys', 'no-key-edit', 'block-types']; }
 
     connectedCallback() {
@@ -457,7 +455,7 @@
 
     /* ---- answer ---- */
 
-    _answer() {
+    _crowdValue() {
       var self = this;
       var pascal = this._pascal;
       var out = JSON.parse(JSON.stringify(this._blocks));
@@ -531,7 +529,7 @@
       return out;
     }
 
-    _crowdEntries() { return [{ name: TEXTRACT_KEY, kind: 'value', value: this._answer() }]; }
+    _crowdName() { return TEXTRACT_KEY; }
 
     _crowdValidate() {
       var self = this;
@@ -565,8 +563,7 @@
 
     _crowdLabel() { return this.getAttribute('header') ? 'Key-value pairs' : 'Document review'; }
 
-    get value() { return this._answer().blocks; }
-    get _submittableValue() { return this._answer(); }
+    get value() { return this._crowdValue().blocks; }
   }
 
   CL.defineControl('crowd-textract-analyze-document', CrowdTextractAnalyzeDocument);
