@@ -1,7 +1,7 @@
-// Loads the crowd elements' DOM-free library files (00-core.js, 01-values.js) into a fresh stand-in
-// `window` and returns its CrowdLoop namespace. Each call starts over, so a test may change
-// CL.CHOICES freely. The files run as functions of this realm, so deepStrictEqual can compare
-// what they return with literals here.
+// Loads the crowd elements' DOM-free library files (00-core.js, 01-values.js, 08-textract.js)
+// into a fresh stand-in `window` and returns its CrowdLoop namespace. Each call starts over, so a
+// test may change CL.CHOICES freely. The files run as functions of this realm, so deepStrictEqual
+// can compare what they return with literals here.
 'use strict';
 
 const fs = require('node:fs');
@@ -10,7 +10,7 @@ const vm = require('node:vm');
 
 const FOLDER = path.join(__dirname, '..', '..', 'crowdloop', 'portal', 'static', 'crowd');
 // The files that run without a DOM (no document, no customElements): loading them here proves it.
-const PURE_FILES = ['00-core.js', '01-values.js'];
+const PURE_FILES = ['00-core.js', '01-values.js', '08-textract.js'];
 
 function loadCrowdLoop() {
   const window = {};

@@ -3,7 +3,7 @@
  * folder in file-name order and serves the result for both
  * https://assets.crowd.aws/crowd-html-elements.js and .../crowd-html-elements-v2.js.
  *
- * Library files (00-09; no element is defined in them, later files build on them):
+ * Library files (00-08; no element is defined in them, later files build on them):
  *   00-core.js          this file: the namespace window.CrowdLoop (CL) and the answer-shape CHOICES
  *   01-values.js        pure helpers, no DOM: attribute parsing (CL.parseLiteral...), answer merging
  *                       (CL.mergeEntries), text offsets, word counts, colours; unit-tested with
@@ -16,6 +16,8 @@
  *   05-portal.js        the portal protocol (postMessage) and readiness
  *   06-image-view.js    CL.ImageView (zoom/pan image viewer) and CL.IMAGE_VIEW_CSS
  *   07-classifier.js    CL.ClassifierBase (category picker) and CL.CLASSIFIER_CSS
+ *   08-textract.js      Textract blocks (CL.textract), pure like 01-values.js: field access in either
+ *                       case, relationships, the worker's review applied to the blocks
  * Element files: 10-form.js (crowd-form, crowd-button), 20-inputs.js, 30-choices.js, 40-slider.js,
  * 50-classifiers.js, 60-ranking.js, 65-qa.js (question-answer generation), 70-layout.js,
  * 80-image.js (image classifiers), 81-shapes.js (box, keypoint, polygon, line, polyline),
