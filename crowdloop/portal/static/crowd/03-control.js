@@ -91,8 +91,13 @@
   };
 
   // What the editing annotators (shapes, segmentation, entity annotation) share: report an edit to the
-  // page, speak a status line to screen readers (`_live`), show or clear the inline error (`_errorEl`).
+  // page, speak a status line to screen readers (`_live`), show or clear the inline error (`_errorEl`),
+  // the label list (the `labels` property when set, else the attribute), named by header or name.
   CL.Annotator = class Annotator extends CL.CrowdControl {
+    _crowdLabel() { return this.getAttribute('header') || this.getAttribute('name'); }
+
+    _labelList() { return this._labels ? this._labels.slice() : CL.stringListAttr(this, 'labels'); }
+
     _edited() {
       this._modified = true;
       this._showError('');

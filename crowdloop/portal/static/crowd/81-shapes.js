@@ -127,8 +127,6 @@
 
     /* ---- labels ---- */
 
-    _labelList() { return this._labels ? this._labels.slice() : CL.stringListAttr(this, 'labels'); }
-
     _color(label) {
       var labels = this._labelList();
       var k = labels.indexOf(label);
@@ -524,8 +522,6 @@
     }
 
     _crowdFocus() { this._view.stage.focus(); }
-
-    _crowdLabel() { return this.getAttribute('header') || this.getAttribute('name'); }
 
     get labels() { return this._labelList(); }
     set labels(list) {

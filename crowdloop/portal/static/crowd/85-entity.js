@@ -388,8 +388,6 @@
     }
 
     _crowdFocus() { this._textEl.focus(); }
-
-    _crowdLabel() { return this.getAttribute('header') || this.getAttribute('name'); }
   }
 
   CL.defineControl('crowd-entity-annotation', CrowdEntityAnnotation);

@@ -127,8 +127,6 @@
 
     /* ---- labels and classes ---- */
 
-    _labelList() { return this._labels ? this._labels.slice() : CL.stringListAttr(this, 'labels'); }
-
     _renderLabels() {
       var self = this;
       var labels = this._labelList();
@@ -554,7 +552,6 @@
 
     _crowdReset() { if (this._buffer) this._loadInitial(); }
     _crowdFocus() { this._view.stage.focus(); }
-    _crowdLabel() { return this.getAttribute('header') || this.getAttribute('name'); }
 
     get labels() { return this._labelList(); }
     set labels(list) {
