@@ -6,8 +6,8 @@
  * Library files (00-08; no element is defined in them, later files build on them):
  *   00-core.js          this file: the namespace window.CrowdLoop (CL) and the answer-shape CHOICES
  *   01-values.js        pure helpers, no DOM: attribute parsing (CL.parseLiteral...), answer merging
- *                       (CL.mergeEntries), text offsets, word counts, colours; unit-tested with
- *                       `node --test tests/js/` (loaded there without a browser)
+ *                       (CL.mergeEntries), text offsets, word counts, colours; unit-tested by
+ *                       `node --test tests/js/*.test.js` (loaded there without a browser)
  *   02-dom.js           DOM helpers: CL.h, CL.svg, shared styles (CL.BASE_CSS), shadow roots, events, icons
  *   03-control.js       the element registry and CL.CrowdControl, the base class of every form
  *                       control (the interface crowd-form collects answers through), CL.Annotator,
