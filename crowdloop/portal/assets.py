@@ -5,7 +5,7 @@ once, then cached). Serve it for every script name in `SCRIPT_NAMES` (V1, V2 and
 templates use); the elements style themselves in shadow roots, so AWS's stylesheets
 (`css/crowd-html-elements-v2.css`, `css/gen-ai-components.css`) can be answered with an empty file.
 The message protocol between the task frame and the portal page is documented at the top of
-`static/crowd/00-core.js` and in docs/crowd-elements.md.
+`static/crowd/05-portal.js` and in docs/crowd-elements.md.
 """
 
 from __future__ import annotations

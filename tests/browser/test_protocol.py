@@ -1,4 +1,4 @@
-"""The postMessage protocol between the task frame and the portal page (00-core.js header)."""
+"""The postMessage protocol between the task frame and the portal page (05-portal.js header)."""
 
 # ruff: noqa: E501  (HTML templates are kept on one line each for readability)
 

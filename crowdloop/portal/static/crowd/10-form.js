@@ -1,15 +1,13 @@
 /* crowd-form (answer collection, validation, submission) and crowd-button. */
 (function (CL) {
   'use strict';
+  if (CL.copies > 1) return; // a second copy of the bundle (00-core.js)
   var h = CL.h;
   var CHOICES = CL.CHOICES;
 
   var FORM_CSS = [
     ':host { display: block; line-height: 1.4; }',
-    '.layout { display: grid; grid-template-columns: minmax(200px, 300px) minmax(0, 1fr); gap: 20px; align-items: start; }',
-    '.layout:has(> aside[hidden]) { grid-template-columns: minmax(0, 1fr); }',
-    '@media (max-width: 720px) { .layout { grid-template-columns: minmax(0, 1fr); } }',
-    '.main { min-width: 0; }',
+    CL.layoutCss({ asideMax: 300 }),
     '.footer { display: flex; flex-wrap: wrap; align-items: center; justify-content: flex-end; gap: 12px; margin-top: 16px; }',
     '.footer:has(> .submit[hidden]):has(> .form-message:empty) { display: none; }',
     '.form-message { flex: 1 1 240px; }',
@@ -53,40 +51,6 @@
     }
     return [{ name: name, kind: 'text', value: el.value }];
   }
-
-  // Merge entries in document order (catalog §2.2): later non-checkable values overwrite earlier
-  // ones; checkable controls sharing a name merge into one {value: bool} object.
-  function mergeEntries(entries) {
-    var out = new Map();
-    var checkable = new Set();
-    entries.forEach(function (e) {
-      if (e.kind === 'checkable') {
-        var obj = checkable.has(e.name) ? out.get(e.name) : null;
-        if (!obj) {
-          obj = new Map();
-          out.set(e.name, obj);
-          checkable.add(e.name);
-        }
-        obj.set(String(e.key), !!e.checked);
-        return;
-      }
-      if (e.kind === 'text' && CHOICES.omitEmptyText && (e.value === '' || e.value === null || e.value === undefined)) return;
-      if (e.kind === 'merge' && e.value && typeof e.value === 'object') { // top-level keys (legacy text ranking)
-        Object.keys(e.value).forEach(function (k) { out.set(k, e.value[k]); checkable.delete(k); });
-        return;
-      }
-      out.set(e.name, e.value);
-      checkable.delete(e.name);
-    });
-    var answer = {};
-    out.forEach(function (v, k) {
-      var value = v instanceof Map ? Object.fromEntries(v) : v;
-      Object.defineProperty(answer, k, { value: value, enumerable: true, writable: true, configurable: true });
-    });
-    // JSON round trip: exactly what the portal stores (no undefined, NaN => null).
-    return JSON.parse(JSON.stringify(answer));
-  }
-  CL.mergeEntries = mergeEntries;
 
   function describeControl(el) {
     if (el._crowdLabel) {
@@ -219,7 +183,7 @@
         if (CHOICES.skipDisabledCrowd && el.disabled) return;
         entries.push.apply(entries, el._crowdEntries());
       });
-      return mergeEntries(entries);
+      return CL.mergeEntries(entries);
     }
 
     /* ---- internals ---- */

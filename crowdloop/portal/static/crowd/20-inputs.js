@@ -1,6 +1,7 @@
 /* crowd-input and crowd-text-area: text fields. Answer {name: "text"}, omitted when empty. */
 (function (CL) {
   'use strict';
+  if (CL.copies > 1) return; // a second copy of the bundle (00-core.js)
   var h = CL.h;
 
   var FIELD_CSS = [
@@ -19,7 +20,7 @@
     '.counter { margin-left: auto; font-size: 0.85em; color: var(--crowd-muted); }'
   ].join('\n');
 
-  class TextField extends HTMLElement {
+  class TextField extends CL.CrowdControl {
     static get observedAttributes() {
       return ['label', 'placeholder', 'value', 'type', 'required', 'disabled', 'min-length', 'max-length',
         'allowed-pattern', 'auto-validate', 'error-message', 'rows', 'max-rows', 'char-counter', 'name', 'readonly',
@@ -167,10 +168,9 @@
       return message;
     }
 
-    _crowdEntries() {
-      var name = this.getAttribute('name');
-      return name ? [{ name: name, kind: 'text', value: this.value }] : [];
-    }
+    get _crowdKind() { return 'text'; }
+
+    _crowdValue() { return this.value; }
 
     _crowdReset() {
       this._dirty = false;
@@ -193,8 +193,6 @@
       this._field.value = s;
       this._afterInput();
     }
-    get name() { return this.getAttribute('name'); }
-    set name(v) { this.setAttribute('name', v); }
     get disabled() { return CL.boolAttr(this, 'disabled'); }
     set disabled(v) { CL.setBoolAttr(this, 'disabled', !!v); }
     get required() { return CL.boolAttr(this, 'required'); }

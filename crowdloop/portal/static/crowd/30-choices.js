@@ -4,6 +4,7 @@
  * its text content is the label. */
 (function (CL) {
   'use strict';
+  if (CL.copies > 1) return; // a second copy of the bundle (00-core.js)
   var h = CL.h;
 
   var CHECK_CSS = [
@@ -35,7 +36,7 @@
     ':host([invalid]:not([checked])) .box { background: #f3b9b4; border-color: var(--crowd-error); }'
   ].join('\n');
 
-  class Checkable extends HTMLElement {
+  class Checkable extends CL.CrowdControl {
     static get observedAttributes() { return ['checked', 'disabled', 'invalid', 'required']; }
 
     constructor() {
@@ -129,8 +130,15 @@
 
     /* ---- form-control interface ---- */
 
+    // {value: checked}; controls sharing a name merge into one object (kind 'checkable').
+    _crowdValue() {
+      var out = {};
+      Object.defineProperty(out, this.value, { value: this.checked, enumerable: true, writable: true, configurable: true });
+      return out;
+    }
+
     _crowdEntries() {
-      var name = this.getAttribute('name');
+      var name = this._crowdName();
       return name ? [{ name: name, kind: 'checkable', key: this.value, checked: this.checked }] : [];
     }
 
@@ -162,8 +170,6 @@
     set required(v) { CL.setBoolAttr(this, 'required', !!v); }
     get value() { var v = this.getAttribute('value'); return v === null ? 'on' : v; }
     set value(v) { this.setAttribute('value', v === null || v === undefined ? 'on' : String(v)); }
-    get name() { return this.getAttribute('name'); }
-    set name(v) { this.setAttribute('name', v); }
   }
 
   class CrowdCheckbox extends Checkable {}

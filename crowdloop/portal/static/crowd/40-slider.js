@@ -1,6 +1,7 @@
 /* crowd-slider (+ crowd-slider-label children): a numeric scale. Answer {name: number}. */
 (function (CL) {
   'use strict';
+  if (CL.copies > 1) return; // a second copy of the bundle (00-core.js)
   var h = CL.h;
   var THUMB = 22; // px, keep in sync with the CSS below
 
@@ -31,7 +32,7 @@
     '.error-text:empty { display: none; }'
   ].join('\n');
 
-  class CrowdSlider extends HTMLElement {
+  class CrowdSlider extends CL.CrowdControl {
     static get observedAttributes() {
       return ['min', 'max', 'step', 'value', 'pin', 'editable', 'secondary-progress', 'disabled', 'required', 'name', 'aria-label'];
     }
@@ -180,11 +181,10 @@
 
     /* ---- form-control interface ---- */
 
-    _crowdEntries() {
-      var name = this.getAttribute('name');
-      if (!name) return [];
-      if (!this._set && !CL.CHOICES.sliderEmitUntouched) return [];
-      return [{ name: name, kind: 'value', value: this.value }];
+    // The number; nothing while untouched unless CHOICES.sliderEmitUntouched.
+    _crowdValue() {
+      if (!this._set && !CL.CHOICES.sliderEmitUntouched) return null;
+      return this.value;
     }
 
     _crowdValidate() {
@@ -229,8 +229,6 @@
     set step(v) { this.setAttribute('step', String(v)); }
     get disabled() { return this.hasAttribute('disabled'); }
     set disabled(v) { CL.setBoolAttr(this, 'disabled', !!v); }
-    get name() { return this.getAttribute('name'); }
-    set name(v) { this.setAttribute('name', v); }
   }
 
   CL.defineControl('crowd-slider', CrowdSlider);

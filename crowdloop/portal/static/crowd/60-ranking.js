@@ -4,15 +4,14 @@
  * responseRankings[i] = rank of responses[i], 1 = best; equal ranks only where allowTie. */
 (function (CL) {
   'use strict';
+  if (CL.copies > 1) return; // a second copy of the bundle (00-core.js)
   var h = CL.h;
 
   var RANKING_CSS = [
     ':host { display: block; line-height: 1.45; }',
-    '.layout { display: grid; grid-template-columns: minmax(200px, 280px) minmax(0, 1fr); gap: 20px; align-items: start; }',
-    '.layout:has(> aside[hidden]) { grid-template-columns: minmax(0, 1fr); }',
+    CL.layoutCss(),
     '.work { display: grid; grid-template-columns: minmax(0, 1.6fr) minmax(260px, 1fr); gap: 20px; align-items: start; }',
     '@media (max-width: 900px) { .work { grid-template-columns: minmax(0, 1fr); } }',
-    '@media (max-width: 720px) { .layout { grid-template-columns: minmax(0, 1fr); } }',
     'h2 { font-size: 1rem; margin: 0 0 6px; }',
     'h3 { font-size: .95rem; margin: 0 0 4px; }',
     '.prompt, .response { border: 1px solid #d5dbdb; border-radius: 8px; padding: 10px 14px; background: #fff; margin-bottom: 12px; }',
@@ -29,7 +28,7 @@
     CL.INSTRUCTIONS_CSS
   ].join('\n');
 
-  class CrowdTextRanking extends HTMLElement {
+  class CrowdTextRanking extends CL.CrowdControl {
     static get observedAttributes() { return ['text', 'responses', 'ordinal-ranking-dimensions']; }
 
     connectedCallback() {
@@ -129,15 +128,12 @@
       });
     }
 
-    _answer() {
+    _crowdValue() {
       var C = CL.CHOICES;
       var dims = (this._dims || []).map(function (d, di) {
         var ranks = this._rankings[di].slice();
         var list = ranks;
-        if (!C.textRankingRankPerResponse) {
-          list = ranks.map(function (r, i) { return { r: r, i: i }; }).sort(function (a, b) { return a.r - b.r || a.i - b.i; })
-            .map(function (x) { return x.i + 1; });
-        }
+        if (!C.textRankingRankPerResponse) list = CL.rankingOrder(ranks);
         var item = {};
         if (C.textRankingIncludeName) item.name = d.name;
         item.responseRankings = list;
@@ -149,8 +145,8 @@
     /* ---- form-control interface ---- */
 
     _crowdEntries() {
-      var name = this.getAttribute('name');
-      var value = this._answer();
+      var name = this._crowdName();
+      var value = this._crowdValue();
       if (CL.CHOICES.textRankingNesting === 'name' && name) return [{ name: name, kind: 'value', value: value }];
       return [{ name: '', kind: 'merge', value: value }];
     }
@@ -189,11 +185,6 @@
     _crowdFocus() { if (this._firstInvalid) this._firstInvalid.focus(); }
 
     _crowdLabel() { return this.getAttribute('name') || 'Ranking'; }
-
-    get value() { return this._answer(); }
-    get _submittableValue() { return this._answer(); }
-    get name() { return this.getAttribute('name'); }
-    set name(v) { this.setAttribute('name', v); }
   }
 
   CL.defineControl('crowd-text-ranking', CrowdTextRanking);

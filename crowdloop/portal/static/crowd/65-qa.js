@@ -15,13 +15,12 @@
  * passage in the search field and press Enter / "Find and add" (keyboard path). */
 (function (CL) {
   'use strict';
+  if (CL.copies > 1) return; // a second copy of the bundle (00-core.js)
   var h = CL.h;
 
   var QA_CSS = [
     ':host { display: block; line-height: 1.4; }',
-    '.layout { display: grid; grid-template-columns: minmax(200px, 280px) minmax(0, 1fr); gap: 20px; align-items: start; }',
-    '.layout:has(> aside[hidden]) { grid-template-columns: minmax(0, 1fr); }',
-    '@media (max-width: 760px) { .layout { grid-template-columns: minmax(0, 1fr); } }',
+    CL.layoutCss({ narrow: 760 }),
     '.attr-instructions { white-space: pre-line; margin: 0; }',
     '.work { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 20px; align-items: start; }',
     '@media (max-width: 960px) { .work { grid-template-columns: minmax(0, 1fr); } }',
@@ -64,21 +63,14 @@
     CL.INSTRUCTIONS_CSS
   ].join('\n');
 
-  function words(s) {
-    var t = String(s || '').trim();
-    return t ? t.split(/\s+/).length : 0;
-  }
-
-  function range(min, max) {
-    if (max !== null && max !== undefined) return min === max ? String(min) : min + '\u2013' + max;
-    return 'at least ' + min;
-  }
+  var words = CL.countWords;
+  var range = CL.wordRange;
 
   // Answer carrier placed in the element's own crowd-form (standalone use).
   class QaValue extends CL.HostedValue {}
   CL.defineControl('crowdloop-qa-value', QaValue);
 
-  class CrowdQuestionAnswerGeneration extends HTMLElement {
+  class CrowdQuestionAnswerGeneration extends CL.CrowdControl {
     static get observedAttributes() {
       return ['text', 'question-tags', 'allow-custom-question-tags', 'min-questions', 'max-questions',
         'question-min-words', 'question-max-words', 'answer-min-words', 'answer-max-words', 'instructions'];
@@ -459,11 +451,9 @@
 
     /* ---- answer ---- */
 
-    _units(i) {
-      return CL.CHOICES.entityOffsetUnits === 'codepoints' ? Array.from(this._text().slice(0, i)).length : i;
-    }
+    _units(i) { return CL.toOffsetUnits(this._text(), i); }
 
-    _answer() {
+    _crowdValue() {
       var self = this;
       var len = this._text().length;
       return {
@@ -503,10 +493,7 @@
       return out;
     }
 
-    _crowdEntries() {
-      var name = this.getAttribute('name') || CL.CHOICES.qaUnnamedKey;
-      return [{ name: name, kind: 'value', value: this._answer() }];
-    }
+    _crowdName() { return this.getAttribute('name') || CL.CHOICES.qaUnnamedKey; }
 
     _crowdValidate() {
       var self = this;
@@ -547,13 +534,6 @@
     }
 
     _crowdLabel() { return 'Questions and answers'; }
-
-    /* ---- properties ---- */
-
-    get value() { return this._answer(); }
-    get _submittableValue() { return this._answer(); }
-    get name() { return this.getAttribute('name'); }
-    set name(v) { this.setAttribute('name', v); }
   }
 
   CL.defineControl('crowd-question-answer-generation', CrowdQuestionAnswerGeneration);

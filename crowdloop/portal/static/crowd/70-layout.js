@@ -4,6 +4,7 @@
  * crowd-toast, and a minimal iron-icon. */
 (function (CL) {
   'use strict';
+  if (CL.copies > 1) return; // a second copy of the bundle (00-core.js)
   var h = CL.h;
 
   // Roving-focus tab list: [{tab: <button>, panel: Element}], activate(k) shows panel k.

@@ -11,14 +11,12 @@
  * arrows move the selected shape, Delete removes it, Escape cancels/deselects, +/-/0 zoom. */
 (function (CL) {
   'use strict';
+  if (CL.copies > 1) return; // a second copy of the bundle (00-core.js)
   var h = CL.h;
 
   var SHAPES_CSS = [
     ':host { display: block; line-height: 1.4; }',
-    '.layout { display: grid; grid-template-columns: minmax(200px, 280px) minmax(0, 1fr); gap: 20px; align-items: start; }',
-    '.layout:has(> aside[hidden]) { grid-template-columns: minmax(0, 1fr); }',
-    '@media (max-width: 720px) { .layout { grid-template-columns: minmax(0, 1fr); } }',
-    '.main { min-width: 0; }',
+    CL.layoutCss(),
     '.header { font-weight: 700; margin: 0 0 8px; }',
     '.toolbar { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin-bottom: 8px; }',
     '.label-opt { display: inline-flex; align-items: center; gap: 6px; padding: 4px 10px; border: 1px solid #c4c9ce; border-radius: 14px; cursor: pointer; }',
@@ -128,8 +126,6 @@
     }
 
     /* ---- labels ---- */
-
-    _labelList() { return this._labels ? this._labels.slice() : CL.stringListAttr(this, 'labels'); }
 
     _color(label) {
       var labels = this._labelList();
@@ -502,18 +498,13 @@
       return { height: n ? n.height : 0, width: n ? n.width : 0 };
     }
 
-    _answer() {
+    _crowdValue() {
       var out = {};
       var self = this;
       out[this._answerKey] = this._shapes.map(function (s) { return self._item(s); });
       out.inputImageProperties = this._imageProperties();
       if (this._initialPresent) out.initialValueModified = this._modified;
       return out;
-    }
-
-    _crowdEntries() {
-      var name = this.getAttribute('name');
-      return name ? [{ name: name, kind: 'value', value: this._answer() }] : [];
     }
 
     _crowdValidate() {
@@ -532,17 +523,11 @@
 
     _crowdFocus() { this._view.stage.focus(); }
 
-    _crowdLabel() { return this.getAttribute('header') || this.getAttribute('name'); }
-
-    get value() { return this._answer(); }
-    get _submittableValue() { return this._answer(); }
     get labels() { return this._labelList(); }
     set labels(list) {
       this._labels = Array.isArray(list) ? list.map(String) : null;
       if (this._view) { this._renderLabels(); this._render(); }
     }
-    get name() { return this.getAttribute('name'); }
-    set name(v) { this.setAttribute('name', v); }
   }
 
   function listFrom(raw, key) {

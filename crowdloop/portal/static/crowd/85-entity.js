@@ -12,13 +12,12 @@
  * caret, digits choose the label. */
 (function (CL) {
   'use strict';
+  if (CL.copies > 1) return; // a second copy of the bundle (00-core.js)
   var h = CL.h;
 
   var ENTITY_CSS = [
     ':host { display: block; line-height: 1.4; }',
-    '.layout { display: grid; grid-template-columns: minmax(200px, 280px) minmax(0, 1fr); gap: 20px; align-items: start; }',
-    '.layout:has(> aside[hidden]) { grid-template-columns: minmax(0, 1fr); }',
-    '@media (max-width: 720px) { .layout { grid-template-columns: minmax(0, 1fr); } }',
+    CL.layoutCss(),
     '.header { font-weight: 700; margin: 0 0 8px; }',
     '.toolbar { display: flex; flex-wrap: wrap; gap: 6px; margin-bottom: 10px; }',
     '.label-opt { display: inline-flex; align-items: center; gap: 6px; padding: 4px 10px; border: 1px solid #c4c9ce; border-radius: 14px; cursor: pointer; }',
@@ -165,14 +164,9 @@
 
     /* ---- offsets (UTF-16 inside; converted at the edges) ---- */
 
-    _toUnits(i) {
-      return CL.CHOICES.entityOffsetUnits === 'codepoints' ? Array.from(this._text().slice(0, i)).length : i;
-    }
+    _toUnits(i) { return CL.toOffsetUnits(this._text(), i); }
 
-    _fromUnits(n) {
-      if (CL.CHOICES.entityOffsetUnits !== 'codepoints') return n;
-      return Array.from(this._text()).slice(0, n).join('').length;
-    }
+    _fromUnits(n) { return CL.fromOffsetUnits(this._text(), n); }
 
     _loadInitial() {
       var self = this;
@@ -382,17 +376,10 @@
 
     /* ---- form-control interface ---- */
 
-    _answer() {
+    _crowdValue() {
       var self = this;
       return { entities: this._entities.map(function (e) { return { label: e.label, startOffset: self._toUnits(e.start), endOffset: self._toUnits(e.end) }; }) };
     }
-
-    _crowdEntries() {
-      var name = this.getAttribute('name');
-      return name ? [{ name: name, kind: 'value', value: this._answer() }] : [];
-    }
-
-    _crowdValidate() { return ''; }
 
     _crowdReset() {
       this._loadInitial();
@@ -401,13 +388,6 @@
     }
 
     _crowdFocus() { this._textEl.focus(); }
-
-    _crowdLabel() { return this.getAttribute('header') || this.getAttribute('name'); }
-
-    get value() { return this._answer(); }
-    get _submittableValue() { return this._answer(); }
-    get name() { return this.getAttribute('name'); }
-    set name(v) { this.setAttribute('name', v); }
   }
 
   CL.defineControl('crowd-entity-annotation', CrowdEntityAnnotation);

@@ -15,32 +15,15 @@
  * an instance of the chosen label). */
 (function (CL) {
   'use strict';
+  if (CL.copies > 1) return; // a second copy of the bundle (00-core.js)
   var h = CL.h;
 
-  // Distinct colours: the tab10 palette, then golden-angle hues.
-  CL.distinctColor = function (k) {
-    if (k < CL.PALETTE.length) return CL.PALETTE[k];
-    var hue = ((k - CL.PALETTE.length) * 137.508 + 20) % 360;
-    var light = [0.45, 0.6, 0.35][Math.floor((k - CL.PALETTE.length) / 12) % 3];
-    var s = 0.7, c = (1 - Math.abs(2 * light - 1)) * s, x = c * (1 - Math.abs((hue / 60) % 2 - 1)), m = light - c / 2;
-    var rgb = hue < 60 ? [c, x, 0] : hue < 120 ? [x, c, 0] : hue < 180 ? [0, c, x] : hue < 240 ? [0, x, c] : hue < 300 ? [x, 0, c] : [c, 0, x];
-    return '#' + rgb.map(function (v) { return ('0' + Math.round((v + m) * 255).toString(16)).slice(-2); }).join('');
-  };
-
-  function rgbOf(hex) {
-    var m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(String(hex).trim());
-    return m ? [parseInt(m[1], 16), parseInt(m[2], 16), parseInt(m[3], 16)] : [0, 0, 0];
-  }
-  function hexOf(rgb) {
-    return '#' + rgb.map(function (v) { return ('0' + v.toString(16)).slice(-2); }).join('');
-  }
+  var rgbOf = CL.rgbOf;
+  var hexOf = CL.hexOf;
 
   var SEG_CSS = [
     ':host { display: block; line-height: 1.4; }',
-    '.layout { display: grid; grid-template-columns: minmax(200px, 280px) minmax(0, 1fr); gap: 20px; align-items: start; }',
-    '.layout:has(> aside[hidden]) { grid-template-columns: minmax(0, 1fr); }',
-    '@media (max-width: 720px) { .layout { grid-template-columns: minmax(0, 1fr); } }',
-    '.main { min-width: 0; }',
+    CL.layoutCss(),
     '.header { font-weight: 700; margin: 0 0 8px; }',
     '.toolbar { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin-bottom: 8px; }',
     '.opt { display: inline-flex; align-items: center; gap: 6px; padding: 4px 10px; border: 1px solid #c4c9ce; border-radius: 14px; cursor: pointer; }',
@@ -143,8 +126,6 @@
     }
 
     /* ---- labels and classes ---- */
-
-    _labelList() { return this._labels ? this._labels.slice() : CL.stringListAttr(this, 'labels'); }
 
     _renderLabels() {
       var self = this;
@@ -546,7 +527,7 @@
 
     _imageProperties() { return { height: this._h || 0, width: this._w || 0 }; }
 
-    _answer() {
+    _crowdValue() {
       var used = this._usedClasses();
       var out = { inputImageProperties: this._imageProperties() };
       var classes = this._classes;
@@ -561,11 +542,6 @@
       return out;
     }
 
-    _crowdEntries() {
-      var name = this.getAttribute('name');
-      return name ? [{ name: name, kind: 'value', value: this._answer() }] : [];
-    }
-
     _crowdValidate() {
       var message = '';
       if (!this._buffer) message = 'The image has not loaded yet.';
@@ -576,17 +552,12 @@
 
     _crowdReset() { if (this._buffer) this._loadInitial(); }
     _crowdFocus() { this._view.stage.focus(); }
-    _crowdLabel() { return this.getAttribute('header') || this.getAttribute('name'); }
 
-    get value() { return this._answer(); }
-    get _submittableValue() { return this._answer(); }
     get labels() { return this._labelList(); }
     set labels(list) {
       this._labels = Array.isArray(list) ? list.map(String) : null;
       if (this._view) this._renderLabels();
     }
-    get name() { return this.getAttribute('name'); }
-    set name(v) { this.setAttribute('name', v); }
   }
 
   class CrowdSemanticSegmentation extends SegmentationBase {}

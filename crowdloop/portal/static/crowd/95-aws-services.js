@@ -5,11 +5,13 @@
  *     chosen categories exactly as given in `categories` (objects {name, parentName} or strings);
  *     "None" => [].
  *   {"AWS/Textract/AnalyzeDocument/Forms/V1": {"blocks": [<Textract blocks>]}}
- *     the `initial-value` blocks with the worker's review applied (encoding: CL.CHOICES.textract*).
+ *     the `initial-value` blocks with the worker's review applied (CL.textract.reviewedBlocks in
+ *     08-textract.js; encoding: CL.CHOICES.textract*).
  *     Block keys keep the case they came in (Textract API "BlockType" or A2I "blockType"); blocks we
  *     add follow the case of the first input block. */
 (function (CL) {
   'use strict';
+  if (CL.copies > 1) return; // a second copy of the bundle (00-core.js)
   var h = CL.h;
 
   var REKOGNITION_KEY = 'AWS/Rekognition/DetectModerationLabels/Image/V3';
@@ -24,7 +26,7 @@
 
   /* ------------------------------ moderation labels -------------------------------------- */
 
-  class CrowdRekognitionDetectModerationLabels extends HTMLElement {
+  class CrowdRekognitionDetectModerationLabels extends CL.CrowdControl {
     static get observedAttributes() { return ['src', 'header', 'categories', 'exclusion-category']; }
 
     connectedCallback() {
@@ -120,12 +122,12 @@
       CL.fireChange(this);
     }
 
-    _answer() {
+    _crowdValue() {
       var labels = this._noneChosen() ? [] : this._chosen().map(function (c) { return JSON.parse(JSON.stringify(c)); });
       return { moderationLabels: labels };
     }
 
-    _crowdEntries() { return [{ name: REKOGNITION_KEY, kind: 'value', value: this._answer() }]; }
+    _crowdName() { return REKOGNITION_KEY; }
 
     _crowdValidate() {
       var message = '';
@@ -150,63 +152,19 @@
 
     _crowdLabel() { return this.getAttribute('header') || 'Moderation labels'; }
 
-    get value() { return this._answer().moderationLabels; }
-    get _submittableValue() { return this._answer(); }
+    get value() { return this._crowdValue().moderationLabels; }
   }
 
   CL.defineControl('crowd-rekognition-detect-moderation-labels', CrowdRekognitionDetectModerationLabels);
 
   /* -------------------------------- Textract forms --------------------------------------- */
 
-  // Read a field whatever its case: get(b, 'BlockType') finds BlockType or blockType.
-  function lower1(s) { return s.charAt(0).toLowerCase() + s.slice(1); }
-  function get(obj, name) {
-    if (!obj || typeof obj !== 'object') return undefined;
-    if (obj[name] !== undefined) return obj[name];
-    return obj[lower1(name)];
-  }
-  function pascalOf(obj) {
-    if (!obj || typeof obj !== 'object') return false;
-    return Object.keys(obj).some(function (k) { return /^[A-Z]/.test(k); });
-  }
-  function put(obj, name, value, pascal) {
-    delete obj[name];
-    delete obj[lower1(name)];
-    obj[pascal ? name : lower1(name)] = value;
-  }
-  function relIds(b, type) {
-    var rels = get(b, 'Relationships');
-    var out = [];
-    (Array.isArray(rels) ? rels : []).forEach(function (r) {
-      if (String(get(r, 'Type')).toUpperCase() === type) out = out.concat(get(r, 'Ids') || []);
-    });
-    return out;
-  }
-  function setRel(b, type, ids, pascal) {
-    var rels = get(b, 'Relationships');
-    rels = (Array.isArray(rels) ? rels : []).filter(function (r) { return String(get(r, 'Type')).toUpperCase() !== type; });
-    if (ids.length) {
-      var r = {};
-      r[pascal ? 'Type' : 'type'] = type;
-      r[pascal ? 'Ids' : 'ids'] = ids;
-      rels.push(r);
-    }
-    if (rels.length) put(b, 'Relationships', rels, pascal);
-    else { delete b.Relationships; delete b.relationships; }
-  }
-  function entityTypes(b) {
-    var t = get(b, 'EntityTypes');
-    return (Array.isArray(t) ? t : []).map(function (x) { return String(x).toUpperCase(); });
-  }
-  function normKey(s) {
-    return String(s || '').toLowerCase().replace(/\s+/g, ' ').replace(/[\s:.\-]+$/, '').trim();
-  }
+  var get = CL.textract.get, pascalOf = CL.textract.pascalOf, relIds = CL.textract.relIds;
+  var entityTypes = CL.textract.entityTypes, normKey = CL.textract.normKey;
 
   var TEXTRACT_CSS = [
     ':host { display: block; line-height: 1.4; }',
-    '.layout { display: grid; grid-template-columns: minmax(200px, 280px) minmax(0, 1fr); gap: 20px; align-items: start; }',
-    '.layout:has(> aside[hidden]) { grid-template-columns: minmax(0, 1fr); }',
-    '@media (max-width: 760px) { .layout { grid-template-columns: minmax(0, 1fr); } }',
+    CL.layoutCss({ narrow: 760 }),
     '.header { font-weight: 700; margin: 0 0 10px; }',
     '.work { display: grid; grid-template-columns: minmax(0, 3fr) minmax(280px, 2fr); gap: 20px; align-items: start; }',
     '@media (max-width: 960px) { .work { grid-template-columns: minmax(0, 1fr); } }',
@@ -235,7 +193,7 @@
     CL.INSTRUCTIONS_CSS
   ].join('\n');
 
-  class CrowdTextractAnalyzeDocument extends HTMLElement {
+  class CrowdTextractAnalyzeDocument extends CL.CrowdControl {
     static get observedAttributes() { return ['src', 'header', 'initial-value', 'keys', 'no-key-edit', 'block-types']; }
 
     connectedCallback() {
@@ -457,64 +415,9 @@
 
     /* ---- answer ---- */
 
-    _answer() {
-      var self = this;
-      var pascal = this._pascal;
-      var out = JSON.parse(JSON.stringify(this._blocks));
-      var byId = {};
-      out.forEach(function (b) { var id = get(b, 'Id'); if (id !== undefined) byId[String(id)] = b; });
-      var drop = {};
-      var added = [];
-      var n = { word: 0, key: 0, value: 0 };
-      function newId(kind) { n[kind] += 1; return 'crowdloop-' + kind + '-' + n[kind]; }
-      function words(text, like) {
-        return String(text).trim().split(/\s+/).filter(Boolean).map(function (t) {
-          var w = {};
-          put(w, 'BlockType', 'WORD', pascal);
-          put(w, 'Id', newId('word'), pascal);
-          put(w, 'Text', t, pascal);
-          put(w, 'Confidence', 100, pascal);
-          if (like && get(like, 'Geometry') !== undefined) put(w, 'Geometry', JSON.parse(JSON.stringify(get(like, 'Geometry'))), pascal);
-          if (like && get(like, 'Page') !== undefined) put(w, 'Page', get(like, 'Page'), pascal);
-          added.push(w);
-          return get(w, 'Id');
-        });
-      }
-      function retext(b, text) {
-        var p = pascalOf(b) || (pascal && !Object.keys(b).length);
-        setRel(b, 'CHILD', words(text, b), p);
-      }
-      this._pairs.forEach(function (p) {
-        var kb = byId[String(get(p.keyBlock, 'Id'))];
-        var vb = p.valueBlock ? byId[String(get(p.valueBlock, 'Id'))] : null;
-        if (p.rejected && CL.CHOICES.textractRejectedPair === 'remove') {
-          if (kb) drop[String(get(kb, 'Id'))] = true;
-          if (vb) drop[String(get(vb, 'Id'))] = true;
-          return;
-        }
-        if (kb && p.key.trim() !== p.origKey.trim() && !self.hasAttribute('no-key-edit')) retext(kb, p.key);
-        if (!vb) return;
-        if (p.blank) setRel(vb, 'CHILD', [], pascalOf(vb));
-        else if (p.value.trim() !== p.origValue.trim()) retext(vb, p.value);
-      });
-      this._missing.forEach(function (m) {
-        if (m.decision !== 'found' || !m.value.trim()) return;
-        var kb = {}, vb = {};
-        put(kb, 'BlockType', 'KEY_VALUE_SET', pascal);
-        put(kb, 'Id', newId('key'), pascal);
-        put(kb, 'EntityTypes', ['KEY'], pascal);
-        put(kb, 'Confidence', 100, pascal);
-        put(vb, 'BlockType', 'KEY_VALUE_SET', pascal);
-        put(vb, 'Id', newId('value'), pascal);
-        put(vb, 'EntityTypes', ['VALUE'], pascal);
-        put(vb, 'Confidence', 100, pascal);
-        added.push(kb, vb);
-        setRel(kb, 'VALUE', [get(vb, 'Id')], pascal);
-        setRel(kb, 'CHILD', words(m.name, null), pascal);
-        setRel(vb, 'CHILD', words(m.value, null), pascal);
-      });
-      var blocks = out.filter(function (b) { return !drop[String(get(b, 'Id'))]; }).concat(added);
-      return { blocks: blocks };
+    _crowdValue() {
+      var options = { pascal: this._pascal, keyEdit: !this.hasAttribute('no-key-edit') };
+      return { blocks: CL.textract.reviewedBlocks(this._blocks, this._pairs, this._missing, options) };
     }
 
     _problems() {
@@ -531,7 +434,7 @@
       return out;
     }
 
-    _crowdEntries() { return [{ name: TEXTRACT_KEY, kind: 'value', value: this._answer() }]; }
+    _crowdName() { return TEXTRACT_KEY; }
 
     _crowdValidate() {
       var self = this;
@@ -565,8 +468,7 @@
 
     _crowdLabel() { return this.getAttribute('header') ? 'Key-value pairs' : 'Document review'; }
 
-    get value() { return this._answer().blocks; }
-    get _submittableValue() { return this._answer(); }
+    get value() { return this._crowdValue().blocks; }
   }
 
   CL.defineControl('crowd-textract-analyze-document', CrowdTextractAnalyzeDocument);
