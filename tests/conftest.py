@@ -169,6 +169,7 @@ def start_server(
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line:
+            process.wait()
             raise RuntimeError("crowdloop serve exited:\n" + "".join(lines))
         lines.append(line)
         server.exports.update(_exports(line))
@@ -177,6 +178,7 @@ def start_server(
             break
     else:
         process.kill()
+        process.wait()  # reaped, or it outlives the test as a zombie (ResourceWarning)
         raise RuntimeError("crowdloop serve did not start:\n" + "".join(lines))
     _drain(process)
     if "AWS_SECRET_ACCESS_KEY" not in server.exports:  # a restart prints only the key id
@@ -317,7 +319,7 @@ def moto_s3() -> Iterator[MotoS3]:
         stderr=subprocess.DEVNULL,
     )
     endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # as for crowdloop serve: moto takes over 30 s to start on a busy machine
     while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(endpoint + "/moto-api/", timeout=1).close()
@@ -326,6 +328,7 @@ def moto_s3() -> Iterator[MotoS3]:
             time.sleep(0.1)
     else:
         process.kill()
+        process.wait()
         raise RuntimeError("moto server did not start")
     yield MotoS3(endpoint)
     process.terminate()
