@@ -200,9 +200,12 @@ def _ensure_demo_worker(settings: Settings, services: Any) -> tuple[str, str, Pa
 
 
 def _services(options: dict[str, Any]) -> Any:
+    """Services for one command; their store is closed when the command ends (also when it runs in-process)."""
     from crowdloop.app import build_services
 
-    return build_services(_settings(options))
+    services = build_services(_settings(options))
+    click.get_current_context().call_on_close(services.store.dispose)
+    return services
 
 
 @main.group()

@@ -170,6 +170,7 @@ def start_server(
         line = process.stdout.readline()
         if not line:
             process.wait()
+            process.stdout.close()
             raise RuntimeError("crowdloop serve exited:\n" + "".join(lines))
         lines.append(line)
         server.exports.update(_exports(line))
@@ -179,6 +180,7 @@ def start_server(
     else:
         process.kill()
         process.wait()  # reaped, or it outlives the test as a zombie (ResourceWarning)
+        process.stdout.close()
         raise RuntimeError("crowdloop serve did not start:\n" + "".join(lines))
     _drain(process)
     if "AWS_SECRET_ACCESS_KEY" not in server.exports:  # a restart prints only the key id
@@ -236,8 +238,9 @@ def _drain(process: subprocess.Popen[str]) -> None:
 
     def pump() -> None:
         assert process.stdout is not None
-        for line in process.stdout:
-            sys.stderr.write("[server] " + line)
+        with process.stdout:  # closed at EOF, when the server has exited
+            for line in process.stdout:
+                sys.stderr.write("[server] " + line)
 
     threading.Thread(target=pump, daemon=True).start()
 
