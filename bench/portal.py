@@ -39,7 +39,7 @@ from urllib.parse import urlencode
 from bench.common import Server, start_server
 
 PASSWORD = "bench password 1234"
-SEED = HERE.parents[1] / "shared" / "seeds" / "a2i-ranking-notebook-en.txt"
+SEED = HERE.parent / "tests" / "data" / "seeds" / "a2i-ranking-notebook-en.txt"
 FALLBACK_TEMPLATE = """<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>
 <crowd-form><p>{{ task.input.taskObject.prompt }}</p>
 <select name="response_1_ranking" required><option value="1">Most</option></select></crowd-form>"""

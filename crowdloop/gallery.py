@@ -1,7 +1,7 @@
 """A gallery of worker templates: each one rendered with its sample input and screenshotted.
 
 `build_gallery(out_dir, corpus_dir)` renders every template of a corpus folder (the layout of
-shared/corpus: `index.json` + `inputs/<path>.json`, or just template files) through
+tests/data/corpus: `index.json` + `inputs/<path>.json`, or just template files) through
 `crowdloop.liquid.render_task` — the renderer of RenderUiTemplate and the worker portal — opens it in
 headless Chromium with crowdloop's crowd HTML elements, takes a 1280x800 screenshot (JPEG) and writes
 `index.html` with thumbnails, the template paths, the elements each uses and any problems seen

@@ -177,6 +177,8 @@ def start_server(
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line:
+            process.wait()
+            process.stdout.close()
             raise RuntimeError("crowdloop serve exited:\n" + "".join(lines))
         lines.append(line)
         server.exports.update(_exports(line))
@@ -185,6 +187,8 @@ def start_server(
             break
     else:
         process.kill()
+        process.wait()  # reaped, or it outlives the test as a zombie (ResourceWarning)
+        process.stdout.close()
         raise RuntimeError("crowdloop serve did not start:\n" + "".join(lines))
     _drain(process)
     if "AWS_SECRET_ACCESS_KEY" not in server.exports:  # a restart prints only the key id
@@ -242,8 +246,9 @@ def _drain(process: subprocess.Popen[str]) -> None:
 
     def pump() -> None:
         assert process.stdout is not None
-        for line in process.stdout:
-            sys.stderr.write("[server] " + line)
+        with process.stdout:  # closed at EOF, when the server has exited
+            for line in process.stdout:
+                sys.stderr.write("[server] " + line)
 
     threading.Thread(target=pump, daemon=True).start()
 
@@ -326,7 +331,7 @@ def moto_s3() -> Iterator[MotoS3]:
         stderr=subprocess.DEVNULL,
     )
     endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # as for crowdloop serve: moto takes over 30 s to start on a busy machine
     while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(endpoint + "/moto-api/", timeout=1).close()
@@ -335,6 +340,7 @@ def moto_s3() -> Iterator[MotoS3]:
             time.sleep(0.1)
     else:
         process.kill()
+        process.wait()
         raise RuntimeError("moto server did not start")
     yield MotoS3(endpoint)
     process.terminate()

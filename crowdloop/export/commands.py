@@ -201,6 +201,7 @@ def report(html_path: str | None, json_path: str | None, **options: Any) -> None
         api, report_module = _modules()
         progress = options.pop("progress")
         job = api.run(options.pop("sources"), "report", **_store(options), **_common(options))
+        _close_stores_with_command(job)
         with _progress(job, progress):
             card = job.analyse()
         click.echo(report_module.render_text(card))
@@ -231,6 +232,7 @@ def _export(dataset: str, options: dict[str, Any], **extra: Any) -> None:
             **_common(options),
             **extra,
         )
+        _close_stores_with_command(job)
         with _progress(job, progress):
             result = api.export(job, output, output_format)
         card = result.card
@@ -255,6 +257,14 @@ def _modules() -> tuple[Any, Any]:
 
 def _format_for(output: Path) -> str:
     return _FORMATS.get(output.suffix.lower(), "hf")
+
+
+def _close_stores_with_command(job: Any) -> None:
+    """The store the command's sources read was opened for it (api.open_sources): close it when the command
+    ends, so that running the command in-process (tests, notebooks) leaves no connection open."""
+    stores = {id(source.store): source.store for source in job.sources if getattr(source, "store", None)}
+    for store in stores.values():
+        click.get_current_context().call_on_close(store.dispose)
 
 
 def _store(options: dict[str, Any]) -> dict[str, Any]:

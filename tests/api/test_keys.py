@@ -88,6 +88,7 @@ def test_admin_secret_is_printed_on_first_start_only(tmp_path: Path) -> None:
     finally:
         restarted.terminate()
         restarted.wait(timeout=20)
+        restarted.stdout.close()
     output = "".join(printed)
     assert secret not in output and "AWS_SECRET_ACCESS_KEY" not in output
     demo_password = (tmp_path / "demo-worker.txt").read_text().split()[1]

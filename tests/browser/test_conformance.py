@@ -1,4 +1,4 @@
-"""Conformance: every one of the corpus templates (/work/shared/corpus, 174) works in the real portal.
+"""Conformance: every one of the corpus templates (tests/data/corpus, 174) works in the real portal.
 
 For each template (tests/browser/corpus_portal.py): a running crowdloop server gets a job made of the
 template and a human loop with the template's sample input (the `s3://` objects it grants are put in the

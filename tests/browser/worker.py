@@ -1,6 +1,6 @@
 """A scripted worker: fills every input of a task page the way a person would (clicks, typing, mouse
 drags on images, text selection), presses Submit, and checks each answer against the catalog shapes
-(/work/shared/spec/crowd-elements.md, docs/crowd-elements.md).
+(docs/crowd-elements.md).
 
 `fill(page)` returns one `Filled` record per control it operated; `check_answer(answer, filled)` returns
 the shape problems. Controls are found in document order in the light DOM of the page and in crowd-forms

@@ -1,4 +1,4 @@
-"""The seed notebook (../shared/seeds/a2i-ranking-notebook-en.txt), sections 2-3.6 and the output read of
+"""The seed notebook (tests/data/seeds/a2i-ranking-notebook-en.txt), sections 2-3.6 and the output read of
 section 4, as the code cells it runs. Each CELL is checked to stand verbatim in the seed file, so the test
 proves the user's code runs unchanged; only the SageMaker-SDK session lines (which need a real AWS
 account and are not boto3 calls) are replaced by PRELUDE."""

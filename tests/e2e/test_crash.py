@@ -90,13 +90,14 @@ def test_sigkill_loses_nothing_acknowledged(backend: str, tmp_path: Path, reques
         workers.add_worker(svc, email, groups=["crash"])
 
     acks = [tmp_path / f"acks-{i}.txt" for i in range(len(emails))]
+    worker_logs = [(tmp_path / f"{ack.stem}.log").open("w") for ack in acks]
     worker_procs = [
         subprocess.Popen(
             [sys.executable, "-m", "tests.e2e.crash_worker", url, str(tmp_path), email, "crash-fd", str(ack)],
             cwd=REPO,
-            stderr=(tmp_path / f"{ack.stem}.log").open("w"),
+            stderr=worker_log,
         )
-        for email, ack in zip(emails, acks, strict=True)
+        for email, ack, worker_log in zip(emails, acks, worker_logs, strict=True)
     ]
     acked_loops: list[str] = []
     stop = threading.Event()
@@ -113,6 +114,8 @@ def test_sigkill_loses_nothing_acknowledged(backend: str, tmp_path: Path, reques
         os.kill(process.pid, signal.SIGKILL)
     for process in [server.process, *worker_procs]:
         process.wait()
+    for worker_log in worker_logs:
+        worker_log.close()
     stop.set()
     for client in clients:
         client.join()
@@ -166,3 +169,4 @@ def test_sigkill_loses_nothing_acknowledged(backend: str, tmp_path: Path, reques
                 json.loads(path.read_text())
     finally:
         stop_server(restarted)
+        svc.store.dispose()

@@ -141,6 +141,7 @@ def test_notebook_against_moto_s3(moto_s3: MotoS3, tmp_path: Path, monkeypatch: 
             "CROWDLOOP_S3_SECRET_ACCESS_KEY": "testing",
         },
     )
+    svc = None
     try:
         svc = build_services(
             server.settings.__class__(
@@ -160,3 +161,5 @@ def test_notebook_against_moto_s3(moto_s3: MotoS3, tmp_path: Path, monkeypatch: 
         assert not (tmp_path / "output").exists() or not any((tmp_path / "output").rglob("output.json"))
     finally:
         stop_server(server)
+        if svc is not None:
+            svc.store.dispose()

@@ -1,10 +1,10 @@
-"""Every real worker template in /work/shared/corpus renders with its sample input, without errors.
+"""Every real worker template in tests/data/corpus renders with its sample input, without errors.
 
-The corpus (174 templates from AWS sample repositories) sits next to the repository, at
-`../shared/corpus`. Its sample inputs prefix every text value with its field name, so each value the
-template interpolates can be found in the output: every string of the sample input must appear in the
-rendered HTML (as text, HTML-escaped, or inside JSON), `s3://` URIs that the template grants as the
-granted URL, except the few values a template only compares (`VALUES_NOT_PRINTED`).
+The corpus (174 templates from AWS sample repositories) is kept in the repository, at `tests/data/corpus`
+(sources and licences: tests/data/SOURCES.md). Its sample inputs prefix every text value with its field
+name, so each value the template interpolates can be found in the output: every string of the sample
+input must appear in the rendered HTML (as text, HTML-escaped, or inside JSON), `s3://` URIs that the
+template grants as the granted URL, except the few values a template only compares (`VALUES_NOT_PRINTED`).
 A missing corpus is a failure, not a skip.
 """
 
