@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from starlette.testclient import TestClient
 
 from crowdloop import queue
@@ -50,9 +51,12 @@ def _answered_loop(svc: Services, task_count: int = 1) -> tuple[str, str]:
     return name, queue.submit(svc, lease.assignment_id, worker.id, {"ok": 1}, 1).output_uri
 
 
-def test_background_threads_start_and_stop_with_the_lifespan(tmp_path: Path, db_url: str) -> None:
+def test_background_threads_start_and_stop_with_the_lifespan(
+    request: pytest.FixtureRequest, tmp_path: Path, db_url: str
+) -> None:
     before = _our_threads()
     app = create_app(_settings(tmp_path, db_url))
+    request.addfinalizer(app.services.store.dispose)
     name, uri = _answered_loop(app.services)  # due before startup: nothing writes it yet
     assert _our_threads() == before, "create_app must not start threads"
     assert not app.services.blobs.exists(uri)
@@ -79,8 +83,11 @@ class ThreadRecordingBlobs:
         return getattr(self.inner, name)
 
 
-def test_stop_and_delete_requests_write_no_blob_on_the_event_loop(tmp_path: Path, db_url: str) -> None:
+def test_stop_and_delete_requests_write_no_blob_on_the_event_loop(
+    request: pytest.FixtureRequest, tmp_path: Path, db_url: str
+) -> None:
     base = build_services(_settings(tmp_path, db_url), background_checkpoints=True)
+    request.addfinalizer(base.store.dispose)
     blobs = ThreadRecordingBlobs(base.blobs)
     app = CrowdloopApp(dataclasses.replace(base, blobs=blobs))
     loop_threads: set[int] = set()
