@@ -30,7 +30,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
@@ -42,7 +42,7 @@ from crowdloop.conditions import check_activation_conditions
 from crowdloop.config import Settings
 from crowdloop.errors import AlreadyExists, InUse, InvalidInput, NotFound
 from crowdloop.jsoncheck import MAX_JSON_DEPTH, document_problem, renderable
-from crowdloop.listing import Page, fetch_page
+from crowdloop.listing import CreationListing, Page, fetch_page
 from crowdloop.model import FlowDefinitionStatus
 from crowdloop.paging import PageRequest
 from crowdloop.runtime import Caller, Services
@@ -147,46 +147,8 @@ def describe_human_task_ui(svc: Services, caller: Caller, name: str) -> HumanTas
     return _ui(row)
 
 
-def list_human_task_uis(
-    svc: Services,
-    caller: Caller,
-    *,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
-    sort_order: str | None = None,
-    max_results: int | None = None,
-    next_token: str | None = None,
-) -> Page[HumanTaskUi]:
-    sort_order = sort_order or "Descending"
-    page = PageRequest(
-        {
-            "op": "ListHumanTaskUis",
-            "account": caller.account,
-            "region": caller.region,
-            "after": created_after,
-            "before": created_before,
-            "order": sort_order,
-        },
-        max_results,
-        next_token,
-        key=svc.paging_key,
-    )
-    query = _created_between(
-        sa.select(human_task_uis).where(
-            human_task_uis.c.account == caller.account, human_task_uis.c.region == caller.region
-        ),
-        human_task_uis.c.created_at,
-        created_after,
-        created_before,
-    )
-    with svc.store.read() as conn:
-        rows, token = fetch_page(
-            conn,
-            query,
-            [human_task_uis.c.created_at, human_task_uis.c.id],
-            descending=sort_order == "Descending",
-            page=page,
-        )
+def list_human_task_uis(svc: Services, caller: Caller, **listing: Unpack[CreationListing]) -> Page[HumanTaskUi]:
+    rows, token = _rows_by_creation(svc, caller, "ListHumanTaskUis", human_task_uis, listing)
     return Page([_ui(row) for row in rows], token)
 
 
@@ -371,46 +333,8 @@ def describe_flow_definition(svc: Services, caller: Caller, name: str) -> FlowDe
         return result
 
 
-def list_flow_definitions(
-    svc: Services,
-    caller: Caller,
-    *,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
-    sort_order: str | None = None,
-    max_results: int | None = None,
-    next_token: str | None = None,
-) -> Page[FlowDefinition]:
-    sort_order = sort_order or "Descending"
-    page = PageRequest(
-        {
-            "op": "ListFlowDefinitions",
-            "account": caller.account,
-            "region": caller.region,
-            "after": created_after,
-            "before": created_before,
-            "order": sort_order,
-        },
-        max_results,
-        next_token,
-        key=svc.paging_key,
-    )
-    query = _created_between(
-        sa.select(flow_definitions).where(
-            flow_definitions.c.account == caller.account, flow_definitions.c.region == caller.region
-        ),
-        flow_definitions.c.created_at,
-        created_after,
-        created_before,
-    )
-    with svc.store.read() as conn:
-        rows, token = fetch_page(
-            conn,
-            query,
-            [flow_definitions.c.created_at, flow_definitions.c.id],
-            descending=sort_order == "Descending",
-            page=page,
-        )
+def list_flow_definitions(svc: Services, caller: Caller, **listing: Unpack[CreationListing]) -> Page[FlowDefinition]:
+    rows, token = _rows_by_creation(svc, caller, "ListFlowDefinitions", flow_definitions, listing)
     now = svc.clock.now()
     return Page([_fd(row, now) for row in rows], token)
 
@@ -503,6 +427,37 @@ def _identity(value: str) -> str:
 
 def _same_scope(arn: arns.Arn, caller: Caller) -> bool:
     return (arn.account, arn.region) == (caller.account, caller.region)
+
+
+def _rows_by_creation(
+    svc: Services, caller: Caller, op: str, table: sa.Table, listing: CreationListing
+) -> tuple[list[Row[Any]], str | None]:
+    """One page of the caller's rows of `table` (task UIs or flow definitions) for the List* `op`."""
+    created_after, created_before = listing.get("created_after"), listing.get("created_before")
+    sort_order = listing.get("sort_order") or "Descending"
+    page = PageRequest(
+        {
+            "op": op,
+            "account": caller.account,
+            "region": caller.region,
+            "after": created_after,
+            "before": created_before,
+            "order": sort_order,
+        },
+        listing.get("max_results"),
+        listing.get("next_token"),
+        key=svc.paging_key,
+    )
+    query = _created_between(
+        sa.select(table).where(table.c.account == caller.account, table.c.region == caller.region),
+        table.c.created_at,
+        created_after,
+        created_before,
+    )
+    with svc.store.read() as conn:
+        return fetch_page(
+            conn, query, [table.c.created_at, table.c.id], descending=sort_order == "Descending", page=page
+        )
 
 
 def _created_between(

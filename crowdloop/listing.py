@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypedDict, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
@@ -27,6 +27,26 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 @dataclass(frozen=True)
 class Page(Generic[T]):
     items: list[T]
+    next_token: str | None
+
+
+class CreationListing(TypedDict, total=False):
+    """The keyword arguments of a List* over creation time (ListHumanTaskUis, ListFlowDefinitions)."""
+
+    created_after: datetime | None
+    created_before: datetime | None
+    sort_order: str | None
+    max_results: int | None
+    next_token: str | None
+
+
+class NameListing(TypedDict, total=False):
+    """The keyword arguments of a List* sorted by name or creation date (ListWorkteams, ListWorkforces)."""
+
+    sort_by: str | None
+    sort_order: str | None
+    name_contains: str | None
+    max_results: int | None
     next_token: str | None
 
 
