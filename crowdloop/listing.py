@@ -30,24 +30,27 @@ class Page(Generic[T]):
     next_token: str | None
 
 
-class CreationListing(TypedDict, total=False):
+class PageArgs(TypedDict, total=False):
+    """The page a List* asks for: MaxResults and NextToken."""
+
+    max_results: int | None
+    next_token: str | None
+
+
+class CreationListing(PageArgs, total=False):
     """The keyword arguments of a List* over creation time (ListHumanTaskUis, ListFlowDefinitions)."""
 
     created_after: datetime | None
     created_before: datetime | None
     sort_order: str | None
-    max_results: int | None
-    next_token: str | None
 
 
-class NameListing(TypedDict, total=False):
+class NameListing(PageArgs, total=False):
     """The keyword arguments of a List* sorted by name or creation date (ListWorkteams, ListWorkforces)."""
 
     sort_by: str | None
     sort_order: str | None
     name_contains: str | None
-    max_results: int | None
-    next_token: str | None
 
 
 def fetch_page(
