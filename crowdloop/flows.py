@@ -116,7 +116,7 @@ def create_human_task_ui(
         )
     arn = arns.build("human-task-ui", name, caller.account, caller.region)
     with svc.store.write() as conn:
-        if _ui_row(conn, caller, name) is not None:
+        if _row_named(conn, human_task_uis, caller, name) is not None:
             raise _ui_exists(name)
         sha256 = store_template(conn, content)
         try:
@@ -134,14 +134,14 @@ def create_human_task_ui(
         except IntegrityError:
             raise _ui_exists(name) from None
         put_tags(conn, arn, tags)
-        row = _ui_row(conn, caller, name)
+        row = _row_named(conn, human_task_uis, caller, name)
         assert row is not None
         return _ui(row)
 
 
 def describe_human_task_ui(svc: Services, caller: Caller, name: str) -> HumanTaskUi:
     with svc.store.read() as conn:
-        row = _ui_row(conn, caller, name)
+        row = _row_named(conn, human_task_uis, caller, name)
     if row is None:
         raise _ui_not_found(name)
     return _ui(row)
@@ -155,7 +155,7 @@ def list_human_task_uis(svc: Services, caller: Caller, **listing: Unpack[Creatio
 def delete_human_task_ui(svc: Services, caller: Caller, name: str) -> None:
     """Delete the task UI; its template content stays for the flow definitions and loops that use it."""
     with svc.store.write() as conn:
-        row = _ui_row(conn, caller, name)
+        row = _row_named(conn, human_task_uis, caller, name)
         if row is None:
             raise _ui_not_found(name)
         conn.execute(human_task_uis.delete().where(human_task_uis.c.id == row.id))
@@ -220,7 +220,7 @@ def render_ui_template(
     if human_task_ui_arn is not None:
         arn = arns.parse(human_task_ui_arn, "human-task-ui", "humanTaskUiArn")
         with svc.store.read() as conn:
-            row = _ui_row(conn, caller, arn.name) if _same_scope(arn, caller) else None
+            row = _row_named(conn, human_task_uis, caller, arn.name) if _same_scope(arn, caller) else None
             if row is None:
                 raise NotFound("human task UI", human_task_ui_arn, f"Could not find human task UI {human_task_ui_arn}.")
             content = conn.execute(
@@ -287,7 +287,7 @@ def create_flow_definition(
         request["HumanLoopActivationConfig"] = dict(activation_config)
     arn = arns.build("flow-definition", name, caller.account, caller.region)
     with svc.store.write() as conn:
-        if _fd_row(conn, caller, name) is not None:
+        if _row_named(conn, flow_definitions, caller, name) is not None:
             raise _fd_exists(name)
         workteam_arn = _existing_workteam(conn, caller, str(human_loop_config["WorkteamArn"]))
         ui = _existing_ui(conn, caller, str(human_loop_config["HumanTaskUiArn"]))
@@ -317,7 +317,7 @@ def create_flow_definition(
         except IntegrityError:
             raise _fd_exists(name) from None
         put_tags(conn, arn, tags)
-        row = _fd_row(conn, caller, name)
+        row = _row_named(conn, flow_definitions, caller, name)
         assert row is not None
         return _fd(row, svc.clock.now())
 
@@ -325,7 +325,7 @@ def create_flow_definition(
 def describe_flow_definition(svc: Services, caller: Caller, name: str) -> FlowDefinition:
     """The flow definition as observed now; observing an Initializing one makes it Active (see module doc)."""
     with svc.store.write() as conn:
-        row = _fd_row(conn, caller, name)
+        row = _row_named(conn, flow_definitions, caller, name)
         if row is None:
             raise _fd_not_found(name)
         result = _fd(row, svc.clock.now())
@@ -341,7 +341,7 @@ def list_flow_definitions(svc: Services, caller: Caller, **listing: Unpack[Creat
 
 def delete_flow_definition(svc: Services, caller: Caller, name: str) -> None:
     with svc.store.write() as conn:
-        row = _fd_row(conn, caller, name)
+        row = _row_named(conn, flow_definitions, caller, name)
         if row is None:
             raise _fd_not_found(name)
         status = _fd(row, svc.clock.now()).status
@@ -479,13 +479,10 @@ def _at_most(value: int, maximum: int, field: str) -> None:
         )
 
 
-def _ui_row(conn: Connection, caller: Caller, name: str) -> Row[Any] | None:
+def _row_named(conn: Connection, table: sa.Table, caller: Caller, name: str) -> Row[Any] | None:
+    """The caller's task UI or flow definition (`table`) of this name, or None."""
     return conn.execute(
-        sa.select(human_task_uis).where(
-            human_task_uis.c.account == caller.account,
-            human_task_uis.c.region == caller.region,
-            human_task_uis.c.name == name,
-        )
+        sa.select(table).where(table.c.account == caller.account, table.c.region == caller.region, table.c.name == name)
     ).first()
 
 
@@ -503,16 +500,6 @@ def _ui_exists(name: str) -> AlreadyExists:
 
 def _ui_not_found(name: str) -> NotFound:
     return NotFound("human task UI", name, f"Could not find human task UI {name}.")
-
-
-def _fd_row(conn: Connection, caller: Caller, name: str) -> Row[Any] | None:
-    return conn.execute(
-        sa.select(flow_definitions).where(
-            flow_definitions.c.account == caller.account,
-            flow_definitions.c.region == caller.region,
-            flow_definitions.c.name == name,
-        )
-    ).first()
 
 
 def _fd(row: Row[Any], now: datetime) -> FlowDefinition:
@@ -573,7 +560,7 @@ def _existing_workteam(conn: Connection, caller: Caller, arn: str) -> str:
 def _existing_ui(conn: Connection, caller: Caller, arn: str) -> HumanTaskUi:
     field = "humanLoopConfig.humanTaskUiArn"
     parsed = arns.parse(arn, "human-task-ui", field)
-    row = _ui_row(conn, caller, parsed.name) if _same_scope(parsed, caller) else None
+    row = _row_named(conn, human_task_uis, caller, parsed.name) if _same_scope(parsed, caller) else None
     if row is None:
         raise InvalidInput(
             f"The human task UI {arn} at '{field}' does not exist in account {caller.account} region {caller.region}.",
