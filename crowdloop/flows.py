@@ -30,7 +30,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
@@ -42,7 +42,7 @@ from crowdloop.conditions import check_activation_conditions
 from crowdloop.config import Settings
 from crowdloop.errors import AlreadyExists, InUse, InvalidInput, NotFound
 from crowdloop.jsoncheck import MAX_JSON_DEPTH, document_problem, renderable
-from crowdloop.listing import Page, fetch_page
+from crowdloop.listing import CreationListing, Page, fetch_page
 from crowdloop.model import FlowDefinitionStatus
 from crowdloop.paging import PageRequest
 from crowdloop.runtime import Caller, Services
@@ -116,7 +116,7 @@ def create_human_task_ui(
         )
     arn = arns.build("human-task-ui", name, caller.account, caller.region)
     with svc.store.write() as conn:
-        if _ui_row(conn, caller, name) is not None:
+        if _row_named(conn, human_task_uis, caller, name) is not None:
             raise _ui_exists(name)
         sha256 = store_template(conn, content)
         try:
@@ -134,66 +134,28 @@ def create_human_task_ui(
         except IntegrityError:
             raise _ui_exists(name) from None
         put_tags(conn, arn, tags)
-        row = _ui_row(conn, caller, name)
+        row = _row_named(conn, human_task_uis, caller, name)
         assert row is not None
         return _ui(row)
 
 
 def describe_human_task_ui(svc: Services, caller: Caller, name: str) -> HumanTaskUi:
     with svc.store.read() as conn:
-        row = _ui_row(conn, caller, name)
+        row = _row_named(conn, human_task_uis, caller, name)
     if row is None:
         raise _ui_not_found(name)
     return _ui(row)
 
 
-def list_human_task_uis(
-    svc: Services,
-    caller: Caller,
-    *,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
-    sort_order: str | None = None,
-    max_results: int | None = None,
-    next_token: str | None = None,
-) -> Page[HumanTaskUi]:
-    sort_order = sort_order or "Descending"
-    page = PageRequest(
-        {
-            "op": "ListHumanTaskUis",
-            "account": caller.account,
-            "region": caller.region,
-            "after": created_after,
-            "before": created_before,
-            "order": sort_order,
-        },
-        max_results,
-        next_token,
-        key=svc.paging_key,
-    )
-    query = _created_between(
-        sa.select(human_task_uis).where(
-            human_task_uis.c.account == caller.account, human_task_uis.c.region == caller.region
-        ),
-        human_task_uis.c.created_at,
-        created_after,
-        created_before,
-    )
-    with svc.store.read() as conn:
-        rows, token = fetch_page(
-            conn,
-            query,
-            [human_task_uis.c.created_at, human_task_uis.c.id],
-            descending=sort_order == "Descending",
-            page=page,
-        )
+def list_human_task_uis(svc: Services, caller: Caller, **listing: Unpack[CreationListing]) -> Page[HumanTaskUi]:
+    rows, token = _rows_by_creation(svc, caller, "ListHumanTaskUis", human_task_uis, listing)
     return Page([_ui(row) for row in rows], token)
 
 
 def delete_human_task_ui(svc: Services, caller: Caller, name: str) -> None:
     """Delete the task UI; its template content stays for the flow definitions and loops that use it."""
     with svc.store.write() as conn:
-        row = _ui_row(conn, caller, name)
+        row = _row_named(conn, human_task_uis, caller, name)
         if row is None:
             raise _ui_not_found(name)
         conn.execute(human_task_uis.delete().where(human_task_uis.c.id == row.id))
@@ -258,7 +220,7 @@ def render_ui_template(
     if human_task_ui_arn is not None:
         arn = arns.parse(human_task_ui_arn, "human-task-ui", "humanTaskUiArn")
         with svc.store.read() as conn:
-            row = _ui_row(conn, caller, arn.name) if _same_scope(arn, caller) else None
+            row = _row_named(conn, human_task_uis, caller, arn.name) if _same_scope(arn, caller) else None
             if row is None:
                 raise NotFound("human task UI", human_task_ui_arn, f"Could not find human task UI {human_task_ui_arn}.")
             content = conn.execute(
@@ -325,7 +287,7 @@ def create_flow_definition(
         request["HumanLoopActivationConfig"] = dict(activation_config)
     arn = arns.build("flow-definition", name, caller.account, caller.region)
     with svc.store.write() as conn:
-        if _fd_row(conn, caller, name) is not None:
+        if _row_named(conn, flow_definitions, caller, name) is not None:
             raise _fd_exists(name)
         workteam_arn = _existing_workteam(conn, caller, str(human_loop_config["WorkteamArn"]))
         ui = _existing_ui(conn, caller, str(human_loop_config["HumanTaskUiArn"]))
@@ -355,7 +317,7 @@ def create_flow_definition(
         except IntegrityError:
             raise _fd_exists(name) from None
         put_tags(conn, arn, tags)
-        row = _fd_row(conn, caller, name)
+        row = _row_named(conn, flow_definitions, caller, name)
         assert row is not None
         return _fd(row, svc.clock.now())
 
@@ -363,7 +325,7 @@ def create_flow_definition(
 def describe_flow_definition(svc: Services, caller: Caller, name: str) -> FlowDefinition:
     """The flow definition as observed now; observing an Initializing one makes it Active (see module doc)."""
     with svc.store.write() as conn:
-        row = _fd_row(conn, caller, name)
+        row = _row_named(conn, flow_definitions, caller, name)
         if row is None:
             raise _fd_not_found(name)
         result = _fd(row, svc.clock.now())
@@ -371,53 +333,15 @@ def describe_flow_definition(svc: Services, caller: Caller, name: str) -> FlowDe
         return result
 
 
-def list_flow_definitions(
-    svc: Services,
-    caller: Caller,
-    *,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
-    sort_order: str | None = None,
-    max_results: int | None = None,
-    next_token: str | None = None,
-) -> Page[FlowDefinition]:
-    sort_order = sort_order or "Descending"
-    page = PageRequest(
-        {
-            "op": "ListFlowDefinitions",
-            "account": caller.account,
-            "region": caller.region,
-            "after": created_after,
-            "before": created_before,
-            "order": sort_order,
-        },
-        max_results,
-        next_token,
-        key=svc.paging_key,
-    )
-    query = _created_between(
-        sa.select(flow_definitions).where(
-            flow_definitions.c.account == caller.account, flow_definitions.c.region == caller.region
-        ),
-        flow_definitions.c.created_at,
-        created_after,
-        created_before,
-    )
-    with svc.store.read() as conn:
-        rows, token = fetch_page(
-            conn,
-            query,
-            [flow_definitions.c.created_at, flow_definitions.c.id],
-            descending=sort_order == "Descending",
-            page=page,
-        )
+def list_flow_definitions(svc: Services, caller: Caller, **listing: Unpack[CreationListing]) -> Page[FlowDefinition]:
+    rows, token = _rows_by_creation(svc, caller, "ListFlowDefinitions", flow_definitions, listing)
     now = svc.clock.now()
     return Page([_fd(row, now) for row in rows], token)
 
 
 def delete_flow_definition(svc: Services, caller: Caller, name: str) -> None:
     with svc.store.write() as conn:
-        row = _fd_row(conn, caller, name)
+        row = _row_named(conn, flow_definitions, caller, name)
         if row is None:
             raise _fd_not_found(name)
         status = _fd(row, svc.clock.now()).status
@@ -505,6 +429,37 @@ def _same_scope(arn: arns.Arn, caller: Caller) -> bool:
     return (arn.account, arn.region) == (caller.account, caller.region)
 
 
+def _rows_by_creation(
+    svc: Services, caller: Caller, op: str, table: sa.Table, listing: CreationListing
+) -> tuple[list[Row[Any]], str | None]:
+    """One page of the caller's rows of `table` (task UIs or flow definitions) for the List* `op`."""
+    created_after, created_before = listing.get("created_after"), listing.get("created_before")
+    sort_order = listing.get("sort_order") or "Descending"
+    page = PageRequest(
+        {
+            "op": op,
+            "account": caller.account,
+            "region": caller.region,
+            "after": created_after,
+            "before": created_before,
+            "order": sort_order,
+        },
+        listing.get("max_results"),
+        listing.get("next_token"),
+        key=svc.paging_key,
+    )
+    query = _created_between(
+        sa.select(table).where(table.c.account == caller.account, table.c.region == caller.region),
+        table.c.created_at,
+        created_after,
+        created_before,
+    )
+    with svc.store.read() as conn:
+        return fetch_page(
+            conn, query, [table.c.created_at, table.c.id], descending=sort_order == "Descending", page=page
+        )
+
+
 def _created_between(
     query: sa.Select[Any], column: sa.Column[Any], after: datetime | None, before: datetime | None
 ) -> sa.Select[Any]:
@@ -524,13 +479,10 @@ def _at_most(value: int, maximum: int, field: str) -> None:
         )
 
 
-def _ui_row(conn: Connection, caller: Caller, name: str) -> Row[Any] | None:
+def _row_named(conn: Connection, table: sa.Table, caller: Caller, name: str) -> Row[Any] | None:
+    """The caller's task UI or flow definition (`table`) of this name, or None."""
     return conn.execute(
-        sa.select(human_task_uis).where(
-            human_task_uis.c.account == caller.account,
-            human_task_uis.c.region == caller.region,
-            human_task_uis.c.name == name,
-        )
+        sa.select(table).where(table.c.account == caller.account, table.c.region == caller.region, table.c.name == name)
     ).first()
 
 
@@ -548,16 +500,6 @@ def _ui_exists(name: str) -> AlreadyExists:
 
 def _ui_not_found(name: str) -> NotFound:
     return NotFound("human task UI", name, f"Could not find human task UI {name}.")
-
-
-def _fd_row(conn: Connection, caller: Caller, name: str) -> Row[Any] | None:
-    return conn.execute(
-        sa.select(flow_definitions).where(
-            flow_definitions.c.account == caller.account,
-            flow_definitions.c.region == caller.region,
-            flow_definitions.c.name == name,
-        )
-    ).first()
 
 
 def _fd(row: Row[Any], now: datetime) -> FlowDefinition:
@@ -618,7 +560,7 @@ def _existing_workteam(conn: Connection, caller: Caller, arn: str) -> str:
 def _existing_ui(conn: Connection, caller: Caller, arn: str) -> HumanTaskUi:
     field = "humanLoopConfig.humanTaskUiArn"
     parsed = arns.parse(arn, "human-task-ui", field)
-    row = _ui_row(conn, caller, parsed.name) if _same_scope(parsed, caller) else None
+    row = _row_named(conn, human_task_uis, caller, parsed.name) if _same_scope(parsed, caller) else None
     if row is None:
         raise InvalidInput(
             f"The human task UI {arn} at '{field}' does not exist in account {caller.account} region {caller.region}.",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypedDict, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
@@ -28,6 +28,29 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 class Page(Generic[T]):
     items: list[T]
     next_token: str | None
+
+
+class PageArgs(TypedDict, total=False):
+    """The page a List* asks for: MaxResults and NextToken."""
+
+    max_results: int | None
+    next_token: str | None
+
+
+class CreationListing(PageArgs, total=False):
+    """The keyword arguments of a List* over creation time (ListHumanTaskUis, ListFlowDefinitions)."""
+
+    created_after: datetime | None
+    created_before: datetime | None
+    sort_order: str | None
+
+
+class NameListing(PageArgs, total=False):
+    """The keyword arguments of a List* sorted by name or creation date (ListWorkteams, ListWorkforces)."""
+
+    sort_by: str | None
+    sort_order: str | None
+    name_contains: str | None
 
 
 def fetch_page(

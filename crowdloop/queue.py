@@ -304,19 +304,8 @@ def submit(
     answer = output.dumps_json(answer_content).decode()
     with svc.store.write() as conn:
         now = svc.clock.now()
-        loop_id = _END_LEASE.scalar(
-            conn,
-            {
-                "assignment": assignment_id,
-                "worker": worker_pk,
-                "now": now,
-                "new_state": AssignmentState.SUBMITTED.value,
-                "answer": answer,
-                "spent": round(max(float(time_spent_seconds), 0.0), 3),
-            },
-        )
-        if loop_id is None:
-            raise _unavailable(conn, assignment_id, worker_pk, now)
+        spent = round(max(float(time_spent_seconds), 0.0), 3)
+        loop_id = _end_held_lease(conn, assignment_id, worker_pk, now, AssignmentState.SUBMITTED, answer, spent)
         row = _COUNT_ANSWER.one(conn, {"loop": loop_id, "now": now})
         completed = output.has_output(row.status, row.answers_count)
         if completed:
@@ -347,20 +336,35 @@ def decline(svc: Services, assignment_id: int, worker_pk: int) -> None:
 def _end_lease(svc: Services, assignment_id: int, worker_pk: int, state: AssignmentState) -> None:
     with svc.store.write() as conn:
         now = svc.clock.now()
-        loop_id = _END_LEASE.scalar(
-            conn,
-            {
-                "assignment": assignment_id,
-                "worker": worker_pk,
-                "now": now,
-                "new_state": state.value,
-                "answer": None,
-                "spent": None,
-            },
-        )
-        if loop_id is None:
-            raise _unavailable(conn, assignment_id, worker_pk, now)
+        loop_id = _end_held_lease(conn, assignment_id, worker_pk, now, state, None, None)
         _RETURN_SLOT.one(conn, {"loop": loop_id, "now": now})
+
+
+def _end_held_lease(
+    conn: Connection,
+    assignment_id: int,
+    worker_pk: int,
+    now: datetime,
+    state: AssignmentState,
+    answer: str | None,
+    spent: float | None,
+) -> int:
+    """End the worker's workable lease in `state` (with the answer and time spent of a submission) and
+    return its loop's id; TaskUnavailable when the worker holds no such lease."""
+    loop_id: int | None = _END_LEASE.scalar(
+        conn,
+        {
+            "assignment": assignment_id,
+            "worker": worker_pk,
+            "now": now,
+            "new_state": state.value,
+            "answer": answer,
+            "spent": spent,
+        },
+    )
+    if loop_id is None:
+        raise _unavailable(conn, assignment_id, worker_pk, now)
+    return loop_id
 
 
 def _now(now: datetime) -> sa.BindParameter[datetime]:

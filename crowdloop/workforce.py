@@ -17,10 +17,10 @@ withdraws, in the same transaction, the tasks of its flow definitions held by wo
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, Unpack
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crowdloop import arns, queue
 from crowdloop.errors import AlreadyExists, Conflict, InUse, InvalidInput, LimitExceeded, NotFound
-from crowdloop.listing import Page, fetch_page
+from crowdloop.listing import NameListing, Page, fetch_page
 from crowdloop.paging import PageRequest
 from crowdloop.runtime import Caller, Services
 from crowdloop.store.tables import flow_definitions, workforces, workteam_groups, workteams
@@ -39,6 +39,8 @@ ACTIVE = "Active"
 DELETED = "Deleted"  # internal tombstone of the default workforce; never on the wire
 MAX_WORKTEAMS = 25  # per account and region, as on AWS
 MAX_CIDRS = 10
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -112,40 +114,13 @@ def describe_workforce(svc: Services, caller: Caller, name: str) -> Workforce:
         return _workforce_named(conn, caller, name, svc.clock.now())
 
 
-def list_workforces(
-    svc: Services,
-    caller: Caller,
-    *,
-    sort_by: str | None = None,
-    sort_order: str | None = None,
-    name_contains: str | None = None,
-    max_results: int | None = None,
-    next_token: str | None = None,
-) -> Page[Workforce]:
-    sort_by, sort_order = sort_by or "CreateDate", sort_order or "Descending"
-    page = PageRequest(
-        {
-            "op": "ListWorkforces",
-            "account": caller.account,
-            "region": caller.region,
-            "by": sort_by,
-            "order": sort_order,
-            "contains": name_contains,
-        },
-        max_results,
-        next_token,
-        key=svc.paging_key,
-    )
+def list_workforces(svc: Services, caller: Caller, **listing: Unpack[NameListing]) -> Page[Workforce]:
     query = sa.select(workforces).where(
         workforces.c.account == caller.account, workforces.c.region == caller.region, workforces.c.status != DELETED
     )
-    if name_contains:
-        query = query.where(sa.func.lower(workforces.c.name).contains(name_contains.lower(), autoescape=True))
-    order = [workforces.c.name if sort_by == "Name" else workforces.c.created_at, workforces.c.id]
-    with svc.store.write() as conn:
-        ensure_default_workforce(conn, caller, svc.clock.now())
-        rows, token = fetch_page(conn, query, order, descending=sort_order == "Descending", page=page)
-    return Page([_workforce(row) for row in rows], token)
+    return _page_by_name_or_date(
+        svc, caller, "ListWorkforces", query, workforces, "Descending", lambda conn, row: _workforce(row), listing
+    )
 
 
 def update_workforce(
@@ -316,40 +291,13 @@ def describe_workteam(svc: Services, caller: Caller, name: str) -> Workteam:
         return _load_team(conn, _team_id(conn, caller, name))
 
 
-def list_workteams(
-    svc: Services,
-    caller: Caller,
-    *,
-    sort_by: str | None = None,
-    sort_order: str | None = None,
-    name_contains: str | None = None,
-    max_results: int | None = None,
-    next_token: str | None = None,
-) -> Page[Workteam]:
-    sort_by, sort_order = sort_by or "CreateDate", sort_order or "Ascending"
-    page = PageRequest(
-        {
-            "op": "ListWorkteams",
-            "account": caller.account,
-            "region": caller.region,
-            "by": sort_by,
-            "order": sort_order,
-            "contains": name_contains,
-        },
-        max_results,
-        next_token,
-        key=svc.paging_key,
-    )
+def list_workteams(svc: Services, caller: Caller, **listing: Unpack[NameListing]) -> Page[Workteam]:
     query = sa.select(workteams.c.id, workteams.c.name, workteams.c.created_at).where(
         workteams.c.account == caller.account, workteams.c.region == caller.region
     )
-    if name_contains:
-        query = query.where(sa.func.lower(workteams.c.name).contains(name_contains.lower(), autoescape=True))
-    order = [workteams.c.name if sort_by == "Name" else workteams.c.created_at, workteams.c.id]
-    with svc.store.write() as conn:
-        ensure_default_workforce(conn, caller, svc.clock.now())
-        rows, token = fetch_page(conn, query, order, descending=sort_order == "Descending", page=page)
-        return Page([_load_team(conn, row.id) for row in rows], token)
+    return _page_by_name_or_date(
+        svc, caller, "ListWorkteams", query, workteams, "Ascending", lambda conn, row: _load_team(conn, row.id), listing
+    )
 
 
 def update_workteam(
@@ -541,6 +489,45 @@ def _workforce_named(conn: Connection, caller: Caller, name: str, now: datetime)
     if workforce is None or workforce.name != name:
         raise NotFound("workforce", name, f"No workforce found with name {name}.")
     return workforce
+
+
+def _page_by_name_or_date(
+    svc: Services,
+    caller: Caller,
+    op: str,
+    query: sa.Select[Any],
+    table: sa.Table,
+    default_order: str,
+    item: Callable[[Connection, Row[Any]], T],
+    listing: NameListing,
+) -> Page[T]:
+    """One page of `query` (the caller's rows of `table`) for the List* `op`, sorted by Name or CreateDate.
+
+    The caller's default workforce is provisioned first, as on every read of workforces and work teams.
+    """
+    sort_by = listing.get("sort_by") or "CreateDate"
+    sort_order = listing.get("sort_order") or default_order
+    name_contains = listing.get("name_contains")
+    page = PageRequest(
+        {
+            "op": op,
+            "account": caller.account,
+            "region": caller.region,
+            "by": sort_by,
+            "order": sort_order,
+            "contains": name_contains,
+        },
+        listing.get("max_results"),
+        listing.get("next_token"),
+        key=svc.paging_key,
+    )
+    if name_contains:
+        query = query.where(sa.func.lower(table.c.name).contains(name_contains.lower(), autoescape=True))
+    order = [table.c.name if sort_by == "Name" else table.c.created_at, table.c.id]
+    with svc.store.write() as conn:
+        ensure_default_workforce(conn, caller, svc.clock.now())
+        rows, token = fetch_page(conn, query, order, descending=sort_order == "Descending", page=page)
+        return Page([item(conn, row) for row in rows], token)
 
 
 def _workforce(row: Row[Any]) -> Workforce:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from crowdloop import flows, tags, workforce
+from crowdloop.listing import CreationListing, NameListing, PageArgs
 from crowdloop.runtime import Caller, Services
 from crowdloop.tags import Tag
 
@@ -24,8 +25,28 @@ def _tags(params: dict[str, Any], member: str = "Tags") -> list[Tag]:
     return [Tag(t["Key"], t["Value"]) for t in params.get(member) or []]
 
 
-def _page(params: dict[str, Any]) -> dict[str, Any]:
+def _page(params: dict[str, Any]) -> PageArgs:
     return {"max_results": params.get("MaxResults"), "next_token": params.get("NextToken") or None}
+
+
+def _creation_listing(params: dict[str, Any]) -> CreationListing:
+    """The members of ListHumanTaskUis and ListFlowDefinitions."""
+    return {
+        "created_after": params.get("CreationTimeAfter"),
+        "created_before": params.get("CreationTimeBefore"),
+        "sort_order": params.get("SortOrder"),
+        **_page(params),
+    }
+
+
+def _name_listing(params: dict[str, Any]) -> NameListing:
+    """The members of ListWorkteams and ListWorkforces."""
+    return {
+        "sort_by": params.get("SortBy"),
+        "sort_order": params.get("SortOrder"),
+        "name_contains": params.get("NameContains"),
+        **_page(params),
+    }
 
 
 # --- human task UIs -------------------------------------------------------------------------------------
@@ -53,14 +74,7 @@ def describe_human_task_ui(svc: Services, caller: Caller, params: dict[str, Any]
 
 
 def list_human_task_uis(svc: Services, caller: Caller, params: dict[str, Any]) -> Out:
-    page = flows.list_human_task_uis(
-        svc,
-        caller,
-        created_after=params.get("CreationTimeAfter"),
-        created_before=params.get("CreationTimeBefore"),
-        sort_order=params.get("SortOrder"),
-        **_page(params),
-    )
+    page = flows.list_human_task_uis(svc, caller, **_creation_listing(params))
     return {
         "HumanTaskUiSummaries": [
             {"HumanTaskUiName": ui.name, "HumanTaskUiArn": ui.arn, "CreationTime": ui.created_at} for ui in page.items
@@ -124,14 +138,7 @@ def describe_flow_definition(svc: Services, caller: Caller, params: dict[str, An
 
 
 def list_flow_definitions(svc: Services, caller: Caller, params: dict[str, Any]) -> Out:
-    page = flows.list_flow_definitions(
-        svc,
-        caller,
-        created_after=params.get("CreationTimeAfter"),
-        created_before=params.get("CreationTimeBefore"),
-        sort_order=params.get("SortOrder"),
-        **_page(params),
-    )
+    page = flows.list_flow_definitions(svc, caller, **_creation_listing(params))
     return {
         "FlowDefinitionSummaries": [
             {
@@ -190,14 +197,7 @@ def describe_workteam(svc: Services, caller: Caller, params: dict[str, Any]) -> 
 
 
 def list_workteams(svc: Services, caller: Caller, params: dict[str, Any]) -> Out:
-    page = workforce.list_workteams(
-        svc,
-        caller,
-        sort_by=params.get("SortBy"),
-        sort_order=params.get("SortOrder"),
-        name_contains=params.get("NameContains"),
-        **_page(params),
-    )
+    page = workforce.list_workteams(svc, caller, **_name_listing(params))
     return {"Workteams": [_workteam(svc, team) for team in page.items], "NextToken": page.next_token}
 
 
@@ -260,14 +260,7 @@ def describe_workforce(svc: Services, caller: Caller, params: dict[str, Any]) ->
 
 
 def list_workforces(svc: Services, caller: Caller, params: dict[str, Any]) -> Out:
-    page = workforce.list_workforces(
-        svc,
-        caller,
-        sort_by=params.get("SortBy"),
-        sort_order=params.get("SortOrder"),
-        name_contains=params.get("NameContains"),
-        **_page(params),
-    )
+    page = workforce.list_workforces(svc, caller, **_name_listing(params))
     return {"Workforces": [_workforce(svc, wf) for wf in page.items], "NextToken": page.next_token}
 
 

@@ -218,13 +218,42 @@ class StoreSource:
         }
 
 
-class FolderSource:
-    """Every output.json below a folder (recursively), in sorted path order."""
+class _OutputFiles:
+    """What the output.json sources share: each document read becomes a loop, counted with its flow
+    definition, and the description of what was read."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    kind: str
+
+    def __init__(self, location: str) -> None:
+        self.location = location
         self.flows: set[str] = set()
         self.loops_read = 0
+
+    def _loop(self, document: Any, origin: str, problems: ProblemLog) -> RawLoop | None:
+        loop = loop_from_document(document, origin, problems)
+        if loop is not None:
+            self.loops_read += 1
+            self.flows.add(loop.flow)
+        return loop
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "location": self.location,
+            "flow_definitions": sorted(self.flows),
+            "template_sha256": None,
+            "loops_read": self.loops_read,
+        }
+
+
+class FolderSource(_OutputFiles):
+    """Every output.json below a folder (recursively), in sorted path order."""
+
+    kind = "folder"
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(str(root))
+        self.root = root
 
     def loops(self, problems: ProblemLog) -> Iterator[RawLoop]:
         for path in _walk_sorted(self.root):
@@ -233,20 +262,9 @@ class FolderSource:
             except (OSError, ValueError) as exc:
                 problems.add(Problem(str(path), None, "unreadable output.json", str(exc)[:200]))
                 continue
-            loop = loop_from_document(document, str(path), problems)
+            loop = self._loop(document, str(path), problems)
             if loop is not None:
-                self.loops_read += 1
-                self.flows.add(loop.flow)
                 yield loop
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "kind": "folder",
-            "location": str(self.root),
-            "flow_definitions": sorted(self.flows),
-            "template_sha256": None,
-            "loops_read": self.loops_read,
-        }
 
 
 def _walk_sorted(root: Path) -> Iterator[Path]:
@@ -256,19 +274,20 @@ def _walk_sorted(root: Path) -> Iterator[Path]:
             yield Path(folder) / OUTPUT_NAME
 
 
-class S3Source:
+class S3Source(_OutputFiles):
     """Every key ending in /output.json under s3://bucket/prefix, in S3's (lexicographic) listing order."""
+
+    kind = "s3"
 
     def __init__(self, uri: str, *, client: Any = None) -> None:
         bucket, _, prefix = uri.removeprefix("s3://").partition("/")
         if not bucket:
             raise InvalidInput(f"'{uri}' names no bucket.", "source")
+        super().__init__(uri)
         self.uri = uri
         self.bucket = bucket
         self.prefix = prefix
         self.client = client
-        self.flows: set[str] = set()
-        self.loops_read = 0
 
     def loops(self, problems: ProblemLog) -> Iterator[RawLoop]:
         client = self.client
@@ -288,20 +307,9 @@ class S3Source:
                 except ValueError as exc:
                     problems.add(Problem(origin, None, "unreadable output.json", str(exc)[:200]))
                     continue
-                loop = loop_from_document(document, origin, problems)
+                loop = self._loop(document, origin, problems)
                 if loop is not None:
-                    self.loops_read += 1
-                    self.flows.add(loop.flow)
                     yield loop
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "kind": "s3",
-            "location": self.uri,
-            "flow_definitions": sorted(self.flows),
-            "template_sha256": None,
-            "loops_read": self.loops_read,
-        }
 
 
 def _parse(text: str | None) -> Any:

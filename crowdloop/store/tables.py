@@ -41,6 +41,18 @@ metadata = sa.MetaData(
     }
 )
 
+
+def _account_region_name() -> list[sa.Column[Any]]:
+    """The first columns of a table of named AWS resources: its id and the (account, region, name) that
+    names it (new Column objects on each call: a column belongs to one table)."""
+    return [
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("account", sa.String(12), nullable=False),
+        sa.Column("region", sa.String(32), nullable=False),
+        sa.Column("name", sa.String(63), nullable=False),
+    ]
+
+
 access_keys = sa.Table(
     "access_keys",
     metadata,
@@ -61,10 +73,7 @@ templates = sa.Table(
 human_task_uis = sa.Table(
     "human_task_uis",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("account", sa.String(12), nullable=False),
-    sa.Column("region", sa.String(32), nullable=False),
-    sa.Column("name", sa.String(63), nullable=False),
+    *_account_region_name(),
     sa.Column("arn", sa.String(1024), nullable=False, unique=True),
     sa.Column("template_sha256", sa.String(64), sa.ForeignKey("templates.sha256"), nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
@@ -74,10 +83,7 @@ human_task_uis = sa.Table(
 flow_definitions = sa.Table(
     "flow_definitions",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("account", sa.String(12), nullable=False),
-    sa.Column("region", sa.String(32), nullable=False),
-    sa.Column("name", sa.String(63), nullable=False),
+    *_account_region_name(),
     sa.Column("arn", sa.String(1024), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
@@ -100,10 +106,7 @@ flow_definitions = sa.Table(
 workforces = sa.Table(
     "workforces",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("account", sa.String(12), nullable=False),
-    sa.Column("region", sa.String(32), nullable=False),
-    sa.Column("name", sa.String(63), nullable=False),
+    *_account_region_name(),
     sa.Column("arn", sa.String(256), nullable=False, unique=True),
     sa.Column("status", sa.String(16), nullable=False),
     # CognitoConfig / OidcConfig (with ClientSecret) / SourceIpConfig / WorkforceVpcConfig / IpAddressType
@@ -116,10 +119,7 @@ workforces = sa.Table(
 workteams = sa.Table(
     "workteams",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("account", sa.String(12), nullable=False),
-    sa.Column("region", sa.String(32), nullable=False),
-    sa.Column("name", sa.String(63), nullable=False),
+    *_account_region_name(),
     sa.Column("arn", sa.String(256), nullable=False, unique=True),
     sa.Column("workforce_id", sa.Integer, sa.ForeignKey("workforces.id"), nullable=False),
     sa.Column("description", sa.String(200), nullable=False),
@@ -175,10 +175,7 @@ tags = sa.Table(
 human_loops = sa.Table(
     "human_loops",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("account", sa.String(12), nullable=False),
-    sa.Column("region", sa.String(32), nullable=False),
-    sa.Column("name", sa.String(63), nullable=False),
+    *_account_region_name(),
     sa.Column("name_key", sa.String(63), nullable=False),  # lower-cased: names are unique case-insensitively
     sa.Column("arn", sa.String(1024), nullable=False),
     sa.Column("flow_definition_id", sa.Integer, sa.ForeignKey("flow_definitions.id"), nullable=False),
