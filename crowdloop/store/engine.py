@@ -215,7 +215,11 @@ def open_store(url: str, *, migrate: bool = True, background_checkpoints: bool =
         _create_private_file(sa.engine.make_url(url).database or "")
     store = Store(url, background_checkpoints=background_checkpoints)
     if migrate:
-        store.upgrade()
+        try:
+            store.upgrade()
+        except BaseException:  # e.g. a newer crowdloop's store: close what checking it opened
+            store.dispose()
+            raise
     return store
 
 
