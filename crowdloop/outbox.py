@@ -253,10 +253,12 @@ class KindWriter:
         self._svc.store.pin_connections()
         while True:
             woken = self._wake.wait(self._poll_seconds)
-            closing = self._stop.is_set()
-            if woken and not closing:
+            if woken and not self._stop.is_set():
                 time.sleep(self._linger_seconds)
             self._wake.clear()
+            # read after the clear: a close() that came before it is seen here, one after it wakes the next wait
+            # (read before, a close() during the linger was lost and the writer slept a whole poll interval)
+            closing = self._stop.is_set()
             try:
                 drain(self._svc, self.kind)
             except Unavailable as exc:  # the database is down: the next pass retries

@@ -197,3 +197,13 @@ def test_upgrade_carries_pending_outputs_into_the_outbox(services: Services) -> 
         assert outbox.due_count(conn, output.KIND.name) == 1
     assert outbox.drain(services, output.KIND) == 1
     assert json.loads(services.blobs.get(uri))["humanLoopName"] == name
+
+
+def test_a_close_during_the_linger_is_not_lost(services: Services) -> None:
+    """close() while the woken writer lingers: the writer sends and stops, instead of sleeping a whole poll
+    interval first (that delayed every shutdown, and bench/queue.py's figures, by the poll interval)."""
+    writer = outbox.KindWriter(services, output.KIND, poll_seconds=60, linger_seconds=0.5)
+    writer.start()  # woken at once: it lingers 0.5 s before its first pass
+    threading.Event().wait(0.1)
+    writer.close(timeout_seconds=10)
+    assert not [t for t in threading.enumerate() if t.name == "crowdloop-outbox-output"]
