@@ -305,3 +305,123 @@ announcements = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("announced_at", UtcDateTime, nullable=False),
 )
+
+# --- the requester's view (crowdloop/stats.py, insights.py, consoleauth.py) ---
+
+# Loops per flow definition and status, kept by database triggers on human_loops (store/dialect.py:
+# STATS_TRIGGERS), so no write path can forget them: loops, the sum of their task_count and of their
+# answers_count. `shard` spreads concurrent writers of one flow over several rows (PostgreSQL); readers sum.
+flow_loop_counts = sa.Table(
+    "flow_loop_counts",
+    metadata,
+    sa.Column(
+        "flow_definition_id",
+        sa.Integer,
+        sa.ForeignKey("flow_definitions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("status", sa.String(16), primary_key=True),
+    sa.Column("shard", sa.SmallInteger, primary_key=True),
+    sa.Column("loops", sa.BigInteger, nullable=False),
+    sa.Column("tasks", sa.BigInteger, nullable=False),
+    sa.Column("answers", sa.BigInteger, nullable=False),
+)
+
+# Answers submitted per flow definition and hour (hours since the epoch, UTC), with their time spent.
+flow_answer_hours = sa.Table(
+    "flow_answer_hours",
+    metadata,
+    sa.Column(
+        "flow_definition_id",
+        sa.Integer,
+        sa.ForeignKey("flow_definitions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("hour", sa.Integer, primary_key=True),
+    sa.Column("answers", sa.BigInteger, nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+)
+
+# Each worker's answers on a flow definition: count, time spent, first and last answer.
+flow_worker_stats = sa.Table(
+    "flow_worker_stats",
+    metadata,
+    sa.Column(
+        "flow_definition_id",
+        sa.Integer,
+        sa.ForeignKey("flow_definitions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("worker_id", sa.Integer, sa.ForeignKey("workers.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("answers", sa.BigInteger, nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("first_answer_at", UtcDateTime, nullable=False),
+    sa.Column("last_answer_at", UtcDateTime, nullable=False),
+)
+
+# A histogram of time spent per answer (log-spaced buckets, stats.py) per flow definition and worker:
+# medians without reading the answers.
+flow_answer_times = sa.Table(
+    "flow_answer_times",
+    metadata,
+    sa.Column(
+        "flow_definition_id",
+        sa.Integer,
+        sa.ForeignKey("flow_definitions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("worker_id", sa.Integer, sa.ForeignKey("workers.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("bucket", sa.SmallInteger, primary_key=True),
+    sa.Column("answers", sa.BigInteger, nullable=False),
+)
+
+# The agreement statistics of a flow definition (the export's maths), computed in the background and
+# kept until enough new answers arrive (crowdloop/insights.py).
+flow_insights = sa.Table(
+    "flow_insights",
+    metadata,
+    sa.Column(
+        "flow_definition_id",
+        sa.Integer,
+        sa.ForeignKey("flow_definitions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("answers_seen", sa.BigInteger, nullable=False),
+    sa.Column("computed_at", UtcDateTime, nullable=False),
+    sa.Column("result", sa.JSON, nullable=False),
+)
+
+# Requester console sessions (crowdloop/consoleauth.py): the browser holds a random token, the store its
+# SHA-256, the access key it signed in with and the session's CSRF token. Separate from portal_sessions.
+console_sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    sa.Column("token_sha256", sa.String(64), primary_key=True),
+    sa.Column(
+        "access_key_id",
+        sa.String(128),
+        sa.ForeignKey("access_keys.access_key_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("last_seen_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Index("ix_console_sessions_access_key_id", "access_key_id"),
+)
+
+# One-time console sign-in links (`serve` prints one): used once, then kept until they expire.
+console_links = sa.Table(
+    "console_links",
+    metadata,
+    sa.Column("token_sha256", sa.String(64), primary_key=True),
+    sa.Column(
+        "access_key_id",
+        sa.String(128),
+        sa.ForeignKey("access_keys.access_key_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("used_at", UtcDateTime),
+)
