@@ -208,6 +208,8 @@ human_loops = sa.Table(
         postgresql_where=sa.text("status = 'InProgress' AND open_slots > 0"),
     ),
     sa.Index("ix_human_loops_list", "flow_definition_id", "created_at", "id"),
+    # The console's loops table filtered by status: a seek, newest first, whatever the store's size.
+    sa.Index("ix_human_loops_flow_status", "flow_definition_id", "status", "created_at", "id"),
     # The reaper: InProgress loops past available_until, Stopping loops; the in-progress quota count.
     sa.Index("ix_human_loops_status_available", "status", "available_until"),
 )
