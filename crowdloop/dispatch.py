@@ -3,8 +3,8 @@ reaches the root app (crowdloop.app), which keeps the answer in the ASGI scope (
 AWS API (crowdloop.aws.app) reads it from there instead of classifying again.
 
 The rules, in order:
-  1. on the task frame's host name (task_frame_origin) only task frames, static files, signed blobs and
-     the health check are served; anything else there                               -> REFUSED (404)
+  1. on the task frame's host name (task_frame_origin) only task frames (the portal's and the console's),
+     static files, signed blobs and the health check are served; anything else there   -> REFUSED (404)
   2. a path under /_crowdloop/                                                       -> INTERNAL
   3. credential scope names `s3` / `sts` (Authorization header or presigned X-Amz-Credential), or a
      legacy presigned URL (AWSAccessKeyId + Signature)                               -> S3 / STS
@@ -42,7 +42,7 @@ SIGNING_NAME = "sagemaker"  # both SageMaker and the A2I runtime sign as "sagema
 
 _FRAME_HOST_PATHS = re.compile(
     f"{urls.pattern(urls.TASK_FRAME)}$|{re.escape(urls.STATIC_PREFIX)}|{re.escape(urls.BLOBS_PREFIX)}"
-    f"|{re.escape(urls.HEALTH)}$"
+    f"|{re.escape(urls.HEALTH)}$|{re.escape(urls.CONSOLE_FRAMES_PREFIX)}"
 )
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from crowdloop import answers as answers_module
 from crowdloop import arns, flows, output, queue
 from crowdloop.caches import CacheSpec
 from crowdloop.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
@@ -622,3 +623,104 @@ def _by_name(
 def _successor(prefix: str) -> str:
     """The least string above every string that starts with prefix (code point order; prefix is [a-z0-9-]+)."""
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+# --- the console's loop page (crowdloop/console/loops.py) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoopDetail:
+    """A loop as the console's loop page shows it, with its submitted answers."""
+
+    id: int
+    name: str
+    arn: str
+    status: HumanLoopStatus
+    flow_name: str
+    flow_definition_id: int
+    created_at: datetime
+    ended_at: datetime | None
+    input_content: str
+    template_sha256: str
+    task_count: int
+    output_uri: str
+    output_written: bool
+    failure_reason: str | None
+    answers: list[answers_module.SubmittedAnswer]
+
+
+def loop_detail(svc: Services, caller: Caller, flow_name: str, name: str) -> LoopDetail:
+    """The loop `name` of flow definition `flow_name` and its answers; NotFound when either is missing or
+    the loop belongs to another flow definition."""
+    h, f = human_loops, flow_definitions
+    with svc.store.read() as conn:
+        row = conn.execute(
+            sa.select(
+                *_LOOP_COLUMNS,
+                f.c.name.label("flow_name"),
+                h.c.flow_definition_id,
+                h.c.ended_at,
+                h.c.input_content,
+                h.c.template_sha256,
+                h.c.task_count,
+            )
+            .join(f, f.c.id == h.c.flow_definition_id)
+            .where(h.c.account == caller.account, h.c.region == caller.region, h.c.name_key == name.lower())
+        ).first()
+        if row is None or row.flow_name != flow_name:
+            raise NotFound("human loop", name, f"Human loop {name} of flow definition {flow_name} does not exist.")
+        answers = answers_module.answers_of_loop(conn, int(row.id))
+    failed = row.status == HumanLoopStatus.FAILED
+    return LoopDetail(
+        id=int(row.id),
+        name=row.name,
+        arn=row.arn,
+        status=_reported_status(row),
+        flow_name=row.flow_name,
+        flow_definition_id=int(row.flow_definition_id),
+        created_at=row.created_at,
+        ended_at=row.ended_at,
+        input_content=row.input_content,
+        template_sha256=row.template_sha256,
+        task_count=int(row.task_count),
+        output_uri=row.output_uri,
+        output_written=bool(row.output_written),
+        failure_reason=row.failure_reason if failed else None,
+        answers=answers,
+    )
+
+
+def answer_in_account(
+    svc: Services, caller: Caller, assignment_id: int
+) -> tuple[answers_module.SubmittedAnswer, str, str] | None:
+    """A submitted answer of a loop of the caller's account: (answer, the loop's input, its template's
+    SHA-256), or None."""
+    h = human_loops
+    with svc.store.read() as conn:
+        answer = answers_module.submitted_answer(conn, assignment_id)
+        if answer is None:
+            return None
+        row = conn.execute(
+            sa.select(h.c.input_content, h.c.template_sha256).where(
+                h.c.id == answer.loop_id, h.c.account == caller.account, h.c.region == caller.region
+            )
+        ).first()
+    return None if row is None else (answer, str(row.input_content), str(row.template_sha256))
+
+
+def latest_input(svc: Services, caller: Caller, flow_name: str) -> str | None:
+    """The input of the flow definition's newest loop (ix_human_loops_list), or None."""
+    h, f = human_loops, flow_definitions
+    with svc.store.read() as conn:
+        flow_id = conn.execute(
+            sa.select(f.c.id).where(f.c.account == caller.account, f.c.region == caller.region, f.c.name == flow_name)
+        ).scalar()
+        if flow_id is None:
+            return None
+        text = conn.execute(
+            sa.select(h.c.input_content)
+            .where(h.c.flow_definition_id == flow_id)
+            .order_by(h.c.created_at.desc(), h.c.id.desc())
+            .limit(1)
+        ).scalar()
+    return None if text is None else str(text)

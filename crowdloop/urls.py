@@ -65,6 +65,18 @@ CONSOLE_WORKERS = CONSOLE + "/workers"
 CONSOLE_TEAMS = CONSOLE + "/teams"
 CONSOLE_TEMPLATES = CONSOLE + "/templates"
 CONSOLE_DOCS = "https://github.com/crowdloop/crowdloop/blob/main/docs/console.md"  # the empty state links here
+# console: loops (crowdloop.console.flows, .loops, .templates_pages, .frames)
+CONSOLE_FLOW = CONSOLE + "/flows/{flow}"  # ?status=&name=&after=&before=&cursor= (the loops table)
+CONSOLE_FLOW_API = CONSOLE + "/api/flows/{flow}"  # the flow page's live numbers
+CONSOLE_LOOP = CONSOLE + "/flows/{flow}/loops/{loop}"
+CONSOLE_LOOP_STOP = CONSOLE + "/flows/{flow}/loops/{loop}/stop"  # GET: confirm; POST: stop
+CONSOLE_LOOP_DELETE = CONSOLE + "/flows/{flow}/loops/{loop}/delete"  # GET: confirm; POST: delete
+CONSOLE_TEMPLATE = CONSOLE + "/templates/{ui}"  # ?input= (the preview's sample input)
+CONSOLE_TEMPLATE_PREVIEW_API = CONSOLE + "/api/templates/{ui}/preview"  # ?input= -> frame URL + errors
+# the sandboxed frames: authorised by a signed token in the URL (no cookies), served on the frame host too
+CONSOLE_ANSWER_FRAME = CONSOLE + "/frames/answers/{assignment:int}"  # ?expires=&token=
+CONSOLE_PREVIEW_FRAME = CONSOLE + "/frames/preview/{ui}"  # ?input=&expires=&token=
+CONSOLE_FRAMES_PREFIX = CONSOLE + "/frames/"
 
 # --- the A2I runtime's restJson1 paths (the rest of its routes come from botocore's model) -------------
 HUMAN_LOOPS = "/human-loops"

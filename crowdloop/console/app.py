@@ -26,7 +26,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from crowdloop import blocking, urls
-from crowdloop.console import auth, overview
+from crowdloop.console import auth, flows, frames, loops, overview, templates_pages
 from crowdloop.console.static import ConsoleAssets
 from crowdloop.console.web import WORKER_THREADS, Console, ConsoleVisit, page_policy, render_error
 from crowdloop.runtime import Services
@@ -37,6 +37,10 @@ def part_routes() -> list[BaseRoute]:
     return [
         *auth.ROUTES,
         *overview.ROUTES,
+        *flows.ROUTES,
+        *loops.ROUTES,
+        *templates_pages.ROUTES,
+        *frames.ROUTES,
     ]
 
 
@@ -70,4 +74,5 @@ def create_console(services: Services, assets: ConsoleAssets | None = None) -> S
     routes = [*part_routes(), Route(urls.CONSOLE_STATIC, static, methods=["GET"])]
     app = Starlette(routes=routes, exception_handlers={404: no_route, 405: no_route})
     app.state.console = console
+    app.state.frames = frames.ConsoleFrames(services)  # the loops part's answer and preview frames
     return app
