@@ -647,6 +647,7 @@ class LoopDetail:
     output_written: bool
     failure_reason: str | None
     answers: list[answers_module.SubmittedAnswer]
+    ended: bool  # Completed, Stopped or Failed (it may be deleted), even while its output is being written
 
 
 def loop_detail(svc: Services, caller: Caller, flow_name: str, name: str) -> LoopDetail:
@@ -687,6 +688,7 @@ def loop_detail(svc: Services, caller: Caller, flow_name: str, name: str) -> Loo
         output_written=bool(row.output_written),
         failure_reason=row.failure_reason if failed else None,
         answers=answers,
+        ended=row.status in queue.ENDED,
     )
 
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from starlette.responses import Response
 from starlette.routing import Route
 
-from crowdloop import loops, queue, urls
+from crowdloop import loops, urls
 from crowdloop.answers import SubmittedAnswer
 from crowdloop.console.frames import ConsoleFrames, FrameLink
 from crowdloop.console.web import ConsoleVisit, console_action, console_page
@@ -67,7 +67,7 @@ def loop_page(visit: ConsoleVisit) -> Response:
         input_pretty=pretty_json(loop.input_content),
         output_url=output_url,
         can_stop=loop.status == HumanLoopStatus.IN_PROGRESS,
-        can_delete=loop.status.value in queue.ENDED,
+        can_delete=loop.ended,
         notice=_notice(visit.request.query_params.get("done", "")),
         flow_url=urls.fill(urls.CONSOLE_FLOW, flow=flow),
         stop_url=urls.fill(urls.CONSOLE_LOOP_STOP, flow=flow, loop=name),
