@@ -27,6 +27,8 @@ from crowdloop.aws.app import AwsApi
 from crowdloop.blobs import LocalBlobStore, blob_store_for
 from crowdloop.clock import Clock, SystemClock
 from crowdloop.config import Settings
+from crowdloop.console import agreement as console_agreement
+from crowdloop.console import exportjobs
 from crowdloop.console.app import create_console
 from crowdloop.console.web import MAX_BODY_BYTES as CONSOLE_MAX_BODY_BYTES
 from crowdloop.errors import CrowdloopError, Unavailable
@@ -197,6 +199,8 @@ class CrowdloopApp:
         self.outbox.start()
 
     def _stop_background(self) -> None:
+        console_agreement.close(self.services)  # the console's background work (agreement, downloads)
+        exportjobs.close(self.services)
         self.outbox.close()
         self.services.store.stop_checkpointer()
         _truncate_wal(self.services.store)

@@ -13,6 +13,7 @@ crowdloop.urls); views are written against crowdloop.console.web (read its docst
 | GET    | /console/link?token=      | a one-time sign-in link: a page with one button               |
 | POST   | /console/link             | redeem the link -> session -> the overview                    |
 | POST   | /console/signout          | end the session                                               |
+| ...    | downloads.ROUTES          | downloads and agreement JSON (crowdloop.console.downloads)    |
 | GET    | /console/static/{name}    | console.css, console.js, vendor/uplot.min.js (+ .css)         |
 """
 
@@ -26,7 +27,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from crowdloop import blocking, urls
-from crowdloop.console import auth, flows, frames, loops, overview, templates_pages
+from crowdloop.console import auth, downloads, flows, frames, loops, overview, templates_pages
 from crowdloop.console.static import ConsoleAssets
 from crowdloop.console.web import WORKER_THREADS, Console, ConsoleVisit, page_policy, render_error
 from crowdloop.runtime import Services
@@ -41,6 +42,7 @@ def part_routes() -> list[BaseRoute]:
         *loops.ROUTES,
         *templates_pages.ROUTES,
         *frames.ROUTES,
+        *downloads.ROUTES,
     ]
 
 
