@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from crowdloop import flows, loops, urls
+from crowdloop.console import downloads, flowlive
 from crowdloop.console.web import ConsoleVisit, console_page
 from crowdloop.errors import InvalidInput
 from crowdloop.model import HumanLoopStatus
@@ -106,10 +107,13 @@ def flow_page(visit: ConsoleVisit) -> Response:
     )
     here = urls.fill(urls.CONSOLE_FLOW, flow=name)
     first_query = filters.query()
+    live = flowlive.read(visit.svc, visit.caller, name)
     return visit.page(
         "flow.html",
         title=flow.name,
         flow=flow,
+        live=live,
+        **downloads.panel(name, live.summary),
         filters=filters,
         statuses=[s.value for s in HumanLoopStatus],
         rows=rows,
@@ -122,6 +126,12 @@ def flow_page(visit: ConsoleVisit) -> Response:
     )
 
 
+@console_page
+def flow_json(visit: ConsoleVisit) -> Response:
+    return visit.json(flowlive.read(visit.svc, visit.caller, _flow_name(visit)).as_json())
+
+
 ROUTES = [
     Route(urls.CONSOLE_FLOW, flow_page, methods=["GET"]),
+    Route(urls.CONSOLE_FLOW_API, flow_json, methods=["GET"]),
 ]

@@ -13,6 +13,7 @@ import pytest
 
 from crowdloop import flows, loops, queue
 from crowdloop.clock import ManualClock
+from crowdloop.console import agreement
 from crowdloop.console.frames import FRAME_TOKEN_SECONDS
 from crowdloop.errors import NotFound
 from crowdloop.model import HumanLoopStatus
@@ -230,3 +231,22 @@ def test_template_preview(console: ConsoleBrowser, services: Services) -> None:
     signed_out = console.client.__class__(console.client.app, base_url="http://console.test")
     assert signed_out.get(api, headers={"Accept": "application/json"}).status_code == 401
     signed_out.close()
+
+
+def test_flow_page_progress_workers_and_live_json(console: ConsoleBrowser, services: Services) -> None:
+    flow, _ = _answered_loop(services)
+    page = console.get(f"/console/flows/{flow}")
+    assert page.status_code == 200
+    assert 'data-field="answers">1 / 2<' in page.text
+    assert "ann@example.org" in page.text and "Krippendorff" in page.text and "Downloads" in page.text
+    live = console.get(f"/console/api/flows/{flow}")
+    assert live.status_code == 200 and live.headers["content-type"].startswith("application/json")
+    body = live.json()
+    assert body["fields"]["answers"] == "1 / 2" and body["fields"]["loops-InProgress"] == "1"
+    assert body["percent"] == 50.0
+    assert [row[:3] for row in body["workers"]] == [[body["workers"][0][0], "ann@example.org", "1"]]
+    signed_out = console.client.__class__(console.client.app, base_url="http://console.test")
+    assert signed_out.get(f"/console/api/flows/{flow}").status_code == 401
+    signed_out.close()
+    assert console.get("/console/api/flows/fd-none").status_code == 404
+    agreement.refreshes(services).wait()  # the background refresh the page started

@@ -1,7 +1,7 @@
 // The flow page's live numbers: polls /console/api/flows/{flow} (the page's data-flow-api) every few
 // seconds while the tab is visible and updates in place, without a reload:
 //   fields:  {name: text}      -> every [data-field=name] element's text
-//   percent: number            -> the progress bar's width (and its aria-valuenow)
+//   percent: number            -> the <progress> bar's value
 //   workers: [[cell, ...], ...] -> the rows of the per-worker table (text cells, in column order)
 //   agreement: {name: text}    -> every [data-agreement=name] element's text
 "use strict";
@@ -12,7 +12,7 @@
   const api = head.dataset.flowApi;
   const POLL_SECONDS = 5;
 
-  function setTexts(selector, attribute, values) {
+  function setTexts(attribute, values) {
     for (const [name, text] of Object.entries(values || {})) {
       for (const element of document.querySelectorAll(`[${attribute}="${CSS.escape(name)}"]`)) {
         if (element.textContent !== String(text)) element.textContent = String(text);
@@ -22,7 +22,7 @@
 
   function setWorkers(rows) {
     const body = document.querySelector(".workers-table tbody");
-    if (!body || !Array.isArray(rows)) return;
+    if (!body || !Array.isArray(rows) || rows.length === 0) return;
     body.replaceChildren(...rows.map((cells) => {
       const row = document.createElement("tr");
       cells.forEach((text, index) => {
@@ -37,14 +37,10 @@
 
   async function tick() {
     const data = await window.crowdloopConsole.fetchJson(api);
-    setTexts("", "data-field", data.fields);
-    setTexts("", "data-agreement", data.agreement);
-    if (typeof data.percent === "number") {
-      const fill = document.querySelector(".flow-progress .bar-fill");
-      if (fill) fill.style.width = `${Math.min(100, Math.max(0, data.percent))}%`;
-      const bar = document.querySelector(".flow-progress .bar");
-      if (bar) bar.setAttribute("aria-valuenow", String(Math.round(data.percent)));
-    }
+    setTexts("data-field", data.fields);
+    setTexts("data-agreement", data.agreement);
+    const meter = document.querySelector(".flow-progress progress");
+    if (meter && typeof data.percent === "number") meter.value = Math.min(100, Math.max(0, data.percent));
     setWorkers(data.workers);
   }
 
