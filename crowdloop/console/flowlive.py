@@ -7,11 +7,12 @@ them once; console-flow.js updates them from `as_json` every few seconds."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from crowdloop import stats
 from crowdloop.console import agreement
+from crowdloop.console.fmt import duration, when
+from crowdloop.console.fmt import number as count
 from crowdloop.insights import AgreementSummary
 from crowdloop.model import HumanLoopStatus
 from crowdloop.runtime import Caller, Services
@@ -56,16 +57,16 @@ class FlowLive:
     def fields(self) -> dict[str, str]:
         p = self.progress
         values = {
-            "answers": f"{p.answers_received:,} / {p.answers_needed:,}",
+            "answers": f"{count(p.answers_received)} / {count(p.answers_needed)}",
             "percent": f"{self.percent:.0f} %",
-            "answers_last_hour": f"{p.answers_last_hour:,}",
+            "answers_last_hour": count(p.answers_last_hour),
             "median": duration(p.median_seconds),
-            "workers_active": f"{p.workers_active:,}",
-            "eta": duration(p.eta_seconds) if p.eta_seconds is not None else "—",
-            "tasks_waiting": f"{p.tasks_waiting:,}",
+            "workers_active": count(p.workers_active),
+            "eta": duration(p.eta_seconds),
+            "tasks_waiting": count(p.tasks_waiting),
         }
         for status in HumanLoopStatus:
-            values[f"loops-{status.value}"] = f"{p.loops.get(status.value, 0):,}"
+            values[f"loops-{status.value}"] = count(p.loops.get(status.value, 0))
         return values
 
     def agreement(self) -> dict[str, str]:
@@ -112,21 +113,5 @@ def read(svc: Services, caller: Caller, flow_name: str) -> FlowLive:
     return FlowLive(progress, rows, summary, updating)
 
 
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 48 * 3600:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
-
-
 def number(value: float | None, digits: int) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
-
-
-def when(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d %H:%M UTC")
