@@ -73,8 +73,11 @@
     return true;
   };
 
-  var answer = storedAnswer();
-  if (!answer) return;
-  if (CL.ready) setTimeout(function () { CL.showAnswer(answer); }, 0);
-  else document.addEventListener('all-crowd-elements-ready', function () { setTimeout(function () { CL.showAnswer(answer); }, 0); });
+  // The element comes after the template (the end of the body): look for it once the elements are ready.
+  function showStored() {
+    var answer = storedAnswer();
+    if (answer) setTimeout(function () { CL.showAnswer(answer); }, 0);
+  }
+  if (CL.ready) showStored();
+  else document.addEventListener('all-crowd-elements-ready', showStored);
 })(window.CrowdLoop);
