@@ -8,6 +8,7 @@
 | password hashing, identity-provider calls        | portal worker threads (`slow`, `remote`)               |
 | output.json (and any message leaving the process) | the outbox writer threads (`crowdloop.outbox`)         |
 | WAL checkpoints                                  | the store's checkpointer thread                        |
+| console agreement figures, export downloads      | a thread per flow (console/agreement, exportjobs)      |
 
 On SQLite, writes are serialised anyway and commits never fsync (checkpoints run on their own thread), so
 a request's store calls run on the event loop: a thread hop per request would cost more than it overlaps

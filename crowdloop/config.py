@@ -119,6 +119,11 @@ class Settings:
         "CPU time one template render may use (RenderUiTemplate, the task "
         "frame, previews); a template that needs more fails with a clear error instead of stalling the server.",
     )
+    console_agreement_interval_seconds: float = _setting(
+        30.0,
+        "Least time between two computations of a flow's agreement statistics for the console (in the "
+        "background, when answers arrived since the last one).",
+    )
     log_level: str = _setting("info", "Log level: debug, info, warning, error.")
     cdn_cache: str = _setting(
         "",

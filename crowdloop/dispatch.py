@@ -3,8 +3,8 @@ reaches the root app (crowdloop.app), which keeps the answer in the ASGI scope (
 AWS API (crowdloop.aws.app) reads it from there instead of classifying again.
 
 The rules, in order:
-  1. on the task frame's host name (task_frame_origin) only task frames, static files, signed blobs and
-     the health check are served; anything else there                               -> REFUSED (404)
+  1. on the task frame's host name (task_frame_origin) only task frames (the portal's and the console's),
+     static files, signed blobs and the health check are served; anything else there   -> REFUSED (404)
   2. a path under /_crowdloop/                                                       -> INTERNAL
   3. credential scope names `s3` / `sts` (Authorization header or presigned X-Amz-Credential), or a
      legacy presigned URL (AWSAccessKeyId + Signature)                               -> S3 / STS
@@ -12,7 +12,8 @@ The rules, in order:
   5. path `/human-loops` or `/human-loops/...`                                       -> A2I
   6. any other request signed for `sagemaker`                                        -> SAGEMAKER (`/`) or A2I
   7. `POST /` with a form body, or `?Action=GetCallerIdentity`                       -> STS
-  8. everything else                                                                 -> PORTAL
+  8. a path /console or under /console/                                             -> CONSOLE
+  9. everything else                                                                 -> PORTAL
 """
 
 from __future__ import annotations
@@ -34,13 +35,14 @@ STS = "sts"
 AWS_APIS = frozenset({SAGEMAKER, A2I, S3, STS})
 INTERNAL = "internal"
 PORTAL = "portal"
+CONSOLE = "console"
 REFUSED = "refused"
 
 SIGNING_NAME = "sagemaker"  # both SageMaker and the A2I runtime sign as "sagemaker"
 
 _FRAME_HOST_PATHS = re.compile(
     f"{urls.pattern(urls.TASK_FRAME)}$|{re.escape(urls.STATIC_PREFIX)}|{re.escape(urls.BLOBS_PREFIX)}"
-    f"|{re.escape(urls.HEALTH)}$"
+    f"|{re.escape(urls.HEALTH)}$|{re.escape(urls.CONSOLE_FRAMES_PREFIX)}"
 )
 
 
@@ -56,7 +58,7 @@ def destination(scope: MutableMapping[str, Any], frame_host: bytes = b"") -> str
         return REFUSED
     if path.startswith(urls.INTERNAL_PREFIX):
         return INTERNAL
-    return aws_api(scope) or PORTAL
+    return aws_api(scope) or (CONSOLE if urls.is_console(path) else PORTAL)
 
 
 def aws_api(scope: MutableMapping[str, Any]) -> str | None:

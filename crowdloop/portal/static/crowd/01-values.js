@@ -226,6 +226,26 @@
   }
   CL.mergeEntries = mergeEntries;
 
+  /* ------------------------------ a stored answer, shown again ---------------------------- */
+  // 12-answer.js fills a task's controls from a submitted answer (the requester console's read-only
+  // view). These read one answer value the way the control wrote it.
+
+  // Is the option `key` checked in `value`? A checkable answer ({key: true|false}), a list of chosen
+  // values (select multiple, a multi-label classifier), or the one chosen value.
+  CL.answerChecks = function (value, key) {
+    key = String(key);
+    if (value === null || value === undefined) return false;
+    if (Array.isArray(value)) return value.some(function (v) { return String(v) === key; });
+    if (typeof value === 'object') return Object.prototype.hasOwnProperty.call(value, key) && value[key] === true;
+    return String(value) === key;
+  };
+
+  // The text a text field shows for `value`: '' for nothing, JSON for a list or an object.
+  CL.answerText = function (value) {
+    if (value === null || value === undefined) return '';
+    return typeof value === 'object' ? JSON.stringify(value) : String(value);
+  };
+
   /* ------------------------------------ text and numbers ---------------------------------- */
 
   // Words in a text (runs of non-space characters).

@@ -53,6 +53,8 @@
   //   _crowdFocus()     focus what the worker has to fix after a failed validation.
   //   _crowdLabel()     a short name for the form's message; '' lets crowd-form fall back to
   //                     aria-label, label, header, placeholder or name.
+  //   _crowdFill(value) optional: show a stored answer value (12-answer.js, the console's read-only
+  //                     view); without it the element's `value` setter (or `checked`) is used.
   // What the default _crowdEntries() is made of:
   //   _crowdName()      the answer key: the name attribute (null: no answer); elements with a fixed
   //                     key (crowd-question-answer-generation unnamed, the AWS built-in task types)

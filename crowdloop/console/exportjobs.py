@@ -1,0 +1,282 @@
+"""Export downloads made in the background: the console's download buttons (crowdloop.console.downloads).
+
+An export reads every completed loop of a flow definition, so it never runs in a request: start() makes a
+job that writes the file with the export module (crowdloop.export, as `crowdloop export` / `crowdloop
+report` do, one process) on its own thread (crowdloop.blocking), into a folder of its own under
+<data_dir>/console-downloads/. The page polls progress() (loops read / loops to read, from the flow's
+counters) and then fetches the file, streamed from disk: memory does not grow with the export.
+
+One job at a time per flow definition and format (asking again while it runs returns the same job), at most
+MAX_RUNNING in a process. A job's folder is removed after its file has been downloaded, or KEEP_SECONDS
+after the job ended; folders a previous process left are removed on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from crowdloop import stats
+from crowdloop.caches import CacheSpec
+from crowdloop.errors import CrowdloopError, InvalidInput, LimitExceeded, NotFound
+from crowdloop.model import HumanLoopStatus
+from crowdloop.runtime import Caller, Services
+
+log = logging.getLogger("crowdloop.console")
+
+FOLDER = "console-downloads"
+KEEP_SECONDS = 3600
+MAX_RUNNING = 2
+MAX_JOBS = 64  # jobs kept (running or waiting to be downloaded) in a process
+_COMPLETED = HumanLoopStatus.COMPLETED.value
+
+
+@dataclass(frozen=True)
+class Format:
+    key: str  # in URLs and forms
+    dataset: str  # crowdloop.export's dataset, or "report"
+    output_format: str  # jsonl, parquet, html
+    label: str
+    media_type: str
+
+    @property
+    def suffix(self) -> str:
+        return "." + self.output_format
+
+    def file_name(self, flow_name: str) -> str:
+        return f"{flow_name}-{self.dataset}{self.suffix}"
+
+
+_PARQUET = "application/vnd.apache.parquet"
+FORMATS: dict[str, Format] = {
+    f.key: f
+    for f in (
+        Format("preferences-jsonl", "preferences", "jsonl", "Preferences (JSONL)", "application/x-ndjson"),
+        Format("preferences-parquet", "preferences", "parquet", "Preferences (Parquet)", _PARQUET),
+        Format("rankings-jsonl", "rankings", "jsonl", "Rankings (JSONL)", "application/x-ndjson"),
+        Format("ratings-jsonl", "ratings", "jsonl", "Ratings (JSONL)", "application/x-ndjson"),
+        Format("labels-jsonl", "labels", "jsonl", "Labels (JSONL)", "application/x-ndjson"),
+        Format("report-html", "report", "html", "Agreement report (HTML)", "text/html; charset=utf-8"),
+    )
+}
+_DATASET_KINDS = {  # the kinds of answer each dataset is made of (crowdloop.export.options.KINDS)
+    "preferences": ("ranking", "rating"),
+    "rankings": ("ranking", "rating"),
+    "ratings": ("rating",),
+    "labels": ("label",),
+    "report": ("ranking", "rating", "label"),
+}
+
+
+def formats_for(kind: str | None) -> list[Format]:
+    """The formats the export can make of a flow whose answers are of this kind (None: not known yet, all)."""
+    return [f for f in FORMATS.values() if kind is None or kind in _DATASET_KINDS[f.dataset]]
+
+
+class Stopped(Exception):
+    """The process is closing: the job gives up."""
+
+
+@dataclass
+class ExportJob:
+    id: str
+    account: str
+    region: str
+    flow_definition_id: int
+    flow_name: str
+    format: Format
+    folder: Path
+    started_at: datetime
+    loops_total: int
+    loops_done: int = 0
+    state: str = "running"  # running, ready, failed
+    error: str | None = None
+    ended_at: datetime | None = None
+    rows: int | None = None
+    thread: threading.Thread | None = field(default=None, repr=False)
+
+    @property
+    def path(self) -> Path:
+        return self.folder / self.format.file_name(self.flow_name)
+
+    def progress(self) -> dict[str, Any]:
+        """What the page shows: state, loops read of the loops to read, the error or the file's size."""
+        ready = self.state == "ready"
+        return {
+            "id": self.id,
+            "state": self.state,
+            "format": self.format.key,
+            "loops_done": self.loops_done,
+            "loops_total": max(self.loops_total, self.loops_done),
+            "error": self.error,
+            "file_name": self.format.file_name(self.flow_name),
+            "bytes": self.path.stat().st_size if ready and self.path.exists() else None,
+        }
+
+
+class ExportJobs:
+    """The export jobs of one Services."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._lock = threading.Lock()
+        self._jobs: dict[str, ExportJob] = {}
+        self._closing = threading.Event()
+        shutil.rmtree(root, ignore_errors=True)  # what a previous process left: no job of ours names it
+
+    def start(self, svc: Services, caller: Caller, flow_name: str, format_key: str) -> ExportJob:
+        """A job making this export (the one running for the flow and format, if any)."""
+        chosen = FORMATS.get(format_key)
+        if chosen is None:
+            raise InvalidInput(f"Unknown download format '{format_key[:40]}'.")
+        progress = stats.progress(svc, caller, flow_name)
+        self.sweep(svc.clock.now())
+        with self._lock:
+            for job in self._jobs.values():
+                same = (job.account, job.region, job.flow_definition_id) == (
+                    caller.account,
+                    caller.region,
+                    progress.flow_definition_id,
+                )
+                if same and job.format == chosen and job.state == "running":
+                    return job
+            if self._closing.is_set() or sum(j.state == "running" for j in self._jobs.values()) >= MAX_RUNNING:
+                raise LimitExceeded(f"{MAX_RUNNING} downloads are being prepared already; try again when one is done.")
+            if len(self._jobs) >= MAX_JOBS:
+                raise LimitExceeded("Too many downloads are waiting to be fetched; try again later.")
+            job_id = secrets.token_urlsafe(16)
+            job = ExportJob(
+                job_id,
+                caller.account,
+                caller.region,
+                progress.flow_definition_id,
+                progress.name,
+                chosen,
+                self.root / job_id,
+                svc.clock.now(),
+                progress.loops.get(_COMPLETED, 0),
+            )
+            job.thread = threading.Thread(
+                target=self._run, args=(svc, job, progress.arn), name=f"crowdloop-download-{job_id[:8]}", daemon=True
+            )
+            self._jobs[job_id] = job
+        job.thread.start()
+        return job
+
+    def get(self, caller: Caller, job_id: str) -> ExportJob:
+        """The caller's job (NotFound: unknown, expired or already downloaded)."""
+        job = self._jobs.get(job_id)
+        if job is None or (job.account, job.region) != (caller.account, caller.region):
+            raise NotFound("download", job_id[:40], "This download has expired or was fetched already.")
+        return job
+
+    def delivered(self, job: ExportJob) -> None:
+        """The file has been sent: forget the job and remove its folder."""
+        with self._lock:
+            self._jobs.pop(job.id, None)
+        shutil.rmtree(job.folder, ignore_errors=True)
+
+    def sweep(self, now: datetime) -> None:
+        """Remove the jobs that ended more than KEEP_SECONDS ago, with their files."""
+        limit = now - timedelta(seconds=KEEP_SECONDS)
+        with self._lock:
+            old = [j for j in self._jobs.values() if j.ended_at is not None and j.ended_at <= limit]
+            for job in old:
+                del self._jobs[job.id]
+        for job in old:
+            shutil.rmtree(job.folder, ignore_errors=True)
+
+    def wait(self, timeout_seconds: float = 30.0) -> None:
+        """Wait for the running jobs (tests, close)."""
+        deadline = time.monotonic() + timeout_seconds
+        for job in list(self._jobs.values()):
+            if job.thread is not None:
+                job.thread.join(max(0.0, deadline - time.monotonic()))
+
+    def close(self, timeout_seconds: float = 10.0) -> None:
+        """Have running jobs give up, wait for them and remove every file."""
+        self._closing.set()
+        self.wait(timeout_seconds)
+        with self._lock:
+            self._jobs.clear()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _run(self, svc: Services, job: ExportJob, flow_arn: str) -> None:
+        try:
+            job.folder.mkdir(parents=True, exist_ok=True)
+            job.rows = _write(svc, job, flow_arn, self._tick(job))
+            job.state = "ready"
+        except Stopped:
+            job.state, job.error = "failed", "The server is stopping."
+        except CrowdloopError as exc:  # a dataset the answers cannot make, a missing optional package
+            job.state, job.error = "failed", exc.message
+        except Exception:
+            log.exception("download %s of %s failed", job.format.key, flow_arn)
+            job.state, job.error = "failed", "The export failed; the server's log says why."
+        finally:
+            job.ended_at = svc.clock.now()
+            if job.state != "ready":
+                shutil.rmtree(job.folder, ignore_errors=True)
+
+    def _tick(self, job: ExportJob) -> Any:
+        closing = self._closing
+
+        def tick() -> None:
+            job.loops_done += 1
+            if closing.is_set():
+                raise Stopped
+
+        return tick
+
+
+def _write(svc: Services, job: ExportJob, flow_arn: str, tick: Any) -> int:
+    """Write the job's file with the export module; returns the rows written (report: items)."""
+    from crowdloop.export.api import Export, export
+    from crowdloop.export.options import make_options
+    from crowdloop.export.report import render_html
+    from crowdloop.export.sources import StoreSource
+
+    source = StoreSource(svc.store, flow_arn, statuses=(_COMPLETED,))
+    chosen = job.format
+    run = Export([source], make_options(chosen.dataset), on_loop=tick, jobs=1)
+    if chosen.dataset == "report":
+        card = run.analyse()
+        job.path.write_text(render_html(card), encoding="utf-8")
+        return int(card["agreement"]["items"])
+    result = export(run, job.path, chosen.output_format)
+    return int(result.card["output"]["rows"])
+
+
+JOBS: CacheSpec[str, ExportJobs] = CacheSpec(
+    "console export downloads",
+    "one entry per Services (the download jobs of this process), never stale: it holds files, not store data",
+    max_entries=1,
+)
+_MAKING = threading.Lock()
+
+
+def jobs(svc: Services) -> ExportJobs:
+    """The Services' export jobs (made on first use)."""
+    cache = svc.caches[JOBS]
+    found = cache.get("jobs")
+    if found is None:
+        with _MAKING:
+            found = cache.get("jobs")
+            if found is None:
+                found = ExportJobs(svc.settings.data_path / FOLDER)
+                cache.put("jobs", found)
+    return found
+
+
+def close(svc: Services) -> None:
+    """At shutdown: the jobs under way give up, and every download file is removed."""
+    found = svc.caches[JOBS].get("jobs")
+    if found is not None:
+        found.close()

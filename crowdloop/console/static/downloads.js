@@ -1,0 +1,105 @@
+// The flow page's download buttons (templates/_downloads.html): start the export, show its progress, then
+// fetch the file. Without this script the forms still work (the download's own page refreshes itself).
+"use strict";
+
+(() => {
+  const POLL_MS = 500;
+
+  function humanBytes(bytes) {
+    if (bytes === null || bytes === undefined) return "";
+    const units = ["bytes", "KB", "MB", "GB"];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1000 && unit < units.length - 1) { value /= 1000; unit += 1; }
+    return `${unit ? value.toFixed(1) : value} ${units[unit]}`;
+  }
+
+  async function postForm(form) {
+    const response = await fetch(form.action, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRF-Token": window.crowdloopConsole.csrfToken() },
+      body: new URLSearchParams(new FormData(form)),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(body.error || `The server answered ${response.status}.`);
+    return body;
+  }
+
+  async function getJson(url) {
+    const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(body.error || `The server answered ${response.status}.`);
+    return body;
+  }
+
+  /** One row of the download list: a label, a progress bar and a message. */
+  function makeRow(list, label) {
+    const row = document.createElement("li");
+    row.className = "download-row";
+    const title = document.createElement("span");
+    title.className = "download-title";
+    title.textContent = label;
+    const bar = document.createElement("progress");
+    bar.max = 1;
+    bar.value = 0;
+    bar.setAttribute("aria-label", `${label}: progress`);
+    const message = document.createElement("span");
+    message.className = "download-message";
+    message.setAttribute("role", "status");
+    message.textContent = "Starting…";
+    row.append(title, bar, message);
+    list.prepend(row);
+    return { row, bar, message };
+  }
+
+  function show(view, state) {
+    view.bar.max = Math.max(state.loops_total, 1);
+    view.bar.value = state.loops_done;
+    view.row.dataset.state = state.state;
+    if (state.state === "running") {
+      view.message.textContent = `${state.loops_done} of ${state.loops_total} loops read`;
+    } else if (state.state === "ready") {
+      view.bar.value = view.bar.max;
+      view.message.textContent = `Ready: ${state.file_name} (${humanBytes(state.bytes)})`;
+    } else {
+      view.message.textContent = state.error || "The download failed.";
+    }
+  }
+
+  async function follow(view, started, button) {
+    let state = started;
+    show(view, state);
+    while (state.state === "running") {
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      state = await getJson(started.progress_url);
+      show(view, state);
+    }
+    if (state.state === "ready") window.location.assign(started.file_url);
+    button.disabled = false;
+  }
+
+  function enhance(form) {
+    const list = form.closest(".downloads").querySelector("[data-download-list]");
+    const button = form.querySelector("button");
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      button.disabled = true;
+      const view = makeRow(list, button.textContent.trim());
+      try {
+        await follow(view, await postForm(form), button);
+      } catch (error) {
+        view.row.dataset.state = "failed";
+        view.message.textContent = error.message;
+        button.disabled = false;
+      }
+    });
+  }
+
+  function init() {
+    document.querySelectorAll("form.download-form").forEach(enhance);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

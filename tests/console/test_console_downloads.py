@@ -1,0 +1,177 @@
+"""The flow page's downloads: each export the flow can make, prepared in the background with its progress,
+then streamed; signed-in only, CSRF-checked, inputs limited, files removed after download or an hour."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from crowdloop import urls
+from crowdloop.app import CrowdloopApp
+from crowdloop.clock import ManualClock
+from crowdloop.console import exportjobs
+from crowdloop.runtime import Services
+from tests.console.kit import ORIGIN, ConsoleBrowser
+from tests.export.helpers import SEED, fill_store
+
+JSON = {"Accept": "application/json"}
+START = urls.fill(urls.CONSOLE_DOWNLOADS, name="fd-seed")
+
+
+@pytest.fixture
+def seeded(services: Services) -> dict[str, str]:
+    return fill_store(services, SEED)
+
+
+@pytest.fixture
+def jobs(root_app: CrowdloopApp) -> exportjobs.ExportJobs:
+    """The server's download jobs (on the app's Services)."""
+    return exportjobs.jobs(root_app.services)
+
+
+def _start(console: ConsoleBrowser, key: str, flow: str = "fd-seed") -> Any:
+    return console.client.post(
+        urls.fill(urls.CONSOLE_DOWNLOADS, name=flow),
+        data={"csrf_token": console.csrf, "format": key},
+        headers={**JSON, "Origin": ORIGIN},
+    )
+
+
+def _prepared(jobs: exportjobs.ExportJobs, console: ConsoleBrowser, key: str) -> dict[str, Any]:
+    """Start a download, let it finish; its progress as the page sees it."""
+    started = _start(console, key)
+    assert started.status_code == 202, started.text
+    body = started.json()
+    assert body["state"] in ("running", "ready") and body["format"] == key
+    jobs.wait()
+    progress = console.get(body["progress_url"], headers=JSON)
+    assert progress.status_code == 200
+    result: dict[str, Any] = progress.json()
+    return result
+
+
+def _fetch(jobs: exportjobs.ExportJobs, console: ConsoleBrowser, key: str) -> Any:
+    progress = _prepared(jobs, console, key)
+    assert progress["state"] == "ready", progress
+    assert progress["loops_done"] == progress["loops_total"] == 3  # every completed loop read, counted
+    response = console.get(progress["file_url"])
+    assert response.status_code == 200
+    assert f'filename="{progress["file_name"]}"' in response.headers["content-disposition"]
+    assert response.headers["content-security-policy"]  # the console's headers on the file too
+    assert int(response.headers["content-length"]) == progress["bytes"]
+    return response
+
+
+def test_each_format_downloads_and_parses(jobs: exportjobs.ExportJobs, console: ConsoleBrowser, seeded: object) -> None:
+    prefs = _fetch(jobs, console, "preferences-jsonl")
+    assert prefs.headers["content-type"].startswith("application/x-ndjson")
+    rows = [json.loads(line) for line in prefs.text.splitlines()]
+    assert rows and {row["item_id"] for row in rows} <= {"seed-1", "seed-2", "seed-3"}
+    assert {"prompt", "chosen", "rejected", "annotator"} <= set(rows[0])
+
+    parquet = _fetch(jobs, console, "preferences-parquet")
+    table = pq.read_table(io.BytesIO(parquet.content))
+    assert table.num_rows == len(rows) and sorted(table.column("item_id").to_pylist()) == sorted(
+        row["item_id"] for row in rows
+    )
+
+    rankings = _fetch(jobs, console, "rankings-jsonl")
+    assert {json.loads(line)["item_id"] for line in rankings.text.splitlines()} == {"seed-1", "seed-2", "seed-3"}
+
+    report = _fetch(jobs, console, "report-html")
+    assert report.headers["content-type"].startswith("text/html")
+    assert "<h1>Agreement report</h1>" in report.text and "<svg" in report.text
+
+
+def test_a_dataset_the_answers_cannot_make_fails_with_the_exports_reason(
+    jobs: exportjobs.ExportJobs, console: ConsoleBrowser, seeded: object
+) -> None:
+    assert [f.key for f in exportjobs.formats_for("ranking")] == [
+        "preferences-jsonl",
+        "preferences-parquet",
+        "rankings-jsonl",
+        "report-html",
+    ]
+    progress = _prepared(jobs, console, "labels-jsonl")
+    assert progress["state"] == "failed" and "cannot make a labels dataset" in progress["error"]
+    assert console.get(progress["file_url"]).status_code == 409
+    page = console.get(progress["page_url"])
+    assert page.status_code == 200 and "cannot make a labels dataset" in page.text
+
+
+def test_a_file_is_removed_once_downloaded_and_an_unfetched_one_after_an_hour(
+    services: Services, jobs: exportjobs.ExportJobs, console: ConsoleBrowser, seeded: object
+) -> None:
+    assert isinstance(services.clock, ManualClock)
+    fetched = _prepared(jobs, console, "rankings-jsonl")
+    assert console.get(fetched["file_url"]).status_code == 200
+    assert console.get(fetched["file_url"]).status_code == 404
+    assert console.get(fetched["progress_url"], headers=JSON).status_code == 404
+    root = services.settings.data_path / exportjobs.FOLDER
+    assert not any(root.iterdir())
+
+    waiting = _prepared(jobs, console, "report-html")
+    assert len(list(root.iterdir())) == 1
+    services.clock.advance(exportjobs.KEEP_SECONDS - 1)
+    _prepared(jobs, console, "rankings-jsonl")  # each new download sweeps the old ones
+    assert console.get(waiting["progress_url"], headers=JSON).status_code == 200
+    services.clock.advance(2)
+    _prepared(jobs, console, "rankings-jsonl")
+    assert console.get(waiting["progress_url"], headers=JSON).status_code == 404
+    assert len(list(root.iterdir())) == 2  # the two rankings files, not yet fetched
+
+
+def test_without_script_the_download_page_shows_progress_then_the_link(
+    jobs: exportjobs.ExportJobs, console: ConsoleBrowser, seeded: object
+) -> None:
+    started = console.post(START, {"format": "rankings-jsonl"})
+    assert started.status_code == 303
+    page_url = started.headers["location"]
+    jobs.wait()
+    page = console.get(page_url)
+    assert page.status_code == 200 and "fd-seed-rankings.jsonl" in page.text
+    assert 'http-equiv="refresh"' not in page.text  # ready: the page stops refreshing and links the file
+    job = page_url.rsplit("/", 1)[1]
+    assert f'href="{urls.fill(urls.CONSOLE_DOWNLOAD_FILE, job=job)}"' in page.text
+
+
+def test_downloads_need_the_csrf_token_and_our_origin(
+    jobs: exportjobs.ExportJobs, console: ConsoleBrowser, seeded: object
+) -> None:
+    assert console.post(START, {"format": "rankings-jsonl"}, csrf="forged").status_code == 403
+    assert console.post(START, {"format": "rankings-jsonl"}, origin="http://evil.test").status_code == 403
+    assert console.client.get(START).status_code == 405  # starting one is a POST only
+    assert not jobs._jobs
+
+
+def test_downloads_need_a_console_session(
+    jobs: exportjobs.ExportJobs,
+    console: ConsoleBrowser,
+    open_console: Callable[[], ConsoleBrowser],
+    seeded: object,
+) -> None:
+    progress = _prepared(jobs, console, "rankings-jsonl")
+    stranger = open_console()
+    stranger.get("/console/signin")  # an anonymous visitor (with the sign-in form's token)
+    assert stranger.post(START, {"format": "rankings-jsonl"}).status_code in (401, 403)
+    assert stranger.get(progress["progress_url"], headers=JSON).status_code == 401
+    for url in (progress["file_url"], progress["page_url"]):
+        refused = stranger.get(url)
+        assert refused.status_code == 303 and refused.headers["location"].startswith(urls.CONSOLE_SIGNIN)
+    assert console.get(progress["file_url"]).status_code == 200  # still there for its requester
+
+
+def test_inputs_are_limited(jobs: exportjobs.ExportJobs, console: ConsoleBrowser, seeded: object) -> None:
+    assert _start(console, "").status_code == 400
+    assert _start(console, "x" * 41).status_code == 400
+    assert _start(console, "nonsense").status_code == 400
+    assert _start(console, "rankings-jsonl", flow="Not_A_Name").status_code == 400
+    assert _start(console, "rankings-jsonl", flow="fd-missing").status_code == 404
+    assert console.get(urls.fill(urls.CONSOLE_DOWNLOAD_API, job="a" * 22), headers=JSON).status_code == 404
+    assert console.get(urls.fill(urls.CONSOLE_DOWNLOAD_FILE, job="../etc")).status_code == 404
+    assert not jobs._jobs
