@@ -474,6 +474,101 @@ def workers_leave(email: str, groups: tuple[str, ...], **options: Any) -> None:
     click.echo(f"{worker.email} groups: {', '.join(worker.groups) or '-'}")
 
 
+# --- the requester's view from the terminal: status, loops list (stats.py's counters, loops.search_loops) ---
+
+_CALLER_SETTINGS = (*_STORE_SETTINGS, "account_id", "region")
+_LOOP_STATUSES = ("InProgress", "Completed", "Failed", "Stopped", "Stopping")
+
+
+@main.command("status")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per flow definition and line.")
+@_setting_options(_CALLER_SETTINGS)
+def status(as_json: bool, **options: Any) -> None:
+    """One line per flow definition: name, status, loops by status, answers received / needed, answers in
+    the last hour, time to finish at that pace. Reads counters: as fast on a million loops as on ten."""
+    import json
+
+    from crowdloop import stats
+    from crowdloop.runtime import Caller
+
+    services = _services(options)
+    found = _run(lambda: stats.overview(services, Caller(services.settings.account_id, services.settings.region)))
+    if not found:
+        click.echo("no flow definitions", err=True)
+    for flow in found:
+        click.echo(json.dumps(_progress_json(flow)) if as_json else _progress_line(flow))
+
+
+def _progress_line(flow: Any) -> str:
+    loops = " ".join(f"{status}={n}" for status, n in flow.loops.items() if n) or "no loops"
+    needed = flow.answers_needed
+    share = f"{100 * flow.answers_received / needed:.0f}%" if needed else "-"
+    eta = _duration(flow.eta_seconds) if flow.eta_seconds is not None else "-"
+    return (
+        f"{flow.name}\t{flow.status}\t{loops}\t{flow.answers_received}/{needed} answers ({share})"
+        f"\t{flow.answers_last_hour}/h\tETA {eta}"
+    )
+
+
+def _progress_json(flow: Any) -> dict[str, Any]:
+    import dataclasses
+
+    document = dataclasses.asdict(flow)
+    document["created_at"] = flow.created_at.isoformat()
+    return document
+
+
+def _duration(seconds: float) -> str:
+    """3h05m, 12m, 40s, 2d03h."""
+    whole = round(seconds)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d{hours:02d}h"
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m" if minutes else f"{secs}s"
+
+
+@main.group("loops")
+def loops_group() -> None:
+    """Human loops of a flow definition."""
+
+
+@loops_group.command("list")
+@click.option("--flow", "flow_name", required=True, help="The flow definition's name.")
+@click.option("--status", "status_name", type=click.Choice(_LOOP_STATUSES), default=None, help="Only this status.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True, help="At most this many.")
+@_setting_options(_CALLER_SETTINGS)
+def loops_list(flow_name: str, status_name: str | None, limit: int, **options: Any) -> None:
+    """List a flow definition's loops, newest first: name, status, created (UTC), answers/task count."""
+    from crowdloop import loops
+    from crowdloop.model import HumanLoopStatus
+    from crowdloop.runtime import Caller
+
+    services = _services(options)
+    caller = Caller(services.settings.account_id, services.settings.region)
+    wanted = HumanLoopStatus(status_name) if status_name else None
+    cursor: str | None = None
+    size = min(limit, loops.SEARCH_PAGE_MAX)  # one page size for every page: the cursor is issued for it
+    left = limit
+    while left > 0:
+        page, cursor = _loop_page(services, caller, flow_name, wanted, cursor, size)
+        for loop in page[:left]:
+            created = loop.created_at.strftime("%Y-%m-%d %H:%M:%S")
+            click.echo(f"{loop.name}\t{loop.status.value}\t{created}\t{loop.answers}/{loop.task_count}")
+        left -= len(page)
+        if cursor is None:
+            break
+
+
+def _loop_page(services: Any, caller: Any, flow_name: str, status: Any, cursor: str | None, limit: int) -> Any:
+    from crowdloop import loops
+
+    return _run(lambda: loops.search_loops(services, caller, flow_name, status=status, cursor=cursor, limit=limit))
+
+
 def _run(call: Callable[[], Any]) -> Any:
     from crowdloop.errors import CrowdloopError
 

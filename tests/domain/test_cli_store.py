@@ -40,6 +40,8 @@ STORE_COMMANDS: dict[str, list[str]] = {
     "export ratings": ["--source", "some-flow", "--output", "out.jsonl"],
     "export labels": ["--source", "some-flow", "--output", "out.jsonl"],
     "report": ["--source", "some-flow"],
+    "status": [],
+    "loops list": ["--flow", "some-flow"],
 }
 CREATING = {"serve", "db upgrade"}
 
