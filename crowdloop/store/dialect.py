@@ -338,11 +338,19 @@ _SUBMITTED_ANSWERS = """FROM assignments a JOIN human_loops h ON h.id = a.loop_i
 def stats_backfill() -> list[str]:
     """INSERTs that fill the counters from the rows already stored (migration 0004): the loop counts,
     and the answer statistics of the submitted answers still stored (answers of deleted loops are gone)."""
-    spent = "COALESCE(a.time_spent_seconds, 0)"
     return [
         """INSERT INTO flow_loop_counts (flow_definition_id, status, shard, loops, tasks, answers)
         SELECT flow_definition_id, status, 0, count(*), sum(task_count), sum(answers_count)
         FROM human_loops GROUP BY flow_definition_id, status""",
+        *answer_stats_backfill(),
+    ]
+
+
+def answer_stats_backfill() -> list[str]:
+    """INSERTs that fill the (empty) answer statistics from the submitted answers stored (also bench/console.py,
+    after its bulk fill: the loop counts come from the triggers there)."""
+    spent = "COALESCE(a.time_spent_seconds, 0)"
+    return [
         f"""INSERT INTO flow_answer_hours (flow_definition_id, hour, answers, seconds)
         SELECT h.flow_definition_id, a.ended_at / {_HOUR_US}, count(*), sum({spent}) {_SUBMITTED_ANSWERS}
         GROUP BY h.flow_definition_id, a.ended_at / {_HOUR_US}""",

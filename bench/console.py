@@ -1,0 +1,315 @@
+"""Benchmark: what the requester's view costs as the store grows (stats.py's reads, `crowdloop status`),
+on stores of 0, 100k and 1M loops, on SQLite and PostgreSQL.
+
+Each size gets a fresh store. Flow definitions, the work team and the workers are made through the domain
+calls; the loops and their answers are then bulk INSERTed (the queue would take hours for a million loops):
+the loop counters are kept by the database's triggers during that fill exactly as in service, and the
+answer statistics are filled afterwards by the same statements migration 0004 uses
+(store.dialect.answer_stats_backfill). The big flow's loops: 60 % Completed with 3 answers each, 30 %
+InProgress (some with answers, a few held by workers now), 5 % Stopped, 5 % Failed; answers spread over
+the last 7 days among 24 workers. Four small flows beside it.
+
+Each read is timed `--repeat` times after two warm-up calls; the JSON line per backend gives the median
+milliseconds per read and size and the ratio to the empty store. Pages are timed the same way: `timers`
+takes (name, callable) pairs, and `url_timers` makes them from console paths GET through one HTTP client
+holding a console session (for a running server; see `page_timers`).
+
+    python bench/console.py [--backend sqlite|postgresql|both] [--sizes 0,100000,1000000] [--repeat 30]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# bench/queue.py is named like the standard library's `queue`: keep this folder off the import path.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE.parent)]
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from click.testing import CliRunner
+
+from crowdloop import flows, stats, workers, workforce
+from crowdloop.blobs import LocalBlobStore
+from crowdloop.cli import main as cli_main
+from crowdloop.clock import SystemClock
+from crowdloop.config import Settings
+from crowdloop.runtime import Caller, Services
+from crowdloop.store import open_store
+from crowdloop.store.dialect import answer_stats_backfill
+from crowdloop.store.tables import assignments, human_loops
+
+CALLER = Caller(account="123456789012", region="us-east-1")
+BIG = "bench-console-fd"
+SMALL_FLOWS = 4
+WORKERS = 24
+TASK_COUNT = 3
+CHUNK = 20_000
+
+Timer = tuple[str, Callable[[], object]]
+
+
+# --- filling a store ----------------------------------------------------------------------------------------
+
+
+def services(url: str, data_dir: str) -> Services:
+    settings = Settings(data_dir=data_dir, database_url=url)
+    return Services(
+        settings=settings, store=open_store(url), clock=SystemClock(), blobs=LocalBlobStore(settings.output_path)
+    )
+
+
+def fill(svc: Services, n_loops: int, seed: int = 11) -> None:
+    """The flows and workers through the domain; n_loops loops of the big flow (and a few of each small one)
+    with their answers in bulk INSERTs."""
+    team = workforce.create_workteam(
+        svc,
+        CALLER,
+        "bench-team",
+        description="bench",
+        member_definitions=[{"OidcMemberDefinition": {"Groups": ["bench"]}}],
+    )
+    ui = flows.create_human_task_ui(svc, CALLER, "bench-ui", "<p>{{ task.input.text }}</p>")
+    made = []
+    for name in [BIG, *(f"bench-small-{i}" for i in range(SMALL_FLOWS))]:
+        made.append(
+            flows.create_flow_definition(
+                svc,
+                CALLER,
+                name,
+                role_arn="arn:aws:iam::123456789012:role/bench",
+                output_config={"S3OutputPath": "s3://bench/out"},
+                human_loop_config={
+                    "WorkteamArn": team.arn,
+                    "HumanTaskUiArn": ui.arn,
+                    "TaskCount": TASK_COUNT,
+                    "TaskTitle": "rate",
+                    "TaskDescription": "rate the answer",
+                },
+            )
+        )
+        flows.describe_flow_definition(svc, CALLER, name)
+    worker_pks = [workers.add_worker(svc, f"rater{i}@bench", groups=["bench"]).id for i in range(WORKERS)]
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    plan = [(made[0], n_loops)] + [(flow, min(n_loops, 1000)) for flow in made[1:]]
+    loop_id = 0
+    for flow, count in plan:
+        for start in range(0, count, CHUNK):
+            loop_rows: list[dict[str, Any]] = []
+            answer_rows: list[dict[str, Any]] = []
+            for i in range(start, min(start + CHUNK, count)):
+                loop_id += 1
+                _loop(rng, now, flow, ui.template_sha256, loop_id, i, worker_pks, loop_rows, answer_rows)
+            with svc.store.write() as conn:
+                conn.execute(human_loops.insert(), loop_rows)
+                if answer_rows:
+                    conn.execute(assignments.insert(), answer_rows)
+    with svc.store.write() as conn:
+        for statement in answer_stats_backfill():
+            conn.exec_driver_sql(statement)
+    if svc.store.is_sqlite:
+        with svc.store.write() as conn:
+            conn.exec_driver_sql("ANALYZE")
+
+
+def _loop(
+    rng: random.Random,
+    now: datetime,
+    flow: Any,
+    template: str,
+    loop_id: int,
+    i: int,
+    worker_pks: list[int],
+    loop_rows: list[dict[str, Any]],
+    answer_rows: list[dict[str, Any]],
+) -> None:
+    roll = rng.random()
+    status, answers, held = "Completed", TASK_COUNT, False
+    if roll >= 0.6:
+        status, answers = "InProgress", rng.randint(0, TASK_COUNT - 1)
+        held = i < 4 * WORKERS and i % 4 == 0  # one lease per worker and job at most, as queue.claim allows
+    if roll >= 0.9:
+        status, answers, held = ("Stopped" if roll < 0.95 else "Failed"), rng.randint(0, TASK_COUNT - 1), False
+    created = now - timedelta(days=7) + timedelta(seconds=i % (7 * 86400))
+    name = f"{flow.name[-8:]}-loop-{i:07d}"
+    loop_rows.append(
+        {
+            "id": loop_id,
+            "account": CALLER.account,
+            "region": CALLER.region,
+            "name": name,
+            "name_key": name,
+            "arn": f"arn:aws:sagemaker:us-east-1:123456789012:human-loop/{name}",
+            "flow_definition_id": flow.id,
+            "status": status,
+            "created_at": created,
+            "input_content": json.dumps({"text": f"item {i}"}),
+            "output_uri": f"s3://bench/out/{name}/output.json",
+            "template_sha256": template,
+            "task_count": TASK_COUNT,
+            "open_slots": TASK_COUNT - answers - int(held) if status == "InProgress" else 0,
+            "answers_count": answers,
+            "task_time_limit_seconds": 3600,
+            "available_until": now + timedelta(days=3),
+            "ended_at": None if status == "InProgress" else created,
+            "output_written": status != "InProgress",
+        }
+    )
+    holder = worker_pks[(i // 4) % len(worker_pks)]
+    chosen = rng.sample([w for w in worker_pks if w != holder], answers) + ([holder] if held else [])
+    for n, worker in enumerate(chosen):
+        lease = n == answers  # the held one, after the answers
+        ended = now - timedelta(seconds=rng.randint(0, 7 * 86400))
+        answer_rows.append(
+            {
+                "loop_id": loop_id,
+                "worker_id": worker,
+                "state": "leased" if lease else "submitted",
+                "accepted_at": now if lease else ended,
+                "expires_at": now + timedelta(hours=1),
+                "ended_at": None if lease else ended,
+                "answer_content": None if lease else '{"rating": 3}',
+                "time_spent_seconds": None if lease else round(rng.lognormvariate(3, 0.8), 3),
+            }
+        )
+
+
+# --- timing -------------------------------------------------------------------------------------------------
+
+
+def timers(svc: Services, url: str) -> list[Timer]:
+    """The reads every console page and `crowdloop status` are made of (add pages with url_timers)."""
+    return [
+        ("overview", lambda: stats.overview(svc, CALLER)),
+        ("progress", lambda: stats.progress(svc, CALLER, BIG)),
+        ("answers_per_hour_168", lambda: stats.answers_per_hour(svc, CALLER, BIG, 168)),
+        ("worker_stats", lambda: stats.worker_stats(svc, CALLER, BIG)),
+        ("loops_by_status", lambda: stats.loops_by_status(svc)),
+        ("answers_by_flow", lambda: stats.answers_by_flow(svc)),
+        ("crowdloop_status", lambda: _status_command(url)),
+    ]
+
+
+def _status_command(url: str) -> None:
+    """`crowdloop status` in this process: opening the store, checking its schema, the read, the output."""
+    result = CliRunner().invoke(cli_main, ["status", "--database-url", url])
+    if result.exit_code != 0 or BIG not in result.output:
+        raise RuntimeError(f"crowdloop status failed: {result.output}")
+
+
+def url_timers(base_url: str, paths: list[str], headers: dict[str, str]) -> list[Timer]:
+    """A timer per console path: a GET with these headers (e.g. the console session's Cookie) that must
+    answer 200. For the pages, once the lead adds them: start a server on the filled store
+    (bench/common.start_server), sign in (crowdloop.consoleauth), pass the session cookie here."""
+
+    def get(path: str) -> Callable[[], object]:
+        def call() -> object:
+            request = urllib.request.Request(base_url + path, headers=headers)
+            with urllib.request.urlopen(request, timeout=30) as response:
+                if response.status != 200:
+                    raise RuntimeError(f"GET {path}: {response.status}")
+                return response.read()
+
+        return call
+
+    return [(f"GET {path}", get(path)) for path in paths]
+
+
+def measure(named: list[Timer], repeat: int) -> dict[str, float]:
+    """Median milliseconds of each callable over `repeat` calls, after two warm-up calls."""
+    found = {}
+    for name, call in named:
+        call()
+        call()
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            call()
+            times.append((time.perf_counter() - started) * 1000)
+        found[name] = round(statistics.median(times), 3)
+    return found
+
+
+# --- stores per backend -------------------------------------------------------------------------------------
+
+
+@contextmanager
+def fresh_store(backend: str, postgres: Any) -> Iterator[tuple[str, str]]:
+    data_dir = tempfile.mkdtemp(prefix="crowdloop-bench-console-")
+    try:
+        yield (f"sqlite:///{data_dir}/crowdloop.db" if backend == "sqlite" else postgres.create_database()), data_dir
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def bench(backend: str, sizes: list[int], repeat: int) -> dict[str, Any]:
+    postgres = None
+    if backend == "postgresql":
+        from tests.pg import PostgresServer
+
+        postgres = PostgresServer()
+    by_size: dict[str, dict[str, float]] = {}
+    fill_seconds: dict[str, float] = {}
+    try:
+        for size in sizes:
+            with fresh_store(backend, postgres) as (url, data_dir):
+                svc = services(url, data_dir)
+                try:
+                    started = time.perf_counter()
+                    fill(svc, size)
+                    fill_seconds[str(size)] = round(time.perf_counter() - started, 1)
+                    by_size[str(size)] = measure(timers(svc, url), repeat)
+                finally:
+                    svc.store.dispose()
+    finally:
+        if postgres is not None:
+            postgres.stop()
+    empty = by_size.get("0")
+    ratios = (
+        {
+            size: {name: round(ms / empty[name], 2) if empty[name] else None for name, ms in times.items()}
+            for size, times in by_size.items()
+            if size != "0"
+        }
+        if empty
+        else {}
+    )
+    return {
+        "bench": "console",
+        "backend": backend,
+        "ms_median": by_size,
+        "ratio_to_empty": ratios,
+        "fill_s": fill_seconds,
+        "repeat": repeat,
+        "cpus": os.cpu_count(),
+        "load_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--sizes", default="0,100000,1000000", help="loops of the big flow, comma-separated")
+    parser.add_argument("--repeat", type=int, default=30)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    for backend in ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]:
+        print(json.dumps(bench(backend, sizes, args.repeat)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
