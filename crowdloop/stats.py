@@ -162,9 +162,9 @@ def answers_per_hour(svc: Services, caller: Caller, flow_name: str, hours: int) 
         first = current - hours + 1
         h = flow_answer_hours
         rows = conn.execute(
-            sa.select(h.c.hour, h.c.answers).where(
-                h.c.flow_definition_id == flow, h.c.hour >= first, h.c.hour <= current
-            )
+            sa.select(h.c.hour, sa.func.sum(h.c.answers).label("answers"))
+            .where(h.c.flow_definition_id == flow, h.c.hour >= first, h.c.hour <= current)
+            .group_by(h.c.hour)
         ).all()
     return zero_filled({int(r.hour): int(r.answers) for r in rows}, first, current)
 

@@ -330,6 +330,7 @@ flow_loop_counts = sa.Table(
 )
 
 # Answers submitted per flow definition and hour (hours since the epoch, UTC), with their time spent.
+# `shard` spreads the concurrent submits of one flow over several rows (PostgreSQL), as in flow_loop_counts.
 flow_answer_hours = sa.Table(
     "flow_answer_hours",
     metadata,
@@ -340,6 +341,7 @@ flow_answer_hours = sa.Table(
         primary_key=True,
     ),
     sa.Column("hour", sa.Integer, primary_key=True),
+    sa.Column("shard", sa.SmallInteger, primary_key=True),
     sa.Column("answers", sa.BigInteger, nullable=False),
     sa.Column("seconds", sa.Float, nullable=False),
 )

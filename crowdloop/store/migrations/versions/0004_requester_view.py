@@ -61,6 +61,7 @@ def upgrade() -> None:
         "flow_answer_hours",
         sa.Column("flow_definition_id", sa.Integer(), nullable=False),
         sa.Column("hour", sa.Integer(), nullable=False),
+        sa.Column("shard", sa.SmallInteger(), nullable=False),
         sa.Column("answers", sa.BigInteger(), nullable=False),
         sa.Column("seconds", sa.Float(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -69,7 +70,7 @@ def upgrade() -> None:
             name=op.f("fk_flow_answer_hours_flow_definition_id_flow_definitions"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("flow_definition_id", "hour", name=op.f("pk_flow_answer_hours")),
+        sa.PrimaryKeyConstraint("flow_definition_id", "hour", "shard", name=op.f("pk_flow_answer_hours")),
     )
     op.create_table(
         "flow_answer_times",
