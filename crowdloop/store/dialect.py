@@ -225,6 +225,9 @@ def insert_loop_if_absent(conn: Connection, values: dict[str, Any]) -> int | Non
 # calls do not queue on one row lock; a shard may go negative, readers sum the shards. SQLite has one
 # writer at a time: one shard (0).
 
+# A later migration that has Alembic recreate human_loops on SQLite (batch "move and copy") drops its
+# triggers with the old table: it must run create_stats_triggers again.
+
 LOOP_COUNT_SHARDS = 8
 
 _COUNTS_UPSERT = """INSERT INTO flow_loop_counts (flow_definition_id, status, shard, loops, tasks, answers)
