@@ -10,11 +10,12 @@ InProgress (some with answers, a few held by workers now), 5 % Stopped, 5 % Fail
 the last 7 days among 24 workers. Four small flows beside it.
 
 Each read is timed `--repeat` times after two warm-up calls; the JSON line per backend gives the median
-milliseconds per read and size and the ratio to the empty store. Pages are timed the same way: `timers`
-takes (name, callable) pairs, and `url_timers` makes them from console paths GET through one HTTP client
-holding a console session (for a running server; see `page_timers`).
+milliseconds per read and size and the ratio to the empty store. Pages are timed the same way (`--pages`):
+`measure` takes (name, callable) pairs, `url_timers` makes them from paths to GET with a console session's
+cookie, `page_timers` starts `crowdloop serve` on the filled store and signs in.
 
     python bench/console.py [--backend sqlite|postgresql|both] [--sizes 0,100000,1000000] [--repeat 30]
+                            [--pages /console,/console/flows/{flow},/console/api/overview]
 """
 
 from __future__ import annotations
@@ -229,6 +230,24 @@ def url_timers(base_url: str, paths: list[str], headers: dict[str, str]) -> list
     return [(f"GET {path}", get(path)) for path in paths]
 
 
+@contextmanager
+def page_timers(svc: Services, url: str, paths: list[str]) -> Iterator[list[Timer]]:
+    """Timers for console pages: `crowdloop serve` started on the filled store, a console session of the
+    key it made, one GET per path ({flow} is the big flow's name). The timings are the client's (the server
+    is on the same machine: a request's whole round trip)."""
+    from bench.common import start_server
+    from crowdloop import consoleauth
+    from crowdloop.console.web import SESSION_COOKIE
+
+    server = start_server(database_url=url)
+    try:
+        token, _session = consoleauth.start_session(svc, server.exports["AWS_ACCESS_KEY_ID"])
+        filled = [path.replace("{flow}", BIG) for path in paths]
+        yield url_timers(server.endpoint_url, filled, {"Cookie": f"{SESSION_COOKIE}={token}"})
+    finally:
+        server.stop()
+
+
 def measure(named: list[Timer], repeat: int) -> dict[str, float]:
     """Median milliseconds of each callable over `repeat` calls, after two warm-up calls."""
     found = {}
@@ -256,7 +275,7 @@ def fresh_store(backend: str, postgres: Any) -> Iterator[tuple[str, str]]:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def bench(backend: str, sizes: list[int], repeat: int) -> dict[str, Any]:
+def bench(backend: str, sizes: list[int], repeat: int, pages: list[str]) -> dict[str, Any]:
     postgres = None
     if backend == "postgresql":
         from tests.pg import PostgresServer
@@ -273,6 +292,9 @@ def bench(backend: str, sizes: list[int], repeat: int) -> dict[str, Any]:
                     fill(svc, size)
                     fill_seconds[str(size)] = round(time.perf_counter() - started, 1)
                     by_size[str(size)] = measure(timers(svc, url), repeat)
+                    if pages:
+                        with page_timers(svc, url, pages) as named:
+                            by_size[str(size)].update(measure(named, repeat))
                 finally:
                     svc.store.dispose()
     finally:
@@ -305,10 +327,17 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--sizes", default="0,100000,1000000", help="loops of the big flow, comma-separated")
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument(
+        "--pages",
+        default="",
+        help="console paths to time through a server, comma-separated ({flow}: the big flow), e.g. "
+        "/console,/console/flows/{flow},/console/api/overview",
+    )
     args = parser.parse_args()
+    pages = [p for p in args.pages.split(",") if p]
     sizes = [int(s) for s in args.sizes.split(",")]
     for backend in ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]:
-        print(json.dumps(bench(backend, sizes, args.repeat)), flush=True)
+        print(json.dumps(bench(backend, sizes, args.repeat, pages)), flush=True)
 
 
 if __name__ == "__main__":
