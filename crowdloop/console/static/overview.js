@@ -142,13 +142,18 @@
     document.getElementById("new-flows").hidden = !changed;
   }
 
+  // The live line is a status region: it changes only when the state does (not at every update), so a
+  // screen reader is not interrupted every few seconds.
+  function say(text) {
+    if (live.textContent !== text) live.textContent = text;
+  }
+
   async function tick() {
     try {
       render(await api.fetchJson(pollUrl));
-      const now = new Date();
-      live.textContent = `Live: updated at ${now.toLocaleTimeString()}; updates every ${seconds} seconds.`;
+      say(`Live: updates every ${seconds} seconds.`);
     } catch (error) {
-      live.textContent = "Live updates failed; retrying.";
+      say(error.status === 401 ? "Signed out: reload the page to sign in again." : "Live updates failed; retrying.");
       throw error;
     }
   }
@@ -160,7 +165,7 @@
     }
   });
   document.addEventListener("visibilitychange", () => {
-    if (document.hidden) live.textContent = "Live updates paused while this tab is hidden.";
+    if (document.hidden) say("Live updates paused while this tab is hidden.");
   });
   tick().catch((error) => console.warn(error));
   api.poll(tick, seconds);
