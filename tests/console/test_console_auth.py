@@ -4,7 +4,7 @@ limits, one-time links, sessions kept apart from the portal's, CSRF, headers, bo
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from crowdloop import consoleauth, keys, sessions
 from crowdloop.clock import ManualClock
@@ -209,6 +209,15 @@ def test_bodies_are_limited(console: ConsoleBrowser, open_console: Open) -> None
     assert without_session.status_code == 401
     too_big = console.post("/console/signout", {"padding": "x" * (2 * 1024 * 1024)})
     assert too_big.status_code == 413
+
+    def chunks(count: int) -> Iterator[bytes]:  # no Content-Length: the limits apply as the body arrives
+        yield b"padding="
+        for _ in range(count):
+            yield b"x" * (64 * 1024)
+
+    form = {"Content-Type": "application/x-www-form-urlencoded", "Origin": ORIGIN}
+    assert anonymous.client.post("/console/signout", content=chunks(10), headers=form).status_code == 401
+    assert console.client.post("/console/signout", content=chunks(40), headers=form).status_code == 413
     assert console.get("/console").status_code == 200  # the refused POST changed nothing
 
 
