@@ -42,7 +42,8 @@
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
       legend: { show: false },
       scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(max, 1)] } },
-      axes: [axis, Object.assign({ size: 44 }, axis)],
+      // whole answers on the y axis: ticks 1, 2, 5, 10, 20, 50, …
+      axes: [axis, Object.assign({ size: 44, incrs: [1, 2, 5].flatMap((n) => [1, 10, 100, 1e3, 1e4, 1e5].map((k) => n * k)).sort((a, b) => a - b) }, axis)],
       series: [
         {},
         {
