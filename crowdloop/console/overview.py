@@ -49,7 +49,7 @@ def flow_json(flow: FlowProgress, hours: list[tuple[datetime, int]]) -> dict[str
         "tasks_waiting": flow.tasks_waiting,
         "eta_seconds": flow.eta_seconds,
         "eta_text": eta,
-        "hours": [[int(at.timestamp()), count] for at, count in hours],
+        "hours": _epoch_seconds(hours),
         "charts": {"day": chart_text(hours[-DAY_HOURS:], by_day=False), "week": chart_text(hours, by_day=True)},
     }
 
@@ -57,13 +57,16 @@ def flow_json(flow: FlowProgress, hours: list[tuple[datetime, int]]) -> dict[str
 def chart_text(hours: list[tuple[datetime, int]], *, by_day: bool) -> dict[str, Any]:
     """The chart's text alternative: a sentence and the rows of a table (hours, or days for the week)."""
     rows: list[tuple[str, int]] = []
+    last_day = None
     for at, count in hours:
-        label = f"{at:%a %d %b}" if by_day else f"{at:%H:00}"
-        if rows and rows[-1][0] == label:
-            rows[-1] = (label, rows[-1][1] + count)
+        if not by_day:
+            rows.append((f"{at.hour:02d}:00", count))
+        elif at.date() == last_day:
+            rows[-1] = (rows[-1][0], rows[-1][1] + count)
         else:
-            rows.append((label, count))
-    total = sum(count for _, count in hours)
+            last_day = at.date()
+            rows.append((f"{at:%a %d %b}", count))
+    total = sum(count for _, count in rows)
     span = "7 days" if by_day else "24 hours"
     if total == 0:
         summary = f"No answers in the last {span}."
@@ -73,6 +76,14 @@ def chart_text(hours: list[tuple[datetime, int]], *, by_day: bool) -> dict[str, 
         answers = f"{fmt.number(total)} answer{'' if total == 1 else 's'}"
         summary = f"{answers} in the last {span}; busiest {unit}: {busiest[0]} with {busiest[1]}."
     return {"summary": summary, "rows": rows, "unit": "Day" if by_day else "Hour (UTC)"}
+
+
+def _epoch_seconds(hours: list[tuple[datetime, int]]) -> list[tuple[int, int]]:
+    """[(epoch seconds, answers)] for consecutive whole hours (one conversion, then steps of an hour)."""
+    if not hours:
+        return []
+    first = int(hours[0][0].timestamp())
+    return [(first + 3600 * n, count) for n, (_, count) in enumerate(hours)]
 
 
 def overview_data(visit: ConsoleVisit) -> list[dict[str, Any]]:

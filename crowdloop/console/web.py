@@ -76,7 +76,7 @@ from crowdloop.errors import (
     Unavailable,
 )
 from crowdloop.portal import csrf
-from crowdloop.portal.errors import UnreadableBody
+from crowdloop.portal.errors import BodyOverLimit, UnreadableBody
 from crowdloop.portal.web import next_path as site_path
 from crowdloop.portal.web import read_data, request_origin
 from crowdloop.runtime import Caller, Services
@@ -227,17 +227,19 @@ def _endpoint(guard: Guard, view: View, *, slow: bool = False) -> Endpoint:
 
 async def _read_and_run(visit: ConsoleVisit, guard: Guard, view: View, slow: bool) -> Response:
     console, request = visit.console, visit.request
-    if request.method == "POST":
-        declared = _declared_length(request)
-        if guard is _signed_in and declared > ANONYMOUS_BODY_BYTES:
-            # more than an anonymous client may send: the body is read only for a live session
-            session = await console.run(_session_of, console, request)
-            if session is None:
-                raise ConsoleError(401, "Signed out", "Your session has ended. Sign in again.")
-            visit.session = session
-            visit.data = await read_data(request, MAX_BODY_BYTES)
-        else:
-            visit.data = await read_data(request, ANONYMOUS_BODY_BYTES if guard is _anonymous else MAX_BODY_BYTES)
+    try:
+        visit.data = await read_data(request, ANONYMOUS_BODY_BYTES)
+    except BodyOverLimit as over:
+        if guard is not _signed_in:
+            raise
+        if not over.so_far and _declared_length(request) <= ANONYMOUS_BODY_BYTES:
+            # nothing read and nothing declared: the root app's own limit (MAX_BODY_BYTES) refused the body
+            raise BodyOverLimit(MAX_BODY_BYTES, []) from None
+        # more than an anonymous client may send (declared, or chunked): read on only for a live session
+        visit.session = await console.run(_session_of, console, request)
+        if visit.session is None:
+            raise ConsoleError(401, "Signed out", "Your session has ended. Sign in again.") from None
+        visit.data = await read_data(request, MAX_BODY_BYTES, over.so_far)
     return await console.run(guard, visit, view, slow=slow)
 
 

@@ -99,3 +99,21 @@ def test_the_overview_fits_a_phone(site: Site, server: RunningServer, browser: B
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"the page scrolls sideways: {width}px"
         assert not problems, problems
+
+
+def test_sign_in_with_the_key_pair_and_sign_out(server: RunningServer, browser: Browser) -> None:
+    with console_page(browser) as (page, problems):
+        page.goto(server.endpoint_url + "/console")
+        page.get_by_label("Access key id").fill(server.access_key_id)
+        page.get_by_label("Secret access key").fill("not the secret")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("alert")).to_have_text("That access key id and secret access key do not match.")
+        page.get_by_label("Secret access key").fill(server.secret_access_key)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+        assert server.secret_access_key not in page.content()
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("heading", name="Sign in to the console")).to_be_visible()
+        page.goto(server.endpoint_url + "/console")
+        expect(page.get_by_role("heading", name="Sign in to the console")).to_be_visible()
+        assert [p for p in problems if "401" not in p] == []  # the failed sign-in's 401 is logged by Chromium

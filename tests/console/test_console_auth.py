@@ -4,13 +4,13 @@ limits, one-time links, sessions kept apart from the portal's, CSRF, headers, bo
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from crowdloop import consoleauth, keys, sessions
 from crowdloop.clock import ManualClock
 from crowdloop.keys import AccessKey
 from crowdloop.runtime import Services
-from crowdloop.signin import MAX_FAILURES_PER_EMAIL
+from crowdloop.signin import MAX_FAILURES_PER_EMAIL, MAX_FAILURES_PER_IP
 from tests.console.kit import ORIGIN, ConsoleBrowser
 from tests.portal.kit import add_worker
 
@@ -48,6 +48,14 @@ def test_failures_are_rate_limited_per_key(open_console: Open, admin_key: Access
     assert "Too many failed attempts" in limited.text
     clock.advance(16 * 60)
     assert browser.sign_in(admin_key).status_code == 303
+
+
+def test_failures_are_rate_limited_per_address(open_console: Open, admin_key: AccessKey) -> None:
+    browser = open_console()
+    for n in range(MAX_FAILURES_PER_IP):  # a different key id each time: only the address is limited
+        unknown = AccessKey(f"AKCLGUESS{n:011d}", "guess", admin_key.account_id)
+        assert browser.sign_in(unknown).status_code == 401
+    assert browser.sign_in(admin_key).status_code == 429
 
 
 def test_next_is_kept_and_must_be_a_console_path(open_console: Open, admin_key: AccessKey) -> None:
@@ -201,6 +209,15 @@ def test_bodies_are_limited(console: ConsoleBrowser, open_console: Open) -> None
     assert without_session.status_code == 401
     too_big = console.post("/console/signout", {"padding": "x" * (2 * 1024 * 1024)})
     assert too_big.status_code == 413
+
+    def chunks(count: int) -> Iterator[bytes]:  # no Content-Length: the limits apply as the body arrives
+        yield b"padding="
+        for _ in range(count):
+            yield b"x" * (64 * 1024)
+
+    form = {"Content-Type": "application/x-www-form-urlencoded", "Origin": ORIGIN}
+    assert anonymous.client.post("/console/signout", content=chunks(10), headers=form).status_code == 401
+    assert console.client.post("/console/signout", content=chunks(40), headers=form).status_code == 413
     assert console.get("/console").status_code == 200  # the refused POST changed nothing
 
 

@@ -42,7 +42,8 @@
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
       legend: { show: false },
       scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(max, 1)] } },
-      axes: [axis, Object.assign({ size: 44 }, axis)],
+      // whole answers on the y axis: ticks 1, 2, 5, 10, 20, 50, …
+      axes: [axis, Object.assign({ size: 44, incrs: [1, 2, 5].flatMap((n) => [1, 10, 100, 1e3, 1e4, 1e5].map((k) => n * k)).sort((a, b) => a - b) }, axis)],
       series: [
         {},
         {
@@ -142,13 +143,18 @@
     document.getElementById("new-flows").hidden = !changed;
   }
 
+  // The live line is a status region: it changes only when the state does (not at every update), so a
+  // screen reader is not interrupted every few seconds.
+  function say(text) {
+    if (live.textContent !== text) live.textContent = text;
+  }
+
   async function tick() {
     try {
       render(await api.fetchJson(pollUrl));
-      const now = new Date();
-      live.textContent = `Live: updated at ${now.toLocaleTimeString()}; updates every ${seconds} seconds.`;
+      say(`Live: updates every ${seconds} seconds.`);
     } catch (error) {
-      live.textContent = "Live updates failed; retrying.";
+      say(error.status === 401 ? "Signed out: reload the page to sign in again." : "Live updates failed; retrying.");
       throw error;
     }
   }
@@ -160,7 +166,7 @@
     }
   });
   document.addEventListener("visibilitychange", () => {
-    if (document.hidden) live.textContent = "Live updates paused while this tab is hidden.";
+    if (document.hidden) say("Live updates paused while this tab is hidden.");
   });
   tick().catch((error) => console.warn(error));
   api.poll(tick, seconds);
