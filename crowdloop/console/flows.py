@@ -18,7 +18,7 @@ from starlette.datastructures import QueryParams
 from starlette.responses import Response
 from starlette.routing import Route
 
-from crowdloop import flows, loops, urls
+from crowdloop import loops, urls
 from crowdloop.console import downloads, flowlive
 from crowdloop.console.web import ConsoleVisit, console_page
 from crowdloop.errors import InvalidInput
@@ -90,7 +90,7 @@ def _flow_name(visit: ConsoleVisit) -> str:
 @console_page
 def flow_page(visit: ConsoleVisit) -> Response:
     name = _flow_name(visit)
-    flow = flows.describe_flow_definition(visit.svc, visit.caller, name)
+    live = flowlive.read(visit.svc, visit.caller, name)  # NotFound for an unknown flow; reads counters only
     params = visit.request.query_params
     filters = read_filters(params)
     cursor = _cursor(params)
@@ -107,11 +107,10 @@ def flow_page(visit: ConsoleVisit) -> Response:
     )
     here = urls.fill(urls.CONSOLE_FLOW, flow=name)
     first_query = filters.query()
-    live = flowlive.read(visit.svc, visit.caller, name)
     return visit.page(
         "flow.html",
-        title=flow.name,
-        flow=flow,
+        title=name,
+        flow=live.progress,
         live=live,
         **downloads.panel(name, live.summary),
         filters=filters,

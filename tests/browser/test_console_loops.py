@@ -135,3 +135,20 @@ def test_template_preview(site: Site, server: RunningServer, browser: Browser) -
         expect(page.locator(".preview-errors")).to_contain_text("JSON object")
         assert page.evaluate("window.stillTheSamePage") is True
         assert not problems, problems
+
+
+def test_the_flow_page_updates_when_an_answer_arrives(site: Site, server: RunningServer, browser: Browser) -> None:  # noqa: F811
+    flow, group = site.job(TEMPLATE, task_count=2, title="Live flow page")
+    site.start_loop(flow, {"text": "live"})
+    with console_page(browser) as (page, problems):
+        _sign_in(page, server)
+        page.goto(f"{server.endpoint_url}/console/flows/{flow.name}")
+        expect(page.locator('[data-field="answers"]')).to_have_text("0 / 2")
+        page.evaluate("window.stillTheSamePage = true")
+        _answer(site, server, group, flow.id, {"label": "live answer"})
+        expect(page.locator('[data-field="answers"]')).to_have_text("1 / 2", timeout=15_000)
+        expect(page.locator(".workers-table tbody tr")).to_have_count(1)
+        expect(page.locator(".workers-table tbody td").nth(2)).to_have_text("1")
+        assert page.evaluate("document.querySelector('.flow-progress progress').value") == 50
+        assert page.evaluate("window.stillTheSamePage") is True
+        assert not problems, problems
