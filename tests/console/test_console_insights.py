@@ -127,7 +127,7 @@ def test_the_agreement_endpoint_reads_the_cache_and_never_computes_in_the_reques
 ) -> None:
     fill_store(services, SEED)
     refreshes = agreement.refreshes(root_app.services)  # the server's (the app has Services of its own)
-    url = urls.fill(urls.CONSOLE_AGREEMENT_API, name="fd-seed")
+    url = urls.fill(urls.CONSOLE_AGREEMENT_API, flow="fd-seed")
     first = console.get(url)
     assert first.status_code == 200 and first.json() == {"computed": False}
     assert refreshes.wait() and refreshes.computations == 1
@@ -144,9 +144,9 @@ def test_the_agreement_endpoint_reads_the_cache_and_never_computes_in_the_reques
     )
     assert {w["worker_id"] for w in body["workers"]} == set(stored.workers)
 
-    assert console.get(urls.fill(urls.CONSOLE_AGREEMENT_API, name="fd-none")).status_code == 404
-    assert console.get(urls.fill(urls.CONSOLE_AGREEMENT_API, name="Bad_Name")).status_code == 400
-    assert console.get(urls.fill(urls.CONSOLE_AGREEMENT_API, name="x" * 64)).status_code == 400
+    assert console.get(urls.fill(urls.CONSOLE_AGREEMENT_API, flow="fd-none")).status_code == 404
+    assert console.get(urls.fill(urls.CONSOLE_AGREEMENT_API, flow="Bad_Name")).status_code == 400
+    assert console.get(urls.fill(urls.CONSOLE_AGREEMENT_API, flow="x" * 64)).status_code == 400
     stranger = open_console()
     assert stranger.get(url).status_code == 401  # an /api/ path answers JSON: no redirect
     assert refreshes.computations == 1
