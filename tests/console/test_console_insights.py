@@ -48,26 +48,60 @@ def _refresh(services: Services, flow: str = "fd-seed") -> insights.AgreementSum
     return summary
 
 
-def test_the_consoles_figures_are_crowdloop_reports(services: Services, tmp_path: Path) -> None:
-    workers = fill_store(services, SEED)
+def _rates(*values: float) -> dict[str, float]:
+    return {f"response_{i}_rating": v for i, v in enumerate(values, start=1)}
+
+
+RATINGS = [
+    Loop(
+        f"rated-{n}",
+        f"Rate answer set {n}.",
+        ["Short.", "Long and careful.", "Wrong."],
+        [("w1", _rates(60, 90, 10 + n)), ("w2", _rates(55, 80, 30)), ("w3", _rates(70 - n, 95, 5))],
+    )
+    for n in range(4)
+]
+LABELS = [
+    Loop(
+        f"labelled-{n}",
+        f"Is text {n} polite?",
+        ["Text."],
+        [("w1", {"polite": {"label": "yes"}}), ("w2", {"polite": {"label": "yes" if n % 2 else "no"}})],
+    )
+    for n in range(4)
+]
+
+
+@pytest.mark.parametrize(
+    ("loops", "kind", "level"),
+    [(SEED, "ranking", "ordinal"), (RATINGS, "rating", "interval"), (LABELS, "label", "nominal")],
+    ids=["ranking", "rating", "label"],
+)
+def test_the_consoles_figures_are_crowdloop_reports(
+    services: Services, tmp_path: Path, loops: list[Loop], kind: str, level: str
+) -> None:
+    task_count = len(loops[0].answers)
+    workers = fill_store(services, loops, task_count=task_count)
     assert _refresh(services) is None  # never computed: the view starts the computation and shows nothing yet
     summary = insights.cached(services, CALLER, "fd-seed")
     assert summary is not None and not summary.stale
     figures = _report(services, tmp_path, "fd-seed")["agreement"]
     assert isinstance(figures, dict)
-    assert summary.kind == "ranking" and summary.level == "ordinal"
+    assert (summary.kind, summary.level) == (kind, level)
     assert summary.alpha == figures["krippendorff_alpha"]["value"] and summary.alpha is not None
-    assert summary.kendall_w == figures["kendall_w_mean"] and summary.kendall_w is not None
-    assert summary.items == figures["items"] == 3
+    assert summary.kendall_w == figures.get("kendall_w_mean")
+    assert summary.items == figures["items"] == len(loops)
     assert set(summary.workers) == set(workers.values())
     for row in figures["workers"]:
         mine = summary.workers[row["worker"]]
         assert (mine.agreement, mine.position_bias, mine.items) == (
             row["agreement_with_others"],
-            row["first_shown_preferred"],
+            row.get("first_shown_preferred"),
             row["answers"],
         )
-    assert summary.note is not None and "could not be used" in summary.note  # the seed's broken answers
+    if kind == "ranking":
+        assert summary.kendall_w is not None
+        assert summary.note is not None and "could not be used" in summary.note  # the seed's broken answers
 
 
 def test_a_view_reads_the_cache_and_a_stale_one_is_refreshed_in_the_background(services: Services) -> None:
