@@ -48,10 +48,8 @@ class ConsoleBrowser:
     def sign_in(self, key: AccessKey, secret: str | None = None) -> httpx.Response:
         """Sign in through the form; on success the overview has been loaded (and its CSRF token kept)."""
         self.get("/console/signin")
-        response = self.post(
-            "/console/signin",
-            {"access_key_id": key.access_key_id, "secret_access_key": key.secret_access_key if secret is None else secret},
-        )
+        secret = key.secret_access_key if secret is None else secret
+        response = self.post("/console/signin", {"access_key_id": key.access_key_id, "secret_access_key": secret})
         if response.status_code == 303:
             self.get(response.headers["location"])
         return response
