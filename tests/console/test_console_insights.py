@@ -17,6 +17,7 @@ from crowdloop.clock import ManualClock
 from crowdloop.console import agreement
 from crowdloop.errors import NotFound
 from crowdloop.export.commands import report as report_command
+from crowdloop.loops import delete_human_loop
 from crowdloop.runtime import Services
 from tests.console.kit import ConsoleBrowser
 from tests.domain.loopsetup import CALLER
@@ -130,6 +131,12 @@ def test_a_view_reads_the_cache_and_a_stale_one_is_refreshed_in_the_background(s
     fresh = insights.cached(services, CALLER, "fd-seed")
     assert fresh is not None and not fresh.stale and fresh.items == 4 and fresh.answers_seen > first.answers_seen
     assert _refresh(services) == fresh and refreshes.computations == 2
+
+    delete_human_loop(services, CALLER, EXTRA[0].name)  # fewer answers than seen: stale too
+    services.clock.advance(services.settings.console_agreement_interval_seconds)
+    assert _refresh(services) == dataclasses.replace(fresh, stale=True) and refreshes.computations == 3
+    after = insights.cached(services, CALLER, "fd-seed")
+    assert after is not None and not after.stale and after.items == 3 and after.alpha == first.alpha
 
 
 def _add_answers(services: Services) -> None:
