@@ -49,7 +49,7 @@ class AgreementSummary:
     computed_at: datetime
     note: str | None  # why a value is missing, or what was not used
     workers: dict[str, WorkerAgreement]  # by opaque worker id
-    stale: bool  # answers arrived since (a refresh is due or running)
+    stale: bool  # answers arrived (or loops were deleted) since: a refresh is due or running
     level: str | None = None  # alpha's level of measurement (ordinal, interval, nominal)
     seconds: float = 0.0  # how long the computation took
 
@@ -62,7 +62,8 @@ def cached(svc: Services, caller: Caller, flow_name: str) -> AgreementSummary | 
 
 
 def stored(svc: Services, flow_definition_id: int, answers_received: int) -> AgreementSummary | None:
-    """The stored summary of a flow definition; stale when answers_received is more than it saw."""
+    """The stored summary of a flow definition; stale when answers_received is not what it saw (answers arrived,
+    or loops were deleted, since)."""
     i = flow_insights
     with svc.store.read() as conn:
         row = conn.execute(
@@ -125,7 +126,7 @@ def summary_from(
         computed_at=computed_at,
         note=str(result["note"]) if result.get("note") else None,
         workers=workers,
-        stale=answers_received > answers_seen,
+        stale=answers_received != answers_seen,  # more answers, or loops deleted since
         level=str(result["level"]) if result.get("level") else None,
         seconds=float(result.get("seconds", 0.0)),
     )

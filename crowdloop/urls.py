@@ -78,11 +78,11 @@ CONSOLE_ANSWER_FRAME = CONSOLE + "/frames/answers/{assignment:int}"  # ?expires=
 CONSOLE_PREVIEW_FRAME = CONSOLE + "/frames/preview/{ui}"  # ?input=&expires=&token=
 CONSOLE_FRAMES_PREFIX = CONSOLE + "/frames/"
 # console: insights (crowdloop.console.downloads: the flow page's downloads and agreement figures)
-CONSOLE_DOWNLOADS = CONSOLE + "/flows/{name}/downloads"  # POST format=: start preparing an export
+CONSOLE_DOWNLOADS = CONSOLE + "/flows/{flow}/downloads"  # POST format=: start preparing an export
 CONSOLE_DOWNLOAD = CONSOLE + "/downloads/{job}"  # the download's page (without script: refreshes itself)
 CONSOLE_DOWNLOAD_API = CONSOLE + "/api/downloads/{job}"  # its progress as JSON (the flow page polls it)
 CONSOLE_DOWNLOAD_FILE = CONSOLE + "/downloads/{job}/file"  # the finished file
-CONSOLE_AGREEMENT_API = CONSOLE + "/api/flows/{name}/agreement"  # the flow's agreement summary as JSON
+CONSOLE_AGREEMENT_API = CONSOLE + "/api/flows/{flow}/agreement"  # the flow's agreement summary as JSON
 
 # --- the A2I runtime's restJson1 paths (the rest of its routes come from botocore's model) -------------
 HUMAN_LOOPS = "/human-loops"

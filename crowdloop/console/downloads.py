@@ -3,13 +3,13 @@ crowdloop.console.exportjobs) and its agreement figures as JSON (crowdloop.conso
 
 | method | path                                  | what                                                          |
 |--------|---------------------------------------|---------------------------------------------------------------|
-| POST   | /console/flows/{name}/downloads       | format=: start preparing an export (JSON: 202 + its progress; |
+| POST   | /console/flows/{flow}/downloads       | format=: start preparing an export (JSON: 202 + its progress; |
 |        |                                       | a form: 303 to the download's page)                           |
 | GET    | /console/downloads/{job}              | the download's page: progress, then the link (no script: it   |
 |        |                                       | refreshes itself while the export runs)                       |
 | GET    | /console/api/downloads/{job}          | its progress as JSON (downloads.js polls it)                  |
 | GET    | /console/downloads/{job}/file         | the finished file, streamed from disk; then it is removed     |
-| GET    | /console/api/flows/{name}/agreement   | the flow's agreement summary (a refresh starts when due)      |
+| GET    | /console/api/flows/{flow}/agreement   | the flow's agreement summary (a refresh starts when due)      |
 
 The flow page (the loops part) shows the buttons with the partial templates/_downloads.html: give it the
 context `panel(flow_name, summary)` returns (`download_flow`: the flow definition's name;
@@ -47,9 +47,9 @@ def panel(flow_name: str, summary: AgreementSummary | None) -> dict[str, Any]:
 
 
 def _flow_name(visit: ConsoleVisit) -> str:
-    name = str(visit.request.path_params["name"])
+    name = str(visit.request.path_params["flow"])
     if not _FLOW_NAME.fullmatch(name):
-        raise InvalidInput("That is not a flow definition name.", "name")
+        raise InvalidInput("That is not a flow definition name.", "flow")
     return name
 
 

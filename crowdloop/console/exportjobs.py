@@ -100,6 +100,7 @@ class ExportJob:
     error: str | None = None
     ended_at: datetime | None = None
     rows: int | None = None
+    bytes: int | None = None  # the file's size, once ready
     thread: threading.Thread | None = field(default=None, repr=False)
 
     @property
@@ -117,7 +118,7 @@ class ExportJob:
             "loops_total": max(self.loops_total, self.loops_done),
             "error": self.error,
             "file_name": self.format.file_name(self.flow_name),
-            "bytes": self.path.stat().st_size if ready and self.path.exists() else None,
+            "bytes": self.bytes if ready else None,
         }
 
 
@@ -129,7 +130,7 @@ class ExportJobs:
         self._lock = threading.Lock()
         self._jobs: dict[str, ExportJob] = {}
         self._closing = threading.Event()
-        shutil.rmtree(root, ignore_errors=True)  # what a previous process left: no job of ours names it
+        self._swept_leftovers = False
 
     def start(self, svc: Services, caller: Caller, flow_name: str, format_key: str) -> ExportJob:
         """A job making this export (the one running for the flow and format, if any)."""
@@ -139,6 +140,9 @@ class ExportJobs:
         progress = stats.progress(svc, caller, flow_name)
         self.sweep(svc.clock.now())
         with self._lock:
+            if not self._swept_leftovers:  # what a previous process left (before any job of ours started)
+                shutil.rmtree(self.root, ignore_errors=True)
+                self._swept_leftovers = True
             for job in self._jobs.values():
                 same = (job.account, job.region, job.flow_definition_id) == (
                     caller.account,
@@ -212,6 +216,7 @@ class ExportJobs:
         try:
             job.folder.mkdir(parents=True, exist_ok=True)
             job.rows = _write(svc, job, flow_arn, self._tick(job))
+            job.bytes = job.path.stat().st_size
             job.state = "ready"
         except Stopped:
             job.state, job.error = "failed", "The server is stopping."

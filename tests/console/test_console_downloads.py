@@ -20,7 +20,7 @@ from tests.console.kit import ORIGIN, ConsoleBrowser
 from tests.export.helpers import SEED, fill_store
 
 JSON = {"Accept": "application/json"}
-START = urls.fill(urls.CONSOLE_DOWNLOADS, name="fd-seed")
+START = urls.fill(urls.CONSOLE_DOWNLOADS, flow="fd-seed")
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def jobs(root_app: CrowdloopApp) -> exportjobs.ExportJobs:
 
 def _start(console: ConsoleBrowser, key: str, flow: str = "fd-seed") -> Any:
     return console.client.post(
-        urls.fill(urls.CONSOLE_DOWNLOADS, name=flow),
+        urls.fill(urls.CONSOLE_DOWNLOADS, flow=flow),
         data={"csrf_token": console.csrf, "format": key},
         headers={**JSON, "Origin": ORIGIN},
     )
@@ -175,3 +175,18 @@ def test_inputs_are_limited(jobs: exportjobs.ExportJobs, console: ConsoleBrowser
     assert console.get(urls.fill(urls.CONSOLE_DOWNLOAD_API, job="a" * 22), headers=JSON).status_code == 404
     assert console.get(urls.fill(urls.CONSOLE_DOWNLOAD_FILE, job="../etc")).status_code == 404
     assert not jobs._jobs
+
+
+def test_the_flow_pages_partial_offers_what_the_flow_can_make(root_app: CrowdloopApp) -> None:
+    """templates/_downloads.html as the flow page includes it (downloads.panel gives its context)."""
+    from crowdloop.console import downloads
+
+    console = root_app.console.state.console
+    html = console.jinja.get_template("_downloads.html").render(
+        csrf="token-1", asset=console.asset, **downloads.panel("fd-seed", None)
+    )
+    assert html.count('<form class="download-form" method="post"') == len(exportjobs.FORMATS)  # kind unknown: all
+    assert f'action="{START}"' in html and html.count('name="csrf_token" value="token-1"') == len(exportjobs.FORMATS)
+    assert '<script src="/console/static/downloads.js?v=' in html and "<script>" not in html
+    labels = exportjobs.formats_for("label")
+    assert [f.key for f in labels] == ["labels-jsonl", "report-html"]

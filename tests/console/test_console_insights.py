@@ -17,6 +17,7 @@ from crowdloop.clock import ManualClock
 from crowdloop.console import agreement
 from crowdloop.errors import NotFound
 from crowdloop.export.commands import report as report_command
+from crowdloop.loops import delete_human_loop
 from crowdloop.runtime import Services
 from tests.console.kit import ConsoleBrowser
 from tests.domain.loopsetup import CALLER
@@ -48,26 +49,60 @@ def _refresh(services: Services, flow: str = "fd-seed") -> insights.AgreementSum
     return summary
 
 
-def test_the_consoles_figures_are_crowdloop_reports(services: Services, tmp_path: Path) -> None:
-    workers = fill_store(services, SEED)
+def _rates(*values: float) -> dict[str, float]:
+    return {f"response_{i}_rating": v for i, v in enumerate(values, start=1)}
+
+
+RATINGS = [
+    Loop(
+        f"rated-{n}",
+        f"Rate answer set {n}.",
+        ["Short.", "Long and careful.", "Wrong."],
+        [("w1", _rates(60, 90, 10 + n)), ("w2", _rates(55, 80, 30)), ("w3", _rates(70 - n, 95, 5))],
+    )
+    for n in range(4)
+]
+LABELS = [
+    Loop(
+        f"labelled-{n}",
+        f"Is text {n} polite?",
+        ["Text."],
+        [("w1", {"polite": {"label": "yes"}}), ("w2", {"polite": {"label": "yes" if n % 2 else "no"}})],
+    )
+    for n in range(4)
+]
+
+
+@pytest.mark.parametrize(
+    ("loops", "kind", "level"),
+    [(SEED, "ranking", "ordinal"), (RATINGS, "rating", "interval"), (LABELS, "label", "nominal")],
+    ids=["ranking", "rating", "label"],
+)
+def test_the_consoles_figures_are_crowdloop_reports(
+    services: Services, tmp_path: Path, loops: list[Loop], kind: str, level: str
+) -> None:
+    task_count = len(loops[0].answers)
+    workers = fill_store(services, loops, task_count=task_count)
     assert _refresh(services) is None  # never computed: the view starts the computation and shows nothing yet
     summary = insights.cached(services, CALLER, "fd-seed")
     assert summary is not None and not summary.stale
     figures = _report(services, tmp_path, "fd-seed")["agreement"]
     assert isinstance(figures, dict)
-    assert summary.kind == "ranking" and summary.level == "ordinal"
+    assert (summary.kind, summary.level) == (kind, level)
     assert summary.alpha == figures["krippendorff_alpha"]["value"] and summary.alpha is not None
-    assert summary.kendall_w == figures["kendall_w_mean"] and summary.kendall_w is not None
-    assert summary.items == figures["items"] == 3
+    assert summary.kendall_w == figures.get("kendall_w_mean")
+    assert summary.items == figures["items"] == len(loops)
     assert set(summary.workers) == set(workers.values())
     for row in figures["workers"]:
         mine = summary.workers[row["worker"]]
         assert (mine.agreement, mine.position_bias, mine.items) == (
             row["agreement_with_others"],
-            row["first_shown_preferred"],
+            row.get("first_shown_preferred"),
             row["answers"],
         )
-    assert summary.note is not None and "could not be used" in summary.note  # the seed's broken answers
+    if kind == "ranking":
+        assert summary.kendall_w is not None
+        assert summary.note is not None and "could not be used" in summary.note  # the seed's broken answers
 
 
 def test_a_view_reads_the_cache_and_a_stale_one_is_refreshed_in_the_background(services: Services) -> None:
@@ -96,6 +131,12 @@ def test_a_view_reads_the_cache_and_a_stale_one_is_refreshed_in_the_background(s
     fresh = insights.cached(services, CALLER, "fd-seed")
     assert fresh is not None and not fresh.stale and fresh.items == 4 and fresh.answers_seen > first.answers_seen
     assert _refresh(services) == fresh and refreshes.computations == 2
+
+    delete_human_loop(services, CALLER, EXTRA[0].name)  # fewer answers than seen: stale too
+    services.clock.advance(services.settings.console_agreement_interval_seconds)
+    assert _refresh(services) == dataclasses.replace(fresh, stale=True) and refreshes.computations == 3
+    after = insights.cached(services, CALLER, "fd-seed")
+    assert after is not None and not after.stale and after.items == 3 and after.alpha == first.alpha
 
 
 def _add_answers(services: Services) -> None:
@@ -127,7 +168,7 @@ def test_the_agreement_endpoint_reads_the_cache_and_never_computes_in_the_reques
 ) -> None:
     fill_store(services, SEED)
     refreshes = agreement.refreshes(root_app.services)  # the server's (the app has Services of its own)
-    url = urls.fill(urls.CONSOLE_AGREEMENT_API, name="fd-seed")
+    url = urls.fill(urls.CONSOLE_AGREEMENT_API, flow="fd-seed")
     first = console.get(url)
     assert first.status_code == 200 and first.json() == {"computed": False}
     assert refreshes.wait() and refreshes.computations == 1
@@ -144,9 +185,9 @@ def test_the_agreement_endpoint_reads_the_cache_and_never_computes_in_the_reques
     )
     assert {w["worker_id"] for w in body["workers"]} == set(stored.workers)
 
-    assert console.get(urls.fill(urls.CONSOLE_AGREEMENT_API, name="fd-none")).status_code == 404
-    assert console.get(urls.fill(urls.CONSOLE_AGREEMENT_API, name="Bad_Name")).status_code == 400
-    assert console.get(urls.fill(urls.CONSOLE_AGREEMENT_API, name="x" * 64)).status_code == 400
+    assert console.get(urls.fill(urls.CONSOLE_AGREEMENT_API, flow="fd-none")).status_code == 404
+    assert console.get(urls.fill(urls.CONSOLE_AGREEMENT_API, flow="Bad_Name")).status_code == 400
+    assert console.get(urls.fill(urls.CONSOLE_AGREEMENT_API, flow="x" * 64)).status_code == 400
     stranger = open_console()
     assert stranger.get(url).status_code == 401  # an /api/ path answers JSON: no redirect
     assert refreshes.computations == 1
