@@ -8,7 +8,10 @@ the writers after sending what is due.
 
 Every request body is limited here, by route (crowdloop.bodylimit): the AWS APIs wire.MAX_BODY_BYTES,
 the portal web.MAX_BODY_BYTES (its anonymous routes and signed-in ones without a live session stop at
-web.ANONYMOUS_BODY_BYTES), /_crowdloop/ ANONYMOUS_BODY_BYTES (none of them reads a body)."""
+web.ANONYMOUS_BODY_BYTES), /_crowdloop/ and /metrics ANONYMOUS_BODY_BYTES (none of them reads a body).
+
+With metrics_token set, /metrics answers the Prometheus metrics (crowdloop.metrics_http) and every request
+passes through the request counter (CountRequests) on its way to the part dispatch chose."""
 
 from __future__ import annotations
 
@@ -29,6 +32,8 @@ from crowdloop.config import Settings
 from crowdloop.errors import CrowdloopError, Unavailable
 from crowdloop.keyfiles import load_key
 from crowdloop.liquid.threads import RenderThreads
+from crowdloop.metrics import Metrics
+from crowdloop.metrics_http import CountRequests, MetricsEndpoint
 from crowdloop.portal.app import create_portal
 from crowdloop.portal.web import ANONYMOUS_BODY_BYTES
 from crowdloop.portal.web import MAX_BODY_BYTES as PORTAL_MAX_BODY_BYTES
@@ -61,13 +66,20 @@ class CrowdloopApp:
         self.outbox = outbox.OutboxWriters(
             services, [output.KIND], poll_seconds=services.settings.reaper_interval_seconds
         )
-        services = dataclasses.replace(services, outbox=self.outbox)
+        metrics = Metrics() if services.settings.metrics_token else None  # none: nothing is measured
+        services = dataclasses.replace(services, outbox=self.outbox, metrics=metrics)
         self.services = services
         render_threads = RenderThreads()  # one limit for every render, API and portal
         self.aws = AwsApi(services, render_threads=render_threads)
         self.portal = create_portal(services, render_threads=render_threads)
         self._reaper: asyncio.Task[None] | None = None
         self._frame_host = dispatch.frame_host(services.settings.task_frame_origin)
+        self._metrics: MetricsEndpoint | None = None
+        self._handle: Callable[[Scope, Receive, Send], Awaitable[None]] = self._dispatch
+        if metrics is not None:
+            metrics.watch_store(services, [output.KIND.name])
+            self._metrics = MetricsEndpoint(services, metrics)
+            self._handle = CountRequests(self._dispatch, metrics)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -75,19 +87,25 @@ class CrowdloopApp:
             return
         if scope["type"] != "http":
             return
-        scope[dispatch.DESTINATION] = destination = dispatch.destination(scope, self._frame_host)
+        scope[dispatch.DESTINATION] = dispatch.destination(scope, self._frame_host)
+        await self._handle(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        destination = scope[dispatch.DESTINATION]
         if destination == dispatch.REFUSED:
             # the task frame's origin (task_frame_origin) serves frames and what they load, nothing else
             await _reply(send, 404, b"Not found.", b"text/plain")
             return
-        if destination == dispatch.INTERNAL:
-            route, limit = self._internal_or_error, ANONYMOUS_BODY_BYTES  # these routes read no body at all
+        metrics = self._metrics if destination == dispatch.METRICS else None
+        route: Callable[[Scope, Receive, Send], Awaitable[None]]
+        if destination == dispatch.INTERNAL or metrics is not None:
+            route, limit = metrics or self._internal_or_error, ANONYMOUS_BODY_BYTES  # these read no body at all
             if (bodylimit.declared_length(scope) or 0) > limit:  # so refuse a large one here, up front
                 await _reply(send, 413, f"The request body is larger than {limit} bytes.".encode(), b"text/plain")
                 return
         elif destination in dispatch.AWS_APIS:
             route, limit = self.aws, wire.MAX_BODY_BYTES
-        else:
+        else:  # the portal (and /metrics when metrics_token is not set: the portal's 404 page)
             route, limit = self.portal, PORTAL_MAX_BODY_BYTES  # anonymous routes stop at far less (web.py)
         started = False
 

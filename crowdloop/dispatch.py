@@ -12,7 +12,8 @@ The rules, in order:
   5. path `/human-loops` or `/human-loops/...`                                       -> A2I
   6. any other request signed for `sagemaker`                                        -> SAGEMAKER (`/`) or A2I
   7. `POST /` with a form body, or `?Action=GetCallerIdentity`                       -> STS
-  8. everything else                                                                 -> PORTAL
+  8. path /metrics (answered 404 by the portal when metrics_token is not set)         -> METRICS
+  9. everything else                                                                 -> PORTAL
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from crowdloop import urls
 from crowdloop.aws.sigv4 import credential_service
 
 DESTINATION = "crowdloop.destination"  # the ASGI scope key holding the decision
+OPERATION = "crowdloop.operation"  # the AWS operation the API found for the request (for the metrics)
 
 SAGEMAKER = "sagemaker"
 A2I = "sagemaker-a2i-runtime"
@@ -33,6 +35,7 @@ S3 = "s3"
 STS = "sts"
 AWS_APIS = frozenset({SAGEMAKER, A2I, S3, STS})
 INTERNAL = "internal"
+METRICS = "metrics"
 PORTAL = "portal"
 REFUSED = "refused"
 
@@ -56,7 +59,7 @@ def destination(scope: MutableMapping[str, Any], frame_host: bytes = b"") -> str
         return REFUSED
     if path.startswith(urls.INTERNAL_PREFIX):
         return INTERNAL
-    return aws_api(scope) or PORTAL
+    return aws_api(scope) or (METRICS if path == urls.METRICS else PORTAL)
 
 
 def aws_api(scope: MutableMapping[str, Any]) -> str | None:

@@ -49,6 +49,9 @@ TEMPLATE = TEMPLATES_PREFIX + "{sha256}"
 BLOBS_PREFIX = INTERNAL_PREFIX + "blobs/"  # + bucket/key?expires=&signature=
 BLOB = BLOBS_PREFIX + "{bucket}/{key:path}"
 
+# --- the Prometheus metrics (crowdloop.metrics_http; only when metrics_token is set) ----------------------
+METRICS = "/metrics"
+
 # --- the A2I runtime's restJson1 paths (the rest of its routes come from botocore's model) -------------
 HUMAN_LOOPS = "/human-loops"
 
