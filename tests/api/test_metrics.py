@@ -115,6 +115,25 @@ def test_metrics_not_on_the_task_frame_host(services: Services) -> None:
     app.aws.close()
 
 
+def test_each_app_has_its_own_registry(services: Services) -> None:
+    apps = [_app(services, metrics_token=Secret(TOKEN)) for _ in range(2)]  # no "duplicated timeseries"
+    clients = [TestClient(app, base_url=ORIGIN) for app in apps]
+    try:
+        for _ in range(3):
+            clients[0].get(urls.SIGNIN)
+        counts = [
+            Scrape(client.get(urls.METRICS, headers=BEARER).text).value(
+                "crowdloop_http_requests_total", destination="portal", route=urls.SIGNIN, method="GET", status="200"
+            )
+            for client in clients
+        ]
+        assert counts == [3, None]
+    finally:
+        for client, app in zip(clients, apps, strict=True):
+            client.close()
+            app.aws.close()
+
+
 def test_secret_masks_the_token(services: Services) -> None:
     settings = dataclasses.replace(services.settings, metrics_token=Secret(TOKEN))
     assert TOKEN not in repr(settings) and TOKEN not in str(settings.masked())
