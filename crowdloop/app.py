@@ -8,8 +8,11 @@ the writers after sending what is due.
 
 Every request body is limited here, by route (crowdloop.bodylimit): the AWS APIs wire.MAX_BODY_BYTES,
 the portal web.MAX_BODY_BYTES and the console console.web.MAX_BODY_BYTES (their anonymous routes and
-signed-in ones without a live session stop at their ANONYMOUS_BODY_BYTES), /_crowdloop/
-ANONYMOUS_BODY_BYTES (none of them reads a body)."""
+signed-in ones without a live session stop at their ANONYMOUS_BODY_BYTES), /_crowdloop/ and /metrics
+ANONYMOUS_BODY_BYTES (none of them reads a body).
+
+With metrics_token set, /metrics answers the Prometheus metrics (crowdloop.metrics_http) and every request
+passes through the request counter (CountRequests) on its way to the part dispatch chose."""
 
 from __future__ import annotations
 
@@ -34,6 +37,8 @@ from crowdloop.console.web import MAX_BODY_BYTES as CONSOLE_MAX_BODY_BYTES
 from crowdloop.errors import CrowdloopError, Unavailable
 from crowdloop.keyfiles import load_key
 from crowdloop.liquid.threads import RenderThreads
+from crowdloop.metrics import Metrics
+from crowdloop.metrics_http import CountRequests, MetricsEndpoint
 from crowdloop.portal.app import create_portal
 from crowdloop.portal.web import ANONYMOUS_BODY_BYTES
 from crowdloop.portal.web import MAX_BODY_BYTES as PORTAL_MAX_BODY_BYTES
@@ -66,7 +71,8 @@ class CrowdloopApp:
         self.outbox = outbox.OutboxWriters(
             services, [output.KIND], poll_seconds=services.settings.reaper_interval_seconds
         )
-        services = dataclasses.replace(services, outbox=self.outbox)
+        metrics = Metrics() if services.settings.metrics_token else None  # none: nothing is measured
+        services = dataclasses.replace(services, outbox=self.outbox, metrics=metrics)
         self.services = services
         render_threads = RenderThreads()  # one limit for every render, API and portal
         self.aws = AwsApi(services, render_threads=render_threads)
@@ -74,6 +80,12 @@ class CrowdloopApp:
         self.console = create_console(services)
         self._reaper: asyncio.Task[None] | None = None
         self._frame_host = dispatch.frame_host(services.settings.task_frame_origin)
+        self._metrics: MetricsEndpoint | None = None
+        self._handle: Callable[[Scope, Receive, Send], Awaitable[None]] = self._dispatch
+        if metrics is not None:
+            metrics.watch_store(services, [output.KIND.name])
+            self._metrics = MetricsEndpoint(services, metrics)
+            self._handle = CountRequests(self._dispatch, metrics)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -81,13 +93,19 @@ class CrowdloopApp:
             return
         if scope["type"] != "http":
             return
-        scope[dispatch.DESTINATION] = destination = dispatch.destination(scope, self._frame_host)
+        scope[dispatch.DESTINATION] = dispatch.destination(scope, self._frame_host)
+        await self._handle(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        destination = scope[dispatch.DESTINATION]
         if destination == dispatch.REFUSED:
             # the task frame's origin (task_frame_origin) serves frames and what they load, nothing else
             await _reply(send, 404, b"Not found.", b"text/plain")
             return
-        if destination == dispatch.INTERNAL:
-            route, limit = self._internal_or_error, ANONYMOUS_BODY_BYTES  # these routes read no body at all
+        metrics = self._metrics if destination == dispatch.METRICS else None
+        route: Callable[[Scope, Receive, Send], Awaitable[None]]
+        if destination == dispatch.INTERNAL or metrics is not None:
+            route, limit = metrics or self._internal_or_error, ANONYMOUS_BODY_BYTES  # these read no body at all
             if (bodylimit.declared_length(scope) or 0) > limit:  # so refuse a large one here, up front
                 await _reply(send, 413, f"The request body is larger than {limit} bytes.".encode(), b"text/plain")
                 return
@@ -95,7 +113,7 @@ class CrowdloopApp:
             route, limit = self.aws, wire.MAX_BODY_BYTES
         elif destination == dispatch.CONSOLE:
             route, limit = self.console, CONSOLE_MAX_BODY_BYTES  # anonymous routes stop at far less (web.py)
-        else:
+        else:  # the portal (and /metrics when metrics_token is not set: the portal's 404 page)
             route, limit = self.portal, PORTAL_MAX_BODY_BYTES  # anonymous routes stop at far less (web.py)
         started = False
 

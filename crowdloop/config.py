@@ -125,6 +125,11 @@ class Settings:
         "background, when answers arrived since the last one).",
     )
     log_level: str = _setting("info", "Log level: debug, info, warning, error.")
+    metrics_token: Secret = _setting(  # noqa: RUF009 (as above)
+        "",
+        "Bearer token of GET /metrics (Prometheus text format, docs/metrics.md): scrapers send "
+        "`Authorization: Bearer <token>`. Empty: no /metrics at all (404) and nothing is measured.",
+    )
     cdn_cache: str = _setting(
         "",
         "Folder where the CDN libraries templates load (crowdloop.cdnlibs) are kept once fetched with "

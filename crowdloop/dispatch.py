@@ -12,8 +12,9 @@ The rules, in order:
   5. path `/human-loops` or `/human-loops/...`                                       -> A2I
   6. any other request signed for `sagemaker`                                        -> SAGEMAKER (`/`) or A2I
   7. `POST /` with a form body, or `?Action=GetCallerIdentity`                       -> STS
-  8. a path /console or under /console/                                             -> CONSOLE
-  9. everything else                                                                 -> PORTAL
+  8. path /metrics (answered 404 by the portal when metrics_token is not set)         -> METRICS
+  9. a path /console or under /console/                                             -> CONSOLE
+  10. everything else                                                                -> PORTAL
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from crowdloop import urls
 from crowdloop.aws.sigv4 import credential_service
 
 DESTINATION = "crowdloop.destination"  # the ASGI scope key holding the decision
+OPERATION = "crowdloop.operation"  # the AWS operation the API found for the request (for the metrics)
 
 SAGEMAKER = "sagemaker"
 A2I = "sagemaker-a2i-runtime"
@@ -34,6 +36,7 @@ S3 = "s3"
 STS = "sts"
 AWS_APIS = frozenset({SAGEMAKER, A2I, S3, STS})
 INTERNAL = "internal"
+METRICS = "metrics"
 PORTAL = "portal"
 CONSOLE = "console"
 REFUSED = "refused"
@@ -58,6 +61,8 @@ def destination(scope: MutableMapping[str, Any], frame_host: bytes = b"") -> str
         return REFUSED
     if path.startswith(urls.INTERNAL_PREFIX):
         return INTERNAL
+    if path == urls.METRICS:
+        return aws_api(scope) or METRICS
     return aws_api(scope) or (CONSOLE if urls.is_console(path) else PORTAL)
 
 

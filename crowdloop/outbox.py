@@ -3,6 +3,7 @@ row of the `outbox` table in the same transaction as the change it reports, and 
 writer per kind of message.
 
     mark_due(conn, kind, key, now)   in the unit of work that makes the message due (one row per key)
+    backlog(svc)                     what is waiting, by kind (the metrics' writer lag)
     notify(svc, kind)                after that commit: wake the kind's writer
     drain(svc, kind)                 one pass of a writer: claim due rows, send each, mark done / retry later
     OutboxWriters                    the server's writer threads, one per kind, started and stopped with
@@ -214,6 +215,24 @@ def _until(now: datetime) -> datetime:
 def due_count(conn: Connection, kind: str) -> int:
     """How many messages of `kind` are waiting (claimed or not)."""
     return int(conn.execute(sa.select(sa.func.count()).where(outbox.c.kind == kind)).scalar_one())
+
+
+@dataclass(frozen=True)
+class Backlog:
+    kind: str
+    pending: int  # messages waiting (claimed or not)
+    oldest_due_at: datetime  # since when the oldest of them is due
+
+
+def backlog(svc: Services) -> list[Backlog]:
+    """The messages waiting, by kind (kinds with none are left out): one grouped read of the outbox, whose
+    rows are deleted once sent, so its cost follows the backlog, not the store."""
+    o = outbox
+    with svc.store.read() as conn:
+        rows = conn.execute(
+            sa.select(o.c.kind, sa.func.count(), sa.func.min(o.c.due_at)).group_by(o.c.kind).order_by(o.c.kind)
+        ).all()
+    return [Backlog(str(kind), int(count), due_at) for kind, count, due_at in rows]
 
 
 class KindWriter:

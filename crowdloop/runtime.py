@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from crowdloop.blobs import BlobStore
     from crowdloop.clock import Clock
     from crowdloop.config import Settings
+    from crowdloop.metrics import Metrics
     from crowdloop.store import Store
 
 
@@ -33,6 +34,7 @@ class Services:
     clock: Clock
     blobs: BlobStore
     outbox: Outbox | None = None  # None: messages (output.json) are sent in the thread that made them due
+    metrics: Metrics | None = None  # the server's Prometheus metrics (crowdloop.metrics); None: not measured
     # Signs NextToken values (crowdloop.paging). build_services passes the data directory's key so tokens
     # survive restarts and are shared by every process; Services built without one (tests) get a fresh key.
     paging_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)

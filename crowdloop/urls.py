@@ -84,6 +84,9 @@ CONSOLE_DOWNLOAD_API = CONSOLE + "/api/downloads/{job}"  # its progress as JSON 
 CONSOLE_DOWNLOAD_FILE = CONSOLE + "/downloads/{job}/file"  # the finished file
 CONSOLE_AGREEMENT_API = CONSOLE + "/api/flows/{flow}/agreement"  # the flow's agreement summary as JSON
 
+# --- the Prometheus metrics (crowdloop.metrics_http; only when metrics_token is set) ----------------------
+METRICS = "/metrics"
+
 # --- the A2I runtime's restJson1 paths (the rest of its routes come from botocore's model) -------------
 HUMAN_LOOPS = "/human-loops"
 

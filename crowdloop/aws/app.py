@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -83,9 +84,15 @@ class AwsApi:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
     async def _run_operation(self, operation: str, fn: Callable[[], T]) -> T:
-        if operation in RENDERING_OPERATIONS:
-            return await self._render_threads.run(fn)
-        return await self._run(fn)
+        """Run an operation's handler where it belongs; its time is observed when metrics are on."""
+        started = time.perf_counter()
+        try:
+            if operation in RENDERING_OPERATIONS:
+                return await self._render_threads.run(fn)
+            return await self._run(fn)
+        finally:
+            if self.services.metrics is not None:
+                self.services.metrics.observe_operation(operation, time.perf_counter() - started)
 
     async def __call__(self, scope: wire.Scope, receive: wire.Receive, send: wire.Send) -> None:
         if scope["type"] == "lifespan":
@@ -131,6 +138,7 @@ class AwsApi:
                 raise WireError(
                     "UnknownOperationException", 400, f"Operation {request.header('x-amz-target')!r} is not supported."
                 )
+            scope[dispatch.OPERATION] = operation  # a known operation: the metrics' route label
             params = validation.validate(SAGEMAKER, operation, _json_object(request.body))
             result = await self._run_operation(operation, lambda: handler(self.services, caller, params))
             body = wire.sagemaker_json(result)
@@ -154,11 +162,12 @@ class AwsApi:
             if matched is None or handler is None:
                 raise WireError("UnknownOperationException", 404, f"No operation for {request.method} {request.path}.")
             route, labels = matched
+            scope[dispatch.OPERATION] = route.operation
             params = _json_object(request.body) if route.method == "POST" else {}
             params.update(labels)
             route.add_query(request.query_pairs(), params)
             params = validation.validate(A2I, route.operation, params)
-            result = await self._run(lambda: handler(self.services, caller, params))
+            result = await self._run_operation(route.operation, lambda: handler(self.services, caller, params))
             body = wire.a2i_json(result)
         except Exception as exc:
             status, headers, error_body = a2i_error(exc, request_id)

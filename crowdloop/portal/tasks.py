@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse, Response
 
 from crowdloop import queue, urls
 from crowdloop.errors import NotFound
+from crowdloop.metrics import timed
 from crowdloop.portal.errors import OutsideNetwork, PortalError, frame_link_expired
 from crowdloop.portal.taskui import FRAME_SANDBOX
 from crowdloop.portal.web import Portal, Visit, client_address, request_origin
@@ -28,7 +29,8 @@ def start(visit: Visit) -> Response:
     """Start working on a job: the worker's held task of that job, else the next one, else "no tasks"."""
     flow_definition_id = int(visit.request.path_params["job"])
     visit.check_network(flow_definition_id)
-    lease = queue.claim(visit.svc, visit.worker_pk, flow_definition_id)
+    with timed(visit.svc.metrics, "claim"):
+        lease = queue.claim(visit.svc, visit.worker_pk, flow_definition_id)
     if lease is not None:
         visit.portal.handoff.put(lease, visit.svc.clock.now())
         return visit.redirect(urls.task(lease.assignment_id))
@@ -97,8 +99,10 @@ def submit(visit: Visit) -> Response:
     visit.check_network(flow_definition_id)
     spent = clamp_time_spent(visit.data.get("timeSpentInSeconds"), accepted_at, visit.svc.clock.now())
     visit.portal.handoff.discard(assignment_id)
-    queue.submit(visit.svc, assignment_id, visit.worker_pk, answer, spent)
-    following = queue.claim(visit.svc, visit.worker_pk, flow_definition_id)
+    with timed(visit.svc.metrics, "submit"):
+        queue.submit(visit.svc, assignment_id, visit.worker_pk, answer, spent)
+    with timed(visit.svc.metrics, "claim"):
+        following = queue.claim(visit.svc, visit.worker_pk, flow_definition_id)
     if following is None:
         return visit.json({"next": urls.job_empty(flow_definition_id)})
     visit.portal.handoff.put(following, visit.svc.clock.now())

@@ -29,6 +29,13 @@ def _scope(method: str, path: str, host: bytes = b"portal.test", **headers: str)
         (_scope("POST", "/_crowdloop/noop", x_amz_target="SageMaker.ListWorkteams"), dispatch.INTERNAL),
         (_scope("POST", "/", x_amz_target="SageMaker.ListWorkteams"), dispatch.SAGEMAKER),
         (_scope("GET", "/human-loops"), dispatch.A2I),
+        (_scope("GET", "/metrics"), dispatch.METRICS),
+        (_scope("GET", "/metrics/x"), dispatch.PORTAL),
+        (  # a bucket named "metrics": still the S3 API
+            _scope("GET", "/metrics", authorization="AWS4-HMAC-SHA256 Credential=AK/20240101/eu/s3/aws4_request"),
+            dispatch.S3,
+        ),
+        (_scope("GET", "/metrics", FRAMES), dispatch.REFUSED),
         # the frame's host name: frames and what they load, nothing else
         (_scope("GET", "/tasks/3/frame", FRAMES), dispatch.PORTAL),
         (_scope("GET", "/static/portal.css", FRAMES), dispatch.PORTAL),

@@ -29,7 +29,8 @@ ROOT = Path(crowdloop.__file__).parent
 
 # Edge modules: they take requests or commands and call domain functions. http_protocol is the server's
 # uvicorn protocol; gallery and preview are CLI tools that render templates with the portal's elements.
-# dispatch decides which part (AWS API, S3, STS, portal) answers a request: part of the root app.
+# dispatch decides which part (AWS API, S3, STS, portal) answers a request: part of the root app, like
+# metrics_http (GET /metrics and the request counter).
 EDGES = (
     "portal",
     "console",
@@ -38,6 +39,7 @@ EDGES = (
     "cli",
     "app",
     "dispatch",
+    "metrics_http",
     "__main__",
     "http_protocol",
     "gallery",

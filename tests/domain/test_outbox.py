@@ -207,3 +207,19 @@ def test_a_close_during_the_linger_is_not_lost(services: Services) -> None:
     threading.Event().wait(0.1)
     writer.close(timeout_seconds=10)
     assert not [t for t in threading.enumerate() if t.name == "crowdloop-outbox-output"]
+
+
+def test_backlog_counts_waiting_messages_by_kind(services: Services) -> None:
+    clock = services.clock
+    assert isinstance(clock, ManualClock)
+    assert outbox.backlog(services) == []
+    first = clock.now()
+    with services.store.write() as conn:
+        outbox.mark_due(conn, "events", "a", first)
+        outbox.mark_due(conn, "output", "1", first + timedelta(seconds=5))
+        outbox.mark_due(conn, "output", "2", first - timedelta(seconds=30))
+        outbox.mark_due(conn, "output", "2", first)  # the same message again: still one row, still as old
+    assert outbox.backlog(services) == [
+        outbox.Backlog("events", 1, first),
+        outbox.Backlog("output", 2, first - timedelta(seconds=30)),
+    ]
