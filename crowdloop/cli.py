@@ -443,6 +443,59 @@ def workers_leave(email: str, groups: tuple[str, ...], **options: Any) -> None:
     click.echo(f"{worker.email} groups: {', '.join(worker.groups) or '-'}")
 
 
+@main.group()
+def teams() -> None:
+    """Work teams: which worker groups work on the flow definitions that name a team."""
+
+
+_TEAM_SETTINGS = (*_STORE_SETTINGS, "account_id", "region")
+
+
+def _caller(services: Any) -> Any:
+    from crowdloop.runtime import Caller
+
+    return Caller(services.settings.account_id, services.settings.region)
+
+
+@teams.command("create")
+@click.argument("name")
+@click.option("--group", "groups", multiple=True, required=True, help="Worker group the team selects (repeatable).")
+@click.option("--description", default=None, help="One line shown to requesters (default: the team's groups).")
+@_setting_options(_TEAM_SETTINGS)
+def teams_create(name: str, groups: tuple[str, ...], description: str | None, **options: Any) -> None:
+    """Create a work team selecting the workers of each group G, as CreateWorkteam does."""
+    from crowdloop import teams as team_service
+
+    services = _services(options)
+    text = description if description is not None else "Workers of " + ", ".join(groups)
+    team = _run(lambda: team_service.create_team(services, _caller(services), name, groups, text))
+    click.echo(f"created {team.name} (groups: {', '.join(team.groups)})")
+    click.echo(team.arn)
+
+
+@teams.command("list")
+@_setting_options(_TEAM_SETTINGS)
+def teams_list(**options: Any) -> None:
+    """List work teams: name, groups, description, ARN."""
+    from crowdloop import teams as team_service
+
+    services = _services(options)
+    for team in _run(lambda: team_service.list_teams(services, _caller(services))):
+        click.echo(f"{team.name}\t{','.join(team.groups)}\t{team.description}\t{team.arn}")
+
+
+@teams.command("delete")
+@click.argument("name")
+@_setting_options(_TEAM_SETTINGS)
+def teams_delete(name: str, **options: Any) -> None:
+    """Delete a work team, as DeleteWorkteam does: the tasks its workers hold are withdrawn at once."""
+    from crowdloop import teams as team_service
+
+    services = _services(options)
+    _run(lambda: team_service.delete_team(services, _caller(services), name))
+    click.echo(f"deleted {name}")
+
+
 def _run(call: Callable[[], Any]) -> Any:
     from crowdloop.errors import CrowdloopError
 
