@@ -1,5 +1,5 @@
 """The root ASGI application: one port serving the AWS APIs (SageMaker, A2I runtime, S3, STS), a few
-crowdloop endpoints under /_crowdloop/, and the worker portal.
+crowdloop endpoints under /_crowdloop/, the worker portal and the requester console (/console).
 
 Its lifespan owns the background work: nothing runs and nothing is written before startup (create_app
 only builds objects). Startup starts the store's checkpointer, the outbox writers (whose first pass
@@ -7,8 +7,9 @@ writes whatever an earlier process left due) and the reaper task; shutdown stops
 the writers after sending what is due.
 
 Every request body is limited here, by route (crowdloop.bodylimit): the AWS APIs wire.MAX_BODY_BYTES,
-the portal web.MAX_BODY_BYTES (its anonymous routes and signed-in ones without a live session stop at
-web.ANONYMOUS_BODY_BYTES), /_crowdloop/ ANONYMOUS_BODY_BYTES (none of them reads a body)."""
+the portal web.MAX_BODY_BYTES and the console console.web.MAX_BODY_BYTES (their anonymous routes and
+signed-in ones without a live session stop at their ANONYMOUS_BODY_BYTES), /_crowdloop/
+ANONYMOUS_BODY_BYTES (none of them reads a body)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from crowdloop.aws.app import AwsApi
 from crowdloop.blobs import LocalBlobStore, blob_store_for
 from crowdloop.clock import Clock, SystemClock
 from crowdloop.config import Settings
+from crowdloop.console.app import create_console
+from crowdloop.console.web import MAX_BODY_BYTES as CONSOLE_MAX_BODY_BYTES
 from crowdloop.errors import CrowdloopError, Unavailable
 from crowdloop.keyfiles import load_key
 from crowdloop.liquid.threads import RenderThreads
@@ -66,6 +69,7 @@ class CrowdloopApp:
         render_threads = RenderThreads()  # one limit for every render, API and portal
         self.aws = AwsApi(services, render_threads=render_threads)
         self.portal = create_portal(services, render_threads=render_threads)
+        self.console = create_console(services)
         self._reaper: asyncio.Task[None] | None = None
         self._frame_host = dispatch.frame_host(services.settings.task_frame_origin)
 
@@ -87,6 +91,8 @@ class CrowdloopApp:
                 return
         elif destination in dispatch.AWS_APIS:
             route, limit = self.aws, wire.MAX_BODY_BYTES
+        elif destination == dispatch.CONSOLE:
+            route, limit = self.console, CONSOLE_MAX_BODY_BYTES  # anonymous routes stop at far less (web.py)
         else:
             route, limit = self.portal, PORTAL_MAX_BODY_BYTES  # anonymous routes stop at far less (web.py)
         started = False

@@ -133,6 +133,7 @@ def _print_welcome(settings: Settings, services: Any) -> None:
     key, created = ensure_admin_key(services.store, SystemClock(), settings.account_id)
     click.echo(f"crowdloop {__version__} serving on {settings.endpoint_url}  (data: {settings.data_path})")
     click.echo(f"Worker portal: {settings.portal_url}/")
+    click.echo(f"console: {_console_url(services, key.access_key_id)}")
     demo = _ensure_demo_worker(settings, services)
     if demo:
         email, password, file = demo
@@ -323,6 +324,36 @@ def keys_delete(access_key_id: str, **options: Any) -> None:
     if not delete_key(_services(options).store, access_key_id):
         raise click.ClickException(f"No access key {access_key_id}.")
     click.echo(f"deleted {access_key_id}; running servers refuse it within {KEY_CACHE_SECONDS:g} seconds")
+
+
+@main.command("console-link")
+@click.option("--key", "access_key_id", default=None, help="The access key to sign in with [default: the admin key].")
+@_setting_options((*_STORE_SETTINGS, *_ADDRESS_SETTINGS, "account_id"))
+def console_link(access_key_id: str | None, **options: Any) -> None:
+    """Print a one-time sign-in link to the requester console (valid 24 hours, works once).
+
+    The link's address is the one the last `crowdloop serve` on this store announced, unless one is given
+    here (--public-host, --public-scheme, --host, --port or their CROWDLOOP_* variables)."""
+    from crowdloop.keys import admin_key, get_key
+
+    services = _services(options, links=True)
+    key = (
+        get_key(services.store, access_key_id)
+        if access_key_id
+        else admin_key(services.store, services.settings.account_id)
+    )
+    if key is None:
+        raise click.ClickException(
+            f"No access key {access_key_id}." if access_key_id else "No access key yet: run `crowdloop serve` first."
+        )
+    click.echo(_console_url(services, key.access_key_id))
+
+
+def _console_url(services: Any, access_key_id: str) -> str:
+    from crowdloop.consoleauth import create_link
+    from crowdloop.urls import PublicUrls
+
+    return PublicUrls.of(services.settings).console_link(create_link(services, access_key_id))
 
 
 @main.group()

@@ -12,7 +12,8 @@ The rules, in order:
   5. path `/human-loops` or `/human-loops/...`                                       -> A2I
   6. any other request signed for `sagemaker`                                        -> SAGEMAKER (`/`) or A2I
   7. `POST /` with a form body, or `?Action=GetCallerIdentity`                       -> STS
-  8. everything else                                                                 -> PORTAL
+  8. a path /console or under /console/                                             -> CONSOLE
+  9. everything else                                                                 -> PORTAL
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ STS = "sts"
 AWS_APIS = frozenset({SAGEMAKER, A2I, S3, STS})
 INTERNAL = "internal"
 PORTAL = "portal"
+CONSOLE = "console"
 REFUSED = "refused"
 
 SIGNING_NAME = "sagemaker"  # both SageMaker and the A2I runtime sign as "sagemaker"
@@ -56,7 +58,7 @@ def destination(scope: MutableMapping[str, Any], frame_host: bytes = b"") -> str
         return REFUSED
     if path.startswith(urls.INTERNAL_PREFIX):
         return INTERNAL
-    return aws_api(scope) or PORTAL
+    return aws_api(scope) or (CONSOLE if urls.is_console(path) else PORTAL)
 
 
 def aws_api(scope: MutableMapping[str, Any]) -> str | None:

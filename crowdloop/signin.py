@@ -62,6 +62,22 @@ def sign_in(svc: Services, email: str, password: str, ip: str) -> SignInResult:
     return SignInResult(Outcome.SIGNED_IN, worker_pk=found.worker_pk)
 
 
+def retry_after(svc: Services, subjects: tuple[str, str]) -> int:
+    """Seconds until `subjects` (an account's subject, then "ip:<address>") may try again; 0: now. The same
+    limits as the portal's sign-in (the console signs in with access keys through it: crowdloop.consoleauth)."""
+    return _retry_after(svc, subjects)
+
+
+def record_failure(svc: Services, subjects: tuple[str, str]) -> None:
+    _record_failure(svc, subjects)
+
+
+def clear_failures(svc: Services, subject: str) -> None:
+    """A successful sign-in clears the account's failures (not the address's)."""
+    with svc.store.write() as conn:
+        conn.execute(sign_in_failures.delete().where(sign_in_failures.c.subject == subject))
+
+
 def _retry_after(svc: Services, subjects: tuple[str, str]) -> int:
     f = sign_in_failures
     with svc.store.read() as conn:

@@ -49,6 +49,23 @@ TEMPLATE = TEMPLATES_PREFIX + "{sha256}"
 BLOBS_PREFIX = INTERNAL_PREFIX + "blobs/"  # + bucket/key?expires=&signature=
 BLOB = BLOBS_PREFIX + "{bucket}/{key:path}"
 
+# --- the requester console (crowdloop.console.app) -----------------------------------------------------
+# Each part of the console declares its paths in a block of its own below core's.
+# console: core
+CONSOLE = "/console"
+CONSOLE_PREFIX = CONSOLE + "/"
+CONSOLE_SIGNIN = CONSOLE + "/signin"
+CONSOLE_SIGNOUT = CONSOLE + "/signout"
+CONSOLE_LINK = CONSOLE + "/link"  # ?token= (a one-time sign-in link)
+CONSOLE_OVERVIEW_API = CONSOLE + "/api/overview"
+CONSOLE_STATIC = CONSOLE + "/static/{name:path}"
+CONSOLE_STATIC_PREFIX = CONSOLE + "/static/"
+# the header's navigation targets (their pages belong to the people and loops parts)
+CONSOLE_WORKERS = CONSOLE + "/workers"
+CONSOLE_TEAMS = CONSOLE + "/teams"
+CONSOLE_TEMPLATES = CONSOLE + "/templates"
+CONSOLE_DOCS = "https://github.com/crowdloop/crowdloop/blob/main/docs/console.md"  # the empty state links here
+
 # --- the A2I runtime's restJson1 paths (the rest of its routes come from botocore's model) -------------
 HUMAN_LOOPS = "/human-loops"
 
@@ -142,6 +159,25 @@ def static(name: str, version: str) -> str:
     return f"{fill(STATIC, name=name)}?v={version}"
 
 
+# --- console paths --------------------------------------------------------------------------------------
+
+
+def is_console(path: str) -> bool:
+    """The console answers this path (crowdloop.dispatch)."""
+    return path == CONSOLE or path.startswith(CONSOLE_PREFIX)
+
+
+def console_signin(*, next_path: str | None = None) -> str:
+    """The console's sign-in page; next_path: the console page to go to after signing in."""
+    if next_path is not None and next_path != CONSOLE:
+        return f"{CONSOLE_SIGNIN}?next={quote(next_path, safe='/')}"
+    return CONSOLE_SIGNIN
+
+
+def console_static(name: str, version: str) -> str:
+    return f"{fill(CONSOLE_STATIC, name=name)}?v={version}"
+
+
 # --- absolute URLs that leave the server ----------------------------------------------------------------
 
 
@@ -166,6 +202,10 @@ class PublicUrls:
 
     def blob(self, bucket: str, key: str, expires: int, signature: str) -> str:
         return f"{self.base}{fill(BLOB, bucket=bucket, key=key)}?expires={expires}&signature={signature}"
+
+    def console_link(self, token: str) -> str:
+        """A one-time console sign-in link (crowdloop.consoleauth.create_link)."""
+        return f"{self.base}{CONSOLE_LINK}?token={quote(token, safe='')}"
 
     def oidc_callback(self) -> str:
         """The redirect URI to register at a workforce's identity provider."""

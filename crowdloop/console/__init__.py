@@ -1,0 +1,1 @@
+"""The requester console: server-rendered pages under /console (crowdloop.console.app)."""

@@ -1,0 +1,39 @@
+// crowdloop console: small plain JS, no bundler. Pages opt in through data- attributes.
+"use strict";
+
+/** The session's CSRF token (base.html's <meta name="csrf-token">), sent as X-CSRF-Token on POSTs. */
+function consoleCsrfToken() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.content : "";
+}
+
+/** fetch() for console JSON: same origin, the CSRF header on POSTs; resolves to the parsed JSON. */
+async function consoleFetch(url, options = {}) {
+  const headers = Object.assign({ Accept: "application/json" }, options.headers || {});
+  if ((options.method || "GET").toUpperCase() !== "GET") headers["X-CSRF-Token"] = consoleCsrfToken();
+  const response = await fetch(url, Object.assign({}, options, { headers, credentials: "same-origin" }));
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response.json();
+}
+
+/**
+ * Call `tick` every `seconds` while the tab is visible (paused while hidden, run at once when shown again).
+ * Returns a function that stops it.
+ */
+function consolePoll(tick, seconds) {
+  let timer = null;
+  let running = false;
+  const run = async () => {
+    if (running) return;
+    running = true;
+    try { await tick(); } catch (error) { console.warn(error); } finally { running = false; }
+  };
+  const start = () => { if (timer === null) timer = setInterval(run, seconds * 1000); };
+  const stop = () => { if (timer !== null) { clearInterval(timer); timer = null; } };
+  const onVisibility = () => { if (document.hidden) { stop(); } else { run(); start(); } };
+  document.addEventListener("visibilitychange", onVisibility);
+  if (!document.hidden) start();
+  return () => { stop(); document.removeEventListener("visibilitychange", onVisibility); };
+}
+
+window.crowdloopConsole = { csrfToken: consoleCsrfToken, fetchJson: consoleFetch, poll: consolePoll };
