@@ -65,6 +65,15 @@ CONSOLE_WORKERS = CONSOLE + "/workers"
 CONSOLE_TEAMS = CONSOLE + "/teams"
 CONSOLE_TEMPLATES = CONSOLE + "/templates"
 CONSOLE_DOCS = "https://github.com/crowdloop/crowdloop/blob/main/docs/console.md"  # the empty state links here
+# console: people (CONSOLE_WORKERS and CONSOLE_TEAMS above are the lists; ?after=<email> pages the workers)
+CONSOLE_WORKERS_ADD = CONSOLE_WORKERS + "/add"
+CONSOLE_WORKERS_INVITE = CONSOLE_WORKERS + "/invite"
+CONSOLE_WORKERS_STATUS = CONSOLE_WORKERS + "/status"
+CONSOLE_WORKERS_GROUPS = CONSOLE_WORKERS + "/groups"
+CONSOLE_TEAMS_CREATE = CONSOLE_TEAMS + "/create"
+CONSOLE_TEAM = CONSOLE_TEAMS + "/{name}"
+CONSOLE_TEAM_UPDATE = CONSOLE_TEAMS + "/{name}/update"
+CONSOLE_TEAM_DELETE = CONSOLE_TEAMS + "/{name}/delete"
 
 # --- the A2I runtime's restJson1 paths (the rest of its routes come from botocore's model) -------------
 HUMAN_LOOPS = "/human-loops"

@@ -13,6 +13,10 @@ crowdloop.urls); views are written against crowdloop.console.web (read its docst
 | GET    | /console/link?token=      | a one-time sign-in link: a page with one button               |
 | POST   | /console/link             | redeem the link -> session -> the overview                    |
 | POST   | /console/signout          | end the session                                               |
+| GET    | /console/workers?after=   | workers, 100 per page by email; POST .../add, .../invite,     |
+|        |                           | .../status, .../groups (people part: console/people.py)       |
+| GET    | /console/teams            | work teams + create form; POST /console/teams/create          |
+| GET    | /console/teams/{name}     | edit a team; POST .../update, .../delete (console/workteams)  |
 | GET    | /console/static/{name}    | console.css, console.js, vendor/uplot.min.js (+ .css)         |
 """
 
@@ -26,7 +30,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from crowdloop import blocking, urls
-from crowdloop.console import auth, overview
+from crowdloop.console import auth, overview, people
 from crowdloop.console.static import ConsoleAssets
 from crowdloop.console.web import WORKER_THREADS, Console, ConsoleVisit, page_policy, render_error
 from crowdloop.runtime import Services
@@ -37,6 +41,7 @@ def part_routes() -> list[BaseRoute]:
     return [
         *auth.ROUTES,
         *overview.ROUTES,
+        *people.ROUTES,
     ]
 
 
