@@ -63,9 +63,9 @@ def add_worker(visit: ConsoleVisit) -> Response:
     groups_text = _text(visit, "groups", MAX_GROUPS_TEXT)
     forms = Forms(values={"add-email": email, "add-groups": groups_text})
     try:
-        groups = parse_groups(groups_text)
-        invites.check_password(password)
         workers.normalize_email(email)
+        invites.check_password(password)
+        groups = parse_groups(groups_text)
         workers.add_worker(visit.svc, email, password_hash=visit.svc.passwords.hash(password), groups=groups)
     except (InvalidInput, AlreadyExists) as exc:
         return _refused(visit, forms, "add", exc)

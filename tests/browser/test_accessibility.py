@@ -9,9 +9,11 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from crowdloop import invites
+from crowdloop import invites, workforce
 from tests.browser.axe import assert_accessible
-from tests.browser.portal_site import DESKTOP, PHONE, Site, open_worker, site  # noqa: F401
+from tests.browser.console_tab import open_console
+from tests.browser.portal_site import CALLER, DESKTOP, PHONE, Site, open_worker, site  # noqa: F401
+from tests.conftest import RunningServer
 
 TEMPLATE = """<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>
 <crowd-form>
@@ -109,3 +111,38 @@ def test_worker_pages(site: Site, browser: Browser) -> None:  # noqa: F811
             page.goto(site.url + "/no/such/page")
             _check(page, "404 signed in", viewport)
             worker.check("HTTP 404", "HTTP 410", "status of 4")
+
+
+def test_console_workers_and_teams_pages(site: Site, browser: Browser, server: RunningServer) -> None:  # noqa: F811
+    """Workers (with an invitation link and a refused field), teams (with a refused field), a team's page."""
+    name = f"a11y-{site.backend}"
+    workforce.create_workteam(
+        site.svc, CALLER, name, member_definitions=[{"OidcMemberDefinition": {"Groups": ["a11y"]}}], description="a11y"
+    )
+    try:
+        for viewport in VIEWPORTS:
+            with open_console(browser, site, server, viewport) as tab:
+                page = tab.page
+                page.goto(site.url + "/console/workers")
+                _check(page, "console workers", viewport)
+                invite = page.get_by_role("region", name="Invite a worker")
+                invite.get_by_label("Email").fill(f"a11y-{viewport['width']}-{site.backend}@example.org")
+                invite.get_by_role("button", name="Create invitation link").click()
+                expect(page.get_by_role("button", name="Copy link")).to_be_visible()
+                _check(page, "console workers with an invitation", viewport)
+                invite = page.get_by_role("region", name="Invite a worker")
+                invite.get_by_label("Email").fill("not an address")
+                invite.get_by_role("button", name="Create invitation link").click()
+                expect(page.locator("#invite-email-error")).to_be_visible()
+                _check(page, "console workers with a refused field", viewport)
+                page.goto(site.url + "/console/teams")
+                _check(page, "console teams", viewport)
+                page.get_by_role("button", name="Create team").click()
+                expect(page.locator("#name-error")).to_be_visible()
+                _check(page, "console teams with refused fields", viewport)
+                page.goto(site.url + f"/console/teams/{name}")
+                page.get_by_text(f"Delete team {name}…").click()
+                _check(page, "console team", viewport)
+                tab.check("status of 400", "HTTP 400")
+    finally:
+        workforce.delete_workteam(site.svc, CALLER, name)

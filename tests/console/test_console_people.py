@@ -50,7 +50,7 @@ def test_the_list_shows_each_worker(console: ConsoleBrowser, services: Services)
     assert "alice@example.org" in text and alice.worker_id in text and "raters, reviewers" in text
     assert text.index("alice@example.org") < text.index("bob@example.org")
     assert 'status-invited">invited' in text and 'status-active">active' in text
-    assert "New invitation link for bob@example.org" in text
+    assert "New link for bob@example.org" in text
     assert "Content-Security-Policy" in page.headers and "script-src 'self'" in page.headers["content-security-policy"]
 
 
