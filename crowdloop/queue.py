@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from crowdloop import output
+from crowdloop import output, stats
 from crowdloop.errors import TaskUnavailable
 from crowdloop.model import AssignmentState, HumanLoopStatus
 from crowdloop.runtime import Services
@@ -223,7 +223,7 @@ _COUNT_ANSWER = Prepared(
         status=sa.case((_done, HumanLoopStatus.COMPLETED.value), else_=_H.c.status),
         ended_at=sa.case((_done, _NOW), else_=_H.c.ended_at),
     )
-    .returning(_H.c.name, _H.c.status, _H.c.answers_count, _H.c.task_count, _H.c.output_uri)
+    .returning(_H.c.name, _H.c.status, _H.c.answers_count, _H.c.task_count, _H.c.output_uri, _H.c.flow_definition_id)
 )
 
 _RETURN_SLOT = Prepared(
@@ -307,6 +307,7 @@ def submit(
         spent = round(max(float(time_spent_seconds), 0.0), 3)
         loop_id = _end_held_lease(conn, assignment_id, worker_pk, now, AssignmentState.SUBMITTED, answer, spent)
         row = _COUNT_ANSWER.one(conn, {"loop": loop_id, "now": now})
+        stats.count_answer(conn, row.flow_definition_id, worker_pk, now, spent)
         completed = output.has_output(row.status, row.answers_count)
         if completed:
             output.mark_output_due(conn, loop_id, now)

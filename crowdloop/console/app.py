@@ -30,7 +30,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from crowdloop import blocking, urls
-from crowdloop.console import auth, overview, people
+from crowdloop.console import auth, fmt, overview, people
 from crowdloop.console.static import ConsoleAssets
 from crowdloop.console.web import WORKER_THREADS, Console, ConsoleVisit, page_policy, render_error
 from crowdloop.runtime import Services
@@ -55,6 +55,7 @@ def create_console(services: Services, assets: ConsoleAssets | None = None) -> S
         lstrip_blocks=True,
     )
     jinja.globals["urls"] = urls
+    jinja.filters.update(duration=fmt.duration, number=fmt.number, when=fmt.when)
     for name in jinja.list_templates():  # compile now, not in the first concurrent requests
         jinja.get_template(name)
     console = Console(

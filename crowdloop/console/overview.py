@@ -1,46 +1,103 @@
 """The overview (`/console`): every flow definition of the account with its progress, and the JSON the
-page polls to update itself in place (`/console/api/overview`)."""
+page polls to update itself in place (`/console/api/overview`). Everything comes from crowdloop.stats,
+which reads counters: the cost of a view does not grow with the number of loops or answers."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import Route
 
-from crowdloop import flows, urls
+from crowdloop import stats, urls
+from crowdloop.console import fmt
 from crowdloop.console.web import ConsoleVisit, console_page
-from crowdloop.flows import FlowDefinition
+from crowdloop.stats import FlowProgress
 
-MAX_FLOWS = 1000  # shown on the overview (the flow page has the rest); pages of 100 from the listing
-
-
-def _flows(visit: ConsoleVisit) -> list[FlowDefinition]:
-    found: list[FlowDefinition] = []
-    token: str | None = None
-    while len(found) < MAX_FLOWS:
-        page = flows.list_flow_definitions(
-            visit.svc, visit.caller, max_results=100, next_token=token, sort_order="Ascending"
-        )
-        found += page.items
-        token = page.next_token
-        if token is None:
-            break
-    return sorted(found, key=lambda flow: flow.name)
+WEEK_HOURS = 7 * 24
+DAY_HOURS = 24
+POLL_SECONDS = 5  # how often the page asks for new numbers (console.js pauses while the tab is hidden)
+LOOP_STATUSES = ("InProgress", "Completed", "Stopping", "Stopped", "Failed")
 
 
-def _flow_json(flow: FlowDefinition) -> dict[str, Any]:
-    return {"name": flow.name, "status": flow.status.value, "created_at": flow.created_at.isoformat()}
+def flow_json(flow: FlowProgress, hours: list[tuple[datetime, int]]) -> dict[str, Any]:
+    """One flow definition's numbers as the page shows them (the texts are the page's own wording)."""
+    done = flow.answers_needed > 0 and flow.answers_received >= flow.answers_needed
+    percent = fmt.percent(flow.answers_received, flow.answers_needed)
+    if done:
+        eta = "done"
+    elif flow.eta_seconds is None:
+        eta = "—"
+    else:
+        eta = fmt.duration(flow.eta_seconds)
+    return {
+        "name": flow.name,
+        "status": flow.status,
+        "loops": {status: flow.loops.get(status, 0) for status in LOOP_STATUSES},
+        "answers_received": flow.answers_received,
+        "answers_needed": flow.answers_needed,
+        "percent": percent,
+        "progress_text": (
+            f"{fmt.number(flow.answers_received)} of {fmt.number(flow.answers_needed)} answers"
+            + ("" if percent is None else f" ({percent:g}%)")
+        ),
+        "answers_last_hour": flow.answers_last_hour,
+        "median_seconds": flow.median_seconds,
+        "median_text": fmt.duration(flow.median_seconds),
+        "workers_active": flow.workers_active,
+        "tasks_waiting": flow.tasks_waiting,
+        "eta_seconds": flow.eta_seconds,
+        "eta_text": eta,
+        "hours": [[int(at.timestamp()), count] for at, count in hours],
+        "charts": {"day": chart_text(hours[-DAY_HOURS:], by_day=False), "week": chart_text(hours, by_day=True)},
+    }
+
+
+def chart_text(hours: list[tuple[datetime, int]], *, by_day: bool) -> dict[str, Any]:
+    """The chart's text alternative: a sentence and the rows of a table (hours, or days for the week)."""
+    rows: list[tuple[str, int]] = []
+    for at, count in hours:
+        label = f"{at:%a %d %b}" if by_day else f"{at:%H:00}"
+        if rows and rows[-1][0] == label:
+            rows[-1] = (label, rows[-1][1] + count)
+        else:
+            rows.append((label, count))
+    total = sum(count for _, count in hours)
+    span = "7 days" if by_day else "24 hours"
+    if total == 0:
+        summary = f"No answers in the last {span}."
+    else:
+        busiest = max(rows, key=lambda row: row[1])
+        unit = "day" if by_day else "hour (UTC)"
+        answers = f"{fmt.number(total)} answer{'' if total == 1 else 's'}"
+        summary = f"{answers} in the last {span}; busiest {unit}: {busiest[0]} with {busiest[1]}."
+    return {"summary": summary, "rows": rows, "unit": "Day" if by_day else "Hour (UTC)"}
+
+
+def overview_data(visit: ConsoleVisit) -> list[dict[str, Any]]:
+    svc, caller = visit.svc, visit.caller
+    return [
+        flow_json(flow, stats.answers_per_hour(svc, caller, flow.name, WEEK_HOURS))
+        for flow in stats.overview(svc, caller)
+    ]
 
 
 @console_page
 def overview(visit: ConsoleVisit) -> Response:
-    return visit.page("overview.html", title="Overview", flows=_flows(visit))
+    return visit.page(
+        "overview.html",
+        title="Overview",
+        flows=overview_data(visit),
+        statuses=LOOP_STATUSES,
+        poll_seconds=POLL_SECONDS,
+        day_hours=DAY_HOURS,
+    )
 
 
 @console_page
 def overview_json(visit: ConsoleVisit) -> Response:
-    return visit.json({"flows": [_flow_json(flow) for flow in _flows(visit)]})
+    return visit.json({"flows": overview_data(visit), "poll_seconds": POLL_SECONDS})
 
 
 ROUTES = [

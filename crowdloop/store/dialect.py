@@ -17,7 +17,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from crowdloop.store.prepared import Prepared
-from crowdloop.store.tables import UtcDateTime, human_loops, outbox
+from crowdloop.store.tables import (
+    UtcDateTime,
+    flow_answer_hours,
+    flow_answer_times,
+    flow_worker_stats,
+    human_loops,
+    outbox,
+)
 
 # The states covered by uq_assignments_loop_worker_active, spelled exactly as in its predicate.
 _HOLDS_OR_HELD = "('leased', 'submitted', 'declined')"
@@ -209,3 +216,210 @@ def insert_loop_if_absent(conn: Connection, values: dict[str, Any]) -> int | Non
     """INSERT the human loop (values: every column) unless (account, region, name_key) exists; the new
     id, or None. The statement is built once: StartHumanLoop is the hot path."""
     return conn.execute(_INSERT_LOOP[conn.dialect.name], values).scalar()
+
+
+# --- the requester's view's counters (crowdloop/stats.py owns the tables) ------------------------------
+#
+# flow_loop_counts is kept by triggers on human_loops, so no write path (queue.py, the reaper, a flow
+# definition's purge) can forget it: each row insert, delete, and update of status, answers_count or
+# task_count adds its deltas (loops, tasks = task_count, answers = answers_count) to the row of its
+# (flow definition, status). PostgreSQL spreads concurrent writers of one flow over LOOP_COUNT_SHARDS rows
+# (by backend: pg_backend_pid() % 8) with INSERT ... ON CONFLICT DO UPDATE, so concurrent StartHumanLoop
+# calls do not queue on one row lock; a shard may go negative, readers sum the shards. SQLite has one
+# writer at a time: one shard (0).
+
+LOOP_COUNT_SHARDS = 8
+
+_COUNTS_UPSERT = """INSERT INTO flow_loop_counts (flow_definition_id, status, shard, loops, tasks, answers)
+    VALUES ({row}.flow_definition_id, {row}.status, {shard}, {sign}1, {sign}{row}.task_count,
+            {sign}{row}.answers_count)
+    ON CONFLICT (flow_definition_id, status, shard) DO UPDATE SET loops = flow_loop_counts.loops + excluded.loops,
+        tasks = flow_loop_counts.tasks + excluded.tasks, answers = flow_loop_counts.answers + excluded.answers"""
+_COUNTS_DELTA = """INSERT INTO flow_loop_counts (flow_definition_id, status, shard, loops, tasks, answers)
+    VALUES (NEW.flow_definition_id, NEW.status, {shard}, 0, NEW.task_count - OLD.task_count,
+            NEW.answers_count - OLD.answers_count)
+    ON CONFLICT (flow_definition_id, status, shard) DO UPDATE SET
+        tasks = flow_loop_counts.tasks + excluded.tasks, answers = flow_loop_counts.answers + excluded.answers"""
+_SAME_PLACE = "OLD.status = NEW.status AND OLD.flow_definition_id = NEW.flow_definition_id"
+_COUNTED_CHANGE = (
+    "OLD.status IS DISTINCT FROM NEW.status OR OLD.flow_definition_id IS DISTINCT FROM NEW.flow_definition_id"
+    " OR OLD.task_count IS DISTINCT FROM NEW.task_count OR OLD.answers_count IS DISTINCT FROM NEW.answers_count"
+)
+_COUNTED_COLUMNS = "status, answers_count, task_count, flow_definition_id"
+STATS_TRIGGERS = (
+    "human_loops_count_insert",
+    "human_loops_count_update",
+    "human_loops_count_move",
+    "human_loops_count_delete",
+)
+
+
+def _sqlite_triggers() -> list[str]:
+    def upsert(row: str, sign: str) -> str:
+        return _COUNTS_UPSERT.format(row=row, shard=0, sign=sign)
+
+    moved = f"NOT ({_SAME_PLACE})"
+    changed = f"{_SAME_PLACE} AND ({_COUNTED_CHANGE.replace('IS DISTINCT FROM', 'IS NOT')})"
+    return [
+        f"CREATE TRIGGER human_loops_count_insert AFTER INSERT ON human_loops BEGIN {upsert('NEW', '')}; END",
+        f"CREATE TRIGGER human_loops_count_update AFTER UPDATE OF {_COUNTED_COLUMNS} ON human_loops"
+        f" WHEN {changed} BEGIN {_COUNTS_DELTA.format(shard=0)}; END",
+        f"CREATE TRIGGER human_loops_count_move AFTER UPDATE OF {_COUNTED_COLUMNS} ON human_loops"
+        f" WHEN {moved} BEGIN {upsert('OLD', '-')}; {upsert('NEW', '')}; END",
+        f"CREATE TRIGGER human_loops_count_delete AFTER DELETE ON human_loops BEGIN {upsert('OLD', '-')}; END",
+    ]
+
+
+# One function for every event. A status change takes the two rows' locks in status order, so two
+# transactions moving loops between the same statuses lock in the same order.
+_PG_FUNCTION = f"""CREATE FUNCTION crowdloop_count_loops() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    writer_shard smallint := (pg_backend_pid() % {LOOP_COUNT_SHARDS})::smallint;
+BEGIN
+    IF TG_OP = 'UPDATE' AND {_SAME_PLACE} THEN
+        {_COUNTS_DELTA.format(shard="writer_shard")};
+    ELSIF TG_OP = 'INSERT' THEN
+        {_COUNTS_UPSERT.format(row="NEW", shard="writer_shard", sign="")};
+    ELSIF TG_OP = 'DELETE' THEN
+        {_COUNTS_UPSERT.format(row="OLD", shard="writer_shard", sign="-")};
+    ELSIF OLD.status < NEW.status THEN
+        {_COUNTS_UPSERT.format(row="OLD", shard="writer_shard", sign="-")};
+        {_COUNTS_UPSERT.format(row="NEW", shard="writer_shard", sign="")};
+    ELSE
+        {_COUNTS_UPSERT.format(row="NEW", shard="writer_shard", sign="")};
+        {_COUNTS_UPSERT.format(row="OLD", shard="writer_shard", sign="-")};
+    END IF;
+    RETURN NULL;
+END
+$$"""
+
+
+def _postgresql_triggers() -> list[str]:
+    run = "FOR EACH ROW EXECUTE FUNCTION crowdloop_count_loops()"
+    return [
+        _PG_FUNCTION,
+        f"CREATE TRIGGER human_loops_count_insert AFTER INSERT ON human_loops {run}",
+        f"CREATE TRIGGER human_loops_count_update AFTER UPDATE OF {_COUNTED_COLUMNS} ON human_loops"
+        f" FOR EACH ROW WHEN ({_COUNTED_CHANGE}) EXECUTE FUNCTION crowdloop_count_loops()",
+        f"CREATE TRIGGER human_loops_count_delete AFTER DELETE ON human_loops {run}",
+    ]
+
+
+def create_stats_triggers(dialect_name: str) -> list[str]:
+    """The DDL that creates the triggers keeping flow_loop_counts (migration 0004 runs it)."""
+    return _sqlite_triggers() if dialect_name == "sqlite" else _postgresql_triggers()
+
+
+def drop_stats_triggers(dialect_name: str) -> list[str]:
+    if dialect_name == "sqlite":
+        return [f"DROP TRIGGER IF EXISTS {name}" for name in STATS_TRIGGERS]
+    return [
+        *(f"DROP TRIGGER IF EXISTS {name} ON human_loops" for name in STATS_TRIGGERS),
+        "DROP FUNCTION IF EXISTS crowdloop_count_loops()",
+    ]
+
+
+# Time spent per answer, histogram buckets (flow_answer_times.bucket): log-spaced, four per doubling, so
+# a median read from them is within a factor 2^(1/4) (about 19 %) of the true one. Bucket 0 holds
+# [0, 0.25 s), bucket b (1..84) holds [EDGES[b-1], EDGES[b]), bucket 85 everything from
+# 0.25 * 2^21 s = 524,288 s (about six days) up. EDGES[k] = 0.25 * 2^(k/4).
+ANSWER_TIME_EDGES: tuple[float, ...] = tuple(0.25 * 2 ** (k / 4) for k in range(85))
+
+
+def _bucket_case(seconds: str) -> str:
+    whens = " ".join(f"WHEN {seconds} < {edge!r} THEN {b}" for b, edge in enumerate(ANSWER_TIME_EDGES))
+    return f"CASE {whens} ELSE {len(ANSWER_TIME_EDGES)} END"
+
+
+_HOUR_US = 3_600_000_000
+_SUBMITTED_ANSWERS = """FROM assignments a JOIN human_loops h ON h.id = a.loop_id WHERE a.state = 'submitted'"""
+
+
+def stats_backfill() -> list[str]:
+    """INSERTs that fill the counters from the rows already stored (migration 0004): the loop counts,
+    and the answer statistics of the submitted answers still stored (answers of deleted loops are gone)."""
+    spent = "COALESCE(a.time_spent_seconds, 0)"
+    return [
+        """INSERT INTO flow_loop_counts (flow_definition_id, status, shard, loops, tasks, answers)
+        SELECT flow_definition_id, status, 0, count(*), sum(task_count), sum(answers_count)
+        FROM human_loops GROUP BY flow_definition_id, status""",
+        f"""INSERT INTO flow_answer_hours (flow_definition_id, hour, answers, seconds)
+        SELECT h.flow_definition_id, a.ended_at / {_HOUR_US}, count(*), sum({spent}) {_SUBMITTED_ANSWERS}
+        GROUP BY h.flow_definition_id, a.ended_at / {_HOUR_US}""",
+        f"""INSERT INTO flow_worker_stats (flow_definition_id, worker_id, answers, seconds, first_answer_at,
+            last_answer_at)
+        SELECT h.flow_definition_id, a.worker_id, count(*), sum({spent}), min(a.ended_at), max(a.ended_at)
+        {_SUBMITTED_ANSWERS} GROUP BY h.flow_definition_id, a.worker_id""",
+        f"""INSERT INTO flow_answer_times (flow_definition_id, worker_id, bucket, answers)
+        SELECT flow_definition_id, worker_id, bucket, count(*) FROM (
+            SELECT h.flow_definition_id AS flow_definition_id, a.worker_id AS worker_id,
+                   {_bucket_case(spent)} AS bucket {_SUBMITTED_ANSWERS}) AS timed
+        GROUP BY flow_definition_id, worker_id, bucket""",
+    ]
+
+
+def _answer_upserts(insert: Any) -> tuple[Prepared, ...]:
+    hours = insert(flow_answer_hours).values(
+        flow_definition_id=sa.bindparam("fd"),
+        hour=sa.bindparam("hour"),
+        answers=1,
+        seconds=sa.bindparam("spent", type_=sa.Float),
+    )
+    hours = hours.on_conflict_do_update(
+        index_elements=["flow_definition_id", "hour"],
+        set_={
+            "answers": flow_answer_hours.c.answers + 1,
+            "seconds": flow_answer_hours.c.seconds + hours.excluded.seconds,
+        },
+    )
+    worker = insert(flow_worker_stats).values(
+        flow_definition_id=sa.bindparam("fd"),
+        worker_id=sa.bindparam("worker"),
+        answers=1,
+        seconds=sa.bindparam("spent", type_=sa.Float),
+        first_answer_at=sa.bindparam("now", type_=UtcDateTime),
+        last_answer_at=sa.bindparam("now", type_=UtcDateTime),
+    )
+    w = flow_worker_stats.c
+    worker = worker.on_conflict_do_update(
+        index_elements=["flow_definition_id", "worker_id"],
+        set_={
+            "answers": w.answers + 1,
+            "seconds": w.seconds + worker.excluded.seconds,
+            "first_answer_at": sa.case(
+                (worker.excluded.first_answer_at < w.first_answer_at, worker.excluded.first_answer_at),
+                else_=w.first_answer_at,
+            ),
+            "last_answer_at": sa.case(
+                (worker.excluded.last_answer_at > w.last_answer_at, worker.excluded.last_answer_at),
+                else_=w.last_answer_at,
+            ),
+        },
+    )
+    times = insert(flow_answer_times).values(
+        flow_definition_id=sa.bindparam("fd"),
+        worker_id=sa.bindparam("worker"),
+        bucket=sa.bindparam("bucket"),
+        answers=1,
+    )
+    times = times.on_conflict_do_update(
+        index_elements=["flow_definition_id", "worker_id", "bucket"],
+        set_={"answers": flow_answer_times.c.answers + 1},
+    )
+    return Prepared(hours), Prepared(worker), Prepared(times)
+
+
+_ANSWER_UPSERTS = {
+    name: _answer_upserts(insert) for name, insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
+}
+
+
+def count_answer(
+    conn: Connection, flow_definition_id: int, worker_pk: int, now: datetime, hour: int, spent: float, bucket: int
+) -> None:
+    """Add one submitted answer to its flow's hour, to its worker's totals and to its time bucket."""
+    hours, worker, times = _ANSWER_UPSERTS[conn.dialect.name]
+    params = {"fd": flow_definition_id, "worker": worker_pk, "now": now, "hour": hour, "spent": spent, "bucket": bucket}
+    hours.all(conn, params)
+    worker.all(conn, params)
+    times.all(conn, params)

@@ -10,7 +10,7 @@ from crowdloop import consoleauth, keys, sessions
 from crowdloop.clock import ManualClock
 from crowdloop.keys import AccessKey
 from crowdloop.runtime import Services
-from crowdloop.signin import MAX_FAILURES_PER_EMAIL
+from crowdloop.signin import MAX_FAILURES_PER_EMAIL, MAX_FAILURES_PER_IP
 from tests.console.kit import ORIGIN, ConsoleBrowser
 from tests.portal.kit import add_worker
 
@@ -48,6 +48,14 @@ def test_failures_are_rate_limited_per_key(open_console: Open, admin_key: Access
     assert "Too many failed attempts" in limited.text
     clock.advance(16 * 60)
     assert browser.sign_in(admin_key).status_code == 303
+
+
+def test_failures_are_rate_limited_per_address(open_console: Open, admin_key: AccessKey) -> None:
+    browser = open_console()
+    for n in range(MAX_FAILURES_PER_IP):  # a different key id each time: only the address is limited
+        unknown = AccessKey(f"AKCLGUESS{n:011d}", "guess", admin_key.account_id)
+        assert browser.sign_in(unknown).status_code == 401
+    assert browser.sign_in(admin_key).status_code == 429
 
 
 def test_next_is_kept_and_must_be_a_console_path(open_console: Open, admin_key: AccessKey) -> None:

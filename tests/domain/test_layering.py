@@ -91,11 +91,11 @@ SHARED_WRITES = {
 }
 # Domain modules that read a table they do not own in statements of their own (joins, existence checks).
 TABLE_READERS = {
-    "flow_definitions": {"loops", "queue", "output", "tags", "workforce"},
+    "flow_definitions": {"loops", "queue", "output", "tags", "workforce", "stats"},
     "human_task_uis": {"loops", "tags"},
-    "human_loops": {"loops", "output"},
-    "assignments": {"output", "answers"},
-    "workers": {"output", "invites", "sessions", "answers"},
+    "human_loops": {"loops", "output", "stats"},
+    "assignments": {"output", "answers", "stats"},
+    "workers": {"output", "invites", "sessions", "answers", "stats"},
     "workforces": {"tags"},
     "workteams": {"flows", "tags"},
     "outbox": {"output"},

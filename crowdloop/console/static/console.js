@@ -12,13 +12,17 @@ async function consoleFetch(url, options = {}) {
   const headers = Object.assign({ Accept: "application/json" }, options.headers || {});
   if ((options.method || "GET").toUpperCase() !== "GET") headers["X-CSRF-Token"] = consoleCsrfToken();
   const response = await fetch(url, Object.assign({}, options, { headers, credentials: "same-origin" }));
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  if (!response.ok) {
+    const error = new Error(`${url}: HTTP ${response.status}`);
+    error.status = response.status; // 401: the session has ended
+    throw error;
+  }
   return response.json();
 }
 
 /**
  * Call `tick` every `seconds` while the tab is visible (paused while hidden, run at once when shown again).
- * Returns a function that stops it.
+ * Returns a function that stops it. A tick that fails with status 401 (signed out) stops the polling.
  */
 function consolePoll(tick, seconds) {
   let timer = null;
@@ -26,14 +30,22 @@ function consolePoll(tick, seconds) {
   const run = async () => {
     if (running) return;
     running = true;
-    try { await tick(); } catch (error) { console.warn(error); } finally { running = false; }
+    try {
+      await tick();
+    } catch (error) {
+      if (error.status === 401) stopAll();
+      console.warn(error);
+    } finally {
+      running = false;
+    }
   };
   const start = () => { if (timer === null) timer = setInterval(run, seconds * 1000); };
   const stop = () => { if (timer !== null) { clearInterval(timer); timer = null; } };
   const onVisibility = () => { if (document.hidden) { stop(); } else { run(); start(); } };
+  const stopAll = () => { stop(); document.removeEventListener("visibilitychange", onVisibility); };
   document.addEventListener("visibilitychange", onVisibility);
   if (!document.hidden) start();
-  return () => { stop(); document.removeEventListener("visibilitychange", onVisibility); };
+  return stopAll;
 }
 
 window.crowdloopConsole = { csrfToken: consoleCsrfToken, fetchJson: consoleFetch, poll: consolePoll };
