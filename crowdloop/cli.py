@@ -489,10 +489,9 @@ def status(as_json: bool, **options: Any) -> None:
     import json
 
     from crowdloop import stats
-    from crowdloop.runtime import Caller
 
     services = _services(options)
-    found = _run(lambda: stats.overview(services, Caller(services.settings.account_id, services.settings.region)))
+    found = _run(lambda: stats.overview(services, _caller(services)))
     if not found:
         click.echo("no flow definitions", err=True)
     for flow in found:
@@ -545,10 +544,9 @@ def loops_list(flow_name: str, status_name: str | None, limit: int, **options: A
     """List a flow definition's loops, newest first: name, status, created (UTC), answers/task count."""
     from crowdloop import loops
     from crowdloop.model import HumanLoopStatus
-    from crowdloop.runtime import Caller
 
     services = _services(options)
-    caller = Caller(services.settings.account_id, services.settings.region)
+    caller = _caller(services)
     wanted = HumanLoopStatus(status_name) if status_name else None
     cursor: str | None = None
     size = min(limit, loops.SEARCH_PAGE_MAX)  # one page size for every page: the cursor is issued for it
@@ -567,6 +565,56 @@ def _loop_page(services: Any, caller: Any, flow_name: str, status: Any, cursor: 
     from crowdloop import loops
 
     return _run(lambda: loops.search_loops(services, caller, flow_name, status=status, cursor=cursor, limit=limit))
+
+
+@main.group()
+def teams() -> None:
+    """Work teams: which worker groups work on the flow definitions that name a team."""
+
+
+def _caller(services: Any) -> Any:
+    from crowdloop.runtime import Caller
+
+    return Caller(services.settings.account_id, services.settings.region)
+
+
+@teams.command("create")
+@click.argument("name")
+@click.option("--group", "groups", multiple=True, required=True, help="Worker group the team selects (repeatable).")
+@click.option("--description", default=None, help="One line shown to requesters (default: the team's groups).")
+@_setting_options(_CALLER_SETTINGS)
+def teams_create(name: str, groups: tuple[str, ...], description: str | None, **options: Any) -> None:
+    """Create a work team selecting the workers of each group G, as CreateWorkteam does."""
+    from crowdloop import teams as team_service
+
+    services = _services(options)
+    text = description if description is not None else "Workers of " + ", ".join(groups)
+    team = _run(lambda: team_service.create_team(services, _caller(services), name, groups, text))
+    click.echo(f"created {team.name} (groups: {', '.join(team.groups)})")
+    click.echo(team.arn)
+
+
+@teams.command("list")
+@_setting_options(_CALLER_SETTINGS)
+def teams_list(**options: Any) -> None:
+    """List work teams: name, groups, description, ARN."""
+    from crowdloop import teams as team_service
+
+    services = _services(options)
+    for team in _run(lambda: team_service.list_teams(services, _caller(services))):
+        click.echo(f"{team.name}\t{','.join(team.groups)}\t{team.description}\t{team.arn}")
+
+
+@teams.command("delete")
+@click.argument("name")
+@_setting_options(_CALLER_SETTINGS)
+def teams_delete(name: str, **options: Any) -> None:
+    """Delete a work team, as DeleteWorkteam does: the tasks its workers hold are withdrawn at once."""
+    from crowdloop import teams as team_service
+
+    services = _services(options)
+    _run(lambda: team_service.delete_team(services, _caller(services), name))
+    click.echo(f"deleted {name}")
 
 
 def _run(call: Callable[[], Any]) -> Any:

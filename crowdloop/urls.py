@@ -86,6 +86,15 @@ CONSOLE_AGREEMENT_API = CONSOLE + "/api/flows/{flow}/agreement"  # the flow's ag
 
 # --- the Prometheus metrics (crowdloop.metrics_http; only when metrics_token is set) ----------------------
 METRICS = "/metrics"
+# console: people (CONSOLE_WORKERS and CONSOLE_TEAMS above are the lists; ?after=<email> pages the workers)
+CONSOLE_WORKERS_ADD = CONSOLE_WORKERS + "/add"
+CONSOLE_WORKERS_INVITE = CONSOLE_WORKERS + "/invite"
+CONSOLE_WORKERS_STATUS = CONSOLE_WORKERS + "/status"
+CONSOLE_WORKERS_GROUPS = CONSOLE_WORKERS + "/groups"
+CONSOLE_TEAMS_CREATE = CONSOLE_TEAMS + "/create"
+CONSOLE_TEAM = CONSOLE_TEAMS + "/{name}"
+CONSOLE_TEAM_UPDATE = CONSOLE_TEAMS + "/{name}/update"
+CONSOLE_TEAM_DELETE = CONSOLE_TEAMS + "/{name}/delete"
 
 # --- the A2I runtime's restJson1 paths (the rest of its routes come from botocore's model) -------------
 HUMAN_LOOPS = "/human-loops"

@@ -15,6 +15,7 @@ import secrets
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -72,6 +73,44 @@ def list_workers(svc: Services, group: str | None = None) -> list[Worker]:
                 workers.c.id.in_(sa.select(worker_groups.c.worker_id).where(worker_groups.c.group_name == group))
             )
         return [_load(conn, row.id) for row in conn.execute(query)]
+
+
+def page_workers(svc: Services, *, after: str | None = None, limit: int = 100) -> tuple[list[Worker], str | None]:
+    """Up to `limit` workers by email, after the email `after` (keyset on the unique email index: the cost
+    of a page does not grow with the number of workers), and the email to continue after (None: the end)."""
+    with svc.store.read() as conn:
+        query = sa.select(workers).order_by(workers.c.email).limit(limit + 1)
+        if after is not None:
+            query = query.where(workers.c.email > after)
+        rows = conn.execute(query).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        groups: dict[int, list[str]] = {row.id: [] for row in rows}
+        if rows:
+            for worker_pk, group in conn.execute(
+                sa.select(worker_groups.c.worker_id, worker_groups.c.group_name)
+                .where(worker_groups.c.worker_id.in_(list(groups)))
+                .order_by(worker_groups.c.worker_id, worker_groups.c.group_name)
+            ):
+                groups[worker_pk].append(group)
+    page = [_worker(row, groups[row.id]) for row in rows]
+    return page, (page[-1].email if more else None)
+
+
+def set_groups(svc: Services, email: str, groups: Iterable[str]) -> Worker:
+    """Make the worker's groups exactly `groups`; the tasks they hold but could no longer claim are
+    withdrawn in the same transaction."""
+    wanted = list(dict.fromkeys(groups))
+    with svc.store.write() as conn:
+        worker_pk = _pk(conn, email)
+        conn.execute(
+            worker_groups.delete().where(
+                worker_groups.c.worker_id == worker_pk, worker_groups.c.group_name.not_in(wanted)
+            )
+        )
+        _add_groups(conn, worker_pk, wanted)
+        queue.withdraw_ineligible_leases(conn, svc.clock.now(), worker_pk=worker_pk)
+        return _load(conn, worker_pk)
 
 
 def add_to_groups(svc: Services, email: str, groups: Iterable[str]) -> Worker:
@@ -243,6 +282,10 @@ def _load(conn: Connection, worker_pk: int) -> Worker:
         .scalars()
         .all()
     )
+    return _worker(row, groups)
+
+
+def _worker(row: Any, groups: Sequence[str]) -> Worker:
     return Worker(
         id=row.id,
         worker_id=row.worker_id,

@@ -14,6 +14,10 @@ crowdloop.urls); views are written against crowdloop.console.web (read its docst
 | POST   | /console/link             | redeem the link -> session -> the overview                    |
 | POST   | /console/signout          | end the session                                               |
 | ...    | downloads.ROUTES          | downloads and agreement JSON (crowdloop.console.downloads)    |
+| GET    | /console/workers?after=   | workers, 100 per page by email; POST .../add, .../invite,     |
+|        |                           | .../status, .../groups (people part: console/people.py)       |
+| GET    | /console/teams            | work teams + create form; POST /console/teams/create          |
+| GET    | /console/teams/{name}     | edit a team; POST .../update, .../delete (console/workteams)  |
 | GET    | /console/static/{name}    | console.css, console.js, vendor/uplot.min.js (+ .css)         |
 """
 
@@ -27,7 +31,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from crowdloop import blocking, urls
-from crowdloop.console import auth, downloads, flows, fmt, frames, loops, overview, templates_pages
+from crowdloop.console import auth, downloads, flows, fmt, frames, loops, overview, people, templates_pages
 from crowdloop.console.static import ConsoleAssets
 from crowdloop.console.web import WORKER_THREADS, Console, ConsoleVisit, page_policy, render_error
 from crowdloop.runtime import Services
@@ -43,6 +47,7 @@ def part_routes() -> list[BaseRoute]:
         *templates_pages.ROUTES,
         *frames.ROUTES,
         *downloads.ROUTES,
+        *people.ROUTES,
     ]
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 import sqlalchemy as sa
 
-from crowdloop import flows, loops, queue, reaper, workers, workforce
+from crowdloop import flows, loops, queue, reaper, teams, workers, workforce
 from crowdloop.errors import TaskUnavailable
 from crowdloop.model import HumanLoopStatus, Worker, WorkerStatus
 from crowdloop.runtime import Services
@@ -35,7 +35,21 @@ def _team_drops_group(svc: Services, worker: Worker, flow: flows.FlowDefinition)
     )
 
 
-REVOCATIONS: dict[str, Revoke] = {"disabled": _disable, "left-group": _leave_group, "team-changed": _team_drops_group}
+def _groups_set(svc: Services, worker: Worker, flow: flows.FlowDefinition) -> None:
+    workers.set_groups(svc, worker.email, ["others"])  # the console's groups field
+
+
+def _team_regrouped(svc: Services, worker: Worker, flow: flows.FlowDefinition) -> None:
+    teams.update_team(svc, CALLER, _team_name(flow), ["seniors"], "now seniors only")  # console / CLI
+
+
+REVOCATIONS: dict[str, Revoke] = {
+    "disabled": _disable,
+    "left-group": _leave_group,
+    "team-changed": _team_drops_group,
+    "groups-set": _groups_set,
+    "team-regrouped": _team_regrouped,
+}
 
 
 def _team_name(flow: flows.FlowDefinition) -> str:
@@ -88,7 +102,7 @@ def test_revoked_worker_loses_the_held_task_and_the_slot_goes_to_another(service
     assert queue.current_lease(services, revoked.id, flow.id) is None
     assert queue.claim(services, revoked.id, flow.id) is None
     assert _loop(services, name).open_slots == 1  # the slot went back once
-    if how != "team-changed":
+    if how not in ("team-changed", "team-regrouped"):
         taken = _claim(services, newcomer, flow)
         assert taken.loop_id == lost.loop_id
         queue.submit(services, taken.assignment_id, newcomer.id, {"who": "newcomer"}, 1)

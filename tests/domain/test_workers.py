@@ -37,3 +37,26 @@ def test_group_membership_and_status(services: Services) -> None:
     assert [w.email for w in workers.list_workers(services, "g1")] == ["a@example.org", "b@example.org"]
     assert workers.remove_from_groups(services, "a@example.org", ["g1"]).groups == ()
     assert workers.set_status(services, "b@example.org", WorkerStatus.DISABLED).status == WorkerStatus.DISABLED
+
+
+def test_page_workers_by_email(services: Services) -> None:
+    for email in ("c@example.org", "a@example.org", "b@example.org", "d@example.org", "e@example.org"):
+        workers.add_worker(services, email, groups=["g2", "g1"] if email == "b@example.org" else [])
+    first, after = workers.page_workers(services, limit=2)
+    assert [w.email for w in first] == ["a@example.org", "b@example.org"] and after == "b@example.org"
+    assert first[1].groups == ("g1", "g2") and first[1] == workers.get_worker(services, "b@example.org")
+    second, after = workers.page_workers(services, after=after, limit=2)
+    assert [w.email for w in second] == ["c@example.org", "d@example.org"] and after == "d@example.org"
+    last, after = workers.page_workers(services, after=after, limit=2)
+    assert [w.email for w in last] == ["e@example.org"] and after is None
+    assert workers.page_workers(services, after="e@example.org") == ([], None)
+
+
+def test_set_groups_makes_them_exactly_those(services: Services) -> None:
+    workers.add_worker(services, "w@example.org", groups=["a", "b"])
+    assert workers.set_groups(services, "w@example.org", ["b", "c", "c"]).groups == ("b", "c")
+    assert workers.set_groups(services, "w@example.org", []).groups == ()
+    with pytest.raises(InvalidInput):
+        workers.set_groups(services, "w@example.org", ["x" * 129])
+    with pytest.raises(NotFound):
+        workers.set_groups(services, "nobody@example.org", ["a"])
