@@ -220,10 +220,10 @@ def insert_loop_if_absent(conn: Connection, values: dict[str, Any]) -> int | Non
 # flow_loop_counts is kept by triggers on human_loops, so no write path (queue.py, the reaper, a flow
 # definition's purge) can forget it: each row insert, delete, and update of status, answers_count or
 # task_count adds its deltas (loops, tasks = task_count, answers = answers_count) to the row of its
-# (flow definition, status). PostgreSQL spreads concurrent writers of one flow over LOOP_COUNT_SHARDS rows
-# (by backend: pg_backend_pid() % 8) with INSERT ... ON CONFLICT DO UPDATE, so concurrent StartHumanLoop
-# calls do not queue on one row lock; a shard may go negative, readers sum the shards. SQLite has one
-# writer at a time: one shard (0).
+# (flow definition, status). SQLite: row triggers (one writer at a time, one shard: 0). PostgreSQL:
+# statement triggers (below), spreading concurrent writers of one flow over LOOP_COUNT_SHARDS rows (by
+# backend: pg_backend_pid() % 8) with INSERT ... ON CONFLICT DO UPDATE, so concurrent StartHumanLoop
+# calls do not queue on one row lock; a shard may go negative, readers sum the shards.
 
 # A later migration that has Alembic recreate human_loops on SQLite (batch "move and copy") drops its
 # triggers with the old table: it must run create_stats_triggers again.
@@ -270,39 +270,58 @@ def _sqlite_triggers() -> list[str]:
     ]
 
 
-# One function for every event. A status change takes the two rows' locks in status order, so two
-# transactions moving loops between the same statuses lock in the same order.
-_PG_FUNCTION = f"""CREATE FUNCTION crowdloop_count_loops() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    writer_shard smallint := (pg_backend_pid() % {LOOP_COUNT_SHARDS})::smallint;
+# PostgreSQL counts per statement, not per row: each trigger reads the statement's transition tables and
+# adds one delta per (flow definition, status) that changed. Row triggers would update the same counter
+# row once per loop, and in one transaction (a purge, the reaper failing a batch of expired loops, a bulk
+# fill) each update walks every earlier version of that row: quadratic. A statement that moves no loop
+# between statements' groups and changes no count (a claim's open_slots) writes nothing. Rows are
+# upserted in (flow definition, status) order, so two transactions lock counter rows in the same order.
+_PG_SHARD = f"(pg_backend_pid() % {LOOP_COUNT_SHARDS})::smallint"
+_PG_DELTAS = {
+    "INSERT": "SELECT flow_definition_id, status, 1 AS l, task_count AS t, answers_count AS a FROM new_rows",
+    "DELETE": "SELECT flow_definition_id, status, -1 AS l, -task_count AS t, -answers_count AS a FROM old_rows",
+    "UPDATE": "SELECT flow_definition_id, status, -1 AS l, -task_count AS t, -answers_count AS a FROM old_rows"
+    " UNION ALL SELECT flow_definition_id, status, 1, task_count, answers_count FROM new_rows",
+}
+_PG_TRANSITIONS = {
+    "INSERT": "NEW TABLE AS new_rows",
+    "DELETE": "OLD TABLE AS old_rows",
+    "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+}
+
+
+def _pg_count_function(event: str) -> str:
+    return f"""CREATE FUNCTION crowdloop_count_loops_{event.lower()}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' AND {_SAME_PLACE} THEN
-        {_COUNTS_DELTA.format(shard="writer_shard")};
-    ELSIF TG_OP = 'INSERT' THEN
-        {_COUNTS_UPSERT.format(row="NEW", shard="writer_shard", sign="")};
-    ELSIF TG_OP = 'DELETE' THEN
-        {_COUNTS_UPSERT.format(row="OLD", shard="writer_shard", sign="-")};
-    ELSIF OLD.status < NEW.status THEN
-        {_COUNTS_UPSERT.format(row="OLD", shard="writer_shard", sign="-")};
-        {_COUNTS_UPSERT.format(row="NEW", shard="writer_shard", sign="")};
-    ELSE
-        {_COUNTS_UPSERT.format(row="NEW", shard="writer_shard", sign="")};
-        {_COUNTS_UPSERT.format(row="OLD", shard="writer_shard", sign="-")};
-    END IF;
+    INSERT INTO flow_loop_counts (flow_definition_id, status, shard, loops, tasks, answers)
+    SELECT flow_definition_id, status, {_PG_SHARD}, sum(l), sum(t), sum(a)
+    FROM ({_PG_DELTAS[event]}) AS deltas
+    GROUP BY flow_definition_id, status
+    HAVING sum(l) <> 0 OR sum(t) <> 0 OR sum(a) <> 0
+    ORDER BY flow_definition_id, status
+    ON CONFLICT (flow_definition_id, status, shard) DO UPDATE SET loops = flow_loop_counts.loops + excluded.loops,
+        tasks = flow_loop_counts.tasks + excluded.tasks, answers = flow_loop_counts.answers + excluded.answers;
     RETURN NULL;
 END
 $$"""
 
 
+_PG_TRIGGERS = {
+    "INSERT": "human_loops_count_insert",
+    "UPDATE": "human_loops_count_update",
+    "DELETE": "human_loops_count_delete",
+}
+
+
 def _postgresql_triggers() -> list[str]:
-    run = "FOR EACH ROW EXECUTE FUNCTION crowdloop_count_loops()"
-    return [
-        _PG_FUNCTION,
-        f"CREATE TRIGGER human_loops_count_insert AFTER INSERT ON human_loops {run}",
-        f"CREATE TRIGGER human_loops_count_update AFTER UPDATE OF {_COUNTED_COLUMNS} ON human_loops"
-        f" FOR EACH ROW WHEN ({_COUNTED_CHANGE}) EXECUTE FUNCTION crowdloop_count_loops()",
-        f"CREATE TRIGGER human_loops_count_delete AFTER DELETE ON human_loops {run}",
-    ]
+    statements = []
+    for event, name in _PG_TRIGGERS.items():
+        statements.append(_pg_count_function(event))
+        statements.append(
+            f"CREATE TRIGGER {name} AFTER {event} ON human_loops REFERENCING {_PG_TRANSITIONS[event]}"
+            f" FOR EACH STATEMENT EXECUTE FUNCTION crowdloop_count_loops_{event.lower()}()"
+        )
+    return statements
 
 
 def create_stats_triggers(dialect_name: str) -> list[str]:
@@ -314,8 +333,8 @@ def drop_stats_triggers(dialect_name: str) -> list[str]:
     if dialect_name == "sqlite":
         return [f"DROP TRIGGER IF EXISTS {name}" for name in STATS_TRIGGERS]
     return [
-        *(f"DROP TRIGGER IF EXISTS {name} ON human_loops" for name in STATS_TRIGGERS),
-        "DROP FUNCTION IF EXISTS crowdloop_count_loops()",
+        *(f"DROP TRIGGER IF EXISTS {name} ON human_loops" for name in _PG_TRIGGERS.values()),
+        *(f"DROP FUNCTION IF EXISTS crowdloop_count_loops_{event.lower()}()" for event in _PG_TRIGGERS),
     ]
 
 
