@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from crowdloop import loops, urls
-from crowdloop.console import downloads, flowlive
+from crowdloop.console import downloads, flowlive, fmt
 from crowdloop.console.web import ConsoleVisit, console_page
 from crowdloop.errors import InvalidInput
 from crowdloop.model import HumanLoopStatus
@@ -114,7 +114,7 @@ def flow_page(visit: ConsoleVisit) -> Response:
         live=live,
         **downloads.panel(name, live.summary),
         filters=filters,
-        statuses=[s.value for s in HumanLoopStatus],
+        statuses=fmt.LOOP_STATUSES,
         rows=rows,
         paged=cursor is not None,
         first_url=here + (f"?{first_query}" if first_query else ""),

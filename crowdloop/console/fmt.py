@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+# The order the console shows loop statuses in, everywhere: the work still to do first.
+LOOP_STATUSES = ("InProgress", "Completed", "Stopping", "Stopped", "Failed")
+
 
 def duration(seconds: float | None) -> str:
     """'—' for None; '45 s', '2 min 5 s', '3 h 20 min', '2 d 4 h' (two units at most)."""

@@ -18,7 +18,6 @@ from crowdloop.stats import FlowProgress
 WEEK_HOURS = 7 * 24
 DAY_HOURS = 24
 POLL_SECONDS = 5  # how often the page asks for new numbers (console.js pauses while the tab is hidden)
-LOOP_STATUSES = ("InProgress", "Completed", "Stopping", "Stopped", "Failed")
 
 
 def flow_json(flow: FlowProgress, hours: list[tuple[datetime, int]]) -> dict[str, Any]:
@@ -34,7 +33,7 @@ def flow_json(flow: FlowProgress, hours: list[tuple[datetime, int]]) -> dict[str
     return {
         "name": flow.name,
         "status": flow.status,
-        "loops": {status: flow.loops.get(status, 0) for status in LOOP_STATUSES},
+        "loops": {status: flow.loops.get(status, 0) for status in fmt.LOOP_STATUSES},
         "answers_received": flow.answers_received,
         "answers_needed": flow.answers_needed,
         "percent": percent,
@@ -100,7 +99,7 @@ def overview(visit: ConsoleVisit) -> Response:
         "overview.html",
         title="Overview",
         flows=overview_data(visit),
-        statuses=LOOP_STATUSES,
+        statuses=fmt.LOOP_STATUSES,
         poll_seconds=POLL_SECONDS,
         day_hours=DAY_HOURS,
     )
