@@ -160,3 +160,31 @@ def test_every_console_page(site: Site, server: RunningServer, browser: Browser)
         ]
         problems.clear()
         _look(page, "not-found", problems)
+
+
+def test_worker_and_console_sessions_do_not_cross(site: Site, server: RunningServer, browser: Browser) -> None:  # noqa: F811
+    """A worker signed in to the portal is sent to the console's sign-in page; a requester signed in to the
+    console is sent to the portal's sign-in page: the same browser, each session only where it belongs."""
+    _, group = site.job(seed_template(), title="Sessions apart")
+    email = site.worker(group)
+    with console_page(browser) as (page, problems):
+        page.goto(site.url + "/")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Jobs", exact=True)).to_be_visible()
+        page.goto(site.url + "/console")
+        expect(page.get_by_role("heading", name="Sign in to the console")).to_be_visible()
+        assert "/console/signin" in page.url
+        page.goto(site.url + "/console/workers")
+        expect(page.get_by_role("heading", name="Sign in to the console")).to_be_visible()
+        assert not problems, problems
+
+    with console_page(browser) as (page, problems):
+        page.goto(console_link(server))
+        page.get_by_role("button", name="Continue to the console").click()
+        expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+        page.goto(site.url + "/")
+        expect(page.get_by_label("Email")).to_be_visible()  # the portal's sign-in form, not the job list
+        expect(page.get_by_role("heading", name="Jobs", exact=True)).to_have_count(0)
+        assert not problems, problems
