@@ -54,6 +54,19 @@ from crowdloop.store.dialect import answer_stats_backfill
 from crowdloop.store.tables import assignments, human_loops
 
 CALLER = Caller(account="123456789012", region="us-east-1")
+PAGES = (
+    "/console",
+    "/console/api/overview",
+    "/console/flows/{flow}",
+    "/console/flows/{flow}?status=Failed",
+    "/console/api/flows/{flow}",
+    "/console/api/flows/{flow}/agreement",
+    "/console/flows/{flow}/loops/{loop}",
+    "/console/workers",
+    "/console/teams",
+    "/console/templates",
+    "/console/templates/bench-ui",
+)
 BIG = "bench-console-fd"
 SMALL_FLOWS = 4
 WORKERS = 24
@@ -231,10 +244,13 @@ def url_timers(base_url: str, paths: list[str], headers: dict[str, str]) -> list
 
 
 @contextmanager
-def page_timers(svc: Services, url: str, paths: list[str]) -> Iterator[list[Timer]]:
+def page_timers(svc: Services, url: str, paths: list[str], size: int, refreshed: list[float]) -> Iterator[list[Timer]]:
     """Timers for console pages: `crowdloop serve` started on the filled store, a console session of the
-    key it made, one GET per path ({flow} is the big flow's name). The timings are the client's (the server
-    is on the same machine: a request's whole round trip)."""
+    key it made, one GET per path ({flow} is the big flow's name, {loop} its first loop: paths naming a loop
+    are left out of the empty store). The timings are the client's (the server is on the same machine: a
+    request's whole round trip). Before the timings, the big flow's agreement figures are computed once (the
+    background refresh the flow page starts) and its duration appended to `refreshed`: the pages are then
+    timed in the steady state, where no new answers make a refresh due."""
     from bench.common import start_server
     from crowdloop import consoleauth
     from crowdloop.console.web import SESSION_COOKIE
@@ -242,10 +258,27 @@ def page_timers(svc: Services, url: str, paths: list[str]) -> Iterator[list[Time
     server = start_server(database_url=url)
     try:
         token, _session = consoleauth.start_session(svc, server.exports["AWS_ACCESS_KEY_ID"])
-        filled = [path.replace("{flow}", BIG) for path in paths]
-        yield url_timers(server.endpoint_url, filled, {"Cookie": f"{SESSION_COOKIE}={token}"})
+        first_loop = f"{BIG[-8:]}-loop-{0:07d}"
+        wanted = [path for path in paths if size or "{loop}" not in path]
+        filled = [path.replace("{flow}", BIG).replace("{loop}", first_loop) for path in wanted]
+        headers = {"Cookie": f"{SESSION_COOKIE}={token}"}
+        refreshed.append(_agreement_refresh_seconds(server.endpoint_url, headers))
+        yield url_timers(server.endpoint_url, filled, headers)
     finally:
         server.stop()
+
+
+def _agreement_refresh_seconds(base_url: str, headers: dict[str, str], timeout_s: float = 3600) -> float:
+    """Start the big flow's agreement refresh (as a flow page view does) and wait for its figures."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout_s:
+        request = urllib.request.Request(f"{base_url}/console/api/flows/{BIG}/agreement", headers=headers)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            summary = json.loads(response.read())
+        if summary["computed"] and not summary["stale"]:
+            return round(time.perf_counter() - started, 1)
+        time.sleep(0.5)
+    raise RuntimeError("the agreement figures were not computed within the hour")
 
 
 def measure(named: list[Timer], repeat: int) -> dict[str, float]:
@@ -283,6 +316,7 @@ def bench(backend: str, sizes: list[int], repeat: int, pages: list[str]) -> dict
         postgres = PostgresServer()
     by_size: dict[str, dict[str, float]] = {}
     fill_seconds: dict[str, float] = {}
+    refresh_seconds: dict[str, float] = {}
     try:
         for size in sizes:
             with fresh_store(backend, postgres) as (url, data_dir):
@@ -293,8 +327,10 @@ def bench(backend: str, sizes: list[int], repeat: int, pages: list[str]) -> dict
                     fill_seconds[str(size)] = round(time.perf_counter() - started, 1)
                     by_size[str(size)] = measure(timers(svc, url), repeat)
                     if pages:
-                        with page_timers(svc, url, pages) as named:
+                        refreshed: list[float] = []
+                        with page_timers(svc, url, pages, size, refreshed) as named:
                             by_size[str(size)].update(measure(named, repeat))
+                        refresh_seconds[str(size)] = refreshed[0]
                 finally:
                     svc.store.dispose()
     finally:
@@ -303,7 +339,7 @@ def bench(backend: str, sizes: list[int], repeat: int, pages: list[str]) -> dict
     empty = by_size.get("0")
     ratios = (
         {
-            size: {name: round(ms / empty[name], 2) if empty[name] else None for name, ms in times.items()}
+            size: {name: round(ms / empty[name], 2) if empty.get(name) else None for name, ms in times.items()}
             for size, times in by_size.items()
             if size != "0"
         }
@@ -316,6 +352,7 @@ def bench(backend: str, sizes: list[int], repeat: int, pages: list[str]) -> dict
         "ms_median": by_size,
         "ratio_to_empty": ratios,
         "fill_s": fill_seconds,
+        "agreement_refresh_s": refresh_seconds,
         "repeat": repeat,
         "cpus": os.cpu_count(),
         "load_1m": round(os.getloadavg()[0], 2),
@@ -329,9 +366,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument(
         "--pages",
-        default="",
-        help="console paths to time through a server, comma-separated ({flow}: the big flow), e.g. "
-        "/console,/console/flows/{flow},/console/api/overview",
+        default=",".join(PAGES),
+        help="console paths to time through a server, comma-separated ({flow}: the big flow, {loop}: one of its "
+        "loops); '' for none. Default: every console page and its JSON",
     )
     args = parser.parse_args()
     pages = [p for p in args.pages.split(",") if p]
