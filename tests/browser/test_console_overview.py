@@ -76,7 +76,9 @@ def test_the_overview_updates_when_an_answer_arrives(site: Site, server: Running
         finally:
             worker.close()
 
-        expect(card.locator('[data-field="progress_text"]')).to_have_text("1 of 2 answers (50%)")
+        expect(card.locator('[data-field="progress_text"]')).to_have_text(
+            "1 of 2 answers (50%)", timeout=15_000
+        )  # polls every 5 s
         expect(card.locator('[data-field="answers_last_hour"]')).to_have_text("1")
         expect(card.locator('[data-field="chart_summary"]')).to_contain_text("1 answer in the last 24 hours")
         assert page.evaluate("window.stillTheSamePage") is True  # updated in place, not reloaded

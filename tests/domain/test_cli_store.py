@@ -45,6 +45,7 @@ STORE_COMMANDS: dict[str, list[str]] = {
     "report": ["--source", "some-flow"],
     "status": [],
     "loops list": ["--flow", "some-flow"],
+    "console-link": [],
 }
 CREATING = {"serve", "db upgrade"}
 
