@@ -67,7 +67,11 @@ def _look(page: Page, name: str, problems: list[str], *, phone: bool = False) ->
         assert wide <= viewport["width"], f"{name} is {wide} px wide at {viewport['width']} px: {_overflowing(page)}"
         if SHOTS and (viewport is DESKTOP or phone):
             suffix = "" if viewport is DESKTOP else "-phone"
-            page.screenshot(path=str(Path(SHOTS) / f"console-{name}{suffix}.png"), full_page=True)
+            tall = page.evaluate("() => document.documentElement.scrollHeight")
+            page.set_viewport_size({"width": viewport["width"], "height": tall})  # frames paint in view only
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(Path(SHOTS) / f"console-{name}{suffix}.png"))
+            page.set_viewport_size(viewport)  # type: ignore[arg-type]
     page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
 
 
