@@ -169,6 +169,28 @@ def answers_per_hour(svc: Services, caller: Caller, flow_name: str, hours: int) 
     return zero_filled({int(r.hour): int(r.answers) for r in rows}, first, current)
 
 
+def answers_per_hour_by_flow(svc: Services, caller: Caller, hours: int) -> dict[str, list[tuple[datetime, int]]]:
+    """answers_per_hour for every flow definition of the caller at once (one statement: the overview's
+    charts), by flow definition name."""
+    if not 1 <= hours <= MAX_HOURS:
+        raise InvalidInput(f"hours must be between 1 and {MAX_HOURS}.", "hours")
+    h, f = flow_answer_hours, flow_definitions
+    with svc.store.read() as conn:
+        current = hour_of(svc.clock.now())
+        first = current - hours + 1
+        names = {int(row.id): str(row.name) for row in _flows(conn, caller, None)}
+        rows = conn.execute(
+            sa.select(h.c.flow_definition_id, h.c.hour, sa.func.sum(h.c.answers).label("answers"))
+            .join(f, f.c.id == h.c.flow_definition_id)
+            .where(f.c.account == caller.account, f.c.region == caller.region, h.c.hour >= first, h.c.hour <= current)
+            .group_by(h.c.flow_definition_id, h.c.hour)
+        ).all()
+    counts: dict[int, dict[int, int]] = defaultdict(dict)
+    for row in rows:
+        counts[int(row.flow_definition_id)][int(row.hour)] = int(row.answers)
+    return {name: zero_filled(counts.get(flow_id, {}), first, current) for flow_id, name in names.items()}
+
+
 def zero_filled(counts: Mapping[int, int], first: int, last: int) -> list[tuple[datetime, int]]:
     """(start of hour, answers) for every hour first..last (hours since the epoch), 0 where none."""
     return [

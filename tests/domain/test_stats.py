@@ -181,3 +181,21 @@ def test_zero_filled_hours() -> None:
     filled = stats.zero_filled({hour: 3, hour + 5: 9}, hour - 1, hour + 1)
     assert [n for _at, n in filled] == [0, 3, 0]
     assert filled[0][0] == datetime(2026, 1, 1, 4, tzinfo=UTC)
+
+
+def test_answers_per_hour_by_flow_equals_each_flows_own(services: Services) -> None:
+    """The overview's one-statement read gives every flow definition exactly what answers_per_hour gives it."""
+    clock = _clock(services)
+    first, second, idle = (make_flow(services, task_count=1, lifetime=86400) for _ in range(3))
+    worker, other = make_worker(services), make_worker(services)
+    for flow in (first, first, second):
+        start(services, flow)
+    _answer(services, worker.id, first.id, 1.0)
+    _move_to(clock, clock.now() + timedelta(hours=2))
+    _answer(services, other.id, first.id, 1.0)
+    _answer(services, worker.id, second.id, 1.0)
+    together = stats.answers_per_hour_by_flow(services, CALLER, 24)
+    assert set(together) == {first.name, second.name, idle.name}
+    for flow in (first, second, idle):
+        assert together[flow.name] == stats.answers_per_hour(services, CALLER, flow.name, 24)
+    assert [sum(n for _, n in together[f.name]) for f in (first, second, idle)] == [2, 1, 0]
