@@ -474,7 +474,7 @@ def workers_leave(email: str, groups: tuple[str, ...], **options: Any) -> None:
     click.echo(f"{worker.email} groups: {', '.join(worker.groups) or '-'}")
 
 
-# --- the requester's view from the terminal: status, loops list (stats.py's counters, loops.search_loops) ---
+# --- the requester's view from the terminal: status, loops list (stats.py's counters, loopsearch.search_loops) ---
 
 _CALLER_SETTINGS = (*_STORE_SETTINGS, "account_id", "region")
 _LOOP_STATUSES = ("InProgress", "Completed", "Failed", "Stopped", "Stopping")
@@ -542,14 +542,14 @@ def loops_group() -> None:
 @_setting_options(_CALLER_SETTINGS)
 def loops_list(flow_name: str, status_name: str | None, limit: int, **options: Any) -> None:
     """List a flow definition's loops, newest first: name, status, created (UTC), answers/task count."""
-    from crowdloop import loops
+    from crowdloop import loopsearch
     from crowdloop.model import HumanLoopStatus
 
     services = _services(options)
     caller = _caller(services)
     wanted = HumanLoopStatus(status_name) if status_name else None
     cursor: str | None = None
-    size = min(limit, loops.SEARCH_PAGE_MAX)  # one page size for every page: the cursor is issued for it
+    size = min(limit, loopsearch.SEARCH_PAGE_MAX)  # one page size for every page: the cursor is issued for it
     left = limit
     while left > 0:
         page, cursor = _loop_page(services, caller, flow_name, wanted, cursor, size)
@@ -562,9 +562,9 @@ def loops_list(flow_name: str, status_name: str | None, limit: int, **options: A
 
 
 def _loop_page(services: Any, caller: Any, flow_name: str, status: Any, cursor: str | None, limit: int) -> Any:
-    from crowdloop import loops
+    from crowdloop import loopsearch
 
-    return _run(lambda: loops.search_loops(services, caller, flow_name, status=status, cursor=cursor, limit=limit))
+    return _run(lambda: loopsearch.search_loops(services, caller, flow_name, status=status, cursor=cursor, limit=limit))
 
 
 @main.group()

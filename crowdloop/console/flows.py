@@ -1,6 +1,6 @@
 """The flow page (`/console/flows/{flow}`): the flow definition's status and progress, its loops table
 (status filter, name search, creation-time range: a GET form, so every view is a bookmarkable URL; keyset
-pages through loops.search_loops), the per-worker table, the agreement summary and the downloads; and the
+pages through loopsearch.search_loops), the per-worker table, the agreement summary and the downloads; and the
 JSON the page polls to update its numbers in place (`/console/api/flows/{flow}`).
 
 Query parameters of the page, each checked (400 otherwise): status (a HumanLoopStatus or empty), name (a
@@ -18,7 +18,7 @@ from starlette.datastructures import QueryParams
 from starlette.responses import Response
 from starlette.routing import Route
 
-from crowdloop import loops, urls
+from crowdloop import loopsearch, urls
 from crowdloop.console import downloads, flowlive, fmt
 from crowdloop.console.web import ConsoleVisit, console_page
 from crowdloop.errors import InvalidInput
@@ -94,7 +94,7 @@ def flow_page(visit: ConsoleVisit) -> Response:
     params = visit.request.query_params
     filters = read_filters(params)
     cursor = _cursor(params)
-    rows, next_cursor = loops.search_loops(
+    rows, next_cursor = loopsearch.search_loops(
         visit.svc,
         visit.caller,
         name,

@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from crowdloop import flows, loops, urls
+from crowdloop import flows, loops, loopsearch, urls
 from crowdloop.console.web import Console, ConsoleError, ConsoleVisit, render_error
 from crowdloop.errors import InvalidInput, NotFound
 from crowdloop.keyfiles import load_key
@@ -78,7 +78,7 @@ class ConsoleFrames:
     def answer_document(self, request: Request) -> Response:
         assignment_id = int(request.path_params["assignment"])
         account = self._verify(request, "answer", str(assignment_id))
-        found = loops.answer_in_account(self._svc, self._caller(account), assignment_id)
+        found = loopsearch.answer_in_account(self._svc, self._caller(account), assignment_id)
         if found is None:
             raise NotFound("answer", str(assignment_id))
         answer, input_content, template_sha256 = found

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from starlette.responses import Response
 from starlette.routing import Route
 
-from crowdloop import loops, urls
+from crowdloop import loops, loopsearch, urls
 from crowdloop.answers import SubmittedAnswer
 from crowdloop.console.frames import ConsoleFrames, FrameLink
 from crowdloop.console.web import ConsoleVisit, console_action, console_page
@@ -52,7 +52,7 @@ def pretty_json(text: str) -> str:
 @console_page
 def loop_page(visit: ConsoleVisit) -> Response:
     flow, name = _names(visit)
-    loop = loops.loop_detail(visit.svc, visit.caller, flow, name)
+    loop = loopsearch.loop_detail(visit.svc, visit.caller, flow, name)
     frames: ConsoleFrames = visit.request.app.state.frames
     answers = [
         ShownAnswer(a, frames.answer_link(visit.caller, a.assignment_id), pretty_json(a.answer_content))
@@ -97,7 +97,7 @@ _CONFIRM: dict[str, dict[str, Any]] = {
 
 def _confirm(visit: ConsoleVisit, action: str, route: str) -> Response:
     flow, name = _names(visit)
-    loop = loops.loop_detail(visit.svc, visit.caller, flow, name)
+    loop = loopsearch.loop_detail(visit.svc, visit.caller, flow, name)
     return visit.page(
         "loop_confirm.html",
         title=_CONFIRM[action]["title"],
@@ -122,7 +122,7 @@ def confirm_delete(visit: ConsoleVisit) -> Response:
 @console_action
 def stop(visit: ConsoleVisit) -> Response:
     flow, name = _names(visit)
-    loops.loop_detail(visit.svc, visit.caller, flow, name)  # NotFound unless the loop is this flow's
+    loopsearch.loop_detail(visit.svc, visit.caller, flow, name)  # NotFound unless the loop is this flow's
     loops.stop_human_loop(visit.svc, visit.caller, name)
     return visit.redirect(loop_url(flow, name) + "?done=stopped")
 
@@ -130,7 +130,7 @@ def stop(visit: ConsoleVisit) -> Response:
 @console_action
 def delete(visit: ConsoleVisit) -> Response:
     flow, name = _names(visit)
-    loops.loop_detail(visit.svc, visit.caller, flow, name)
+    loopsearch.loop_detail(visit.svc, visit.caller, flow, name)
     loops.delete_human_loop(visit.svc, visit.caller, name)
     return visit.redirect(urls.fill(urls.CONSOLE_FLOW, flow=flow) + "?deleted=" + quote(name, safe=""))
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from starlette.responses import Response
 from starlette.routing import Route
 
-from crowdloop import flows, loops, urls
+from crowdloop import flows, loopsearch, urls
 from crowdloop.console.frames import MAX_SAMPLE_INPUT_BYTES, ConsoleFrames, FrameLink, check_sample_input
 from crowdloop.console.web import ConsoleVisit, console_page
 from crowdloop.errors import InvalidInput
@@ -102,7 +102,7 @@ def _sample_input(visit: ConsoleVisit, users: list[str]) -> str:
             raise InvalidInput(f"The sample input is larger than {MAX_SAMPLE_INPUT_BYTES // 1024} KiB.", "input")
         return given
     for flow_name in users[:1]:
-        latest = loops.latest_input(visit.svc, visit.caller, flow_name)
+        latest = loopsearch.latest_input(visit.svc, visit.caller, flow_name)
         if latest is not None and len(latest.encode()) <= MAX_SAMPLE_INPUT_BYTES:
             return latest
     return "{}"

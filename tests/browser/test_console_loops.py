@@ -8,7 +8,7 @@ import json
 
 from playwright.sync_api import Browser, Page, expect
 
-from crowdloop import loops
+from crowdloop import loopsearch
 from tests.browser.portal_site import CALLER, PASSWORD, PHONE, Site, site  # noqa: F401
 from tests.browser.test_console_overview import console_link, console_page
 from tests.conftest import RunningServer
@@ -111,7 +111,7 @@ def test_stop_then_delete_with_confirmation(site: Site, server: RunningServer, b
         assert width <= PHONE["width"], f"the page scrolls sideways: {width}px"
         page.get_by_role("button", name="Delete loop").click()
         expect(page.get_by_text(f"Loop {name} was deleted.")).to_be_visible()
-        assert loops.search_loops(site.svc, CALLER, flow.name)[0] == []
+        assert loopsearch.search_loops(site.svc, CALLER, flow.name)[0] == []
         assert not problems, problems
 
 

@@ -93,9 +93,9 @@ SHARED_WRITES = {
 }
 # Domain modules that read a table they do not own in statements of their own (joins, existence checks).
 TABLE_READERS = {
-    "flow_definitions": {"loops", "queue", "output", "tags", "workforce", "stats"},
+    "flow_definitions": {"loops", "queue", "output", "tags", "workforce", "stats", "loopsearch"},
     "human_task_uis": {"loops", "tags"},
-    "human_loops": {"loops", "output", "stats"},
+    "human_loops": {"loops", "output", "stats", "loopsearch"},
     "assignments": {"output", "answers", "stats"},
     "workers": {"output", "invites", "sessions", "answers", "stats"},
     "workforces": {"tags"},

@@ -1,4 +1,4 @@
-"""The console's loop search (loops.search_loops) on SQLite and PostgreSQL: filters, keyset pages, cursors,
+"""The console's loop search (loopsearch.search_loops) on SQLite and PostgreSQL: filters, keyset pages, cursors,
 and the query plans (each page a seek on an index, never a scan of the flow's loops)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from crowdloop import loops
+from crowdloop import loops, loopsearch
 from crowdloop.clock import ManualClock
 from crowdloop.errors import InvalidInput, NotFound
 from crowdloop.model import HumanLoopStatus
@@ -27,7 +27,7 @@ def _all_pages(svc: Services, flow: str, **kwargs: Any) -> list[str]:
     names: list[str] = []
     cursor = None
     while True:
-        rows, cursor = loops.search_loops(svc, CALLER, flow, cursor=cursor, **kwargs)
+        rows, cursor = loopsearch.search_loops(svc, CALLER, flow, cursor=cursor, **kwargs)
         names += [r.name for r in rows]
         if cursor is None:
             return names
@@ -82,14 +82,14 @@ def test_other_flows_and_accounts_stay_out(services: Services) -> None:
     assert _all_pages(services, "fd-a") == list(reversed(names))
     assert _all_pages(services, "fd-a", name_prefix="fd-") == sorted(names)
     with pytest.raises(NotFound):
-        loops.search_loops(services, Caller(account="210987654321", region="us-east-1"), "fd-a")
+        loopsearch.search_loops(services, Caller(account="210987654321", region="us-east-1"), "fd-a")
     with pytest.raises(NotFound):
-        loops.search_loops(services, CALLER, "fd-none")
+        loopsearch.search_loops(services, CALLER, "fd-none")
 
 
 def test_cursor_cannot_be_forged_or_reused_elsewhere(services: Services) -> None:
     _fill(services, count=6)
-    _, cursor = loops.search_loops(services, CALLER, "fd-search", limit=2)
+    _, cursor = loopsearch.search_loops(services, CALLER, "fd-search", limit=2)
     assert cursor is not None
     payload, _, mac = cursor.partition(".")
     forged = [
@@ -101,11 +101,11 @@ def test_cursor_cannot_be_forged_or_reused_elsewhere(services: Services) -> None
     ]
     for bad in forged[:-1]:
         with pytest.raises(InvalidInput):
-            loops.search_loops(services, CALLER, "fd-search", limit=2, cursor=bad)
+            loopsearch.search_loops(services, CALLER, "fd-search", limit=2, cursor=bad)
     with pytest.raises(InvalidInput):  # another search, another page size
-        loops.search_loops(services, CALLER, "fd-search", limit=3, cursor=cursor)
+        loopsearch.search_loops(services, CALLER, "fd-search", limit=3, cursor=cursor)
     with pytest.raises(InvalidInput):
-        loops.search_loops(services, CALLER, "fd-search", limit=2, status=HumanLoopStatus.STOPPED, cursor=cursor)
+        loopsearch.search_loops(services, CALLER, "fd-search", limit=2, status=HumanLoopStatus.STOPPED, cursor=cursor)
 
 
 @pytest.mark.parametrize(
@@ -121,7 +121,7 @@ def test_cursor_cannot_be_forged_or_reused_elsewhere(services: Services) -> None
 def test_limits(services: Services, kwargs: dict[str, Any], field: str) -> None:
     make_flow(services, "fd-search")
     with pytest.raises(InvalidInput) as caught:
-        loops.search_loops(services, CALLER, "fd-search", **kwargs)
+        loopsearch.search_loops(services, CALLER, "fd-search", **kwargs)
     assert caught.value.field == field
 
 
@@ -160,11 +160,11 @@ def _plan(svc: Services, statement: str, parameters: Any) -> str:
 )
 def test_every_page_is_an_index_seek(services: Services, kwargs: dict[str, Any], index: str) -> None:
     _fill(services, count=12)
-    _, cursor = loops.search_loops(services, CALLER, "fd-search", limit=2, **kwargs)
+    _, cursor = loopsearch.search_loops(services, CALLER, "fd-search", limit=2, **kwargs)
     with services.store.write() as conn:
         conn.exec_driver_sql("ANALYZE")
     with _statements() as seen:
-        loops.search_loops(services, CALLER, "fd-search", limit=2, cursor=cursor, **kwargs)
+        loopsearch.search_loops(services, CALLER, "fd-search", limit=2, cursor=cursor, **kwargs)
     searches = [s for s in seen if "ORDER BY" in s[0]]
     assert searches
     for statement, parameters in searches:
