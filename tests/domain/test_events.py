@@ -6,6 +6,7 @@ import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -310,3 +311,48 @@ def test_any_status_change_encodes_to_its_own_document(
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", decoded["time"])
     assert decoded["detail"]["creationTime"] == format_time(created)
     assert datetime.fromisoformat(decoded["time"]) == changed.replace(microsecond=0)
+
+
+def _docs_examples() -> list[dict[str, Any]]:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "events.md").read_text()
+    return [json.loads(block) for block in re.findall(r"```json\n(.*?)```", text, re.DOTALL)]
+
+
+def _rebuilt(example: dict[str, Any]) -> dict[str, Any]:
+    """The event the builders make from the values an example in docs/events.md shows."""
+    detail = example["detail"]
+    loop = {
+        "human_loop_arn": example["resources"][0],
+        "flow_definition_arn": detail["flowDefinitionArn"],
+        "created_at": datetime.fromisoformat(detail["creationTime"]),
+    }
+    if example["detail-type"] == events.STATUS_CHANGE:
+        return events.human_loop_status_change(
+            **loop,
+            status=detail["humanLoopStatus"],
+            changed_at=datetime.fromisoformat(example["time"]),
+            output_s3_uri=detail["humanLoopOutput"]["outputS3Uri"],
+            failure_code=detail["failureCode"],
+            failure_reason=detail["failureReason"],
+        )
+    if example["detail-type"] == events.LOOP_STARTED:
+        return events.human_loop_started(source=example["source"], **loop)
+    assert example["detail-type"] == events.ANSWER_SUBMITTED
+    return events.answer_submitted(
+        source=example["source"],
+        **loop,
+        worker_id=detail["workerId"],
+        accepted_at=datetime.fromisoformat(detail["acceptanceTime"]),
+        submitted_at=datetime.fromisoformat(detail["submissionTime"]),
+        time_spent_seconds=detail["timeSpentInSeconds"],
+    )
+
+
+def test_the_examples_in_the_docs_are_what_the_builders_make() -> None:
+    examples = _docs_examples()
+    assert sorted(e["detail-type"] for e in examples) == sorted(
+        [events.STATUS_CHANGE, events.LOOP_STARTED, events.ANSWER_SUBMITTED]
+    )
+    for example in examples:
+        rebuilt = _rebuilt(example)
+        assert rebuilt == example and _keys_in_order(rebuilt) == _keys_in_order(example)
