@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from crowdloop.errors import InvalidInput
+from crowdloop.events import check_source
 from crowdloop.secret import Secret, SecretUrl
 
 
@@ -123,6 +125,11 @@ class Settings:
         30.0,
         "Least time between two computations of a flow's agreement statistics for the console (in the "
         "background, when answers arrived since the last one).",
+    )
+    events_source: str = _setting(
+        "crowdloop",
+        "The `source` of crowdloop's own events (docs/events.md), and of the A2I status change events sent "
+        "to a real EventBridge bus, which refuses `aws.*` sources from customers; may not begin with 'aws.'.",
     )
     log_level: str = _setting("info", "Log level: debug, info, warning, error.")
     metrics_token: Secret = _setting(  # noqa: RUF009 (as above)
@@ -258,6 +265,10 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
             f"setting request_timeout_seconds ({SETTINGS_BY_NAME['request_timeout_seconds'].env}) "
             f"must be a positive number of seconds, not {settings.request_timeout_seconds!r}"
         )
+    try:
+        check_source(settings.events_source, "events_source")
+    except InvalidInput as exc:
+        raise ValueError(f"setting events_source ({SETTINGS_BY_NAME['events_source'].env}): {exc.message}") from None
     frame_origin = settings.task_frame_origin
     if frame_origin and (
         not _ORIGIN.fullmatch(frame_origin) or "*" in frame_origin or frame_origin == settings.portal_url
