@@ -124,6 +124,17 @@ class Settings:
         "Least time between two computations of a flow's agreement statistics for the console (in the "
         "background, when answers arrived since the last one).",
     )
+    webhook_retry_hours: float = _setting(
+        24.0,
+        "How long a webhook delivery is retried (exponential backoff with jitter, waits up to 1 h) from its "
+        "first attempt before it is marked failed.",
+    )
+    webhook_allow_private_targets: bool = _setting(
+        False,
+        "Allow webhook URLs whose host is or resolves to a loopback, private, link-local or otherwise "
+        "non-public address (refused by default: a subscriber could otherwise make the server call internal "
+        "services).",
+    )
     log_level: str = _setting("info", "Log level: debug, info, warning, error.")
     metrics_token: Secret = _setting(  # noqa: RUF009 (as above)
         "",
@@ -238,7 +249,7 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
         if raw is None:
             continue
         try:
-            values[setting.name] = setting.kind(raw)
+            values[setting.name] = _parse_bool(raw) if setting.kind is bool else setting.kind(raw)
         except ValueError as exc:
             raise ValueError(
                 f"setting {setting.name} ({setting.env}): {raw!r} is not a valid {setting.kind.__name__}"
@@ -258,6 +269,11 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
             f"setting request_timeout_seconds ({SETTINGS_BY_NAME['request_timeout_seconds'].env}) "
             f"must be a positive number of seconds, not {settings.request_timeout_seconds!r}"
         )
+    if not 0 < settings.webhook_retry_hours < float("inf"):
+        raise ValueError(
+            f"setting webhook_retry_hours ({SETTINGS_BY_NAME['webhook_retry_hours'].env}) "
+            f"must be a positive number of hours, not {settings.webhook_retry_hours!r}"
+        )
     frame_origin = settings.task_frame_origin
     if frame_origin and (
         not _ORIGIN.fullmatch(frame_origin) or "*" in frame_origin or frame_origin == settings.portal_url
@@ -274,6 +290,20 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
                 f"{source!r} is not an origin like https://host or https://host:port"
             )
     return settings
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _parse_bool(raw: Any) -> bool:
+    """A yes/no setting: a flag's bool, or an environment variable's true/false, 1/0, yes/no, on/off."""
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ValueError(f"{raw!r} is not true or false")
 
 
 _ORIGIN = re.compile(r"https?://(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?")
