@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -159,3 +161,16 @@ def test_no_secret_a_negative_timestamp_or_a_text_body_is_refused() -> None:
         webhook_signing.sign(EXAMPLE_SECRET, "evt-1", EXAMPLE_TIMESTAMP, "{}")  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="must start with"):
         webhook_signing.sign([Secret(EXAMPLE_SECRET), "nope"], "evt-1", EXAMPLE_TIMESTAMP, b"")
+
+
+def test_the_receiver_example_in_the_docs_verifies_and_refuses() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "events.md").read_text()
+    section = text[text.index("## Webhook signatures and retries") :]
+    code = section[section.index("```python\n") + len("```python\n") :]
+    code = code[: code.index("```")]
+    secret = webhook_signing.generate_secret()
+    namespace: dict[str, Any] = {}
+    exec(code.replace('"whsec_..."', repr(secret.reveal())), namespace)
+    headers = webhook_signing.sign(secret, "evt-1", _now(), BODY)
+    assert namespace["verified_event"](BODY, headers)["id"] == "6a7e8feb-b491-4cf7-a9f1-bf3703467718"
+    assert namespace["verified_event"](BODY + b" ", headers) is None
