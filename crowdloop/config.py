@@ -131,6 +131,17 @@ class Settings:
         "The `source` of crowdloop's own events (docs/events.md), and of the A2I status change events sent "
         "to a real EventBridge bus, which refuses `aws.*` sources from customers; may not begin with 'aws.'.",
     )
+    webhook_retry_hours: float = _setting(
+        24.0,
+        "How long a webhook delivery is retried (exponential backoff with jitter, waits up to 1 h) from its "
+        "first attempt before it is marked failed.",
+    )
+    webhook_allow_private_targets: bool = _setting(
+        False,
+        "Allow webhook URLs whose host is or resolves to a loopback, private, link-local or otherwise "
+        "non-public address (refused by default: a subscriber could otherwise make the server call internal "
+        "services).",
+    )
     log_level: str = _setting("info", "Log level: debug, info, warning, error.")
     metrics_token: Secret = _setting(  # noqa: RUF009 (as above)
         "",
@@ -245,7 +256,7 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
         if raw is None:
             continue
         try:
-            values[setting.name] = setting.kind(raw)
+            values[setting.name] = _parse_bool(raw) if setting.kind is bool else setting.kind(raw)
         except ValueError as exc:
             raise ValueError(
                 f"setting {setting.name} ({setting.env}): {raw!r} is not a valid {setting.kind.__name__}"
@@ -269,6 +280,11 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
         check_source(settings.events_source, "events_source")
     except InvalidInput as exc:
         raise ValueError(f"setting events_source ({SETTINGS_BY_NAME['events_source'].env}): {exc.message}") from None
+    if not 0 < settings.webhook_retry_hours < float("inf"):
+        raise ValueError(
+            f"setting webhook_retry_hours ({SETTINGS_BY_NAME['webhook_retry_hours'].env}) "
+            f"must be a positive number of hours, not {settings.webhook_retry_hours!r}"
+        )
     frame_origin = settings.task_frame_origin
     if frame_origin and (
         not _ORIGIN.fullmatch(frame_origin) or "*" in frame_origin or frame_origin == settings.portal_url
@@ -285,6 +301,20 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
                 f"{source!r} is not an origin like https://host or https://host:port"
             )
     return settings
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _parse_bool(raw: Any) -> bool:
+    """A yes/no setting: a flag's bool, or an environment variable's true/false, 1/0, yes/no, on/off."""
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ValueError(f"{raw!r} is not true or false")
 
 
 _ORIGIN = re.compile(r"https?://(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?")
