@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from crowdloop import bodylimit, dispatch, flows, outbox, output, reaper, served, urls
+from crowdloop import bodylimit, dispatch, eventlog, flows, outbox, output, reaper, served, urls
 from crowdloop.aws import wire
 from crowdloop.aws.app import AwsApi
 from crowdloop.blobs import LocalBlobStore, blob_store_for
@@ -34,6 +34,7 @@ from crowdloop.console import agreement as console_agreement
 from crowdloop.console import exportjobs
 from crowdloop.console.app import create_console
 from crowdloop.console.web import MAX_BODY_BYTES as CONSOLE_MAX_BODY_BYTES
+from crowdloop.dispatcher import Dispatcher
 from crowdloop.errors import CrowdloopError, Unavailable
 from crowdloop.keyfiles import load_key
 from crowdloop.liquid.threads import RenderThreads
@@ -69,10 +70,15 @@ def build_services(
 class CrowdloopApp:
     def __init__(self, services: Services) -> None:
         self.outbox = outbox.OutboxWriters(
-            services, [output.KIND], poll_seconds=services.settings.reaper_interval_seconds
+            services, [output.KIND, eventlog.FANOUT], poll_seconds=services.settings.reaper_interval_seconds
         )
+        self.dispatcher = Dispatcher(services)
+        listeners = eventlog.Listeners()
+        listeners.add(self.dispatcher.logged)
         metrics = Metrics() if services.settings.metrics_token else None  # none: nothing is measured
-        services = dataclasses.replace(services, outbox=self.outbox, metrics=metrics)
+        services = dataclasses.replace(services, outbox=self.outbox, events=listeners, metrics=metrics)
+        self.outbox.bind(services)
+        self.dispatcher.bind(services)
         self.services = services
         render_threads = RenderThreads()  # one limit for every render, API and portal
         self.aws = AwsApi(services, render_threads=render_threads)
@@ -83,7 +89,7 @@ class CrowdloopApp:
         self._metrics: MetricsEndpoint | None = None
         self._handle: Callable[[Scope, Receive, Send], Awaitable[None]] = self._dispatch
         if metrics is not None:
-            metrics.watch_store(services, [output.KIND.name])
+            metrics.watch_store(services, [output.KIND.name, eventlog.FANOUT.name])
             self._metrics = MetricsEndpoint(services, metrics)
             self._handle = CountRequests(self._dispatch, metrics)
 
@@ -215,10 +221,12 @@ class CrowdloopApp:
             services.blobs.discard_stale_incoming()
         services.store.start_checkpointer()
         self.outbox.start()
+        self.dispatcher.start()
 
     def _stop_background(self) -> None:
         console_agreement.close(self.services)  # the console's background work (agreement, downloads)
         exportjobs.close(self.services)
+        self.dispatcher.close()
         self.outbox.close()
         self.services.store.stop_checkpointer()
         _truncate_wal(self.services.store)

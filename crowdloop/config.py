@@ -142,6 +142,24 @@ class Settings:
         "non-public address (refused by default: a subscriber could otherwise make the server call internal "
         "services).",
     )
+    webhook_timeout_seconds: float = _setting(
+        10.0,
+        "How long one delivery attempt may take (connecting, sending, and the receiver's whole answer) before "
+        "it counts as failed and is retried later.",
+    )
+    webhook_concurrency: int = _setting(
+        4,
+        "Deliveries sent at once to one subscription's target, per server process (a slow receiver holds at "
+        "most this many of the process's delivery threads).",
+    )
+    webhook_threads: int = _setting(
+        16, "Threads per server process that send event deliveries (webhooks, EventBridge, SNS)."
+    )
+    events_retention_days: float = _setting(
+        7.0,
+        "How long the event log and finished deliveries are kept (the live stream's replay, the console's and "
+        "`crowdloop webhooks deliveries`' history). Pending deliveries and their events are kept until they end.",
+    )
     log_level: str = _setting("info", "Log level: debug, info, warning, error.")
     metrics_token: Secret = _setting(  # noqa: RUF009 (as above)
         "",
@@ -280,11 +298,22 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
         check_source(settings.events_source, "events_source")
     except InvalidInput as exc:
         raise ValueError(f"setting events_source ({SETTINGS_BY_NAME['events_source'].env}): {exc.message}") from None
-    if not 0 < settings.webhook_retry_hours < float("inf"):
-        raise ValueError(
-            f"setting webhook_retry_hours ({SETTINGS_BY_NAME['webhook_retry_hours'].env}) "
-            f"must be a positive number of hours, not {settings.webhook_retry_hours!r}"
-        )
+    for name, unit in (
+        ("webhook_retry_hours", "hours"),
+        ("webhook_timeout_seconds", "seconds"),
+        ("events_retention_days", "days"),
+    ):
+        if not 0 < getattr(settings, name) < float("inf"):
+            raise ValueError(
+                f"setting {name} ({SETTINGS_BY_NAME[name].env}) must be a positive number of {unit}, "
+                f"not {getattr(settings, name)!r}"
+            )
+    for name in ("webhook_concurrency", "webhook_threads"):
+        if not 1 <= getattr(settings, name) <= 256:
+            raise ValueError(
+                f"setting {name} ({SETTINGS_BY_NAME[name].env}) must be a whole number from 1 to 256, "
+                f"not {getattr(settings, name)!r}"
+            )
     frame_origin = settings.task_frame_origin
     if frame_origin and (
         not _ORIGIN.fullmatch(frame_origin) or "*" in frame_origin or frame_origin == settings.portal_url

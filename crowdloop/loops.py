@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from crowdloop import arns, flows, output, queue
+from crowdloop import arns, eventlog, flows, output, queue
 from crowdloop.caches import CacheSpec
 from crowdloop.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
 from crowdloop.jsoncheck import document_problem
@@ -132,7 +132,16 @@ def start_human_loop(
         if loop_id is None:
             return _existing_loop_arn(conn, caller, name, flow.id, input_content)
         _check_quota(svc, conn, caller.account)
-        return arn
+        eventlog.loop_started(
+            conn,
+            now,
+            source=svc.settings.events_source,
+            loop_arn=arn,
+            flow_arn=flow_definition_arn,
+            created_at=created_at,
+        )
+    eventlog.after_commit(svc)
+    return arn
 
 
 _FLOW_FOR_USE = sa.select(
@@ -347,10 +356,14 @@ def stop_human_loop(svc: Services, caller: Caller, name: str) -> None:
             if stopped is not None:
                 break
         has_output = output.has_output(stopped.status, stopped.answers_count)
-        if has_output:
+        if has_output:  # its status change event comes once the output is written (output.py)
             output.mark_output_due(conn, row.id, now)
+        else:
+            eventlog.loops_ended(conn, now, [eventlog.EndedLoop.from_row(row, status=stopped.status)])
     if has_output:
         output.after_commit(svc)
+    else:
+        eventlog.after_commit(svc)
 
 
 def delete_human_loop(svc: Services, caller: Caller, name: str) -> None:
@@ -363,12 +376,14 @@ def delete_human_loop(svc: Services, caller: Caller, name: str) -> None:
         pending = output.has_output(row.status, row.answers_count) and not row.output_written
         if pending:  # lock the row, then look again: the output writer may have just marked it written
             pending = queue.output_unwritten_locked(conn, row.id)
-        if pending:
+        if pending:  # the output writer will not find the loop: its status change event is recorded now
             output.keep_output_of_deleted_loop(conn, row.id, output.issuer_for(svc), svc.clock.now())
+            eventlog.loops_ended(conn, svc.clock.now(), [eventlog.EndedLoop.from_row(row)])
         if not queue.delete_ended_loop(conn, row.id):
             raise NotFound("human loop", name, f"Human loop {name} does not exist.")
     if pending:
         output.after_commit(svc)
+        eventlog.after_commit(svc)
 
 
 @dataclass(frozen=True)

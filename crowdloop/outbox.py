@@ -1,4 +1,4 @@
-"""The outbox: messages that leave the process (output.json today; status events next), each written as a
+"""The outbox: messages that leave the process (output.json; status events, eventlog.py), each written as a
 row of the `outbox` table in the same transaction as the change it reports, and sent afterwards by one
 writer per kind of message.
 
@@ -11,7 +11,7 @@ writer per kind of message.
 
 A kind (`Kind`) says how to turn claimed rows into what it sends (`prepare`, one read for a batch), how
 to send one (`send`: the blocking I/O, only ever in a writer's thread) and what to record in the
-transaction that marks rows done (`done`).
+transaction that marks rows done (`done`), and whom to tell once that committed (`settled`).
 
 What is guaranteed. A row is claimed by one writer at a time: the claim is one UPDATE statement
 (store.dialect.claim_outbox_rows; PostgreSQL `FOR UPDATE SKIP LOCKED`, SQLite `BEGIN IMMEDIATE`) that
@@ -82,8 +82,13 @@ class Kind(Protocol[Item]):
         the batch waits for the next pass."""
         ...
 
-    def done(self, conn: Connection, messages: Sequence[Message]) -> None:
+    def done(self, svc: Services, conn: Connection, messages: Sequence[Message]) -> None:
         """Record, in the transaction that deletes their rows, that these messages were sent."""
+        ...
+
+    def settled(self, svc: Services, messages: Sequence[Message]) -> None:
+        """After the transaction that recorded these messages as sent committed (wake whoever reads what
+        `done` wrote). Must not raise."""
         ...
 
     def describe(self, message: Message) -> str:
@@ -162,6 +167,8 @@ def _deliver(svc: Services, kind: Kind[Any], messages: list[Message], token: str
     settled = {m.id for m in (*done, *failed, *obsolete)}
     unsent = [m for m in messages if m.id not in settled]
     _settle(svc, kind, token, done=done, obsolete=obsolete, failed=failed, unsent=unsent)
+    if done:
+        kind.settled(svc, done)
     return len(done), outage
 
 
@@ -181,7 +188,7 @@ def _settle(
     mine = o.c.claim_token == token
     with svc.store.write() as conn:
         if done:  # first: DeleteHumanLoop locks the loop row before it touches the loop's outbox row
-            kind.done(conn, done)
+            kind.done(svc, conn, done)
         finished = [m.id for m in (*done, *obsolete)]
         if finished:
             deleted = conn.execute(o.delete().where(o.c.id.in_(finished), mine)).rowcount
@@ -261,6 +268,10 @@ class KindWriter:
     def wake(self) -> None:
         self._wake.set()
 
+    def bind(self, svc: Services) -> None:
+        """Use these Services from now on (the app's, which carry these writers)."""
+        self._svc = svc
+
     def close(self, timeout_seconds: float = 10.0) -> None:
         """Send what is due, then stop."""
         self._stop.set()
@@ -300,6 +311,11 @@ class OutboxWriters:
             return False
         writer.wake()  # before start(): start's first pass sends it
         return True
+
+    def bind(self, svc: Services) -> None:
+        """Hand the writers the Services that carry them (so what they send can wake the others)."""
+        for writer in self._writers.values():
+            writer.bind(svc)
 
     def start(self) -> None:
         for writer in self._writers.values():

@@ -25,7 +25,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from crowdloop import outbox
+from crowdloop import eventlog, outbox
 from crowdloop.model import AssignmentState, HumanLoopStatus
 from crowdloop.runtime import Services
 from crowdloop.store.tables import assignments, flow_definitions, human_loops, workers
@@ -171,6 +171,19 @@ _KEPT_DOCUMENTS = sa.select(outbox_rows.c.id, outbox_rows.c.payload).where(
     outbox_rows.c.id.in_(sa.bindparam("ids", expanding=True))
 )
 
+_ENDED_LOOPS = (
+    sa.select(
+        human_loops.c.arn,
+        human_loops.c.status,
+        human_loops.c.created_at,
+        human_loops.c.output_uri,
+        flow_definitions.c.arn.label("flow_arn"),
+    )
+    .join(flow_definitions, flow_definitions.c.id == human_loops.c.flow_definition_id)
+    .where(human_loops.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(human_loops.c.id)
+)
+
 KIND_NAME = "output"
 
 
@@ -187,7 +200,7 @@ class _OutputKind:
             built = build_documents(conn, list(by_loop), issuer_for(svc))
             gone = [message_id for loop_id, message_id in by_loop.items() if loop_id not in built]
             if gone:  # deleted since the claim: the delete kept the document in the row
-                kept.update(dict(conn.execute(_KEPT_DOCUMENTS, {"ids": gone}).tuples().all()))
+                kept.update(dict(conn.execute(_KEPT_DOCUMENTS, {"ids": gone}).all()))
         items: dict[int, tuple[str, bytes] | None] = {by_loop[loop_id]: doc for loop_id, doc in built.items()}
         for message_id in gone:
             items[message_id] = None  # a loop deleted with nothing to write
@@ -200,8 +213,17 @@ class _OutputKind:
     def send(self, svc: Services, item: tuple[str, bytes]) -> None:
         svc.blobs.put(*item)
 
-    def done(self, conn: Connection, messages: Sequence[outbox.Message]) -> None:
-        conn.execute(_MARK_WRITTEN, {"ids": [int(m.key) for m in messages]})
+    def done(self, svc: Services, conn: Connection, messages: Sequence[outbox.Message]) -> None:
+        """Mark the outputs written and record each loop's status change event (Completed, or Stopped with
+        answers): whoever the event reaches can read the output (a loop deleted before its output was
+        written had its event recorded by DeleteHumanLoop)."""
+        loop_ids = [int(m.key) for m in messages]
+        conn.execute(_MARK_WRITTEN, {"ids": loop_ids})
+        ended = conn.execute(_ENDED_LOOPS, {"ids": loop_ids}).all()
+        eventlog.loops_ended(conn, svc.clock.now(), [eventlog.EndedLoop.from_row(row) for row in ended])
+
+    def settled(self, svc: Services, messages: Sequence[outbox.Message]) -> None:
+        eventlog.after_commit(svc)
 
     def describe(self, message: outbox.Message) -> str:
         return f"output.json of human loop {message.key}"

@@ -35,13 +35,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from crowdloop import output, stats
+from crowdloop import eventlog, output, stats
 from crowdloop.errors import TaskUnavailable
 from crowdloop.model import AssignmentState, HumanLoopStatus
 from crowdloop.runtime import Services
 from crowdloop.store import dialect
 from crowdloop.store.prepared import Prepared
-from crowdloop.store.tables import UtcDateTime, assignments, flow_definitions, human_loops
+from crowdloop.store.tables import UtcDateTime, assignments, flow_definitions, human_loops, workers
 
 _CLAIM_ATTEMPTS = 8
 _CHUNK = 500
@@ -226,6 +226,23 @@ _COUNT_ANSWER = Prepared(
     .returning(_H.c.name, _H.c.status, _H.c.answers_count, _H.c.task_count, _H.c.output_uri, _H.c.flow_definition_id)
 )
 
+# What an answer's event says besides the answer: the loop, its flow definition, the worker's public id.
+_ANSWER_FACTS = Prepared(
+    sa.select(
+        _H.c.arn,
+        _H.c.created_at,
+        flow_definitions.c.arn.label("flow_arn"),
+        workers.c.worker_id,
+        assignments.c.accepted_at,
+    )
+    .select_from(
+        assignments.join(_H, _H.c.id == assignments.c.loop_id)
+        .join(flow_definitions, flow_definitions.c.id == _H.c.flow_definition_id)
+        .join(workers, workers.c.id == assignments.c.worker_id)
+    )
+    .where(assignments.c.id == sa.bindparam("assignment"))
+)
+
 _RETURN_SLOT = Prepared(
     _H.update()
     .where(_H.c.id == sa.bindparam("loop"))
@@ -309,8 +326,20 @@ def submit(
         row = _COUNT_ANSWER.one(conn, {"loop": loop_id, "now": now})
         stats.count_answer(conn, row.flow_definition_id, worker_pk, now, spent)
         completed = output.has_output(row.status, row.answers_count)
-        if completed:
+        if completed:  # its status change event is recorded when the output is written (output.py)
             output.mark_output_due(conn, loop_id, now)
+        facts = _ANSWER_FACTS.one(conn, {"assignment": assignment_id})
+        eventlog.answer_submitted(
+            conn,
+            now,
+            source=svc.settings.events_source,
+            loop_arn=facts.arn,
+            flow_arn=facts.flow_arn,
+            created_at=facts.created_at,
+            worker_id=facts.worker_id,
+            accepted_at=facts.accepted_at,
+            time_spent_seconds=spent,
+        )
     result = SubmitResult(
         loop_id=loop_id,
         human_loop_name=row.name,
@@ -321,6 +350,7 @@ def submit(
     )
     if completed:
         output.after_commit(svc)
+    eventlog.after_commit(svc)
     return result
 
 
@@ -561,35 +591,50 @@ def reap_work(conn: Connection, now: datetime) -> ReapReport:
     )
     withdrawn_loop_ids = _withdraw(conn, now, _ineligible())
     _return_slots(conn, expired_loop_ids + withdrawn_loop_ids)
+    ended_columns = (h.c.id, h.c.answers_count, h.c.arn, h.c.status, h.c.created_at, h.c.output_uri)
     stopped_rows = conn.execute(
         h.update()
         .where(h.c.status == _STOPPING, ~_held())
         .values(status=HumanLoopStatus.STOPPED.value, ended_at=_now(now))
-        .returning(h.c.id, h.c.answers_count)
+        .returning(*ended_columns, h.c.flow_definition_id)
     ).all()
-    for loop_id, answers_count in sorted(stopped_rows):
-        if answers_count > 0:
-            output.mark_output_due(conn, loop_id, now)
-    failed = len(
-        conn.execute(
-            h.update()
-            .where(h.c.status == _IN_PROGRESS, h.c.available_until <= now, h.c.answers_count < h.c.task_count, ~_held())
-            .values(
-                status=HumanLoopStatus.FAILED.value,
-                failure_code="Expired",
-                open_slots=0,
-                failure_reason=EXPIRED_REASON,
-                ended_at=_now(now),
-            )
-            .returning(h.c.id)
-        ).all()
-    )
+    for row in sorted(stopped_rows):
+        if row.answers_count > 0:  # its status change event comes with its output (output.py)
+            output.mark_output_due(conn, row.id, now)
+    failed_rows = conn.execute(
+        h.update()
+        .where(h.c.status == _IN_PROGRESS, h.c.available_until <= now, h.c.answers_count < h.c.task_count, ~_held())
+        .values(
+            status=HumanLoopStatus.FAILED.value,
+            failure_code="Expired",
+            open_slots=0,
+            failure_reason=EXPIRED_REASON,
+            ended_at=_now(now),
+        )
+        .returning(*ended_columns, h.c.flow_definition_id, h.c.failure_code, h.c.failure_reason)
+    ).all()
+    _announce_ended(conn, now, [r for r in stopped_rows if r.answers_count == 0] + list(failed_rows))
     return ReapReport(
         expired_leases=len(expired_loop_ids),
         withdrawn_leases=len(withdrawn_loop_ids),
         stopped_loops=len(stopped_rows),
-        failed_loops=failed,
+        failed_loops=len(failed_rows),
     )
+
+
+def _announce_ended(conn: Connection, now: datetime, rows: list[Any]) -> None:
+    """Record the status change events of loops the sweep ended without an output (rows: the RETURNING of
+    its updates), in loop id order."""
+    if not rows:
+        return
+    f = flow_definitions
+    flow_ids = sorted({int(r.flow_definition_id) for r in rows})
+    flow_arns = dict(conn.execute(sa.select(f.c.id, f.c.arn).where(f.c.id.in_(flow_ids))).all())
+    ended = [
+        eventlog.EndedLoop.from_row(row, flow_arn=flow_arns[row.flow_definition_id])
+        for row in sorted(rows, key=lambda r: int(r.id))
+    ]
+    eventlog.loops_ended(conn, now, ended)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from crowdloop import flows, output, queue
+from crowdloop import eventlog, flows, output, queue
 from crowdloop.queue import ReapReport
 from crowdloop.runtime import Services
 
@@ -21,5 +21,9 @@ def reap(svc: Services) -> ReapReport:
     with svc.store.write() as conn:
         report = queue.reap_work(conn, svc.clock.now())
         purged = flows.purge_deleted_flow_definitions(conn)
+    with svc.store.write() as conn:  # the event log's retention: a bounded batch per sweep
+        eventlog.prune(conn, svc.clock.now(), svc.settings.events_retention_days)
     written = output.after_commit(svc)
+    if report.stopped_loops or report.failed_loops:
+        eventlog.after_commit(svc)
     return dataclasses.replace(report, purged_flow_definitions=purged, outputs_written=written)

@@ -25,6 +25,14 @@ class Outbox(Protocol):
         ...
 
 
+class EventSignals(Protocol):
+    """Who in this process waits for events entering the log (the delivery dispatcher, the live streams)."""
+
+    def logged(self) -> None:
+        """Events were just logged (and their deliveries made due) by this process: look now."""
+        ...
+
+
 @dataclass(frozen=True)
 class Services:
     """Built once per process by app.create_app (or by a test) and passed to every domain function."""
@@ -34,6 +42,7 @@ class Services:
     clock: Clock
     blobs: BlobStore
     outbox: Outbox | None = None  # None: messages (output.json) are sent in the thread that made them due
+    events: EventSignals | None = None  # None: nobody in this process waits for events (scripts, tests)
     metrics: Metrics | None = None  # the server's Prometheus metrics (crowdloop.metrics); None: not measured
     # Signs NextToken values (crowdloop.paging). build_services passes the data directory's key so tokens
     # survive restarts and are shared by every process; Services built without one (tests) get a fresh key.

@@ -19,6 +19,8 @@ from sqlalchemy.engine import Connection
 from crowdloop.store.prepared import Prepared
 from crowdloop.store.tables import (
     UtcDateTime,
+    deliveries,
+    events,
     human_loops,
     outbox,
 )
@@ -434,3 +436,65 @@ def count_answer(
     params = {"fd": flow_definition_id, "worker": worker_pk, "now": now, "hour": hour, "spent": spent, "bucket": bucket}
     for statement in _ANSWER_STATEMENTS[conn.dialect.name]:
         statement.all(conn, params)
+
+
+# --- events (crowdloop/eventlog.py and deliveries.py own the tables) ----------------------------------------
+
+_INSERT_EVENTS = {
+    name: insert(events).on_conflict_do_nothing(index_elements=["event_id"])
+    for name, insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
+}
+_INSERT_DELIVERIES = {
+    name: insert(deliveries).on_conflict_do_nothing(index_elements=["subscription_id", "event_seq"])
+    for name, insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
+}
+
+
+def insert_events_if_absent(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """INSERT event log rows, skipping event ids already logged (a fan-out repeated after a crash)."""
+    if rows:
+        conn.execute(_INSERT_EVENTS[conn.dialect.name], rows)
+
+
+def insert_deliveries_if_absent(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """INSERT deliveries, skipping (subscription, event) pairs that have one."""
+    if rows:
+        conn.execute(_INSERT_DELIVERIES[conn.dialect.name], rows)
+
+
+# A subscription's due deliveries, oldest first (the partial index ix_deliveries_due: a seek whatever the
+# number of deliveries already sent).
+_DELIVERIES_DUE = """
+    SELECT id FROM deliveries {index}
+    WHERE subscription_id = :subscription AND state = 'pending' AND next_attempt_at <= :now
+      AND (claimed_until IS NULL OR claimed_until <= :now)
+    ORDER BY next_attempt_at LIMIT :limit
+"""
+_DELIVERIES_CLAIM = {
+    "sqlite": f"""
+UPDATE deliveries SET claimed_until = :until, claim_token = :token
+WHERE id IN ({_DELIVERIES_DUE.format(index="INDEXED BY ix_deliveries_due")})
+RETURNING id, event_seq, attempts, created_at
+""",
+    "postgresql": f"""
+WITH due AS ({_DELIVERIES_DUE.format(index="")} FOR UPDATE SKIP LOCKED)
+UPDATE deliveries SET claimed_until = :until, claim_token = :token
+FROM due WHERE deliveries.id = due.id
+RETURNING deliveries.id, deliveries.event_seq, deliveries.attempts, deliveries.created_at
+""",
+}
+_DELIVERIES_CLAIM_SQL = {
+    name: sa.text(sql)
+    .bindparams(sa.bindparam("now", type_=UtcDateTime), sa.bindparam("until", type_=UtcDateTime))
+    .columns(id=sa.BigInteger, event_seq=sa.BigInteger, attempts=sa.Integer, created_at=UtcDateTime)
+    for name, sql in _DELIVERIES_CLAIM.items()
+}
+
+
+def claim_deliveries(
+    conn: Connection, subscription_id: int, *, now: datetime, until: datetime, token: str, limit: int
+) -> list[Any]:
+    """Claim up to `limit` due deliveries of one subscription for the lane `token` until `until`: their
+    (id, event_seq, attempts, created_at), oldest due first. PostgreSQL skips rows other lanes hold."""
+    params = {"subscription": subscription_id, "now": now, "until": until, "token": token, "limit": limit}
+    return list(conn.execute(_DELIVERIES_CLAIM_SQL[conn.dialect.name], params).all())

@@ -429,3 +429,66 @@ console_links = sa.Table(
     sa.Column("expires_at", UtcDateTime, nullable=False),
     sa.Column("used_at", UtcDateTime),
 )
+
+# --- events (crowdloop/eventlog.py, subscriptions.py, deliveries.py; docs/events.md) -------------------------
+
+# The event log: every event, once fanned out of the outbox (eventlog.py). `seq` orders the log for the live
+# stream; events from concurrent processes may commit slightly out of seq order (the stream allows for it).
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+    sa.Column("detail_type", sa.String(128), nullable=False),
+    sa.Column("time", UtcDateTime, nullable=False),  # the event's own time (when the change happened)
+    sa.Column("logged_at", UtcDateTime, nullable=False),  # when it entered the log (retention)
+    sa.Column("body", sa.LargeBinary, nullable=False),  # the encoded event, the bytes every target receives
+    sa.Index("ix_events_logged_at", "logged_at"),
+)
+
+# Who is told about which events: a webhook URL, an EventBridge bus or an SNS topic, with an event pattern.
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # webhook | eventbridge | sns
+    sa.Column("target", sa.String(2048), nullable=False),  # the URL, the bus name or ARN, the topic ARN
+    sa.Column("pattern", sa.Text, nullable=False),  # the EventBridge event pattern, as given
+    sa.Column("secret", sa.String(128)),  # webhook: the Standard Webhooks signing secret (whsec_...)
+    sa.Column("config", sa.JSON),  # eventbridge / sns: region, endpoint_url, access_key_id, secret_access_key
+    sa.Column("description", sa.String(256), nullable=False, server_default=""),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),  # an access key id, or "cli"
+)
+
+# One row per (subscription, matching event): pending until sent, then delivered or failed (kept for the
+# console and `crowdloop webhooks deliveries` until the retention sweep).
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("event_seq", sa.BigInteger, sa.ForeignKey("events.seq"), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # pending | delivered | failed
+    sa.Column("created_at", UtcDateTime, nullable=False),  # the retry window starts here (or at a redelivery)
+    sa.Column("next_attempt_at", UtcDateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_attempt_at", UtcDateTime),
+    sa.Column("last_status", sa.Integer),  # the HTTP status of the last attempt, if a response came
+    sa.Column("last_error", sa.String(512)),
+    sa.Column("ended_at", UtcDateTime),  # delivered or failed at
+    sa.Column("claimed_until", UtcDateTime),  # a dispatcher lane holds it until then
+    sa.Column("claim_token", sa.String(32)),
+    sa.UniqueConstraint("subscription_id", "event_seq"),
+    # The dispatcher's claim: a subscription's due deliveries, oldest first. Partial: a seek past the sent ones.
+    sa.Index(
+        "ix_deliveries_due",
+        "subscription_id",
+        "next_attempt_at",
+        sqlite_where=sa.text("state = 'pending'"),
+        postgresql_where=sa.text("state = 'pending'"),
+    ),
+    sa.Index("ix_deliveries_list", "subscription_id", "state", "id"),  # the deliveries table, newest first
+    sa.Index("ix_deliveries_event", "event_seq"),  # the retention sweep: is an event still pending somewhere
+    sa.Index("ix_deliveries_ended", "ended_at"),  # the retention sweep
+)

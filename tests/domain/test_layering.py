@@ -86,6 +86,9 @@ TABLE_OWNERS = {
     "flow_insights": "insights",
     "console_sessions": "consoleauth",
     "console_links": "consoleauth",
+    "events": "eventlog",
+    "subscriptions": "subscriptions",
+    "deliveries": "deliveries",
 }
 # Writes by a module other than the owner, each with the reason it is still there.
 SHARED_WRITES = {
@@ -97,10 +100,12 @@ TABLE_READERS = {
     "human_task_uis": {"loops", "tags"},
     "human_loops": {"loops", "output", "stats", "loopsearch"},
     "assignments": {"output", "answers", "stats"},
-    "workers": {"output", "invites", "sessions", "answers", "stats"},
+    "workers": {"output", "invites", "sessions", "answers", "stats", "queue"},
     "workforces": {"tags"},
     "workteams": {"flows", "tags"},
     "outbox": {"output"},
+    "events": {"deliveries"},
+    "deliveries": {"eventlog"},
 }
 
 
