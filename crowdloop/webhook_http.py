@@ -181,12 +181,16 @@ class WebhookClient:
         allow_private: bool,
         user_agent: str = "crowdloop-webhooks",
         resolve: Resolver = socket.getaddrinfo,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
+        """`resolve` is socket.getaddrinfo (tests pass a stand-in for names they cannot register in DNS);
+        `tls` the context https connections verify with (default: the system's trusted certificates; tests
+        pass one trusting their own certificate authority). It is the client's from then on."""
         self._timeout = timeout_seconds
         self._allow_private = allow_private
         self._user_agent = user_agent
         self._resolve = resolve
-        self._tls = ssl.create_default_context()
+        self._tls = tls or ssl.create_default_context()
         self._tls.sslsocket_class = _TimedTLSSocket
         self._connections: OrderedDict[_Origin, _Connection] = OrderedDict()
 

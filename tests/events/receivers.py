@@ -75,12 +75,14 @@ class HttpReceiver:
         self.port = int(self.server.server_address[1])
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def use_tls(self, folder: Path) -> None:
-        """Answer over TLS with a self-signed certificate (one no client trusts)."""
+    def use_tls(self, folder: Path) -> Path:
+        """Answer over TLS with a self-signed certificate for 127.0.0.1 and receiver.test (one no client
+        trusts unless told to); the certificate's file."""
         cert, key = self_signed_certificate(folder)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        return cert
 
     def url(self, path: str = "/hook", scheme: str = "http", host: str = "127.0.0.1") -> str:
         return f"{scheme}://{host}:{self.port}{path}"
@@ -164,7 +166,7 @@ OK_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 
 
 def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 signed by its own key (cert.pem, key.pem in folder)."""
+    """A certificate for 127.0.0.1 and receiver.test signed by its own key (cert.pem, key.pem in folder)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "crowdloop test receiver")])
     now = dt.datetime.now(dt.UTC)
@@ -176,7 +178,13 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("receiver.test")]
+            ),
+            False,
+        )
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -240,3 +241,35 @@ def test_https_with_a_self_signed_certificate_fails_on_the_certificate(client: W
 def test_a_url_that_is_not_http_fails_without_a_connection(client: WebhookClient) -> None:
     attempt = post(client, "ftp://example.com/hook")
     assert (attempt.ok, attempt.error) == (False, "The url must be http(s)://host[:port]/path.")
+
+
+def test_https_to_a_trusted_receiver_keeps_its_connection(tmp_path: Path) -> None:
+    receiver = HttpReceiver()
+    trusted = ssl.create_default_context(cafile=receiver.use_tls(tmp_path))
+    client = WebhookClient(timeout_seconds=2, allow_private=True, tls=trusted)
+    with receiver:
+        attempts = [post(client, receiver.url(scheme="https")) for _ in range(3)]
+        client.close()
+    assert [(a.ok, a.error) for a in attempts] == [(True, "")] * 3
+    assert [r.connection for r in receiver.requests] == [1, 1, 1]
+    assert receiver.requests[0].headers["Host"] == f"127.0.0.1:{receiver.port}"
+
+
+def test_https_verifies_the_certificate_against_the_name_not_the_address(tmp_path: Path) -> None:
+    """The socket goes to the checked address, TLS still checks (and SNI names) the URL's host."""
+    receiver = HttpReceiver()
+    trusted = ssl.create_default_context(cafile=receiver.use_tls(tmp_path))
+    names = {"receiver.test": "127.0.0.1", "other.test": "127.0.0.1"}
+
+    def resolve(host: str, port: int, **_kwargs: Any) -> list[tuple[Any, ...]]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (names[host], port))]
+
+    client = WebhookClient(timeout_seconds=2, allow_private=True, tls=trusted, resolve=resolve)
+    with receiver:
+        named = post(client, receiver.url(scheme="https", host="receiver.test"))
+        other = post(client, receiver.url(scheme="https", host="other.test"))
+        client.close()
+    assert (named.ok, named.error) == (True, "")
+    assert not other.ok
+    assert other.error.startswith("TLS certificate verification failed: Hostname mismatch")
+    assert len(receiver.requests) == 1
