@@ -7,8 +7,9 @@ after the other over its own client (a kept-alive connection, or a boto3 client 
 records the results in one transaction (deliveries.settle). A subscription has at most `webhook_concurrency`
 lanes at once in a process, all lanes share `webhook_threads` threads, so a receiver that hangs holds at most
 its own lanes and every other subscription keeps its pace. The first failed attempt of a batch ends it: the
-rest wait for that delivery's retry time (a receiver that is down is probed by one delivery, not hit by the
-whole backlog at each retry).
+rest wait for that delivery's retry time, and so do the subscription's deliveries made due meanwhile: the
+process starts no lane for it until then (a receiver that is down is probed by one delivery at each retry,
+not hit by the whole backlog).
 
 When it looks: when this process logged events or someone asked for a redelivery (`logged`), and every
 `POLL_SECONDS` (deliveries other processes made due, retries that came due).
@@ -131,6 +132,7 @@ class Dispatcher:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._lanes: dict[int, int] = {}  # subscription id -> lanes running
+        self._resting: dict[int, float] = {}  # subscription id -> monotonic time its failing target is tried again
         self._senders: dict[tuple[int, datetime], list[LaneSender]] = {}  # idle senders, kept for their connections
         self._pool: ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
@@ -183,6 +185,9 @@ class Dispatcher:
             running = self._lanes.get(subscription.id, 0)
             if (only_if_idle and running) or running >= self._svc.settings.webhook_concurrency:
                 return
+            if self._resting.get(subscription.id, 0.0) > time.monotonic():
+                return  # its target failed: new deliveries wait with the others for the retry time
+            self._resting.pop(subscription.id, None)
             self._lanes[subscription.id] = running + 1
         assert self._pool is not None
         try:
@@ -224,7 +229,11 @@ class Dispatcher:
         results, untried = sender.send(batch, stop_at)
         failed = any(not outcome.ok for _, outcome in results)
         if failed:
-            deliveries.settle(self._svc, token, results, held_back=untried)
+            retry_at = deliveries.settle(self._svc, token, results, held_back=untried)
+            if retry_at is not None:
+                wait = (retry_at - self._svc.clock.now()).total_seconds()
+                with self._lock:
+                    self._resting[subscription.id] = time.monotonic() + max(wait, 0.0)
         else:
             deliveries.settle(self._svc, token, results)
             deliveries.release(self._svc, token, untried)
