@@ -628,11 +628,12 @@ def _run(call: Callable[[], Any]) -> Any:
 
 def _register_optional_commands() -> None:
     """Commands defined next to their feature (they import their heavy dependencies lazily)."""
+    from crowdloop.cli_events import events_group, webhooks
     from crowdloop.export.commands import export, report
     from crowdloop.gallery import gallery
     from crowdloop.preview import preview
 
-    for command in (export, report, gallery, preview):
+    for command in (export, report, gallery, preview, webhooks, events_group):
         main.add_command(command)
 
 
