@@ -95,6 +95,14 @@ CONSOLE_TEAMS_CREATE = CONSOLE_TEAMS + "/create"
 CONSOLE_TEAM = CONSOLE_TEAMS + "/{name}"
 CONSOLE_TEAM_UPDATE = CONSOLE_TEAMS + "/{name}/update"
 CONSOLE_TEAM_DELETE = CONSOLE_TEAMS + "/{name}/delete"
+# console: events (crowdloop.console.webhooks, .webhook_deliveries: subscriptions, deliveries, live panel)
+CONSOLE_WEBHOOKS = CONSOLE + "/webhooks"
+CONSOLE_WEBHOOKS_CREATE = CONSOLE_WEBHOOKS + "/create"
+CONSOLE_WEBHOOK = CONSOLE_WEBHOOKS + "/{subscription:int}"  # ?state=&before= (its deliveries, newest first)
+CONSOLE_WEBHOOK_DELETE = CONSOLE_WEBHOOKS + "/{subscription:int}/delete"  # GET: confirm; POST: delete
+CONSOLE_WEBHOOK_REDELIVER_FAILED = CONSOLE_WEBHOOKS + "/{subscription:int}/redeliver-failed"
+CONSOLE_DELIVERY = CONSOLE_WEBHOOKS + "/deliveries/{delivery:int}"
+CONSOLE_DELIVERY_REDELIVER = CONSOLE_WEBHOOKS + "/deliveries/{delivery:int}/redeliver"
 
 # --- the A2I runtime's restJson1 paths (the rest of its routes come from botocore's model) -------------
 HUMAN_LOOPS = "/human-loops"

@@ -18,6 +18,8 @@ crowdloop.urls); views are written against crowdloop.console.web (read its docst
 |        |                           | .../status, .../groups (people part: console/people.py)       |
 | GET    | /console/teams            | work teams + create form; POST /console/teams/create          |
 | GET    | /console/teams/{name}     | edit a team; POST .../update, .../delete (console/workteams)  |
+| GET    | /console/webhooks         | subscriptions, add form, live panel; POST .../create; GET/POST|
+|        |                           | /{id}/delete; /{id} its deliveries; /deliveries/{id} (events) |
 | GET    | /console/static/{name}    | console.css, console.js, vendor/uplot.min.js (+ .css)         |
 """
 
@@ -31,7 +33,19 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from crowdloop import blocking, urls
-from crowdloop.console import auth, downloads, flows, fmt, frames, loops, overview, people, templates_pages
+from crowdloop.console import (
+    auth,
+    downloads,
+    flows,
+    fmt,
+    frames,
+    loops,
+    overview,
+    people,
+    templates_pages,
+    webhook_deliveries,
+    webhooks,
+)
 from crowdloop.console.static import ConsoleAssets
 from crowdloop.console.web import WORKER_THREADS, Console, ConsoleVisit, page_policy, render_error
 from crowdloop.runtime import Services
@@ -48,6 +62,8 @@ def part_routes() -> list[BaseRoute]:
         *frames.ROUTES,
         *downloads.ROUTES,
         *people.ROUTES,
+        *webhooks.ROUTES,
+        *webhook_deliveries.ROUTES,
     ]
 
 
