@@ -5,8 +5,10 @@ events happen; axe-core clean and nothing wider than the screen at 1280 and 390 
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import pytest
@@ -20,6 +22,7 @@ from tests.browser.portal_site import CALLER, DESKTOP, PHONE, Site, seed_templat
 from tests.conftest import RunningServer
 
 REGION = "us-east-1"
+SHOTS = os.environ.get("CROWDLOOP_SCREENSHOTS", "")
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +51,10 @@ def _look(page: Page, name: str) -> None:
         assert_accessible(page, context=f"{name} at {viewport['width']} px")
         wide = page.evaluate("() => document.documentElement.scrollWidth")
         assert wide <= viewport["width"], f"{name} is {wide} px wide at {viewport['width']} px"
+        if SHOTS:  # to look at (CROWDLOOP_SCREENSHOTS=<folder>, as for the console tour)
+            page.screenshot(
+                path=str(Path(SHOTS) / f"events-{name.replace(' ', '-')}-{viewport['width']}.png"), full_page=True
+            )
     page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
 
 
