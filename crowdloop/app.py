@@ -1,5 +1,6 @@
 """The root ASGI application: one port serving the AWS APIs (SageMaker, A2I runtime, S3, STS), a few
-crowdloop endpoints under /_crowdloop/, the worker portal and the requester console (/console).
+crowdloop endpoints under /_crowdloop/, the events API and live stream (/_crowdloop/v1/, /events/stream:
+crowdloop.eventsapi), the worker portal and the requester console (/console).
 
 Its lifespan owns the background work: nothing runs and nothing is written before startup (create_app
 only builds objects). Startup starts the store's checkpointer, the outbox writers (whose first pass
@@ -8,8 +9,8 @@ the writers after sending what is due.
 
 Every request body is limited here, by route (crowdloop.bodylimit): the AWS APIs wire.MAX_BODY_BYTES,
 the portal web.MAX_BODY_BYTES and the console console.web.MAX_BODY_BYTES (their anonymous routes and
-signed-in ones without a live session stop at their ANONYMOUS_BODY_BYTES), /_crowdloop/ and /metrics
-ANONYMOUS_BODY_BYTES (none of them reads a body).
+signed-in ones without a live session stop at their ANONYMOUS_BODY_BYTES), the events API
+eventsapi.MAX_BODY_BYTES, /_crowdloop/ and /metrics ANONYMOUS_BODY_BYTES (none of them reads a body).
 
 With metrics_token set, /metrics answers the Prometheus metrics (crowdloop.metrics_http) and every request
 passes through the request counter (CountRequests) on its way to the part dispatch chose."""
@@ -24,7 +25,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from crowdloop import bodylimit, dispatch, eventlog, flows, outbox, output, reaper, served, urls
+from crowdloop import bodylimit, dispatch, eventlog, eventsapi, flows, outbox, output, reaper, served, urls
 from crowdloop.aws import wire
 from crowdloop.aws.app import AwsApi
 from crowdloop.blobs import LocalBlobStore, blob_store_for
@@ -84,6 +85,7 @@ class CrowdloopApp:
         self.aws = AwsApi(services, render_threads=render_threads)
         self.portal = create_portal(services, render_threads=render_threads)
         self.console = create_console(services)
+        self.events_api = eventsapi.EventsApi(services)
         self._reaper: asyncio.Task[None] | None = None
         self._frame_host = dispatch.frame_host(services.settings.task_frame_origin)
         self._metrics: MetricsEndpoint | None = None
@@ -117,6 +119,8 @@ class CrowdloopApp:
                 return
         elif destination in dispatch.AWS_APIS:
             route, limit = self.aws, wire.MAX_BODY_BYTES
+        elif destination == dispatch.EVENTS:
+            route, limit = self.events_api, eventsapi.MAX_BODY_BYTES
         elif destination == dispatch.CONSOLE:
             route, limit = self.console, CONSOLE_MAX_BODY_BYTES  # anonymous routes stop at far less (web.py)
         else:  # the portal (and /metrics when metrics_token is not set: the portal's 404 page)
@@ -205,8 +209,10 @@ class CrowdloopApp:
                 await asyncio.to_thread(self._start_background)
                 self.services.store.pin_connections()  # the event loop thread runs most SQLite work inline
                 self._reaper = asyncio.create_task(self._reap_forever())
+                self.events_api.start()  # the exit signals end the live streams (they would hold uvicorn's stop)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                self.events_api.close()
                 if self._reaper:
                     self._reaper.cancel()
                     await asyncio.gather(self._reaper, return_exceptions=True)

@@ -5,7 +5,8 @@ AWS API (crowdloop.aws.app) reads it from there instead of classifying again.
 The rules, in order:
   1. on the task frame's host name (task_frame_origin) only task frames (the portal's and the console's),
      static files, signed blobs and the health check are served; anything else there   -> REFUSED (404)
-  2. a path under /_crowdloop/                                                       -> INTERNAL
+  2. a path under /_crowdloop/v1/, or /events/stream                                 -> EVENTS
+     any other path under /_crowdloop/                                             -> INTERNAL
   3. credential scope names `s3` / `sts` (Authorization header or presigned X-Amz-Credential), or a
      legacy presigned URL (AWSAccessKeyId + Signature)                               -> S3 / STS
   4. `POST /` with `X-Amz-Target`                                                    -> SAGEMAKER
@@ -36,6 +37,7 @@ S3 = "s3"
 STS = "sts"
 AWS_APIS = frozenset({SAGEMAKER, A2I, S3, STS})
 INTERNAL = "internal"
+EVENTS = "events"  # the events API and the live stream (crowdloop.eventsapi)
 METRICS = "metrics"
 PORTAL = "portal"
 CONSOLE = "console"
@@ -59,6 +61,8 @@ def destination(scope: MutableMapping[str, Any], frame_host: bytes = b"") -> str
     path: str = scope["path"]
     if frame_host and _header(scope, b"host").lower() == frame_host and not _FRAME_HOST_PATHS.match(path):
         return REFUSED
+    if urls.is_events_api(path):
+        return EVENTS
     if path.startswith(urls.INTERNAL_PREFIX):
         return INTERNAL
     if path == urls.METRICS:

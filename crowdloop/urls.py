@@ -49,6 +49,22 @@ TEMPLATE = TEMPLATES_PREFIX + "{sha256}"
 BLOBS_PREFIX = INTERNAL_PREFIX + "blobs/"  # + bucket/key?expires=&signature=
 BLOB = BLOBS_PREFIX + "{bucket}/{key:path}"
 
+# --- the events API and the live stream (crowdloop.eventsapi) ------------------------------------------
+EVENTS_API_PREFIX = INTERNAL_PREFIX + "v1/"
+SUBSCRIPTIONS = EVENTS_API_PREFIX + "subscriptions"
+SUBSCRIPTION = SUBSCRIPTIONS + "/{subscription:int}"
+SUBSCRIPTION_DELIVERIES = SUBSCRIPTION + "/deliveries"  # ?state=&before=&limit=
+SUBSCRIPTION_REDELIVER_FAILED = SUBSCRIPTION + "/redeliver-failed"
+DELIVERY = EVENTS_API_PREFIX + "deliveries/{delivery:int}"
+DELIVERY_REDELIVER = DELIVERY + "/redeliver"
+EVENT_STREAM = "/events/stream"  # Server-Sent Events: ?pattern=&after= or Last-Event-ID
+
+
+def is_events_api(path: str) -> bool:
+    """The events API (crowdloop.eventsapi) answers this path (crowdloop.dispatch)."""
+    return path == EVENT_STREAM or path.startswith(EVENTS_API_PREFIX)
+
+
 # --- the requester console (crowdloop.console.app) -----------------------------------------------------
 # Each part of the console declares its paths in a block of its own below core's.
 # console: core

@@ -34,6 +34,7 @@ ROOT = Path(crowdloop.__file__).parent
 EDGES = (
     "portal",
     "console",
+    "eventsapi",
     "aws",
     "export",
     "cli",
@@ -46,15 +47,19 @@ EDGES = (
     "preview",
 )
 STORE_STATEMENTS = ("store.tables", "store.dialect", "store.prepared")
-WEB = ("aws", "portal", "console")
+WEB = ("aws", "portal", "console", "eventsapi")
 # Between the web parts: aws and portal are independent; the console shows task frames with the portal's
-# own pieces (taskui, static), so it may import portal, never the reverse.
+# own pieces (taskui, static), so it may import portal, never the reverse. The events API authenticates as
+# the AWS API and the console do (their sigv4, session cookie and CSRF pieces); none of them imports it.
 FORBIDDEN_WEB_IMPORTS = (
     ("aws", "portal"),
     ("portal", "aws"),
     ("aws", "console"),
     ("portal", "console"),
     ("console", "aws"),
+    ("aws", "eventsapi"),
+    ("portal", "eventsapi"),
+    ("console", "eventsapi"),
 )
 WEB_FRAMEWORKS = ("starlette", "uvicorn")
 
