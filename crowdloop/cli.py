@@ -101,6 +101,7 @@ def serve(**options: Any) -> None:
         loop="uvloop",
         http=http_protocol(request_timeout_seconds=settings.request_timeout_seconds),
         timeout_keep_alive=30,
+        timeout_graceful_shutdown=5,  # open event streams end at shutdown; nothing else may hold a stop longer
     )
     uvicorn.Server(config).run()
 

@@ -5,7 +5,7 @@ AWS API (crowdloop.aws.app) reads it from there instead of classifying again.
 The rules, in order:
   1. on the task frame's host name (task_frame_origin) only task frames (the portal's and the console's),
      static files, signed blobs and the health check are served; anything else there   -> REFUSED (404)
-  2. a path under /_crowdloop/v1/, or /events/stream                                 -> EVENTS
+  2. a path under /_crowdloop/v1/, /events/stream or /console/events/stream         -> EVENTS
      any other path under /_crowdloop/                                             -> INTERNAL
   3. credential scope names `s3` / `sts` (Authorization header or presigned X-Amz-Credential), or a
      legacy presigned URL (AWSAccessKeyId + Signature)                               -> S3 / STS

@@ -62,13 +62,16 @@ EVENT_STREAM = "/events/stream"  # Server-Sent Events: ?pattern=&after= or Last-
 
 def is_events_api(path: str) -> bool:
     """The events API (crowdloop.eventsapi) answers this path (crowdloop.dispatch)."""
-    return path == EVENT_STREAM or path.startswith(EVENTS_API_PREFIX)
+    return path in (EVENT_STREAM, CONSOLE_EVENT_STREAM) or path.startswith(EVENTS_API_PREFIX)
 
 
 # --- the requester console (crowdloop.console.app) -----------------------------------------------------
 # Each part of the console declares its paths in a block of its own below core's.
 # console: core
 CONSOLE = "/console"
+# The live stream again, under the console's path: the console's session cookie (Path=/console) reaches it, so
+# the console's EventSource uses this one (answered by crowdloop.eventsapi like EVENT_STREAM).
+CONSOLE_EVENT_STREAM = CONSOLE + "/events/stream"
 CONSOLE_PREFIX = CONSOLE + "/"
 CONSOLE_SIGNIN = CONSOLE + "/signin"
 CONSOLE_SIGNOUT = CONSOLE + "/signout"

@@ -129,9 +129,9 @@ def _list(
 
 
 def stream_url() -> str:
-    """Where the live panel's EventSource connects (the events API's stream, which takes the console's
-    session cookie)."""
-    return urls.EVENT_STREAM
+    """Where the live panel's EventSource connects: the events API's stream under /console, where the
+    console's session cookie is sent."""
+    return urls.CONSOLE_EVENT_STREAM
 
 
 def _values(data: dict[str, Any]) -> dict[str, str]:

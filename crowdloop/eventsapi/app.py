@@ -23,7 +23,11 @@ class EventsApi:
 
     def __init__(self, services: Services, *, max_streams: int | None = None) -> None:
         self.streams = stream.Streams(stream.MAX_STREAMS if max_streams is None else max_streams)
-        routes = [*handlers.ROUTES, Route(urls.EVENT_STREAM, stream.event_stream, methods=["GET"])]
+        routes = [
+            *handlers.ROUTES,
+            Route(urls.EVENT_STREAM, stream.event_stream, methods=["GET"]),
+            Route(urls.CONSOLE_EVENT_STREAM, stream.event_stream, methods=["GET"]),
+        ]
         self.app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
         self.app.state.events = Context(services, Gate(services), Runner(services))
         self.app.state.streams = self.streams

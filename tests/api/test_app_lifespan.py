@@ -104,7 +104,7 @@ def test_stop_and_delete_requests_write_no_blob_on_the_event_loop(
         assert client.post("/human-loops/stop", json={"HumanLoopName": deleted}).status_code == 200
         assert client.delete(f"/human-loops/{deleted}").status_code == 200
         assert _eventually(lambda: blobs.inner.exists(stopped_uri) and blobs.inner.exists(deleted_uri))
-        described = client.get(f"/human-loops/{stopped}").json()
-        assert described["HumanLoopStatus"] == "Stopped", described
+        # the blob is written before the transaction that marks it written commits: Stopped follows shortly
+        assert _eventually(lambda: client.get(f"/human-loops/{stopped}").json()["HumanLoopStatus"] == "Stopped")
     assert loop_threads and blobs.put_threads
     assert not loop_threads & set(blobs.put_threads), "a blob was written on the event loop's thread"
