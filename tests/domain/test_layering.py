@@ -38,6 +38,7 @@ EDGES = (
     "aws",
     "export",
     "cli",
+    "cli_events",
     "app",
     "dispatch",
     "metrics_http",
