@@ -93,10 +93,10 @@ def create(
     if kind == "webhook":
         if config:
             raise InvalidInput("A webhook subscription takes no config (region, endpoint, keys).", "config")
-        webhook_targets.check_target_url(target, svc.settings.webhook_allow_private_targets, field="url")
+        webhook_targets.check_target_url(target, svc.settings.webhook_allow_private_targets, field="target")
         secret_value = secret if secret is not None else webhook_signing.generate_secret().reveal()
         webhook_signing.parse_secret(secret_value, "secret")
-        (probe or probe_url)(target, PROBE_SECONDS)
+        _probe(probe, target, "target")
     else:
         if secret is not None:
             raise InvalidInput("Only webhook subscriptions have a signing secret.", "secret")
@@ -148,7 +148,7 @@ def _bus_config(kind: Kind, target: str, config: Mapping[str, Any], probe: Probe
     bus = bus_target(kind, target, config)
     bus_targets.check_bus_target(bus)
     if bus.endpoint_url:
-        (probe or probe_url)(bus.endpoint_url, PROBE_SECONDS)
+        _probe(probe, bus.endpoint_url, "endpoint_url")
     return {key: config[key] for key in sorted(known) if config.get(key) is not None}
 
 
@@ -169,6 +169,14 @@ def bus_target(kind: str, target: str, config: Mapping[str, Any]) -> Any:
 def _region_of(target: str) -> str:
     parts = target.split(":")
     return parts[3] if target.startswith("arn:") and len(parts) > 3 and parts[3] else "us-east-1"
+
+
+def _probe(probe: Probe | None, url: str, field: str) -> None:
+    """Refuse a target that cannot be reached, naming the field it came from."""
+    try:
+        (probe or probe_url)(url, PROBE_SECONDS)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, field) from None
 
 
 def probe_url(url: str, timeout_seconds: float) -> None:

@@ -145,10 +145,8 @@ def _values(data: dict[str, Any]) -> dict[str, str]:
     return values
 
 
-def _error_field(kind: str, field: str | None) -> str:
+def _error_field(field: str | None) -> str:
     """The form field an InvalidInput of subscriptions.create is about ("form": none of them)."""
-    if field == "url":  # the webhook's URL, or a bus's endpoint (both probed)
-        return "target" if kind == "webhook" else "endpoint_url"
     return field if field in LIMITS else "form"
 
 
@@ -172,7 +170,7 @@ def create_webhook(visit: ConsoleVisit) -> Response:
             created_by=visit.session.access_key_id if visit.session else "",
         )
     except InvalidInput as exc:
-        return _refused(visit, values, _error_field(kind, exc.field), str(exc), 400)
+        return _refused(visit, values, _error_field(exc.field), str(exc), 400)
     except LimitExceeded as exc:
         return _refused(visit, values, "form", str(exc), 429)
     if created.kind != "webhook":

@@ -29,21 +29,16 @@ def create_subscription(call: Call) -> Response:
     unknown = sorted(set(body) - CREATE_FIELDS)
     if unknown:
         raise InvalidInput(f"Unknown field '{unknown[0]}' (known: {', '.join(sorted(CREATE_FIELDS))}).", unknown[0])
-    try:
-        created = subscriptions.create(
-            call.svc,
-            kind=_text(body, "kind", "webhook"),
-            target=_text(body, "target", None),
-            pattern=_pattern(body.get("pattern")),
-            created_by=call.principal.name,
-            description=_text(body, "description", ""),
-            config=_config(body.get("config")),
-            secret=_text(body, "secret", "") or None,
-        )
-    except InvalidInput as exc:
-        if exc.field != "url":
-            raise
-        raise InvalidInput(exc.message, "target") from None  # the webhook's URL is this API's `target`
+    created = subscriptions.create(
+        call.svc,
+        kind=_text(body, "kind", "webhook"),
+        target=_text(body, "target", None),
+        pattern=_pattern(body.get("pattern")),
+        created_by=call.principal.name,
+        description=_text(body, "description", ""),
+        config=_config(body.get("config")),
+        secret=_text(body, "secret", "") or None,
+    )
     answer: dict[str, Any] = {"subscription": created.public()}
     if created.secret is not None:
         answer["secret"] = created.secret.reveal()  # shown here only: listings never show it again

@@ -243,7 +243,7 @@ def test_redeliver_one_and_all_failed(console: ConsoleBrowser, services: Service
 
 def test_the_live_panel_and_its_script_are_on_the_page(console: ConsoleBrowser) -> None:
     page = console.get("/console/webhooks").text
-    assert 'data-stream-url="/events/stream"' in page
+    assert 'data-stream-url="/console/events/stream"' in page
     script = re.search(r'<script src="(/console/static/webhooks\.js\?v=\w+)" defer></script>', page)
     assert script is not None
     served = console.get(script.group(1))

@@ -241,7 +241,7 @@ def test_listing_pages_with_a_keyset(svc: Services) -> None:
 def test_subscriptions_refuse_what_they_cannot_use(svc: Services) -> None:
     cases: list[tuple[dict[str, Any], str]] = [
         ({"kind": "webhook", "target": "http://127.0.0.1:9/", "pattern": "{"}, ""),
-        ({"kind": "webhook", "target": "ftp://127.0.0.1/x", "pattern": ALL}, "url"),
+        ({"kind": "webhook", "target": "ftp://127.0.0.1/x", "pattern": ALL}, "target"),
         ({"kind": "carrier-pigeon", "target": "http://127.0.0.1:9/", "pattern": ALL}, "kind"),
         ({"kind": "webhook", "target": "http://127.0.0.1:9/", "pattern": ALL, "secret": "nope"}, "secret"),
         ({"kind": "webhook", "target": "http://127.0.0.1:9/", "pattern": ALL, "description": "x" * 300}, "description"),
@@ -256,10 +256,10 @@ def test_subscriptions_refuse_what_they_cannot_use(svc: Services) -> None:
     )
     with pytest.raises(InvalidInput, match="loopback") as private:
         subscriptions.create(private_off, kind="webhook", target="http://127.0.0.1:9/", pattern=ALL, created_by="t")
-    assert private.value.field == "url"
+    assert private.value.field == "target"
     with pytest.raises(InvalidInput, match="cannot be reached") as unreachable:  # nobody listens on port 9
         subscriptions.create(svc, kind="webhook", target="http://127.0.0.1:9/", pattern=ALL, created_by="t")
-    assert unreachable.value.field == "url"
+    assert unreachable.value.field == "target"
     assert subscriptions.list_all(svc) == []
 
 
