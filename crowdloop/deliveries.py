@@ -373,3 +373,28 @@ def prune(conn: Connection, cutoff: datetime, limit: int) -> int:
     if not ids:
         return 0
     return int(conn.execute(d.delete().where(d.c.id.in_(ids))).rowcount)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    subscription_id: int
+    pending: int  # capped at SUMMARY_CAP
+    failed: int  # capped at SUMMARY_CAP
+    oldest_due_at: datetime | None  # the earliest due time among pending deliveries (None: none pending)
+
+
+def backlog(svc: Services) -> list[Backlog]:
+    """Per subscription: pending and failed deliveries (bounded counts) and the oldest due time (an index
+    seek): the metrics' delivery lag."""
+    d = deliveries
+    found = []
+    for subscription in subscriptions.list_all(svc):
+        counts = summary(svc, subscription.id)
+        with svc.store.read() as conn:
+            oldest = conn.execute(
+                sa.select(sa.func.min(d.c.next_attempt_at)).where(
+                    d.c.subscription_id == subscription.id, d.c.state == PENDING
+                )
+            ).scalar()
+        found.append(Backlog(subscription.id, counts[PENDING], counts[FAILED], oldest))
+    return found

@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -28,7 +29,7 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
-from crowdloop import outbox, stats
+from crowdloop import deliveries, outbox, stats
 from crowdloop.runtime import Caller
 
 if TYPE_CHECKING:
@@ -152,6 +153,35 @@ class StoreCollector(Collector):
             pending.add_metric([kind], entry.pending if entry else 0)
             lag.add_metric([kind], max(0.0, (now - entry.oldest_due_at).total_seconds()) if entry else 0.0)
         yield from (loops, answers, waiting, pending, lag)
+        yield from _deliveries(svc, now)
+
+
+def _deliveries(svc: Services, now: datetime) -> Iterable[Metric]:
+    """Event deliveries by subscription: waiting, failed, and how late the oldest due one is."""
+    labels = ["subscription"]
+    pending = GaugeMetricFamily(
+        f"{PREFIX}_deliveries_pending",
+        f"Event deliveries not yet sent, by subscription id (counted up to {deliveries.SUMMARY_CAP}).",
+        labels=labels,
+    )
+    failed = GaugeMetricFamily(
+        f"{PREFIX}_deliveries_failed",
+        f"Event deliveries that failed for good (retry window over), by subscription id (counted up to "
+        f"{deliveries.SUMMARY_CAP}).",
+        labels=labels,
+    )
+    lag = GaugeMetricFamily(
+        f"{PREFIX}_delivery_lag_seconds",
+        "How long the oldest due event delivery has been waiting, by subscription id (0 when none is due).",
+        labels=labels,
+    )
+    for entry in deliveries.backlog(svc):
+        label = [str(entry.subscription_id)]
+        pending.add_metric(label, entry.pending)
+        failed.add_metric(label, entry.failed)
+        waited = (now - entry.oldest_due_at).total_seconds() if entry.oldest_due_at is not None else 0.0
+        lag.add_metric(label, max(0.0, waited))
+    yield from (pending, failed, lag)
 
 
 def _add(family: GaugeMetricFamily | CounterMetricFamily, values: Iterable[tuple[tuple[str, ...], int]]) -> None:

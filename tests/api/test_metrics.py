@@ -23,6 +23,7 @@ from starlette.testclient import TestClient
 
 from crowdloop import urls
 from crowdloop.app import CrowdloopApp
+from crowdloop.clock import ManualClock
 from crowdloop.runtime import Services
 from crowdloop.secret import Secret
 from tests.api.metrics_helpers import BEARER, TOKEN, Scrape, total
@@ -96,6 +97,40 @@ def test_metrics_with_the_token(metrics_client: TestClient) -> None:
     assert scrape.value("crowdloop_outbox_pending", kind="output") == 0
     assert scrape.value("crowdloop_outbox_lag_seconds", kind="output") == 0
     assert "process_cpu_seconds" in scrape.families  # prometheus_client's process metrics
+
+
+def test_metrics_show_each_subscriptions_deliveries(metrics_client: TestClient, services: Services) -> None:
+    from crowdloop import deliveries, subscriptions
+    from tests.domain.loopsetup import make_flow, start
+
+    subscription = subscriptions.create(
+        services,
+        kind="webhook",
+        target="http://93.184.216.34/hook",  # public; never called (no dispatcher runs here)
+        pattern='{"version": ["0"]}',
+        created_by="test",
+        probe=lambda url, timeout: None,
+    )
+    flow = make_flow(services)
+    start(services, flow)
+    start(services, flow)
+    assert isinstance(services.clock, ManualClock)
+    services.clock.advance(30)
+    [oldest] = deliveries.claim(services, subscription.id, "lane", 1)
+    deliveries.settle(services, "lane", [(oldest, _Failed())])
+    scrape = Scrape(metrics_client.get(urls.METRICS, headers=BEARER).text)
+    label = {"subscription": str(subscription.id)}
+    assert scrape.value("crowdloop_deliveries_pending", **label) == 2
+    assert scrape.value("crowdloop_deliveries_failed", **label) == 0
+    assert scrape.value("crowdloop_delivery_lag_seconds", **label) == 30  # the one not yet tried
+
+
+@dataclasses.dataclass(frozen=True)
+class _Failed:
+    ok: bool = False
+    status: int | None = 500
+    error: str = "HTTP 500"
+    retry_after_seconds: float | None = None
 
 
 def test_metrics_answers_only_get_and_reads_no_body(metrics_client: TestClient) -> None:
