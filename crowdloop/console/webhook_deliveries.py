@@ -68,6 +68,9 @@ def _notice(visit: ConsoleVisit) -> str:
     return ""
 
 
+CONFIG_LABELS = {"region": "Region", "endpoint_url": "Endpoint URL", "access_key_id": "Access key id"}
+
+
 @console_page
 def subscription_page(visit: ConsoleVisit) -> Response:
     query = visit.request.query_params
@@ -81,6 +84,7 @@ def subscription_page(visit: ConsoleVisit) -> Response:
         title=f"Subscription {found.id}",
         subscription=found,
         config=found.public()["config"],
+        config_labels=CONFIG_LABELS,
         kind_label=KIND_LABELS.get(found.kind, found.kind),
         pattern=pretty_pattern(found.pattern),
         deliveries=rows[:PAGE],

@@ -30,9 +30,11 @@
         return; // not an event document (a comment or a keep-alive)
       }
       const detail = event.detail || {};
-      const time = String(event.time || "").replace("T", " ").replace("Z", "");
+      const stamp = String(event.time || "").replace("T", " ").replace("Z", "");
       const row = document.createElement("tr");
-      row.append(cell(time), cell(event["detail-type"] || ""), cell(detail.humanLoopName || ""),
+      const time = cell(stamp.slice(11) || stamp); // the clock time; the date is in the cell's title
+      time.title = stamp;
+      row.append(time, cell(event["detail-type"] || ""), cell(detail.humanLoopName || ""),
                  cell(detail.humanLoopStatus || ""));
       const empty = rows.querySelector("[data-live-empty]");
       if (empty) empty.remove();
