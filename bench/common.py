@@ -54,6 +54,18 @@ class Server:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
+    def children_cpu_seconds(self) -> float:
+        """user + system CPU time of the server's live child processes (the event delivery process)."""
+        total = 0.0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the process ended meanwhile
+                continue
+            if int(fields[1]) == self.process.pid:
+                total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        return total
+
     def stop(self) -> None:
         self.process.terminate()
         try:

@@ -86,6 +86,7 @@ class Run:
     probes: dict[str, float]  # probe loop ARN -> time.monotonic() its call returned
     started: float  # time.monotonic() at the start
     server_cpu_seconds: float  # what the server process used during the run (its delivery threads included)
+    delivery_cpu_seconds: float  # what its event delivery process used (event_delivery=process)
     receiver_cpu_seconds: float  # this process's (the receiver's and the probe's): the same 2 CPUs
 
 
@@ -94,6 +95,7 @@ def measure_run(
 ) -> Run:
     """One wrk run with the probe alongside (and py-spy sampling the server, when asked)."""
     started, cpu, own_cpu = time.monotonic(), server.cpu_seconds(), time.process_time()
+    child_cpu = server.children_cpu_seconds()
     spy = None
     if profile is not None:
         command = [
@@ -105,7 +107,7 @@ def measure_run(
             "raw",
             "--nonblocking",
         ]
-        command += ["--gil", "--threads", "--output", str(profile), "--duration", str(round(args.seconds))]
+        command += ["--subprocesses", "--threads", "--output", str(profile), "--duration", str(round(args.seconds))]
         spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with Probe(server, flow_arn) as probe:
         result = run_wrk(requests_file, server.endpoint_url + "/", connections=args.connections, seconds=args.seconds)
@@ -114,9 +116,10 @@ def measure_run(
     if result["non_2xx"] or result["socket_errors"] or result["replayed"]:
         raise RuntimeError(f"bad run: {result}")
     cpu, own_cpu = server.cpu_seconds() - cpu, time.process_time() - own_cpu
+    child_cpu = server.children_cpu_seconds() - child_cpu
     rate = result["requests"] / (result["duration_us"] / 1e6)
     time.sleep(1.0)  # the run's last events are logged (and fanned out) before anything changes
-    return Run(int(result["requests"]), rate, probe.returned, started, cpu, own_cpu)
+    return Run(int(result["requests"]), rate, probe.returned, started, cpu, child_cpu, own_cpu)
 
 
 def wait_for(receiver: WebhookReceiver, count: int, seconds: float = 120) -> None:
@@ -149,10 +152,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0, help="length of each of the four load runs")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--requests", type=int, default=20000, help="pre-signed requests per run")
+    parser.add_argument(
+        "--event-delivery",
+        choices=("process", "threads"),
+        default="process",
+        help="the server's event_delivery setting (process: the default)",
+    )
     parser.add_argument("--profile", type=Path, help="folder for py-spy's samples of the server (raw stacks)")
     args = parser.parse_args()
 
-    server = start_server(extra_env=SERVER_ENV)
+    server = start_server(extra_env={**SERVER_ENV, "CROWDLOOP_EVENT_DELIVERY": args.event_delivery})
     svc = build_services(Settings(data_dir=str(server.data_dir), webhook_allow_private_targets=True))
     secret = generate_secret().reveal()
     receiver = WebhookReceiver(secret)
@@ -167,6 +176,7 @@ def main() -> None:
         rates: dict[str, list[float]] = {"baseline": [], "subscribed": []}
         cpu_ms: dict[str, list[float]] = {"baseline": [], "subscribed": []}
         receiver_cpu_ms: dict[str, list[float]] = {"baseline": [], "subscribed": []}
+        delivery_cpu_ms: dict[str, list[float]] = {"baseline": [], "subscribed": []}
         lags: list[float] = []
         delivered_rates: list[float] = []
         subscription_id = 0
@@ -183,6 +193,7 @@ def main() -> None:
             rates[kind].append(run.rate)
             cpu_ms[kind].append(1000 * run.server_cpu_seconds / (run.requests + len(run.probes)))
             receiver_cpu_ms[kind].append(1000 * run.receiver_cpu_seconds / (run.requests + len(run.probes)))
+            delivery_cpu_ms[kind].append(1000 * run.delivery_cpu_seconds / (run.requests + len(run.probes)))
             if not with_subscription:
                 continue
             wait_for(receiver, before + run.requests + len(run.probes))
@@ -194,10 +205,11 @@ def main() -> None:
                 subscriptions.delete(svc, subscription_id)
 
         # the dispatcher's own ceiling: the last run's deliveries all due again, nothing else running
-        before, cpu = len(receiver.arrivals), server.cpu_seconds()
+        before, cpu, child_cpu = len(receiver.arrivals), server.cpu_seconds(), server.children_cpu_seconds()
         backlog = redeliver_all(svc, subscription_id)
         wait_for(receiver, before + backlog)
         drain_cpu_ms = 1000 * (server.cpu_seconds() - cpu) / backlog
+        drain_child_cpu_ms = 1000 * (server.children_cpu_seconds() - child_cpu) / backlog
         drained = receiver.arrivals[before:]
         drain_rate = len(drained) / (drained[-1].received_at - drained[0].received_at)
         unverified = sum(not a.verified for a in receiver.arrivals)
@@ -216,7 +228,9 @@ def main() -> None:
                 "events_delivered_per_s_under_load": round(statistics.mean(delivered_rates), 1),
                 "events_delivered_per_s_backlog": round(drain_rate, 1),
                 "backlog_events": backlog,
+                "event_delivery": args.event_delivery,
                 "server_cpu_ms_per_delivery_backlog": round(drain_cpu_ms, 3),
+                "delivery_process_cpu_ms_per_delivery_backlog": round(drain_child_cpu_ms, 3),
                 "lag_p50_ms": round(1000 * percentile(lags, 0.5), 1),
                 "lag_p99_ms": round(1000 * percentile(lags, 0.99), 1),
                 "lag_samples": len(lags),
@@ -226,6 +240,9 @@ def main() -> None:
                 "runs_per_s": {k: [round(r, 1) for r in v] for k, v in rates.items()},
                 "server_cpu_ms_per_loop": {k: round(statistics.mean(v), 3) for k, v in cpu_ms.items()},
                 "receiver_cpu_ms_per_loop": {k: round(statistics.mean(v), 3) for k, v in receiver_cpu_ms.items()},
+                "delivery_process_cpu_ms_per_loop": {
+                    k: round(statistics.mean(v), 3) for k, v in delivery_cpu_ms.items()
+                },
                 "unverified_signatures": unverified,
             }
         )

@@ -35,6 +35,7 @@ from crowdloop.console import agreement as console_agreement
 from crowdloop.console import exportjobs
 from crowdloop.console.app import create_console
 from crowdloop.console.web import MAX_BODY_BYTES as CONSOLE_MAX_BODY_BYTES
+from crowdloop.deliverer import DeliveryProcess
 from crowdloop.dispatcher import Dispatcher
 from crowdloop.errors import CrowdloopError, Unavailable
 from crowdloop.keyfiles import load_key
@@ -69,17 +70,27 @@ def build_services(
 
 
 class CrowdloopApp:
-    def __init__(self, services: Services) -> None:
-        self.outbox = outbox.OutboxWriters(
-            services, [output.KIND, eventlog.FANOUT], poll_seconds=services.settings.reaper_interval_seconds
-        )
-        self.dispatcher = Dispatcher(services)
-        listeners = eventlog.Listeners()
-        listeners.add(self.dispatcher.logged)
+    def __init__(self, services: Services, *, delivery_process: bool = False) -> None:
+        """delivery_process: events are fanned out and delivered by a child process (crowdloop.deliverer,
+        what `serve` does by default); otherwise by threads of this one."""
+        poll = services.settings.reaper_interval_seconds
+        self.delivery = DeliveryProcess(services.settings) if delivery_process else None
+        if self.delivery is not None:
+            self.outbox = outbox.OutboxWriters(
+                services, [output.KIND], poll_seconds=poll, elsewhere=[eventlog.KIND_NAME]
+            )
+            self.dispatcher: Dispatcher | None = None
+        else:
+            self.outbox = outbox.OutboxWriters(services, [output.KIND, eventlog.FANOUT], poll_seconds=poll)
+            self.dispatcher = Dispatcher(services)
+        listeners = eventlog.Listeners()  # the live streams add themselves
+        if self.dispatcher is not None:
+            listeners.add(self.dispatcher.logged)
         metrics = Metrics() if services.settings.metrics_token else None  # none: nothing is measured
         services = dataclasses.replace(services, outbox=self.outbox, events=listeners, metrics=metrics)
         self.outbox.bind(services)
-        self.dispatcher.bind(services)
+        if self.dispatcher is not None:
+            self.dispatcher.bind(services)
         self.services = services
         render_threads = RenderThreads()  # one limit for every render, API and portal
         self.aws = AwsApi(services, render_threads=render_threads)
@@ -227,12 +238,18 @@ class CrowdloopApp:
             services.blobs.discard_stale_incoming()
         services.store.start_checkpointer()
         self.outbox.start()
-        self.dispatcher.start()
+        if self.dispatcher is not None:
+            self.dispatcher.start()
+        if self.delivery is not None:
+            self.delivery.start()
 
     def _stop_background(self) -> None:
         console_agreement.close(self.services)  # the console's background work (agreement, downloads)
         exportjobs.close(self.services)
-        self.dispatcher.close()
+        if self.dispatcher is not None:
+            self.dispatcher.close()
+        if self.delivery is not None:
+            self.delivery.close()
         self.outbox.close()
         self.services.store.stop_checkpointer()
         _truncate_wal(self.services.store)
@@ -263,9 +280,9 @@ def sweep(services: Services) -> None:
     reaper.reap(services)
 
 
-def create_app(settings: Settings, clock: Clock | None = None) -> CrowdloopApp:
+def create_app(settings: Settings, clock: Clock | None = None, *, delivery_process: bool = False) -> CrowdloopApp:
     """The app for these settings. It starts nothing: its lifespan does (see the module's docstring)."""
-    return CrowdloopApp(build_services(settings, clock, background_checkpoints=True))
+    return CrowdloopApp(build_services(settings, clock, background_checkpoints=True), delivery_process=delivery_process)
 
 
 async def _reply_object(

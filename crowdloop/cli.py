@@ -81,7 +81,7 @@ def serve(**options: Any) -> None:
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     settings.data_path.mkdir(parents=True, exist_ok=True, mode=0o700)  # it holds keys and secrets
     _refuse_other_accounts(settings)
-    app = create_app(settings)
+    app = create_app(settings, delivery_process=settings.event_delivery == "process")
     _announce(settings, app.services)
     _print_welcome(settings, app.services)
     if settings.auth == "off":

@@ -142,6 +142,11 @@ class Settings:
         "non-public address (refused by default: a subscriber could otherwise make the server call internal "
         "services).",
     )
+    event_delivery: str = _setting(
+        "process",
+        "Where `serve` fans out and delivers events: 'process' (a child process of its own: delivery never takes "
+        "CPU time or the interpreter lock from the API and the portal) or 'threads' (threads of the server process).",
+    )
     webhook_timeout_seconds: float = _setting(
         10.0,
         "How long one delivery attempt may take (connecting, sending, and the receiver's whole answer) before "
@@ -283,6 +288,11 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
     if settings.auth not in ("sigv4", "off"):
         raise ValueError(
             f"setting auth ({SETTINGS_BY_NAME['auth'].env}) must be 'sigv4' or 'off', not {settings.auth!r}"
+        )
+    if settings.event_delivery not in ("process", "threads"):
+        raise ValueError(
+            f"setting event_delivery ({SETTINGS_BY_NAME['event_delivery'].env}) must be 'process' or 'threads', "
+            f"not {settings.event_delivery!r}"
         )
     if settings.public_scheme not in ("http", "https"):
         raise ValueError(

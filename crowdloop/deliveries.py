@@ -28,7 +28,7 @@ from crowdloop.store.tables import deliveries, events
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 STATES = (PENDING, DELIVERED, FAILED)
-CLAIM_SECONDS = 60.0  # longer than a lane's batch can take (BATCH x the attempt timeout is checked by the lane)
+CLAIM_SECONDS = 60.0  # the longest claim; a lane sends only while its claim has more than an attempt left
 ERROR_CHARS = 512
 SUMMARY_CAP = 10_000  # the console counts at most this many (a bounded read), then says "10,000+"
 
@@ -57,13 +57,15 @@ class Claimed:
     created_at: datetime  # the retry window starts here
 
 
-def claim(svc: Services, subscription_id: int, token: str, limit: int) -> list[Claimed]:
-    """Take up to `limit` due deliveries of the subscription for this lane, with their events."""
+def claim(
+    svc: Services, subscription_id: int, token: str, limit: int, claim_seconds: float = CLAIM_SECONDS
+) -> list[Claimed]:
+    """Take up to `limit` due deliveries of the subscription for this lane for `claim_seconds` (a lane that
+    dies holds them that long), with their events."""
     with svc.store.write() as conn:
         now = svc.clock.now()
-        rows = dialect.claim_deliveries(
-            conn, subscription_id, now=now, until=now + timedelta(seconds=CLAIM_SECONDS), token=token, limit=limit
-        )
+        until = now + timedelta(seconds=min(claim_seconds, CLAIM_SECONDS))
+        rows = dialect.claim_deliveries(conn, subscription_id, now=now, until=until, token=token, limit=limit)
         if not rows:
             return []
         bodies = {
@@ -78,6 +80,23 @@ def claim(svc: Services, subscription_id: int, token: str, limit: int) -> list[C
         Claimed(int(r.id), *bodies[int(r.event_seq)], attempts=int(r.attempts), created_at=r.created_at) for r in rows
     ]
     return sorted(claimed, key=lambda c: c.id)
+
+
+# A delivery sent: one statement for every row of a batch (executemany), built once.
+_DELIVERED = (
+    deliveries.update()
+    .where(deliveries.c.id == sa.bindparam("delivery"), deliveries.c.claim_token == sa.bindparam("token"))
+    .values(
+        state=DELIVERED,
+        attempts=deliveries.c.attempts + 1,
+        last_attempt_at=sa.bindparam("now", type_=deliveries.c.last_attempt_at.type),
+        last_status=sa.bindparam("status", type_=sa.Integer),
+        last_error=None,
+        ended_at=sa.bindparam("now", type_=deliveries.c.ended_at.type),
+        claimed_until=None,
+        claim_token=None,
+    )
+)
 
 
 class Outcome(Protocol):
@@ -111,22 +130,9 @@ def settle(
     hold_error = ""
     with svc.store.write() as conn:
         now = svc.clock.now()
-        delivered = [c.id for c, outcome in results if outcome.ok]
+        delivered = [{"delivery": c.id, "token": token, "now": now, "status": o.status} for c, o in results if o.ok]
         if delivered:
-            conn.execute(
-                d.update()
-                .where(d.c.id.in_(delivered), mine)
-                .values(
-                    state=DELIVERED,
-                    attempts=d.c.attempts + 1,
-                    last_attempt_at=now,
-                    last_status=sa.case(*[(d.c.id == c.id, o.status) for c, o in results if o.ok], else_=None),
-                    last_error=None,
-                    ended_at=now,
-                    claimed_until=None,
-                    claim_token=None,
-                )
-            )
+            conn.execute(_DELIVERED, delivered)
         for claimed, outcome in results:
             if outcome.ok:
                 continue

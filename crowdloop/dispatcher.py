@@ -34,7 +34,7 @@ from crowdloop.subscriptions import Subscription
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
-BATCH = 32  # deliveries a lane claims at once
+BATCH = 128  # deliveries a lane claims at once
 CLAIM_MARGIN_SECONDS = 5.0  # a lane stops sending when its claim has less than one attempt plus this left
 USER_AGENT = "crowdloop-webhooks"
 
@@ -209,7 +209,7 @@ class Dispatcher:
         sender = self._take_sender(subscription)
         try:
             while not self._stop.is_set():
-                batch = deliveries.claim(self._svc, subscription.id, token, self._batch)
+                batch = deliveries.claim(self._svc, subscription.id, token, self._batch, self._claim_seconds())
                 if not batch:
                     return
                 if len(batch) == self._batch:  # more are due: let another lane help, up to the limit
@@ -222,10 +222,15 @@ class Dispatcher:
             self._give_back_sender(subscription, sender)
             self._lane_ended(subscription.id)
 
+    def _claim_seconds(self) -> float:
+        """How long a lane holds what it claims: a few attempts' time (a lane killed mid-batch delays its
+        deliveries that long), at most deliveries.CLAIM_SECONDS."""
+        return min(deliveries.CLAIM_SECONDS, 3 * self._svc.settings.webhook_timeout_seconds + CLAIM_MARGIN_SECONDS)
+
     def _send_batch(self, subscription: Subscription, sender: LaneSender, token: str, batch: list[Claimed]) -> bool:
         """Send and settle one claimed batch; False when the lane should end (a failure, or stopping)."""
         timeout = self._svc.settings.webhook_timeout_seconds
-        stop_at = time.monotonic() + deliveries.CLAIM_SECONDS - timeout - CLAIM_MARGIN_SECONDS
+        stop_at = time.monotonic() + self._claim_seconds() - timeout - CLAIM_MARGIN_SECONDS
         results, untried = sender.send(batch, stop_at)
         failed = any(not outcome.ok for _, outcome in results)
         if failed:

@@ -184,25 +184,28 @@ def _settle(
 ) -> None:
     """One transaction: record `kind.done` and delete the rows sent, delete the obsolete ones, let go of
     the others (the failed ones counting an attempt)."""
-    o = outbox
-    mine = o.c.claim_token == token
     with svc.store.write() as conn:
         if done:  # first: DeleteHumanLoop locks the loop row before it touches the loop's outbox row
             kind.done(svc, conn, done)
         finished = [m.id for m in (*done, *obsolete)]
         if finished:
-            deleted = conn.execute(o.delete().where(o.c.id.in_(finished), mine)).rowcount
+            deleted = conn.execute(_DELETE_SENT, {"ids": finished, "token": token}).rowcount
             if deleted != len(finished):  # a claim ran out mid-batch: another writer holds those rows now
                 log.warning(
                     "%d %s messages were claimed again before they were marked sent", len(finished) - deleted, kind.name
                 )
-        for messages, attempts in ((failed, o.c.attempts + 1), (unsent, o.c.attempts)):
+        for messages, statement in ((failed, _RELEASE_FAILED), (unsent, _RELEASE_UNSENT)):
             if messages:
-                conn.execute(
-                    o.update()
-                    .where(o.c.id.in_([m.id for m in messages]), mine)
-                    .values(claimed_until=None, claim_token=None, attempts=attempts)
-                )
+                conn.execute(statement, {"ids": [m.id for m in messages], "token": token})
+
+
+# The settling statements, built once (a writer settles every batch).
+_MINE = sa.and_(outbox.c.id.in_(sa.bindparam("ids", expanding=True)), outbox.c.claim_token == sa.bindparam("token"))
+_DELETE_SENT = outbox.delete().where(_MINE)
+_RELEASE_FAILED = (
+    outbox.update().where(_MINE).values(claimed_until=None, claim_token=None, attempts=outbox.c.attempts + 1)
+)
+_RELEASE_UNSENT = outbox.update().where(_MINE).values(claimed_until=None, claim_token=None)
 
 
 def _renew(svc: Services, messages: Sequence[Message], token: str) -> None:
@@ -217,6 +220,12 @@ def _renew(svc: Services, messages: Sequence[Message], token: str) -> None:
 
 def _until(now: datetime) -> datetime:
     return now + timedelta(seconds=CLAIM_SECONDS)
+
+
+def waiting(svc: Services, kind: str) -> bool:
+    """Whether a message of `kind` is waiting (a read: an idle poll takes no write lock)."""
+    with svc.store.read() as conn:
+        return conn.execute(sa.select(outbox.c.id).where(outbox.c.kind == kind).limit(1)).first() is not None
 
 
 def due_count(conn: Connection, kind: str) -> int:
@@ -249,11 +258,20 @@ class KindWriter:
     batch, not per message (waking a thread is a cross-CPU interrupt; on virtual machines one per answer
     cost more than writing the file)."""
 
-    def __init__(self, svc: Services, kind: Kind[Any], *, poll_seconds: float, linger_seconds: float = LINGER_SECONDS):
+    def __init__(
+        self,
+        svc: Services,
+        kind: Kind[Any],
+        *,
+        poll_seconds: float,
+        linger_seconds: float = LINGER_SECONDS,
+        peek: bool = False,
+    ):
         self._svc = svc
         self.kind = kind
         self._poll_seconds = poll_seconds
         self._linger_seconds = linger_seconds
+        self._peek = peek  # poll with a read first: a write transaction only when something is due
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -290,6 +308,8 @@ class KindWriter:
             # (read before, a close() during the linger was lost and the writer slept a whole poll interval)
             closing = self._stop.is_set()
             try:
+                if not woken and self._peek and not closing and not waiting(self._svc, self.kind.name):
+                    continue
                 drain(self._svc, self.kind)
             except Unavailable as exc:  # the database is down: the next pass retries
                 log.warning("sending %s messages postponed: %s", self.kind.name, exc.message)
@@ -300,12 +320,24 @@ class KindWriter:
 
 
 class OutboxWriters:
-    """The server's writers, one thread per kind (Services.outbox). Nothing runs until start()."""
+    """The server's writers, one thread per kind (Services.outbox). Nothing runs until start(). Kinds named
+    in `elsewhere` are sent by another process (crowdloop.deliverer): waking them does nothing here."""
 
-    def __init__(self, svc: Services, kinds: Sequence[Kind[Any]], *, poll_seconds: float) -> None:
-        self._writers = {kind.name: KindWriter(svc, kind, poll_seconds=poll_seconds) for kind in kinds}
+    def __init__(
+        self,
+        svc: Services,
+        kinds: Sequence[Kind[Any]],
+        *,
+        poll_seconds: float,
+        peek: bool = False,
+        elsewhere: Sequence[str] = (),
+    ) -> None:
+        self._writers = {kind.name: KindWriter(svc, kind, poll_seconds=poll_seconds, peek=peek) for kind in kinds}
+        self._elsewhere = frozenset(elsewhere)
 
     def wake(self, kind: str) -> bool:
+        if kind in self._elsewhere:
+            return True
         writer = self._writers.get(kind)
         if writer is None:
             return False

@@ -190,9 +190,15 @@ class WebhookClient:
         self._allow_private = allow_private
         self._user_agent = user_agent
         self._resolve = resolve
-        self._tls = tls or ssl.create_default_context()
-        self._tls.sslsocket_class = _TimedTLSSocket
+        self._given_tls = tls
+        self._tls: ssl.SSLContext | None = None  # made on the first https connection (loading the CAs costs)
         self._connections: OrderedDict[_Origin, _Connection] = OrderedDict()
+
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._tls is None:
+            self._tls = self._given_tls or ssl.create_default_context()
+            self._tls.sslsocket_class = _TimedTLSSocket
+        return self._tls
 
     def post(
         self, url: str, *, message_id: str, body: bytes, secrets: Sequence[SecretText], timestamp: datetime
@@ -256,7 +262,7 @@ class WebhookClient:
     def _connection(self, origin: _Origin) -> _Connection:
         connection = self._connections.get(origin)
         if connection is None:
-            tls = self._tls if origin.scheme == "https" else None
+            tls = self._tls_context() if origin.scheme == "https" else None
             connection = _Connection(origin, tls=tls, allow_private=self._allow_private, resolve=self._resolve)
             self._connections[origin] = connection
             while len(self._connections) > MAX_IDLE_CONNECTIONS:

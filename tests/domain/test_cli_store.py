@@ -46,6 +46,12 @@ STORE_COMMANDS: dict[str, list[str]] = {
     "status": [],
     "loops list": ["--flow", "some-flow"],
     "console-link": [],
+    "webhooks add": ["http://example.org/hook", "--all"],
+    "webhooks list": [],
+    "webhooks delete": ["1"],
+    "webhooks deliveries": ["1"],
+    "webhooks redeliver": ["1"],
+    "events tail": ["--limit", "1", "--timeout", "1"],
 }
 CREATING = {"serve", "db upgrade"}
 

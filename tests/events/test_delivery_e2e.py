@@ -409,3 +409,58 @@ def test_two_servers_on_one_postgres_deliver_each_event_once_never_concurrently(
     assert len(arrivals) == len({a.webhook_id for a in arrivals}) == 240  # each exactly once
     rows = deliveries.listing(stack.svc, subscription_id, limit=1000)
     assert Counter((r.state, r.attempts) for r in rows) == {("delivered", 1): 240}
+
+
+# --- 6. the delivery process (event_delivery=process, serve's default) ---------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    """The live processes whose parent is `pid` running crowdloop.deliverer."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == pid and b"crowdloop.deliverer" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_the_delivery_process_is_restarted_and_ends_with_its_server(stack_factory: StackFactory) -> None:
+    stack = stack_factory("sqlite")
+    server_pid = stack.server.process.pid
+    _wait_for(lambda: len(_children(server_pid)) == 1, 15, "the delivery process")
+    [first] = _children(server_pid)
+    secret = generate_secret().reveal()
+    with WebhookReceiver(secret) as receiver:
+        stack.subscribe(receiver, secret)
+        before = set(stack.start_loops(3))
+        receiver.wait_until(_all_started(before), 15)
+        os.kill(first, signal.SIGKILL)  # the server starts another, and nothing is lost meanwhile
+        during = set(stack.start_loops(3))
+        _wait_for(lambda: _children(server_pid) not in ([], [first]), 15, "a new delivery process")
+        arrivals = receiver.wait_until(_all_started(before | during), 30)
+    _assert_signed_and_consistent(arrivals)
+    assert _started_arns(arrivals) == before | during
+    [second] = _children(server_pid)
+    os.kill(server_pid, signal.SIGKILL)  # orphaned, the delivery process ends by itself
+    stack.server.process.wait()
+    _wait_for(lambda: not _alive(second), 15, "the orphaned delivery process to end")
+
+
+def test_stopping_the_server_stops_its_delivery_process(stack_factory: StackFactory) -> None:
+    stack = stack_factory("sqlite")
+    _wait_for(lambda: len(_children(stack.server.process.pid)) == 1, 15, "the delivery process")
+    [child] = _children(stack.server.process.pid)
+    stop_server(stack.server)
+    assert not _alive(child)
