@@ -568,6 +568,57 @@ def _loop_page(services: Any, caller: Any, flow_name: str, status: Any, cursor: 
     return _run(lambda: loopsearch.search_loops(services, caller, flow_name, status=status, cursor=cursor, limit=limit))
 
 
+@main.group("flows")
+def flows_group() -> None:
+    """Flow definitions' quality-control settings (docs/quality.md)."""
+
+
+@flows_group.command(
+    "set",
+    epilog="""Examples:
+
+\b
+  crowdloop flows set rank-answers shuffle-responses=true
+  crowdloop flows set rank-answers gold-rate=0.1 gold-min-accuracy=0.7""",
+)
+@click.argument("name")
+@click.argument("settings", nargs=-1, required=True, metavar="KEY=VALUE...")
+@_setting_options(_CALLER_SETTINGS)
+def flows_set(name: str, settings: tuple[str, ...], **options: Any) -> None:
+    """Set quality-control keys of flow definition NAME: the `crowdloop:` tags AddTags would set (the
+    prefix may be left out), checked the same way. Prints the resulting settings."""
+    from crowdloop import flows
+
+    values = {}
+    for item in settings:
+        key, equals, value = item.partition("=")
+        if not equals or not key:
+            raise click.UsageError(f"{item!r} is not KEY=VALUE (e.g. shuffle-responses=true).")
+        values[key.strip()] = value.strip()
+    services = _services(options)
+    _echo_quality(_run(lambda: flows.set_quality(services, _caller(services), name, values)))
+
+
+@flows_group.command("show")
+@click.argument("name")
+@_setting_options(_CALLER_SETTINGS)
+def flows_show(name: str, **options: Any) -> None:
+    """Print flow definition NAME's quality-control settings, one `crowdloop:` key per line."""
+    from crowdloop import flows
+
+    services = _services(options)
+    _echo_quality(_run(lambda: flows.quality_of(services, _caller(services), name)))
+
+
+def _echo_quality(config: Any) -> None:
+    from crowdloop import quality
+
+    for key in quality.KEYS:
+        value = getattr(config, key.field)
+        shown = str(value).lower() if isinstance(value, bool) else str(value)
+        click.echo(f"{key.tag}={shown}")
+
+
 @main.group()
 def teams() -> None:
     """Work teams: which worker groups work on the flow definitions that name a team."""

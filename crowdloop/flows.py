@@ -37,7 +37,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
-from crowdloop import arns, liquid, queue
+from crowdloop import arns, liquid, quality, queue
 from crowdloop.conditions import check_activation_conditions
 from crowdloop.config import Settings
 from crowdloop.errors import AlreadyExists, InUse, InvalidInput, NotFound
@@ -45,6 +45,7 @@ from crowdloop.jsoncheck import MAX_JSON_DEPTH, document_problem, renderable
 from crowdloop.listing import CreationListing, Page, fetch_page
 from crowdloop.model import FlowDefinitionStatus
 from crowdloop.paging import PageRequest
+from crowdloop.quality import QualityConfig
 from crowdloop.runtime import Caller, Services
 from crowdloop.store.tables import (
     flow_definitions,
@@ -567,3 +568,27 @@ def _existing_ui(conn: Connection, caller: Caller, arn: str) -> HumanTaskUi:
             field,
         )
     return _ui(row)
+
+
+# --- quality control settings (crowdloop.quality: `crowdloop:` tags) --------------------------------------
+
+
+def set_quality(svc: Services, caller: Caller, name: str, values: Mapping[str, str]) -> QualityConfig:
+    """Set quality-control keys of a flow definition (`crowdloop flows set`, the console): the same
+    `crowdloop:` tags AddTags would add, checked the same way. Keys may be given without the prefix."""
+    given = [Tag(key if quality.is_quality_tag(key) else quality.PREFIX + key, value) for key, value in values.items()]
+    with svc.store.write() as conn:
+        row = _row_named(conn, flow_definitions, caller, name)
+        if row is None or row.status == FlowDefinitionStatus.DELETING:
+            raise NotFound("flow definition", name, f"Flow definition {name} does not exist.")
+        put_tags(conn, row.arn, given, field="KEY=VALUE")
+        return quality.config_for(conn, row.arn)
+
+
+def quality_of(svc: Services, caller: Caller, name: str) -> QualityConfig:
+    """A flow definition's quality-control settings."""
+    with svc.store.read() as conn:
+        row = _row_named(conn, flow_definitions, caller, name)
+        if row is None:
+            raise NotFound("flow definition", name, f"Flow definition {name} does not exist.")
+        return quality.config_for(conn, row.arn)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from crowdloop import quality
 from crowdloop.errors import InvalidInput
 from crowdloop.listing import Page, fetch_page
 from crowdloop.paging import PageRequest
@@ -79,6 +80,7 @@ def put_tags(conn: Connection, resource_arn: str, new_tags: Sequence[Tag], field
     check_tags(new_tags, field)
     if not new_tags:
         return
+    _check_quality_tags(conn, resource_arn, new_tags, field)
     keys = [tag.key for tag in new_tags]
     existing = set(conn.execute(sa.select(tags.c.key).where(tags.c.resource_arn == resource_arn)).scalars())
     if len(existing | set(keys)) > MAX_TAGS_PER_RESOURCE:
@@ -91,6 +93,30 @@ def put_tags(conn: Connection, resource_arn: str, new_tags: Sequence[Tag], field
     conn.execute(
         tags.insert(), [{"resource_arn": resource_arn, "key": tag.key, "value": tag.value} for tag in new_tags]
     )
+
+
+def _check_quality_tags(conn: Connection, resource_arn: str, new_tags: Sequence[Tag], field: str) -> None:
+    """`crowdloop:` tags configure a flow definition's quality control (crowdloop.quality): only on flow
+    definitions, only known keys with valid values, checked together with the ones it has already."""
+    given = {tag.key: tag.value for tag in new_tags if quality.is_quality_tag(tag.key)}
+    if not given:
+        return
+    task_count = conn.execute(
+        sa.select(flow_definitions.c.task_count).where(flow_definitions.c.arn == resource_arn)
+    ).scalar()
+    if task_count is None:
+        tag = sorted(given)[0]
+        raise InvalidInput(
+            f"Tag key '{tag}' at '{field}' is not allowed here: tags beginning with 'crowdloop:' configure flow "
+            "definitions (docs/quality.md).",
+            field,
+        )
+    stored = conn.execute(
+        sa.select(tags.c.key, tags.c.value).where(
+            tags.c.resource_arn == resource_arn, tags.c.key.like(quality.PREFIX + "%")
+        )
+    ).all()
+    quality.parse({**{str(k): str(v) for k, v in stored}, **given}, task_count=int(task_count), field=field)
 
 
 def drop_tags(conn: Connection, resource_arn: str) -> None:

@@ -253,3 +253,28 @@ def test_delete_right_after_create_is_in_use(sm: Any) -> None:
     else:  # more than a second passed since creation on a slow machine: it was Active already
         with contextlib.suppress(sm.exceptions.ResourceNotFound):  # or the reaper purged it already
             assert sm.describe_flow_definition(FlowDefinitionName=name)["FlowDefinitionStatus"] == "Deleting"
+
+
+def test_quality_tags_are_checked_the_boto3_way(sm: Any) -> None:
+    """`crowdloop:` tags (docs/quality.md) set with plain boto3: a bad one is a ValidationException naming it."""
+    config = human_loop_config(sm, TaskCount=3)
+    expect_error(
+        _create,
+        "ValidationException",
+        "crowdloop:gold-rate",
+        sm=sm,
+        name=unique("fd"),
+        config=config,
+        Tags=[{"Key": "crowdloop:gold-rate", "Value": "2"}],
+    )
+    arn = _create(sm, unique("fd"), config, Tags=[{"Key": "crowdloop:shuffle-responses", "Value": "true"}])
+    expect_error(
+        sm.add_tags,
+        "ValidationException",
+        "TaskCount (3)",
+        ResourceArn=arn,
+        Tags=[{"Key": "crowdloop:task-count-min", "Value": "4"}],
+    )
+    sm.add_tags(ResourceArn=arn, Tags=[{"Key": "crowdloop:task-count-min", "Value": "2"}])
+    stored = {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=arn)["Tags"]}
+    assert stored == {"crowdloop:shuffle-responses": "true", "crowdloop:task-count-min": "2"}

@@ -46,6 +46,8 @@ STORE_COMMANDS: dict[str, list[str]] = {
     "status": [],
     "loops list": ["--flow", "some-flow"],
     "console-link": [],
+    "flows set": ["some-flow", "shuffle-responses=true"],
+    "flows show": ["some-flow"],
     "webhooks add": ["http://example.org/hook", "--all"],
     "webhooks list": [],
     "webhooks delete": ["1"],

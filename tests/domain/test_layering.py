@@ -110,6 +110,7 @@ TABLE_READERS = {
     "workforces": {"tags"},
     "workteams": {"flows", "tags"},
     "outbox": {"output"},
+    "tags": {"quality"},
     "events": {"deliveries"},
     "deliveries": {"eventlog"},
 }
