@@ -8,6 +8,9 @@ outbox row and sets `human_loops.output_written`. Until then the loop reports th
 output is still due keeps the document in the outbox row (keep_output_of_deleted_loop). Each output is
 written once (the outbox's guarantee: a crash between the write and its mark rewrites the same document).
 
+With crowdloop:shuffle-responses, each answer also carries `crowdloopResponseOrder` (RESPONSE_ORDER): the
+order its worker saw the responses in (crowdloop.shuffle); inputContent and answerContent stay as A2I has them.
+
 Identity data: local accounts of the built-in portal are reported as
 `{"identityProviderType": "Cognito", "issuer": "<portal URL>", "sub": <worker sub>}`, workers who signed in
 through the workforce's OIDC provider as `{"identityProviderType": "Oidc", "issuer": <OidcConfig.Issuer>,
@@ -25,11 +28,16 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from crowdloop import eventlog, outbox
+from crowdloop import eventlog, outbox, shuffle
 from crowdloop.model import AssignmentState, HumanLoopStatus
 from crowdloop.runtime import Services
 from crowdloop.store.tables import assignments, flow_definitions, human_loops, workers
 from crowdloop.store.tables import outbox as outbox_rows
+
+# crowdloop's one addition to an answer of output.json (docs/quality.md): with crowdloop:shuffle-responses, the
+# order the worker saw the responses in (displayed position k showed the input's response order[k]); the
+# answerContent is as given, in displayed positions.
+RESPONSE_ORDER = "crowdloopResponseOrder"
 
 
 def loads_json(text: str | bytes) -> Any:
@@ -86,6 +94,7 @@ _ANSWERS = (
         assignments.c.ended_at,
         assignments.c.answer_content,
         assignments.c.time_spent_seconds,
+        assignments.c.response_order,
         workers.c.worker_id,
         workers.c.issuer.label("worker_issuer"),
         workers.c.sub,
@@ -110,16 +119,21 @@ def build_documents(conn: Connection, loop_ids: list[int], issuer: str) -> dict[
         return {}
     answers: dict[int, list[dict[str, Any]]] = {}
     for a in conn.execute(_ANSWERS, {"ids": loop_ids}):
-        answers.setdefault(a.loop_id, []).append(
+        answer: dict[str, Any] = {
+            "acceptanceTime": format_time(a.accepted_at),
+            "answerContent": loads_json(a.answer_content or "{}"),
+        }
+        if a.response_order is not None:  # crowdloop:shuffle-responses: the order this worker saw
+            answer[RESPONSE_ORDER] = list(shuffle.decode(a.response_order) or ())
+        answer.update(
             {
-                "acceptanceTime": format_time(a.accepted_at),
-                "answerContent": loads_json(a.answer_content or "{}"),
                 "submissionTime": format_time(a.ended_at),
                 "timeSpentInSeconds": round(float(a.time_spent_seconds or 0.0), 3),
                 "workerId": a.worker_id,
                 "workerMetadata": {"identityData": _identity_data(a.worker_issuer, a.sub, issuer)},
             }
         )
+        answers.setdefault(a.loop_id, []).append(answer)
     documents = {}
     for loop in conn.execute(_LOOPS, {"ids": loop_ids}):
         document = {

@@ -4,7 +4,8 @@ They are set the boto3 way, as tags given to CreateFlowDefinition or added later
 `crowdloop flows set NAME KEY=VALUE`, which adds the same tags), so plain A2I code turns them on. Every
 `crowdloop:` tag of a flow definition is checked when it is set: an unknown key or a bad value is an
 InvalidInput naming the tag (SageMaker's ValidationException). `parse` turns a flow definition's tags into a
-QualityConfig; `config_for` reads them.
+QualityConfig; `config_for` reads them, and `current_config` reads them on the task path (queue.claim)
+through a cache with a short time to live (CONFIGS), so a flow with nothing turned on costs no query there.
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from crowdloop.caches import CacheSpec
 from crowdloop.errors import InvalidInput
-from crowdloop.store.tables import tags
+from crowdloop.runtime import Services
+from crowdloop.store.tables import flow_definitions, tags
 
 PREFIX = "crowdloop:"
+CONFIG_REFRESH_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -158,4 +162,34 @@ def _quality_tags(conn: Connection, arns: Iterable[str]) -> dict[str, dict[str, 
     found: dict[str, dict[str, str]] = {}
     for arn, key, value in rows:
         found.setdefault(str(arn), {})[str(key)] = str(value)
+    return found
+
+
+CONFIGS: CacheSpec[int, QualityConfig] = CacheSpec(
+    "flow quality settings",
+    "time to live CONFIG_REFRESH_SECONDS (5 s): a tag set or removed is seen within it",
+    max_entries=4096,
+    ttl_seconds=CONFIG_REFRESH_SECONDS,
+)
+
+_TAGS_OF_FLOW = sa.select(tags.c.key, tags.c.value).where(
+    tags.c.resource_arn
+    == sa.select(flow_definitions.c.arn).where(flow_definitions.c.id == sa.bindparam("flow")).scalar_subquery(),
+    tags.c.key.like(PREFIX + "%"),
+)
+
+
+def current_config(svc: Services, conn: Connection, flow_definition_id: int) -> QualityConfig:
+    """A flow definition's settings as the task path uses them: read at most once per
+    CONFIG_REFRESH_SECONDS per process (CONFIGS). Tags stored before they were checked and no longer
+    valid count as unset (the task path does not fail on them; `crowdloop flows show` reports them)."""
+    cache = svc.caches[CONFIGS]
+    found = cache.get(flow_definition_id)
+    if found is None:
+        values = {str(key): str(value) for key, value in conn.execute(_TAGS_OF_FLOW, {"flow": flow_definition_id})}
+        try:
+            found = parse(values)
+        except InvalidInput:
+            found = QualityConfig()
+        cache.put(flow_definition_id, found)
     return found

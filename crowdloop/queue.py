@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from crowdloop import eventlog, output, stats
+from crowdloop import eventlog, output, quality, shuffle, stats
 from crowdloop.errors import TaskUnavailable
 from crowdloop.model import AssignmentState, HumanLoopStatus
 from crowdloop.runtime import Services
@@ -69,11 +69,12 @@ class Lease:
     template_sha256: str
     accepted_at: datetime
     expires_at: datetime
+    response_order: tuple[int, ...] | None = None  # crowdloop:shuffle-responses (crowdloop.shuffle)
 
     @property
     def task_input(self) -> Any:
-        """InputContent parsed (the template's task.input)."""
-        return output.loads_json(self.input_content)
+        """InputContent parsed (the template's task.input), its responses in this assignment's order."""
+        return shuffle.apply_order(output.loads_json(self.input_content), self.response_order)
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ _LEASE_COLUMNS = (
     assignments.c.loop_id,
     assignments.c.accepted_at,
     assignments.c.expires_at,
+    assignments.c.response_order,
     human_loops.c.name,
     human_loops.c.arn,
     human_loops.c.flow_definition_id,
@@ -142,6 +144,7 @@ def _to_lease(row: Any) -> Lease:
         template_sha256=row.template_sha256,
         accepted_at=row.accepted_at,
         expires_at=row.expires_at,
+        response_order=shuffle.decode(row.response_order),
     )
 
 
@@ -191,6 +194,7 @@ _INSERT_LEASE = Prepared(
         worker_id=sa.bindparam("worker_id"),
         accepted_at=sa.bindparam("accepted_at", type_=UtcDateTime),
         expires_at=sa.bindparam("expires_at", type_=UtcDateTime),
+        response_order=sa.bindparam("response_order", type_=sa.Text),
     )
     .returning(_A.c.id)
 )
@@ -287,6 +291,7 @@ def claim(svc: Services, worker_pk: int, flow_definition_id: int) -> Lease | Non
                 if loop is None:
                     return None
                 expires_at = now + timedelta(seconds=loop.task_time_limit_seconds)
+                order = _response_order(svc, conn, flow_definition_id, loop.input_content)
                 assignment_id = _INSERT_LEASE.one(
                     conn,
                     {
@@ -294,6 +299,7 @@ def claim(svc: Services, worker_pk: int, flow_definition_id: int) -> Lease | Non
                         "worker_id": worker_pk,
                         "accepted_at": now,
                         "expires_at": expires_at,
+                        "response_order": None if order is None else shuffle.encode(order),
                     },
                 ).id
                 return Lease(
@@ -307,10 +313,26 @@ def claim(svc: Services, worker_pk: int, flow_definition_id: int) -> Lease | Non
                     template_sha256=loop.template_sha256,
                     accepted_at=now,
                     expires_at=expires_at,
+                    response_order=order,
                 )
         except IntegrityError:
             continue  # lost a race on uq_assignments_loop_worker_active: the next attempt skips that loop
     return None
+
+
+def _response_order(
+    svc: Services, conn: Connection, flow_definition_id: int, input_content: str
+) -> tuple[int, ...] | None:
+    """The order this new assignment shows the loop's responses in: drawn when the flow definition has
+    crowdloop:shuffle-responses and the input has a list of responses (crowdloop.shuffle), else None (input
+    order). The settings come from a short-lived cache, so an unshuffled flow costs no query here."""
+    if not quality.current_config(svc, conn, flow_definition_id).shuffle_responses:
+        return None
+    try:
+        document = output.loads_json(input_content)
+    except ValueError:
+        return None
+    return shuffle.order_for_input(document)
 
 
 def submit(

@@ -228,6 +228,9 @@ assignments = sa.Table(
     sa.Column("ended_at", UtcDateTime),
     sa.Column("answer_content", sa.Text),
     sa.Column("time_spent_seconds", sa.Float),
+    # crowdloop:shuffle-responses: the order the responses were shown in, drawn at claim time as compact
+    # JSON ("[2,0,1]": displayed position k showed original response order[k]); NULL: input order
+    sa.Column("response_order", sa.Text),
     sa.Index(
         "uq_assignments_loop_worker_active",
         "loop_id",

@@ -102,7 +102,7 @@ SHARED_WRITES = {
 }
 # Domain modules that read a table they do not own in statements of their own (joins, existence checks).
 TABLE_READERS = {
-    "flow_definitions": {"loops", "queue", "output", "tags", "workforce", "stats", "loopsearch"},
+    "flow_definitions": {"loops", "queue", "output", "tags", "workforce", "stats", "loopsearch", "quality"},
     "human_task_uis": {"loops", "tags"},
     "human_loops": {"loops", "output", "stats", "loopsearch"},
     "assignments": {"output", "answers", "stats"},
