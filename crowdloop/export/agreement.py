@@ -11,8 +11,9 @@ pairwise agreement     per item: share of (annotator, annotator, response pair) 
                        (<, =, >); mean over items
 worker vs consensus    share of a worker's pair orders that match the majority of the other annotators
                        of the item (pairs where the others are split are not counted)
-position bias          how often a worker prefers the response shown first (input order) when it is
-                       compared with another and not tied; 0.5 = no bias; binomial test against 0.5
+position bias          how often a worker prefers the response shown first when it is compared with
+                       another and not tied; 0.5 = no bias; binomial test against 0.5. Shown first is
+                       input order, or the order the worker saw (crowdloop:shuffle-responses: Judgment.order)
 """
 
 from __future__ import annotations
@@ -242,7 +243,13 @@ class Agreement:
                     batch,
                     group
                     if chosen.all()
-                    else Group(group.items[chosen], group.raw[chosen], group.scores[chosen], group.workers[chosen]),
+                    else Group(
+                        group.items[chosen],
+                        group.raw[chosen],
+                        group.scores[chosen],
+                        group.workers[chosen],
+                        None if group.orders is None else group.orders[chosen],
+                    ),
                     model_wins,
                 )
         # In item order (not group by group): each item draws its bootstrap weights in turn, however the items
@@ -259,15 +266,20 @@ class Agreement:
         values, codes = np.unique(group.raw, return_inverse=True)
         codes = codes.reshape(group.raw.shape)
         self.coincidences.add_units(codes.transpose(0, 2, 1).reshape(-1, m), values.tolist())
-        by_position = np.bincount((codes * n + np.arange(n)).reshape(-1), minlength=len(values) * n)
+        shown_codes = group.shown(codes)  # the values by the position they were shown at
+        by_position = np.bincount((shown_codes * n + np.arange(n)).reshape(-1), minlength=len(values) * n)
         for key in np.flatnonzero(by_position).tolist():
             self.ranks[(key % n, float(values[key // n]))] += int(by_position[key])
         signs = group_signs(group)  # (G, m, P)
         workers = group.workers.reshape(-1)
         size = len(batch.workers)
         answers = _per_worker(workers, np.ones(len(workers)), size)
-        first, _ = pair_indices(n)
-        shown_first = signs[:, :, first == 0]
+        if group.orders is None:
+            first, _ = pair_indices(n)
+            shown_first = signs[:, :, first == 0]
+        else:  # the response shown first against each shown after it, whichever responses they were
+            shown_scores = group.shown(group.scores)
+            shown_first = np.sign(shown_scores[:, :, :1] - shown_scores[:, :, 1:])
         decided = _per_worker(workers, (shown_first != 0).sum(axis=-1).reshape(-1), size)
         preferred = _per_worker(workers, (shown_first > 0).sum(axis=-1).reshape(-1), size)
         compared_w = agreed_w = np.zeros(size)

@@ -15,17 +15,19 @@ import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from crowdloop.export.model import Item, Kind
+from crowdloop.export.model import Item, Judgment, Kind
 
 BATCH_ITEMS = 8192
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
+_Number = TypeVar("_Number", np.float64, np.int64)
 
 
 @dataclass
@@ -34,6 +36,15 @@ class Group:
     raw: Floats  # (G, m, n)
     scores: Floats  # (G, m, n)
     workers: Ints  # (G, m) positions in batch.workers
+    # (G, m, n) the order each annotator saw the responses in (crowdloop:shuffle-responses: shown[k] =
+    # response orders[..., k]); None: every one saw input order. raw and scores are in input order always.
+    orders: Ints | None = None
+
+    def shown(self, values: npt.NDArray[_Number]) -> npt.NDArray[_Number]:
+        """(G, m, n) values in input order rearranged into the positions each annotator saw them in."""
+        if self.orders is None:
+            return values
+        return np.take_along_axis(values, self.orders, axis=-1)
 
     @functools.cached_property
     def signs(self) -> Floats:
@@ -104,9 +115,20 @@ def make_batch(items: list[Item]) -> ItemBatch:
             (worker_index.setdefault(j.annotator, len(worker_index)) for j in judgments), dtype=np.int64, count=size * m
         ).reshape(size, m)
         scores = -raw if kind is Kind.RANKING else raw
-        batch.groups.append(Group(np.array(positions, dtype=np.int64), raw, scores, workers))
+        batch.groups.append(Group(np.array(positions, dtype=np.int64), raw, scores, workers, _orders(judgments, m, n)))
     batch.workers = list(worker_index)
     return batch
+
+
+def _orders(judgments: list[Judgment], m: int, n: int) -> Ints | None:
+    """The judgments' display orders as a (G, m, n) array (input order where a judgment has none), or None
+    when none of them was shuffled (the usual case: no array at all)."""
+    if not any(j.order for j in judgments):
+        return None
+    identity = tuple(range(n))
+    chain = itertools.chain.from_iterable
+    flat = np.fromiter(chain(j.order or identity for j in judgments), dtype=np.int64, count=len(judgments) * n)
+    return flat.reshape(-1, m, n)
 
 
 def pair_indices(n: int) -> tuple[Ints, Ints]:

@@ -33,11 +33,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from crowdloop import shuffle
 from crowdloop.errors import InvalidInput
 from crowdloop.export.model import Item, Judgment, Kind, Messages, Problem, ProblemLog, Prompt, RawLoop
 
 PROMPT_PATHS = ("taskObject.prompt", "prompt", "taskObject.text", "text", "taskObject.question", "question")
-RESPONSE_PATHS = ("taskObject.responses", "responses")
+RESPONSE_PATHS = shuffle.RESPONSE_PATHS  # the lists crowdloop:shuffle-responses shuffles
 _PLAIN = {str, int, float}
 _STR_ONLY = {str}
 _SEED_KEY = re.compile(r"^response_(\d+)_ranking$")
@@ -366,7 +367,10 @@ class Mapper:
                 continue
             seen.add(answer.worker_id)
             try:
-                judgments.append(read(answer.answer, answer.worker_id, len(responses)))
+                judgment = read(answer.answer, answer.worker_id, len(responses))
+                if answer.order is not None:
+                    judgment = _unshuffled(judgment, answer.order, len(responses))
+                judgments.append(judgment)
             except BadAnswer as bad:
                 self.problems.add(Problem(loop.name, answer.worker_id, bad.reason, bad.detail))
         if not judgments:
@@ -474,7 +478,7 @@ def _make_reader(m: Mapping) -> Callable[[Any, str, int], Judgment]:
                     pass
                 else:
                     if valid_for[n].issuperset(values):
-                        return _new_judgment((annotator, values, ()))
+                        return _new_judgment((annotator, values, (), ()))
             return _judgment(m, annotator, [_number(v, k) for k, v in zip(keys, raw, strict=True)], n)
 
         return per_response
@@ -514,6 +518,16 @@ def _make_reader(m: Mapping) -> Callable[[Any, str, int], Judgment]:
         return _labels(m, annotator, [_label(get_path(answer, m.field) if isinstance(answer, dict) else None, m.field)])
 
     return labelled
+
+
+def _unshuffled(judgment: Judgment, order: Any, n: int) -> Judgment:
+    """A judgment read in displayed positions (crowdloop:shuffle-responses) back in input order, with the
+    order kept for position bias (crowdloop.export.agreement). An item-level label has nothing to reorder."""
+    if not shuffle.is_order(order, n):
+        raise BadAnswer("response order does not fit", f"crowdloopResponseOrder {order!r} for {n} responses")
+    values = shuffle.unshuffle(judgment.values, order) if len(judgment.values) == n else judgment.values
+    labels = shuffle.unshuffle(judgment.labels, order) if len(judgment.labels) == n > 1 else judgment.labels
+    return Judgment(judgment.annotator, values, labels, tuple(order))
 
 
 def _chat(value: Any, where: str) -> Messages:

@@ -41,6 +41,9 @@ class Consensus(StrEnum):
 class RawAnswer(NamedTuple):
     worker_id: str
     answer: Any  # answerContent, parsed
+    # crowdloop:shuffle-responses: the order the worker saw the responses in (displayed position k showed
+    # response order[k]; output.json's crowdloopResponseOrder); None: input order
+    order: Any = None
 
 
 class RawLoop(NamedTuple):
@@ -55,6 +58,9 @@ class Judgment(NamedTuple):
     annotator: str
     values: tuple[float, ...] = ()  # RANKING: rank per response; RATING: rating per response
     labels: tuple[str | None, ...] = ()  # LABEL: one per target (item-level label: a single target)
+    # the order the responses were shown in (shown[k] = response order[k]); () = input order. values and
+    # per-response labels are in input order whatever it is: the mapping undid the shuffling.
+    order: tuple[int, ...] = ()
 
 
 Messages = tuple[tuple[str, str], ...]  # a chat: (role, content) per turn

@@ -28,7 +28,8 @@ from crowdloop.errors import InvalidInput, NotFound
 from crowdloop.export.model import Problem, ProblemLog, RawAnswer, RawLoop
 from crowdloop.loops import FlowIdentity, count_loops, flow_definitions_named, loop_page, loop_range_cuts
 from crowdloop.model import HumanLoopStatus
-from crowdloop.output import loads_json
+from crowdloop.output import RESPONSE_ORDER, loads_json
+from crowdloop.shuffle import decode as decode_order
 
 if TYPE_CHECKING:
     from crowdloop.store import Store
@@ -80,7 +81,7 @@ def loop_from_document(document: Any, origin: str, problems: ProblemLog) -> RawL
         if not isinstance(worker, str) or not worker:
             problems.add(Problem(name, f"#{position + 1}", "answer without workerId", origin))
             continue
-        answers.append(RawAnswer(worker, entry.get("answerContent")))
+        answers.append(RawAnswer(worker, entry.get("answerContent"), entry.get(RESPONSE_ORDER)))
     arn = str(document.get("flowDefinitionArn", ""))
     flow = arn.rsplit("/", 1)[-1] if arn else ""
     return RawLoop(name, flow, document.get("inputContent"), tuple(answers), origin)
@@ -187,13 +188,13 @@ class StoreSource:
                     return
                 answers: dict[int, list[RawAnswer]] = {row[0]: [] for row in page}
                 ids = list(answers)
-                for loop_id, _, worker_id, answer in submitted_answers(conn, min(ids), max(ids)):
+                for loop_id, _, worker_id, answer, order in submitted_answers(conn, min(ids), max(ids)):
                     if (into := answers.get(loop_id)) is not None:
                         try:
                             parsed = _loads(answer)
                         except ValueError:  # not JSON for orjson (or NULL): the careful way
                             parsed = _parse(answer)
-                        into.append(new_answer((worker_id, parsed)))
+                        into.append(new_answer((worker_id, parsed, None if order is None else decode_order(order))))
             yield page, answers
             last_key = (page[-1][4], page[-1][0])
             if beyond or last_key == span.stop:
