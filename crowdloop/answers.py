@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from crowdloop import shuffle
 from crowdloop.model import AssignmentState
 from crowdloop.store.rows import driver_rows
 from crowdloop.store.tables import assignments, workers
@@ -52,6 +53,7 @@ class SubmittedAnswer:
     submitted_at: datetime | None
     time_spent_seconds: float | None
     answer_content: str
+    response_order: tuple[int, ...] | None = None  # the order the worker saw (crowdloop:shuffle-responses)
 
 
 MAX_ANSWERS_SHOWN = 100  # the loop page shows this many answers of a loop at most
@@ -66,6 +68,7 @@ _ANSWER = sa.select(
     assignments.c.ended_at,
     assignments.c.time_spent_seconds,
     assignments.c.answer_content,
+    assignments.c.response_order,
 ).join(workers, workers.c.id == assignments.c.worker_id)
 
 
@@ -80,6 +83,7 @@ def _answer(row: Any) -> SubmittedAnswer:
         submitted_at=row.ended_at,
         time_spent_seconds=row.time_spent_seconds,
         answer_content=str(row.answer_content or "{}"),
+        response_order=shuffle.decode(row.response_order),
     )
 
 

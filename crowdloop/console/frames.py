@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -84,6 +85,7 @@ class ConsoleFrames:
         answer, input_content, template_sha256 = found
         now = self._svc.clock.now()
         lease = _shown(answer.assignment_id, answer.loop_id, input_content, template_sha256, now)
+        lease = dataclasses.replace(lease, response_order=answer.response_order)  # as the worker saw it
         data = json.dumps(json.loads(answer.answer_content), ensure_ascii=True).replace("<", "\\u003c")
         data = data.replace(">", "\\u003e").replace("&", "\\u0026")
         answer_script = f'<script type="application/json" id="crowdloop-answer">{data}</script>\n'
