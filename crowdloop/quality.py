@@ -17,10 +17,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from crowdloop.caches import CacheSpec
 from crowdloop.errors import InvalidInput
+from crowdloop.runtime import Services
 from crowdloop.store.tables import tags
 
 PREFIX = "crowdloop:"
+CONFIG_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,15 @@ class QualityConfig:
     min_seconds: float = 0.0  # answers faster than this are flagged; 0: no threshold
     task_count_min: int = 0  # adaptive worker count: first this many workers (0: TaskCount, fixed)
     agreement_target: float = 0.0  # ... more (up to TaskCount) while their agreement is below it
+
+    def first_workers(self, task_count: int) -> int:
+        """How many workers a new loop of a flow with this TaskCount goes to first (its open slots)."""
+        return min(self.task_count_min, task_count) if self.task_count_min else task_count
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether loops go to task-count-min workers first, then one more at a time (docs/quality.md)."""
+        return self.task_count_min > 0
 
 
 @dataclass(frozen=True)
@@ -147,6 +159,25 @@ def parse(values: Mapping[str, str], *, task_count: int | None = None, field: st
 def config_for(conn: Connection, flow_definition_arn: str) -> QualityConfig:
     """The quality settings stored for a flow definition (its `crowdloop:` tags)."""
     return parse(dict(_quality_tags(conn, [flow_definition_arn]).get(flow_definition_arn, {})))
+
+
+CONFIGS: CacheSpec[str, QualityConfig] = CacheSpec(
+    "quality settings per flow definition",
+    "time to live CONFIG_SECONDS (5 s): a change of a flow definition's crowdloop: tags is seen within it",
+    max_entries=4096,
+    ttl_seconds=CONFIG_SECONDS,
+)
+
+
+def cached_config(svc: Services, conn: Connection, flow_definition_arn: str) -> QualityConfig:
+    """config_for, read at most every CONFIG_SECONDS per flow definition (StartHumanLoop and every submit
+    ask: a fixed-TaskCount flow costs them a dictionary lookup, not a query)."""
+    cache = svc.caches[CONFIGS]
+    found = cache.get(flow_definition_arn)
+    if found is None:
+        found = config_for(conn, flow_definition_arn)
+        cache.put(flow_definition_arn, found)
+    return found
 
 
 def _quality_tags(conn: Connection, arns: Iterable[str]) -> dict[str, dict[str, str]]:

@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from crowdloop import eventlog, output, stats
+from crowdloop import agreement_item, eventlog, output, quality, stats
 from crowdloop.errors import TaskUnavailable
 from crowdloop.model import AssignmentState, HumanLoopStatus
 from crowdloop.runtime import Services
@@ -215,6 +215,15 @@ _END_LEASE = Prepared(
 
 # Only a loop in progress completes: a loop that was stopped keeps its status whatever the count.
 _done = sa.and_(_H.c.status == _IN_PROGRESS, _H.c.answers_count + 1 >= _H.c.task_count)
+_COUNTED = (
+    _H.c.name,
+    _H.c.status,
+    _H.c.answers_count,
+    _H.c.task_count,
+    _H.c.output_uri,
+    _H.c.flow_definition_id,
+    _H.c.open_slots,
+)
 _COUNT_ANSWER = Prepared(
     _H.update()
     .where(_H.c.id == sa.bindparam("loop"))
@@ -223,7 +232,7 @@ _COUNT_ANSWER = Prepared(
         status=sa.case((_done, HumanLoopStatus.COMPLETED.value), else_=_H.c.status),
         ended_at=sa.case((_done, _NOW), else_=_H.c.ended_at),
     )
-    .returning(_H.c.name, _H.c.status, _H.c.answers_count, _H.c.task_count, _H.c.output_uri, _H.c.flow_definition_id)
+    .returning(*_COUNTED)
 )
 
 # What an answer's event says besides the answer: the loop, its flow definition, the worker's public id.
@@ -242,6 +251,21 @@ _ANSWER_FACTS = Prepared(
     )
     .where(assignments.c.id == sa.bindparam("assignment"))
 )
+
+# The adaptive worker count (docs/quality.md): once every worker asked so far has answered, the loop either
+# completes (agreement reached) or is offered to one more worker.
+_LOOP_HELD = Prepared(sa.select(_A.c.id).where(_A.c.loop_id == sa.bindparam("loop"), _A.c.state == _LEASED).limit(1))
+_LOOP_ANSWERS = Prepared(
+    sa.select(_A.c.worker_id, _A.c.answer_content, _H.c.input_content)
+    .join(_H, _H.c.id == _A.c.loop_id)
+    .where(_A.c.loop_id == sa.bindparam("loop"), _A.c.state == AssignmentState.SUBMITTED.value)
+    .order_by(_A.c.id)
+)
+_still_open = sa.and_(_H.c.id == sa.bindparam("loop"), _H.c.status == _IN_PROGRESS)
+_COMPLETE_AGREED = Prepared(
+    _H.update().where(_still_open).values(status=HumanLoopStatus.COMPLETED.value, ended_at=_NOW).returning(*_COUNTED)
+)
+_ASK_ONE_MORE = Prepared(_H.update().where(_still_open).values(open_slots=_H.c.open_slots + 1).returning(*_COUNTED))
 
 _RETURN_SLOT = Prepared(
     _H.update()
@@ -325,10 +349,12 @@ def submit(
         loop_id = _end_held_lease(conn, assignment_id, worker_pk, now, AssignmentState.SUBMITTED, answer, spent)
         row = _COUNT_ANSWER.one(conn, {"loop": loop_id, "now": now})
         stats.count_answer(conn, row.flow_definition_id, worker_pk, now, spent)
+        facts = _ANSWER_FACTS.one(conn, {"assignment": assignment_id})
+        if row.status == _IN_PROGRESS and row.open_slots == 0:  # nobody else may take it: maybe adaptive
+            row = _settle_adaptive(svc, conn, loop_id, row, facts.flow_arn, now)
         completed = output.has_output(row.status, row.answers_count)
         if completed:  # its status change event is recorded when the output is written (output.py)
             output.mark_output_due(conn, loop_id, now)
-        facts = _ANSWER_FACTS.one(conn, {"assignment": assignment_id})
         eventlog.answer_submitted(
             conn,
             now,
@@ -352,6 +378,34 @@ def submit(
         output.after_commit(svc)
     eventlog.after_commit(svc)
     return result
+
+
+def _settle_adaptive(svc: Services, conn: Connection, loop_id: int, row: Any, flow_arn: str, now: datetime) -> Any:
+    """The adaptive worker count's decision, in the submit's transaction and under the loop row's lock
+    (_COUNT_ANSWER took it): when the flow is adaptive and every worker asked so far has answered (no
+    open slot, no lease held), the loop completes if their agreement reaches the target, else it is offered
+    to one more worker (at TaskCount answers _COUNT_ANSWER has completed it already). Returns the loop's
+    row as _COUNT_ANSWER returns it, changed or not."""
+    config = quality.cached_config(svc, conn, flow_arn)
+    if not config.adaptive or _LOOP_HELD.first(conn, {"loop": loop_id}) is not None:
+        return row
+    params = {"loop": loop_id, "now": now}
+    if _agreement_reached(conn, loop_id, config.agreement_target):
+        return _COMPLETE_AGREED.first(conn, params) or row
+    return _ASK_ONE_MORE.first(conn, params) or row
+
+
+def _agreement_reached(conn: Connection, loop_id: int, target: float) -> bool:
+    """Whether the loop's submitted answers agree at least `target` (agreement_item); a target of 0 is
+    always reached, answers whose agreement cannot be computed never reach a higher one."""
+    if target <= 0.0:
+        return True
+    rows = _LOOP_ANSWERS.all(conn, {"loop": loop_id})
+    if not rows:
+        return False
+    answers = [(str(r.worker_id), output.loads_json(r.answer_content)) for r in rows]
+    agreement = agreement_item.item_agreement(output.loads_json(rows[0].input_content), answers)
+    return agreement is not None and agreement >= target
 
 
 def release(svc: Services, assignment_id: int, worker_pk: int) -> None:
