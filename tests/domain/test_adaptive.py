@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from crowdloop import flows, loops, queue, reaper
+from crowdloop import flows, loops, queue, reaper, stats
 from crowdloop.clock import ManualClock
 from crowdloop.model import HumanLoopStatus
 from crowdloop.runtime import Services
@@ -146,3 +146,19 @@ def test_answers_whose_agreement_cannot_be_read_go_to_task_count(services: Servi
     answer(services, flow, {"free": "text"})
     assert loop_row(services, name).open_slots == 1
     assert answer(services, flow, {"free": "text"}).status is HumanLoopStatus.COMPLETED
+
+
+def test_progress_counts_what_a_loop_completed_early_got(services: Services) -> None:
+    flow = adaptive_flow(services)  # TaskCount 4, two workers first
+    start(services, flow, content=ITEM)
+    start(services, flow, content=ITEM)
+    assert stats.progress(services, CALLER, flow.name).answers_needed == 8  # at most TaskCount each
+    answer(services, flow, BEST_FIRST)
+    answer(services, flow, BEST_FIRST)  # the first loop agrees: done with 2 answers
+    progress = stats.progress(services, CALLER, flow.name)
+    assert (progress.answers_received, progress.answers_needed) == (2, 2 + 4)
+    answer(services, flow, BEST_FIRST)
+    answer(services, flow, BEST_FIRST)
+    progress = stats.progress(services, CALLER, flow.name)
+    assert progress.answers_received == progress.answers_needed == 4  # 100 %, not 4 of 8
+    assert progress.loops["Completed"] == 2
