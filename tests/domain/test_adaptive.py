@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from crowdloop import flows, loops, queue, reaper, stats
+from crowdloop import flows, loops, quality, queue, reaper, stats, tags
 from crowdloop.clock import ManualClock
 from crowdloop.model import HumanLoopStatus
 from crowdloop.runtime import Services
@@ -162,3 +162,33 @@ def test_progress_counts_what_a_loop_completed_early_got(services: Services) -> 
     progress = stats.progress(services, CALLER, flow.name)
     assert progress.answers_received == progress.answers_needed == 4  # 100 %, not 4 of 8
     assert progress.loops["Completed"] == 2
+
+
+def test_a_loop_started_adaptively_is_reopened_when_the_keys_go(services: Services) -> None:
+    flow = adaptive_flow(services)
+    name = start(services, flow, content=ITEM)
+    tags.delete_tags(services, CALLER, flow.arn, ["crowdloop:task-count-min", "crowdloop:agreement-target"])
+    services.caches[quality.CONFIGS].clear()  # as after its 5 s
+    answer(services, flow, BEST_FIRST)
+    answer(services, flow, BEST_FIRST)
+    row = loop_row(services, name)  # the submit saw a fixed flow: nobody decided
+    assert (row.status, row.open_slots, row.answers_count) == ("InProgress", 0, 2)
+    assert reaper.reap(services).reopened_loops == 1
+    assert loop_row(services, name).open_slots == 2
+    assert reaper.reap(services).reopened_loops == 0
+    answer(services, flow, BEST_FIRST)
+    assert answer(services, flow, BEST_FIRST).status is HumanLoopStatus.COMPLETED
+
+
+def test_the_sweep_leaves_fixed_and_waiting_loops_alone(services: Services) -> None:
+    fixed = make_flow(services, task_count=2)
+    adaptive = adaptive_flow(services)
+    held = start(services, adaptive, content=ITEM)
+    start(services, fixed)
+    worker = make_worker(services)
+    assert queue.claim(services, worker.id, fixed.id) is not None
+    answer(services, fixed, {"a": 1})
+    answer(services, adaptive, BEST_FIRST)
+    assert queue.claim(services, make_worker(services).id, adaptive.id) is not None
+    assert loop_row(services, held).open_slots == 0
+    assert reaper.reap(services).reopened_loops == 0

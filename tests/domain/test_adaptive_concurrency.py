@@ -60,6 +60,7 @@ def test_concurrent_workers_on_an_adaptive_flow(services: Services) -> None:
         start(services, flow, f"a-{i}", content=ITEM)
     crew = [make_worker(services) for _ in range(WORKERS)]
     abandoned: list[int] = []
+    more = [make_worker(services) for _ in range(WORKERS)]  # fresh workers: the others may have declined
 
     def churn(worker_pk: int, seed: int) -> None:
         rnd = random.Random(seed)
@@ -80,13 +81,17 @@ def test_concurrent_workers_on_an_adaptive_flow(services: Services) -> None:
         while (lease := queue.claim(services, worker_pk, flow.id)) is not None:
             queue.submit(services, lease.assignment_id, worker_pk, BEST_FIRST, 1.0)
 
+    def finish_serially() -> None:  # a slot opened after every other worker stopped looking
+        for worker in crew + more:
+            finish(worker.id)
+
     _run_all([lambda w=w.id, i=i: churn(w, i) for i, w in enumerate(crew)])  # type: ignore[misc]
     _check_invariants(services, quiet=False)
     clock.advance(61)
     assert reaper.reap(services).expired_leases == len(abandoned)
     _check_invariants(services, quiet=True)
-    more = [make_worker(services) for _ in range(WORKERS)]  # fresh workers: the others may have declined
     _run_all([lambda w=w.id: finish(w) for w in crew + more])  # type: ignore[misc]
+    finish_serially()
     _check_invariants(services, quiet=True)
     h = human_loops
     with services.store.read() as conn:
