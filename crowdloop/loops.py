@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from crowdloop import arns, eventlog, flows, output, queue
+from crowdloop import arns, eventlog, flows, output, quality, queue
 from crowdloop.caches import CacheSpec
 from crowdloop.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
 from crowdloop.jsoncheck import document_problem
@@ -122,7 +122,7 @@ def start_human_loop(
                 "output_uri": output.output_uri(flow.output_path, flow.name, name, created_at),
                 "template_sha256": flow.template_sha256,
                 "task_count": flow.task_count,
-                "open_slots": flow.task_count,
+                "open_slots": quality.current_config(svc, conn, flow.id).first_workers(flow.task_count),
                 "answers_count": 0,
                 "task_time_limit_seconds": flow.task_time_limit_seconds,
                 "available_until": created_at + timedelta(seconds=flow.task_availability_lifetime_seconds),

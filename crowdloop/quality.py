@@ -40,6 +40,15 @@ class QualityConfig:
     task_count_min: int = 0  # adaptive worker count: first this many workers (0: TaskCount, fixed)
     agreement_target: float = 0.0  # ... more (up to TaskCount) while their agreement is below it
 
+    def first_workers(self, task_count: int) -> int:
+        """How many workers a new loop of a flow with this TaskCount goes to first (its open slots)."""
+        return min(self.task_count_min, task_count) if self.task_count_min else task_count
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether loops go to task-count-min workers first, then one more at a time (docs/quality.md)."""
+        return self.task_count_min > 0
+
 
 @dataclass(frozen=True)
 class Key:

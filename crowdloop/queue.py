@@ -35,9 +35,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from crowdloop import eventlog, output, quality, shuffle, stats
+from crowdloop import agreement_item, eventlog, output, quality, shuffle, stats
 from crowdloop.errors import TaskUnavailable
-from crowdloop.model import AssignmentState, HumanLoopStatus
+from crowdloop.model import AssignmentState, FlowDefinitionStatus, HumanLoopStatus
 from crowdloop.runtime import Services
 from crowdloop.store import dialect
 from crowdloop.store.prepared import Prepared
@@ -108,6 +108,7 @@ class ReapReport:
     withdrawn_leases: int = 0
     stopped_loops: int = 0
     failed_loops: int = 0
+    reopened_loops: int = 0
     purged_flow_definitions: int = 0
     outputs_written: int = 0
 
@@ -219,6 +220,15 @@ _END_LEASE = Prepared(
 
 # Only a loop in progress completes: a loop that was stopped keeps its status whatever the count.
 _done = sa.and_(_H.c.status == _IN_PROGRESS, _H.c.answers_count + 1 >= _H.c.task_count)
+_COUNTED = (
+    _H.c.name,
+    _H.c.status,
+    _H.c.answers_count,
+    _H.c.task_count,
+    _H.c.output_uri,
+    _H.c.flow_definition_id,
+    _H.c.open_slots,
+)
 _COUNT_ANSWER = Prepared(
     _H.update()
     .where(_H.c.id == sa.bindparam("loop"))
@@ -227,7 +237,7 @@ _COUNT_ANSWER = Prepared(
         status=sa.case((_done, HumanLoopStatus.COMPLETED.value), else_=_H.c.status),
         ended_at=sa.case((_done, _NOW), else_=_H.c.ended_at),
     )
-    .returning(_H.c.name, _H.c.status, _H.c.answers_count, _H.c.task_count, _H.c.output_uri, _H.c.flow_definition_id)
+    .returning(*_COUNTED)
 )
 
 # What an answer's event says besides the answer: the loop, its flow definition, the worker's public id.
@@ -236,6 +246,7 @@ _ANSWER_FACTS = Prepared(
         _H.c.arn,
         _H.c.created_at,
         flow_definitions.c.arn.label("flow_arn"),
+        _H.c.flow_definition_id,
         workers.c.worker_id,
         assignments.c.accepted_at,
     )
@@ -245,6 +256,36 @@ _ANSWER_FACTS = Prepared(
         .join(workers, workers.c.id == assignments.c.worker_id)
     )
     .where(assignments.c.id == sa.bindparam("assignment"))
+)
+
+# The adaptive worker count (docs/quality.md): once every worker asked so far has answered, the loop either
+# completes (agreement reached) or is offered to one more worker.
+_LOOP_HELD = Prepared(sa.select(_A.c.id).where(_A.c.loop_id == sa.bindparam("loop"), _A.c.state == _LEASED).limit(1))
+_LOOP_ANSWERS = Prepared(
+    sa.select(_A.c.worker_id, _A.c.answer_content, _H.c.input_content)
+    .join(_H, _H.c.id == _A.c.loop_id)
+    .where(_A.c.loop_id == sa.bindparam("loop"), _A.c.state == AssignmentState.SUBMITTED.value)
+    .order_by(_A.c.id)
+)
+_LOCK_LOOP = Prepared(
+    sa.select(_H.c.status, _H.c.open_slots, _H.c.answers_count, _H.c.task_count)
+    .where(_H.c.id == sa.bindparam("loop"))
+    .with_for_update()
+)
+# The count and the decision in one statement, as _COUNT_ANSWER: the triggers keeping flow_loop_counts then
+# lock its rows in one (flow definition, status) order, as in every other transaction (no deadlock).
+_agreed = sa.and_(_H.c.status == _IN_PROGRESS, sa.bindparam("agreed", type_=sa.Boolean))
+_done_adaptive = sa.or_(_done, _agreed)
+_COUNT_ADAPTIVE = Prepared(
+    _H.update()
+    .where(_H.c.id == sa.bindparam("loop"))
+    .values(
+        answers_count=_H.c.answers_count + 1,
+        status=sa.case((_done_adaptive, HumanLoopStatus.COMPLETED.value), else_=_H.c.status),
+        ended_at=sa.case((_done_adaptive, _NOW), else_=_H.c.ended_at),
+        open_slots=_H.c.open_slots + sa.bindparam("more", type_=sa.Integer),
+    )
+    .returning(*_COUNTED)
 )
 
 _RETURN_SLOT = Prepared(
@@ -345,12 +386,16 @@ def submit(
         now = svc.clock.now()
         spent = round(max(float(time_spent_seconds), 0.0), 3)
         loop_id = _end_held_lease(conn, assignment_id, worker_pk, now, AssignmentState.SUBMITTED, answer, spent)
-        row = _COUNT_ANSWER.one(conn, {"loop": loop_id, "now": now})
+        facts = _ANSWER_FACTS.one(conn, {"assignment": assignment_id})
+        config = quality.current_config(svc, conn, facts.flow_definition_id)  # a dictionary lookup (5 s cache)
+        if config.adaptive:
+            row = _count_adaptive(conn, loop_id, now, config)
+        else:
+            row = _COUNT_ANSWER.one(conn, {"loop": loop_id, "now": now})
         stats.count_answer(conn, row.flow_definition_id, worker_pk, now, spent)
         completed = output.has_output(row.status, row.answers_count)
         if completed:  # its status change event is recorded when the output is written (output.py)
             output.mark_output_due(conn, loop_id, now)
-        facts = _ANSWER_FACTS.one(conn, {"assignment": assignment_id})
         eventlog.answer_submitted(
             conn,
             now,
@@ -374,6 +419,33 @@ def submit(
         output.after_commit(svc)
     eventlog.after_commit(svc)
     return result
+
+
+def _count_adaptive(conn: Connection, loop_id: int, now: datetime, config: quality.QualityConfig) -> Any:
+    """Count the answer to a loop of an adaptive flow (docs/quality.md) and decide, under the loop row's
+    lock: when every worker asked so far has answered (no open slot, no lease held) and TaskCount is not
+    reached, the loop completes if their agreement reaches the target, else it is offered to one more
+    worker (at TaskCount answers it completes as any loop). Returns the row _COUNT_ANSWER would."""
+    loop = _LOCK_LOOP.one(conn, {"loop": loop_id})
+    agreed, more = False, 0
+    waits_for_nobody = loop.status == _IN_PROGRESS and loop.open_slots == 0 and loop.answers_count + 1 < loop.task_count
+    if waits_for_nobody and _LOOP_HELD.first(conn, {"loop": loop_id}) is None:
+        agreed = _agreement_reached(conn, loop_id, config.agreement_target)
+        more = 0 if agreed else 1
+    return _COUNT_ADAPTIVE.one(conn, {"loop": loop_id, "now": now, "agreed": agreed, "more": more})
+
+
+def _agreement_reached(conn: Connection, loop_id: int, target: float) -> bool:
+    """Whether the loop's submitted answers agree at least `target` (agreement_item); a target of 0 is
+    always reached, answers whose agreement cannot be computed never reach a higher one."""
+    if target <= 0.0:
+        return True
+    rows = _LOOP_ANSWERS.all(conn, {"loop": loop_id})
+    if not rows:
+        return False
+    answers = [(str(r.worker_id), output.loads_json(r.answer_content)) for r in rows]
+    agreement = agreement_item.item_agreement(output.loads_json(rows[0].input_content), answers)
+    return agreement is not None and agreement >= target
 
 
 def release(svc: Services, assignment_id: int, worker_pk: int) -> None:
@@ -636,12 +708,33 @@ def reap_work(conn: Connection, now: datetime) -> ReapReport:
         .returning(*ended_columns, h.c.flow_definition_id, h.c.failure_code, h.c.failure_reason)
     ).all()
     _announce_ended(conn, now, [r for r in stopped_rows if r.answers_count == 0] + list(failed_rows))
+    reopened = _reopen_stalled(conn)
     return ReapReport(
+        reopened_loops=reopened,
         expired_leases=len(expired_loop_ids),
         withdrawn_leases=len(withdrawn_loop_ids),
         stopped_loops=len(stopped_rows),
         failed_loops=len(failed_rows),
     )
+
+
+def _reopen_stalled(conn: Connection) -> int:
+    """A safety net of the adaptive worker count: a loop in progress with answers missing, no open slot and
+    no lease held waits for nobody. Only a loop started adaptively whose last submit saw its flow as fixed
+    (the crowdloop:task-count-min tag removed since, quality.CONFIGS) is ever left so: give it the slots
+    up to TaskCount. Loops of flow definitions being deleted (no slots, withdraw_flow_work) are left alone."""
+    h, f = human_loops, flow_definitions
+    usable = sa.select(f.c.id).where(
+        f.c.status.in_((FlowDefinitionStatus.INITIALIZING.value, FlowDefinitionStatus.ACTIVE.value))
+    )
+    stalled = sa.and_(
+        h.c.status == _IN_PROGRESS,
+        h.c.open_slots == 0,
+        h.c.answers_count < h.c.task_count,
+        ~_held(),
+        h.c.flow_definition_id.in_(usable),
+    )
+    return int(conn.execute(h.update().where(stalled).values(open_slots=h.c.task_count - h.c.answers_count)).rowcount)
 
 
 def _announce_ended(conn: Connection, now: datetime, rows: list[Any]) -> None:

@@ -47,8 +47,10 @@ ACTIVE_WINDOW = timedelta(minutes=15)  # a worker who answered within it (or hol
 MAX_HOURS = 24 * 366  # answers_per_hour looks back at most a year
 _HOUR_SECONDS = 3600
 _STATUSES = tuple(s.value for s in HumanLoopStatus)
-# Loops whose every task is still wanted; the ended ones without output need only what they got.
-_NEEDS_ALL = (HumanLoopStatus.IN_PROGRESS.value, HumanLoopStatus.STOPPING.value, HumanLoopStatus.COMPLETED.value)
+# Loops whose every task (TaskCount: with an adaptive worker count the most they may get) is still wanted;
+# ended ones need what they got: a Completed loop got TaskCount answers, or fewer when its workers agreed
+# early (docs/quality.md), a Stopped or Failed one what it had.
+_NEEDS_ALL = (HumanLoopStatus.IN_PROGRESS.value, HumanLoopStatus.STOPPING.value)
 _OPEN = (HumanLoopStatus.IN_PROGRESS.value, HumanLoopStatus.STOPPING.value)
 
 
@@ -61,7 +63,7 @@ class FlowProgress:
     created_at: datetime
     loops: dict[str, int]  # HumanLoopStatus value -> loops (every status, 0 if none)
     answers_received: int  # submitted answers counted on loops still stored
-    answers_needed: int  # Σ task_count of InProgress/Stopping/Completed loops + answers of Stopped/Failed ones
+    answers_needed: int  # Σ task_count of InProgress/Stopping loops + answers of Completed/Stopped/Failed ones
     answers_last_hour: int
     median_seconds: float | None  # median time spent per answer (histogram estimate)
     workers_active: int  # answered in the last 15 minutes, or hold a lease on it now
