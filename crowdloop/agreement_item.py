@@ -26,19 +26,20 @@ from crowdloop.export.mapping import Mapper
 from crowdloop.export.model import Item, Judgment, Kind, ProblemLog, RawAnswer, RawLoop
 
 
-def item_agreement(input_content: Any, answers: Sequence[tuple[str, Any]]) -> float | None:
-    """The agreement of the answers (worker id, answerContent parsed) to one item whose inputContent is
-    given parsed; None when fewer than two answers can be read (or the format is one the export does not
-    recognise)."""
+def item_agreement(input_content: Any, answers: Sequence[tuple[str, Any] | tuple[str, Any, Any]]) -> float | None:
+    """The agreement of the answers (worker id, answerContent parsed[, the response order the worker saw:
+    crowdloop:shuffle-responses]) to one item whose inputContent is given parsed; None when fewer than two
+    answers can be read (or the format is one the export does not recognise)."""
     item = read_item(input_content, answers)
     if item is None or len(item.judgments) < 2:
         return None
     return judgments_agreement(item.kind, item.judgments)
 
 
-def read_item(input_content: Any, answers: Sequence[tuple[str, Any]]) -> Item | None:
-    """The item as the export reads it (its detected mapping), or None when it cannot be read."""
-    loop = RawLoop("item", "flow", input_content, tuple(RawAnswer(w, a) for w, a in answers))
+def read_item(input_content: Any, answers: Sequence[tuple[str, Any] | tuple[str, Any, Any]]) -> Item | None:
+    """The item as the export reads it (its detected mapping, shuffled answers put back in input order), or
+    None when it cannot be read."""
+    loop = RawLoop("item", "flow", input_content, tuple(RawAnswer(*answer) for answer in answers))
     return Mapper(ProblemLog()).map(loop)
 
 

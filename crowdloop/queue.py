@@ -262,7 +262,7 @@ _ANSWER_FACTS = Prepared(
 # completes (agreement reached) or is offered to one more worker.
 _LOOP_HELD = Prepared(sa.select(_A.c.id).where(_A.c.loop_id == sa.bindparam("loop"), _A.c.state == _LEASED).limit(1))
 _LOOP_ANSWERS = Prepared(
-    sa.select(_A.c.worker_id, _A.c.answer_content, _H.c.input_content)
+    sa.select(_A.c.worker_id, _A.c.answer_content, _A.c.response_order, _H.c.input_content)
     .join(_H, _H.c.id == _A.c.loop_id)
     .where(_A.c.loop_id == sa.bindparam("loop"), _A.c.state == AssignmentState.SUBMITTED.value)
     .order_by(_A.c.id)
@@ -443,7 +443,9 @@ def _agreement_reached(conn: Connection, loop_id: int, target: float) -> bool:
     rows = _LOOP_ANSWERS.all(conn, {"loop": loop_id})
     if not rows:
         return False
-    answers = [(str(r.worker_id), output.loads_json(r.answer_content)) for r in rows]
+    answers = [  # each in the order its worker saw the responses (crowdloop:shuffle-responses), undone there
+        (str(r.worker_id), output.loads_json(r.answer_content), shuffle.decode(r.response_order)) for r in rows
+    ]
     agreement = agreement_item.item_agreement(output.loads_json(rows[0].input_content), answers)
     return agreement is not None and agreement >= target
 

@@ -192,3 +192,30 @@ def test_the_sweep_leaves_fixed_and_waiting_loops_alone(services: Services) -> N
     assert queue.claim(services, make_worker(services).id, adaptive.id) is not None
     assert loop_row(services, held).open_slots == 0
     assert reaper.reap(services).reopened_loops == 0
+
+
+def test_agreement_is_measured_on_the_original_responses_when_they_are_shuffled(services: Services) -> None:
+    """crowdloop:shuffle-responses with the adaptive count: two workers who both rank the original response
+    "a" best agree, whatever positions they saw it at (their answers are put back in input order first)."""
+    flow = adaptive_flow(services, task_count=4, minimum=2, target="0.99")
+    tags.add_tags(services, CALLER, flow.arn, [Tag("crowdloop:shuffle-responses", "true")])
+    services.caches[quality.CONFIGS].clear()
+    for attempt in range(20):  # until the two workers see different orders (a 5-in-6 chance each time)
+        name = start(services, flow, content=ITEM)
+        leases = []
+        for _ in range(2):
+            worker = make_worker(services)
+            lease = queue.claim(services, worker.id, flow.id)
+            assert lease is not None and lease.response_order is not None
+            leases.append((worker, lease))
+        orders = [lease.response_order for _, lease in leases]
+        results = []
+        for worker, lease in leases:  # each ranks "a" (original index 0) first, as displayed to them
+            assert lease.response_order is not None
+            content = {f"response_{k + 1}_ranking": str(lease.response_order[k] + 1) for k in range(3)}
+            results.append(queue.submit(services, lease.assignment_id, worker.id, content, 2.0))
+        if orders[0] != orders[1]:
+            assert results[-1].status is HumanLoopStatus.COMPLETED, (attempt, orders)
+            assert loop_row(services, name).answers_count == 2
+            return
+    raise AssertionError("twenty pairs of claims all saw the same order")
