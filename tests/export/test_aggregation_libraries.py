@@ -130,9 +130,12 @@ def test_the_rankings_export_orders_as_plackett_luce(services: Services) -> None
     expected = _choix_bt(wins, 0.5)
     for i, text in enumerate(responses):
         assert exported[text] == pytest.approx(expected[i], abs=1e-6)
-    plackett_luce = choix.ilsr_rankings(5, rankings, alpha=0.0, tol=1e-12, max_iter=10_000)
+    # a light ridge: the Plackett-Luce MLE does not exist when a response is never ranked below another
+    plackett_luce = choix.ilsr_rankings(5, rankings, alpha=1e-3, tol=1e-12, max_iter=10_000)
     by_pl = [responses[i] for i in np.argsort(-plackett_luce, kind="stable")]
-    assert row["responses"] == by_pl  # mean-rank order = Plackett-Luce order on this data
+    # well separated responses: the orders agree (on close ones they may not: 80 % of simulated items with
+    # 9 annotators and strengths 0.8 apart, docs/quality.md)
+    assert row["responses"] == by_pl
     assert sorted(exported, key=lambda text: -exported[text]) == by_pl
 
 
