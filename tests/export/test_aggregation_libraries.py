@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import choix  # type: ignore[import-untyped]
+import choix
 import numpy as np
 import pandas as pd
 import pandas.errors
 import pytest
-from crowdkit.aggregation import DawidSkene, MajorityVote  # type: ignore[import-untyped]
+from crowdkit.aggregation import DawidSkene, MajorityVote
 
 from crowdloop import queue
 from crowdloop.export.aggregate import ModelComparison, bradley_terry, dawid_skene, majority_vote, win_matrices
@@ -51,8 +51,9 @@ def _choix_bt(wins: Floats, prior: float) -> Floats:
     pseudo-wins each way: counts doubled (the MLE does not change with a common factor, and ties' halves
     become whole games) plus 2 * prior games each way."""
     doubled = 2 * np.asarray(wins) + 2 * prior * (1 - np.eye(len(wins)))
-    fitted: Floats = choix.ilsr_pairwise(len(wins), _pairs(doubled), alpha=0.0, tol=1e-12, max_iter=10_000)
-    return fitted - fitted.mean()
+    fitted = np.asarray(choix.ilsr_pairwise(len(wins), _pairs(doubled), alpha=0.0, tol=1e-12, max_iter=10_000), float)
+    centred: Floats = fitted - fitted.mean()
+    return centred
 
 
 def _plackett_luce_scores(rng: np.random.Generator, strengths: Floats, annotators: int) -> Floats:
@@ -111,10 +112,10 @@ def test_the_rankings_export_orders_as_plackett_luce(services: Services) -> None
     annotators = 15
     flow = make_flow(services, "fd-ranked", task_count=annotators)
     start(services, flow, "item-0", {"taskObject": {"prompt": "Q", "responses": responses}})
-    rankings = []
+    rankings: list[tuple[int, ...]] = []
     for scores in _plackett_luce_scores(rng, truth, annotators):
         order = [int(i) for i in np.argsort(-scores)]  # best first
-        rankings.append(order)
+        rankings.append(tuple(order))
         worker = make_worker(services)
         lease = queue.claim(services, worker.id, flow.id)
         assert lease is not None
@@ -123,9 +124,9 @@ def test_the_rankings_export_orders_as_plackett_luce(services: Services) -> None
     [row] = list(run("fd-ranked", store=services.store, dataset="rankings", consensus="mean-rank", jobs=1).rows())
     exported = dict(zip(row["responses"], row["strengths"], strict=True))
     wins = np.zeros((5, 5))
-    for order in rankings:
-        for a, better in enumerate(order):
-            for worse in order[a + 1 :]:
+    for ranking in rankings:
+        for a, better in enumerate(ranking):
+            for worse in ranking[a + 1 :]:
                 wins[better, worse] += 1
     expected = _choix_bt(wins, 0.5)
     for i, text in enumerate(responses):
@@ -139,7 +140,7 @@ def test_the_rankings_export_orders_as_plackett_luce(services: Services) -> None
     assert sorted(exported, key=lambda text: -exported[text]) == by_pl
 
 
-def _labels(seed: int) -> tuple[pd.DataFrame, Floats, int, int, int]:
+def _labels(seed: int) -> tuple[pd.DataFrame, np.ndarray[Any, Any], int, int, int]:
     """Three labels per unit from workers of accuracy 0.95 down to 0.2 (two worse than chance: adversarial)."""
     rng = np.random.default_rng(seed)
     n_units, n_classes = 300, 3
@@ -160,6 +161,7 @@ def test_majority_vote_is_crowd_kits() -> None:
     votes = majority_vote(data["task"].to_numpy(), data["label"].to_numpy(), n_units, n_classes)
     with _crowdkit():
         fitted = MajorityVote().fit(data)
+    assert fitted.probas_ is not None and fitted.labels_ is not None
     shares = fitted.probas_.sort_index().reindex(columns=range(n_classes)).fillna(0.0).to_numpy()
     np.testing.assert_allclose(shares, votes / votes.sum(axis=1, keepdims=True))
     clear = (votes == votes.max(axis=1, keepdims=True)).sum(axis=1) == 1
@@ -175,6 +177,7 @@ def test_dawid_skene_is_crowd_kits() -> None:
     columns = (data["task"].to_numpy(), data["worker"].to_numpy(), data["label"].to_numpy())
     with _crowdkit():
         theirs = DawidSkene(n_iter=1000, tol=1e-10).fit(data)
+    assert theirs.probas_ is not None and theirs.labels_ is not None
     their_posteriors = theirs.probas_.sort_index().reindex(columns=range(n_classes)).fillna(0.0).to_numpy()
     their_labels = theirs.labels_.sort_index().to_numpy()
 
