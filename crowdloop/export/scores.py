@@ -15,7 +15,7 @@ flags"), from one pass of the export's reading of its answers: the same loops, m
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -55,11 +55,20 @@ class FlowScores:
 
 
 @dataclass
-class _Times:
+class AnswerTimes:
     """Time spent per worker, counted as the loops go by (worker id -> the seconds of each answer)."""
 
     seconds: dict[str, list[float]] = field(default_factory=dict)
     fast: dict[str, int] = field(default_factory=dict)
+
+    def median(self, worker_id: str) -> float | None:
+        seconds = self.seconds.get(worker_id)
+        return statistics.median(seconds) if seconds else None
+
+    def fast_share(self, worker_id: str, min_seconds: float) -> float | None:
+        """The share of the worker's answers faster than min_seconds (None: no threshold, or no time known)."""
+        seconds = self.seconds.get(worker_id)
+        return self.fast.get(worker_id, 0) / len(seconds) if min_seconds and seconds else None
 
     def watch(self, loops: Iterator[RawLoop]) -> Iterator[RawLoop]:
         for loop in loops:
@@ -78,9 +87,7 @@ def worker_scores(store: Store, flow: str, *, include_stopped: bool = False) -> 
     if include_stopped:
         statuses += (HumanLoopStatus.STOPPED.value,)
     source = StoreSource(store, flow, statuses=statuses)
-    job = Export([source], make_options("report", include_flagged=True, include_stopped=include_stopped))
-    times = _Times()
-    card = job.analyse(times.watch)
+    card, times = analyse_with_times(source)
     rows = card["agreement"]["workers"]
     with store.read() as conn:
         emails = workers.emails_by_worker_id(conn, [row["worker"] for row in rows])
@@ -89,15 +96,27 @@ def worker_scores(store: Store, flow: str, *, include_stopped: bool = False) -> 
     return FlowScores(source.flow_name, source.min_seconds, scores)
 
 
-def _score(row: dict[str, Any], times: _Times, emails: dict[str, str], min_seconds: float) -> WorkerScore:
+def analyse_with_times(
+    source: StoreSource, on_loop: Callable[[], None] | None = None
+) -> tuple[dict[str, Any], AnswerTimes]:
+    """The report's card of the source's loops, flagged answers included (the scores describe everything a
+    worker did), and the time each answer took, in one pass (also the console's background refresh)."""
+    options = make_options("report", include_flagged=True, include_stopped=len(source.statuses) > 1)
+    job = Export([source], options, on_loop=on_loop)
+    times = AnswerTimes()
+    card = job.analyse(times.watch)
+    card["kind"] = job.tally.kind.value if job.tally.kind is not None else None
+    return card, times
+
+
+def _score(row: dict[str, Any], times: AnswerTimes, emails: dict[str, str], min_seconds: float) -> WorkerScore:
     name = str(row["worker"])
-    seconds = times.seconds.get(name, [])
     return WorkerScore(
         worker_id=name,
         email=emails.get(name),
         answers=int(row["answers"]),
-        median_seconds=statistics.median(seconds) if seconds else None,
-        fast_share=times.fast.get(name, 0) / len(seconds) if min_seconds and seconds else None,
+        median_seconds=times.median(name),
+        fast_share=times.fast_share(name, min_seconds),
         agreement=row["agreement_with_others"],
         compared=int(row["compared"]),
         position_bias=row.get("first_shown_preferred"),
