@@ -110,6 +110,16 @@ def test_a_spammer_is_flagged_and_left_out_by_default(services: Services, tmp_pa
     assert "were kept (`--include-flagged`)" in (tmp_path / "all.jsonl.card.md").read_text()
 
 
+def test_the_report_leaves_flagged_answers_out_and_says_so(services: Services, tmp_path: Path) -> None:
+    people = _fill(services)
+    result = _cli(services, tmp_path, "report", "--source", "fd-scores", "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert f"{LOOPS} flagged answers (faster than crowdloop:min-seconds) left out" in result.output
+    assert people["spammer5"].worker_id not in result.output
+    kept = _cli(services, tmp_path, "report", "--source", "fd-scores", "--no-progress", "--include-flagged")
+    assert kept.exit_code == 0 and people["spammer5"].worker_id in kept.output and "flagged" not in kept.output
+
+
 def test_no_threshold_flags_nothing(services: Services) -> None:
     _fill(services, min_seconds=None)
     job = run("fd-scores", store=services.store, jobs=1)
