@@ -128,6 +128,24 @@ def test_no_threshold_flags_nothing(services: Services) -> None:
     assert job.tally.counts["answers_excluded_flagged"] == 0
 
 
+def test_a_threshold_nobody_is_below_flags_nothing_and_the_card_says_so(services: Services, tmp_path: Path) -> None:
+    _fill(services, min_seconds="0.5")
+    out = tmp_path / "prefs.jsonl"
+    result = _cli(services, tmp_path, "export", "preferences", "--source", "fd-scores", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert "No answer was faster than crowdloop:min-seconds = 0.5 s." in (tmp_path / "prefs.jsonl.card.md").read_text()
+    assert len({json.loads(line)["annotator"] for line in out.read_text().splitlines()}) == 6
+
+
+def test_output_json_answers_are_never_flagged(services: Services) -> None:
+    _fill(services)
+    folder = str(services.settings.output_path)  # the same loops as A2I output.json files: no tags there
+    job = run(folder, dataset="rankings")
+    rows = list(job.rows())
+    assert len(rows) == LOOPS * 6 and not any(row["worker_flagged"] for row in rows)
+    assert job.tally.counts["answers_excluded_flagged"] == 0
+
+
 def test_flags_are_the_same_in_chunks_of_worker_processes(services: Services) -> None:
     _fill(services)
     one = run("fd-scores", store=services.store, dataset="rankings", jobs=1)
