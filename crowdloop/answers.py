@@ -24,14 +24,15 @@ _SUBMITTED = AssignmentState.SUBMITTED.value
 
 def submitted_answers(conn: Connection, low_loop_id: int, high_loop_id: int) -> Sequence[Any]:
     """The submitted answers of the loops whose ids are between low_loop_id and high_loop_id (inclusive), as
-    driver tuples (loop_id, state, worker_id, answer_content, response_order) in loop order, then in the order
-    they ended. The caller keeps those of the loops it wants (a range of ids may hold other flow definitions' loops).
+    driver tuples (loop_id, state, worker_id, answer_content, response_order, time_spent_seconds) in loop order,
+    then in the order they ended (the time spent flags answers faster than crowdloop:min-seconds). The caller keeps
+    those of the loops it wants (a range of ids may hold other flow definitions' loops).
 
     The state is checked here in Python, not in SQL, so that SQLite (which has no statistics) looks answers
     up by loop instead of scanning every submitted answer."""
     a, w = assignments, workers
     query = (
-        sa.select(a.c.loop_id, a.c.state, w.c.worker_id, a.c.answer_content, a.c.response_order)
+        sa.select(a.c.loop_id, a.c.state, w.c.worker_id, a.c.answer_content, a.c.response_order, a.c.time_spent_seconds)
         .join(w, w.c.id == a.c.worker_id)
         .where(a.c.loop_id.between(sa.bindparam("low"), sa.bindparam("high")))
         .order_by(a.c.loop_id, a.c.ended_at, a.c.id)

@@ -427,6 +427,59 @@ def workers_list(group: str | None, **options: Any) -> None:
         click.echo(f"{worker.email}\t{worker.status.value}\t{worker.worker_id}\t{','.join(worker.groups)}")
 
 
+@workers.command("quality")
+@click.option("--flow", "flow_name", required=True, help="The flow definition's name (or ARN).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per worker and line.")
+@click.option("--include-stopped", is_flag=True, help="Also read Stopped loops that have answers.")
+@_setting_options(_STORE_SETTINGS)
+def workers_quality(flow_name: str, as_json: bool, include_stopped: bool, **options: Any) -> None:
+    """One line per worker of a flow definition, lowest agreement first: worker id, email, answers, median
+    seconds, share faster than crowdloop:min-seconds, agreement with the others (leave one out), position bias
+    (share of "shown first preferred"), gold accuracy (not built yet: -). Reads the answers as `crowdloop
+    report` does (extra `export`)."""
+    import json
+
+    from crowdloop.export.deps import require
+
+    _run(lambda: [require(module) for module in ("numpy", "scipy")])
+    from crowdloop.export.scores import worker_scores
+
+    services = _services(options)
+    found = _run(lambda: worker_scores(services.store, flow_name, include_stopped=include_stopped))
+    if not found.workers:
+        click.echo(f"no answers in {found.flow}'s loops", err=True)
+    if not as_json:
+        threshold = f"{found.min_seconds:g} s" if found.min_seconds else "not set"
+        click.echo(f"# {found.flow}: crowdloop:min-seconds {threshold}; gold accuracy: gold items are not built yet")
+        click.echo("worker\temail\tanswers\tmedian s\tfast\tagreement\tposition bias\tgold")
+    for score in found.workers:
+        click.echo(json.dumps(_score_dict(score)) if as_json else _score_line(score))
+
+
+def _score_dict(value: Any) -> dict[str, Any]:
+    import dataclasses
+
+    return dataclasses.asdict(value)
+
+
+def _score_line(score: Any) -> str:
+    def show(value: float | None, digits: int = 3) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    return "\t".join(
+        [
+            score.worker_id,
+            score.email or "-",
+            str(score.answers),
+            show(score.median_seconds, 1),
+            show(score.fast_share),
+            show(score.agreement),
+            show(score.position_bias),
+            "-",
+        ]
+    )
+
+
 @workers.command("disable")
 @click.argument("email")
 @_setting_options(_STORE_SETTINGS)

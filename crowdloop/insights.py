@@ -25,7 +25,7 @@ from crowdloop.runtime import Caller, Services
 from crowdloop.store.tables import flow_insights
 
 # The result document's version: a result written by another version is recomputed, not misread.
-RESULT_VERSION = 1
+RESULT_VERSION = 2  # 2: each worker's fast_share
 # A refresh waits at least this many times as long as the last computation took (after the setting's
 # minimum interval): on a big, busy flow the background work stays a small share of one CPU.
 DURATION_FACTOR = 10.0
@@ -37,6 +37,7 @@ class WorkerAgreement:
     agreement: float | None  # share of the worker's pair orders (labels) matching the other annotators' majority
     position_bias: float | None  # share of decided comparisons where the response shown first was preferred
     items: int  # answers of the worker the statistics used
+    fast_share: float | None = None  # share of answers faster than crowdloop:min-seconds (None: no threshold)
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,11 @@ def summary_from(
     """A stored result document (see crowdloop.console.agreement.result_of) as an AgreementSummary."""
     workers = {
         str(w["worker_id"]): WorkerAgreement(
-            str(w["worker_id"]), _number(w.get("agreement")), _number(w.get("position_bias")), int(w.get("items", 0))
+            str(w["worker_id"]),
+            _number(w.get("agreement")),
+            _number(w.get("position_bias")),
+            int(w.get("items", 0)),
+            _number(w.get("fast_share")),
         )
         for w in result.get("workers", [])
     }

@@ -239,6 +239,19 @@ def email_of(conn: Connection, worker_pk: int) -> str:
     return str(conn.execute(sa.select(workers.c.email).where(workers.c.id == worker_pk)).scalar_one())
 
 
+def emails_by_worker_id(conn: Connection, worker_ids: Iterable[str]) -> dict[str, str]:
+    """Worker id (as output.json names workers) -> email, for the ids given that exist: how the export's worker
+    scores (`crowdloop workers quality`) name the people behind the ids they read."""
+    wanted = sorted(set(worker_ids))
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):  # bounded IN lists
+        rows = conn.execute(
+            sa.select(workers.c.worker_id, workers.c.email).where(workers.c.worker_id.in_(wanted[start : start + 500]))
+        )
+        found.update({str(worker_id): str(email) for worker_id, email in rows})
+    return found
+
+
 def set_password(conn: Connection, worker_pk: int, password_hash: str, status: WorkerStatus) -> None:
     """Store a new password hash and status (invites.py: an accepted invitation, a reset)."""
     conn.execute(

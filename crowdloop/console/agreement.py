@@ -148,20 +148,22 @@ def compute(store: Store, flow_arn: str, check: Callable[[], None] | None = None
     called for each loop read (it may raise to give up)."""
     started = time.monotonic()
     try:
-        from crowdloop.export.api import Export
-        from crowdloop.export.options import make_options
+        from crowdloop.export.scores import analyse_with_times
         from crowdloop.export.sources import StoreSource
 
-        job = Export([StoreSource(store, flow_arn, statuses=_COMPLETED)], make_options("report"), on_loop=check)
-        card = job.analyse()
-        kind = job.tally.kind.value if job.tally.kind is not None else None
+        source = StoreSource(store, flow_arn, statuses=_COMPLETED)
+        card, times = analyse_with_times(source, on_loop=check)
     except CrowdloopError as exc:  # an optional package missing (MissingDependency), a mapping refused
         return {"kind": None, "items": 0, "answers": 0, "note": exc.message, "seconds": time.monotonic() - started}
-    return result_of(card, kind, time.monotonic() - started)
+    fast = {w: times.fast_share(w, source.min_seconds) for w in times.seconds}
+    return result_of(card, card["kind"], time.monotonic() - started, fast)
 
 
-def result_of(card: dict[str, Any], kind: str | None, seconds: float) -> dict[str, Any]:
-    """The figures insights keeps from an export's card (crowdloop.export.api.Export.card)."""
+def result_of(
+    card: dict[str, Any], kind: str | None, seconds: float, fast: dict[str, float | None] | None = None
+) -> dict[str, Any]:
+    """The figures insights keeps from an export's card (crowdloop.export.api.Export.card), with each worker's
+    share of answers faster than crowdloop:min-seconds (fast; None: no threshold)."""
     figures = card["agreement"]
     alpha = figures["krippendorff_alpha"]
     workers = [
@@ -170,6 +172,7 @@ def result_of(card: dict[str, Any], kind: str | None, seconds: float) -> dict[st
             "agreement": row["agreement_with_others"],
             "position_bias": row.get("first_shown_preferred"),
             "items": row["answers"],
+            "fast_share": (fast or {}).get(row["worker"]),
         }
         for row in figures.get("workers", [])
     ]

@@ -29,6 +29,8 @@ class WorkerRow:
     agreement: str
     position_bias: str
     last_active: str
+    fast: str = "—"  # share of answers faster than crowdloop:min-seconds (— without a threshold)
+    gold: str = "—"  # gold accuracy: gold items are not built yet
 
     def cells(self) -> list[str]:
         return [
@@ -36,8 +38,10 @@ class WorkerRow:
             self.email,
             str(self.answers),
             self.median,
+            self.fast,
             self.agreement,
             self.position_bias,
+            self.gold,
             self.last_active,
         ]
 
@@ -108,6 +112,7 @@ def read(svc: Services, caller: Caller, flow_name: str) -> FlowLive:
                 agreement=number(found.agreement, 2) if found else "—",
                 position_bias=number(found.position_bias, 2) if found else "—",
                 last_active=when(w.last_answer_at),
+                fast=number(found.fast_share, 2) if found else "—",
             )
         )
     return FlowLive(progress, rows, summary, updating)

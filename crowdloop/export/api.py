@@ -91,9 +91,11 @@ class Export:
         for source in self.sources:
             yield from source.loops(self.tally.problems)
 
-    def analyse(self) -> dict[str, Any]:
-        """Read everything for the agreement statistics only (no rows); returns the card."""
-        self._pipeline().analyse(self._loops())
+    def analyse(self, watch: Callable[[Iterator[RawLoop]], Iterator[RawLoop]] | None = None) -> dict[str, Any]:
+        """Read everything for the agreement statistics only (no rows); returns the card. watch sees the loops
+        on their way to the statistics (the worker scores count answer times there: crowdloop.export.scores)."""
+        loops = self._loops()
+        self._pipeline().analyse(watch(loops) if watch is not None else loops)
         return self.card()
 
     def loops_expected(self) -> int | None:

@@ -39,6 +39,9 @@ class Group:
     # (G, m, n) the order each annotator saw the responses in (crowdloop:shuffle-responses: shown[k] =
     # response orders[..., k]); None: every one saw input order. raw and scores are in input order always.
     orders: Ints | None = None
+    # (G, m) whether each answer is flagged (faster than crowdloop:min-seconds, kept with --include-flagged);
+    # None: none is (the usual case: flagged answers are left out by default)
+    flagged: Bools | None = None
 
     def shown(self, values: npt.NDArray[_Number]) -> npt.NDArray[_Number]:
         """(G, m, n) values in input order rearranged into the positions each annotator saw them in."""
@@ -115,7 +118,10 @@ def make_batch(items: list[Item]) -> ItemBatch:
             (worker_index.setdefault(j.annotator, len(worker_index)) for j in judgments), dtype=np.int64, count=size * m
         ).reshape(size, m)
         scores = -raw if kind is Kind.RANKING else raw
-        batch.groups.append(Group(np.array(positions, dtype=np.int64), raw, scores, workers, _orders(judgments, m, n)))
+        group = Group(np.array(positions, dtype=np.int64), raw, scores, workers, _orders(judgments, m, n))
+        if True in (flags := [j[4] for j in judgments]):  # Judgment.flagged, read fast
+            group.flagged = np.array(flags, dtype=bool).reshape(size, m)
+        batch.groups.append(group)
     batch.workers = list(worker_index)
     return batch
 

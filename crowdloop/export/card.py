@@ -57,6 +57,7 @@ def render_markdown(card: dict[str, Any]) -> str:
     lines += [f"- {k}: `{v}`" for k, v in card["options"].items()]
     lines += ["", "## Counts", "", "| what | count |", "|---|---|"]
     lines += [f"| {k.replace('_', ' ')} | {v} |" for k, v in counts.items()]
+    lines += _flag_lines(card)
     lines += ["", "## Dropped or invalid answers", ""]
     if not problems["total"]:
         lines.append("None.")
@@ -100,6 +101,25 @@ def render_markdown(card: dict[str, Any]) -> str:
             )
     lines.append("")
     return "\n".join(lines)
+
+
+def _flag_lines(card: dict[str, Any]) -> list[str]:
+    """What the card says about flagged answers (faster than the flow's crowdloop:min-seconds)."""
+    counts = card["counts"]
+    thresholds = sorted({s["min_seconds"] for s in card["sources"] if s.get("min_seconds")})
+    if not thresholds:
+        return []
+    given = " / ".join(f"{t:g}" for t in thresholds)
+    left_out, kept = counts.get("answers_excluded_flagged", 0), counts.get("flagged_answers_kept", 0)
+    if left_out:
+        said = f"{left_out} flagged answers (faster than crowdloop:min-seconds = {given} s) were left out"
+        return ["", said + " (`--include-flagged` keeps them)."]
+    if kept:
+        return [
+            "",
+            f"{kept} flagged answers (faster than crowdloop:min-seconds = {given} s) were kept (`--include-flagged`).",
+        ]
+    return ["", f"No answer was faster than crowdloop:min-seconds = {given} s."]
 
 
 def _show(value: Any) -> str:

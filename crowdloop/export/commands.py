@@ -67,6 +67,14 @@ def _source_options(command: Any) -> Any:
             help="Leave out this worker's answers (repeatable).",
         ),
         click.option(
+            "--exclude-flagged/--include-flagged",
+            "exclude_flagged",
+            default=True,
+            show_default=True,
+            help="Leave out answers faster than the flow definition's crowdloop:min-seconds (flagged; store "
+            "sources); the card says how many. --include-flagged keeps them.",
+        ),
+        click.option(
             "--include-stopped",
             is_flag=True,
             help="Store sources: also read Stopped loops that have answers (default: Completed only).",
@@ -282,6 +290,7 @@ def _common(options: dict[str, Any]) -> dict[str, Any]:
         "min_annotators": options.pop("min_annotators"),
         "exclude_workers": options.pop("exclude_workers"),
         "include_stopped": options.pop("include_stopped"),
+        "include_flagged": not options.pop("exclude_flagged"),
     }
 
 

@@ -370,6 +370,8 @@ class Mapper:
                 judgment = read(answer.answer, answer.worker_id, len(responses))
                 if answer.order is not None:
                     judgment = _unshuffled(judgment, answer.order, len(responses))
+                if answer.flagged:
+                    judgment = judgment._replace(flagged=True)
                 judgments.append(judgment)
             except BadAnswer as bad:
                 self.problems.add(Problem(loop.name, answer.worker_id, bad.reason, bad.detail))
@@ -478,7 +480,7 @@ def _make_reader(m: Mapping) -> Callable[[Any, str, int], Judgment]:
                     pass
                 else:
                     if valid_for[n].issuperset(values):
-                        return _new_judgment((annotator, values, (), ()))
+                        return _new_judgment((annotator, values, (), (), False))
             return _judgment(m, annotator, [_number(v, k) for k, v in zip(keys, raw, strict=True)], n)
 
         return per_response

@@ -44,6 +44,8 @@ class RawAnswer(NamedTuple):
     # crowdloop:shuffle-responses: the order the worker saw the responses in (displayed position k showed
     # response order[k]; output.json's crowdloopResponseOrder); None: input order
     order: Any = None
+    seconds: float | None = None  # time spent on the answer (store sources; None: not known)
+    flagged: bool = False  # faster than the flow definition's crowdloop:min-seconds (docs/quality.md)
 
 
 class RawLoop(NamedTuple):
@@ -61,6 +63,7 @@ class Judgment(NamedTuple):
     # the order the responses were shown in (shown[k] = response order[k]); () = input order. values and
     # per-response labels are in input order whatever it is: the mapping undid the shuffling.
     order: tuple[int, ...] = ()
+    flagged: bool = False  # the answer was faster than the flow's crowdloop:min-seconds (kept: --include-flagged)
 
 
 Messages = tuple[tuple[str, str], ...]  # a chat: (role, content) per turn

@@ -39,6 +39,7 @@ class ExportOptions:
     min_annotators: int = 1
     exclude_workers: tuple[str, ...] = ()
     include_stopped: bool = False
+    include_flagged: bool = False  # keep answers faster than the flow's crowdloop:min-seconds (default: left out)
 
     def describe(self) -> dict[str, Any]:
         described = {k: v for k, v in asdict(self).items() if k != "mapping"}

@@ -78,18 +78,27 @@ class PairRows:
     rejected: Ints
     margin: Floats
     agreement: Floats  # NaN for single-annotator items
+    flagged: Bools  # the row's answer is flagged (crowdloop:min-seconds); consensus rows: False (see the column)
 
 
 def pair_rows(batch: ItemBatch, options: PairOptions) -> PairRows:
     parts = [_group_rows(batch, group, options) for group in batch.groups]
     if not parts:
         empty_i, empty_f = np.zeros(0, dtype=np.int64), np.zeros(0)
-        return PairRows(empty_i, empty_i, empty_i, empty_i, empty_f, empty_f)
-    item, position, pair, annotator, chosen, rejected, margin, agreement = (
-        np.concatenate([p[k] for p in parts]) for k in range(8)
+        return PairRows(empty_i, empty_i, empty_i, empty_i, empty_f, empty_f, np.zeros(0, dtype=bool))
+    item, position, pair, annotator, chosen, rejected, margin, agreement, flagged = (
+        np.concatenate([p[k] for p in parts]) for k in range(9)
     )
     order = np.lexsort((pair, position, item))
-    return PairRows(item[order], annotator[order], chosen[order], rejected[order], margin[order], agreement[order])
+    return PairRows(
+        item[order],
+        annotator[order],
+        chosen[order],
+        rejected[order],
+        margin[order],
+        agreement[order],
+        flagged[order],
+    )
 
 
 def _group_rows(batch: ItemBatch, group: Group, options: PairOptions) -> list[Any]:
@@ -102,6 +111,7 @@ def _group_rows(batch: ItemBatch, group: Group, options: PairOptions) -> list[An
         g, a, p = np.nonzero(mask)
         gap = gaps[g, a, p]
         annotator = group.workers[g, a]
+        flagged = group.flagged[g, a] if group.flagged is not None else np.zeros(len(g), dtype=bool)
         margin = np.abs(gap)
         direction = np.sign(gap)
     else:
@@ -123,16 +133,18 @@ def _group_rows(batch: ItemBatch, group: Group, options: PairOptions) -> list[An
             margin = np.abs(gap) / m
         a = np.zeros_like(g)
         annotator = np.full_like(g, -1)
+        flagged = np.zeros(len(g), dtype=bool)
         direction = np.sign(gap)
     chosen = np.where(direction >= 0, first[p], second[p])
     rejected = np.where(direction >= 0, second[p], first[p])
     agreeing = np.select([direction > 0, direction < 0], [counts[1.0][g, p], counts[-1.0][g, p]], counts[0.0][g, p])
     agreement = agreeing / m if m > 1 else np.full(len(g), np.nan)
-    return [group.items[g], a, p, annotator, chosen, rejected, margin.astype(np.float64), agreement]
+    return [group.items[g], a, p, annotator, chosen, rejected, margin.astype(np.float64), agreement, flagged]
 
 
 def preference_batch(batch: ItemBatch, rows: PairRows, options: PairOptions) -> Any:
-    """The rows as a pyarrow RecordBatch: prompt, chosen, rejected, margin, item_id, annotator, agreement."""
+    """The rows as a pyarrow RecordBatch: prompt, chosen, rejected, margin, item_id, annotator, agreement,
+    worker_flagged (per annotator: the answer's flag; consensus rows: one flag per annotator listed)."""
     pa = require("pyarrow")
     items = batch.items
     offsets = batch.offsets[rows.item]
@@ -148,10 +160,11 @@ def preference_batch(batch: ItemBatch, rows: PairRows, options: PairOptions) -> 
     item_ids = pa.array([item.item_id for item in items], type=pa.string()).take(pa.array(rows.item))
     if options.consensus is None:
         annotator = pa.array(batch.workers, type=pa.string()).take(pa.array(rows.annotator))
+        flagged = pa.array(rows.flagged, type=pa.bool_())
     else:
-        annotator = pa.array(
-            [[j.annotator for j in items[i].judgments] for i in rows.item.tolist()], type=pa.list_(pa.string())
-        )
+        listed = rows.item.tolist()
+        annotator = pa.array([[j.annotator for j in items[i].judgments] for i in listed], type=pa.list_(pa.string()))
+        flagged = pa.array([[j.flagged for j in items[i].judgments] for i in listed], type=pa.list_(pa.bool_()))
     columns = [
         prompt,
         chosen,
@@ -160,6 +173,7 @@ def preference_batch(batch: ItemBatch, rows: PairRows, options: PairOptions) -> 
         item_ids,
         annotator,
         pa.array(rows.agreement, type=pa.float64(), mask=np.isnan(rows.agreement)),
+        flagged,
     ]
     return pa.RecordBatch.from_arrays(columns, schema=preference_schema(options))
 
@@ -167,7 +181,8 @@ def preference_batch(batch: ItemBatch, rows: PairRows, options: PairOptions) -> 
 def preference_schema(options: PairOptions) -> Any:
     pa = require("pyarrow")
     text = _message_type(pa) if options.conversational else pa.dictionary(pa.int32(), pa.string())
-    annotator = pa.list_(pa.string()) if options.consensus is not None else pa.string()
+    consensus = options.consensus is not None
+    annotator = pa.list_(pa.string()) if consensus else pa.string()
     return pa.schema(
         [
             ("prompt", text),
@@ -177,6 +192,7 @@ def preference_schema(options: PairOptions) -> Any:
             ("item_id", pa.string()),
             ("annotator", annotator),
             ("agreement", pa.float64()),
+            ("worker_flagged", pa.list_(pa.bool_()) if consensus else pa.bool_()),
         ]
     )
 

@@ -130,7 +130,14 @@ def _settled(plan: ChunkPlan, tally: Tally, source: StoreSource) -> bool:
 
 def _task(plan: ChunkPlan, tally: Tally, source: StoreSource, span: LoopRange) -> ChunkTask:
     return ChunkTask(
-        source.store.url, source.ref, source.statuses, span, plan.options, plan.batch_items, tally.detected.copy()
+        source.store.url,
+        source.ref,
+        source.statuses,
+        span,
+        plan.options,
+        plan.batch_items,
+        tally.detected.copy(),
+        source.min_seconds,
     )
 
 

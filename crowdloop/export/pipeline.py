@@ -1,5 +1,5 @@
 """The per-loop work of an export, the same for one pass over any sources and for one chunk of a store
-source: loops -> items (mapping, worker exclusion, kind checks, min_annotators) -> batches of items
+source: loops -> items (mapping, worker and flagged-answer exclusion, kind checks, min_annotators) -> batches of items
 filtered by agreement -> Arrow record batches of the dataset. Every figure goes into one Tally.
 
     Pipeline(options, tally).records(loops)   the record batches, in loop order
@@ -76,6 +76,7 @@ class Pipeline:
 
     def items(self, loops: Iterable[RawLoop]) -> Iterator[Item]:
         excluded = set(self.options.exclude_workers)
+        drop_flagged = not self.options.include_flagged
         counts, chat_prompts = self.tally.counts, self.options.chat_prompts
         for loop in loops:
             counts["loops_read"] += 1
@@ -83,6 +84,11 @@ class Pipeline:
                 self.on_loop()
             if excluded:
                 loop = self._without_workers(loop, excluded)
+            if True in (flags := [a[4] for a in loop.answers]):  # RawAnswer.flagged, read fast
+                if drop_flagged:
+                    loop = self._without_flagged(loop)
+                else:
+                    counts["flagged_answers_kept"] += flags.count(True)
             item = self.mapper.map(loop)
             if item is None:
                 continue
@@ -130,6 +136,12 @@ class Pipeline:
         kept = tuple(a for a in loop.answers if a.worker_id not in excluded)
         self.tally.counts["answers_excluded_by_worker"] += len(loop.answers) - len(kept)
         return RawLoop(loop.name, loop.flow, loop.input, kept, loop.origin) if len(kept) != len(loop.answers) else loop
+
+    def _without_flagged(self, loop: RawLoop) -> RawLoop:
+        """The loop without its flagged answers (faster than crowdloop:min-seconds), counted for the card."""
+        kept = tuple(a for a in loop.answers if not a.flagged)
+        self.tally.counts["answers_excluded_flagged"] += len(loop.answers) - len(kept)
+        return RawLoop(loop.name, loop.flow, loop.input, kept, loop.origin)
 
     def _refuse_chat(self, item: Item) -> None:
         dataset = self.options.dataset

@@ -59,6 +59,12 @@ def render_text(card: dict[str, Any]) -> str:
             ["label", "given", "Dawid-Skene prior"],
             [[label, str(count), _fmt(ds["class_priors"].get(label))] for label, count in sorted(a["labels"].items())],
         )
+    flagged = card.get("counts", {}).get("answers_excluded_flagged", 0)
+    if flagged:
+        lines += [
+            "",
+            f"{flagged} flagged answers (faster than crowdloop:min-seconds) left out (--include-flagged keeps them)",
+        ]
     if card["problems"]["total"]:
         lines += ["", render_problems(card["problems"])]
     return "\n".join(lines)

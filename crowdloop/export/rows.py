@@ -60,6 +60,7 @@ def ranking_rows(batch: ItemBatch, consensus: bool, agreement: Floats) -> list[d
                             "item_id": item.item_id,
                             "annotator": [j.annotator for j in item.judgments],
                             "agreement": agreed,
+                            "worker_flagged": [j.flagged for j in item.judgments],
                         },
                     )
                 )
@@ -77,6 +78,7 @@ def ranking_rows(batch: ItemBatch, consensus: bool, agreement: Floats) -> list[d
                             "item_id": item.item_id,
                             "annotator": judgment.annotator,
                             "agreement": agreed,
+                            "worker_flagged": judgment.flagged,
                         },
                     )
                 )
@@ -192,6 +194,7 @@ def schema(dataset: str, consensus: bool, conversational: bool = False) -> Any:
         fields = [("prompt", text), ("responses", pa.list_(text)), ("ranks", numbers), ("scores", numbers)]
         fields += [("strengths", numbers)] if consensus else []
         fields += [("item_id", text), ("annotator", who), ("agreement", pa.float64())]
+        fields += [("worker_flagged", pa.list_(pa.bool_()) if consensus else pa.bool_())]
     elif dataset == "ratings":
         fields = [
             ("prompt", text),

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sqlalchemy as sa
 from orjson import loads as _loads
 
+from crowdloop import quality
 from crowdloop.answers import submitted_answers
 from crowdloop.errors import InvalidInput, NotFound
 from crowdloop.export.model import Problem, ProblemLog, RawAnswer, RawLoop
@@ -81,10 +82,16 @@ def loop_from_document(document: Any, origin: str, problems: ProblemLog) -> RawL
         if not isinstance(worker, str) or not worker:
             problems.add(Problem(name, f"#{position + 1}", "answer without workerId", origin))
             continue
-        answers.append(RawAnswer(worker, entry.get("answerContent"), entry.get(RESPONSE_ORDER)))
+        answers.append(RawAnswer(worker, entry.get("answerContent"), entry.get(RESPONSE_ORDER), _seconds(entry)))
     arn = str(document.get("flowDefinitionArn", ""))
     flow = arn.rsplit("/", 1)[-1] if arn else ""
     return RawLoop(name, flow, document.get("inputContent"), tuple(answers), origin)
+
+
+def _seconds(entry: dict[str, Any]) -> float | None:
+    """An output.json answer's timeSpentInSeconds (None when missing or not a number)."""
+    value = entry.get("timeSpentInSeconds")
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _find_flow(store: Store, flow: str) -> FlowIdentity:
@@ -130,10 +137,18 @@ class StoreReads:
 
 
 class StoreSource:
-    """Loops of one flow definition in the crowdloop store, read in pages of PAGE_LOOPS by id."""
+    """Loops of one flow definition in the crowdloop store, read in pages of PAGE_LOOPS by id. Each answer
+    carries its time spent and whether it is flagged: faster than the flow definition's crowdloop:min-seconds
+    as it is when the source is opened (min_seconds given: a chunk of an export, as its source read it)."""
 
     def __init__(
-        self, store: Store, flow: str, *, statuses: tuple[str, ...], known: FlowIdentity | None = None
+        self,
+        store: Store,
+        flow: str,
+        *,
+        statuses: tuple[str, ...],
+        known: FlowIdentity | None = None,
+        min_seconds: float | None = None,
     ) -> None:
         self.store = store
         self.flow = flow
@@ -144,6 +159,7 @@ class StoreSource:
         self.flow_arn = self.ref.arn
         self.template_sha256 = self.ref.template_sha256
         self.reads = StoreReads()  # by this object, or by the chunks added to it (crowdloop.export.parallel)
+        self.min_seconds = _min_seconds(store, self.flow_arn) if min_seconds is None else min_seconds
 
     def loops(self, problems: ProblemLog) -> Iterator[RawLoop]:
         """The loops in creation order."""
@@ -174,6 +190,7 @@ class StoreSource:
         crowdloop.answers.submitted_answers). A page asks for no more loops than the span is expected to
         hold, and the span ends at its `stop` key."""
         new_answer = functools.partial(tuple.__new__, RawAnswer)  # RawAnswer(...) without its Python-level __new__
+        threshold = self.min_seconds or -1.0  # no threshold: nothing is below -1
         position = span.start or (-(2**62), 0)
         expected = span.expected
         while True:
@@ -188,13 +205,15 @@ class StoreSource:
                     return
                 answers: dict[int, list[RawAnswer]] = {row[0]: [] for row in page}
                 ids = list(answers)
-                for loop_id, _, worker_id, answer, order in submitted_answers(conn, min(ids), max(ids)):
+                for loop_id, _, worker_id, answer, order, seconds in submitted_answers(conn, min(ids), max(ids)):
                     if (into := answers.get(loop_id)) is not None:
                         try:
                             parsed = _loads(answer)
                         except ValueError:  # not JSON for orjson (or NULL): the careful way
                             parsed = _parse(answer)
-                        into.append(new_answer((worker_id, parsed, None if order is None else decode_order(order))))
+                        shown = None if order is None else decode_order(order)
+                        flagged = seconds is not None and seconds < threshold
+                        into.append(new_answer((worker_id, parsed, shown, seconds, flagged)))
             yield page, answers
             last_key = (page[-1][4], page[-1][0])
             if beyond or last_key == span.stop:
@@ -216,7 +235,18 @@ class StoreSource:
             "loop_template_sha256": sorted(self.reads.templates),
             "statuses": list(self.statuses),
             "loops_read": self.reads.loops,
+            "min_seconds": self.min_seconds,
         }
+
+
+def _min_seconds(store: Store, flow_arn: str) -> float:
+    """The flow definition's crowdloop:min-seconds (0: none; tags no longer valid count as unset, as on the
+    task path: quality.current_config)."""
+    with store.read() as conn:
+        try:
+            return quality.config_for(conn, flow_arn).min_seconds
+        except InvalidInput:
+            return 0.0
 
 
 class _OutputFiles:

@@ -4,7 +4,8 @@ A Tally is what a part of an export produces besides its rows. The export keeps 
 parallel export (crowdloop.export.chunks) starts its own from the mappings known when it starts, and
 merge() adds it to the export's in chunk order, so the sums are those of one pass over the same chunks.
 
-    counts      loops read, items mapped / below a threshold / exported, rows, answers left out by worker
+    counts      loops read, items mapped / below a threshold / exported, rows, answers left out by worker and
+                flagged answers (faster than crowdloop:min-seconds) left out, or kept (--include-flagged)
     problems    ProblemLog: loops and answers that could not be used, by reason
     agreement   Agreement: streaming statistics (a part records model wins instead of drawing bootstrap
                 weights: merge() draws them in item order)
@@ -25,6 +26,8 @@ COUNTS = (
     "loops_read",
     "items_mapped",
     "answers_excluded_by_worker",
+    "answers_excluded_flagged",
+    "flagged_answers_kept",
     "items_below_min_annotators",
     "items_below_min_agreement",
     "items_exported",

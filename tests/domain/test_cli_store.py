@@ -34,6 +34,7 @@ STORE_COMMANDS: dict[str, list[str]] = {
     "workers enable": ["new@example.org"],
     "workers join": ["new@example.org", "raters"],
     "workers leave": ["new@example.org", "raters"],
+    "workers quality": ["--flow", "some-flow"],
     "teams create": ["raters", "--group", "raters"],
     "teams list": [],
     "teams delete": ["raters"],

@@ -61,6 +61,7 @@ def expected_conversational() -> list[dict[str, Any]]:
             "item_id": item,
             "annotator": who,
             "agreement": agreement,
+            "worker_flagged": False,
         }
 
     return [
@@ -155,6 +156,7 @@ def test_responses_as_assistant_messages_in_the_standard_style(tmp_path: Path) -
             "item_id": "m-1",
             "annotator": "w1",
             "agreement": None,
+            "worker_flagged": False,
         }
     ]
 

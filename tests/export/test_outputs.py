@@ -53,6 +53,7 @@ def test_the_three_formats_hold_the_same_rows(folder: Path, tmp_path: Path) -> N
         "string",
         "string",
         "double",
+        "bool",
     ]
     assert table.to_pylist() == from_jsonl
     dataset = datasets.load_from_disk(str(tmp_path / "p.hf"))
@@ -171,7 +172,7 @@ def test_card(folder: Path, tmp_path: Path) -> None:
         "path": str(tmp_path / "p.jsonl"),
         "format": "jsonl",
         "style": "standard",
-        "columns": ["prompt", "chosen", "rejected", "margin", "item_id", "annotator", "agreement"],
+        "columns": ["prompt", "chosen", "rejected", "margin", "item_id", "annotator", "agreement", "worker_flagged"],
     }
     assert card["options"]["policy"] == "all" and card["options"]["ties"] is False
     assert card["sources"][0]["kind"] == "folder" and card["mapping"][0]["field"] == "response_{i}_ranking"

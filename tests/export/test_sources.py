@@ -42,6 +42,7 @@ def expected_pairs(w: dict[str, str]) -> list[dict[str, Any]]:
             "item_id": item,
             "annotator": w[who],
             "agreement": agreement,
+            "worker_flagged": False,
         }
 
     p1, p2, p3 = "Why is the sky blue?", "Name a prime.", "Say hello."

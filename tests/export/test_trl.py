@@ -90,7 +90,16 @@ def test_reward_trainer_and_dpo_trainer_take_the_export(tmp_path: Path) -> None:
     torch.manual_seed(0)
     standard = export_dataset(tmp_path)
     conversational = export_dataset(tmp_path, "--conversational")
-    assert standard.column_names == ["prompt", "chosen", "rejected", "margin", "item_id", "annotator", "agreement"]
+    assert standard.column_names == [
+        "prompt",
+        "chosen",
+        "rejected",
+        "margin",
+        "item_id",
+        "annotator",
+        "agreement",
+        "worker_flagged",
+    ]
     assert len(standard) == 4 * 6 and conversational[0]["prompt"] == [{"role": "user", "content": PROMPT}]
     tokenizer = tiny_tokenizer(standard)
     common: dict[str, Any] = {
