@@ -55,6 +55,7 @@ from crowdloop.config import Settings
 from crowdloop.export.api import run as export_run
 from crowdloop.passwords import CHEAPEST, PasswordHasher
 from crowdloop.runtime import Caller, Services
+from crowdloop.secret import SecretUrl
 from crowdloop.store import open_store
 from crowdloop.tags import Tag
 
@@ -153,7 +154,7 @@ def answer_content(ranking: Sequence[int], displayed: Sequence[int]) -> dict[str
 
 def open_services(folder: Path) -> Services:
     """A Services on a fresh SQLite store in `folder`, as the domain tests build it (ManualClock)."""
-    settings = Settings(data_dir=str(folder), database_url=f"sqlite:///{folder / 'crowdloop.db'}")
+    settings = Settings(data_dir=str(folder), database_url=SecretUrl(f"sqlite:///{folder / 'crowdloop.db'}"))
     return Services(
         settings=settings,
         store=open_store(settings.resolved_database_url),
@@ -269,9 +270,7 @@ def position_figures(svc: Services, flow_name: str, items: dict[str, SimItem]) -
     }
 
 
-def one_run(
-    svc: Services, spec: RunSpec, crowd: list[SimWorker], items: list[SimItem], seed: int
-) -> dict[str, Any]:
+def one_run(svc: Services, spec: RunSpec, crowd: list[SimWorker], items: list[SimItem], seed: int) -> dict[str, Any]:
     started = time.perf_counter()
     flow = create_flow(svc, spec)
     by_prompt = {item.prompt: item for item in items}
