@@ -16,9 +16,9 @@ for a few targets, with shuffling. Each run is read back through the export (cro
   the true best on top, and the share of response pairs ordered as the truth);
 * answers spent (submits), and their ratio to the baseline;
 * input-first win rate: in the exported `preferences` (policy "all", one row per annotator and response pair,
-  undone shuffling included), how often the response given first in the input wins its pairs. The truth is
-  a uniformly random order, so an unbiased dataset says 50 %; position-biased workers push it up unless the
-  responses are shuffled;
+  undone shuffling included), how often the response given first in the input wins its pairs. The true orders
+  are balanced (each of the six equally often), so an unbiased dataset says 50 % (truth_input_first_win_rate);
+  position-biased workers push it up unless the responses are shuffled;
 * shown-first preferred: the report's position bias (card "workers": by the position each worker saw), pooled
   over workers. Shuffling does not change what biased workers do, so this stays above 50 %: it is the
   workers' bias, which shuffling spreads over the responses instead of handing it to input position 1.
@@ -27,7 +27,7 @@ Spammers caught by gold are not measured: gold items (crowdloop:gold-rate) are n
 The shuffled orders come from the CSPRNG (crowdloop.shuffle), so shuffled runs vary a little between runs
 with the same seed; everything the crowd does is drawn from --seed.
 
-    python bench/quality.py [--items 400] [--seed 7] [--targets 0.7,0.9]
+    python bench/quality.py [--items 1000] [--seed 7] [--targets 0.7,0.8]
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE.parent)]
 
 import argparse
+import itertools
 import json
 import random
 import tempfile
@@ -113,15 +114,24 @@ def make_crowd(rng: random.Random) -> list[SimWorker]:
 
 
 def make_items(count: int, rng: random.Random) -> list[SimItem]:
-    """Items whose true order is a uniformly random permutation of the input order (so input position 1 is
-    the best one time in three: an unbiased crowd gives it a 50 % win rate)."""
-    items = []
+    """Items whose true orders run through the six permutations of three responses in shuffled blocks of six,
+    so input position 1 is the best, middle and worst response equally often: a crowd without position bias
+    gives it a 50 % win rate (up to the last, incomplete block), and any other rate is the crowd's bias."""
+    items: list[SimItem] = []
+    block: list[tuple[int, ...]] = []
     for i in range(count):
-        truth = list(range(RESPONSES))
-        rng.shuffle(truth)
+        if not block:
+            block = list(itertools.permutations(range(RESPONSES)))
+            rng.shuffle(block)
         responses = tuple(f"item {i}: candidate response {k + 1}" for k in range(RESPONSES))
-        items.append(SimItem(f"item {i}: which answer is best?", responses, tuple(truth)))
+        items.append(SimItem(f"item {i}: which answer is best?", responses, block.pop()))
     return items
+
+
+def truth_first_rate(items: Sequence[SimItem]) -> float:
+    """How often input position 1 wins its pairs in the true orders: what a perfect crowd's preferences say."""
+    wins = sum(RESPONSES - 1 - item.truth.index(0) for item in items)
+    return round(wins / max((RESPONSES - 1) * len(items), 1), 4)
 
 
 def ranking_of(worker: SimWorker, item: SimItem, displayed: Sequence[int], rng: random.Random) -> list[int]:
@@ -335,10 +345,10 @@ def compare(runs: dict[str, dict[str, Any]], targets: Sequence[float]) -> dict[s
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run every configuration and print (and return) one JSON line."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--items", type=int, default=400, help="ranking items per run (default 400)")
+    parser.add_argument("--items", type=int, default=1000, help="ranking items per run (default 1000)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the crowd, the truth and the answers")
     parser.add_argument(
-        "--targets", default="0.7,0.9", help="agreement targets of the adaptive runs, comma-separated (0.7,0.9)"
+        "--targets", default="0.7,0.8", help="agreement targets of the adaptive runs, comma-separated (0.7,0.8)"
     )
     args = parser.parse_args(argv)
     targets = [float(t) for t in args.targets.split(",") if t.strip()]
@@ -357,6 +367,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "backend": "sqlite",
         "items": args.items,
         "seed": args.seed,
+        "truth_input_first_win_rate": truth_first_rate(items),
         "crowd": {kind: sum(1 for w in crowd if w.kind == kind) for kind in ("careful", "sloppy", "biased", "spammer")},
         "consensus": "export rankings, consensus=mean-rank; accuracy = consensus order equals the true order",
         "runs": runs,

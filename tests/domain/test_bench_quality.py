@@ -36,6 +36,7 @@ def test_the_bench_prints_one_json_line_with_sane_figures(capsys: pytest.Capture
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1 and json.loads(lines[0]) == result
     assert result["bench"] == "quality" and result["items"] == 12
+    assert result["truth_input_first_win_rate"] == 0.5  # 12 items: two balanced blocks of the six true orders
     assert set(result["runs"]) == {"fixed", "fixed_shuffled", "adaptive_0.9"}
     for name, run in result["runs"].items():
         assert set(run) == RUN_KEYS, name
