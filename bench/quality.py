@@ -28,6 +28,7 @@ The shuffled orders come from the CSPRNG (crowdloop.shuffle), so shuffled runs v
 with the same seed; everything the crowd does is drawn from --seed.
 
     python bench/quality.py [--items 1000] [--seed 7] [--targets 0.7,0.8]
+                             [--crowd careful=10,sloppy=4,biased=3,spammer=3]
 """
 
 from __future__ import annotations
@@ -104,12 +105,31 @@ class RunSpec:
         return chosen
 
 
-def make_crowd(rng: random.Random) -> list[SimWorker]:
-    """20 workers: 10 careful, 4 sloppy, 3 position-biased, 3 spammers (15 % of the crowd each for the last two)."""
-    crowd = [SimWorker("careful", rng.uniform(0.65, 0.9), 0.0, (20.0, 90.0)) for _ in range(10)]
-    crowd += [SimWorker("sloppy", rng.uniform(0.4, 0.55), 0.0, (10.0, 40.0)) for _ in range(4)]
-    crowd += [SimWorker("biased", 0.7, rng.uniform(0.6, 0.8), (15.0, 60.0)) for _ in range(3)]
-    crowd += [SimWorker("spammer", 0.0, 0.0, (1.0, 3.0)) for _ in range(3)]
+KINDS = ("careful", "sloppy", "biased", "spammer")
+DEFAULT_CROWD = "careful=10,sloppy=4,biased=3,spammer=3"
+
+
+def parse_crowd(text: str) -> dict[str, int]:
+    """--crowd KIND=COUNT,...: how many workers of each kind (the others: none)."""
+    counts = dict.fromkeys(KINDS, 0)
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        kind, _, count = part.partition("=")
+        if kind not in counts or not count.isdigit():
+            raise SystemExit(f"--crowd: expected KIND=COUNT with KIND one of {', '.join(KINDS)}, not {part!r}")
+        counts[kind] = int(count)
+    if sum(counts.values()) < TASK_COUNT:
+        raise SystemExit(f"--crowd: at least {TASK_COUNT} workers (TaskCount) are needed")
+    return counts
+
+
+def make_crowd(counts: dict[str, int], rng: random.Random) -> list[SimWorker]:
+    """Careful workers give the true ranking 65-90 % of the time, sloppy ones 40-55 %; biased workers put the
+    response displayed first on top 60-80 % of the time (else answer as a 70 % worker); spammers answer at
+    random in 1-3 s. The default crowd (DEFAULT_CROWD) is 20 workers, 15 % of them biased and 15 % spammers."""
+    crowd = [SimWorker("careful", rng.uniform(0.65, 0.9), 0.0, (20.0, 90.0)) for _ in range(counts["careful"])]
+    crowd += [SimWorker("sloppy", rng.uniform(0.4, 0.55), 0.0, (10.0, 40.0)) for _ in range(counts["sloppy"])]
+    crowd += [SimWorker("biased", 0.7, rng.uniform(0.6, 0.8), (15.0, 60.0)) for _ in range(counts["biased"])]
+    crowd += [SimWorker("spammer", 0.0, 0.0, (1.0, 3.0)) for _ in range(counts["spammer"])]
     return crowd
 
 
@@ -350,10 +370,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--targets", default="0.7,0.8", help="agreement targets of the adaptive runs, comma-separated (0.7,0.8)"
     )
+    parser.add_argument("--crowd", default=DEFAULT_CROWD, help=f"workers of each kind (default {DEFAULT_CROWD})")
     args = parser.parse_args(argv)
     targets = [float(t) for t in args.targets.split(",") if t.strip()]
     rng = random.Random(args.seed)
-    crowd = make_crowd(rng)
+    crowd = make_crowd(parse_crowd(args.crowd), rng)
     items = make_items(args.items, rng)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="crowdloop-bench-quality-") as folder:
@@ -368,7 +389,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "items": args.items,
         "seed": args.seed,
         "truth_input_first_win_rate": truth_first_rate(items),
-        "crowd": {kind: sum(1 for w in crowd if w.kind == kind) for kind in ("careful", "sloppy", "biased", "spammer")},
+        "crowd": {kind: sum(1 for w in crowd if w.kind == kind) for kind in KINDS},
         "consensus": "export rankings, consensus=mean-rank; accuracy = consensus order equals the true order",
         "runs": runs,
         "ratios": compare(runs, targets),

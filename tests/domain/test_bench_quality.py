@@ -73,3 +73,10 @@ def test_a_fully_biased_worker_ranks_the_displayed_first_on_top() -> None:
     item = quality.SimItem("p", ("a", "b", "c"), truth=(0, 1, 2))
     worker = quality.SimWorker("biased", 1.0, 1.0, (1.0, 2.0))
     assert quality.ranking_of(worker, item, [2, 0, 1], random.Random(1)) == [2, 0, 1]
+
+
+def test_the_crowd_option_counts_workers_of_each_kind() -> None:
+    assert quality.parse_crowd("careful=6,spammer=1") == {"careful": 6, "sloppy": 0, "biased": 0, "spammer": 1}
+    for wrong in ("careful=6,lazy=2", "careful=x", "careful=3"):  # unknown kind, not a count, fewer than TaskCount
+        with pytest.raises(SystemExit):
+            quality.parse_crowd(wrong)
