@@ -256,12 +256,14 @@ def answer_loops(
     return spent
 
 
-def consensus_accuracy(svc: Services, flow_name: str, items: dict[str, SimItem]) -> dict[str, float]:
-    """The export's mean-rank consensus against the truth, over every item."""
+def consensus_accuracy(svc: Services, flow_name: str, items: dict[str, SimItem]) -> dict[str, Any]:
+    """The export's mean-rank consensus against the truth, over every item; how many items got 2, 3, ... answers."""
     exact = best = pairs_right = pairs = 0
+    by_answers: dict[int, int] = {}
     rows = list(export_run(flow_name, "rankings", store=svc.store, consensus="mean-rank", jobs=1).rows())
     for row in rows:
         item = items[row["prompt"]]
+        by_answers[len(row["annotator"])] = by_answers.get(len(row["annotator"]), 0) + 1
         order = [item.responses.index(text) for text in row["responses"]]
         exact += order == list(item.truth)
         best += order[0] == item.truth[0]
@@ -276,6 +278,7 @@ def consensus_accuracy(svc: Services, flow_name: str, items: dict[str, SimItem])
         "top1_accuracy": round(best / count, 4),
         "pair_accuracy": round(pairs_right / max(pairs, 1), 4),
         "items_exported": len(rows),
+        "items_by_answers": {str(n): by_answers[n] for n in sorted(by_answers)},
     }
 
 

@@ -22,6 +22,7 @@ RUN_KEYS = {
     "top1_accuracy",
     "pair_accuracy",
     "items_exported",
+    "items_by_answers",
     "input_first_win_rate",
     "input_first_pairs",
     "shown_first_preferred",
@@ -41,6 +42,7 @@ def test_the_bench_prints_one_json_line_with_sane_figures(capsys: pytest.Capture
     for name, run in result["runs"].items():
         assert set(run) == RUN_KEYS, name
         assert run["items_exported"] == 12  # every loop completed and exported
+        assert sum(int(n) * count for n, count in run["items_by_answers"].items()) == run["answers"]
         assert 0.0 <= run["pair_accuracy"] <= 1.0 and 0.0 <= run["consensus_accuracy"] <= run["top1_accuracy"]
         assert 0.0 <= run["input_first_win_rate"] <= 1.0
         assert run["input_first_pairs"] == 2 * run["answers"]  # input position 1 is in 2 of each answer's 3 pairs
@@ -48,6 +50,8 @@ def test_the_bench_prints_one_json_line_with_sane_figures(capsys: pytest.Capture
     fixed, adaptive = result["runs"]["fixed"], result["runs"]["adaptive_0.9"]
     assert fixed["answers"] == result["runs"]["fixed_shuffled"]["answers"] == 12 * quality.TASK_COUNT
     assert 12 * quality.TASK_COUNT_MIN <= adaptive["answers"] <= 12 * quality.TASK_COUNT
+    assert fixed["items_by_answers"] == {"5": 12}
+    assert set(adaptive["items_by_answers"]) <= {"2", "3", "4", "5"}
     # unshuffled, the response shown first is the one given first: the report and the preferences agree
     assert fixed["shown_first_preferred"] == fixed["input_first_win_rate"]
     ratio = result["ratios"]["adaptive_0.9"]["answers_ratio_to_fixed"]
