@@ -27,7 +27,7 @@ Spammers caught by gold are not measured: gold items (crowdloop:gold-rate) are n
 The shuffled orders come from the CSPRNG (crowdloop.shuffle), so shuffled runs vary a little between runs
 with the same seed; everything the crowd does is drawn from --seed.
 
-    python bench/quality.py [--items 1000] [--seed 7] [--targets 0.7,0.8]
+    python bench/quality.py [--items 1000] [--seed 7] [--targets 0.7,0.8] [--minimum 2]
                              [--crowd careful=10,sloppy=4,biased=3,spammer=3]
 """
 
@@ -96,11 +96,12 @@ class RunSpec:
     name: str
     shuffle: bool
     target: float | None = None  # None: fixed TaskCount
+    minimum: int = TASK_COUNT_MIN  # crowdloop:task-count-min of the adaptive runs
 
     def tags(self) -> list[Tag]:
         chosen = [Tag("crowdloop:shuffle-responses", "true")] if self.shuffle else []
         if self.target is not None:
-            chosen += [Tag("crowdloop:task-count-min", str(TASK_COUNT_MIN))]
+            chosen += [Tag("crowdloop:task-count-min", str(self.minimum))]
             chosen += [Tag("crowdloop:agreement-target", f"{self.target:g}")]
         return chosen
 
@@ -319,7 +320,7 @@ def one_run(svc: Services, spec: RunSpec, crowd: list[SimWorker], items: list[Si
     result: dict[str, Any] = {
         "shuffle": spec.shuffle,
         "task_count": TASK_COUNT,
-        "task_count_min": TASK_COUNT_MIN if spec.target is not None else TASK_COUNT,
+        "task_count_min": spec.minimum if spec.target is not None else TASK_COUNT,
         "agreement_target": spec.target,
         "answers": answers,
         "answers_per_item": round(answers / max(len(items), 1), 3),
@@ -331,9 +332,9 @@ def one_run(svc: Services, spec: RunSpec, crowd: list[SimWorker], items: list[Si
     return result
 
 
-def run_specs(targets: Sequence[float]) -> list[RunSpec]:
+def run_specs(targets: Sequence[float], minimum: int = TASK_COUNT_MIN) -> list[RunSpec]:
     specs = [RunSpec("fixed", shuffle=False), RunSpec("fixed_shuffled", shuffle=True)]
-    specs += [RunSpec(f"adaptive_{t:g}", shuffle=True, target=t) for t in targets]
+    specs += [RunSpec(f"adaptive_{t:g}", shuffle=True, target=t, minimum=minimum) for t in targets]
     return specs
 
 
@@ -373,6 +374,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--targets", default="0.7,0.8", help="agreement targets of the adaptive runs, comma-separated (0.7,0.8)"
     )
+    parser.add_argument(
+        "--minimum", type=int, choices=range(1, TASK_COUNT), default=TASK_COUNT_MIN, help="task-count-min (default 2)"
+    )
     parser.add_argument("--crowd", default=DEFAULT_CROWD, help=f"workers of each kind (default {DEFAULT_CROWD})")
     args = parser.parse_args(argv)
     targets = [float(t) for t in args.targets.split(",") if t.strip()]
@@ -383,7 +387,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="crowdloop-bench-quality-") as folder:
         svc = open_services(Path(folder))
         try:
-            runs = {spec.name: one_run(svc, spec, crowd, items, args.seed) for spec in run_specs(targets)}
+            runs = {spec.name: one_run(svc, spec, crowd, items, args.seed) for spec in run_specs(targets, args.minimum)}
         finally:
             svc.store.dispose()
     result = {
