@@ -47,7 +47,7 @@ import random
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from crowdloop import flows, loops, queue, workers, workforce
@@ -78,6 +78,7 @@ class SimWorker:
     accuracy: float
     first_bias: float
     seconds: tuple[float, float]
+    number: int = 0  # its place in the crowd: the same in every run
 
     @property
     def spammer(self) -> bool:
@@ -131,7 +132,7 @@ def make_crowd(counts: dict[str, int], rng: random.Random) -> list[SimWorker]:
     crowd += [SimWorker("sloppy", rng.uniform(0.4, 0.55), 0.0, (10.0, 40.0)) for _ in range(counts["sloppy"])]
     crowd += [SimWorker("biased", 0.7, rng.uniform(0.6, 0.8), (15.0, 60.0)) for _ in range(counts["biased"])]
     crowd += [SimWorker("spammer", 0.0, 0.0, (1.0, 3.0)) for _ in range(counts["spammer"])]
-    return crowd
+    return [replace(worker, number=n) for n, worker in enumerate(crowd)]
 
 
 def make_items(count: int, rng: random.Random) -> list[SimItem]:
@@ -232,7 +233,10 @@ def answer_loops(
     svc: Services, flow: flows.FlowDefinition, crowd: dict[int, SimWorker], items: dict[str, SimItem], seed: int
 ) -> dict[str, int]:
     """The crowd works until no loop has work left for any of them: a random worker claims the next task,
-    answers what the lease shows and submits. Returns answers spent, by kind of worker."""
+    answers what the lease shows and submits. A worker's draws for an item depend on (seed, worker, item)
+    only, so a worker who meets an item in two runs judges it alike (a biased one by what is displayed
+    first): the runs differ by who answers what and how many answers, not by fresh noise. Returns answers
+    spent, by kind of worker."""
     rng = random.Random(seed)
     clock = svc.clock
     assert isinstance(clock, ManualClock)
@@ -248,8 +252,9 @@ def answer_loops(
         item = items[lease.task_input["taskObject"]["prompt"]]
         displayed = [item.responses.index(text) for text in shown]
         worker = crowd[worker_pk]
-        content = answer_content(ranking_of(worker, item, displayed, rng), displayed)
-        seconds = rng.uniform(*worker.seconds)
+        judgement = random.Random(f"{seed}/{worker.number}/{item.prompt}")  # same worker, same item: same draws
+        content = answer_content(ranking_of(worker, item, displayed, judgement), displayed)
+        seconds = judgement.uniform(*worker.seconds)
         clock.advance(seconds)
         queue.submit(svc, lease.assignment_id, worker_pk, content, seconds)
         spent[worker.kind] = spent.get(worker.kind, 0) + 1
