@@ -7,14 +7,15 @@ response *displayed* first on top with probability p) and spammers (random ranki
 and submit through crowdloop.queue in-process, on a temporary SQLite store (no HTTP), answering in displayed
 positions: with crowdloop:shuffle-responses the lease's task_input shows the responses in its own order.
 
-Runs, same crowd and seed, each on its own flow definition: fixed TaskCount=5 (the baseline), fixed with
-shuffling, and the adaptive worker count (task-count-min=2, agreement-target=T, TaskCount=5 the maximum)
-for a few targets, with shuffling. Each run is read back through the export (crowdloop.export.api.run):
+Runs, same crowd and seed, each on its own flow definition: fixed TaskCount=5 without and with shuffling (the
+shuffled one is the baseline of the ratios), and the adaptive worker count (task-count-min=2, agreement-target=T,
+TaskCount=5 the maximum) for a few targets, with shuffling. Each run is read back through the export
+(crowdloop.export.api.run):
 
 * consensus accuracy: the `rankings` dataset with consensus="mean-rank" (the export's aggregation: responses
   ordered by their mean rank); an item counts when the consensus order equals the true order (also reported:
   the true best on top, and the share of response pairs ordered as the truth);
-* answers spent (submits), and their ratio to the baseline;
+* answers spent (submits), and their ratio to the baseline; items by the number of answers they got;
 * input-first win rate: in the exported `preferences` (policy "all", one row per annotator and response pair,
   undone shuffling included), how often the response given first in the input wins its pairs. The true orders
   are balanced (each of the six equally often), so an unbiased dataset says 50 % (truth_input_first_win_rate);
