@@ -80,6 +80,8 @@ def test_create_a_webhook_shows_its_secret_once(
     created = console.post("/console/webhooks/create", form)
     assert created.status_code == 200, created.text
     assert "it will not be shown again" in created.text
+    assert 'data-copy="webhook-secret" data-copy-what="secret"' in created.text  # copy.js's button
+    assert re.search(r'<script src="[^"]*copy\.js[^"]*" defer>', created.text)
     shown = _SECRET.search(created.text)
     assert shown is not None
     (sub,) = subscriptions.list_all(services)

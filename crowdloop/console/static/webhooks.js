@@ -81,27 +81,8 @@
     update();
   }
 
-  async function copy(button) {
-    const input = document.getElementById(button.dataset.copy);
-    const status = document.querySelector("[data-copy-status]");
-    if (!input) return;
-    let copied = false;
-    try {
-      await navigator.clipboard.writeText(input.value);
-      copied = true;
-    } catch (error) {
-      input.focus();
-      input.select(); // no clipboard access: leave it selected for Ctrl+C
-    }
-    if (status) status.textContent = copied ? "Secret copied." : "Press Ctrl+C (or ⌘C) to copy the selected secret.";
-  }
-
   const panel = document.querySelector("[data-live-events]");
   if (panel) liveEvents(panel);
   const kind = document.querySelector("select[data-kind]");
   if (kind) busFields(kind);
-  document.addEventListener("click", (event) => {
-    const button = event.target.closest("button[data-copy]");
-    if (button) copy(button);
-  });
 })();

@@ -1,9 +1,11 @@
-// crowdloop console, people part: the copy buttons (`data-copy="<id of the input to copy>"`).
+// crowdloop console: the copy buttons (`data-copy="<id of the input to copy>"`, `data-copy-what="link"`: the
+// word the status line uses) of the workers page (invitation links) and the events page (webhook secrets).
 "use strict";
 
 async function copyFieldText(button) {
   const input = document.getElementById(button.dataset.copy);
   const status = document.querySelector("[data-copy-status]");
+  const what = button.dataset.copyWhat || "text";
   if (!input) return;
   let copied = false;
   try {
@@ -13,7 +15,11 @@ async function copyFieldText(button) {
     input.focus();
     input.select();  // no clipboard access: leave it selected for Ctrl+C
   }
-  if (status) status.textContent = copied ? "Link copied." : "Press Ctrl+C (or ⌘C) to copy the selected link.";
+  if (status) {
+    status.textContent = copied
+      ? `${what.charAt(0).toUpperCase()}${what.slice(1)} copied.`
+      : `Press Ctrl+C (or ⌘C) to copy the selected ${what}.`;
+  }
 }
 
 document.addEventListener("click", (event) => {
