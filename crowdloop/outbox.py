@@ -299,6 +299,12 @@ class KindWriter:
 
     def _run(self) -> None:
         self._svc.store.pin_connections()
+        try:
+            self._loop()
+        finally:
+            self._svc.store.unpin_connections()
+
+    def _loop(self) -> None:
         while True:
             woken = self._wake.wait(self._poll_seconds)
             if woken and not self._stop.is_set():

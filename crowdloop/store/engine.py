@@ -115,8 +115,20 @@ class Store:
         """SQLite: from now on this thread keeps its own reader and writer connections between
         transactions instead of checking one out of the pool for each (which cost more than the queries of
         a portal request). For the few long-lived threads that do most of the work (the event loop, the
-        output writer); every pinned thread holds two connections for good."""
-        self._connections.pinned = True
+        output writer); every pinned thread holds two connections until it calls unpin_connections. On
+        PostgreSQL nothing is pinned (its pool is cheap; a pinned connection outliving its thread would be
+        closed only by the garbage collector)."""
+        if self.is_sqlite:
+            self._connections.pinned = True
+
+    def unpin_connections(self) -> None:
+        """Close this thread's pinned connections (a long-lived thread that ends)."""
+        self._connections.pinned = False
+        for role in ("reader", "writer"):
+            conn: Connection | None = getattr(self._connections, role, None)
+            if conn is not None:
+                setattr(self._connections, role, None)
+                conn.close()
 
     @contextmanager
     def _transaction(self, engine: Engine, role: str) -> Iterator[Connection]:
