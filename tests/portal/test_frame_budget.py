@@ -10,6 +10,7 @@ from typing import Any
 
 from crowdloop.runtime import Services
 from tests.portal.kit import Browser, add_worker, make_job, start_loop
+from tests.timing import steady_heap
 
 EIGHT_LOOPS = "<p>before</p>" + "{% for i in (1..1000000) %}{% endfor %}" * 8
 
@@ -40,7 +41,7 @@ def test_a_template_over_budget_shows_the_error_instead_of_the_task(
 def test_the_portal_answers_while_a_frame_renders(services: Services, open_browser: Callable[[], Browser]) -> None:
     browser, url = _frame(services, open_browser, EIGHT_LOOPS)
     outcome: dict[str, Any] = {}
-    with browser.client:  # one event loop for every request, as under uvicorn
+    with steady_heap(), browser.client:  # one event loop for every request, as under uvicorn
 
         def render_frame() -> None:
             started = time.monotonic()
