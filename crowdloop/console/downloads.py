@@ -3,8 +3,8 @@ crowdloop.console.exportjobs) and its agreement figures as JSON (crowdloop.conso
 
 | method | path                                  | what                                                          |
 |--------|---------------------------------------|---------------------------------------------------------------|
-| POST   | /console/flows/{flow}/downloads       | format=: start preparing an export (JSON: 202 + its progress; |
-|        |                                       | a form: 303 to the download's page)                           |
+| POST   | /console/flows/{flow}/downloads       | format= [include_flagged=1]: start preparing an export (JSON: |
+|        |                                       | 202 + its progress; a form: 303 to the download's page)       |
 | GET    | /console/downloads/{job}              | the download's page: progress, then the link (no script: it   |
 |        |                                       | refreshes itself while the export runs)                       |
 | GET    | /console/api/downloads/{job}          | its progress as JSON (downloads.js polls it)                  |
@@ -75,7 +75,10 @@ def start_download(visit: ConsoleVisit) -> Response:
     chosen = visit.data.get("format")
     if not isinstance(chosen, str) or not chosen or len(chosen) > MAX_FORMAT_CHARS:
         raise InvalidInput("Choose a download format.", "format")
-    job = exportjobs.jobs(visit.svc).start(visit.svc, visit.caller, name, chosen)
+    flagged = visit.data.get("include_flagged", "")
+    if flagged not in ("", "1"):
+        raise InvalidInput("include_flagged must be 1 or absent.", "include_flagged")
+    job = exportjobs.jobs(visit.svc).start(visit.svc, visit.caller, name, chosen, include_flagged=flagged == "1")
     if wants_json(visit.request):
         return visit.json(_progress(job), 202)
     return visit.redirect(urls.fill(urls.CONSOLE_DOWNLOAD, job=job.id))

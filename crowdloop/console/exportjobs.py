@@ -95,12 +95,14 @@ class ExportJob:
     folder: Path
     started_at: datetime
     loops_total: int
+    include_flagged: bool = False  # keep flagged answers (export --include-flagged); default: left out
     loops_done: int = 0
     state: str = "running"  # running, ready, failed
     error: str | None = None
     ended_at: datetime | None = None
     rows: int | None = None
     bytes: int | None = None  # the file's size, once ready
+    flagged_left_out: int = 0  # flagged answers the export left out (its card's answers_excluded_flagged)
     thread: threading.Thread | None = field(default=None, repr=False)
 
     @property
@@ -119,6 +121,8 @@ class ExportJob:
             "error": self.error,
             "file_name": self.format.file_name(self.flow_name),
             "bytes": self.bytes if ready else None,
+            "include_flagged": self.include_flagged,
+            "flagged_left_out": self.flagged_left_out if ready else None,
         }
 
 
@@ -132,8 +136,11 @@ class ExportJobs:
         self._closing = threading.Event()
         self._swept_leftovers = False
 
-    def start(self, svc: Services, caller: Caller, flow_name: str, format_key: str) -> ExportJob:
-        """A job making this export (the one running for the flow and format, if any)."""
+    def start(
+        self, svc: Services, caller: Caller, flow_name: str, format_key: str, *, include_flagged: bool = False
+    ) -> ExportJob:
+        """A job making this export (the one running for the flow, format and choice of flagged answers, if
+        any). Flagged answers (docs/quality.md) are left out unless include_flagged."""
         chosen = FORMATS.get(format_key)
         if chosen is None:
             raise InvalidInput(f"Unknown download format '{format_key[:40]}'.")
@@ -149,7 +156,7 @@ class ExportJobs:
                     caller.region,
                     progress.flow_definition_id,
                 )
-                if same and job.format == chosen and job.state == "running":
+                if same and (job.format, job.include_flagged) == (chosen, include_flagged) and job.state == "running":
                     return job
             if self._closing.is_set() or sum(j.state == "running" for j in self._jobs.values()) >= MAX_RUNNING:
                 raise LimitExceeded(f"{MAX_RUNNING} downloads are being prepared already; try again when one is done.")
@@ -166,6 +173,7 @@ class ExportJobs:
                 self.root / job_id,
                 svc.clock.now(),
                 progress.loops.get(_COMPLETED, 0),
+                include_flagged,
             )
             job.thread = threading.Thread(
                 target=self._run, args=(svc, job, progress.arn), name=f"crowdloop-download-{job_id[:8]}", daemon=True
@@ -215,7 +223,7 @@ class ExportJobs:
     def _run(self, svc: Services, job: ExportJob, flow_arn: str) -> None:
         try:
             job.folder.mkdir(parents=True, exist_ok=True)
-            job.rows = _write(svc, job, flow_arn, self._tick(job))
+            job.rows, job.flagged_left_out = _write(svc, job, flow_arn, self._tick(job))
             job.bytes = job.path.stat().st_size
             job.state = "ready"
         except Stopped:
@@ -241,8 +249,9 @@ class ExportJobs:
         return tick
 
 
-def _write(svc: Services, job: ExportJob, flow_arn: str, tick: Any) -> int:
-    """Write the job's file with the export module; returns the rows written (report: items)."""
+def _write(svc: Services, job: ExportJob, flow_arn: str, tick: Any) -> tuple[int, int]:
+    """Write the job's file with the export module; returns the rows written (report: items) and the flagged
+    answers left out."""
     from crowdloop.export.api import Export, export
     from crowdloop.export.options import make_options
     from crowdloop.export.report import render_html
@@ -250,13 +259,17 @@ def _write(svc: Services, job: ExportJob, flow_arn: str, tick: Any) -> int:
 
     source = StoreSource(svc.store, flow_arn, statuses=(_COMPLETED,))
     chosen = job.format
-    run = Export([source], make_options(chosen.dataset), on_loop=tick, jobs=1)
+    run = Export([source], make_options(chosen.dataset, include_flagged=job.include_flagged), on_loop=tick, jobs=1)
     if chosen.dataset == "report":
         card = run.analyse()
         job.path.write_text(render_html(card), encoding="utf-8")
-        return int(card["agreement"]["items"])
+        return int(card["agreement"]["items"]), _flagged_left_out(card)
     result = export(run, job.path, chosen.output_format)
-    return int(result.card["output"]["rows"])
+    return int(result.card["output"]["rows"]), _flagged_left_out(result.card)
+
+
+def _flagged_left_out(card: dict[str, Any]) -> int:
+    return int(card.get("counts", {}).get("answers_excluded_flagged", 0))
 
 
 JOBS: CacheSpec[str, ExportJobs] = CacheSpec(

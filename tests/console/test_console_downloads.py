@@ -11,13 +11,13 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from crowdloop import urls
+from crowdloop import flows, quality, urls
 from crowdloop.app import CrowdloopApp
 from crowdloop.clock import ManualClock
 from crowdloop.console import exportjobs
 from crowdloop.runtime import Services
 from tests.console.kit import ORIGIN, ConsoleBrowser
-from tests.export.helpers import SEED, fill_store
+from tests.export.helpers import CALLER, SEED, fill_store
 
 JSON = {"Accept": "application/json"}
 START = urls.fill(urls.CONSOLE_DOWNLOADS, flow="fd-seed")
@@ -185,8 +185,48 @@ def test_the_flow_pages_partial_offers_what_the_flow_can_make(root_app: Crowdloo
     html = console.jinja.get_template("_downloads.html").render(
         csrf="token-1", asset=console.asset, **downloads.panel("fd-seed", None)
     )
-    assert html.count('<form class="download-form" method="post"') == len(exportjobs.FORMATS)  # kind unknown: all
-    assert f'action="{START}"' in html and html.count('name="csrf_token" value="token-1"') == len(exportjobs.FORMATS)
+    assert html.count('<form class="download-form" method="post"') == 1
+    assert html.count('<button class="button secondary" type="submit" name="format"') == len(exportjobs.FORMATS)
+    assert f'action="{START}"' in html and html.count('name="csrf_token" value="token-1"') == 1
+    assert '<input type="checkbox" name="include_flagged" value="1">' in html
     assert '<script src="/console/static/downloads.js?v=' in html and "<script>" not in html
     labels = exportjobs.formats_for("label")
     assert [f.key for f in labels] == ["labels-jsonl", "report-html"]
+
+
+def test_flagged_answers_are_left_out_unless_included(
+    jobs: exportjobs.ExportJobs, console: ConsoleBrowser, services: Services, seeded: object
+) -> None:
+    """crowdloop:min-seconds 2 flags every seeded answer (each took 1 s): by default the download leaves them
+    out and says how many, as `crowdloop export` does; include_flagged=1 keeps them."""
+    flows.set_quality(services, CALLER, "fd-seed", {"min-seconds": "2"})
+    services.caches[quality.CONFIGS].clear()  # the flow's quality settings are cached for 5 s
+    left_out = _prepared(jobs, console, "rankings-jsonl")
+    assert left_out["include_flagged"] is False
+    assert left_out["state"] == "ready", left_out
+    assert left_out["flagged_left_out"] == 9
+    assert console.get(left_out["file_url"]).text == ""  # no rows: every answer was flagged
+
+    included = console.client.post(
+        START,
+        data={"csrf_token": console.csrf, "format": "rankings-jsonl", "include_flagged": "1"},
+        headers={**JSON, "Origin": ORIGIN},
+    )
+    assert included.status_code == 202, included.text
+    jobs.wait()
+    progress = console.get(included.json()["progress_url"], headers=JSON).json()
+    assert progress["include_flagged"] is True and progress["flagged_left_out"] == 0
+    rows = [json.loads(line) for line in console.get(progress["file_url"]).text.splitlines()]
+    assert rows and all(row["worker_flagged"] is True for row in rows), rows
+
+    page = console.post(START, {"format": "report-html"})
+    assert page.status_code == 303
+    jobs.wait()
+    assert "9 flagged\n    answers were left out." in console.get(page.headers["location"]).text
+    assert _start(console, "rankings-jsonl").status_code == 202
+    refused = console.client.post(
+        START,
+        data={"csrf_token": console.csrf, "format": "rankings-jsonl", "include_flagged": "yes"},
+        headers={**JSON, "Origin": ORIGIN},
+    )
+    assert refused.status_code == 400 and "include_flagged" in refused.text

@@ -14,16 +14,16 @@
     return `${unit ? value.toFixed(1) : value} ${units[unit]}`;
   }
 
-  async function postForm(form) {
+  async function postForm(form, body) {
     const response = await fetch(form.action, {
       method: "POST",
       credentials: "same-origin",
       headers: { Accept: "application/json", "X-CSRF-Token": window.crowdloopConsole.csrfToken() },
-      body: new URLSearchParams(new FormData(form)),
+      body,
     });
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(body.error || `The server answered ${response.status}.`);
-    return body;
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(answer.error || `The server answered ${response.status}.`);
+    return answer;
   }
 
   async function getJson(url) {
@@ -61,7 +61,8 @@
       view.message.textContent = `${state.loops_done} of ${state.loops_total} loops read`;
     } else if (state.state === "ready") {
       view.bar.value = view.bar.max;
-      view.message.textContent = `Ready: ${state.file_name} (${humanBytes(state.bytes)})`;
+      const flagged = state.flagged_left_out ? ` · ${state.flagged_left_out} flagged answers left out` : "";
+      view.message.textContent = `Ready: ${state.file_name} (${humanBytes(state.bytes)})${flagged}`;
     } else {
       view.message.textContent = state.error || "The download failed.";
     }
@@ -81,13 +82,14 @@
 
   function enhance(form) {
     const list = form.closest(".downloads").querySelector("[data-download-list]");
-    const button = form.querySelector("button");
     form.addEventListener("submit", async (event) => {
+      const button = event.submitter || form.querySelector("button[name=format]");
       event.preventDefault();
+      const body = new URLSearchParams(new FormData(form, button)); // before disabling: a disabled button sends nothing
       button.disabled = true;
       const view = makeRow(list, button.textContent.trim());
       try {
-        await follow(view, await postForm(form), button);
+        await follow(view, await postForm(form, body), button);
       } catch (error) {
         view.row.dataset.state = "failed";
         view.message.textContent = error.message;
