@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from crowdloop import __version__
 from crowdloop.config import load_settings
+from crowdloop.export import worker_columns
 from crowdloop.export.batches import BATCH_ITEMS
 from crowdloop.export.card import write_card
 from crowdloop.export.deps import require
@@ -175,20 +176,23 @@ def run(
     **options: Any,
 ) -> Export:
     """An Export over the given sources (see make_options for the options); jobs: processes reading store
-    sources (default: one per CPU, at most 4)."""
+    sources (default: one per CPU, at most 4). worker_scores=True adds each row's worker_agreement and
+    worker_gold_accuracy (export/worker_columns.py: one more pass over the sources first)."""
+    scored = bool(options.pop("worker_scores", False))
     chosen = make_options(dataset, **options)
-    return Export(
-        open_sources(
-            sources,
-            store=store,
-            s3_client=s3_client,
-            database_url=database_url,
-            data_dir=data_dir,
-            include_stopped=chosen.include_stopped,
-        ),
-        chosen,
-        jobs=jobs,
+    opened = open_sources(
+        sources,
+        store=store,
+        s3_client=s3_client,
+        database_url=database_url,
+        data_dir=data_dir,
+        include_stopped=chosen.include_stopped,
     )
+    if scored:  # flagged answers included, as `crowdloop workers quality` counts them
+        analysis = replace(chosen, dataset="report", include_flagged=True, exclude_workers=())
+        card = Export(opened, analysis, jobs=1).analyse()
+        chosen = replace(chosen, worker_scores=worker_columns.scores_from(card))
+    return Export(opened, chosen, jobs=jobs)
 
 
 def iter_rows(sources: str | Sequence[str], dataset: str = "preferences", **options: Any) -> Iterator[dict[str, Any]]:

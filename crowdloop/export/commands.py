@@ -119,6 +119,12 @@ def _dataset_options(command: Any) -> Any:
         ),
         click.option("--strict", is_flag=True, help="Exit with status 1 when any loop or answer could not be used."),
         click.option(
+            "--worker-scores",
+            is_flag=True,
+            help="Add worker_agreement and worker_gold_accuracy columns: each row's worker's leave-one-out agreement "
+            "and gold accuracy over the whole export (one more pass over the sources first).",
+        ),
+        click.option(
             "--jobs",
             type=click.IntRange(1),
             default=None,
@@ -237,6 +243,7 @@ def _export(dataset: str, options: dict[str, Any], **extra: Any) -> None:
             consensus=consensus,
             conversational=options.pop("conversational"),
             jobs=options.pop("jobs"),
+            worker_scores=options.pop("worker_scores"),
             **_common(options),
             **extra,
         )

@@ -40,10 +40,14 @@ class ExportOptions:
     exclude_workers: tuple[str, ...] = ()
     include_stopped: bool = False
     include_flagged: bool = False  # keep answers faster than the flow's crowdloop:min-seconds (default: left out)
+    # (worker id, agreement with the others, gold accuracy) per worker: the rows get worker_agreement and
+    # worker_gold_accuracy columns (export/worker_columns.py); None: no such columns
+    worker_scores: tuple[tuple[str, float | None, float | None], ...] | None = None
 
     def describe(self) -> dict[str, Any]:
-        described = {k: v for k, v in asdict(self).items() if k != "mapping"}
+        described = {k: v for k, v in asdict(self).items() if k not in ("mapping", "worker_scores")}
         described["exclude_workers"] = list(self.exclude_workers)
+        described["worker_scores"] = self.worker_scores is not None
         return {k: (v.value if hasattr(v, "value") else v) for k, v in described.items()}
 
     @property

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from crowdloop.errors import InvalidInput
+from crowdloop.export import worker_columns
 from crowdloop.export.batches import BATCH_ITEMS, ItemBatch, batches, make_batch
 from crowdloop.export.deps import require
 from crowdloop.export.mapping import Mapper
@@ -51,7 +52,14 @@ def paused_gc() -> Iterator[None]:
 
 
 def schema(options: ExportOptions) -> Any:
-    """The Arrow schema of the dataset's rows."""
+    """The Arrow schema of the dataset's rows (with the worker-score columns when asked for)."""
+    found = _rows_schema(options)
+    if options.worker_scores is not None and "annotator" in found.names:
+        return worker_columns.with_columns(found)
+    return found
+
+
+def _rows_schema(options: ExportOptions) -> Any:
     o = options
     if o.dataset == "preferences":
         return preference_schema(PairOptions(o.policy, o.ties, o.consensus, o.conversational))
@@ -106,7 +114,8 @@ class Pipeline:
     def records(self, loops: Iterable[RawLoop]) -> Iterator[Any]:
         """Arrow record batches of the dataset, in item order."""
         pa = require("pyarrow")
-        target = schema(self.options)
+        target = _rows_schema(self.options)
+        scores = self.options.worker_scores if "annotator" in target.names else None
         collected: list[Item] = []
         stream = batches(self.items(loops), self.batch_items)
         while True:
@@ -114,12 +123,12 @@ class Pipeline:
                 record = self._next_record(stream, target, collected)
             if record is None:
                 break
-            yield record
+            yield record if scores is None else worker_columns.add_columns(record, scores)
         if collected:
             record = pa.Table.from_pylist(label_consensus_rows(collected), schema=target).combine_chunks()
             for part in record.to_batches():
                 self.tally.counts["rows"] += part.num_rows
-                yield part
+                yield part if scores is None else worker_columns.add_columns(part, scores)
 
     def analyse(self, loops: Iterable[RawLoop]) -> None:
         """Read everything for the agreement statistics only (no rows)."""

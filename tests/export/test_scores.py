@@ -203,3 +203,33 @@ def test_workers_quality_command(services: Services, tmp_path: Path) -> None:
 def test_workers_quality_of_an_unknown_flow(services: Services, tmp_path: Path) -> None:
     result = _cli(services, tmp_path, "workers", "quality", "--flow", "nope")
     assert result.exit_code == 1 and result.output.startswith("Error: No flow definition named 'nope'")
+
+
+def test_worker_score_columns_are_each_rows_workers_scores(services: Services, tmp_path: Path) -> None:
+    """--worker-scores: each row carries its worker's leave-one-out agreement over the whole flow (the figure
+    `crowdloop workers quality` prints, flagged answers counted), on per-answer and consensus rows."""
+    people = _fill(services)
+    expected = {s.worker_id: s.agreement for s in worker_scores(services.store, "fd-scores").workers}
+    out = tmp_path / "prefs.jsonl"
+    args = ["export", "preferences", "--source", "fd-scores", "-o", str(out), "--worker-scores", "--jobs", "1"]
+    result = _cli(services, tmp_path, *args)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows and all(row["worker_agreement"] == pytest.approx(expected[row["annotator"]]) for row in rows)
+    assert {row["worker_agreement"] for row in rows if row["annotator"] == people["contrary3"].worker_id} == {0.0}
+    assert all(row["worker_gold_accuracy"] is None for row in rows)
+    assert people["spammer5"].worker_id not in {row["annotator"] for row in rows}  # still left out: flagged
+    card = json.loads((tmp_path / "prefs.jsonl.card.json").read_text())
+    assert card["options"]["worker_scores"] is True
+
+    consensus = run("fd-scores", store=services.store, dataset="rankings", consensus="mean-rank", worker_scores=True)
+    consensus.chunk_loops = 2
+    listed = list(consensus.rows())
+    assert len(listed) == LOOPS
+    for row in listed:
+        assert row["worker_agreement"] == pytest.approx([expected[a] for a in row["annotator"]])
+    assert str(consensus.schema().field("worker_agreement").type) == "list<item: double>"
+
+    plain = run("fd-scores", store=services.store, dataset="rankings", jobs=1)
+    assert "worker_agreement" not in plain.schema().names
+    assert "worker_agreement" not in next(plain.rows())
