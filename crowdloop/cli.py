@@ -81,6 +81,7 @@ def serve(**options: Any) -> None:
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     settings.data_path.mkdir(parents=True, exist_ok=True, mode=0o700)  # it holds keys and secrets
     _refuse_other_accounts(settings)
+    certificate = _tls_files(settings)
     app = create_app(settings, delivery_process=settings.event_delivery == "process")
     _announce(settings, app.services)
     _print_welcome(settings, app.services)
@@ -102,8 +103,26 @@ def serve(**options: Any) -> None:
         http=http_protocol(request_timeout_seconds=settings.request_timeout_seconds),
         timeout_keep_alive=30,
         timeout_graceful_shutdown=5,  # open event streams end at shutdown; nothing else may hold a stop longer
+        ssl_certfile=str(certificate.cert) if certificate else None,
+        ssl_keyfile=str(certificate.key) if certificate else None,
     )
     uvicorn.Server(config).run()
+
+
+def _tls_files(settings: Settings) -> Any:
+    """The certificate and key to serve HTTPS with (made first with --tls self-signed), or None."""
+    from crowdloop import tls
+
+    try:
+        found = tls.files_for(settings)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if found is not None and found.self_signed:
+        click.echo(
+            f"HTTPS with a self-signed certificate: {found.cert} (browsers warn until it is trusted; boto3 "
+            "trusts it through AWS_CA_BUNDLE below)"
+        )
+    return found
 
 
 def _refuse_other_accounts(settings: Settings) -> None:
@@ -167,10 +186,14 @@ def _export_lines(settings: Settings, key: AccessKey) -> list[str]:
         "AWS_ENDPOINT_URL_STS": endpoint,
         "AWS_ENDPOINT_URL_S3": endpoint,
     }
+    if settings.tls == "self-signed":  # boto3 and the AWS CLI trust the kept certificate
+        from crowdloop.tls import FOLDER
+
+        exports["AWS_CA_BUNDLE"] = shlex.quote(str((settings.data_path / FOLDER / "cert.pem").resolve()))
     return [f"export {name}={value}" for name, value in exports.items()]
 
 
-_SHOW_SETTINGS = (*_STORE_SETTINGS, "host", "port", "region", "account_id")
+_SHOW_SETTINGS = (*_STORE_SETTINGS, "host", "port", "region", "account_id", "tls", "tls_cert", "tls_key")
 
 
 def _keys_show_command(settings: Settings) -> str:
@@ -181,6 +204,10 @@ def _keys_show_command(settings: Settings) -> str:
         value = getattr(settings, name)
         if value != getattr(defaults, name):
             parts += [f"--{name.replace('_', '-')}", shlex.quote(str(value))]
+    if settings.tls:
+        parts += ["--tls", settings.tls]
+    elif settings.tls_cert:
+        parts += ["--tls-cert", shlex.quote(settings.tls_cert), "--tls-key", shlex.quote(settings.tls_key)]
     if settings.database_url:
         parts.append("--database-url ...")
     return " ".join(parts)

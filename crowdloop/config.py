@@ -86,10 +86,21 @@ class Settings:
         "", "Host[:port] of the worker portal as returned in SubDomain; empty means <host>:<port>."
     )
     public_scheme: str = _setting(
-        "http",
+        "",
         "Scheme of the portal's public address in invitation links, template and "
-        "blob URLs and identity data: 'https' when a TLS proxy serves the portal.",
+        "blob URLs and identity data: 'https' when a TLS proxy serves the portal. Empty: 'https' when crowdloop "
+        "serves TLS itself (tls, tls_cert), else 'http'.",
     )
+    tls: str = _setting(
+        "",
+        "'self-signed': serve HTTPS with a certificate crowdloop makes once and keeps in <data_dir>/tls (for "
+        "localhost, 127.0.0.1, host and public_host; renewed when it nears its end or the names change), for "
+        "local use. Empty: plain HTTP unless tls_cert is set.",
+    )
+    tls_cert: str = _setting(
+        "", "PEM file of the certificate (chain) to serve HTTPS with (with tls_key); empty: no certificate file."
+    )
+    tls_key: str = _setting("", "PEM file of tls_cert's private key.")
     task_frame_sources: str = _setting(
         "",
         "Extra origins the task frame may load images, media, frames and fetches "
@@ -224,9 +235,19 @@ class Settings:
         return self.public_host or f"{self.host}:{self.port}"
 
     @property
+    def serves_tls(self) -> bool:
+        """Whether `serve` speaks HTTPS itself (tls=self-signed, or tls_cert and tls_key)."""
+        return bool(self.tls or self.tls_cert)
+
+    @property
+    def scheme(self) -> str:
+        """The portal's public scheme: public_scheme, else https when serving TLS, else http."""
+        return self.public_scheme or ("https" if self.serves_tls else "http")
+
+    @property
     def portal_url(self) -> str:
         """scheme://host[:port] of the worker portal as workers reach it."""
-        return f"{self.public_scheme}://{self.portal_host}"
+        return f"{self.scheme}://{self.portal_host}"
 
     @property
     def frame_sources(self) -> tuple[str, ...]:
@@ -235,7 +256,7 @@ class Settings:
 
     @property
     def endpoint_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.serves_tls else 'http'}://{self.host}:{self.port}"
 
     def masked(self) -> dict[str, Any]:
         """Settings as a dict with secrets masked, for logs."""
@@ -294,7 +315,18 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
             f"setting event_delivery ({SETTINGS_BY_NAME['event_delivery'].env}) must be 'process' or 'threads', "
             f"not {settings.event_delivery!r}"
         )
-    if settings.public_scheme not in ("http", "https"):
+    if settings.tls not in ("", "self-signed"):
+        raise ValueError(
+            f"setting tls ({SETTINGS_BY_NAME['tls'].env}) must be 'self-signed' or empty, not {settings.tls!r}"
+        )
+    if bool(settings.tls_cert) != bool(settings.tls_key):
+        raise ValueError(
+            f"settings tls_cert ({SETTINGS_BY_NAME['tls_cert'].env}) and tls_key ({SETTINGS_BY_NAME['tls_key'].env}) "
+            "go together: give both files or neither"
+        )
+    if settings.tls and settings.tls_cert:
+        raise ValueError("give either tls=self-signed or tls_cert/tls_key, not both")
+    if settings.public_scheme not in ("", "http", "https"):
         raise ValueError(
             f"setting public_scheme ({SETTINGS_BY_NAME['public_scheme'].env}) must be 'http' or "
             f"'https', not {settings.public_scheme!r}"

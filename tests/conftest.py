@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import time
@@ -132,6 +133,8 @@ class RunningServer:
         return Settings(data_dir=str(self.data_dir), database_url=self.database_url, port=self.port)
 
     def client(self, service: str, **kwargs: Any) -> Any:
+        if "AWS_CA_BUNDLE" in self.exports:  # serve --tls self-signed: trust its certificate, as the lines say
+            kwargs.setdefault("verify", self.exports["AWS_CA_BUNDLE"])
         return boto3.client(
             service,
             endpoint_url=self.endpoint_url,
@@ -149,7 +152,10 @@ def start_server(
     backend: str = "sqlite",
     extra_env: dict[str, str] | None = None,
     port: int | None = None,
+    args: tuple[str, ...] = (),
 ) -> RunningServer:
+    """`crowdloop serve` (with these extra args) on a free port of 127.0.0.1, once it answers its health check;
+    its endpoint is the one its export lines name (https with --tls)."""
     port = port or free_port()
     env = {**os.environ, "CROWDLOOP_DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     process = subprocess.Popen(
@@ -164,6 +170,7 @@ def start_server(
             str(port),
             "--data-dir",
             str(data_dir),
+            *args,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -182,8 +189,14 @@ def start_server(
             raise RuntimeError("crowdloop serve exited:\n" + "".join(lines))
         lines.append(line)
         server.exports.update(_exports(line))
+        server.endpoint_url = server.exports.get("AWS_ENDPOINT_URL_S3", server.endpoint_url)
+        if "serving on https://" in line:
+            server.endpoint_url = f"https://127.0.0.1:{port}"
+            kept = data_dir / "tls" / "cert.pem"  # --tls self-signed (a restart prints no AWS_CA_BUNDLE line)
+            if kept.exists():
+                server.exports.setdefault("AWS_CA_BUNDLE", str(kept.resolve()))
         printed_key = "AWS_ENDPOINT_URL_S3" in server.exports or "crowdloop keys show" in line
-        if printed_key and _healthy(server.endpoint_url):
+        if printed_key and _healthy(server.endpoint_url, server.exports.get("AWS_CA_BUNDLE")):
             break
     else:
         process.kill()
@@ -230,10 +243,11 @@ def keys_show(data_dir: Path, database_url: str, port: int, extra_env: dict[str,
     return _exports(result.stdout)
 
 
-def _healthy(endpoint_url: str) -> bool:
+def _healthy(endpoint_url: str, ca_bundle: str | None = None) -> bool:
+    context = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else None
     for _ in range(100):
         try:
-            with urllib.request.urlopen(endpoint_url + "/_crowdloop/health", timeout=1) as reply:
+            with urllib.request.urlopen(endpoint_url + "/_crowdloop/health", timeout=1, context=context) as reply:
                 return bool(reply.status == 200)
         except OSError:
             time.sleep(0.05)
