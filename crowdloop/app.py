@@ -18,6 +18,7 @@ passes through the request counter (CountRequests) on its way to the part dispat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import mimetypes
@@ -37,7 +38,7 @@ from crowdloop.console.app import create_console
 from crowdloop.console.web import MAX_BODY_BYTES as CONSOLE_MAX_BODY_BYTES
 from crowdloop.deliverer import DeliveryProcess
 from crowdloop.dispatcher import Dispatcher
-from crowdloop.errors import CrowdloopError, Unavailable
+from crowdloop.errors import CrowdloopError, StoreNotReady, Unavailable
 from crowdloop.keyfiles import load_key
 from crowdloop.liquid.threads import RenderThreads
 from crowdloop.metrics import Metrics
@@ -70,9 +71,13 @@ def build_services(
 
 
 class CrowdloopApp:
-    def __init__(self, services: Services, *, delivery_process: bool = False) -> None:
+    def __init__(self, services: Services, *, delivery_process: bool = False, owns_store: bool = False) -> None:
         """delivery_process: events are fanned out and delivered by a child process (crowdloop.deliverer,
-        what `serve` does by default); otherwise by threads of this one."""
+        what `serve` does by default); otherwise by threads of this one. owns_store: `close` (and the
+        lifespan's shutdown) disposes the store, once nothing of the app uses it any more."""
+        self._owns_store = owns_store
+        self._closed = False
+        self._stopping = asyncio.Event()
         poll = services.settings.reaper_interval_seconds
         self.delivery = DeliveryProcess(services.settings) if delivery_process else None
         if self.delivery is not None:
@@ -171,6 +176,12 @@ class CrowdloopApp:
         path: str = scope["path"]
         if path == urls.HEALTH:
             await _reply(send, 200, b"ok", b"text/plain")
+        elif path == urls.READY:
+            problem = await asyncio.to_thread(readiness_problem, self.services.store)
+            if problem is None:
+                await _reply(send, 200, b"ready", b"text/plain")
+            else:
+                await _reply(send, 503, problem.encode(), b"text/plain; charset=utf-8", [(b"retry-after", b"5")])
         elif path == urls.NOOP:
             # The benchmark's ceiling: the same server stack answering without doing any work. The body is
             # never read (uvicorn drops what arrives after the answer), so no client can make it hold any.
@@ -224,13 +235,24 @@ class CrowdloopApp:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.events_api.close()
-                if self._reaper:
-                    self._reaper.cancel()
+                self._stopping.set()
+                if self._reaper:  # a sweep under way ends first (cancelling would leave its thread holding the store)
                     await asyncio.gather(self._reaper, return_exceptions=True)
-                await asyncio.to_thread(self.aws.close)
-                await asyncio.to_thread(self._stop_background)
+                await asyncio.to_thread(self.close)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    def close(self) -> None:
+        """Stop everything of the app that runs in the background (the lifespan's shutdown, or a caller that
+        used the app without a lifespan), then dispose the store if the app owns it. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self.events_api.close()
+        self.aws.close()
+        self._stop_background()
+        if self._owns_store:
+            self.services.store.dispose()
 
     def _start_background(self) -> None:
         services = self.services
@@ -256,14 +278,15 @@ class CrowdloopApp:
 
     async def _reap_forever(self) -> None:
         interval = self.services.settings.reaper_interval_seconds
-        while True:
+        while not self._stopping.is_set():
             try:
                 await asyncio.to_thread(sweep, self.services)
             except Unavailable as exc:  # an outage: nothing is lost, the next sweep does the work
                 log.warning("reaper sweep skipped: %s (retrying in %.1fs)", exc.message, interval)
             except Exception:
                 log.exception("reaper sweep failed; retrying in %.1fs", interval)
-            await asyncio.sleep(interval)
+            with contextlib.suppress(TimeoutError):  # the interval passed without a stop
+                await asyncio.wait_for(self._stopping.wait(), interval)
 
 
 def _truncate_wal(store: Store) -> None:
@@ -282,7 +305,11 @@ def sweep(services: Services) -> None:
 
 def create_app(settings: Settings, clock: Clock | None = None, *, delivery_process: bool = False) -> CrowdloopApp:
     """The app for these settings. It starts nothing: its lifespan does (see the module's docstring)."""
-    return CrowdloopApp(build_services(settings, clock, background_checkpoints=True), delivery_process=delivery_process)
+    return CrowdloopApp(
+        build_services(settings, clock, background_checkpoints=True),
+        delivery_process=delivery_process,
+        owns_store=True,
+    )
 
 
 async def _reply_object(
@@ -291,6 +318,26 @@ async def _reply_object(
     """200 with bytes a requester wrote: inert on our origin (crowdloop.served)."""
     headers = served.inert([(b"content-type", content_type), *(extra_headers or [])])
     await _reply(send, 200, body, content_type, [h for h in headers if h[0] != b"content-type"])
+
+
+READINESS = {  # what an unauthenticated probe learns: the kind of problem, never where the store is
+    "unreachable": "not ready: the database cannot be reached",
+    "missing": "not ready: the database holds no crowdloop store (run `crowdloop db upgrade`)",
+    "outdated": "not ready: the store's schema is older than this version's (run `crowdloop db upgrade`)",
+    "newer": "not ready: the store was migrated by a newer crowdloop",
+}
+
+
+def readiness_problem(store: Store) -> str | None:
+    """None when the store answers at the schema revision this version needs, else what is wrong."""
+    try:
+        store.check_schema()
+    except StoreNotReady as exc:
+        return READINESS.get(exc.reason, "not ready")
+    except Exception:  # a driver error check_schema does not translate: still not ready, and logged
+        log.exception("readiness check failed")
+        return READINESS["unreachable"]
+    return None
 
 
 async def _reply(

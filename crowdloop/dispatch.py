@@ -47,7 +47,7 @@ SIGNING_NAME = "sagemaker"  # both SageMaker and the A2I runtime sign as "sagema
 
 _FRAME_HOST_PATHS = re.compile(
     f"{urls.pattern(urls.TASK_FRAME)}$|{re.escape(urls.STATIC_PREFIX)}|{re.escape(urls.BLOBS_PREFIX)}"
-    f"|{re.escape(urls.HEALTH)}$|{re.escape(urls.CONSOLE_FRAMES_PREFIX)}"
+    f"|{re.escape(urls.HEALTH)}$|{re.escape(urls.READY)}$|{re.escape(urls.CONSOLE_FRAMES_PREFIX)}"
 )
 
 

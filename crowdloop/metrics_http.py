@@ -38,6 +38,7 @@ UNMATCHED = "unmatched"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 _INTERNAL_ROUTES = (  # (prefix or whole path, template): the /_crowdloop/ endpoints of crowdloop.app
     (urls.HEALTH, urls.HEALTH),
+    (urls.READY, urls.READY),
     (urls.NOOP, urls.NOOP),
     (urls.TEMPLATES_PREFIX, urls.TEMPLATE),
     (urls.BLOBS_PREFIX, urls.BLOB),

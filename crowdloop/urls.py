@@ -42,7 +42,8 @@ CDN_PREFIX = STATIC_PREFIX + "cdn/"  # + host/path of a crowdloop.cdnlibs URL (p
 
 # --- crowdloop's own endpoints (crowdloop.app) ---------------------------------------------------------
 INTERNAL_PREFIX = "/_crowdloop/"
-HEALTH = INTERNAL_PREFIX + "health"
+HEALTH = INTERNAL_PREFIX + "health"  # the process answers
+READY = INTERNAL_PREFIX + "ready"  # ... and its store is reachable at the schema it needs
 NOOP = INTERNAL_PREFIX + "noop"
 TEMPLATES_PREFIX = INTERNAL_PREFIX + "templates/"  # + the template's SHA-256
 TEMPLATE = TEMPLATES_PREFIX + "{sha256}"

@@ -5,6 +5,7 @@
                                                    the URL with its password masked
     check_schema(url, engine)          -> None     StoreNotReady unless the database holds a store at
                                                    the newest migration
+    head_revision()                    -> str      that newest migration (read once per process)
 
 Only `serve` and `db upgrade` migrate (engine.open_store); every other command opens the store with
 engine.open_existing_store, which runs check_schema and creates nothing.
@@ -12,6 +13,7 @@ engine.open_existing_store, which runs check_schema and creates nothing.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,14 @@ def unreachable(where: str, exc: BaseException) -> StoreNotReady:
     return StoreNotReady(f"Cannot open the crowdloop store at {where} ({reason}): {_FLAGS}.", "unreachable", where)
 
 
+@functools.cache
+def head_revision() -> str | None:
+    """The newest migration this crowdloop version knows (read from the migration scripts once per process)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
 def check_schema(url: str, engine: Engine) -> None:
     """StoreNotReady unless the database holds crowdloop's tables at the newest migration."""
     from alembic.runtime.migration import MigrationContext
@@ -71,10 +81,10 @@ def check_schema(url: str, engine: Engine) -> None:
         raise unreachable(where, exc) from exc
     if current is None:
         raise missing(where)
-    script = ScriptDirectory.from_config(alembic_config(url))
-    head = script.get_current_head()
+    head = head_revision()
     if current == head:
         return
+    script = ScriptDirectory.from_config(alembic_config(url))
     if current in {revision.revision for revision in script.walk_revisions()}:
         raise StoreNotReady(
             f"The crowdloop store at {where} is at schema revision {current}, older than this version's "

@@ -70,5 +70,5 @@ def test_the_root_app_classifies_each_request_once(services: Services, monkeypat
         assert client.get("/signin", headers={"Host": "frames.test:8080"}).status_code == 404
     finally:
         client.close()
-        app.aws.close()
+        app.close()
     assert decided == [dispatch.INTERNAL, dispatch.PORTAL, dispatch.SAGEMAKER, dispatch.REFUSED]

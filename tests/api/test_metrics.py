@@ -46,7 +46,7 @@ def metrics_client(services: Services) -> Iterator[TestClient]:
     client = TestClient(app, base_url=ORIGIN, follow_redirects=False)
     yield client
     client.close()
-    app.aws.close()
+    app.close()
 
 
 # --- access ---------------------------------------------------------------------------------------------
@@ -60,7 +60,7 @@ def test_no_metrics_route_without_a_token(services: Services) -> None:
             reply = client.get(urls.METRICS, headers=headers)
             assert reply.status_code == 404, reply.text
             assert "crowdloop_" not in reply.text
-    app.aws.close()
+    app.close()
 
 
 @pytest.mark.parametrize(
@@ -147,7 +147,7 @@ def test_metrics_not_on_the_task_frame_host(services: Services) -> None:
         assert client.get(urls.METRICS, headers=BEARER).status_code == 200
         on_frames = client.get(urls.METRICS, headers={**BEARER, "Host": "frames.test:8080"})
         assert on_frames.status_code == 404 and "crowdloop_" not in on_frames.text
-    app.aws.close()
+    app.close()
 
 
 def test_each_app_has_its_own_registry(services: Services) -> None:
@@ -166,7 +166,7 @@ def test_each_app_has_its_own_registry(services: Services) -> None:
     finally:
         for client, app in zip(clients, apps, strict=True):
             client.close()
-            app.aws.close()
+            app.close()
 
 
 def test_secret_masks_the_token(services: Services) -> None:

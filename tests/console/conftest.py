@@ -17,7 +17,7 @@ from tests.console.kit import ConsoleBrowser, add_key
 def root_app(services: Services) -> Iterator[CrowdloopApp]:
     app = CrowdloopApp(services)  # no lifespan: no reaper, nothing to warm
     yield app
-    app.aws.close()
+    app.close()  # its background work (agreement refreshes, downloads) ends before `services` closes the store
 
 
 @pytest.fixture

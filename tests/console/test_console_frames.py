@@ -31,7 +31,7 @@ def framed(services: Services) -> Iterator[tuple[Services, ConsoleBrowser]]:
     assert browser.sign_in(add_key(svc)).status_code == 303
     yield svc, browser
     browser.close()
-    app.aws.close()
+    app.close()
 
 
 def test_frames_come_from_the_frame_host(framed: tuple[Services, ConsoleBrowser]) -> None:

@@ -149,6 +149,8 @@ def test_postgres_outage_answers_503_and_loses_nothing(own_postgres: PostgresSer
         portal = _signed_in_portal(server)
         [job_id] = portal.job_ids()
         assignment_id, lease = portal.open_task(job_id)
+        ready = portal.get("/_crowdloop/ready")
+        assert (ready.status, ready.text) == (200, "ready")
 
         own_postgres.pause()
         _assert_unavailable(lambda: _start_loop(a2i, flow_arn))
@@ -166,11 +168,14 @@ def test_postgres_outage_answers_503_and_loses_nothing(own_postgres: PostgresSer
         _assert_portal_unavailable(portal.get("/"), json_body=False)
         _assert_portal_unavailable(portal.get(f"/tasks/{assignment_id}"), json_body=False)
         _assert_portal_unavailable(portal.submit(assignment_id, lease, {"label": "during"}), json_body=True)
-        assert portal.get("/_crowdloop/health").status == 200
+        assert portal.get("/_crowdloop/health").status == 200  # alive, but not ready:
+        not_ready = portal.get("/_crowdloop/ready")
+        assert (not_ready.status, not_ready.text) == (503, "not ready: the database cannot be reached")
         assert portal.same_connection, "the server closed the portal connection after an error"
 
         own_postgres.resume()
         acknowledged.add(_until_it_works(lambda: _start_loop(a2i, flow_arn)))
+        assert portal.get("/_crowdloop/ready").status == 200
         reply = portal.submit(assignment_id, lease, {"label": "after"})
         assert reply.status == 200, reply.text
         assert reply.json()["next"].startswith("/tasks/")
@@ -233,7 +238,9 @@ def test_full_disk_answers_503_and_loses_nothing(small_disk: Path) -> None:
         _assert_is_unavailable(failure)
         reply = portal.submit(assignment_id, lease, {"label": "x" * 3_000_000})
         _assert_portal_unavailable(reply, json_body=True)
-        assert portal.get("/_crowdloop/health").status == 200
+        assert portal.get("/_crowdloop/health").status == 200  # alive, but not ready:
+        not_ready = portal.get("/_crowdloop/ready")
+        assert (not_ready.status, not_ready.text) == (503, "not ready: the database cannot be reached")
         assert portal.same_connection, "the server closed the portal connection after an error"
 
         filler.unlink()
