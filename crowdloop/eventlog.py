@@ -1,9 +1,10 @@
 """The event log: each status-change event is recorded in the transaction of the change it reports, then
 logged and fanned out to the subscriptions it matches (docs/events.md).
 
-    loop_started / loops_ended / answer_submitted   (and worker_paused) in the unit of work of the change: the event becomes an
-                                                    outbox row (kind "events", key the event's id, payload its
-                                                    bytes), so it exists exactly when the change committed
+    loop_started / loops_ended / answer_submitted   in the unit of work of the change (worker_paused too): the
+                                                    event becomes an outbox row (kind "events", key the event's
+                                                    id, payload its bytes), so it exists exactly when the change
+                                                    committed
     after_commit(svc)                               wake the fan-out (or fan out now, in a process without
                                                     outbox writers)
     FANOUT                                          the outbox kind: one transaction appends a batch to the
