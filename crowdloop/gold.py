@@ -8,7 +8,8 @@ This module owns gold_items, gold_assignments and worker_flow_quality.
     claim_in                                    queue.claim, in its transaction, for flows with gold on: the
                                                 worker's held gold lease, a qualifying or mixed-in gold item,
                                                 BLOCKED (paused, qualification failed) or None (a loop, please)
-    get_hold / submit_answer / release          the portal's gold task pages (queue.get_lease(gold=True))
+    get_hold / submit_answer / release          a gold lease's page, answer and release, through queue's
+                                                get_lease / submit / release with gold_item=True
     standings                                   what the portal tells a worker (paused, qualifying, ...)
     resume                                      `crowdloop workers resume`: a fresh start on a flow
     accuracies / paused_worker_ids              the scores and the export's flags
@@ -29,7 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from crowdloop import eventlog, goldspec, output, quality, queue, shuffle
+from crowdloop import eventlog, goldspec, output, quality, shuffle
 from crowdloop.errors import InvalidInput, NotFound, TaskUnavailable
 from crowdloop.goldspec import score as score
 from crowdloop.model import FlowDefinitionStatus
@@ -148,13 +149,13 @@ def add_items(svc: Services, caller: Caller, flow_name: str, lines: Iterable[str
         clashes = [f"line {line.number}: id {line.name!r} exists already" for line in parsed if line.name in taken]
         if clashes:
             raise InvalidInput("Nothing was added: " + "; ".join(clashes[: goldspec.MAX_PROBLEMS_SHOWN]) + ".", "gold")
+        existing = len(taken)
         taken |= {line.name for line in parsed if line.name is not None}
-        now, n, rows = svc.clock.now(), len(taken), []
-        for line in parsed:
-            name = line.name
-            while name is None or name in taken:
-                n += 1
-                name = f"gold-{n}"
+        now, rows = svc.clock.now(), []
+        for position, line in enumerate(parsed, existing + 1):  # "gold-<its position in the flow's items>"
+            name, k = line.name, position
+            while name is None or (line.name is None and name in taken):
+                name, k = f"gold-{k}", k + 1
             taken.add(name)
             rows.append(
                 {
@@ -379,64 +380,66 @@ class GoldResult:
     flow_definition_id: int
     score: float | None  # None: the answer could not be read (counted as 0)
     standing: Standing
+    paused: bool  # this answer paused the worker: the caller withdraws their held loop leases of the flow
 
 
 def submit_answer(
-    svc: Services, assignment_id: int, worker_pk: int, answer_content: dict[str, Any], time_spent_seconds: float
+    svc: Services,
+    conn: Connection,
+    now: datetime,
+    assignment_id: int,
+    worker_pk: int,
+    answer_content: dict[str, Any],
+    time_spent_seconds: float,
 ) -> GoldResult:
-    """Store the worker's answer to a gold item and its score, and update their counters, in one
-    transaction. A qualifying answer may decide the qualification; after gold_min_items answers, an accuracy
-    below gold_min_accuracy pauses the worker for the flow (the Worker Paused event; their held loop leases
-    of the flow are withdrawn). Nothing of the flow's loops, counters or outputs changes."""
+    """Store the worker's answer to a gold item and its score and update their counters, in the caller's
+    transaction (queue.submit with gold_item, which also withdraws the held loop leases of a worker this
+    paused). A qualifying answer may decide the qualification; after gold_min_items answers, an accuracy
+    below gold_min_accuracy pauses the worker for the flow (the Worker Paused event is recorded). Nothing of
+    the flow's loops, answer counters or outputs changes. TaskUnavailable when the worker holds no such lease."""
     answer = output.dumps_json(answer_content).decode()
-    with svc.store.write() as conn:
-        now = svc.clock.now()
-        spent = round(max(float(time_spent_seconds), 0.0), 3)
-        ended = conn.execute(
-            _G.update()
-            .where(
-                _G.c.id == assignment_id,
-                _G.c.worker_id == worker_pk,
-                _G.c.state == LEASED,
-                _G.c.expires_at > _at(now),
-                _MAY_WORK,
-            )
-            .values(state=SUBMITTED, ended_at=_at(now), answer_content=answer, time_spent_seconds=spent)
-            .returning(_G.c.gold_item_id, _G.c.flow_definition_id, _G.c.response_order, _G.c.qualifying)
-        ).first()
-        if ended is None:
-            raise _unavailable(conn, assignment_id, worker_pk, now)
-        flow_id = int(ended.flow_definition_id)
-        item = conn.execute(sa.select(_I.c.input_content, _I.c.answer).where(_I.c.id == ended.gold_item_id)).one()
-        found = score(
-            output.loads_json(item.input_content),
-            output.loads_json(item.answer),
-            answer_content,
-            shuffle.decode(ended.response_order),
+    spent = round(max(float(time_spent_seconds), 0.0), 3)
+    ended = conn.execute(
+        _G.update()
+        .where(
+            _G.c.id == assignment_id,
+            _G.c.worker_id == worker_pk,
+            _G.c.state == LEASED,
+            _G.c.expires_at > _at(now),
+            _MAY_WORK,
         )
-        points = found if found is not None else 0.0
-        conn.execute(_G.update().where(_G.c.id == assignment_id).values(score=points))
-        dialect.insert_worker_quality_if_absent(conn, flow_id, worker_pk)
-        row = conn.execute(
-            _Q.update()
-            .where(_Q.c.flow_definition_id == flow_id, _Q.c.worker_id == worker_pk)
-            .values(
-                gold_answered=_Q.c.gold_answered + 1,
-                gold_score_sum=_Q.c.gold_score_sum + points,
-                real_since_gold=0,
-            )
-            .returning(_Q.c.gold_answered, _Q.c.gold_score_sum, _Q.c.qualified_at, _Q.c.failed_at, _Q.c.paused_at)
-        ).one()
-        config = quality.current_config(svc, conn, flow_id)
-        if ended.qualifying and row.qualified_at is None and row.failed_at is None:
-            left = conn.execute(sa.select(_I.c.id).where(_unanswered(worker_pk, flow_id)).limit(1)).first()
-            if row.gold_answered >= config.qualification or left is None:
-                _decide_qualification(conn, flow_id, worker_pk, now, config)
-        elif row.paused_at is None and _below_minimum(row.gold_answered, row.gold_score_sum, config):
-            _pause(svc, conn, flow_id, worker_pk, now, row.gold_answered, row.gold_score_sum, config)
-        standing = _standing(_counters(conn, flow_id, worker_pk), config)
-    eventlog.after_commit(svc)
-    return GoldResult(flow_id, found, standing)
+        .values(state=SUBMITTED, ended_at=_at(now), answer_content=answer, time_spent_seconds=spent)
+        .returning(_G.c.gold_item_id, _G.c.flow_definition_id, _G.c.response_order, _G.c.qualifying)
+    ).first()
+    if ended is None:
+        raise _unavailable(conn, assignment_id, worker_pk, now)
+    flow_id = int(ended.flow_definition_id)
+    item = conn.execute(sa.select(_I.c.input_content, _I.c.answer).where(_I.c.id == ended.gold_item_id)).one()
+    found = score(
+        output.loads_json(item.input_content),
+        output.loads_json(item.answer),
+        answer_content,
+        shuffle.decode(ended.response_order),
+    )
+    points = found if found is not None else 0.0
+    conn.execute(_G.update().where(_G.c.id == assignment_id).values(score=points))
+    dialect.insert_worker_quality_if_absent(conn, flow_id, worker_pk)
+    row = conn.execute(
+        _Q.update()
+        .where(_Q.c.flow_definition_id == flow_id, _Q.c.worker_id == worker_pk)
+        .values(gold_answered=_Q.c.gold_answered + 1, gold_score_sum=_Q.c.gold_score_sum + points, real_since_gold=0)
+        .returning(_Q.c.gold_answered, _Q.c.gold_score_sum, _Q.c.qualified_at, _Q.c.failed_at, _Q.c.paused_at)
+    ).one()
+    config = quality.current_config(svc, conn, flow_id)
+    paused = False
+    if ended.qualifying and row.qualified_at is None and row.failed_at is None:
+        left = conn.execute(sa.select(_I.c.id).where(_unanswered(worker_pk, flow_id)).limit(1)).first()
+        if row.gold_answered >= config.qualification or left is None:
+            _decide_qualification(conn, flow_id, worker_pk, now, config)
+    elif row.paused_at is None and _below_minimum(row.gold_answered, row.gold_score_sum, config):
+        _pause(svc, conn, flow_id, worker_pk, now, row.gold_answered, row.gold_score_sum, config)
+        paused = True
+    return GoldResult(flow_id, found, _standing(_counters(conn, flow_id, worker_pk), config), paused)
 
 
 def _below_minimum(answered: int, total: float, config: quality.QualityConfig) -> bool:
@@ -469,7 +472,6 @@ def _pause(
         gold_accuracy=total / answered,
         min_accuracy=config.gold_min_accuracy,
     )
-    queue.withdraw_worker_flow_leases(conn, now, worker_pk, flow_id)
 
 
 def _decide_qualification(

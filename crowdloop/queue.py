@@ -414,10 +414,20 @@ def _response_order(
 
 
 def submit(
-    svc: Services, assignment_id: int, worker_pk: int, answer_content: dict[str, Any], time_spent_seconds: float
+    svc: Services,
+    assignment_id: int,
+    worker_pk: int,
+    answer_content: dict[str, Any],
+    time_spent_seconds: float,
+    *,
+    gold_item: bool = False,
 ) -> SubmitResult:
     """Record the holder's answer while the task is workable. The loop completes at TaskCount answers
-    (its output.json is then due: written after the commit)."""
+    (its output.json is then due: written after the commit). gold_item: the id is a gold item lease's: the
+    answer is scored (crowdloop.gold.submit_answer) and, when that pauses the worker, their held leases of
+    the flow are withdrawn in the same transaction; the result then names no loop (loop_id 0)."""
+    if gold_item:
+        return _submit_gold(svc, assignment_id, worker_pk, answer_content, time_spent_seconds)
     answer = output.dumps_json(answer_content).decode()
     with svc.store.write() as conn:
         now = svc.clock.now()
@@ -460,6 +470,20 @@ def submit(
     return result
 
 
+def _submit_gold(
+    svc: Services, assignment_id: int, worker_pk: int, answer_content: dict[str, Any], time_spent_seconds: float
+) -> SubmitResult:
+    with svc.store.write() as conn:
+        now = svc.clock.now()
+        result = gold.submit_answer(svc, conn, now, assignment_id, worker_pk, answer_content, time_spent_seconds)
+        if result.paused:
+            withdraw_worker_flow_leases(conn, now, worker_pk, result.flow_definition_id)
+    eventlog.after_commit(svc)
+    return SubmitResult(
+        loop_id=0, human_loop_name="", status=HumanLoopStatus.IN_PROGRESS, answers_count=0, task_count=0, output_uri=""
+    )
+
+
 def _count_adaptive(conn: Connection, loop_id: int, now: datetime, config: quality.QualityConfig) -> Any:
     """Count the answer to a loop of an adaptive flow (docs/quality.md) and decide, under the loop row's
     lock: when every worker asked so far has answered (no open slot, no lease held) and TaskCount is not
@@ -489,13 +513,19 @@ def _agreement_reached(conn: Connection, loop_id: int, target: float) -> bool:
     return agreement is not None and agreement >= target
 
 
-def release(svc: Services, assignment_id: int, worker_pk: int) -> None:
-    """Give the slot back; the worker may be offered this loop again later."""
+def release(svc: Services, assignment_id: int, worker_pk: int, *, gold_item: bool = False) -> None:
+    """Give the slot back; the worker may be offered this loop again later (a gold item: never again)."""
+    if gold_item:
+        gold.release(svc, assignment_id, worker_pk)
+        return
     _end_lease(svc, assignment_id, worker_pk, AssignmentState.RELEASED)
 
 
-def decline(svc: Services, assignment_id: int, worker_pk: int) -> None:
-    """Give the slot back; the worker is never offered this loop again."""
+def decline(svc: Services, assignment_id: int, worker_pk: int, *, gold_item: bool = False) -> None:
+    """Give the slot back; the worker is never offered this loop (or gold item) again."""
+    if gold_item:
+        gold.release(svc, assignment_id, worker_pk)
+        return
     _end_lease(svc, assignment_id, worker_pk, AssignmentState.DECLINED)
 
 
