@@ -612,6 +612,12 @@ def accuracies(conn: Connection, flow_definition_id: int) -> dict[str, Accuracy]
     }
 
 
+def flow_accuracies(svc: Services, flow_definition_id: int) -> dict[str, Accuracy]:
+    """accuracies in a read of its own (the console's worker table)."""
+    with svc.store.read() as conn:
+        return accuracies(conn, flow_definition_id)
+
+
 def paused_worker_ids(conn: Connection, flow_definition_id: int) -> frozenset[str]:
     """The public ids of the workers paused for the flow (their answers are flagged, reason "paused")."""
     rows = conn.execute(
