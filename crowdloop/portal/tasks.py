@@ -62,7 +62,7 @@ def no_tasks_left(visit: Visit) -> Response:
 
 
 def task_page(visit: Visit, gold_item: bool = False) -> Response:
-    assignment_id = int(visit.request.path_params["assignment"])
+    assignment_id = _assignment_id(visit.request, gold_item)
     now = visit.svc.clock.now()
     handoff = visit.portal.handoff
     lease = handoff.take(assignment_id, visit.worker_pk, now, gold_item) or queue.get_lease(
@@ -99,7 +99,7 @@ def task_page(visit: Visit, gold_item: bool = False) -> Response:
 def submit(visit: Visit, gold_item: bool = False) -> Response:
     """Store the answer (JSON: answer, timeSpentInSeconds, lease) and open the next task of the same job.
     `lease` is the task page's signed lease token (job, acceptance time); without it the lease is read."""
-    assignment_id = int(visit.request.path_params["assignment"])
+    assignment_id = _assignment_id(visit.request, gold_item)
     answer = visit.data.get("answer")
     if not isinstance(answer, dict):
         raise PortalError(400, "Unreadable request", "The answer must be a JSON object.")
@@ -130,7 +130,7 @@ def decline(visit: Visit, gold_item: bool = False) -> Response:
 
 
 def _give_back(visit: Visit, action: Callable[..., None], notice: str, gold_item: bool) -> Response:
-    assignment_id = int(visit.request.path_params["assignment"])
+    assignment_id = _assignment_id(visit.request, gold_item)
     visit.portal.handoff.discard(assignment_id, gold_item)
     action(visit.svc, assignment_id, visit.worker_pk, gold_item=gold_item)
     return visit.redirect(urls.home(notice))
@@ -139,7 +139,7 @@ def _give_back(visit: Visit, action: Callable[..., None], notice: str, gold_item
 def frame(portal: Portal, request: Request, gold_item: bool = False) -> Response:
     """The task UI document, authorised by the signed token in its URL (the sandboxed frame has no
     usable cookies)."""
-    assignment_id = int(request.path_params["assignment"])
+    assignment_id = _assignment_id(request, gold_item)
     now = portal.svc.clock.now()
     token = request.query_params.get("token", "")
     worker_pk = portal.tokens.verify_frame(assignment_id, token, now.timestamp(), gold_item)
@@ -163,6 +163,10 @@ def frame(portal: Portal, request: Request, gold_item: bool = False) -> Response
             "Cross-Origin-Resource-Policy": "same-origin",
         },
     )
+
+
+def _assignment_id(request: Request, gold_item: bool) -> int:
+    return int(request.path_params["check" if gold_item else "assignment"])
 
 
 def clamp_time_spent(value: object, accepted_at: datetime, now: datetime) -> float:

@@ -126,3 +126,18 @@ def test_a_paused_worker_is_told_why(services: Services, open_browser: OpenBrows
     paused = "You are paused for this job: your accuracy on check questions is below what it requires."
     assert paused in text(browser.get(f"/jobs/{job.id}/empty").text)
     assert paused in text(browser.get("/").text)
+
+
+def test_an_expired_gold_task_names_its_own_page(services: Services, open_browser: OpenBrowser) -> None:
+    job = qualification_job(services)
+    add_worker(services, "slow@example.org")
+    browser = open_browser()
+    browser.sign_in("slow@example.org")
+    path = browser.start(job.id).headers["location"]
+    assert path.startswith("/tasks/check/")
+    browser.get(path)
+    services.clock.advance(601)  # past the job's time limit
+    response = browser.submit(int(path.rsplit("/", 1)[1]), ranking(0), task_path=path)
+    assert response.status_code == 409
+    assert response.json()["reason"] == "expired" and response.json()["next"] == path
+    assert "Time is up" in browser.get(path).text
