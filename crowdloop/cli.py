@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from crowdloop.model import Worker
 
 _STORE_SETTINGS = ("data_dir", "database_url")
+_CALLER_SETTINGS = (*_STORE_SETTINGS, "account_id", "region")
 
 
 def _setting_options(names: tuple[str, ...] | None = None) -> Callable[[Any], Any]:
@@ -462,8 +463,8 @@ def workers_list(group: str | None, **options: Any) -> None:
 def workers_quality(flow_name: str, as_json: bool, include_stopped: bool, **options: Any) -> None:
     """One line per worker of a flow definition, lowest agreement first: worker id, email, answers, median
     seconds, share faster than crowdloop:min-seconds, agreement with the others (leave one out), position bias
-    (share of "shown first preferred"), gold accuracy (not built yet: -). Reads the answers as `crowdloop
-    report` does (extra `export`)."""
+    (share of "shown first preferred"), gold accuracy (mean score of their gold answers; "paused" when paused
+    for the flow). Reads the answers as `crowdloop report` does (extra `export`)."""
     import json
 
     from crowdloop.export.deps import require
@@ -477,7 +478,7 @@ def workers_quality(flow_name: str, as_json: bool, include_stopped: bool, **opti
         click.echo(f"no answers in {found.flow}'s loops", err=True)
     if not as_json:
         threshold = f"{found.min_seconds:g} s" if found.min_seconds else "not set"
-        click.echo(f"# {found.flow}: crowdloop:min-seconds {threshold}; gold accuracy: gold items are not built yet")
+        click.echo(f"# {found.flow}: crowdloop:min-seconds {threshold}")
         click.echo("worker\temail\tanswers\tmedian s\tfast\tagreement\tposition bias\tgold")
     for score in found.workers:
         click.echo(json.dumps(_score_dict(score)) if as_json else _score_line(score))
@@ -502,9 +503,23 @@ def _score_line(score: Any) -> str:
             show(score.fast_share),
             show(score.agreement),
             show(score.position_bias),
-            "-",
+            show(score.gold_accuracy) + (" paused" if score.paused else ""),
         ]
     )
+
+
+@workers.command("resume")
+@click.option("--flow", "flow_name", required=True, help="The flow definition's name (or ARN).")
+@click.argument("email")
+@_setting_options(_CALLER_SETTINGS)
+def workers_resume(flow_name: str, email: str, **options: Any) -> None:
+    """Let a worker paused for a flow definition (gold accuracy below crowdloop:gold-min-accuracy), or who
+    failed its qualification, work on it again: clears the pause and their gold counters (a fresh start)."""
+    from crowdloop import gold
+
+    services = _services(options)
+    _run(lambda: gold.resume(services, _caller(services), flow_name, email))
+    click.echo(f"{email} may work on {flow_name} again (gold counters cleared)")
 
 
 @workers.command("disable")
@@ -557,7 +572,6 @@ def workers_leave(email: str, groups: tuple[str, ...], **options: Any) -> None:
 
 # --- the requester's view from the terminal: status, loops list (stats.py's counters, loopsearch.search_loops) ---
 
-_CALLER_SETTINGS = (*_STORE_SETTINGS, "account_id", "region")
 _LOOP_STATUSES = ("InProgress", "Completed", "Failed", "Stopped", "Stopping")
 
 
@@ -697,6 +711,66 @@ def _echo_quality(config: Any) -> None:
         value = getattr(config, key.field)
         shown = str(value).lower() if isinstance(value, bool) else str(value)
         click.echo(f"{key.tag}={shown}")
+
+
+@main.group("gold")
+def gold_group() -> None:
+    """Gold items: tasks with a known answer that score the workers (docs/quality.md)."""
+
+
+@gold_group.command("add")
+@click.option("--flow", "flow_name", required=True, help="The flow definition's name (or ARN).")
+@click.argument("file", metavar="FILE.jsonl")
+@_setting_options(_CALLER_SETTINGS)
+def gold_add(flow_name: str, file: str, **options: Any) -> None:
+    """Add the gold items of FILE (JSON lines: {"id", "input", "answer"}) to a flow definition: all of them,
+    or none when a line is wrong (each bad line is named)."""
+    from crowdloop import gold
+
+    services = _services(options)
+    try:
+        with open(file, encoding="utf-8") as lines:
+            names = _run(lambda: gold.add_items(services, _caller(services), flow_name, lines))
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {file}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{file} is not UTF-8 text ({exc.reason})") from exc
+    click.echo(f"added {len(names)} gold items to {flow_name}")
+
+
+@gold_group.command("list")
+@click.option("--flow", "flow_name", required=True, help="The flow definition's name (or ARN).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per item and line.")
+@_setting_options(_CALLER_SETTINGS)
+def gold_list(flow_name: str, as_json: bool, **options: Any) -> None:
+    """A flow definition's gold items: id, known answer, answers, mean score, active or retired."""
+    import json
+
+    from crowdloop import gold
+
+    services = _services(options)
+    for item in _run(lambda: gold.list_items(services, _caller(services), flow_name)):
+        mean = None if item.mean_score is None else round(item.mean_score, 4)
+        if as_json:
+            fields = {"id": item.name, "answer": item.answer, "answered": item.answered, "mean_score": mean}
+            click.echo(json.dumps({**fields, "retired": item.retired}))
+        else:
+            shown = "-" if mean is None else f"{mean:.3f}"
+            state = "retired" if item.retired else "active"
+            click.echo(f"{item.name}\t{json.dumps(item.answer)}\t{item.answered}\t{shown}\t{state}")
+
+
+@gold_group.command("delete")
+@click.option("--flow", "flow_name", required=True, help="The flow definition's name (or ARN).")
+@click.argument("item_id", metavar="ID")
+@_setting_options(_CALLER_SETTINGS)
+def gold_delete(flow_name: str, item_id: str, **options: Any) -> None:
+    """Retire gold item ID: no worker gets it again; the scores of its answers stay."""
+    from crowdloop import gold
+
+    services = _services(options)
+    _run(lambda: gold.delete_item(services, _caller(services), flow_name, item_id))
+    click.echo(f"retired {item_id}")
 
 
 @main.group()

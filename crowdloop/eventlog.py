@@ -1,9 +1,10 @@
 """The event log: each status-change event is recorded in the transaction of the change it reports, then
 logged and fanned out to the subscriptions it matches (docs/events.md).
 
-    loop_started / loops_ended / answer_submitted   in the unit of work of the change: the event becomes an
-                                                    outbox row (kind "events", key the event's id, payload its
-                                                    bytes), so it exists exactly when the change committed
+    loop_started / loops_ended / answer_submitted   in the unit of work of the change (worker_paused too): the
+                                                    event becomes an outbox row (kind "events", key the event's
+                                                    id, payload its bytes), so it exists exactly when the change
+                                                    committed
     after_commit(svc)                               wake the fan-out (or fan out now, in a process without
                                                     outbox writers)
     FANOUT                                          the outbox kind: one transaction appends a batch to the
@@ -14,8 +15,9 @@ logged and fanned out to the subscriptions it matches (docs/events.md).
     prune                                           the retention sweep (the reaper)
 
 When the event of a change is recorded: a loop started, in StartHumanLoop's transaction; an answer, in the
-submit's; a loop that Failed or Stopped without answers, in the transaction that ended it; a loop that
-Completed or Stopped with answers, in the transaction that records its output.json as written (output.py), so
+submit's; a worker paused (worker_paused), in the submit of the gold answer that paused them (gold.py); a
+loop that Failed or Stopped without answers, in the transaction that ended it; a loop that Completed or
+Stopped with answers, in the transaction that records its output.json as written (output.py), so
 that whoever reacts to the event can read the output at once, as on AWS.
 """
 
@@ -86,6 +88,32 @@ def answer_submitted(
             accepted_at=accepted_at,
             submitted_at=now,
             time_spent_seconds=time_spent_seconds,
+        ),
+    )
+
+
+def worker_paused(
+    conn: Connection,
+    now: datetime,
+    *,
+    source: str,
+    flow_arn: str,
+    worker_id: str,
+    gold_answered: int,
+    gold_accuracy: float,
+    min_accuracy: float,
+) -> None:
+    record(
+        conn,
+        now,
+        events.worker_paused(
+            source=source,
+            flow_definition_arn=flow_arn,
+            worker_id=worker_id,
+            paused_at=now,
+            gold_answered=gold_answered,
+            gold_accuracy=gold_accuracy,
+            min_accuracy=min_accuracy,
         ),
     )
 

@@ -6,8 +6,8 @@ outbox wiring passes the loop's values and the time of the transition.
 
 * `human_loop_status_change` — AWS's "SageMaker A2I HumanLoop Status Change" (source `aws.sagemaker`),
   for a loop that became Completed, Failed or Stopped.
-* `human_loop_started`, `answer_submitted` — crowdloop's own events, with the configurable source
-  (`Settings.events_source`), which may not begin with `aws.` (`check_source`).
+* `human_loop_started`, `answer_submitted`, `worker_paused` — crowdloop's own events, with the configurable
+  source (`Settings.events_source`), which may not begin with `aws.` (`check_source`).
 
 Every event's `id` is a UUID5 of what identifies the change (the loop's ARN and creation time, which tell
 apart two loops that carried the same name one after the other, and the change itself), so the same change
@@ -30,6 +30,8 @@ AWS_SOURCE = "aws.sagemaker"
 STATUS_CHANGE = "SageMaker A2I HumanLoop Status Change"
 LOOP_STARTED = "crowdloop HumanLoop Started"
 ANSWER_SUBMITTED = "crowdloop Answer Submitted"
+WORKER_PAUSED = "crowdloop Worker Paused"
+PAUSE_REASONS = ("gold-accuracy",)
 ANNOUNCED_STATUSES = (HumanLoopStatus.COMPLETED, HumanLoopStatus.FAILED, HumanLoopStatus.STOPPED)
 FAILURE_CODES = ("ValidationError", "Expired", "InternalError")  # the A2I model's values
 SOURCE_MAX = 256  # PutEvents' limit on an entry's Source
@@ -158,6 +160,52 @@ def answer_submitted(
             "workerId": worker_id,
         },
     )
+
+
+def worker_paused(
+    *,
+    source: str,
+    flow_definition_arn: str,
+    worker_id: str,
+    paused_at: datetime,
+    gold_answered: int,
+    gold_accuracy: float,
+    min_accuracy: float,
+    reason: str = "gold-accuracy",
+) -> Event:
+    """crowdloop's event for a worker paused for a flow definition: their accuracy on its gold items fell
+    below crowdloop:gold-min-accuracy (docs/quality.md). `time` is when the pause began; the flow definition is
+    the event's resource (the pause concerns no loop)."""
+    check_source(source, "source")
+    flow = arns.parse(flow_definition_arn, "flow-definition", "flowDefinitionArn")
+    if not worker_id:
+        raise InvalidInput("The workerId of a paused worker must not be empty.", "workerId")
+    if reason not in PAUSE_REASONS:
+        raise InvalidInput(f"Value '{reason}' at 'reason' is not one of {', '.join(PAUSE_REASONS)}.", "reason")
+    if gold_answered < 1:
+        raise InvalidInput(f"Value '{gold_answered}' at 'goldAnswered' must be at least 1.", "goldAnswered")
+    for field, value in (("goldAccuracy", gold_accuracy), ("minAccuracy", min_accuracy)):
+        if not 0.0 <= value <= 1.0:
+            raise InvalidInput(f"Value '{value}' at '{field}' must be a number from 0 to 1.", field)
+    moment = _millis(paused_at, "time")
+    return {
+        "version": "0",
+        "id": event_id(WORKER_PAUSED, flow_definition_arn, worker_id, moment),
+        "detail-type": WORKER_PAUSED,
+        "source": source,
+        "account": flow.account,
+        "time": _utc(paused_at, "time").strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": flow.region,
+        "resources": [flow_definition_arn],
+        "detail": {
+            "flowDefinitionArn": flow_definition_arn,
+            "workerId": worker_id,
+            "goldAnswered": gold_answered,
+            "goldAccuracy": round(float(gold_accuracy), 4),
+            "minAccuracy": float(min_accuracy),
+            "reason": reason,
+        },
+    }
 
 
 def with_source(event: Event, source: str) -> Event:

@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from crowdloop import agreement_item, eventlog, output, quality, shuffle, stats
+from crowdloop import agreement_item, eventlog, gold, output, quality, shuffle, stats
 from crowdloop.errors import TaskUnavailable
 from crowdloop.model import AssignmentState, FlowDefinitionStatus, HumanLoopStatus
 from crowdloop.runtime import Services
@@ -70,11 +70,35 @@ class Lease:
     accepted_at: datetime
     expires_at: datetime
     response_order: tuple[int, ...] | None = None  # crowdloop:shuffle-responses (crowdloop.shuffle)
+    # A gold item's lease (crowdloop.gold): assignment_id is then a gold_assignments id, loop_id 0 and the
+    # loop's name and ARN empty; the portal shows it like any task, at its own addresses (urls.GOLD_TASK).
+    gold_item_id: int | None = None
+
+    @property
+    def gold(self) -> bool:
+        return self.gold_item_id is not None
 
     @property
     def task_input(self) -> Any:
         """InputContent parsed (the template's task.input), its responses in this assignment's order."""
         return shuffle.apply_order(output.loads_json(self.input_content), self.response_order)
+
+
+def _gold_lease(hold: gold.Hold) -> Lease:
+    return Lease(
+        assignment_id=hold.assignment_id,
+        worker_pk=hold.worker_pk,
+        loop_id=0,
+        human_loop_name="",
+        human_loop_arn="",
+        flow_definition_id=hold.flow_definition_id,
+        input_content=hold.input_content,
+        template_sha256=hold.template_sha256,
+        accepted_at=hold.accepted_at,
+        expires_at=hold.expires_at,
+        response_order=hold.response_order,
+        gold_item_id=hold.gold_item_id,
+    )
 
 
 @dataclass(frozen=True)
@@ -109,6 +133,7 @@ class ReapReport:
     stopped_loops: int = 0
     failed_loops: int = 0
     reopened_loops: int = 0
+    expired_gold_leases: int = 0
     purged_flow_definitions: int = 0
     outputs_written: int = 0
 
@@ -307,9 +332,11 @@ def current_lease(svc: Services, worker_pk: int, flow_definition_id: int) -> Lea
         return _current(conn, worker_pk, flow_definition_id, svc.clock.now())
 
 
-def get_lease(svc: Services, assignment_id: int, worker_pk: int) -> Lease:
+def get_lease(svc: Services, assignment_id: int, worker_pk: int, *, gold_item: bool = False) -> Lease:
     """The worker's unexpired, still workable lease with this id, else TaskUnavailable (expired | gone |
-    not-yours)."""
+    not-yours). gold_item: the id is a gold item lease's (crowdloop.gold)."""
+    if gold_item:
+        return _gold_lease(gold.get_hold(svc, assignment_id, worker_pk))
     with svc.store.read() as conn:
         now = svc.clock.now()
         row = _GET_LEASE.first(conn, {"assignment": assignment_id, "worker": worker_pk, "now": now})
@@ -320,7 +347,10 @@ def get_lease(svc: Services, assignment_id: int, worker_pk: int) -> Lease:
 
 def claim(svc: Services, worker_pk: int, flow_definition_id: int) -> Lease | None:
     """Lease the next loop (FIFO) of this job to the worker, or None when none is available to them.
-    A worker who already holds an unexpired lease on this job gets that lease back instead."""
+    A worker who already holds an unexpired lease on this job gets that lease back instead. On a flow with
+    gold items on (crowdloop:gold-rate, crowdloop:qualification), crowdloop.gold decides first whether the
+    worker gets a gold item, or nothing (paused, qualification failed); other flows make no query for it
+    (the settings come from quality.CONFIGS)."""
     for _attempt in range(_CLAIM_ATTEMPTS):
         try:
             with svc.store.write() as conn:
@@ -328,6 +358,13 @@ def claim(svc: Services, worker_pk: int, flow_definition_id: int) -> Lease | Non
                 held = _current(conn, worker_pk, flow_definition_id, now)
                 if held is not None:
                     return held
+                config = quality.current_config(svc, conn, flow_definition_id)  # a dictionary lookup (5 s cache)
+                if gold.uses_gold(config):
+                    hold = gold.claim_in(svc, conn, worker_pk, flow_definition_id, now, config)
+                    if isinstance(hold, gold.Hold):
+                        return _gold_lease(hold)
+                    if hold is gold.BLOCKED:
+                        return None
                 loop = dialect.claim_slot(conn, worker_pk, flow_definition_id, now)
                 if loop is None:
                     return None
@@ -377,10 +414,20 @@ def _response_order(
 
 
 def submit(
-    svc: Services, assignment_id: int, worker_pk: int, answer_content: dict[str, Any], time_spent_seconds: float
+    svc: Services,
+    assignment_id: int,
+    worker_pk: int,
+    answer_content: dict[str, Any],
+    time_spent_seconds: float,
+    *,
+    gold_item: bool = False,
 ) -> SubmitResult:
     """Record the holder's answer while the task is workable. The loop completes at TaskCount answers
-    (its output.json is then due: written after the commit)."""
+    (its output.json is then due: written after the commit). gold_item: the id is a gold item lease's: the
+    answer is scored (crowdloop.gold.submit_answer) and, when that pauses the worker, their held leases of
+    the flow are withdrawn in the same transaction; the result then names no loop (loop_id 0)."""
+    if gold_item:
+        return _submit_gold(svc, assignment_id, worker_pk, answer_content, time_spent_seconds)
     answer = output.dumps_json(answer_content).decode()
     with svc.store.write() as conn:
         now = svc.clock.now()
@@ -393,6 +440,8 @@ def submit(
         else:
             row = _COUNT_ANSWER.one(conn, {"loop": loop_id, "now": now})
         stats.count_answer(conn, row.flow_definition_id, worker_pk, now, spent)
+        if gold.uses_gold(config):
+            gold.count_real_answer(conn, row.flow_definition_id, worker_pk)
         completed = output.has_output(row.status, row.answers_count)
         if completed:  # its status change event is recorded when the output is written (output.py)
             output.mark_output_due(conn, loop_id, now)
@@ -419,6 +468,20 @@ def submit(
         output.after_commit(svc)
     eventlog.after_commit(svc)
     return result
+
+
+def _submit_gold(
+    svc: Services, assignment_id: int, worker_pk: int, answer_content: dict[str, Any], time_spent_seconds: float
+) -> SubmitResult:
+    with svc.store.write() as conn:
+        now = svc.clock.now()
+        result = gold.submit_answer(svc, conn, now, assignment_id, worker_pk, answer_content, time_spent_seconds)
+        if result.paused:
+            withdraw_worker_flow_leases(conn, now, worker_pk, result.flow_definition_id)
+    eventlog.after_commit(svc)
+    return SubmitResult(
+        loop_id=0, human_loop_name="", status=HumanLoopStatus.IN_PROGRESS, answers_count=0, task_count=0, output_uri=""
+    )
 
 
 def _count_adaptive(conn: Connection, loop_id: int, now: datetime, config: quality.QualityConfig) -> Any:
@@ -450,13 +513,19 @@ def _agreement_reached(conn: Connection, loop_id: int, target: float) -> bool:
     return agreement is not None and agreement >= target
 
 
-def release(svc: Services, assignment_id: int, worker_pk: int) -> None:
-    """Give the slot back; the worker may be offered this loop again later."""
+def release(svc: Services, assignment_id: int, worker_pk: int, *, gold_item: bool = False) -> None:
+    """Give the slot back; the worker may be offered this loop again later (a gold item: never again)."""
+    if gold_item:
+        gold.release(svc, assignment_id, worker_pk)
+        return
     _end_lease(svc, assignment_id, worker_pk, AssignmentState.RELEASED)
 
 
-def decline(svc: Services, assignment_id: int, worker_pk: int) -> None:
-    """Give the slot back; the worker is never offered this loop again."""
+def decline(svc: Services, assignment_id: int, worker_pk: int, *, gold_item: bool = False) -> None:
+    """Give the slot back; the worker is never offered this loop (or gold item) again."""
+    if gold_item:
+        gold.release(svc, assignment_id, worker_pk)
+        return
     _end_lease(svc, assignment_id, worker_pk, AssignmentState.DECLINED)
 
 
@@ -541,6 +610,18 @@ def _ineligible(
         team_flows = sa.select(f.c.id).where(f.c.workteam_arn == workteam_arn)
         where.append(a.c.loop_id.in_(sa.select(h.c.id).where(h.c.flow_definition_id.in_(team_flows))))
     return sa.and_(*where)
+
+
+def withdraw_worker_flow_leases(conn: Connection, now: datetime, worker_pk: int, flow_definition_id: int) -> int:
+    """End every held lease of this worker on loops of this flow definition (the worker was paused for it:
+    crowdloop.gold), in the caller's transaction; their slots go back. Returns how many."""
+    a, h = assignments, human_loops
+    flow_loops = sa.select(h.c.id).where(h.c.flow_definition_id == flow_definition_id)
+    loop_ids = _withdraw(
+        conn, now, sa.and_(a.c.worker_id == worker_pk, a.c.state == _LEASED, a.c.loop_id.in_(flow_loops))
+    )
+    _return_slots(conn, loop_ids)
+    return len(loop_ids)
 
 
 def withdraw_loop_leases(conn: Connection, now: datetime, loop_id: int) -> int:
@@ -713,6 +794,7 @@ def reap_work(conn: Connection, now: datetime) -> ReapReport:
     reopened = _reopen_stalled(conn)
     return ReapReport(
         reopened_loops=reopened,
+        expired_gold_leases=gold.reap(conn, now),
         expired_leases=len(expired_loop_ids),
         withdrawn_leases=len(withdrawn_loop_ids),
         stopped_loops=len(stopped_rows),

@@ -34,6 +34,12 @@ def responses_path(document: Any) -> str | None:
     return None
 
 
+def response_count(document: Any) -> int:
+    """How many candidate responses the input has (0: no list of two or more)."""
+    path = responses_path(document)
+    return 0 if path is None else len(_get(document, path))
+
+
 def draw_order(count: int) -> tuple[int, ...]:
     """A uniformly random permutation of range(count) (the system's CSPRNG: workers cannot predict it)."""
     order = list(range(count))

@@ -35,6 +35,13 @@ TASK_FRAME = "/tasks/{assignment:id}/frame"
 TASK_SUBMIT = "/tasks/{assignment:id}/submit"
 TASK_RELEASE = "/tasks/{assignment:id}/release"
 TASK_DECLINE = "/tasks/{assignment:id}/decline"
+# A gold item's task (crowdloop.gold): the same pages at addresses of their own, its id a gold lease's (named
+# `check`, so that whatever answers a request knows which kind of id it has: crowdloop.portal.errors)
+GOLD_TASK = "/tasks/check/{check:id}"
+GOLD_TASK_FRAME = GOLD_TASK + "/frame"
+GOLD_TASK_SUBMIT = GOLD_TASK + "/submit"
+GOLD_TASK_RELEASE = GOLD_TASK + "/release"
+GOLD_TASK_DECLINE = GOLD_TASK + "/decline"
 STATIC = "/static/{name:path}"
 STATIC_PREFIX = "/static/"
 AWS_ASSETS_PREFIX = STATIC_PREFIX + "aws/"  # + the path under https://assets.crowd.aws/ (portal.static)
@@ -192,25 +199,27 @@ def job_empty(job_id: int) -> str:
     return fill(JOB_EMPTY, job=job_id)
 
 
-def task(assignment_id: int) -> str:
-    return fill(TASK, assignment=assignment_id)
+def task(assignment_id: int, gold: bool = False) -> str:
+    """A task page; gold: the id is a gold item lease's (GOLD_TASK)."""
+    return fill(GOLD_TASK, check=assignment_id) if gold else fill(TASK, assignment=assignment_id)
 
 
-def task_frame(assignment_id: int, token: str, origin: str = "") -> str:
+def task_frame(assignment_id: int, token: str, origin: str = "", gold: bool = False) -> str:
     """The task frame document; origin: task_frame_origin when frames come from another origin."""
-    return f"{origin}{fill(TASK_FRAME, assignment=assignment_id)}?token={token}"
+    path = fill(GOLD_TASK_FRAME, check=assignment_id) if gold else fill(TASK_FRAME, assignment=assignment_id)
+    return f"{origin}{path}?token={token}"
 
 
-def task_submit(assignment_id: int) -> str:
-    return fill(TASK_SUBMIT, assignment=assignment_id)
+def task_submit(assignment_id: int, gold: bool = False) -> str:
+    return fill(GOLD_TASK_SUBMIT, check=assignment_id) if gold else fill(TASK_SUBMIT, assignment=assignment_id)
 
 
-def task_release(assignment_id: int) -> str:
-    return fill(TASK_RELEASE, assignment=assignment_id)
+def task_release(assignment_id: int, gold: bool = False) -> str:
+    return fill(GOLD_TASK_RELEASE, check=assignment_id) if gold else fill(TASK_RELEASE, assignment=assignment_id)
 
 
-def task_decline(assignment_id: int) -> str:
-    return fill(TASK_DECLINE, assignment=assignment_id)
+def task_decline(assignment_id: int, gold: bool = False) -> str:
+    return fill(GOLD_TASK_DECLINE, check=assignment_id) if gold else fill(TASK_DECLINE, assignment=assignment_id)
 
 
 def static(name: str, version: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from crowdloop import stats
+from crowdloop import gold, stats
 from crowdloop.console import agreement
 from crowdloop.console.fmt import duration, when
 from crowdloop.console.fmt import number as count
@@ -30,7 +30,7 @@ class WorkerRow:
     position_bias: str
     last_active: str
     fast: str = "—"  # share of answers faster than crowdloop:min-seconds (— without a threshold)
-    gold: str = "—"  # gold accuracy: gold items are not built yet
+    gold: str = "—"  # gold accuracy (crowdloop.gold's counters; "(paused)" for a paused worker; — without gold)
 
     def cells(self) -> list[str]:
         return [
@@ -100,9 +100,11 @@ def read(svc: Services, caller: Caller, flow_name: str) -> FlowLive:
     summary = agreement.summary_for(svc, caller, flow_name)
     updating = agreement.refreshes(svc).running(progress.flow_definition_id) or (summary is not None and summary.stale)
     cached = summary.workers if summary is not None else {}
+    golds = gold.flow_accuracies(svc, progress.flow_definition_id)
     rows = []
     for w in stats.worker_stats(svc, caller, flow_name)[:MAX_WORKERS_SHOWN]:
         found = cached.get(w.worker_id)
+        accuracy = golds.get(w.worker_id)
         rows.append(
             WorkerRow(
                 worker_id=w.worker_id,
@@ -113,9 +115,17 @@ def read(svc: Services, caller: Caller, flow_name: str) -> FlowLive:
                 position_bias=number(found.position_bias, 2) if found else "—",
                 last_active=when(w.last_answer_at),
                 fast=number(found.fast_share, 2) if found else "—",
+                gold=_gold_cell(accuracy),
             )
         )
     return FlowLive(progress, rows, summary, updating)
+
+
+def _gold_cell(found: gold.Accuracy | None) -> str:
+    if found is None:
+        return "—"
+    shown = number(found.accuracy, 2)
+    return f"{shown} (paused)" if found.paused else shown
 
 
 def number(value: float | None, digits: int) -> str:

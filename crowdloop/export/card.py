@@ -104,22 +104,27 @@ def render_markdown(card: dict[str, Any]) -> str:
 
 
 def _flag_lines(card: dict[str, Any]) -> list[str]:
-    """What the card says about flagged answers (faster than the flow's crowdloop:min-seconds)."""
+    """What the card says about flagged answers (faster than the flow's crowdloop:min-seconds, or given by a
+    worker paused for the flow: crowdloop.gold)."""
     counts = card["counts"]
     thresholds = sorted({s["min_seconds"] for s in card["sources"] if s.get("min_seconds")})
-    if not thresholds:
+    paused = sum(int(s.get("paused_workers") or 0) for s in card["sources"])
+    if not thresholds and not paused:
         return []
-    given = " / ".join(f"{t:g}" for t in thresholds)
+    reasons = []
+    if thresholds:
+        reasons.append("faster than crowdloop:min-seconds = " + " / ".join(f"{t:g}" for t in thresholds) + " s")
+    if paused:
+        reasons.append(f"given by {paused} worker{'s' if paused != 1 else ''} paused for low gold accuracy")
+    why = " or ".join(reasons)
     left_out, kept = counts.get("answers_excluded_flagged", 0), counts.get("flagged_answers_kept", 0)
     if left_out:
-        said = f"{left_out} flagged answers (faster than crowdloop:min-seconds = {given} s) were left out"
-        return ["", said + " (`--include-flagged` keeps them)."]
+        return ["", f"{left_out} flagged answers ({why}) were left out (`--include-flagged` keeps them)."]
     if kept:
-        return [
-            "",
-            f"{kept} flagged answers (faster than crowdloop:min-seconds = {given} s) were kept (`--include-flagged`).",
-        ]
-    return ["", f"No answer was faster than crowdloop:min-seconds = {given} s."]
+        return ["", f"{kept} flagged answers ({why}) were kept (`--include-flagged`)."]
+    if not paused:
+        return ["", f"No answer was {why}."]
+    return ["", f"No answer was flagged ({why})."]
 
 
 def _show(value: Any) -> str:

@@ -40,6 +40,7 @@ class ChunkTask:
     batch_items: int
     detected: Detected  # the mappings known as the chunk starts (the chunk works on a copy)
     min_seconds: float = 0.0  # the flow's crowdloop:min-seconds as the export's source read it (flags)
+    paused_workers: frozenset[str] = frozenset()  # the workers paused for the flow, as the source read them
 
 
 @dataclass
@@ -55,7 +56,14 @@ def run_chunk(task: ChunkTask, store: Store) -> ChunkResult:
     """Export the loops of task.span (in this process), starting from the mappings the task names. Changes
     nothing but the result: the export process adds it up (crowdloop.export.parallel)."""
     tally = Tally.start(task.options, task.detected, part=True)
-    source = StoreSource(store, task.flow.name, statuses=task.statuses, known=task.flow, min_seconds=task.min_seconds)
+    source = StoreSource(
+        store,
+        task.flow.name,
+        statuses=task.statuses,
+        known=task.flow,
+        min_seconds=task.min_seconds,
+        paused_workers=task.paused_workers,
+    )
     pipeline = Pipeline(task.options, tally, task.batch_items)
     records = list(pipeline.records(source.loops_between(task.span, tally.problems)))
     return ChunkResult(records, tally, source.reads, os.getpid(), peak_rss_kb())

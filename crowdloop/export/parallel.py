@@ -138,6 +138,7 @@ def _task(plan: ChunkPlan, tally: Tally, source: StoreSource, span: LoopRange) -
         plan.batch_items,
         tally.detected.copy(),
         source.min_seconds,
+        source.paused_workers,
     )
 
 

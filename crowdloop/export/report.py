@@ -63,7 +63,8 @@ def render_text(card: dict[str, Any]) -> str:
     if flagged:
         lines += [
             "",
-            f"{flagged} flagged answers (faster than crowdloop:min-seconds) left out (--include-flagged keeps them)",
+            f"{flagged} flagged answers (faster than crowdloop:min-seconds, or by a paused worker) left out "
+            "(--include-flagged keeps them)",
         ]
     if card["problems"]["total"]:
         lines += ["", render_problems(card["problems"])]

@@ -9,7 +9,8 @@ flags"), from one pass of the export's reading of its answers: the same loops, m
                      majority of the OTHER workers of the item (export/agreement.py, "worker vs consensus")
     position_bias    share of "the response shown first preferred" among the worker's decided comparisons
                      with it (0.5: none; shuffled answers: by the position the worker saw)
-    gold_accuracy    None: gold items are not built yet (issue 12, scope 2)
+    gold_accuracy    the mean score of the worker's gold answers to the flow (crowdloop.gold's counters; None:
+                     none yet); gold_answered how many; paused: paused for the flow (their answers flagged)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from crowdloop import workers
+from crowdloop import gold, workers
 from crowdloop.export.api import Export
 from crowdloop.export.model import RawLoop
 from crowdloop.export.options import make_options
@@ -41,7 +42,9 @@ class WorkerScore:
     compared: int  # judgments the agreement counts (where the other workers had a majority)
     position_bias: float | None
     position_decided: int  # comparisons with the response shown first that were not ties
-    gold_accuracy: float | None = None  # gold items are not built yet
+    gold_accuracy: float | None = None  # mean score of the gold answers (None: no gold answer)
+    gold_answered: int = 0
+    paused: bool = False  # paused for the flow (crowdloop:gold-min-accuracy): every answer of theirs is flagged
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class FlowScores:
 class AnswerTimes:
     """Time spent per worker, counted as the loops go by (worker id -> the seconds of each answer)."""
 
+    min_seconds: float = 0.0  # the flow's crowdloop:min-seconds (0: no threshold)
     seconds: dict[str, list[float]] = field(default_factory=dict)
     fast: dict[str, int] = field(default_factory=dict)
 
@@ -75,8 +79,8 @@ class AnswerTimes:
             for answer in loop.answers:
                 if answer.seconds is not None:
                     self.seconds.setdefault(answer.worker_id, []).append(answer.seconds)
-                if answer.flagged:
-                    self.fast[answer.worker_id] = self.fast.get(answer.worker_id, 0) + 1
+                    if answer.seconds < self.min_seconds:  # fast, whether or not flagged for a pause too
+                        self.fast[answer.worker_id] = self.fast.get(answer.worker_id, 0) + 1
             yield loop
 
 
@@ -91,7 +95,8 @@ def worker_scores(store: Store, flow: str, *, include_stopped: bool = False) -> 
     rows = card["agreement"]["workers"]
     with store.read() as conn:
         emails = workers.emails_by_worker_id(conn, [row["worker"] for row in rows])
-    scores = [_score(row, times, emails, source.min_seconds) for row in rows]
+        golds = gold.accuracies(conn, source.flow_id)
+    scores = [_score(row, times, emails, source.min_seconds, golds) for row in rows]
     scores.sort(key=lambda s: (s.agreement is None, s.agreement if s.agreement is not None else 0.0, s.worker_id))
     return FlowScores(source.flow_name, source.min_seconds, scores)
 
@@ -103,14 +108,21 @@ def analyse_with_times(
     worker did), and the time each answer took, in one pass (also the console's background refresh)."""
     options = make_options("report", include_flagged=True, include_stopped=len(source.statuses) > 1)
     job = Export([source], options, on_loop=on_loop)
-    times = AnswerTimes()
+    times = AnswerTimes(min_seconds=source.min_seconds)
     card = job.analyse(times.watch)
     card["kind"] = job.tally.kind.value if job.tally.kind is not None else None
     return card, times
 
 
-def _score(row: dict[str, Any], times: AnswerTimes, emails: dict[str, str], min_seconds: float) -> WorkerScore:
+def _score(
+    row: dict[str, Any],
+    times: AnswerTimes,
+    emails: dict[str, str],
+    min_seconds: float,
+    golds: dict[str, gold.Accuracy],
+) -> WorkerScore:
     name = str(row["worker"])
+    found = golds.get(name)
     return WorkerScore(
         worker_id=name,
         email=emails.get(name),
@@ -121,4 +133,7 @@ def _score(row: dict[str, Any], times: AnswerTimes, emails: dict[str, str], min_
         compared=int(row["compared"]),
         position_bias=row.get("first_shown_preferred"),
         position_decided=int(row.get("first_shown_decided", 0)),
+        gold_accuracy=found.accuracy if found is not None else None,
+        gold_answered=found.gold_answered if found is not None else 0,
+        paused=found.paused if found is not None else False,
     )

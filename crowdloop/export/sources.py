@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sqlalchemy as sa
 from orjson import loads as _loads
 
-from crowdloop import quality
+from crowdloop import gold, quality
 from crowdloop.answers import submitted_answers
 from crowdloop.errors import InvalidInput, NotFound
 from crowdloop.export.model import Problem, ProblemLog, RawAnswer, RawLoop
@@ -139,7 +139,8 @@ class StoreReads:
 class StoreSource:
     """Loops of one flow definition in the crowdloop store, read in pages of PAGE_LOOPS by id. Each answer
     carries its time spent and whether it is flagged: faster than the flow definition's crowdloop:min-seconds
-    as it is when the source is opened (min_seconds given: a chunk of an export, as its source read it)."""
+    as it is when the source is opened, or given by a worker paused for the flow then (crowdloop.gold);
+    min_seconds and paused_workers given: a chunk of an export, as its source read them."""
 
     def __init__(
         self,
@@ -149,6 +150,7 @@ class StoreSource:
         statuses: tuple[str, ...],
         known: FlowIdentity | None = None,
         min_seconds: float | None = None,
+        paused_workers: frozenset[str] | None = None,
     ) -> None:
         self.store = store
         self.flow = flow
@@ -160,6 +162,8 @@ class StoreSource:
         self.template_sha256 = self.ref.template_sha256
         self.reads = StoreReads()  # by this object, or by the chunks added to it (crowdloop.export.parallel)
         self.min_seconds = _min_seconds(store, self.flow_arn) if min_seconds is None else min_seconds
+        # workers paused for the flow (crowdloop.gold): all their answers are flagged, reason "paused"
+        self.paused_workers = _paused_workers(store, self.flow_id) if paused_workers is None else paused_workers
 
     def loops(self, problems: ProblemLog) -> Iterator[RawLoop]:
         """The loops in creation order."""
@@ -191,6 +195,7 @@ class StoreSource:
         hold, and the span ends at its `stop` key."""
         new_answer = functools.partial(tuple.__new__, RawAnswer)  # RawAnswer(...) without its Python-level __new__
         threshold = self.min_seconds or -1.0  # no threshold: nothing is below -1
+        paused = self.paused_workers
         position = span.start or (-(2**62), 0)
         expected = span.expected
         while True:
@@ -212,7 +217,7 @@ class StoreSource:
                         except ValueError:  # not JSON for orjson (or NULL): the careful way
                             parsed = _parse(answer)
                         shown = None if order is None else decode_order(order)
-                        flagged = seconds is not None and seconds < threshold
+                        flagged = (seconds is not None and seconds < threshold) or worker_id in paused
                         into.append(new_answer((worker_id, parsed, shown, seconds, flagged)))
             yield page, answers
             last_key = (page[-1][4], page[-1][0])
@@ -236,7 +241,13 @@ class StoreSource:
             "statuses": list(self.statuses),
             "loops_read": self.reads.loops,
             "min_seconds": self.min_seconds,
+            "paused_workers": len(self.paused_workers),
         }
+
+
+def _paused_workers(store: Store, flow_id: int) -> frozenset[str]:
+    with store.read() as conn:
+        return gold.paused_worker_ids(conn, flow_id)
 
 
 def _min_seconds(store: Store, flow_arn: str) -> float:

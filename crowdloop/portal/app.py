@@ -18,10 +18,13 @@
 | POST   | /tasks/{assignment}/submit        | JSON {answer, timeSpentInSeconds} -> {next}             |
 | POST   | /tasks/{assignment}/release       | slot back to the queue                                  |
 | POST   | /tasks/{assignment}/decline       | slot back, never offered to this worker again           |
+| *      | /tasks/check/{assignment}[/...]   | the same five for a gold item's task (crowdloop.gold)   |
 | GET    | /static/{name}                    | portal.css, portal.js, crowd-html-elements.js (+ .css)  |
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import anyio
 import jinja2
@@ -109,6 +112,10 @@ def create_portal(
     async def frame(request: Request) -> Response:  # renders the template: never on the event loop
         return await answer_failures(Visit(portal, request), renders.run(tasks.frame, portal, request), frame=True)
 
+    async def gold_frame(request: Request) -> Response:
+        rendered = renders.run(partial(tasks.frame, gold_item=True), portal, request)
+        return await answer_failures(Visit(portal, request), rendered, frame=True)
+
     async def static(request: Request) -> Response:
         return await answer_failures(Visit(portal, request), portal.assets.response(request))
 
@@ -128,6 +135,11 @@ def create_portal(
         Route(urls.TASK_SUBMIT, signed_in(tasks.submit), methods=["POST"]),
         Route(urls.TASK_RELEASE, signed_in(tasks.release), methods=["POST"]),
         Route(urls.TASK_DECLINE, signed_in(tasks.decline), methods=["POST"]),
+        Route(urls.GOLD_TASK, signed_in(partial(tasks.task_page, gold_item=True)), methods=["GET"]),
+        Route(urls.GOLD_TASK_FRAME, gold_frame, methods=["GET"]),
+        Route(urls.GOLD_TASK_SUBMIT, signed_in(partial(tasks.submit, gold_item=True)), methods=["POST"]),
+        Route(urls.GOLD_TASK_RELEASE, signed_in(partial(tasks.release, gold_item=True)), methods=["POST"]),
+        Route(urls.GOLD_TASK_DECLINE, signed_in(partial(tasks.decline, gold_item=True)), methods=["POST"]),
         Route(urls.STATIC, static, methods=["GET"]),
     ]
 

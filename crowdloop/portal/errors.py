@@ -139,6 +139,8 @@ def _task_unavailable(exc: TaskUnavailable, path_params: dict[str, Any]) -> Answ
     extra = {"reason": exc.reason}
     if "assignment" in path_params:
         extra["next"] = urls.task(path_params["assignment"])
+    elif "check" in path_params:  # a gold item's task (urls.GOLD_TASK)
+        extra["next"] = urls.task(path_params["check"], gold=True)
     if exc.reason == "not-yours":
         return _answer(404, "Not found", _NOT_YOURS, frame_message=exc.message, json_message=exc.message, **extra)
     if exc.reason == "expired":

@@ -23,25 +23,26 @@ _SIZE = 4096
 
 class LeaseHandoff:
     def __init__(self) -> None:
-        self._entries: OrderedDict[int, tuple[Lease, datetime]] = OrderedDict()
+        # keyed by (gold item lease?, assignment id): gold leases have ids of their own (crowdloop.gold)
+        self._entries: OrderedDict[tuple[bool, int], tuple[Lease, datetime]] = OrderedDict()
         self._lock = Lock()
 
     def put(self, lease: Lease, now: datetime) -> None:
         with self._lock:
-            self._entries[lease.assignment_id] = (lease, now)
+            self._entries[(lease.gold, lease.assignment_id)] = (lease, now)
             while len(self._entries) > _SIZE:
                 self._entries.popitem(last=False)
 
-    def take(self, assignment_id: int, worker_pk: int, now: datetime) -> Lease | None:
+    def take(self, assignment_id: int, worker_pk: int, now: datetime, gold: bool = False) -> Lease | None:
         with self._lock:
-            entry = self._entries.get(assignment_id)
+            entry = self._entries.get((gold, assignment_id))
             if entry is None or entry[0].worker_pk != worker_pk:
                 return None
-            del self._entries[assignment_id]
+            del self._entries[(gold, assignment_id)]
         lease, stored_at = entry
         fresh = stored_at <= now <= stored_at + timedelta(seconds=HANDOFF_SECONDS)
         return lease if fresh and lease.expires_at > now else None
 
-    def discard(self, assignment_id: int) -> None:
+    def discard(self, assignment_id: int, gold: bool = False) -> None:
         with self._lock:
-            self._entries.pop(assignment_id, None)
+            self._entries.pop((gold, assignment_id), None)

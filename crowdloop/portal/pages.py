@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from crowdloop import invites, oidc, queue, urls, workers
+from crowdloop import gold, invites, oidc, queue, urls, workers
 from crowdloop.errors import InvalidInput
 from crowdloop.portal.errors import bad_next
 from crowdloop.portal.web import SESSION_COOKIE, Visit, next_path
@@ -100,10 +100,13 @@ def job_list(visit: Visit) -> Response:
     listed = queue.jobs_for_worker(visit.svc, visit.worker_pk)
     jobs = [job for job in listed if visit.may_work_on(job.flow_definition_id)]
     notice = NOTICES.get(visit.request.query_params.get("notice", ""))
+    standings = gold.standings(visit.svc, visit.worker_pk, [job.flow_definition_id for job in jobs])
     return visit.page(
         "jobs.html",
         title="Jobs",
         jobs=jobs,
+        gold_notes={flow_id: standing.message() for flow_id, standing in standings.items()},
+        blocked={flow_id for flow_id, standing in standings.items() if standing.paused or standing.failed},
         notice=notice,
         duration=format_duration,
         elsewhere=len(listed) - len(jobs),

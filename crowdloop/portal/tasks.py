@@ -4,6 +4,9 @@ Every action names an assignment id; the queue only acts on the signed-in worker
 another worker's id is answered 404 and a lease that ended is answered with the page saying why
 ("Time is up" for an expired one, "no longer available" otherwise). The views raise those errors
 (TaskUnavailable, NotFound, OutsideNetwork); crowdloop.portal.web.render_error answers them.
+
+A gold item's task (crowdloop.gold) is shown by the same views with `gold=True`, at its own addresses
+(urls.GOLD_TASK: its id is a gold lease's); the page, timer and buttons are the same.
 """
 
 from __future__ import annotations
@@ -15,14 +18,13 @@ from datetime import datetime
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from crowdloop import queue, urls
+from crowdloop import gold, queue, urls
 from crowdloop.errors import NotFound
 from crowdloop.metrics import timed
 from crowdloop.portal.errors import OutsideNetwork, PortalError, frame_link_expired
 from crowdloop.portal.taskui import FRAME_SANDBOX
 from crowdloop.portal.web import Portal, Visit, client_address, request_origin
 from crowdloop.queue import JobInfo
-from crowdloop.runtime import Services
 
 
 def start(visit: Visit) -> Response:
@@ -33,7 +35,7 @@ def start(visit: Visit) -> Response:
         lease = queue.claim(visit.svc, visit.worker_pk, flow_definition_id)
     if lease is not None:
         visit.portal.handoff.put(lease, visit.svc.clock.now())
-        return visit.redirect(urls.task(lease.assignment_id))
+        return visit.redirect(urls.task(lease.assignment_id, lease.gold))
     _job(visit, flow_definition_id)  # NotFound unless the worker may see the job
     return visit.redirect(urls.job_empty(flow_definition_id))
 
@@ -47,6 +49,9 @@ def _job(visit: Visit, flow_definition_id: int) -> JobInfo:
 
 def no_tasks_left(visit: Visit) -> Response:
     job = _job(visit, int(visit.request.path_params["job"]))
+    standing = gold.standings(visit.svc, visit.worker_pk, [job.flow_definition_id]).get(job.flow_definition_id)
+    if standing is not None and (standing.paused or standing.failed):
+        return visit.page("message.html", title="No tasks for you", message=standing.message(), job=None)
     return visit.page(
         "message.html",
         title="No tasks left",
@@ -56,12 +61,12 @@ def no_tasks_left(visit: Visit) -> Response:
     )
 
 
-def task_page(visit: Visit) -> Response:
-    assignment_id = int(visit.request.path_params["assignment"])
+def task_page(visit: Visit, gold_item: bool = False) -> Response:
+    assignment_id = _assignment_id(visit.request, gold_item)
     now = visit.svc.clock.now()
     handoff = visit.portal.handoff
-    lease = handoff.take(assignment_id, visit.worker_pk, now) or queue.get_lease(
-        visit.svc, assignment_id, visit.worker_pk
+    lease = handoff.take(assignment_id, visit.worker_pk, now, gold_item) or queue.get_lease(
+        visit.svc, assignment_id, visit.worker_pk, gold_item=gold_item
     )
     visit.check_network(lease.flow_definition_id)
     handoff.put(lease, now)  # for the frame request that follows
@@ -69,14 +74,21 @@ def task_page(visit: Visit) -> Response:
     remaining = max(0.0, (lease.expires_at - now).total_seconds())
     tokens = visit.portal.tokens
     frame_origin = visit.svc.settings.task_frame_origin  # "" : the frame is sandboxed on this origin
-    frame_token = tokens.frame_token(assignment_id, visit.worker_pk, now.timestamp())
-    lease_token = tokens.lease_token(assignment_id, visit.worker_pk, lease.flow_definition_id, lease.accepted_at)
+    frame_token = tokens.frame_token(assignment_id, visit.worker_pk, now.timestamp(), gold_item)
+    lease_token = tokens.lease_token(
+        assignment_id, visit.worker_pk, lease.flow_definition_id, lease.accepted_at, gold_item
+    )
+    standing = gold.standings(visit.svc, visit.worker_pk, [lease.flow_definition_id]).get(lease.flow_definition_id)
     return visit.page(
         "task.html",
         title=job.title,
         job=job,
         assignment_id=assignment_id,
-        frame_url=urls.task_frame(assignment_id, frame_token, frame_origin),
+        submit_url=urls.task_submit(assignment_id, gold_item),
+        release_url=urls.task_release(assignment_id, gold_item),
+        decline_url=urls.task_decline(assignment_id, gold_item),
+        qualification=standing.message() if standing is not None and standing.questions_left else None,
+        frame_url=urls.task_frame(assignment_id, frame_token, frame_origin, gold_item),
         sandbox="" if frame_origin else FRAME_SANDBOX,
         lease_token=lease_token,
         remaining_ms=int(remaining * 1000),
@@ -84,55 +96,58 @@ def task_page(visit: Visit) -> Response:
     )
 
 
-def submit(visit: Visit) -> Response:
+def submit(visit: Visit, gold_item: bool = False) -> Response:
     """Store the answer (JSON: answer, timeSpentInSeconds, lease) and open the next task of the same job.
     `lease` is the task page's signed lease token (job, acceptance time); without it the lease is read."""
-    assignment_id = int(visit.request.path_params["assignment"])
+    assignment_id = _assignment_id(visit.request, gold_item)
     answer = visit.data.get("answer")
     if not isinstance(answer, dict):
         raise PortalError(400, "Unreadable request", "The answer must be a JSON object.")
-    signed = visit.portal.tokens.verify_lease(assignment_id, visit.worker_pk, visit.data.get("lease"))
+    signed = visit.portal.tokens.verify_lease(assignment_id, visit.worker_pk, visit.data.get("lease"), gold_item)
     if signed is None:
-        lease = queue.get_lease(visit.svc, assignment_id, visit.worker_pk)
+        lease = queue.get_lease(visit.svc, assignment_id, visit.worker_pk, gold_item=gold_item)
         signed = lease.flow_definition_id, lease.accepted_at
     flow_definition_id, accepted_at = signed
     visit.check_network(flow_definition_id)
     spent = clamp_time_spent(visit.data.get("timeSpentInSeconds"), accepted_at, visit.svc.clock.now())
-    visit.portal.handoff.discard(assignment_id)
+    visit.portal.handoff.discard(assignment_id, gold_item)
     with timed(visit.svc.metrics, "submit"):
-        queue.submit(visit.svc, assignment_id, visit.worker_pk, answer, spent)
+        queue.submit(visit.svc, assignment_id, visit.worker_pk, answer, spent, gold_item=gold_item)
     with timed(visit.svc.metrics, "claim"):
         following = queue.claim(visit.svc, visit.worker_pk, flow_definition_id)
     if following is None:
         return visit.json({"next": urls.job_empty(flow_definition_id)})
     visit.portal.handoff.put(following, visit.svc.clock.now())
-    return visit.json({"next": urls.task(following.assignment_id)})
+    return visit.json({"next": urls.task(following.assignment_id, following.gold)})
 
 
-def release(visit: Visit) -> Response:
-    return _give_back(visit, queue.release, "released")
+def release(visit: Visit, gold_item: bool = False) -> Response:
+    return _give_back(visit, queue.release, "released", gold_item)
 
 
-def decline(visit: Visit) -> Response:
-    return _give_back(visit, queue.decline, "declined")
+def decline(visit: Visit, gold_item: bool = False) -> Response:
+    return _give_back(visit, queue.decline, "declined", gold_item)
 
 
-def _give_back(visit: Visit, action: Callable[[Services, int, int], None], notice: str) -> Response:
-    assignment_id = int(visit.request.path_params["assignment"])
-    visit.portal.handoff.discard(assignment_id)
-    action(visit.svc, assignment_id, visit.worker_pk)
+def _give_back(visit: Visit, action: Callable[..., None], notice: str, gold_item: bool) -> Response:
+    assignment_id = _assignment_id(visit.request, gold_item)
+    visit.portal.handoff.discard(assignment_id, gold_item)
+    action(visit.svc, assignment_id, visit.worker_pk, gold_item=gold_item)
     return visit.redirect(urls.home(notice))
 
 
-def frame(portal: Portal, request: Request) -> Response:
+def frame(portal: Portal, request: Request, gold_item: bool = False) -> Response:
     """The task UI document, authorised by the signed token in its URL (the sandboxed frame has no
     usable cookies)."""
-    assignment_id = int(request.path_params["assignment"])
+    assignment_id = _assignment_id(request, gold_item)
     now = portal.svc.clock.now()
-    worker_pk = portal.tokens.verify_frame(assignment_id, request.query_params.get("token", ""), now.timestamp())
+    token = request.query_params.get("token", "")
+    worker_pk = portal.tokens.verify_frame(assignment_id, token, now.timestamp(), gold_item)
     if worker_pk is None:
         raise frame_link_expired()
-    lease = portal.handoff.take(assignment_id, worker_pk, now) or queue.get_lease(portal.svc, assignment_id, worker_pk)
+    lease = portal.handoff.take(assignment_id, worker_pk, now, gold_item) or queue.get_lease(
+        portal.svc, assignment_id, worker_pk, gold_item=gold_item
+    )
     if not portal.source_ips.allowed(lease.flow_definition_id, client_address(request)):
         raise OutsideNetwork(client_address(request))
     settings = portal.svc.settings
@@ -148,6 +163,10 @@ def frame(portal: Portal, request: Request) -> Response:
             "Cross-Origin-Resource-Policy": "same-origin",
         },
     )
+
+
+def _assignment_id(request: Request, gold_item: bool) -> int:
+    return int(request.path_params["check" if gold_item else "assignment"])
 
 
 def clamp_time_spent(value: object, accepted_at: datetime, now: datetime) -> float:

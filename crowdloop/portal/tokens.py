@@ -23,32 +23,39 @@ class TokenSigner:
     def __init__(self, key: bytes) -> None:
         self._key = key
 
-    def frame_token(self, assignment_id: int, worker_pk: int, now_epoch: float) -> str:
+    def frame_token(self, assignment_id: int, worker_pk: int, now_epoch: float, gold: bool = False) -> str:
         expires = int(now_epoch) + FRAME_TOKEN_SECONDS
-        return f"{worker_pk}.{expires}.{self._mac('frame', assignment_id, worker_pk, expires)}"
+        return f"{worker_pk}.{expires}.{self._mac(_purpose('frame', gold), assignment_id, worker_pk, expires)}"
 
-    def verify_frame(self, assignment_id: int, token: str, now_epoch: float) -> int | None:
-        """The worker pk the frame token was issued to, or None (malformed, forged or expired)."""
+    def verify_frame(self, assignment_id: int, token: str, now_epoch: float, gold: bool = False) -> int | None:
+        """The worker pk the frame token was issued to, or None (malformed, forged or expired). gold: the id
+        is a gold item lease's (a token for a loop's assignment of the same number does not do)."""
         fields = _fields(token)
         if fields is None:
             return None
         worker_pk, expires, mac = fields
-        if expires < now_epoch or not hmac.compare_digest(self._mac("frame", assignment_id, worker_pk, expires), mac):
+        expected = self._mac(_purpose("frame", gold), assignment_id, worker_pk, expires)
+        if expires < now_epoch or not hmac.compare_digest(expected, mac):
             return None
         return worker_pk
 
-    def lease_token(self, assignment_id: int, worker_pk: int, flow_definition_id: int, accepted_at: datetime) -> str:
+    def lease_token(
+        self, assignment_id: int, worker_pk: int, flow_definition_id: int, accepted_at: datetime, gold: bool = False
+    ) -> str:
         micros = _micros(accepted_at)
-        mac = self._mac("lease", assignment_id, worker_pk, flow_definition_id, micros)
+        mac = self._mac(_purpose("lease", gold), assignment_id, worker_pk, flow_definition_id, micros)
         return f"{flow_definition_id}.{micros}.{mac}"
 
-    def verify_lease(self, assignment_id: int, worker_pk: int, token: object) -> tuple[int, datetime] | None:
+    def verify_lease(
+        self, assignment_id: int, worker_pk: int, token: object, gold: bool = False
+    ) -> tuple[int, datetime] | None:
         """(job id, accepted at) from a lease token of this assignment and worker, or None."""
         fields = _fields(token)
         if fields is None:
             return None
         flow_definition_id, micros, mac = fields
-        if not hmac.compare_digest(self._mac("lease", assignment_id, worker_pk, flow_definition_id, micros), mac):
+        expected = self._mac(_purpose("lease", gold), assignment_id, worker_pk, flow_definition_id, micros)
+        if not hmac.compare_digest(expected, mac):
             return None
         return flow_definition_id, datetime.fromtimestamp(micros // 1_000_000, UTC).replace(
             microsecond=micros % 1_000_000
@@ -57,6 +64,10 @@ class TokenSigner:
     def _mac(self, purpose: str, *values: int) -> str:
         message = "\n".join([purpose, *map(str, values)]).encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:40]
+
+
+def _purpose(kind: str, gold: bool) -> str:
+    return "gold-" + kind if gold else kind
 
 
 def _fields(token: object) -> tuple[int, int, str] | None:

@@ -23,6 +23,7 @@ from crowdloop.store.tables import (
     events,
     human_loops,
     outbox,
+    worker_flow_quality,
 )
 
 # The states covered by uq_assignments_loop_worker_active, spelled exactly as in its predicate.
@@ -460,6 +461,22 @@ def insert_deliveries_if_absent(conn: Connection, rows: list[dict[str, Any]]) ->
     """INSERT deliveries, skipping (subscription, event) pairs that have one."""
     if rows:
         conn.execute(_INSERT_DELIVERIES[conn.dialect.name], rows)
+
+
+# --- gold items (crowdloop/gold.py owns the table) --------------------------------------------------------
+
+_INSERT_WORKER_QUALITY = {
+    name: insert(worker_flow_quality).on_conflict_do_nothing(index_elements=["flow_definition_id", "worker_id"])
+    for name, insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
+}
+
+
+def insert_worker_quality_if_absent(conn: Connection, flow_definition_id: int, worker_pk: int) -> None:
+    """INSERT a worker's zeroed gold counters for a flow definition unless they exist (a concurrent first
+    gold answer by the same worker in another transaction)."""
+    conn.execute(
+        _INSERT_WORKER_QUALITY[conn.dialect.name], {"flow_definition_id": flow_definition_id, "worker_id": worker_pk}
+    )
 
 
 # A subscription's due deliveries, oldest first (the partial index ix_deliveries_due: a seek whatever the

@@ -433,6 +433,78 @@ console_links = sa.Table(
     sa.Column("used_at", UtcDateTime),
 )
 
+# --- gold items and qualification (crowdloop/gold.py; docs/quality.md) -----------------------------------------
+
+# Items with a known answer, mixed into a flow definition's queue (crowdloop:gold-rate) or answered before its
+# real tasks (crowdloop:qualification). `gold delete` retires an item (retired_at) so its answers keep their scores.
+gold_items = sa.Table(
+    "gold_items",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "flow_definition_id", sa.Integer, sa.ForeignKey("flow_definitions.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("name", sa.String(128), nullable=False),  # the JSONL line's "id", or "gold-<n>"
+    sa.Column("input_content", sa.Text, nullable=False),  # JSON: what StartHumanLoop's InputContent would hold
+    sa.Column("answer", sa.Text, nullable=False),  # JSON: {"best": i} | {"ranking": [...]} | {"label(s)": ...}
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("retired_at", UtcDateTime),  # NULL: active
+    sa.UniqueConstraint("flow_definition_id", "name"),
+)
+
+# A worker's hold on, or answer to, one gold item. The partial unique index keeps one live row per (item,
+# worker); the claim also skips items the worker ever had, so nobody sees the same gold item twice.
+gold_assignments = sa.Table(
+    "gold_assignments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("gold_item_id", sa.Integer, sa.ForeignKey("gold_items.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "flow_definition_id", sa.Integer, sa.ForeignKey("flow_definitions.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("worker_id", sa.Integer, sa.ForeignKey("workers.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # leased submitted released expired
+    sa.Column("accepted_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("ended_at", UtcDateTime),
+    sa.Column("answer_content", sa.Text),
+    sa.Column("time_spent_seconds", sa.Float),
+    sa.Column("response_order", sa.Text),  # crowdloop:shuffle-responses, as assignments.response_order
+    sa.Column("score", sa.Float),  # 0..1, NULL until submitted
+    sa.Column("qualifying", sa.Boolean, nullable=False, server_default=sa.text("false")),
+    sa.Index(
+        "uq_gold_assignments_item_worker_live",
+        "gold_item_id",
+        "worker_id",
+        unique=True,
+        sqlite_where=sa.text("state IN ('leased', 'submitted')"),
+        postgresql_where=sa.text("state IN ('leased', 'submitted')"),
+    ),
+    sa.Index("ix_gold_assignments_worker_flow", "worker_id", "flow_definition_id", "state"),
+    sa.Index("ix_gold_assignments_state_expires", "state", "expires_at"),
+    sa.Index("ix_gold_assignments_item_state", "gold_item_id", "state"),
+)
+
+# Each worker's standing on a flow definition's gold items: counters (no counting on the task path), and
+# whether they are paused (accuracy below crowdloop:gold-min-accuracy) or passed or failed the qualification.
+worker_flow_quality = sa.Table(
+    "worker_flow_quality",
+    metadata,
+    sa.Column(
+        "flow_definition_id",
+        sa.Integer,
+        sa.ForeignKey("flow_definitions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("worker_id", sa.Integer, sa.ForeignKey("workers.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("gold_answered", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("gold_score_sum", sa.Float, nullable=False, server_default="0"),
+    sa.Column("real_since_gold", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("paused_at", UtcDateTime),
+    sa.Column("qualified_at", UtcDateTime),
+    sa.Column("failed_at", UtcDateTime),  # the qualification was failed
+)
+
 # --- events (crowdloop/eventlog.py, subscriptions.py, deliveries.py; docs/events.md) -------------------------
 
 # The event log: every event, once fanned out of the outbox (eventlog.py). `seq` orders the log for the live

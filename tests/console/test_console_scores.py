@@ -1,6 +1,6 @@
 """The flow page's worker table shows the worker scores the background agreement refresh computed: the share
-of answers faster than crowdloop:min-seconds next to agreement and position bias, gold accuracy as — (gold
-items are not built yet)."""
+of answers faster than crowdloop:min-seconds next to agreement and position bias, gold accuracy as — (no gold
+answers in these flows)."""
 
 from __future__ import annotations
 

@@ -324,6 +324,17 @@ def _docs_examples() -> list[dict[str, Any]]:
 def _rebuilt(example: dict[str, Any]) -> dict[str, Any]:
     """The event the builders make from the values an example in docs/events.md shows."""
     detail = example["detail"]
+    if example["detail-type"] == events.WORKER_PAUSED:
+        return events.worker_paused(
+            source=example["source"],
+            flow_definition_arn=detail["flowDefinitionArn"],
+            worker_id=detail["workerId"],
+            paused_at=datetime.fromisoformat(example["time"]),
+            gold_answered=detail["goldAnswered"],
+            gold_accuracy=detail["goldAccuracy"],
+            min_accuracy=detail["minAccuracy"],
+            reason=detail["reason"],
+        )
     loop = {
         "human_loop_arn": example["resources"][0],
         "flow_definition_arn": detail["flowDefinitionArn"],
@@ -354,7 +365,7 @@ def _rebuilt(example: dict[str, Any]) -> dict[str, Any]:
 def test_the_examples_in_the_docs_are_what_the_builders_make() -> None:
     examples = _docs_examples()
     assert sorted(e["detail-type"] for e in examples) == sorted(
-        [events.STATUS_CHANGE, events.LOOP_STARTED, events.ANSWER_SUBMITTED]
+        [events.STATUS_CHANGE, events.LOOP_STARTED, events.ANSWER_SUBMITTED, events.WORKER_PAUSED]
     )
     for example in examples:
         rebuilt = _rebuilt(example)

@@ -95,6 +95,9 @@ TABLE_OWNERS = {
     "events": "eventlog",
     "subscriptions": "subscriptions",
     "deliveries": "deliveries",
+    "gold_items": "gold",
+    "gold_assignments": "gold",
+    "worker_flow_quality": "gold",
 }
 # Writes by a module other than the owner, each with the reason it is still there.
 SHARED_WRITES = {
@@ -102,11 +105,11 @@ SHARED_WRITES = {
 }
 # Domain modules that read a table they do not own in statements of their own (joins, existence checks).
 TABLE_READERS = {
-    "flow_definitions": {"loops", "queue", "output", "tags", "workforce", "stats", "loopsearch", "quality"},
+    "flow_definitions": {"loops", "queue", "output", "tags", "workforce", "stats", "loopsearch", "quality", "gold"},
     "human_task_uis": {"loops", "tags"},
     "human_loops": {"loops", "output", "stats", "loopsearch"},
     "assignments": {"output", "answers", "stats"},
-    "workers": {"output", "invites", "sessions", "answers", "stats", "queue"},
+    "workers": {"output", "invites", "sessions", "answers", "stats", "queue", "gold"},
     "workforces": {"tags"},
     "workteams": {"flows", "tags"},
     "outbox": {"output"},

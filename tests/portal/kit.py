@@ -73,22 +73,33 @@ class Browser:
         return int(location.rsplit("/", 1)[1])
 
     def submit(
-        self, assignment_id: int, answer: Any, time_spent: Any = 1.0, csrf: str | None = None, lease: str | None = None
+        self,
+        assignment_id: int,
+        answer: Any,
+        time_spent: Any = 1.0,
+        csrf: str | None = None,
+        lease: str | None = None,
+        task_path: str | None = None,
     ) -> httpx.Response:
-        """POST the answer as portal.js does, with the lease token of the task page (if it was loaded)."""
+        """POST the answer as portal.js does, with the lease token of the task page (if it was loaded).
+        task_path: the task page's path when it is not /tasks/<id> (a gold item's: /tasks/check/<id>)."""
         body = {
             "answer": answer,
             "timeSpentInSeconds": time_spent,
             "lease": self.leases.get(assignment_id) if lease is None else lease,
         }
         return self.client.post(
-            f"/tasks/{assignment_id}/submit",
+            f"{task_path or f'/tasks/{assignment_id}'}/submit",
             json=body,
             headers={"X-CSRF-Token": self.csrf if csrf is None else csrf, "Origin": self.origin},
         )
 
     def frame_url(self, assignment_id: int) -> str:
-        page = self.get(f"/tasks/{assignment_id}")
+        return self.frame_url_at(f"/tasks/{assignment_id}")
+
+    def frame_url_at(self, task_path: str) -> str:
+        """The frame URL of the task page at task_path (a loop's task or a gold item's)."""
+        page = self.get(task_path)
         match = _FRAME.search(page.text)
         assert match, page.text
         return match.group(1).replace("&amp;", "&")
