@@ -191,7 +191,7 @@ def run(
     if scored:  # flagged answers included, as `crowdloop workers quality` counts them
         analysis = replace(chosen, dataset="report", include_flagged=True, exclude_workers=())
         card = Export(opened, analysis, jobs=1).analyse()
-        chosen = replace(chosen, worker_scores=worker_columns.scores_from(card))
+        chosen = replace(chosen, worker_scores=worker_columns.scores_from(card, worker_columns.gold_accuracies(opened)))
     return Export(opened, chosen, jobs=jobs)
 
 

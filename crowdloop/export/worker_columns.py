@@ -12,7 +12,7 @@ with vectorised lookups (pyarrow.compute.index_in + take): no Python work per ro
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from crowdloop.export.deps import require
@@ -27,6 +27,25 @@ def scores_from(card: dict[str, Any], gold_accuracy: Mapping[str, float] | None 
     accuracy = gold_accuracy or {}
     found = {str(row["worker"]): row.get("agreement_with_others") for row in card["agreement"]["workers"]}
     return tuple((worker, found.get(worker), accuracy.get(worker)) for worker in sorted(set(found) | set(accuracy)))
+
+
+def gold_accuracies(sources: Sequence[object]) -> dict[str, float]:
+    """Each worker's gold accuracy on the flow definitions of the store sources among these (crowdloop.gold's
+    counters; a worker of several flows: the mean over their gold answers of all of them)."""
+    from crowdloop import gold
+    from crowdloop.export.sources import StoreSource
+
+    answered: dict[str, int] = {}
+    total: dict[str, float] = {}
+    for source in sources:
+        if not isinstance(source, StoreSource):
+            continue
+        with source.store.read() as conn:
+            for worker, found in gold.accuracies(conn, source.flow_id).items():
+                if found.accuracy is not None and found.gold_answered:
+                    answered[worker] = answered.get(worker, 0) + found.gold_answered
+                    total[worker] = total.get(worker, 0.0) + found.accuracy * found.gold_answered
+    return {worker: total[worker] / answered[worker] for worker in answered}
 
 
 def with_columns(schema: Any) -> Any:

@@ -98,3 +98,10 @@ def test_a_paused_workers_answers_are_flagged(services: Services, tmp_path: Path
     quality = CliRunner().invoke(main, ["workers", "quality", "--flow", "fd-gold", *flags])
     line = next(line.split("\t") for line in quality.output.splitlines() if line.startswith(paused))
     assert line[7] == "0.000 paused"
+    scored = tmp_path / "scored.jsonl"
+    args = ["export", "preferences", "--source", "fd-gold", "-o", str(scored), "--include-flagged", "--worker-scores"]
+    assert CliRunner().invoke(main, [*args, *flags]).exit_code == 0
+    gold_by_worker = {
+        row["annotator"]: row["worker_gold_accuracy"] for row in map(json.loads, scored.read_text().splitlines())
+    }
+    assert gold_by_worker == {people[0].worker_id: 1.0, people[1].worker_id: None, paused: 0.0}
