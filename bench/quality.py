@@ -24,7 +24,12 @@ TaskCount=5 the maximum) for a few targets, with shuffling. Each run is read bac
   over workers. Shuffling does not change what biased workers do, so this stays above 50 %: it is the
   workers' bias, which shuffling spreads over the responses instead of handing it to input position 1.
 
-Spammers caught by gold are not measured: gold items (crowdloop:gold-rate) are not built yet.
+Gold runs (fixed_gold, adaptive_T_gold): the same, with 200 gold items of known order mixed in at
+crowdloop:gold-rate 0.1, workers paused below gold-min-accuracy 0.7 after 5 gold answers (a ranking's gold
+score: the share of its pairs in the known order; a random ranking scores 0.5 on average). Reported ("gold"):
+spammers paused, honest workers paused by mistake, each kind's gold accuracy, the share of answers spent on
+gold, and the consensus accuracy with gold against the same run without (paused workers' answers are left
+out of the export, as `crowdloop export` does by default).
 The shuffled orders come from the CSPRNG (crowdloop.shuffle), so shuffled runs vary a little between runs
 with the same seed; everything the crowd does is drawn from --seed.
 
@@ -51,7 +56,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from crowdloop import flows, loops, queue, workers, workforce
+from crowdloop import flows, gold, loops, queue, workers, workforce
 from crowdloop.blobs import LocalBlobStore
 from crowdloop.clock import ManualClock
 from crowdloop.config import Settings
@@ -67,7 +72,10 @@ TASK_COUNT = 5
 TASK_COUNT_MIN = 2
 RESPONSES = 3
 GROUP = "crowd"
-GOLD_NOTE = "not measured: gold items (crowdloop:gold-rate) are not built yet"
+GOLD_ITEMS = 200  # gold items of the gold runs: a worker never sees one twice, so enough for everybody
+GOLD_RATE = 0.1
+GOLD_MIN_ACCURACY = 0.7  # a ranking's gold score is the share of its pairs in the known order
+GOLD_MIN_ITEMS = 5
 
 
 @dataclass(frozen=True)
@@ -99,12 +107,19 @@ class RunSpec:
     shuffle: bool
     target: float | None = None  # None: fixed TaskCount
     minimum: int = TASK_COUNT_MIN  # crowdloop:task-count-min of the adaptive runs
+    gold: bool = False  # gold items at GOLD_RATE, workers paused below GOLD_MIN_ACCURACY
 
     def tags(self) -> list[Tag]:
         chosen = [Tag("crowdloop:shuffle-responses", "true")] if self.shuffle else []
         if self.target is not None:
             chosen += [Tag("crowdloop:task-count-min", str(self.minimum))]
             chosen += [Tag("crowdloop:agreement-target", f"{self.target:g}")]
+        if self.gold:
+            chosen += [
+                Tag("crowdloop:gold-rate", f"{GOLD_RATE:g}"),
+                Tag("crowdloop:gold-min-accuracy", f"{GOLD_MIN_ACCURACY:g}"),
+                Tag("crowdloop:gold-min-items", str(GOLD_MIN_ITEMS)),
+            ]
         return chosen
 
 
@@ -136,7 +151,7 @@ def make_crowd(counts: dict[str, int], rng: random.Random) -> list[SimWorker]:
     return [replace(worker, number=n) for n, worker in enumerate(crowd)]
 
 
-def make_items(count: int, rng: random.Random) -> list[SimItem]:
+def make_items(count: int, rng: random.Random, prefix: str = "item") -> list[SimItem]:
     """Items whose true orders run through the six permutations of three responses in shuffled blocks of six,
     so input position 1 is the best, middle and worst response equally often: a crowd without position bias
     gives it a 50 % win rate (up to the last, incomplete block), and any other rate is the crowd's bias."""
@@ -146,8 +161,8 @@ def make_items(count: int, rng: random.Random) -> list[SimItem]:
         if not block:
             block = list(itertools.permutations(range(RESPONSES)))
             rng.shuffle(block)
-        responses = tuple(f"item {i}: candidate response {k + 1}" for k in range(RESPONSES))
-        items.append(SimItem(f"item {i}: which answer is best?", responses, block.pop()))
+        responses = tuple(f"{prefix} {i}: candidate response {k + 1}" for k in range(RESPONSES))
+        items.append(SimItem(f"{prefix} {i}: which answer is best?", responses, block.pop()))
     return items
 
 
@@ -257,8 +272,9 @@ def answer_loops(
         content = answer_content(ranking_of(worker, item, displayed, judgement), displayed)
         seconds = judgement.uniform(*worker.seconds)
         clock.advance(seconds)
-        queue.submit(svc, lease.assignment_id, worker_pk, content, seconds)
-        spent[worker.kind] = spent.get(worker.kind, 0) + 1
+        queue.submit(svc, lease.assignment_id, worker_pk, content, seconds, gold_item=lease.gold)
+        kind = "gold" if lease.gold else worker.kind  # a gold answer is spent on checking, not on an item
+        spent[kind] = spent.get(kind, 0) + 1
         idle.clear()
     return spent
 
@@ -315,13 +331,16 @@ def one_run(svc: Services, spec: RunSpec, crowd: list[SimWorker], items: list[Si
     flow = create_flow(svc, spec)
     by_prompt = {item.prompt: item for item in items}
     for i, item in enumerate(items):
-        document = {"taskObject": {"prompt": item.prompt, "responses": list(item.responses)}}
-        loops.start_human_loop(svc, CALLER, f"{spec.name}-{i:05d}", flow.arn, json.dumps(document))
-    crowd_pks = {
-        workers.add_worker(svc, f"{spec.name}-w{n:02d}@example.org", groups=[GROUP]).id: worker
-        for n, worker in enumerate(crowd)
-    }
+        loops.start_human_loop(svc, CALLER, f"{spec.name}-{i:05d}", flow.arn, json.dumps(_document(item)))
+    accounts = [workers.add_worker(svc, f"{spec.name}-w{n:02d}@example.org", groups=[GROUP]) for n in range(len(crowd))]
+    crowd_pks = {account.id: worker for account, worker in zip(accounts, crowd, strict=True)}
+    if spec.gold:  # known items the crowd never meets as loops (their own prompts)
+        golden = make_items(GOLD_ITEMS, random.Random(f"{seed}/gold"), prefix="gold")
+        by_prompt.update({item.prompt: item for item in golden})
+        lines = [json.dumps({"input": _document(item), "answer": {"ranking": list(item.truth)}}) for item in golden]
+        gold.add_items(svc, CALLER, flow.name, lines)
     spent = answer_loops(svc, flow, crowd_pks, by_prompt, seed)
+    gold_answers = spent.pop("gold", 0)
     answers = sum(spent.values())
     result: dict[str, Any] = {
         "shuffle": spec.shuffle,
@@ -332,16 +351,77 @@ def one_run(svc: Services, spec: RunSpec, crowd: list[SimWorker], items: list[Si
         "answers_per_item": round(answers / max(len(items), 1), 3),
         "spammer_answer_share": round(spent.get("spammer", 0) / max(answers, 1), 4),
     }
+    if spec.gold:
+        result["gold_answers"] = gold_answers
+        result["gold_answer_share"] = round(gold_answers / max(answers + gold_answers, 1), 4)
+        result.update(paused_figures(svc, flow.id, {a.worker_id: w for a, w in zip(accounts, crowd, strict=True)}))
     result.update(consensus_accuracy(svc, flow.name, by_prompt))
     result.update(position_figures(svc, flow.name, by_prompt))
     result["seconds"] = round(time.perf_counter() - started, 2)
     return result
 
 
+def _document(item: SimItem) -> dict[str, Any]:
+    return {"taskObject": {"prompt": item.prompt, "responses": list(item.responses)}}
+
+
+def paused_figures(svc: Services, flow_id: int, by_worker_id: dict[str, SimWorker]) -> dict[str, Any]:
+    """Who gold paused, by kind of worker, and the gold accuracy of each kind (crowdloop.gold's counters)."""
+    with svc.store.read() as conn:
+        found = gold.accuracies(conn, flow_id)
+    paused: dict[str, int] = {}
+    scores: dict[str, list[float]] = {}
+    for worker_id, worker in by_worker_id.items():
+        accuracy = found.get(worker_id)
+        paused[worker.kind] = paused.get(worker.kind, 0) + int(accuracy is not None and accuracy.paused)
+        if accuracy is not None and accuracy.accuracy is not None:
+            scores.setdefault(worker.kind, []).append(accuracy.accuracy)
+    return {
+        "paused_by_kind": paused,
+        "gold_accuracy_by_kind": {kind: round(sum(v) / len(v), 3) for kind, v in sorted(scores.items())},
+    }
+
+
 def run_specs(targets: Sequence[float], minimum: int = TASK_COUNT_MIN) -> list[RunSpec]:
     specs = [RunSpec("fixed", shuffle=False), RunSpec("fixed_shuffled", shuffle=True)]
     specs += [RunSpec(f"adaptive_{t:g}", shuffle=True, target=t, minimum=minimum) for t in targets]
+    specs += [RunSpec("fixed_gold", shuffle=True, gold=True)]
+    specs += [RunSpec(f"adaptive_{t:g}_gold", shuffle=True, target=t, minimum=minimum, gold=True) for t in targets]
     return specs
+
+
+def gold_figures(
+    runs: dict[str, dict[str, Any]], crowd: Sequence[SimWorker], targets: Sequence[float]
+) -> dict[str, Any]:
+    """Spammers caught by gold (paused, their answers left out of the export), honest workers paused by
+    mistake, and what it does to the consensus: each gold run against the same run without gold."""
+    spammers = sum(1 for w in crowd if w.spammer)
+    gold_run = runs["fixed_gold"]
+    paused = gold_run["paused_by_kind"]
+    pairs = [("fixed_gold", "fixed_shuffled")] + [(f"adaptive_{t:g}_gold", f"adaptive_{t:g}") for t in targets]
+    return {
+        "spammers": spammers,
+        "spammers_paused": paused.get("spammer", 0),
+        "honest_paused": sum(n for kind, n in paused.items() if kind != "spammer"),
+        "paused_by_kind": paused,
+        "gold_accuracy_by_kind": gold_run["gold_accuracy_by_kind"],
+        "gold_answer_share": gold_run["gold_answer_share"],
+        "spammer_answer_share_without_gold": runs["fixed_shuffled"]["spammer_answer_share"],
+        "spammer_answer_share_with_gold": gold_run["spammer_answer_share"],
+        "accuracy_points_with_gold": {
+            with_gold: round(100 * (runs[with_gold]["consensus_accuracy"] - runs[without]["consensus_accuracy"]), 2)
+            for with_gold, without in pairs
+        },
+        "adaptive_gold_vs_fixed_gold": {
+            f"adaptive_{t:g}_gold": {
+                "answers_saved": round(1 - runs[f"adaptive_{t:g}_gold"]["answers"] / gold_run["answers"], 4),
+                "accuracy_points": round(
+                    100 * (runs[f"adaptive_{t:g}_gold"]["consensus_accuracy"] - gold_run["consensus_accuracy"]), 2
+                ),
+            }
+            for t in targets
+        },
+    }
 
 
 def compare(runs: dict[str, dict[str, Any]], targets: Sequence[float]) -> dict[str, Any]:
@@ -406,8 +486,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "consensus": "export rankings, consensus=mean-rank; accuracy = consensus order equals the true order",
         "runs": runs,
         "ratios": compare(runs, targets),
-        "spammers_caught_by_gold": None,
-        "spammers_caught_by_gold_note": GOLD_NOTE,
+        "gold": gold_figures(runs, crowd, targets),
         "seconds": round(time.perf_counter() - started, 1),
     }
     print(json.dumps(result))

@@ -30,6 +30,7 @@ RUN_KEYS = {
     "pairwise_agreement_mean",
     "seconds",
 }
+GOLD_KEYS = {"gold_answers", "gold_answer_share", "paused_by_kind", "gold_accuracy_by_kind"}
 
 
 def test_the_bench_prints_one_json_line_with_sane_figures(capsys: pytest.CaptureFixture[str]) -> None:
@@ -38,11 +39,17 @@ def test_the_bench_prints_one_json_line_with_sane_figures(capsys: pytest.Capture
     assert len(lines) == 1 and json.loads(lines[0]) == result
     assert result["bench"] == "quality" and result["items"] == 12
     assert result["truth_input_first_win_rate"] == 0.5  # 12 items: two balanced blocks of the six true orders
-    assert set(result["runs"]) == {"fixed", "fixed_shuffled", "adaptive_0.9"}
+    assert set(result["runs"]) == {"fixed", "fixed_shuffled", "adaptive_0.9", "fixed_gold", "adaptive_0.9_gold"}
     for name, run in result["runs"].items():
-        assert set(run) == RUN_KEYS, name
+        gold_run = name.endswith("_gold")
+        assert set(run) == RUN_KEYS | (GOLD_KEYS if gold_run else set()), name
+        exported = sum(int(n) * count for n, count in run["items_by_answers"].items())
+        if gold_run:  # a paused worker's answers are left out of the export
+            assert run["items_exported"] <= 12 and exported <= run["answers"]
+            assert 0.0 <= run["gold_answer_share"] < 0.5
+            continue
         assert run["items_exported"] == 12  # every loop completed and exported
-        assert sum(int(n) * count for n, count in run["items_by_answers"].items()) == run["answers"]
+        assert exported == run["answers"]
         assert 0.0 <= run["pair_accuracy"] <= 1.0 and 0.0 <= run["consensus_accuracy"] <= run["top1_accuracy"]
         assert 0.0 <= run["input_first_win_rate"] <= 1.0
         assert run["input_first_pairs"] == 2 * run["answers"]  # input position 1 is in 2 of each answer's 3 pairs
@@ -56,7 +63,12 @@ def test_the_bench_prints_one_json_line_with_sane_figures(capsys: pytest.Capture
     assert fixed["shown_first_preferred"] == fixed["input_first_win_rate"]
     ratio = result["ratios"]["adaptive_0.9"]["answers_ratio_to_fixed"]
     assert ratio == pytest.approx(adaptive["answers"] / fixed["answers"], abs=1e-4)
-    assert result["spammers_caught_by_gold"] is None and "not built" in result["spammers_caught_by_gold_note"]
+    # gold is drawn from the CSPRNG at 0.1 per claim: none in ~130 claims would be a 1-in-a-million draw
+    assert sum(result["runs"][name]["gold_answers"] for name in ("fixed_gold", "adaptive_0.9_gold")) > 0
+    caught = result["gold"]
+    assert caught["spammers"] == 3 and 0 <= caught["spammers_paused"] <= 3 and caught["honest_paused"] >= 0
+    assert set(caught["accuracy_points_with_gold"]) == {"fixed_gold", "adaptive_0.9_gold"}
+    assert all(0.0 <= a <= 1.0 for a in caught["gold_accuracy_by_kind"].values())
 
 
 def test_answers_are_given_in_displayed_positions() -> None:
