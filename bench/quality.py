@@ -107,7 +107,9 @@ class RunSpec:
     shuffle: bool
     target: float | None = None  # None: fixed TaskCount
     minimum: int = TASK_COUNT_MIN  # crowdloop:task-count-min of the adaptive runs
-    gold: bool = False  # gold items at GOLD_RATE, workers paused below GOLD_MIN_ACCURACY
+    gold: bool = False  # gold items at GOLD_RATE, workers paused below gold_min_accuracy
+    gold_min_accuracy: float = GOLD_MIN_ACCURACY
+    gold_min_items: int = GOLD_MIN_ITEMS
 
     def tags(self) -> list[Tag]:
         chosen = [Tag("crowdloop:shuffle-responses", "true")] if self.shuffle else []
@@ -117,8 +119,8 @@ class RunSpec:
         if self.gold:
             chosen += [
                 Tag("crowdloop:gold-rate", f"{GOLD_RATE:g}"),
-                Tag("crowdloop:gold-min-accuracy", f"{GOLD_MIN_ACCURACY:g}"),
-                Tag("crowdloop:gold-min-items", str(GOLD_MIN_ITEMS)),
+                Tag("crowdloop:gold-min-accuracy", f"{self.gold_min_accuracy:g}"),
+                Tag("crowdloop:gold-min-items", str(self.gold_min_items)),
             ]
         return chosen
 
@@ -334,12 +336,13 @@ def one_run(svc: Services, spec: RunSpec, crowd: list[SimWorker], items: list[Si
         loops.start_human_loop(svc, CALLER, f"{spec.name}-{i:05d}", flow.arn, json.dumps(_document(item)))
     accounts = [workers.add_worker(svc, f"{spec.name}-w{n:02d}@example.org", groups=[GROUP]) for n in range(len(crowd))]
     crowd_pks = {account.id: worker for account, worker in zip(accounts, crowd, strict=True)}
+    shown = dict(by_prompt)  # what the crowd may be shown: the loops' items, and the gold items
     if spec.gold:  # known items the crowd never meets as loops (their own prompts)
         golden = make_items(GOLD_ITEMS, random.Random(f"{seed}/gold"), prefix="gold")
-        by_prompt.update({item.prompt: item for item in golden})
+        shown.update({item.prompt: item for item in golden})
         lines = [json.dumps({"input": _document(item), "answer": {"ranking": list(item.truth)}}) for item in golden]
         gold.add_items(svc, CALLER, flow.name, lines)
-    spent = answer_loops(svc, flow, crowd_pks, by_prompt, seed)
+    spent = answer_loops(svc, flow, crowd_pks, shown, seed)
     gold_answers = spent.pop("gold", 0)
     answers = sum(spent.values())
     result: dict[str, Any] = {
@@ -382,11 +385,19 @@ def paused_figures(svc: Services, flow_id: int, by_worker_id: dict[str, SimWorke
     }
 
 
-def run_specs(targets: Sequence[float], minimum: int = TASK_COUNT_MIN) -> list[RunSpec]:
+def run_specs(
+    targets: Sequence[float],
+    minimum: int = TASK_COUNT_MIN,
+    gold_min_accuracy: float = GOLD_MIN_ACCURACY,
+    gold_min_items: int = GOLD_MIN_ITEMS,
+) -> list[RunSpec]:
     specs = [RunSpec("fixed", shuffle=False), RunSpec("fixed_shuffled", shuffle=True)]
     specs += [RunSpec(f"adaptive_{t:g}", shuffle=True, target=t, minimum=minimum) for t in targets]
-    specs += [RunSpec("fixed_gold", shuffle=True, gold=True)]
-    specs += [RunSpec(f"adaptive_{t:g}_gold", shuffle=True, target=t, minimum=minimum, gold=True) for t in targets]
+    fixed_gold = RunSpec(
+        "fixed_gold", shuffle=True, gold=True, gold_min_accuracy=gold_min_accuracy, gold_min_items=gold_min_items
+    )
+    specs.append(fixed_gold)
+    specs += [replace(fixed_gold, name=f"adaptive_{t:g}_gold", target=t, minimum=minimum) for t in targets]
     return specs
 
 
@@ -463,6 +474,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--minimum", type=int, choices=range(1, TASK_COUNT), default=TASK_COUNT_MIN, help="task-count-min (default 2)"
     )
+    parser.add_argument(
+        "--gold-min-accuracy", type=float, default=GOLD_MIN_ACCURACY, help=f"gold runs (default {GOLD_MIN_ACCURACY:g})"
+    )
+    parser.add_argument(
+        "--gold-min-items", type=int, default=GOLD_MIN_ITEMS, help=f"gold runs (default {GOLD_MIN_ITEMS})"
+    )
     parser.add_argument("--crowd", default=DEFAULT_CROWD, help=f"workers of each kind (default {DEFAULT_CROWD})")
     args = parser.parse_args(argv)
     targets = [float(t) for t in args.targets.split(",") if t.strip()]
@@ -473,7 +490,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="crowdloop-bench-quality-") as folder:
         svc = open_services(Path(folder))
         try:
-            runs = {spec.name: one_run(svc, spec, crowd, items, args.seed) for spec in run_specs(targets, args.minimum)}
+            specs = run_specs(targets, args.minimum, args.gold_min_accuracy, args.gold_min_items)
+            runs = {spec.name: one_run(svc, spec, crowd, items, args.seed) for spec in specs}
         finally:
             svc.store.dispose()
     result = {
@@ -486,7 +504,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "consensus": "export rankings, consensus=mean-rank; accuracy = consensus order equals the true order",
         "runs": runs,
         "ratios": compare(runs, targets),
-        "gold": gold_figures(runs, crowd, targets),
+        "gold": {
+            "rate": GOLD_RATE,
+            "min_accuracy": args.gold_min_accuracy,
+            "min_items": args.gold_min_items,
+            **gold_figures(runs, crowd, targets),
+        },
         "seconds": round(time.perf_counter() - started, 1),
     }
     print(json.dumps(result))

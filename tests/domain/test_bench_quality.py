@@ -43,6 +43,8 @@ def test_the_bench_prints_one_json_line_with_sane_figures(capsys: pytest.Capture
     for name, run in result["runs"].items():
         gold_run = name.endswith("_gold")
         assert set(run) == RUN_KEYS | (GOLD_KEYS if gold_run else set()), name
+        # every item with no pair out of order is exact: over the same items, exact >= 1 - 3 * (pairs wrong)
+        assert run["consensus_accuracy"] >= 1 - 3 * (1 - run["pair_accuracy"]) - 1e-3, name  # figures rounded
         exported = sum(int(n) * count for n, count in run["items_by_answers"].items())
         if gold_run:  # a paused worker's answers are left out of the export
             assert run["items_exported"] <= 12 and exported <= run["answers"]
