@@ -628,6 +628,14 @@ def paused_worker_ids(conn: Connection, flow_definition_id: int) -> frozenset[st
     return frozenset(str(worker_id) for worker_id in rows)
 
 
+def paused_worker_pks(conn: Connection, flow_definition_id: int) -> frozenset[int]:
+    """The workers (row ids) paused for the flow: the adaptive worker count leaves their answers out."""
+    rows = conn.execute(
+        sa.select(_Q.c.worker_id).where(_Q.c.flow_definition_id == flow_definition_id, _Q.c.paused_at.is_not(None))
+    ).scalars()
+    return frozenset(int(worker) for worker in rows)
+
+
 def reap(conn: Connection, now: datetime) -> int:
     """Expire overdue gold leases (queue.reap_work); how many."""
     return int(

@@ -436,7 +436,7 @@ def submit(
         facts = _ANSWER_FACTS.one(conn, {"assignment": assignment_id})
         config = quality.current_config(svc, conn, facts.flow_definition_id)  # a dictionary lookup (5 s cache)
         if config.adaptive:
-            row = _count_adaptive(conn, loop_id, now, config)
+            row = _count_adaptive(conn, loop_id, now, config, facts.flow_definition_id)
         else:
             row = _COUNT_ANSWER.one(conn, {"loop": loop_id, "now": now})
         stats.count_answer(conn, row.flow_definition_id, worker_pk, now, spent)
@@ -484,26 +484,31 @@ def _submit_gold(
     )
 
 
-def _count_adaptive(conn: Connection, loop_id: int, now: datetime, config: quality.QualityConfig) -> Any:
+def _count_adaptive(
+    conn: Connection, loop_id: int, now: datetime, config: quality.QualityConfig, flow_definition_id: int
+) -> Any:
     """Count the answer to a loop of an adaptive flow (docs/quality.md) and decide, under the loop row's
     lock: when every worker asked so far has answered (no open slot, no lease held) and TaskCount is not
     reached, the loop completes if their agreement reaches the target, else it is offered to one more
-    worker (at TaskCount answers it completes as any loop). Returns the row _COUNT_ANSWER would."""
+    worker (at TaskCount answers it completes as any loop). Answers of workers paused for the flow (gold)
+    do not count towards the agreement: the export leaves them out. Returns the row _COUNT_ANSWER would."""
     loop = _LOCK_LOOP.one(conn, {"loop": loop_id})
     agreed, more = False, 0
     waits_for_nobody = loop.status == _IN_PROGRESS and loop.open_slots == 0 and loop.answers_count + 1 < loop.task_count
     if waits_for_nobody and _LOOP_HELD.first(conn, {"loop": loop_id}) is None:
-        agreed = _agreement_reached(conn, loop_id, config.agreement_target)
+        paused = gold.paused_worker_pks(conn, flow_definition_id) if gold.uses_gold(config) else frozenset()
+        agreed = _agreement_reached(conn, loop_id, config.agreement_target, paused)
         more = 0 if agreed else 1
     return _COUNT_ADAPTIVE.one(conn, {"loop": loop_id, "now": now, "agreed": agreed, "more": more})
 
 
-def _agreement_reached(conn: Connection, loop_id: int, target: float) -> bool:
-    """Whether the loop's submitted answers agree at least `target` (agreement_item); a target of 0 is
-    always reached, answers whose agreement cannot be computed never reach a higher one."""
+def _agreement_reached(conn: Connection, loop_id: int, target: float, left_out: frozenset[int] = frozenset()) -> bool:
+    """Whether the loop's submitted answers, but those of the workers left out, agree at least `target`
+    (agreement_item); a target of 0 is always reached, answers whose agreement cannot be computed never
+    reach a higher one."""
     if target <= 0.0:
         return True
-    rows = _LOOP_ANSWERS.all(conn, {"loop": loop_id})
+    rows = [r for r in _LOOP_ANSWERS.all(conn, {"loop": loop_id}) if r.worker_id not in left_out]
     if not rows:
         return False
     answers = [  # each in the order its worker saw the responses (crowdloop:shuffle-responses), undone there

@@ -197,3 +197,45 @@ def test_qualification_passes_or_fails_on_the_mean_score(services: Services) -> 
     failed = gold.standings(services, bad.id, [flow.id])[flow.id]
     assert failed.failed
     assert failed.message() == "You did not pass the qualification for this job (1 of 2)."
+
+
+def _claim_until(services: Services, worker_pk: int, flow_id: int, want_gold: bool) -> queue.Lease:
+    """Claim until the lease is of the kind wanted, giving back (for good) the others."""
+    for _ in range(200):
+        lease = queue.claim(services, worker_pk, flow_id)
+        if lease is None and want_gold:  # no loop left for them, and the draw gave no gold item this time
+            continue
+        assert lease is not None
+        if lease.gold == want_gold:
+            return lease
+        queue.release(services, lease.assignment_id, worker_pk, gold_item=lease.gold)
+    raise AssertionError("never offered")
+
+
+def test_the_adaptive_count_leaves_out_a_paused_workers_answer(services: Services) -> None:
+    """Two identical rankings would complete an adaptive loop (target 0.8), but one of them is by a worker
+    whom gold has paused since: the export leaves it out, so the loop goes to one more worker instead."""
+    tags = {"gold_rate": "0.5", "gold_min_accuracy": "0.6", "gold_min_items": "1"}
+    tags |= {"task_count_min": "2", "agreement_target": "0.8"}
+    flow = make_flow(
+        services,
+        task_count=3,
+        time_limit=60,
+        tags=[Tag(f"crowdloop:{k.replace('_', '-')}", v) for k, v in tags.items()],
+    )
+    gold.add_items(services, CALLER, flow.name, [gold_line(f"g{i}", best=1, prompt=f"g{i}") for i in range(60)])
+    name = start(services, flow, content=item_input("real"))
+    spammer, honest = make_worker(services, "spammer@example.org"), make_worker(services, "honest@example.org")
+    lease = _claim_until(services, spammer.id, flow.id, want_gold=False)
+    queue.submit(services, lease.assignment_id, spammer.id, ranking(0), 3.0)
+    check = _claim_until(services, spammer.id, flow.id, want_gold=True)
+    queue.submit(services, check.assignment_id, spammer.id, ranking(2), 3.0, gold_item=True)  # wrong: paused
+    assert gold.standings(services, spammer.id, [flow.id])[flow.id].paused
+    lease = _claim_until(services, honest.id, flow.id, want_gold=False)
+    queue.submit(services, lease.assignment_id, honest.id, ranking(0), 3.0)  # the same ranking as the spammer's
+    described = loops.describe_human_loop(services, CALLER, name)
+    assert described.status.value == "InProgress"  # not Completed on the paused worker's agreement
+    third = make_worker(services, "third@example.org")
+    lease = _claim_until(services, third.id, flow.id, want_gold=False)
+    queue.submit(services, lease.assignment_id, third.id, ranking(0), 3.0)
+    assert loops.describe_human_loop(services, CALLER, name).status.value == "Completed"  # two unpaused agree
