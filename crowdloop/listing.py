@@ -74,13 +74,15 @@ def fetch_page(
 
 
 def _after(columns: Sequence[sa.Column[Any]], values: Sequence[Any], descending: bool) -> ColumnElement[bool]:
-    """(c1, c2, ...) > (v1, v2, ...) lexicographically (or < when descending), portable SQL."""
-    clauses = []
-    for i, column in enumerate(columns):
-        equal = [columns[j] == values[j] for j in range(i)]
-        beyond = column < values[i] if descending else column > values[i]
-        clauses.append(sa.and_(*equal, beyond))
-    return sa.or_(*clauses)
+    """(c1, c2, ...) > (v1, v2, ...) (or < when descending) as one row-value comparison: both databases read it
+    as a range of an index on (filter columns..., c1, c2, ...) and start the scan at the position. The same
+    test spelled as ORs (c1 > v1 OR c1 = v1 AND c2 > v2) is an index range on neither: SQLite and PostgreSQL
+    then walk every row before the position (O(depth))."""
+    bound = [sa.bindparam(None, value, type_=column.type) for column, value in zip(columns, values, strict=True)]
+    if len(columns) == 1:
+        return columns[0] < bound[0] if descending else columns[0] > bound[0]
+    row, position = sa.tuple_(*columns), sa.tuple_(*bound)
+    return row < position if descending else row > position
 
 
 def _encode(value: Any) -> Any:

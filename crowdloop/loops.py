@@ -6,10 +6,11 @@ validates, reads, and asks queue.py to open, stop or delete a loop; output.json 
 StartHumanLoop is the hot path: one write transaction with two statements (flow lookup, INSERT ... ON
 CONFLICT DO NOTHING). The immutable facts of a flow definition are cached (FLOW_FACTS), keyed by
 (id, created_at) so a deleted and re-created flow is never served stale facts; its status and whether its
-task UI still exists are read on every call. The in-progress quota is counted exactly (bounded by the
-quota) whenever the account is near it, and otherwise from a count refreshed at most every
-QUOTA_REFRESH_SECONDS plus the loops this process started since (IN_PROGRESS_COUNTS): a soft limit
-across processes.
+task UI still exists are read on every call. The in-progress quota reads the account's InProgress loops
+from the loop counters (stats.in_progress_loops_of_account: flow_loop_counts, kept by the database's
+triggers, so exact in the transaction and a few rows per flow definition at any number of loops) whenever
+the account is near it, and otherwise trusts a count read at most QUOTA_REFRESH_SECONDS ago plus the loops
+this process started since (IN_PROGRESS_COUNTS): a soft limit across processes.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from crowdloop import arns, eventlog, flows, output, quality, queue
+from crowdloop import arns, eventlog, flows, output, quality, queue, stats
 from crowdloop.caches import CacheSpec
 from crowdloop.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
 from crowdloop.jsoncheck import document_problem
@@ -223,25 +224,13 @@ def _check_quota(svc: Services, conn: Connection, account: str) -> None:
     if known is not None and known + 1 < limit * 0.9:
         counts.replace(account, known + 1)
         return
-    count = count_in_progress(conn, account, limit + 1)
+    count = stats.in_progress_loops_of_account(conn, account)
     counts.put(account, count)
     if count > limit:
         raise QuotaExceeded(
             f"Account {account} has reached its quota of {limit} human loops in progress; "
             "wait for some to finish or raise max_in_progress_loops."
         )
-
-
-def count_in_progress(conn: Connection, account: str, at_most: int) -> int:
-    """InProgress loops of an account, counting no further than at_most."""
-    h = human_loops
-    inner = (
-        sa.select(h.c.id)
-        .where(h.c.status == HumanLoopStatus.IN_PROGRESS.value, h.c.account == account)
-        .limit(at_most)
-        .subquery()
-    )
-    return int(conn.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one())
 
 
 LOOP_COLUMNS = (

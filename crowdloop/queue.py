@@ -44,6 +44,7 @@ from crowdloop.store.prepared import Prepared
 from crowdloop.store.tables import UtcDateTime, assignments, flow_definitions, human_loops, workers
 
 _CLAIM_ATTEMPTS = 8
+_CLOCK_SKEW = timedelta(minutes=1)  # between processes: an assignment accepted 'before' its loop was created
 _CHUNK = 500
 _LEASED = AssignmentState.LEASED.value
 _IN_PROGRESS = HumanLoopStatus.IN_PROGRESS.value
@@ -889,12 +890,30 @@ def _job_info(row: Any) -> JobInfo:
     )
 
 
+def _available(conn: Connection, worker_pk: int, now: datetime) -> dict[int, int]:
+    """flow definition id -> loops this worker could claim now, for the flows it may work on: their InProgress
+    loops from the counters (stats.in_progress_loops), less those it cannot claim (store.dialect.unclaimable_loops:
+    no open slot, past the availability lifetime, or held, answered or declined by this worker). What it costs
+    grows with the leases held now, the reaper's backlog and the worker's assignments of the last availability
+    lifetime, never with the store's loops. Exact but for an adaptive loop left with no open slot and no lease
+    (_reopen_stalled: its flow's crowdloop:task-count-min tag removed meanwhile): counted already; the reaper's
+    next sweep offers it."""
+    lifetimes = dialect.flows_worker_may_work_on(conn, worker_pk)
+    in_progress = stats.in_progress_loops(conn, lifetimes)
+    if not in_progress:
+        return {}
+    oldest = now - timedelta(seconds=max(lifetimes[flow_id] for flow_id in in_progress)) - _CLOCK_SKEW
+    unclaimable = dialect.unclaimable_loops(conn, worker_pk, now, oldest)
+    found = {flow_id: loops - unclaimable.get(flow_id, 0) for flow_id, loops in in_progress.items()}
+    return {flow_id: n for flow_id, n in found.items() if n > 0}
+
+
 def jobs_for_worker(svc: Services, worker_pk: int) -> list[Job]:
     """The flow definitions with tasks this worker can take now or holds, ordered by flow definition id."""
     a, h, f = assignments, human_loops, flow_definitions
     with svc.store.read() as conn:
         now = svc.clock.now()
-        available = dialect.available_counts(conn, worker_pk, now)
+        available = _available(conn, worker_pk, now)
         held = {
             int(r.flow_definition_id): int(r.held)
             for r in conn.execute(

@@ -9,7 +9,9 @@ Owner of four tables (store/tables.py):
   per flow, worker and time bucket, added to by `count_answer` in the transaction of each submitted answer
   (queue.submit).
 
-Reads: every function reads these counters (a few rows per flow definition, status, hour, worker and time
+Reads: StartHumanLoop's in-progress quota (loops.py) and the worker's job list (queue.jobs_for_worker) read
+the InProgress loops from flow_loop_counts through in_progress_loops_of_account / in_progress_loops. Every
+other function reads these counters (a few rows per flow definition, status, hour, worker and time
 bucket) plus the leases held now (a seek on ix_assignments_state_expires: at most one lease per worker
 and job). Medians come from the time histogram (`median_seconds`).
 """
@@ -259,6 +261,33 @@ def answers_by_flow(svc: Services) -> list[tuple[str, int]]:
         (name, int(totals.get(flow_id) or 0))
         for flow_id, name in sorted(names.items(), key=lambda item: (item[1], item[0]))
     ]
+
+
+def in_progress_loops_of_account(conn: Connection, account: str) -> int:
+    """The account's InProgress loops (every region), summed from flow_loop_counts: exact within the caller's
+    transaction (the triggers count its own inserts), and a few rows per flow definition whatever the number
+    of loops (the in-progress quota: loops.py)."""
+    c, f = flow_loop_counts, flow_definitions
+    total = conn.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(c.c.loops), 0))
+        .join(f, f.c.id == c.c.flow_definition_id)
+        .where(f.c.account == account, c.c.status == HumanLoopStatus.IN_PROGRESS.value)
+    ).scalar_one()
+    return int(total)
+
+
+def in_progress_loops(conn: Connection, flow_ids: Iterable[int]) -> dict[int, int]:
+    """flow definition id -> its InProgress loops, from flow_loop_counts (flows without any left out)."""
+    c = flow_loop_counts
+    ids = list(flow_ids)
+    if not ids:
+        return {}
+    rows = conn.execute(
+        sa.select(c.c.flow_definition_id, sa.func.sum(c.c.loops))
+        .where(c.c.flow_definition_id.in_(ids), c.c.status == HumanLoopStatus.IN_PROGRESS.value)
+        .group_by(c.c.flow_definition_id)
+    ).all()
+    return {int(flow_id): int(loops) for flow_id, loops in rows if loops}
 
 
 # --- helpers ------------------------------------------------------------------------------------------------

@@ -50,7 +50,8 @@ _TEAM_MEMBERS = """flow_definitions f
     JOIN workers w ON w.id = wg.worker_id"""
 _MAY_WORK = "w.status = 'active' AND f.status IN ('Initializing', 'Active')"
 
-_ELIGIBLE_FLOWS = f"SELECT f.id FROM {_TEAM_MEMBERS} WHERE w.id = :worker AND {_MAY_WORK}"
+_ELIGIBLE_FLOWS = f"""SELECT DISTINCT f.id, f.task_availability_lifetime_seconds FROM {_TEAM_MEMBERS}
+    WHERE w.id = :worker AND {_MAY_WORK} ORDER BY f.id"""
 
 
 def _may_work_on_flow(worker: str, flow_definition: str) -> str:
@@ -81,13 +82,40 @@ WHERE id = (
 RETURNING id, name, arn, input_content, template_sha256, task_time_limit_seconds
 """
 
-_AVAILABLE_COUNTS = """
-SELECT hl.flow_definition_id AS flow_definition_id, count(*) AS available
-FROM human_loops hl {claim_index}
-WHERE hl.flow_definition_id IN ({eligible})
-  AND {claimable}
+# The job list's loops in progress that this worker cannot claim now, per flow definition, in three disjoint
+# kinds (queue.jobs_for_worker subtracts them from the InProgress loops its counters give): loops with no open
+# slot, found through the leases held now; loops with an open slot past their availability lifetime, which
+# the reaper has yet to fail; loops with an open slot, still available, that this worker holds, answered or
+# declined, found through its own assignments accepted since the oldest loop that can still be available was
+# created (ix_assignments_worker_accepted: its recent work, not its whole history). Each part starts from the
+# few rows it is about (the leases held, the sweep's backlog, the worker's recent assignments) and looks loops
+# up by id: SQLite is told so (its
+# statistics would have it walk a flow definition's loops), PostgreSQL plans it so by itself.
+_UNCLAIMABLE = f"""
+SELECT hl.flow_definition_id AS flow_definition_id, count(DISTINCT hl.id) AS loops
+FROM assignments a {{leases}} JOIN human_loops hl {{by_id}} ON hl.id = a.loop_id
+WHERE a.state = 'leased' AND hl.status = 'InProgress' AND hl.open_slots = 0
+GROUP BY hl.flow_definition_id
+UNION ALL
+SELECT hl.flow_definition_id, count(*) FROM human_loops hl {{backlog}}
+WHERE hl.status = 'InProgress' AND hl.available_until <= :now AND hl.open_slots > 0
+GROUP BY hl.flow_definition_id
+UNION ALL
+SELECT hl.flow_definition_id, count(*)
+FROM assignments a {{own}} JOIN human_loops hl {{by_id}} ON hl.id = a.loop_id
+WHERE a.worker_id = :worker AND a.state IN {_HOLDS_OR_HELD} AND a.accepted_at > :since
+  AND hl.status = 'InProgress' AND hl.open_slots > 0 AND hl.available_until > :now
 GROUP BY hl.flow_definition_id
 """
+_UNCLAIMABLE_HINTS = {
+    "sqlite": {
+        "leases": "INDEXED BY ix_assignments_state_expires",
+        "by_id": "NOT INDEXED",  # the rowid (the primary key) only
+        "backlog": "INDEXED BY ix_human_loops_status_available",
+        "own": "INDEXED BY ix_assignments_worker_accepted",
+    },
+    "postgresql": {"leases": "", "by_id": "", "backlog": "", "own": ""},
+}
 
 # Claim the next due rows of one outbox kind (crowdloop/outbox.py) in one statement: rows nobody holds, or
 # whose holder's claim ran out, after `:after` in id order. PostgreSQL locks the chosen rows (SKIP LOCKED:
@@ -124,7 +152,8 @@ _HINTS = {
 
 
 def _typed(sql: str) -> sa.TextClause:
-    return sa.text(sql).bindparams(sa.bindparam("now", type_=UtcDateTime))
+    typed = [sa.bindparam(name, type_=UtcDateTime) for name in ("now", "since") if f":{name}" in sql]
+    return sa.text(sql).bindparams(*typed)
 
 
 def _per_dialect(template: str, **parts: str) -> dict[str, sa.TextClause]:
@@ -141,7 +170,8 @@ _CLAIM_SQL = {
         _CLAIM, claimable=_CLAIMABLE, eligible=_may_work_on_flow(":worker", ":fd")
     ).items()
 }
-_AVAILABLE_COUNTS_SQL = _per_dialect(_AVAILABLE_COUNTS, eligible=_ELIGIBLE_FLOWS, claimable=_CLAIMABLE)
+_ELIGIBLE_FLOWS_SQL = sa.text(_ELIGIBLE_FLOWS)
+_UNCLAIMABLE_SQL = {name: _typed(_UNCLAIMABLE.format(**hints)) for name, hints in _UNCLAIMABLE_HINTS.items()}
 _OUTBOX_CLAIM_SQL = {
     name: sa.text(sql)
     .bindparams(sa.bindparam("now", type_=UtcDateTime), sa.bindparam("until", type_=UtcDateTime))
@@ -157,10 +187,20 @@ def claim_slot(conn: Connection, worker_pk: int, flow_definition_id: int, now: d
     return statement.first(conn, {"fd": flow_definition_id, "worker": worker_pk, "now": now})
 
 
-def available_counts(conn: Connection, worker_pk: int, now: datetime) -> dict[int, int]:
-    """flow_definition_id -> number of loops this worker could claim now."""
-    rows = conn.execute(_AVAILABLE_COUNTS_SQL[conn.dialect.name], {"worker": worker_pk, "now": now})
-    return {int(r.flow_definition_id): int(r.available) for r in rows}
+def unclaimable_loops(conn: Connection, worker_pk: int, now: datetime, since: datetime) -> dict[int, int]:
+    """flow_definition_id -> InProgress loops this worker cannot claim now (_UNCLAIMABLE's three kinds); `since`:
+    no loop still available was created before it (its assignments were accepted later)."""
+    found: dict[int, int] = {}
+    params = {"worker": worker_pk, "now": now, "since": since}
+    for row in conn.execute(_UNCLAIMABLE_SQL[conn.dialect.name], params):
+        found[int(row.flow_definition_id)] = found.get(int(row.flow_definition_id), 0) + int(row.loops)
+    return found
+
+
+def flows_worker_may_work_on(conn: Connection, worker_pk: int) -> dict[int, int]:
+    """The flow definitions this worker may work on now (the claim's rule): id -> its task availability
+    lifetime in seconds, in id order."""
+    return {int(row[0]): int(row[1]) for row in conn.execute(_ELIGIBLE_FLOWS_SQL, {"worker": worker_pk})}
 
 
 def claim_outbox_rows(

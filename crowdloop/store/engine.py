@@ -40,6 +40,10 @@ WAL_LIMIT_BYTES = 64 * 1024 * 1024
 _WAL_CHECK_SECONDS = 0.1  # how often the checkpointer looks at the WAL's size (one stat call)
 _CHECKPOINT_BUSY_MS = 5000  # a TRUNCATE checkpoint waits this long for readers, then tries again later
 log = logging.getLogger("crowdloop.store")
+# PostgreSQL sessions of crowdloop run without JIT compilation: our statements are short index reads whose
+# estimated cost can still pass jit_above_cost on a big table (the reaper's sweep at 1M loops spent ~100 ms
+# compiling a query that ran in 3 ms). Set at connect (a startup option), so every connection has it.
+POSTGRESQL_CONNECT_ARGS = {"options": "-c jit=off"}
 
 
 class Store:
@@ -59,7 +63,9 @@ class Store:
             self._write_lock: threading.Lock | None = threading.Lock()
             self._reader = _sqlite_engine(url, begin="BEGIN", autocheckpoint=autocheckpoint)
         else:
-            self._writer = sa.create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+            self._writer = sa.create_engine(
+                url, pool_size=20, max_overflow=20, pool_pre_ping=True, connect_args=POSTGRESQL_CONNECT_ARGS
+            )
             self._reader = self._writer
             self._write_lock = None
 

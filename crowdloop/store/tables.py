@@ -241,7 +241,8 @@ assignments = sa.Table(
     ),
     sa.Index("ix_assignments_loop_state", "loop_id", "state"),  # output.json of a loop: its submitted answers
     sa.Index("ix_assignments_state_expires", "state", "expires_at"),
-    sa.Index("ix_assignments_worker_state", "worker_id", "state"),
+    # A worker's assignments by state, recent ones as a range (the job list: queue.jobs_for_worker).
+    sa.Index("ix_assignments_worker_accepted", "worker_id", "state", "accepted_at"),
 )
 
 # --- worker portal ------------------------------------------------------------------------------------

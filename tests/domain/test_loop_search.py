@@ -3,12 +3,9 @@ and the query plans (each page a seek on an index, never a scan of the flow's lo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from crowdloop import loops, loopsearch
 from crowdloop.clock import ManualClock
@@ -16,6 +13,7 @@ from crowdloop.errors import InvalidInput, NotFound
 from crowdloop.model import HumanLoopStatus
 from crowdloop.runtime import Caller, Services
 from tests.domain.loopsetup import CALLER, make_flow, start
+from tests.domain.plans import plan, statements
 
 
 def _clock(svc: Services) -> ManualClock:
@@ -125,30 +123,6 @@ def test_limits(services: Services, kwargs: dict[str, Any], field: str) -> None:
     assert caught.value.field == field
 
 
-@contextmanager
-def _statements() -> Iterator[list[tuple[str, Any]]]:
-    seen: list[tuple[str, Any]] = []
-
-    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
-        if "human_loops" in statement and not statement.startswith("EXPLAIN"):
-            seen.append((statement, parameters))
-
-    sa.event.listen(sa.engine.Engine, "before_cursor_execute", capture)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(sa.engine.Engine, "before_cursor_execute", capture)
-
-
-def _plan(svc: Services, statement: str, parameters: Any) -> str:
-    with svc.store.write() as conn:
-        if svc.store.is_sqlite:
-            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
-            return "\n".join(str(r[-1]) for r in rows)
-        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # a small table: ask for the index it would use
-        return "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, parameters))
-
-
 @pytest.mark.parametrize(
     ("kwargs", "index"),
     [
@@ -163,14 +137,14 @@ def test_every_page_is_an_index_seek(services: Services, kwargs: dict[str, Any],
     _, cursor = loopsearch.search_loops(services, CALLER, "fd-search", limit=2, **kwargs)
     with services.store.write() as conn:
         conn.exec_driver_sql("ANALYZE")
-    with _statements() as seen:
+    with statements() as seen:
         loopsearch.search_loops(services, CALLER, "fd-search", limit=2, cursor=cursor, **kwargs)
     searches = [s for s in seen if "ORDER BY" in s[0]]
     assert searches
     for statement, parameters in searches:
-        plan = _plan(services, statement, parameters)
-        assert any(name in plan for name in index.split()), plan
-        assert "TEMP B-TREE" not in plan and "Sort" not in plan and "Seq Scan" not in plan, plan
+        found = plan(services, statement, parameters)
+        assert any(name in found for name in index.split()), found
+        assert "TEMP B-TREE" not in found and "Sort" not in found and "Seq Scan" not in found, found
         assert not any(
-            line.strip().startswith("SCAN human_loops") and "INDEX" not in line for line in plan.splitlines()
-        ), plan
+            line.strip().startswith("SCAN human_loops") and "INDEX" not in line for line in found.splitlines()
+        ), found

@@ -1,0 +1,184 @@
+"""Benchmark: what the API's reads and StartHumanLoop cost as the store grows, on stores of 0, 100k and 1M loops,
+on SQLite and PostgreSQL (issue 13's flat costs).
+
+Each size gets a fresh store filled as bench/console.py fills one (the domain calls for flows, team and workers;
+the loops and answers in bulk INSERTs through the same tables, so the triggers keep the loop counters exactly as
+in service): one big flow definition of `size` loops (30 % InProgress) and four small ones. Then 20 loops are
+started through StartHumanLoop (the empty store's loops), a worker is added, and each operation is timed in this
+process (the domain call the API handler makes, without HTTP) `--repeat` times after two warm-up calls:
+
+* describe: DescribeHumanLoop of one loop;
+* list_first: ListHumanLoops of the big flow, first page (10, newest first);
+* list_deep_desc / list_deep_asc: the page after a NextToken in the middle of the big flow, both orders;
+* list_window: the first page with CreationTimeAfter and CreationTimeBefore (a day, in the middle);
+* start_near_quota: StartHumanLoop as every start pays near the in-progress quota (the quota's cache emptied
+  before each call, so each one reads the account's InProgress loops);
+* jobs: the worker portal's job list for a worker of the team with no work yet.
+
+Prints one JSON line per backend: the median milliseconds per operation and size, and the ratio of each to the
+empty store's (measured in the same run).
+
+    python bench/scale.py [--backend sqlite|postgresql|both] [--sizes 0,100000,1000000] [--repeat 30]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# bench/queue.py is named like the standard library's `queue`: keep this folder off the import path.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE.parent)]
+
+import argparse
+import dataclasses
+import itertools
+import json
+import os
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from bench.console import BIG, CALLER, fill, fresh_store, measure, services
+from crowdloop import loops, queue, workers
+from crowdloop.paging import PageRequest
+from crowdloop.runtime import Services
+
+PROBES = 20
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _flow_arn(name: str) -> str:
+    return f"arn:aws:sagemaker:{CALLER.region}:{CALLER.account}:flow-definition/{name}"
+
+
+def _middle(svc: Services) -> tuple[datetime, str]:
+    """The creation time and name of the loop halfway down the big flow (by time), found through the API."""
+    arn = _flow_arn(BIG)
+    page, _ = loops.list_human_loops(svc, CALLER, arn, max_results=1)
+    newest = page[0].created_at
+    oldest = loops.list_human_loops(svc, CALLER, arn, sort_order="Ascending", max_results=1)[0][0].created_at
+    middle = oldest + (newest - oldest) / 2
+    found, _ = loops.list_human_loops(svc, CALLER, arn, created_before=middle, max_results=1)
+    return (found[0].created_at, found[0].name) if found else (newest, page[0].name)
+
+
+def _token(svc: Services, order: str, at: datetime, loop_name: str) -> str:
+    """The NextToken a client holds after paging down to the loop `loop_name` (created at `at`)."""
+    from crowdloop.store.tables import human_loops
+
+    with svc.store.read() as conn:
+        loop_id = conn.execute(sa.select(human_loops.c.id).where(human_loops.c.name == loop_name)).scalar_one()
+    page = PageRequest(query={"flow": _flow_arn(BIG), "after": None, "before": None, "sort": order}, key=svc.paging_key)
+    delta = at - _EPOCH
+    return page.token_after([(delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds, loop_id])
+
+
+def timers(svc: Services) -> list[tuple[str, Any]]:
+    arn = _flow_arn(BIG)
+    names = [f"scale-probe-{i}" for i in range(PROBES)]
+    for name in names:
+        loops.start_human_loop(svc, CALLER, name, arn, json.dumps({"text": name}))
+    worker = workers.add_worker(svc, "scale-newcomer@bench", groups=["bench"]).id
+    at, middle_name = _middle(svc)
+    deep = {order: _token(svc, order, at, middle_name) for order in ("Descending", "Ascending")}
+    window = (at - timedelta(hours=12), at + timedelta(hours=12))
+    counter = itertools.count()
+    counts = svc.caches[loops.IN_PROGRESS_COUNTS]
+
+    def start_near_quota() -> None:
+        counts.discard(CALLER.account)
+        name = f"scale-start-{next(counter)}"
+        loops.start_human_loop(svc, CALLER, name, arn, json.dumps({"text": name}))
+
+    return [
+        ("describe", lambda: loops.describe_human_loop(svc, CALLER, names[PROBES // 2])),
+        ("list_first", lambda: loops.list_human_loops(svc, CALLER, arn, max_results=10)),
+        (
+            "list_deep_desc",
+            lambda: loops.list_human_loops(svc, CALLER, arn, max_results=10, next_token=deep["Descending"]),
+        ),
+        (
+            "list_deep_asc",
+            lambda: loops.list_human_loops(
+                svc, CALLER, arn, sort_order="Ascending", max_results=10, next_token=deep["Ascending"]
+            ),
+        ),
+        (
+            "list_window",
+            lambda: loops.list_human_loops(
+                svc, CALLER, arn, created_after=window[0], created_before=window[1], max_results=10
+            ),
+        ),
+        ("start_near_quota", start_near_quota),
+        ("jobs", lambda: queue.jobs_for_worker(svc, worker)),
+    ]
+
+
+def bench(backend: str, sizes: list[int], repeat: int) -> dict[str, Any]:
+    postgres = None
+    if backend == "postgresql":
+        from tests.pg import PostgresServer
+
+        postgres = PostgresServer()
+    by_size: dict[str, dict[str, float]] = {}
+    fill_seconds: dict[str, float] = {}
+    try:
+        for size in sizes:
+            with fresh_store(backend, postgres) as (url, data_dir):
+                svc = services(url, data_dir)  # the quota far above the store's InProgress loops (300k at 1M)
+                svc = dataclasses.replace(svc, settings=dataclasses.replace(svc.settings, max_in_progress_loops=10**9))
+                try:
+                    started = time.perf_counter()
+                    fill(svc, size)
+                    if not svc.store.is_sqlite:  # the fill gave the loops their ids: move the sequence past them
+                        with svc.store.write() as conn:
+                            conn.exec_driver_sql(
+                                "SELECT setval(pg_get_serial_sequence('human_loops', 'id'),"
+                                " (SELECT COALESCE(max(id), 0) + 1 FROM human_loops), false)"
+                            )
+                            conn.exec_driver_sql("ANALYZE")
+                    fill_seconds[str(size)] = round(time.perf_counter() - started, 1)
+                    by_size[str(size)] = measure(timers(svc), repeat)
+                finally:
+                    svc.store.dispose()
+    finally:
+        if postgres is not None:
+            postgres.stop()
+    empty = by_size.get("0")
+    ratios = (
+        {
+            size: {name: round(ms / empty[name], 2) if empty.get(name) else None for name, ms in times.items()}
+            for size, times in by_size.items()
+            if size != "0"
+        }
+        if empty
+        else {}
+    )
+    return {
+        "bench": "scale",
+        "backend": backend,
+        "ms_median": by_size,
+        "ratio_to_empty": ratios,
+        "fill_s": fill_seconds,
+        "repeat": repeat,
+        "cpus": os.cpu_count(),
+        "load_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--sizes", default="0,100000,1000000", help="loops of the big flow, comma-separated")
+    parser.add_argument("--repeat", type=int, default=30)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    for backend in ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]:
+        print(json.dumps(bench(backend, sizes, args.repeat)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
