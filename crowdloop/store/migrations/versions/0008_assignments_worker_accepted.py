@@ -4,15 +4,15 @@ The job list counts a worker's assignments of the last availability lifetime (qu
 index range; the new index serves every query the old one did (its first two columns).
 
 Revision ID: 0008
-Revises: 0006
-Create Date: 2026-12-10 09:00:00.000000
+Revises: 0007
+Create Date: 2026-12-06 20:30:00.000000
 """
 
 from alembic import op
 
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
