@@ -8,9 +8,9 @@ import pytest
 from crowdloop.store import Store
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # SQLite has no JIT
 def test_jit_is_off_on_every_crowdloop_connection(store: Store) -> None:
-    if store.is_sqlite:
-        pytest.skip("PostgreSQL only: SQLite has no JIT")
+    assert not store.is_sqlite
     with store.write() as conn:
         assert conn.exec_driver_sql("SHOW jit").scalar_one() == "off"
     with store.read() as first, store.read() as second:  # two pooled connections at once
