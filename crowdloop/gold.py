@@ -4,14 +4,15 @@ mixed into a flow definition's queue (crowdloop:gold-rate), answered before its 
 
 This module owns gold_items, gold_assignments and worker_flow_quality.
 
-    add_items / list_items / delete_item        the requester's (`crowdloop gold ...`)
+    add_items / list_items / delete_item        the requester's (`crowdloop gold ...`, the console's gold page:
+    summary / items_page / blocked_workers      these three too)
     claim_in                                    queue.claim, in its transaction, for flows with gold on: the
                                                 worker's held gold lease, a qualifying or mixed-in gold item,
                                                 BLOCKED (paused, qualification failed) or None (a loop, please)
     get_hold / submit_answer / release          a gold lease's page, answer and release, through queue's
                                                 get_lease / submit / release with gold_item=True
     standings                                   what the portal tells a worker (paused, qualifying, ...)
-    resume                                      `crowdloop workers resume`: a fresh start on a flow
+    resume                                      `crowdloop workers resume` (and the console): a fresh start
     accuracies / paused_worker_ids              the scores and the export's flags
     count_real_answer / reap                    queue.submit and queue.reap_work
 
@@ -125,6 +126,11 @@ class GoldItem:
     answered: int  # submitted answers
     mean_score: float | None
 
+    @property
+    def kind(self) -> str:
+        """The known answer's form: best, ranking, label or labels (goldspec.ANSWER_KINDS)."""
+        return next(iter(self.answer), "")
+
 
 def _flow_row(conn: Connection, caller: Caller, name: str) -> Any:
     f = flow_definitions
@@ -194,6 +200,139 @@ def list_items(svc: Services, caller: Caller, flow_name: str) -> list[GoldItem]:
             retired=row.retired_at is not None,
             answered=int(row.n or 0),
             mean_score=None if row.mean is None else float(row.mean),
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A flow definition's gold items at a glance (the console's flow page), with its settings."""
+
+    active: int
+    retired: int
+    answered: int  # submitted answers to its gold items
+    mean_score: float | None
+    config: quality.QualityConfig
+
+
+def summary(svc: Services, caller: Caller, flow_name: str) -> Summary:
+    """Counts of the flow's gold items and their answers (three aggregate reads) and its settings as stored."""
+    with svc.store.read() as conn:
+        flow = _flow_row(conn, caller, flow_name)
+        total, retired = conn.execute(
+            sa.select(sa.func.count(), sa.func.count(_I.c.retired_at)).where(_I.c.flow_definition_id == flow.id)
+        ).one()
+        answered, mean = conn.execute(
+            sa.select(sa.func.count(), sa.func.avg(_G.c.score)).where(
+                _G.c.flow_definition_id == flow.id, _G.c.state == SUBMITTED
+            )
+        ).one()
+        config = quality.config_for(conn, flow.arn)
+    average = None if mean is None else float(mean)
+    return Summary(int(total) - int(retired), int(retired), int(answered), average, config)
+
+
+def items_page(
+    svc: Services, caller: Caller, flow_name: str, *, after: str | None = None, limit: int = 100
+) -> tuple[list[GoldItem], str | None]:
+    """A keyset page of the flow's gold items (retired ones too), oldest first: the `limit` items after the
+    one named `after` (the first ones without), with their answers' count and mean; and the name to pass as
+    `after` for the next page (None on the last). Each page is an index seek, whatever its depth."""
+    with svc.store.read() as conn:
+        flow = _flow_row(conn, caller, flow_name)
+        where = [_I.c.flow_definition_id == flow.id]
+        if after is not None:
+            previous = sa.select(_I.c.id).where(_I.c.flow_definition_id == flow.id, _I.c.name == after)
+            where.append(_I.c.id > previous.scalar_subquery())
+        items = _read_items(conn, where, limit + 1)
+    shown = items[:limit]
+    return shown, (shown[-1].name if len(items) > limit else None)
+
+
+def get_item(svc: Services, caller: Caller, flow_name: str, name: str) -> GoldItem:
+    """One gold item of the flow by name (retired or not), with its answers' count and mean; else NotFound."""
+    with svc.store.read() as conn:
+        flow = _flow_row(conn, caller, flow_name)
+        found = _read_items(conn, [_I.c.flow_definition_id == flow.id, _I.c.name == name], 1)
+    if not found:
+        raise NotFound("gold item", name, f"Flow definition {flow_name} has no gold item {name}.")
+    return found[0]
+
+
+def _read_items(conn: Connection, where: list[sa.ColumnElement[bool]], limit: int) -> list[GoldItem]:
+    rows = conn.execute(
+        sa.select(_I.c.id, _I.c.name, _I.c.answer, _I.c.created_at, _I.c.retired_at)
+        .where(*where)
+        .order_by(_I.c.id)
+        .limit(limit)
+    ).all()
+    counts = {
+        int(row.gold_item_id): (int(row.n), row.mean)
+        for row in conn.execute(
+            sa.select(_G.c.gold_item_id, sa.func.count().label("n"), sa.func.avg(_G.c.score).label("mean"))
+            .where(_G.c.gold_item_id.in_([row.id for row in rows]), _G.c.state == SUBMITTED)
+            .group_by(_G.c.gold_item_id)
+        )
+    }
+    items = []
+    for row in rows:
+        n, mean = counts.get(int(row.id), (0, None))
+        items.append(
+            GoldItem(
+                name=row.name,
+                answer=output.loads_json(row.answer),
+                created_at=row.created_at,
+                retired=row.retired_at is not None,
+                answered=n,
+                mean_score=None if mean is None else float(mean),
+            )
+        )
+    return items
+
+
+@dataclass(frozen=True)
+class BlockedWorker:
+    """A worker who gets no task of the flow: paused (gold accuracy too low) or failed its qualification."""
+
+    email: str
+    worker_id: str
+    paused: bool  # else the qualification was failed
+    since: datetime
+    gold_answered: int
+    accuracy: float | None
+
+
+def blocked_workers(
+    svc: Services, caller: Caller, flow_name: str, *, email: str | None = None, limit: int = 1000
+) -> list[BlockedWorker]:
+    """The flow's paused workers and those who failed its qualification (resume lets them work again), by
+    email, at most `limit`; only the one with this `email` when given."""
+    with svc.store.read() as conn:
+        flow = _flow_row(conn, caller, flow_name)
+        rows = conn.execute(
+            sa.select(
+                workers.c.email,
+                workers.c.worker_id,
+                _Q.c.paused_at,
+                _Q.c.failed_at,
+                _Q.c.gold_answered,
+                _Q.c.gold_score_sum,
+            )
+            .join(workers, workers.c.id == _Q.c.worker_id)
+            .where(_Q.c.flow_definition_id == flow.id, sa.or_(_Q.c.paused_at.is_not(None), _Q.c.failed_at.is_not(None)))
+            .where(sa.true() if email is None else workers.c.email == email)
+            .order_by(workers.c.email)
+            .limit(limit)
+        ).all()
+    return [
+        BlockedWorker(
+            email=str(row.email),
+            worker_id=str(row.worker_id),
+            paused=row.paused_at is not None,
+            since=row.paused_at if row.paused_at is not None else row.failed_at,
+            gold_answered=int(row.gold_answered),
+            accuracy=row.gold_score_sum / row.gold_answered if row.gold_answered else None,
         )
         for row in rows
     ]

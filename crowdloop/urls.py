@@ -98,6 +98,10 @@ CONSOLE_FLOW_API = CONSOLE + "/api/flows/{flow}"  # the flow page's live numbers
 CONSOLE_LOOP = CONSOLE + "/flows/{flow}/loops/{loop}"
 CONSOLE_LOOP_STOP = CONSOLE + "/flows/{flow}/loops/{loop}/stop"  # GET: confirm; POST: stop
 CONSOLE_LOOP_DELETE = CONSOLE + "/flows/{flow}/loops/{loop}/delete"  # GET: confirm; POST: delete
+CONSOLE_GOLD = CONSOLE + "/flows/{flow}/gold"  # ?after=<item id> (the items, keyset pages)
+CONSOLE_GOLD_ADD = CONSOLE_GOLD + "/add"  # POST (multipart): a JSONL file or pasted lines
+CONSOLE_GOLD_RETIRE = CONSOLE_GOLD + "/retire"  # GET ?item=: confirm; POST item=: retire
+CONSOLE_GOLD_RESUME = CONSOLE_GOLD + "/resume"  # GET ?worker=<email>: confirm; POST worker=: resume
 CONSOLE_TEMPLATE = CONSOLE + "/templates/{ui}"  # ?input= (the preview's sample input)
 CONSOLE_TEMPLATE_PREVIEW_API = CONSOLE + "/api/templates/{ui}/preview"  # ?input= -> frame URL + errors
 # the sandboxed frames: authorised by a signed token in the URL (no cookies), served on the frame host too

@@ -20,6 +20,7 @@ crowdloop.urls); views are written against crowdloop.console.web (read its docst
 | GET    | /console/teams/{name}     | edit a team; POST .../update, .../delete (console/workteams)  |
 | GET    | /console/webhooks         | subscriptions, add form, live panel; POST .../create; GET/POST|
 |        |                           | /{id}/delete; /{id} its deliveries; /deliveries/{id} (events) |
+| GET    | /console/flows/{f}/gold | gold items, upload, retire, paused workers' resume (goldpage)  |
 | GET    | /console/static/{name}    | console.css, console.js, vendor/uplot.min.js (+ .css)         |
 """
 
@@ -39,6 +40,7 @@ from crowdloop.console import (
     flows,
     fmt,
     frames,
+    goldpage,
     loops,
     overview,
     people,
@@ -57,6 +59,7 @@ def part_routes() -> list[BaseRoute]:
         *auth.ROUTES,
         *overview.ROUTES,
         *flows.ROUTES,
+        *goldpage.ROUTES,
         *loops.ROUTES,
         *templates_pages.ROUTES,
         *frames.ROUTES,
@@ -77,7 +80,7 @@ def create_console(services: Services, assets: ConsoleAssets | None = None) -> S
         lstrip_blocks=True,
     )
     jinja.globals["urls"] = urls
-    jinja.filters.update(duration=fmt.duration, number=fmt.number, when=fmt.when)
+    jinja.filters.update(duration=fmt.duration, number=fmt.number, decimal=fmt.decimal, when=fmt.when)
     for name in jinja.list_templates():  # compile now, not in the first concurrent requests
         jinja.get_template(name)
     console = Console(

@@ -46,7 +46,7 @@ def panel(flow_name: str, summary: AgreementSummary | None) -> dict[str, Any]:
     }
 
 
-def _flow_name(visit: ConsoleVisit) -> str:
+def flow_name(visit: ConsoleVisit) -> str:
     name = str(visit.request.path_params["flow"])
     if not _FLOW_NAME.fullmatch(name):
         raise InvalidInput("That is not a flow definition name.", "flow")
@@ -71,7 +71,7 @@ def _progress(job: ExportJob) -> dict[str, Any]:
 
 @console_action(slow=True)  # the first download makes the downloads folder (disk), and reads the counters
 def start_download(visit: ConsoleVisit) -> Response:
-    name = _flow_name(visit)
+    name = flow_name(visit)
     chosen = visit.data.get("format")
     if not isinstance(chosen, str) or not chosen or len(chosen) > MAX_FORMAT_CHARS:
         raise InvalidInput("Choose a download format.", "format")
@@ -113,7 +113,7 @@ def download_file(visit: ConsoleVisit) -> Response:
 
 @console_page
 def agreement_json(visit: ConsoleVisit) -> Response:
-    summary = agreement.summary_for(visit.svc, visit.caller, _flow_name(visit))
+    summary = agreement.summary_for(visit.svc, visit.caller, flow_name(visit))
     return visit.json(summary_json(summary))
 
 

@@ -1,6 +1,7 @@
 """The flow page (`/console/flows/{flow}`): the flow definition's status and progress, its loops table
 (status filter, name search, creation-time range: a GET form, so every view is a bookmarkable URL; keyset
-pages through loopsearch.search_loops), the per-worker table, the agreement summary and the downloads; and the
+pages through loopsearch.search_loops), the per-worker table, the agreement summary, the downloads and the gold
+items card (gold.summary; its page is crowdloop.console.goldpage); and the
 JSON the page polls to update its numbers in place (`/console/api/flows/{flow}`).
 
 Query parameters of the page, each checked (400 otherwise): status (a HumanLoopStatus or empty), name (a
@@ -18,7 +19,7 @@ from starlette.datastructures import QueryParams
 from starlette.responses import Response
 from starlette.routing import Route
 
-from crowdloop import loopsearch, urls
+from crowdloop import gold, loopsearch, urls
 from crowdloop.console import downloads, flowlive, fmt
 from crowdloop.console.web import ConsoleVisit, console_page
 from crowdloop.errors import InvalidInput
@@ -113,6 +114,7 @@ def flow_page(visit: ConsoleVisit) -> Response:
         flow=live.progress,
         live=live,
         **downloads.panel(name, live.summary),
+        gold_summary=gold.summary(visit.svc, visit.caller, name),
         filters=filters,
         statuses=fmt.LOOP_STATUSES,
         rows=rows,

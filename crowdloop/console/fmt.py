@@ -1,5 +1,5 @@
 """How the console writes numbers, durations and times (also Jinja filters: `duration`, `number`,
-`percent`, `when`; registered by create_console)."""
+`decimal`, `when`; registered by create_console)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,11 @@ def duration(seconds: float | None) -> str:
 def number(value: int) -> str:
     """Thousands separated by a thin space: 1 234 567."""
     return f"{value:,}".replace(",", "\u202f")
+
+
+def decimal(value: float | None, digits: int = 2) -> str:
+    """'—' for None, else the value with `digits` decimals: 0.83."""
+    return "—" if value is None else f"{value:.{digits}f}"
 
 
 def percent(part: int, whole: int) -> float | None:

@@ -28,8 +28,9 @@ How to write a console view (every part does it this way)::
   gets 401 `{"error": ...}`.
 * `console_action` (POST): needs a live session, the session's CSRF token (form field `csrf_token` or
   header `X-CSRF-Token`) and, when the browser names one, our own Origin (else Referer). Refused: 403.
-  The body (a url-encoded form or a JSON object, at most MAX_BODY_BYTES; ANONYMOUS_BODY_BYTES until the
-  session is known) is in `visit.data` as a dict of strings (form) or JSON values.
+  The body (a url-encoded or multipart form, files as text, or a JSON object, at most MAX_BODY_BYTES;
+  ANONYMOUS_BODY_BYTES until the session is known) is in `visit.data` as a dict of strings (form) or JSON
+  values.
 * `ConsoleVisit`: `svc` (Services), `caller` (Caller: the key's account, settings.region), `csrf` (the
   token every form repeats: `<input type="hidden" name="csrf_token" value="{{ csrf }}">`; console.js sends
   it as X-CSRF-Token on fetch POSTs, from `<meta name="csrf-token">` in base.html), `request`, `data`,
@@ -228,7 +229,7 @@ def _endpoint(guard: Guard, view: View, *, slow: bool = False) -> Endpoint:
 async def _read_and_run(visit: ConsoleVisit, guard: Guard, view: View, slow: bool) -> Response:
     console, request = visit.console, visit.request
     try:
-        visit.data = await read_data(request, ANONYMOUS_BODY_BYTES)
+        visit.data = await read_data(request, ANONYMOUS_BODY_BYTES, multipart=True)
     except BodyOverLimit as over:
         if guard is not _signed_in:
             raise
@@ -239,7 +240,7 @@ async def _read_and_run(visit: ConsoleVisit, guard: Guard, view: View, slow: boo
         visit.session = await console.run(_session_of, console, request)
         if visit.session is None:
             raise ConsoleError(401, "Signed out", "Your session has ended. Sign in again.") from None
-        visit.data = await read_data(request, MAX_BODY_BYTES, over.so_far)
+        visit.data = await read_data(request, MAX_BODY_BYTES, over.so_far, multipart=True)
     return await console.run(guard, visit, view, slow=slow)
 
 

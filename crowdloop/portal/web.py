@@ -33,6 +33,7 @@ from markupsafe import escape
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 
+from crowdloop import multipart as formdata
 from crowdloop import urls
 from crowdloop.bodylimit import BodyTooLarge
 from crowdloop.portal import csrf, errors
@@ -288,10 +289,13 @@ def _post_allowed(visit: Visit, expected: str) -> bool:
     return origin_ok and csrf.tokens_match(expected, given)
 
 
-async def read_data(request: Request, limit: int, so_far: list[bytes] | None = None) -> dict[str, Any]:
-    """The POST body as a dict (url-encoded form or a JSON object); {} for GET. BodyOverLimit when it is
-    larger than `limit` (a Content-Length over it before anything is read), UnreadableBody 400 when it is
-    malformed. `so_far`: what an earlier call with a smaller limit read already."""
+async def read_data(
+    request: Request, limit: int, so_far: list[bytes] | None = None, *, multipart: bool = False
+) -> dict[str, Any]:
+    """The POST body as a dict (url-encoded form or a JSON object; with `multipart`, also a multipart/form-data
+    form, files as text: crowdloop.multipart); {} for GET. BodyOverLimit when it is larger than `limit` (a
+    Content-Length over it before anything is read), UnreadableBody 400 when it is malformed. `so_far`: what
+    an earlier call with a smaller limit read already."""
     if request.method != "POST":
         return {}
     try:
@@ -319,6 +323,9 @@ async def read_data(request: Request, limit: int, so_far: list[bytes] | None = N
             if not isinstance(value, dict):
                 raise ValueError("not a JSON object")
             return value
+        content_type = request.headers.get("content-type", "")
+        if multipart and formdata.is_multipart(content_type):
+            return dict(formdata.parse(body, content_type))
         return dict(parse_qsl(body.decode(), keep_blank_values=True, max_num_fields=100))
     except ValueError as exc:  # includes orjson.JSONDecodeError and UnicodeDecodeError
         raise UnreadableBody(400, f"The request body is malformed: {exc}") from None
