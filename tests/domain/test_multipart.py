@@ -21,12 +21,12 @@ def test_fields_and_files_come_back_as_text() -> None:
     assert multipart.parse(body, content_type) == {"csrf_token": "tok", "lines": "", "file": content.decode()}
 
 
-def test_a_hand_written_body_with_padding_and_a_preamble() -> None:
+def test_a_hand_written_body_with_a_utf8_name_and_an_epilogue() -> None:
     body = (
-        b"preamble\r\n--XyZ  \r\n"
+        b"--XyZ\r\n"
         b'Content-Disposition: form-data; name="a"\r\n\r\n1\r\n'
         b"--XyZ\r\n"
-        b"Content-Disposition: form-data; name*=UTF-8''%C3%A9\r\nContent-Type: text/plain\r\n\r\n\r\n"
+        b'Content-Disposition: form-data; name="\xc3\xa9"\r\nContent-Type: text/plain\r\n\r\n\r\n'
         b"--XyZ--\r\nepilogue"
     )
     assert multipart.parse(body, 'multipart/form-data; boundary="XyZ"') == {"a": "1", "é": ""}
@@ -44,7 +44,8 @@ B = "multipart/form-data; boundary=b"
         (b'--b\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--b', B, "closing"),
         (b"--b\r\nContent-Type: text/plain\r\n\r\n1\r\n--b--", B, "not form-data"),
         (b"--b\r\nContent-Disposition: form-data\r\n\r\n1\r\n--b--", B, "no name"),
-        (b"--bX\r\n\r\n1\r\n--b--", B, "line of its own"),
+        (b"--bX\r\n\r\n1\r\n--b--", B, "cannot be read"),
+        (b'preamble\r\n--b\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--b--', B, "cannot be read"),
         (b'--b\r\nContent-Disposition: form-data; name="a"', B, "closing"),
         (
             b'--b\r\nContent-Disposition: form-data; name="a"\r\n\r\n\xff\r\n--b--',
@@ -57,7 +58,8 @@ B = "multipart/form-data; boundary=b"
             "twice",
         ),
         (
-            b'--b\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n' * 17 + b"--b--",
+            b"".join(b'--b\r\nContent-Disposition: form-data; name="a%d"\r\n\r\n1\r\n' % n for n in range(17))
+            + b"--b--",
             B,
             "more than 16 parts",
         ),
