@@ -289,6 +289,28 @@ def db_upgrade(**options: Any) -> None:
     click.echo(f"database at {describe(url)} is up to date")
 
 
+@main.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@_setting_options(_STORE_SETTINGS)
+def backup(target: Path, **options: Any) -> None:
+    """Copy the SQLite store to TARGET, consistent even while `crowdloop serve` runs (SQLite's online backup
+    API; the server keeps working). TARGET must not exist. Works on a store of any schema revision (back up
+    before `crowdloop db upgrade`). Restore: stop the server, put the copy in place of DATA_DIR/crowdloop.db.
+    PostgreSQL stores: use pg_dump (docs/deployment.md)."""
+    from crowdloop import backup as backups
+
+    url = _settings(options).resolved_database_url
+    _run(lambda: backups.check(url, target))  # refusals before the progress bar
+    with click.progressbar(length=1, label="backing up", file=sys.stderr) as bar:
+
+        def advance(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        size = _run(lambda: backups.sqlite_backup(url, target, advance))
+    click.echo(f"backup written: {target} ({size:,} bytes)")
+
+
 @main.group()
 def keys() -> None:
     """API access keys (what boto3 signs requests with)."""
