@@ -110,6 +110,7 @@ class RunSpec:
     gold: bool = False  # gold items at GOLD_RATE, workers paused below gold_min_accuracy
     gold_min_accuracy: float = GOLD_MIN_ACCURACY
     gold_min_items: int = GOLD_MIN_ITEMS
+    qualification: int = 0  # gold items a worker must pass before any loop
 
     def tags(self) -> list[Tag]:
         chosen = [Tag("crowdloop:shuffle-responses", "true")] if self.shuffle else []
@@ -122,6 +123,8 @@ class RunSpec:
                 Tag("crowdloop:gold-min-accuracy", f"{self.gold_min_accuracy:g}"),
                 Tag("crowdloop:gold-min-items", str(self.gold_min_items)),
             ]
+            if self.qualification:
+                chosen.append(Tag("crowdloop:qualification", str(self.qualification)))
         return chosen
 
 
@@ -357,7 +360,7 @@ def one_run(svc: Services, spec: RunSpec, crowd: list[SimWorker], items: list[Si
     if spec.gold:
         result["gold_answers"] = gold_answers
         result["gold_answer_share"] = round(gold_answers / max(answers + gold_answers, 1), 4)
-        result.update(paused_figures(svc, flow.id, {a.worker_id: w for a, w in zip(accounts, crowd, strict=True)}))
+        result.update(paused_figures(svc, flow, {a.worker_id: w for a, w in zip(accounts, crowd, strict=True)}))
     result.update(consensus_accuracy(svc, flow.name, by_prompt))
     result.update(position_figures(svc, flow.name, by_prompt))
     result["seconds"] = round(time.perf_counter() - started, 2)
@@ -368,19 +371,23 @@ def _document(item: SimItem) -> dict[str, Any]:
     return {"taskObject": {"prompt": item.prompt, "responses": list(item.responses)}}
 
 
-def paused_figures(svc: Services, flow_id: int, by_worker_id: dict[str, SimWorker]) -> dict[str, Any]:
-    """Who gold paused, by kind of worker, and the gold accuracy of each kind (crowdloop.gold's counters)."""
+def paused_figures(svc: Services, flow: flows.FlowDefinition, by_worker_id: dict[str, SimWorker]) -> dict[str, Any]:
+    """Who gold stopped (paused, or failed the qualification) by kind of worker, and each kind's gold accuracy."""
     with svc.store.read() as conn:
-        found = gold.accuracies(conn, flow_id)
+        found = gold.accuracies(conn, flow.id)
+    stopped = {w.worker_id: w.paused for w in gold.blocked_workers(svc, CALLER, flow.name)}
     paused: dict[str, int] = {}
+    failed: dict[str, int] = {}
     scores: dict[str, list[float]] = {}
     for worker_id, worker in by_worker_id.items():
+        paused[worker.kind] = paused.get(worker.kind, 0) + int(stopped.get(worker_id) is True)
+        failed[worker.kind] = failed.get(worker.kind, 0) + int(stopped.get(worker_id) is False)
         accuracy = found.get(worker_id)
-        paused[worker.kind] = paused.get(worker.kind, 0) + int(accuracy is not None and accuracy.paused)
         if accuracy is not None and accuracy.accuracy is not None:
             scores.setdefault(worker.kind, []).append(accuracy.accuracy)
     return {
         "paused_by_kind": paused,
+        "failed_qualification_by_kind": failed,
         "gold_accuracy_by_kind": {kind: round(sum(v) / len(v), 3) for kind, v in sorted(scores.items())},
     }
 
@@ -390,11 +397,17 @@ def run_specs(
     minimum: int = TASK_COUNT_MIN,
     gold_min_accuracy: float = GOLD_MIN_ACCURACY,
     gold_min_items: int = GOLD_MIN_ITEMS,
+    qualification: int = 0,
 ) -> list[RunSpec]:
     specs = [RunSpec("fixed", shuffle=False), RunSpec("fixed_shuffled", shuffle=True)]
     specs += [RunSpec(f"adaptive_{t:g}", shuffle=True, target=t, minimum=minimum) for t in targets]
     fixed_gold = RunSpec(
-        "fixed_gold", shuffle=True, gold=True, gold_min_accuracy=gold_min_accuracy, gold_min_items=gold_min_items
+        "fixed_gold",
+        shuffle=True,
+        gold=True,
+        gold_min_accuracy=gold_min_accuracy,
+        gold_min_items=gold_min_items,
+        qualification=qualification,
     )
     specs.append(fixed_gold)
     specs += [replace(fixed_gold, name=f"adaptive_{t:g}_gold", target=t, minimum=minimum) for t in targets]
@@ -409,12 +422,16 @@ def gold_figures(
     spammers = sum(1 for w in crowd if w.spammer)
     gold_run = runs["fixed_gold"]
     paused = gold_run["paused_by_kind"]
+    failed = gold_run["failed_qualification_by_kind"]
     pairs = [("fixed_gold", "fixed_shuffled")] + [(f"adaptive_{t:g}_gold", f"adaptive_{t:g}") for t in targets]
     return {
         "spammers": spammers,
         "spammers_paused": paused.get("spammer", 0),
+        "spammers_failed_qualification": failed.get("spammer", 0),
         "honest_paused": sum(n for kind, n in paused.items() if kind != "spammer"),
+        "honest_failed_qualification": sum(n for kind, n in failed.items() if kind != "spammer"),
         "paused_by_kind": paused,
+        "failed_qualification_by_kind": failed,
         "gold_accuracy_by_kind": gold_run["gold_accuracy_by_kind"],
         "gold_answer_share": gold_run["gold_answer_share"],
         "spammer_answer_share_without_gold": runs["fixed_shuffled"]["spammer_answer_share"],
@@ -480,6 +497,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--gold-min-items", type=int, default=GOLD_MIN_ITEMS, help=f"gold runs (default {GOLD_MIN_ITEMS})"
     )
+    parser.add_argument(
+        "--qualification", type=int, default=0, help="gold runs: gold items to pass before any loop (default 0)"
+    )
     parser.add_argument("--crowd", default=DEFAULT_CROWD, help=f"workers of each kind (default {DEFAULT_CROWD})")
     args = parser.parse_args(argv)
     targets = [float(t) for t in args.targets.split(",") if t.strip()]
@@ -490,7 +510,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="crowdloop-bench-quality-") as folder:
         svc = open_services(Path(folder))
         try:
-            specs = run_specs(targets, args.minimum, args.gold_min_accuracy, args.gold_min_items)
+            specs = run_specs(targets, args.minimum, args.gold_min_accuracy, args.gold_min_items, args.qualification)
             runs = {spec.name: one_run(svc, spec, crowd, items, args.seed) for spec in specs}
         finally:
             svc.store.dispose()
@@ -508,6 +528,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "rate": GOLD_RATE,
             "min_accuracy": args.gold_min_accuracy,
             "min_items": args.gold_min_items,
+            "qualification": args.qualification,
             **gold_figures(runs, crowd, targets),
         },
         "seconds": round(time.perf_counter() - started, 1),

@@ -30,7 +30,13 @@ RUN_KEYS = {
     "pairwise_agreement_mean",
     "seconds",
 }
-GOLD_KEYS = {"gold_answers", "gold_answer_share", "paused_by_kind", "gold_accuracy_by_kind"}
+GOLD_KEYS = {
+    "gold_answers",
+    "gold_answer_share",
+    "paused_by_kind",
+    "failed_qualification_by_kind",
+    "gold_accuracy_by_kind",
+}
 
 
 def test_the_bench_prints_one_json_line_with_sane_figures(capsys: pytest.CaptureFixture[str]) -> None:
