@@ -238,9 +238,9 @@ def test_full_disk_answers_503_and_loses_nothing(small_disk: Path) -> None:
         _assert_is_unavailable(failure)
         reply = portal.submit(assignment_id, lease, {"label": "x" * 3_000_000})
         _assert_portal_unavailable(reply, json_body=True)
-        assert portal.get("/_crowdloop/health").status == 200  # alive, but not ready:
-        not_ready = portal.get("/_crowdloop/ready")
-        assert (not_ready.status, not_ready.text) == (503, "not ready: the database cannot be reached")
+        assert portal.get("/_crowdloop/health").status == 200
+        # still ready: the store answers at its schema (reads work); each write that finds no room answers 503
+        assert portal.get("/_crowdloop/ready").status == 200
         assert portal.same_connection, "the server closed the portal connection after an error"
 
         filler.unlink()
