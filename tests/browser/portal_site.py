@@ -44,6 +44,7 @@ class Site:
     url: str
     svc: Services
     backend: str
+    teams: list[str] = field(default_factory=list)  # made by team(): deleted after the test (see `site`)
 
     def team(self) -> tuple[str, str]:
         """A work team with a fresh group: (team ARN, group)."""
@@ -56,6 +57,7 @@ class Site:
             description="browser tests",
             member_definitions=[{"OidcMemberDefinition": {"Groups": [group]}}],
         )
+        self.teams.append(team.name)
         return team.arn, group
 
     def job(
@@ -122,8 +124,13 @@ class Site:
 
 
 @pytest.fixture
-def site(server: RunningServer, server_services: Services) -> Site:
-    return Site(url=server.endpoint_url, svc=server_services, backend=server.backend)
+def site(server: RunningServer, server_services: Services) -> Iterator[Site]:
+    """The shared server of this xdist worker as the browser tests use it. The work teams a test made are
+    deleted after it: an account has at most 25 per region, and every test of the worker shares the server."""
+    made = Site(url=server.endpoint_url, svc=server_services, backend=server.backend)
+    yield made
+    for name in made.teams:
+        workforce.delete_workteam(server_services, CALLER, name)
 
 
 @dataclass

@@ -129,6 +129,7 @@ def _gold_page_at(page: Page, url: str, width: int) -> None:
 
 def test_the_qualification_in_the_browser(site: Site, browser: Browser, server: RunningServer) -> None:  # noqa: F811
     flow, flow_arn, group = _make_job(server)
+    site.teams.append(f"qual-{group.removeprefix('q-')}")  # deleted after the test, as site.team()'s
     _upload_gold(browser, site, server, flow)
     a2i = server.client("sagemaker-a2i-runtime")
     loop = f"qual-loop-{uuid.uuid4().hex[:8]}"
