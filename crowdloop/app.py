@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from crowdloop import bodylimit, dispatch, eventlog, eventsapi, flows, outbox, output, reaper, served, urls
+from crowdloop import bodylimit, dispatch, eventlog, eventsapi, flows, logs, outbox, output, reaper, served, urls
 from crowdloop.aws import wire
 from crowdloop.aws.app import AwsApi
 from crowdloop.blobs import LocalBlobStore, blob_store_for
@@ -118,7 +118,12 @@ class CrowdloopApp:
         if scope["type"] != "http":
             return
         scope[dispatch.DESTINATION] = dispatch.destination(scope, self._frame_host)
-        await self._handle(scope, receive, send)
+        request_id = logs.request_id_for(_header(scope, logs.HEADER))
+        token = logs.REQUEST_ID.set(request_id)  # every log line of this request names it (crowdloop.logs)
+        try:
+            await self._handle(scope, receive, _answering_with_id(send, request_id.encode()))
+        finally:
+            logs.REQUEST_ID.reset(token)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         destination = scope[dispatch.DESTINATION]
@@ -318,6 +323,24 @@ async def _reply_object(
     """200 with bytes a requester wrote: inert on our origin (crowdloop.served)."""
     headers = served.inert([(b"content-type", content_type), *(extra_headers or [])])
     await _reply(send, 200, body, content_type, [h for h in headers if h[0] != b"content-type"])
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def _answering_with_id(send: Send, request_id: bytes) -> Send:
+    """send, with the request's id in the response's X-Request-Id header."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), (logs.HEADER, request_id)]
+        await send(message)
+
+    return sending
 
 
 READINESS = {  # what an unauthenticated probe learns: the kind of problem, never where the store is

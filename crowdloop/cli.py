@@ -74,11 +74,12 @@ def serve(**options: Any) -> None:
     """
     import uvicorn
 
+    from crowdloop import logs
     from crowdloop.app import create_app
     from crowdloop.http_protocol import http_protocol
 
     settings = _settings(options)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.log_level, settings.log_format)
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     settings.data_path.mkdir(parents=True, exist_ok=True, mode=0o700)  # it holds keys and secrets
     _refuse_other_accounts(settings)
@@ -98,6 +99,7 @@ def serve(**options: Any) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=None,  # uvicorn's loggers propagate to the root handler logs.configure set up
         access_log=False,
         lifespan="on",
         loop="uvloop",

@@ -177,6 +177,11 @@ class Settings:
         "`crowdloop webhooks deliveries`' history). Pending deliveries and their events are kept until they end.",
     )
     log_level: str = _setting("info", "Log level: debug, info, warning, error.")
+    log_format: str = _setting(
+        "text",
+        "Log lines of `serve`: 'text', or 'json' (one JSON object per line: time, level, logger, message, and the "
+        "request_id of the request it was written for, also sent back in the X-Request-Id header).",
+    )
     metrics_token: Secret = _setting(  # noqa: RUF009 (as above)
         "",
         "Bearer token of GET /metrics (Prometheus text format, docs/metrics.md): scrapers send "
@@ -314,6 +319,11 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
         raise ValueError(
             f"setting event_delivery ({SETTINGS_BY_NAME['event_delivery'].env}) must be 'process' or 'threads', "
             f"not {settings.event_delivery!r}"
+        )
+    if settings.log_format not in ("text", "json"):
+        raise ValueError(
+            f"setting log_format ({SETTINGS_BY_NAME['log_format'].env}) must be 'text' or 'json', "
+            f"not {settings.log_format!r}"
         )
     if settings.tls not in ("", "self-signed"):
         raise ValueError(

@@ -25,7 +25,7 @@ import threading
 import time
 from types import FrameType
 
-from crowdloop import eventlog, outbox
+from crowdloop import eventlog, logs, outbox
 from crowdloop.clock import SystemClock
 from crowdloop.config import Settings
 from crowdloop.dispatcher import Dispatcher
@@ -134,7 +134,7 @@ def _main() -> None:
     settings = pickle.loads(sys.stdin.buffer.read())
     if not isinstance(settings, Settings):
         raise SystemExit("crowdloop.deliverer: expected the server's settings on stdin")
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.log_level, settings.log_format)
     run(settings, parent_pid)
 
 
