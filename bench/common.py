@@ -140,3 +140,16 @@ def raw_request(method: str, path: str, headers: dict[str, str], body: bytes) ->
     if "Content-Length" not in headers:
         lines.append(f"Content-Length: {len(body)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def ratios_to_empty(by_size: dict[str, dict[str, float]]) -> dict[str, dict[str, float | None]]:
+    """Each store size's timings divided by the empty store's ("0"), the baseline measured in the same run;
+    {} without an empty store."""
+    empty = by_size.get("0")
+    if not empty:
+        return {}
+    return {
+        size: {name: round(ms / empty[name], 2) if empty.get(name) else None for name, ms in times.items()}
+        for size, times in by_size.items()
+        if size != "0"
+    }

@@ -43,6 +43,7 @@ from typing import Any
 
 from click.testing import CliRunner
 
+from bench.common import ratios_to_empty
 from crowdloop import flows, stats, workers, workforce
 from crowdloop.blobs import LocalBlobStore
 from crowdloop.cli import main as cli_main
@@ -336,16 +337,7 @@ def bench(backend: str, sizes: list[int], repeat: int, pages: list[str]) -> dict
     finally:
         if postgres is not None:
             postgres.stop()
-    empty = by_size.get("0")
-    ratios = (
-        {
-            size: {name: round(ms / empty[name], 2) if empty.get(name) else None for name, ms in times.items()}
-            for size, times in by_size.items()
-            if size != "0"
-        }
-        if empty
-        else {}
-    )
+    ratios = ratios_to_empty(by_size)
     return {
         "bench": "console",
         "backend": backend,

@@ -41,6 +41,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bench.common import ratios_to_empty
 from bench.console import BIG, CALLER, fill, fresh_store, measure, services
 from crowdloop import loops, queue, workers
 from crowdloop.paging import PageRequest
@@ -147,16 +148,7 @@ def bench(backend: str, sizes: list[int], repeat: int) -> dict[str, Any]:
     finally:
         if postgres is not None:
             postgres.stop()
-    empty = by_size.get("0")
-    ratios = (
-        {
-            size: {name: round(ms / empty[name], 2) if empty.get(name) else None for name, ms in times.items()}
-            for size, times in by_size.items()
-            if size != "0"
-        }
-        if empty
-        else {}
-    )
+    ratios = ratios_to_empty(by_size)
     return {
         "bench": "scale",
         "backend": backend,
