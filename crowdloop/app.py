@@ -23,7 +23,7 @@ import dataclasses
 import logging
 import mimetypes
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, unquote
 
 from crowdloop import bodylimit, dispatch, eventlog, eventsapi, flows, logs, outbox, output, reaper, served, urls
@@ -51,6 +51,8 @@ from crowdloop.store import Store, open_store
 
 log = logging.getLogger("crowdloop")
 
+Delivery = Literal["threads", "process", "elsewhere"]  # who delivers the events an app records
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -71,16 +73,18 @@ def build_services(
 
 
 class CrowdloopApp:
-    def __init__(self, services: Services, *, delivery_process: bool = False, owns_store: bool = False) -> None:
-        """delivery_process: events are fanned out and delivered by a child process (crowdloop.deliverer,
-        what `serve` does by default); otherwise by threads of this one. owns_store: `close` (and the
-        lifespan's shutdown) disposes the store, once nothing of the app uses it any more."""
+    def __init__(self, services: Services, *, delivery: Delivery = "threads", owns_store: bool = False) -> None:
+        """delivery: who fans out and delivers the events this app records: threads of this process
+        ("threads"), a child process of this one ("process": crowdloop.deliverer, what `serve` does by
+        default) or another process ("elsewhere": the delivery process of `serve --workers N`'s parent).
+        owns_store: `close` (and the lifespan's shutdown) disposes the store, once nothing of the app uses it
+        any more."""
         self._owns_store = owns_store
         self._closed = False
         self._stopping = asyncio.Event()
         poll = services.settings.reaper_interval_seconds
-        self.delivery = DeliveryProcess(services.settings) if delivery_process else None
-        if self.delivery is not None:
+        self.delivery = DeliveryProcess(services.settings) if delivery == "process" else None
+        if delivery != "threads":
             self.outbox = outbox.OutboxWriters(
                 services, [output.KIND], poll_seconds=poll, elsewhere=[eventlog.KIND_NAME]
             )
@@ -308,11 +312,11 @@ def sweep(services: Services) -> None:
     reaper.reap(services)
 
 
-def create_app(settings: Settings, clock: Clock | None = None, *, delivery_process: bool = False) -> CrowdloopApp:
+def create_app(settings: Settings, clock: Clock | None = None, *, delivery: Delivery = "threads") -> CrowdloopApp:
     """The app for these settings. It starts nothing: its lifespan does (see the module's docstring)."""
     return CrowdloopApp(
         build_services(settings, clock, background_checkpoints=True),
-        delivery_process=delivery_process,
+        delivery=delivery,
         owns_store=True,
     )
 

@@ -72,21 +72,41 @@ def serve(**options: Any) -> None:
     `crowdloop keys show` prints them again). It refuses to start on a store holding another account's
     keys or resources: crowdloop serves the one account `--account-id`.
     """
-    import uvicorn
-
-    from crowdloop import logs
-    from crowdloop.app import create_app
-    from crowdloop.http_protocol import http_protocol
+    from crowdloop import logs, server
+    from crowdloop.app import build_services, create_app
 
     settings = _settings(options)
     logs.configure(settings.log_level, settings.log_format)
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+    if settings.workers > 1 and not settings.uses_postgresql:
+        raise click.UsageError(
+            f"--workers {settings.workers} needs PostgreSQL (--database-url postgresql+psycopg://...): SQLite "
+            "writes one transaction at a time, so more processes than one add no throughput. Use --workers 1."
+        )
     settings.data_path.mkdir(parents=True, exist_ok=True, mode=0o700)  # it holds keys and secrets
     _refuse_other_accounts(settings)
-    certificate = _tls_files(settings)
-    app = create_app(settings, delivery_process=settings.event_delivery == "process")
+    launch = server.Launch(settings, _tls_files(settings))
+    if settings.workers > 1:
+        services = build_services(settings)  # the parent only announces and welcomes; its children serve
+        try:
+            _announce(settings, services)
+            _print_welcome(settings, services)
+        finally:
+            services.store.dispose()
+        _warn_if_unauthenticated(settings)
+        try:
+            processes = server.ServerProcesses(launch, settings.workers)
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
+        sys.exit(processes.run())
+    app = create_app(settings, delivery="process" if settings.event_delivery == "process" else "threads")
     _announce(settings, app.services)
     _print_welcome(settings, app.services)
+    _warn_if_unauthenticated(settings)
+    server.run_one(app, launch)
+
+
+def _warn_if_unauthenticated(settings: Settings) -> None:
     if settings.auth == "off":
         logging.getLogger("crowdloop").warning(
             "API AUTHENTICATION IS OFF (auth=off): anyone who can reach %s can use the API. "
@@ -94,22 +114,6 @@ def serve(**options: Any) -> None:
             "(host:port, localhost, 127.0.0.1 or public_host) and come from no other web page.",
             settings.endpoint_url,
         )
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        log_config=None,  # uvicorn's loggers propagate to the root handler logs.configure set up
-        access_log=False,
-        lifespan="on",
-        loop="uvloop",
-        http=http_protocol(request_timeout_seconds=settings.request_timeout_seconds),
-        timeout_keep_alive=30,
-        timeout_graceful_shutdown=5,  # open event streams end at shutdown; nothing else may hold a stop longer
-        ssl_certfile=str(certificate.cert) if certificate else None,
-        ssl_keyfile=str(certificate.key) if certificate else None,
-    )
-    uvicorn.Server(config).run()
 
 
 def _tls_files(settings: Settings) -> Any:
@@ -367,16 +371,20 @@ def keys_show(access_key_id: str | None, **options: Any) -> None:
         click.echo(line)
 
 
-@keys.command("delete")
+@keys.command("revoke")
 @click.argument("access_key_id")
 @_setting_options(_STORE_SETTINGS)
-def keys_delete(access_key_id: str, **options: Any) -> None:
-    """Revoke an access key: a running server refuses it within 5 seconds."""
+def keys_revoke(access_key_id: str, **options: Any) -> None:
+    """Revoke an access key: it is deleted with the console sessions signed in with it, and running servers
+    refuse it within 5 seconds."""
     from crowdloop.keys import KEY_CACHE_SECONDS, delete_key
 
     if not delete_key(_services(options).store, access_key_id):
         raise click.ClickException(f"No access key {access_key_id}.")
-    click.echo(f"deleted {access_key_id}; running servers refuse it within {KEY_CACHE_SECONDS:g} seconds")
+    click.echo(f"revoked {access_key_id}; running servers refuse it within {KEY_CACHE_SECONDS:g} seconds")
+
+
+keys.add_command(click.Command("delete", params=keys_revoke.params, callback=keys_revoke.callback, hidden=True))
 
 
 @main.command("console-link")

@@ -121,6 +121,11 @@ class Settings:
         "(StartHumanLoop answers ServiceQuotaExceededException above it).",
     )
     signature_window_seconds: int = _setting(900, "How far X-Amz-Date may be from the server's clock.")
+    workers: int = _setting(
+        1,
+        'Server processes `serve` runs on its one port (PostgreSQL only; docs/deployment.md "Several processes '
+        'on one machine"). About one per CPU core; more servers on other machines may share the database too.',
+    )
     reaper_interval_seconds: float = _setting(5.0, "How often expired leases and loops are swept.")
     request_timeout_seconds: float = _setting(
         30.0,
@@ -214,6 +219,12 @@ class Settings:
         """The store's URL, password included: give it to the database driver only (str(settings.
         database_url) or `shown_database_url` to show it)."""
         return self.database_url.reveal() or f"sqlite:///{self.data_path / 'crowdloop.db'}"
+
+    @property
+    def uses_postgresql(self) -> bool:
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.resolved_database_url).get_backend_name() == "postgresql"
 
     @property
     def shown_database_url(self) -> str:
@@ -324,6 +335,10 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
         raise ValueError(
             f"setting log_format ({SETTINGS_BY_NAME['log_format'].env}) must be 'text' or 'json', "
             f"not {settings.log_format!r}"
+        )
+    if settings.workers < 1:
+        raise ValueError(
+            f"setting workers ({SETTINGS_BY_NAME['workers'].env}) must be 1 or more, not {settings.workers}"
         )
     if settings.tls not in ("", "self-signed"):
         raise ValueError(

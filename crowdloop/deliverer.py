@@ -138,5 +138,7 @@ def _main() -> None:
     run(settings, parent_pid)
 
 
-if __name__ == "__main__":
-    _main()
+if __name__ == "__main__":  # run as crowdloop.deliverer (its logger's name), not as __main__
+    from crowdloop.deliverer import _main as main
+
+    main()

@@ -1,5 +1,5 @@
 """Access keys from the command line: the admin secret is printed once (`keys show` prints it again),
-`keys delete` revokes a key on the running server within keys.KEY_CACHE_SECONDS."""
+`keys revoke` (or `keys delete`) revokes a key on the running server within keys.KEY_CACHE_SECONDS."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
@@ -36,7 +37,10 @@ def _sts(server: RunningServer, key_id: str, secret: str) -> Any:
     )
 
 
-def test_deleted_key_is_refused_by_the_running_server_within_the_cache_time(server: RunningServer) -> None:
+@pytest.mark.parametrize("command", ["revoke", "delete"])
+def test_a_revoked_key_is_refused_by_the_running_server_within_the_cache_time(
+    server: RunningServer, command: str
+) -> None:
     created = _cli(server, "keys", "create")
     assert created.exit_code == 0, created.output
     exports = dict(line.removeprefix("export ").split("=", 1) for line in created.output.splitlines())
@@ -45,8 +49,8 @@ def test_deleted_key_is_refused_by_the_running_server_within_the_cache_time(serv
     assert sts.get_caller_identity()["Account"] == "123456789012"  # the server has the key cached now
     assert key_id in _cli(server, "keys", "list").output
 
-    deleted = _cli(server, "keys", "delete", key_id)
-    assert deleted.exit_code == 0 and f"deleted {key_id}" in deleted.output
+    revoked = _cli(server, "keys", command, key_id)
+    assert revoked.exit_code == 0 and f"revoked {key_id}" in revoked.output
     started = time.monotonic()
     while True:
         try:
@@ -58,7 +62,7 @@ def test_deleted_key_is_refused_by_the_running_server_within_the_cache_time(serv
         time.sleep(0.2)
     assert time.monotonic() - started < KEY_CACHE_SECONDS + 10
     assert key_id not in _cli(server, "keys", "list").output
-    again = _cli(server, "keys", "delete", key_id)
+    again = _cli(server, "keys", command, key_id)
     assert again.exit_code == 1 and f"No access key {key_id}." in again.output
     assert _sts(server, server.access_key_id, server.secret_access_key).get_caller_identity()
 

@@ -246,3 +246,14 @@ def test_console_paths_go_to_the_console(console: ConsoleBrowser) -> None:
     assert dispatch.destination(scope) == dispatch.CONSOLE
     assert dispatch.destination({**scope, "path": "/console/x"}) == dispatch.CONSOLE
     assert dispatch.destination({**scope, "path": "/consoles"}) == dispatch.PORTAL
+
+
+def test_revoking_a_key_ends_its_console_sessions(open_console: Open, admin_key: AccessKey, services: Services) -> None:
+    other = keys.create_key(services.store, services.clock, admin_key.account_id)
+    revoked, kept = open_console(), open_console()
+    assert revoked.sign_in(other).status_code == 303 and kept.sign_in(admin_key).status_code == 303
+    assert revoked.get("/console").status_code == 200
+    assert keys.delete_key(services.store, other.access_key_id)  # what `crowdloop keys revoke` does
+    assert revoked.get("/console").status_code == 303
+    assert revoked.get("/console/api/overview").status_code == 401
+    assert kept.get("/console").status_code == 200

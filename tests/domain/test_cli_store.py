@@ -26,6 +26,7 @@ STORE_COMMANDS: dict[str, list[str]] = {
     "keys create": [],
     "keys show": [],
     "keys delete": ["AKCLNOSUCHKEY"],
+    "keys revoke": ["AKCLNOSUCHKEY"],
     "workers add": ["new@example.org", "--password", "a-long-password"],
     "workers invite": ["new@example.org"],
     "workers reset-password": ["new@example.org", "--password", "a-long-password"],

@@ -8,7 +8,6 @@ import json
 import shutil
 import stat
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,56 +19,9 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import RunningServer, start_server, stop_server
 from tests.e2e.portal_connection import PortalConnection, Reply
+from tests.e2e.simple_job import set_up_job, signed_in_portal, start_loop, wait_for_outputs
 from tests.pg import PostgresServer
 from tests.smalldisk import fill, small_tmpfs
-
-
-def _set_up_job(server: RunningServer) -> str:
-    """A flow definition whose work team is the demo worker's group; its ARN."""
-    sm = server.client("sagemaker")
-    team = sm.create_workteam(
-        WorkteamName="outage-team",
-        Description="outage test",
-        MemberDefinitions=[{"OidcMemberDefinition": {"Groups": ["demo"]}}],
-    )
-    ui = sm.create_human_task_ui(
-        HumanTaskUiName="outage-ui", UiTemplate={"Content": "<crowd-form><p>{{ task.input.n }}</p></crowd-form>"}
-    )
-    flow = sm.create_flow_definition(
-        FlowDefinitionName="outage-fd",
-        RoleArn="arn:aws:iam::123456789012:role/outage",
-        HumanLoopConfig={
-            "WorkteamArn": team["WorkteamArn"],
-            "HumanTaskUiArn": ui["HumanTaskUiArn"],
-            "TaskCount": 1,
-            "TaskTitle": "outage",
-            "TaskDescription": "outage",
-        },
-        OutputConfig={"S3OutputPath": "s3://outage/out"},
-    )
-    sm.describe_flow_definition(FlowDefinitionName="outage-fd")
-    return str(flow["FlowDefinitionArn"])
-
-
-def _start_loop(a2i: Any, flow_arn: str, padding: int = 0) -> str:
-    name = "loop-" + uuid.uuid4().hex[:12]
-    a2i.start_human_loop(
-        HumanLoopName=name,
-        FlowDefinitionArn=flow_arn,
-        HumanLoopInput={"InputContent": json.dumps({"n": name, "pad": "x" * padding})},
-    )
-    return name
-
-
-def _demo_worker(server: RunningServer) -> tuple[str, str]:
-    email, _, password = (server.data_dir / "demo-worker.txt").read_text().strip().partition(" ")
-    return email, password
-
-
-def _signed_in_portal(server: RunningServer) -> PortalConnection:
-    portal = PortalConnection(server.port)
-    portal.sign_in(*_demo_worker(server))
-    return portal
 
 
 def _assert_unavailable(call: Callable[[], Any]) -> None:
@@ -114,17 +66,6 @@ def _loop_names(a2i: Any, flow_arn: str) -> set[str]:
     return {loop["HumanLoopName"] for page in pages for loop in page["HumanLoopSummaries"]}
 
 
-def _outputs(server: RunningServer) -> list[Path]:
-    return sorted((server.data_dir / "output" / "outage").rglob("output.json"))
-
-
-def _wait_for_outputs(server: RunningServer, count: int, seconds: float = 60) -> list[Path]:
-    deadline = time.monotonic() + seconds
-    while len(_outputs(server)) < count and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return _outputs(server)
-
-
 # --- PostgreSQL goes away ----------------------------------------------------------------------------------
 
 
@@ -142,18 +83,18 @@ def test_postgres_outage_answers_503_and_loses_nothing(own_postgres: PostgresSer
     server = start_server(tmp_path, own_postgres.create_database(), "postgresql")
     portal: PortalConnection | None = None
     try:
-        flow_arn = _set_up_job(server)
+        flow_arn = set_up_job(server)
         a2i = server.client("sagemaker-a2i-runtime")
         sm = server.client("sagemaker")
-        acknowledged = {_start_loop(a2i, flow_arn) for _ in range(3)}
-        portal = _signed_in_portal(server)
+        acknowledged = {start_loop(a2i, flow_arn) for _ in range(3)}
+        portal = signed_in_portal(server)
         [job_id] = portal.job_ids()
         assignment_id, lease = portal.open_task(job_id)
         ready = portal.get("/_crowdloop/ready")
         assert (ready.status, ready.text) == (200, "ready")
 
         own_postgres.pause()
-        _assert_unavailable(lambda: _start_loop(a2i, flow_arn))
+        _assert_unavailable(lambda: start_loop(a2i, flow_arn))
         _assert_unavailable(lambda: sm.describe_flow_definition(FlowDefinitionName="outage-fd"))
         _assert_unavailable(lambda: a2i.list_human_loops(FlowDefinitionArn=flow_arn))
         for mode in ("legacy", "standard"):  # botocore's retry handlers take the 503 as retryable
@@ -174,14 +115,14 @@ def test_postgres_outage_answers_503_and_loses_nothing(own_postgres: PostgresSer
         assert portal.same_connection, "the server closed the portal connection after an error"
 
         own_postgres.resume()
-        acknowledged.add(_until_it_works(lambda: _start_loop(a2i, flow_arn)))
+        acknowledged.add(_until_it_works(lambda: start_loop(a2i, flow_arn)))
         assert portal.get("/_crowdloop/ready").status == 200
         reply = portal.submit(assignment_id, lease, {"label": "after"})
         assert reply.status == 200, reply.text
         assert reply.json()["next"].startswith("/tasks/")
         assert portal.same_connection
         assert _loop_names(a2i, flow_arn) == acknowledged
-        [output] = _wait_for_outputs(server, 1)
+        [output] = wait_for_outputs(server, 1)
         assert json.loads(output.read_bytes())["humanAnswers"][0]["answerContent"] == {"label": "after"}
     finally:
         if portal is not None:
@@ -219,10 +160,10 @@ def test_full_disk_answers_503_and_loses_nothing(small_disk: Path) -> None:
     server = start_server(data_dir, f"sqlite:///{data_dir / 'crowdloop.db'}", "sqlite")
     portal: PortalConnection | None = None
     try:
-        flow_arn = _set_up_job(server)
+        flow_arn = set_up_job(server)
         a2i = server.client("sagemaker-a2i-runtime")
-        acknowledged = {_start_loop(a2i, flow_arn) for _ in range(3)}
-        portal = _signed_in_portal(server)
+        acknowledged = {start_loop(a2i, flow_arn) for _ in range(3)}
+        portal = signed_in_portal(server)
         [job_id] = portal.job_ids()
         assignment_id, lease = portal.open_task(job_id)
 
@@ -230,7 +171,7 @@ def test_full_disk_answers_503_and_loses_nothing(small_disk: Path) -> None:
         failure: ClientError | None = None
         for _ in range(100):  # until the database needs more room than there is
             try:
-                acknowledged.add(_start_loop(a2i, flow_arn, padding=200_000))
+                acknowledged.add(start_loop(a2i, flow_arn, padding=200_000))
             except ClientError as exc:
                 failure = exc
                 break
@@ -244,11 +185,11 @@ def test_full_disk_answers_503_and_loses_nothing(small_disk: Path) -> None:
         assert portal.same_connection, "the server closed the portal connection after an error"
 
         filler.unlink()
-        acknowledged.add(_until_it_works(lambda: _start_loop(a2i, flow_arn)))
+        acknowledged.add(_until_it_works(lambda: start_loop(a2i, flow_arn)))
         reply = portal.submit(assignment_id, lease, {"label": "after"})
         assert reply.status == 200, reply.text
         assert _loop_names(a2i, flow_arn) == acknowledged
-        [output] = _wait_for_outputs(server, 1)
+        [output] = wait_for_outputs(server, 1)
         assert json.loads(output.read_bytes())["humanAnswers"][0]["answerContent"] == {"label": "after"}
     finally:
         if portal is not None:
