@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -74,14 +75,73 @@ class Server:
             self.process.kill()
 
 
-def start_server(database_url: str | None = None, extra_env: dict[str, str] | None = None) -> Server:
+def tree_cpu_seconds(pid: int) -> float:
+    """user + system CPU time of process `pid` and every live descendant (from /proc)."""
+    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent, cpu seconds)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        stats[int(stat.parent.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+    family, total = {pid}, 0.0
+    grew = True
+    while grew:
+        grew = False
+        for child, (parent, _) in stats.items():
+            if parent in family and child not in family:
+                family.add(child)
+                grew = True
+    for member in family:
+        total += stats.get(member, (0, 0.0))[1]
+    return total
+
+
+def postgres_cpu_seconds() -> float:
+    """user + system CPU time of every PostgreSQL server on this machine: each postmaster's own, that of its
+    live processes and that of the ones that have ended (connections closed: cutime/cstime)."""
+    procs: dict[int, tuple[str, int, list[str]]] = {}  # pid -> (command name, parent, stat fields)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        command, _, rest = text.partition(" (")[2].rpartition(")")
+        fields = rest.split()
+        procs[int(stat.parent.name)] = (command, int(fields[1]), fields)
+    total = 0.0
+    for command, parent, fields in procs.values():
+        if command != "postgres":
+            continue
+        ticks = int(fields[11]) + int(fields[12])
+        if procs.get(parent, ("",))[0] != "postgres":  # the postmaster: its ended children count too
+            ticks += int(fields[13]) + int(fields[14])
+        total += ticks / CLOCK_TICKS
+    return total
+
+
+def machine_busy_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, summed over its cores (/proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return (sum(values) - idle) / CLOCK_TICKS, sum(values) / CLOCK_TICKS
+
+
+def start_server(
+    database_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+    log_path: Path | None = None,
+) -> Server:
+    """`crowdloop serve` with these extra args once it answers; its output after the key lines goes to
+    log_path (default: nowhere)."""
     data_dir = Path(tempfile.mkdtemp(prefix="crowdloop-bench-"))
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "CROWDLOOP_LOG_LEVEL": "warning", **(extra_env or {})}
     if database_url:
         env["CROWDLOOP_DATABASE_URL"] = database_url
     process = subprocess.Popen(
-        [sys.executable, "-m", "crowdloop", "serve", "--port", str(port), "--data-dir", str(data_dir)],
+        [sys.executable, "-m", "crowdloop", "serve", "--port", str(port), "--data-dir", str(data_dir), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -103,8 +163,18 @@ def start_server(database_url: str | None = None, extra_env: dict[str, str] | No
             break
         except OSError:
             time.sleep(0.05)
-    process.stdout.close()
+    if log_path is None:
+        process.stdout.close()
+    else:
+        threading.Thread(target=_copy_lines, args=(process.stdout, log_path), daemon=True).start()
     return Server(process, port, data_dir, exports)
+
+
+def _copy_lines(source: Any, path: Path) -> None:
+    with source, path.open("a") as out:
+        for line in source:
+            out.write(line)
+            out.flush()
 
 
 def run_wrk(requests_file: Path, url: str, *, connections: int, seconds: float, threads: int = 1) -> dict[str, Any]:

@@ -32,6 +32,7 @@ import statistics
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlencode
@@ -278,8 +279,16 @@ def client_process(
 
 
 def run(
-    server: Server, sessions: list[tuple[dict[str, str], str]], job: int, processes: int, seconds: float
+    server: Server,
+    sessions: list[tuple[dict[str, str], str]],
+    job: int,
+    processes: int,
+    seconds: float,
+    cpu_meters: dict[str, Callable[[], float]] | None = None,
 ) -> dict[str, Any]:
+    """One load of len(sessions) workers for `seconds`. cpu_meters: name -> CPU seconds used so far, each
+    reported per cycle as NAME_cpu_ms_per_cycle (default: the server process's, as "server")."""
+    meters = cpu_meters or {"server": server.cpu_seconds}
     ctx = mp.get_context("fork")
     results = ctx.Queue()
     groups = [sessions[i::processes] for i in range(min(processes, len(sessions)))]
@@ -290,14 +299,14 @@ def run(
         proc.start()
     while time.time() < start_at:
         time.sleep(0.001)
-    cpu_before = server.cpu_seconds()
+    cpu_before = {name: meter() for name, meter in meters.items()}
     cycles: list[tuple[float, float]] = []
     errors: list[str] = []
     for _ in procs:
         out, errs = results.get()
         cycles += out
         errors += errs
-    cpu = server.cpu_seconds() - cpu_before
+    cpu = {name: meter() - cpu_before[name] for name, meter in meters.items()}
     for proc in procs:
         proc.join()
     latencies = sorted(latency for _, latency in cycles)
@@ -308,7 +317,7 @@ def run(
         "cycles_per_s": round(len(cycles) / seconds, 1),
         "p50_ms": round(1000 * statistics.median(latencies), 2) if latencies else None,
         "p99_ms": round(1000 * latencies[int(0.99 * (len(latencies) - 1))], 2) if latencies else None,
-        "server_cpu_ms_per_cycle": round(1000 * cpu / max(len(cycles), 1), 3),
+        **{f"{name}_cpu_ms_per_cycle": round(1000 * used / max(len(cycles), 1), 3) for name, used in cpu.items()},
         "errors": errors[:5],
     }
 

@@ -118,6 +118,19 @@ def timers(svc: Services) -> list[tuple[str, Any]]:
     ]
 
 
+def fill_for_service(svc: Services, size: int) -> None:
+    """bench/console.py's fill, then what loops started through the API afterwards need on PostgreSQL: the
+    fill gave the loops their ids, so the sequence moves past them; and fresh planner statistics."""
+    fill(svc, size)
+    if not svc.store.is_sqlite:
+        with svc.store.write() as conn:
+            conn.exec_driver_sql(
+                "SELECT setval(pg_get_serial_sequence('human_loops', 'id'),"
+                " (SELECT COALESCE(max(id), 0) + 1 FROM human_loops), false)"
+            )
+            conn.exec_driver_sql("ANALYZE")
+
+
 def bench(backend: str, sizes: list[int], repeat: int) -> dict[str, Any]:
     postgres = None
     if backend == "postgresql":
@@ -133,14 +146,7 @@ def bench(backend: str, sizes: list[int], repeat: int) -> dict[str, Any]:
                 svc = dataclasses.replace(svc, settings=dataclasses.replace(svc.settings, max_in_progress_loops=10**9))
                 try:
                     started = time.perf_counter()
-                    fill(svc, size)
-                    if not svc.store.is_sqlite:  # the fill gave the loops their ids: move the sequence past them
-                        with svc.store.write() as conn:
-                            conn.exec_driver_sql(
-                                "SELECT setval(pg_get_serial_sequence('human_loops', 'id'),"
-                                " (SELECT COALESCE(max(id), 0) + 1 FROM human_loops), false)"
-                            )
-                            conn.exec_driver_sql("ANALYZE")
+                    fill_for_service(svc, size)
                     fill_seconds[str(size)] = round(time.perf_counter() - started, 1)
                     by_size[str(size)] = measure(timers(svc), repeat)
                 finally:
