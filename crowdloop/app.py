@@ -351,15 +351,19 @@ READINESS = {  # what an unauthenticated probe learns: the kind of problem, neve
     "unreachable": "not ready: the database cannot be reached",
     "missing": "not ready: the database holds no crowdloop store (run `crowdloop db upgrade`)",
     "outdated": "not ready: the store's schema is older than this version's (run `crowdloop db upgrade`)",
-    "newer": "not ready: the store was migrated by a newer crowdloop",
 }
 
 
 def readiness_problem(store: Store) -> str | None:
-    """None when the store answers at the schema revision this version needs, else what is wrong."""
+    """None when the store answers at the schema revision this version needs or a newer one, else what is
+    wrong. Newer is ready: every migration after the first is additive (tests/store/test_migrations_additive.py),
+    so a process keeps serving while a rolling upgrade has migrated the store ahead of it
+    (docs/deployment.md "Upgrades"); only starting on such a store is refused."""
     try:
         store.check_schema()
     except StoreNotReady as exc:
+        if exc.reason == "newer":
+            return None
         return READINESS.get(exc.reason, "not ready")
     except Exception:  # a driver error check_schema does not translate: still not ready, and logged
         log.exception("readiness check failed")

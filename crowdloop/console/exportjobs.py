@@ -3,17 +3,21 @@
 An export reads every completed loop of a flow definition, so it never runs in a request: start() makes a
 job that writes the file with the export module (crowdloop.export, as `crowdloop export` / `crowdloop
 report` do, one process) on its own thread (crowdloop.blocking), into a folder of its own under
-<data_dir>/console-downloads/. The page polls progress() (loops read / loops to read, from the flow's
-counters) and then fetches the file, streamed from disk: memory does not grow with the export.
+<data_dir>/console-downloads/<this process's folder>/. The page polls progress() (loops read / loops to read,
+from the flow's counters) and then fetches the file, streamed from disk: memory does not grow with the export.
 
 One job at a time per flow definition and format (asking again while it runs returns the same job), at most
 MAX_RUNNING in a process. A job's folder is removed after its file has been downloaded, or KEEP_SECONDS
-after the job ended; folders a previous process left are removed on first use.
+after the job ended. Several processes may share the data directory (crowdloop@.service instances, `serve
+--workers`): each keeps its jobs in a folder of its own, removes only that one when it stops, and on first use
+removes the folders of others left untouched for LEFTOVER_SECONDS (a process that died; a live one's folders
+change whenever a job starts or ends, and a finished file is kept only KEEP_SECONDS).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import shutil
 import threading
@@ -33,6 +37,7 @@ log = logging.getLogger("crowdloop.console")
 
 FOLDER = "console-downloads"
 KEEP_SECONDS = 3600
+LEFTOVER_SECONDS = 2 * KEEP_SECONDS
 MAX_RUNNING = 2
 MAX_JOBS = 64  # jobs kept (running or waiting to be downloaded) in a process
 _COMPLETED = HumanLoopStatus.COMPLETED.value
@@ -131,6 +136,7 @@ class ExportJobs:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.folder = root / f"{os.getpid()}-{secrets.token_hex(4)}"  # this process's jobs
         self._lock = threading.Lock()
         self._jobs: dict[str, ExportJob] = {}
         self._closing = threading.Event()
@@ -147,8 +153,8 @@ class ExportJobs:
         progress = stats.progress(svc, caller, flow_name)
         self.sweep(svc.clock.now())
         with self._lock:
-            if not self._swept_leftovers:  # what a previous process left (before any job of ours started)
-                shutil.rmtree(self.root, ignore_errors=True)
+            if not self._swept_leftovers:  # what processes that are gone left (before any job of ours started)
+                _remove_leftovers(self.root, time.time() - LEFTOVER_SECONDS)
                 self._swept_leftovers = True
             for job in self._jobs.values():
                 same = (job.account, job.region, job.flow_definition_id) == (
@@ -170,7 +176,7 @@ class ExportJobs:
                 progress.flow_definition_id,
                 progress.name,
                 chosen,
-                self.root / job_id,
+                self.folder / job_id,
                 svc.clock.now(),
                 progress.loops.get(_COMPLETED, 0),
                 include_flagged,
@@ -218,7 +224,7 @@ class ExportJobs:
         self.wait(timeout_seconds)
         with self._lock:
             self._jobs.clear()
-        shutil.rmtree(self.root, ignore_errors=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def _run(self, svc: Services, job: ExportJob, flow_arn: str) -> None:
         try:
@@ -278,6 +284,21 @@ JOBS: CacheSpec[str, ExportJobs] = CacheSpec(
     max_entries=1,
 )
 _MAKING = threading.Lock()
+
+
+def _remove_leftovers(root: Path, before: float) -> None:
+    """Remove the folders under root in which nothing changed since `before` (a time.time() value)."""
+    try:
+        folders = [path for path in root.iterdir() if path.is_dir()]
+    except FileNotFoundError:
+        return
+    for folder in folders:
+        try:
+            newest = max([folder.stat().st_mtime, *(path.stat().st_mtime for path in folder.rglob("*"))])
+        except FileNotFoundError:  # its process removed something meanwhile: it is alive
+            continue
+        if newest < before:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def jobs(svc: Services) -> ExportJobs:

@@ -44,6 +44,11 @@ log = logging.getLogger("crowdloop.store")
 # estimated cost can still pass jit_above_cost on a big table (the reaper's sweep at 1M loops spent ~100 ms
 # compiling a query that ran in 3 ms). Set at connect (a startup option), so every connection has it.
 POSTGRESQL_CONNECT_ARGS = {"options": "-c jit=off"}
+# psycopg prepares a statement on the server once a connection has run it PREPARE_THRESHOLD times. Behind a
+# pooler in transaction mode (pgbouncer before 1.21) the next transaction may run on another server connection:
+# "prepared statement _pg3_0 does not exist" / "already exists". `?prepare_threshold=none` in the database URL
+# turns server-side prepared statements off (docs/deployment.md "Behind pgbouncer"); a number sets psycopg's.
+PREPARE_THRESHOLD = "prepare_threshold"
 
 
 class Store:
@@ -63,8 +68,9 @@ class Store:
             self._write_lock: threading.Lock | None = threading.Lock()
             self._reader = _sqlite_engine(url, begin="BEGIN", autocheckpoint=autocheckpoint)
         else:
+            engine_url, connect_args = engine_arguments(url)
             self._writer = sa.create_engine(
-                url, pool_size=20, max_overflow=20, pool_pre_ping=True, connect_args=POSTGRESQL_CONNECT_ARGS
+                engine_url, pool_size=20, max_overflow=20, pool_pre_ping=True, connect_args=connect_args
             )
             self._reader = self._writer
             self._write_lock = None
@@ -226,6 +232,27 @@ class Store:
         self._writer.dispose()
         if self._reader is not self._writer:
             self._reader.dispose()
+
+
+def engine_arguments(url: str) -> tuple[sa.URL, dict[str, Any]]:
+    """The URL SQLAlchemy gets and the driver's connect arguments for a PostgreSQL store's URL: JIT off, and
+    the URL's own `prepare_threshold` query parameter (none, or a whole number) taken out of the URL and
+    given to psycopg as its prepare_threshold. Other URLs are returned as they are, with no arguments."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return parsed, {}
+    connect_args: dict[str, Any] = dict(POSTGRESQL_CONNECT_ARGS)
+    given = parsed.query.get(PREPARE_THRESHOLD)
+    if given is not None:
+        value = given if isinstance(given, str) else given[-1]
+        if value.lower() == "none":
+            connect_args[PREPARE_THRESHOLD] = None
+        elif value.isdigit():
+            connect_args[PREPARE_THRESHOLD] = int(value)
+        else:
+            raise ValueError(f"the database URL's prepare_threshold must be 'none' or a whole number, not {value!r}")
+        parsed = parsed.difference_update_query([PREPARE_THRESHOLD])
+    return parsed, connect_args
 
 
 def open_store(url: str, *, migrate: bool = True, background_checkpoints: bool = False) -> Store:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -112,7 +115,8 @@ def test_a_file_is_removed_once_downloaded_and_an_unfetched_one_after_an_hour(
     assert console.get(fetched["file_url"]).status_code == 200
     assert console.get(fetched["file_url"]).status_code == 404
     assert console.get(fetched["progress_url"], headers=JSON).status_code == 404
-    root = services.settings.data_path / exportjobs.FOLDER
+    root = jobs.folder  # this process's folder under <data_dir>/console-downloads
+    assert root.parent == services.settings.data_path / exportjobs.FOLDER
     assert not any(root.iterdir())
 
     waiting = _prepared(jobs, console, "report-html")
@@ -230,3 +234,24 @@ def test_flagged_answers_are_left_out_unless_included(
         headers={**JSON, "Origin": ORIGIN},
     )
     assert refused.status_code == 400 and "include_flagged" in refused.text
+
+
+def test_processes_sharing_a_data_directory_keep_each_others_downloads(tmp_path: Path) -> None:
+    """crowdloop@.service instances (or `serve --workers`) share <data_dir>: a process removes only its own
+    folder when it stops, and, on its first download, the folders of processes gone for LEFTOVER_SECONDS."""
+    root = tmp_path / exportjobs.FOLDER
+    mine, other = exportjobs.ExportJobs(root), exportjobs.ExportJobs(root)
+    assert mine.folder != other.folder and mine.folder.parent == other.folder.parent == root
+    (other.folder / "job").mkdir(parents=True)
+    (other.folder / "job" / "export.jsonl").write_text("{}")
+    gone = root / "12345-abcdabcd"
+    (gone / "job").mkdir(parents=True)
+    (gone / "job" / "export.jsonl").write_text("{}")
+    old = time.time() - exportjobs.LEFTOVER_SECONDS - 60
+    for path in (gone / "job" / "export.jsonl", gone / "job", gone):
+        os.utime(path, (old, old))
+    exportjobs._remove_leftovers(root, time.time() - exportjobs.LEFTOVER_SECONDS)
+    assert not gone.exists() and (other.folder / "job" / "export.jsonl").exists()
+    (mine.folder / "job").mkdir(parents=True)
+    mine.close()
+    assert not mine.folder.exists() and (other.folder / "job" / "export.jsonl").exists()

@@ -24,8 +24,8 @@ def test_ready_only_at_this_versions_schema(store: Store) -> None:
         readiness_problem(store)
         == "not ready: the store's schema is older than this version's (run `crowdloop db upgrade`)"
     )
-    _set_revision(store, "0099")
-    assert readiness_problem(store) == "not ready: the store was migrated by a newer crowdloop"
+    _set_revision(store, "0099")  # a rolling upgrade migrated the store ahead of this process: it keeps serving
+    assert readiness_problem(store) is None
 
 
 def test_the_endpoint_answers_503_with_retry_after_when_not_ready(settings: Settings) -> None:

@@ -7,6 +7,7 @@ import http.client
 import json
 import re
 import socket
+import ssl
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -32,9 +33,14 @@ class Reply:
 
 
 class PortalConnection:
-    def __init__(self, port: int) -> None:
-        self.origin = f"http://127.0.0.1:{port}"
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    def __init__(self, port: int, tls: ssl.SSLContext | None = None) -> None:
+        """To 127.0.0.1:port over HTTP, or HTTPS trusting what `tls` trusts."""
+        self.origin = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+        self.conn = (
+            http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=tls)
+            if tls
+            else http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        )
         self.conn.auto_open = 0  # a dropped connection raises instead of quietly reconnecting
         self.conn.connect()
         self.socket: socket.socket | None = self.conn.sock
@@ -50,7 +56,7 @@ class PortalConnection:
         return self.conn.sock is not None and self.conn.sock is self.socket
 
     def request(self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> Reply:
-        sent = {"Host": self.origin.removeprefix("http://"), "Origin": self.origin, **(headers or {})}
+        sent = {"Host": self.origin.split("://", 1)[1], "Origin": self.origin, **(headers or {})}
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
         self.conn.request(method, path, body=body or None, headers=sent)
