@@ -12,12 +12,20 @@ after the job ended. Several processes may share the data directory (crowdloop@.
 --workers`): each keeps its jobs in a folder of its own, removes only that one when it stops, and on first use
 removes the folders of others left untouched for LEFTOVER_SECONDS (a process that died; a live one's folders
 change whenever a job starts or ends, and a finished file is kept only KEEP_SECONDS).
+
+Any of those processes answers for any job: a job keeps its state in its folder (JOB_FILE, rewritten at most
+every SAVE_SECONDS while it runs and when it ends), so the page's progress requests and the file's download
+may reach another process than the one that runs the job (`serve --workers` hands each connection to any of
+its processes).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import threading
@@ -40,6 +48,9 @@ KEEP_SECONDS = 3600
 LEFTOVER_SECONDS = 2 * KEEP_SECONDS
 MAX_RUNNING = 2
 MAX_JOBS = 64  # jobs kept (running or waiting to be downloaded) in a process
+JOB_FILE = "job.json"
+SAVE_SECONDS = 0.5
+_JOB_ID = re.compile(r"[A-Za-z0-9_-]{22}")  # secrets.token_urlsafe(16)
 _COMPLETED = HumanLoopStatus.COMPLETED.value
 
 
@@ -114,6 +125,33 @@ class ExportJob:
     def path(self) -> Path:
         return self.folder / self.format.file_name(self.flow_name)
 
+    def save(self) -> None:
+        """Write the job's state to its folder (written whole, then renamed: a reader never sees half)."""
+        state = {name: getattr(self, name) for name in _SAVED}
+        state |= {"format": self.format.key, "started_at": self.started_at.isoformat()}
+        state["ended_at"] = self.ended_at.isoformat() if self.ended_at else None
+        partial = self.folder / f".{JOB_FILE}.{secrets.token_hex(4)}"
+        partial.write_text(json.dumps(state))
+        os.replace(partial, self.folder / JOB_FILE)
+
+    @classmethod
+    def load(cls, folder: Path) -> ExportJob | None:
+        """The job another process keeps in `folder`, or None (gone, or not a job's folder)."""
+        try:
+            state = json.loads((folder / JOB_FILE).read_text())
+            chosen = FORMATS[state.pop("format")]
+            started_at = datetime.fromisoformat(state.pop("started_at"))
+            ended = state.pop("ended_at")
+            return cls(
+                format=chosen,
+                folder=folder,
+                started_at=started_at,
+                ended_at=datetime.fromisoformat(ended) if ended else None,
+                **{name: state[name] for name in _SAVED},
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
     def progress(self) -> dict[str, Any]:
         """What the page shows: state, loops read of the loops to read, the error or the file's size."""
         ready = self.state == "ready"
@@ -129,6 +167,23 @@ class ExportJob:
             "include_flagged": self.include_flagged,
             "flagged_left_out": self.flagged_left_out if ready else None,
         }
+
+
+_SAVED = (  # the ExportJob fields kept in JOB_FILE as they are (format and times: converted)
+    "id",
+    "account",
+    "region",
+    "flow_definition_id",
+    "flow_name",
+    "loops_total",
+    "include_flagged",
+    "loops_done",
+    "state",
+    "error",
+    "rows",
+    "bytes",
+    "flagged_left_out",
+)
 
 
 class ExportJobs:
@@ -189,11 +244,30 @@ class ExportJobs:
         return job
 
     def get(self, caller: Caller, job_id: str) -> ExportJob:
-        """The caller's job (NotFound: unknown, expired or already downloaded)."""
-        job = self._jobs.get(job_id)
+        """The caller's job, run by this process or another one sharing the data directory (NotFound:
+        unknown, expired or already downloaded)."""
+        job = self._jobs.get(job_id) or self._elsewhere(job_id)
+        if job is not None and job.state == "ready" and not job.path.exists():  # fetched through another process
+            with self._lock:
+                self._jobs.pop(job_id, None)
+            job = None
         if job is None or (job.account, job.region) != (caller.account, caller.region):
             raise NotFound("download", job_id[:40], "This download has expired or was fetched already.")
         return job
+
+    def _elsewhere(self, job_id: str) -> ExportJob | None:
+        """A job another process runs (or ran): found by its id in the other processes' folders."""
+        if not _JOB_ID.fullmatch(job_id):
+            return None
+        try:
+            folders = [path for path in self.root.iterdir() if path.is_dir() and path != self.folder]
+        except FileNotFoundError:
+            return None
+        for folder in folders:
+            job = ExportJob.load(folder / job_id)
+            if job is not None:
+                return job
+        return None
 
     def delivered(self, job: ExportJob) -> None:
         """The file has been sent: forget the job and remove its folder."""
@@ -229,6 +303,7 @@ class ExportJobs:
     def _run(self, svc: Services, job: ExportJob, flow_arn: str) -> None:
         try:
             job.folder.mkdir(parents=True, exist_ok=True)
+            job.save()
             job.rows, job.flagged_left_out = _write(svc, job, flow_arn, self._tick(job))
             job.bytes = job.path.stat().st_size
             job.state = "ready"
@@ -242,15 +317,22 @@ class ExportJobs:
         finally:
             job.ended_at = svc.clock.now()
             if job.state != "ready":
-                shutil.rmtree(job.folder, ignore_errors=True)
+                job.path.unlink(missing_ok=True)  # the job's state stays, for whichever process is asked
+            with contextlib.suppress(OSError):  # its folder is gone: the server is stopping
+                job.save()
 
     def _tick(self, job: ExportJob) -> Any:
         closing = self._closing
+        saved_at = time.monotonic()
 
         def tick() -> None:
+            nonlocal saved_at
             job.loops_done += 1
             if closing.is_set():
                 raise Stopped
+            if time.monotonic() - saved_at >= SAVE_SECONDS:
+                job.save()
+                saved_at = time.monotonic()
 
         return tick
 

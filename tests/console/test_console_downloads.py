@@ -3,6 +3,7 @@ then streamed; signed-in only, CSRF-checked, inputs limited, files removed after
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -18,6 +19,7 @@ from crowdloop import flows, quality, urls
 from crowdloop.app import CrowdloopApp
 from crowdloop.clock import ManualClock
 from crowdloop.console import exportjobs
+from crowdloop.errors import NotFound
 from crowdloop.runtime import Services
 from tests.console.kit import ORIGIN, ConsoleBrowser
 from tests.export.helpers import CALLER, SEED, fill_store
@@ -255,3 +257,44 @@ def test_processes_sharing_a_data_directory_keep_each_others_downloads(tmp_path:
     (mine.folder / "job").mkdir(parents=True)
     mine.close()
     assert not mine.folder.exists() and (other.folder / "job" / "export.jsonl").exists()
+
+
+def test_any_process_sharing_the_data_directory_answers_for_a_job(
+    services: Services, seeded: object, tmp_path: Path
+) -> None:
+    """`serve --workers` hands each request to any of its processes: the page's progress requests and the
+    download may reach another process than the one running the job."""
+    root = tmp_path / exportjobs.FOLDER
+    runner, other = exportjobs.ExportJobs(root), exportjobs.ExportJobs(root)
+    try:
+        job = runner.start(services, CALLER, "fd-seed", "preferences-jsonl")
+        runner.wait()
+        seen = other.get(CALLER, job.id)
+        assert seen is not job and seen.progress() == job.progress()
+        assert seen.state == "ready" and seen.path.read_bytes() == job.path.read_bytes() and seen.bytes
+        with pytest.raises(NotFound):  # another account's caller finds nothing
+            other.get(dataclasses.replace(CALLER, account="210987654321"), job.id)
+        with pytest.raises(NotFound):  # an id that is no job's (nor a path)
+            other.get(CALLER, "../" + job.id[3:])
+        other.delivered(seen)
+        for jobs in (other, runner):  # fetched once: gone for every process
+            with pytest.raises(NotFound):
+                jobs.get(CALLER, job.id)
+    finally:
+        runner.close()
+        other.close()
+
+
+def test_a_failed_job_says_why_to_any_process(services: Services, tmp_path: Path) -> None:
+    fill_store(services, SEED)
+    root = tmp_path / exportjobs.FOLDER
+    runner, other = exportjobs.ExportJobs(root), exportjobs.ExportJobs(root)
+    try:
+        job = runner.start(services, CALLER, "fd-seed", "labels-jsonl")  # the seed's answers are rankings
+        runner.wait()
+        seen = other.get(CALLER, job.id)
+        assert seen.state == job.state == "failed" and seen.error == job.error and seen.error
+        assert not job.path.exists()
+    finally:
+        runner.close()
+        other.close()
