@@ -9,6 +9,8 @@ The crowd is the default one without its spammers (gold and a qualification keep
 "Gold items"); each item gets up to TaskCount 5 distinct random workers, and a rule may stop after 2. Rules:
 
 * `agreement`: crowdloop's rule (the share of agreeing worker pairs and response pairs >= T);
+* `gold_weighted`: one a real server could run: each worker's accuracy on response pairs measured on 30 gold
+  items, a one-coin model per response pair; stop when the least certain pair's posterior reaches T;
 * `oracle`: the Bayes-optimal one, which knows every worker's true error model (its kind, accuracy and
   position bias): stop when the posterior probability of the most probable ranking reaches T. No real rule
   knows as much; it bounds what weighing answers by who gave them can do.
@@ -32,6 +34,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(H
 import argparse
 import itertools
 import json
+import math
 import random
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -105,6 +108,41 @@ def oracle(answers: Sequence[tuple[SimWorker, Answer]]) -> float:
     return max(posterior(answers).values())
 
 
+def gold_weighted(pair_accuracy: dict[int, float]) -> Rule:
+    """A rule a real server could run: each worker's gold accuracy on response pairs (as crowdloop scores a
+    ranking's gold answer), a one-coin model per response pair; the least certain pair's posterior."""
+
+    def confidence(answers: Sequence[tuple[SimWorker, Answer]]) -> float:
+        least = 1.0
+        for i, j in itertools.combinations(range(RESPONSES), 2):
+            log_odds = 0.0
+            for worker, answer in answers:
+                accuracy = min(max(pair_accuracy[worker.number], 0.5), 0.99)
+                sign = 1 if answer.index(i) < answer.index(j) else -1
+                log_odds += sign * math.log(accuracy / (1 - accuracy))
+            least = min(least, 1 / (1 + math.exp(-abs(log_odds))))
+        return least
+
+    return confidence
+
+
+def gold_pair_accuracy(crowd: list[SimWorker], rng: random.Random, gold_items: int = 30) -> dict[int, float]:
+    """Each worker's share of response pairs ordered right over `gold_items` gold answers."""
+    found = {}
+    for worker in crowd:
+        right = 0
+        for n in range(gold_items):
+            truth = PERMUTATIONS[rng.randrange(len(PERMUTATIONS))]
+            item = SimItem(f"gold {n}", tuple(f"response {k}" for k in range(RESPONSES)), truth)
+            displayed = list(range(RESPONSES))
+            rng.shuffle(displayed)
+            answer = ranking_of(worker, item, displayed, rng)
+            for i, j in itertools.combinations(range(RESPONSES), 2):
+                right += (answer.index(i) < answer.index(j)) == (truth.index(i) < truth.index(j))
+        found[worker.number] = right / (gold_items * RESPONSES * (RESPONSES - 1) // 2)
+    return found
+
+
 Rule = Callable[[Sequence[tuple[SimWorker, Answer]]], float]
 
 
@@ -157,6 +195,7 @@ def main() -> None:
     fixed = run(items, None, 0.0)
     rules: list[tuple[str, Rule, list[float]]] = [
         ("agreement", agreement, [0.7, 0.8, 0.9]),
+        ("gold_weighted", gold_weighted(gold_pair_accuracy(crowd, rng)), [0.95, 0.97, 0.98, 0.99]),
         ("oracle", oracle, [0.8, 0.9, 0.95, 0.98]),
     ]
     results = []
