@@ -41,7 +41,6 @@ from typing import Any
 from bench.common import Server, start_server
 from bench.console import BIG, CALLER, fresh_store, services
 from bench.scale import _middle, fill_for_service
-from crowdloop import loops
 from crowdloop.keyfiles import load_key
 from crowdloop.paging import PageRequest
 from crowdloop.runtime import Services
@@ -194,9 +193,7 @@ def bench(backend: str, size: int, seconds: float, heavy: int) -> dict[str, Any]
             svc = services(url, data_dir)
             try:
                 fill_for_service(svc, size)
-                name = "fairness-probe"
-                arn = f"arn:aws:sagemaker:{CALLER.region}:{CALLER.account}:flow-definition/{BIG}"
-                loops.start_human_loop(svc, CALLER, name, arn, json.dumps({"text": name}))
+                name = f"{BIG[-8:]}-loop-{size // 2:07d}"  # a loop of the fill, halfway
                 server = start_server(database_url=url)
                 try:
                     token, _ = consoleauth.start_session(svc, server.exports["AWS_ACCESS_KEY_ID"])
