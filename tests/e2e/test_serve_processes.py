@@ -109,23 +109,52 @@ def test_two_server_processes_share_the_port_and_the_work(two_processes: Running
 
 
 def test_a_killed_server_process_is_replaced_while_the_other_serves(two_processes: RunningServer) -> None:
+    """kill -9 of one of two server processes under load: the other carries on, a new one takes the dead one's
+    place, and nothing acknowledged is lost."""
     server = two_processes
     victim, survivor = _children(server.process.pid, "crowdloop.server")
     flow_arn = set_up_job(server)
+    acknowledged: list[str] = []
+    refused: Counter[str] = Counter()
+    stop = threading.Event()
+
+    def starting() -> None:
+        while not stop.is_set():
+            a2i = server.client("sagemaker-a2i-runtime")  # a new connection after a lost one
+            try:
+                while not stop.is_set():
+                    acknowledged.append(start_loop(a2i, flow_arn))
+                    time.sleep(0.05)  # a steady load, every loop of which the worker then answers
+            except ClientError as exc:  # an answer: must not be an error of ours
+                refused[f"http {exc.response['ResponseMetadata']['HTTPStatusCode']}"] += 1
+                return
+            except Exception:  # the connection died with its process: a client retries
+                refused["connection"] += 1
+
+    threads = [threading.Thread(target=starting) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
     os.kill(victim, signal.SIGKILL)
-    deadline = time.monotonic() + 30
-    started = 0
+    killed_at, before = time.monotonic(), len(acknowledged)
+    deadline = killed_at + 30
     while time.monotonic() < deadline:
-        start_loop(server.client("sagemaker-a2i-runtime"), flow_arn)  # a new connection each time: never refused
-        started += 1
         now = _children(server.process.pid, "crowdloop.server")
         if len(now) == 2 and victim not in now:
             break
+        time.sleep(0.2)
+    time.sleep(1.0)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=30)
     now = _children(server.process.pid, "crowdloop.server")
     assert survivor in now and victim not in now and len(now) == 2, now
     assert _alive(survivor)
-    assert started > 0
-    assert _answer_every_loop(server, started) == started
+    assert len(acknowledged) > before  # served on after the kill
+    assert set(refused) <= {"connection"}, refused
+    assert _answer_every_loop(server, len(acknowledged)) == len(acknowledged)  # every acknowledged start is there
+    written = wait_for_outputs(server, len(acknowledged))
+    assert sorted(json.loads(path.read_bytes())["humanLoopName"] for path in written) == sorted(acknowledged)
 
 
 def test_workers_need_postgresql(tmp_path: Path) -> None:
