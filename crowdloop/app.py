@@ -26,7 +26,20 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote
 
-from crowdloop import bodylimit, dispatch, eventlog, eventsapi, flows, logs, outbox, output, reaper, served, urls
+from crowdloop import (
+    blocking,
+    bodylimit,
+    dispatch,
+    eventlog,
+    eventsapi,
+    flows,
+    logs,
+    outbox,
+    output,
+    reaper,
+    served,
+    urls,
+)
 from crowdloop.aws import wire
 from crowdloop.aws.app import AwsApi
 from crowdloop.blobs import LocalBlobStore, blob_store_for
@@ -102,9 +115,10 @@ class CrowdloopApp:
             self.dispatcher.bind(services)
         self.services = services
         render_threads = RenderThreads()  # one limit for every render, API and portal
-        self.aws = AwsApi(services, render_threads=render_threads)
+        heavy_lane = blocking.HeavyLane()  # one lane for the API's list pages and the console (crowdloop.blocking)
+        self.aws = AwsApi(services, render_threads=render_threads, heavy_lane=heavy_lane)
         self.portal = create_portal(services, render_threads=render_threads)
-        self.console = create_console(services)
+        self.console = create_console(services, heavy_lane=heavy_lane)
         self.events_api = eventsapi.EventsApi(services)
         self._reaper: asyncio.Task[None] | None = None
         self._frame_host = dispatch.frame_host(services.settings.task_frame_origin)

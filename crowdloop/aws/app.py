@@ -38,6 +38,9 @@ ROUTED_BY = ("x-amz-target",)
 T = TypeVar("T")
 
 RENDERING_OPERATIONS = frozenset({"RenderUiTemplate"})  # CPU-bound: run in RenderThreads, on every database
+HEAVY_OPERATIONS = frozenset(  # pages of up to 100 resources: the heavy lane, on every database (crowdloop.blocking)
+    {"ListHumanLoops", "ListFlowDefinitions", "ListHumanTaskUis", "ListWorkteams", "ListWorkforces", "ListTags"}
+)
 
 
 class AwsApi:
@@ -52,6 +55,7 @@ class AwsApi:
         signature_clock: Clock | None = None,
         max_workers: int = 32,
         render_threads: RenderThreads | None = None,
+        heavy_lane: blocking.HeavyLane | None = None,
     ) -> None:
         """`signature_clock` checks X-Amz-Date (default: the system clock, not services.clock, so tests
         with a ManualClock can still sign with real time)."""
@@ -66,6 +70,7 @@ class AwsApi:
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="crowdloop-aws")
         self._inline = blocking.store_calls_on_event_loop(services.store)  # else handlers run in the pool
         self._render_threads = render_threads or RenderThreads()
+        self._heavy_lane = heavy_lane or blocking.HeavyLane()
 
     def warm(self) -> None:
         """Load the service models and compile every registered operation's validator (optional)."""
@@ -89,6 +94,8 @@ class AwsApi:
         try:
             if operation in RENDERING_OPERATIONS:
                 return await self._render_threads.run(fn)
+            if operation in HEAVY_OPERATIONS:
+                return await self._heavy_lane.run(fn)
             return await self._run(fn)
         finally:
             if self.services.metrics is not None:

@@ -70,7 +70,9 @@ def part_routes() -> list[BaseRoute]:
     ]
 
 
-def create_console(services: Services, assets: ConsoleAssets | None = None) -> Starlette:
+def create_console(
+    services: Services, assets: ConsoleAssets | None = None, heavy_lane: blocking.HeavyLane | None = None
+) -> Starlette:
     assets = assets or ConsoleAssets.load()
     jinja = jinja2.Environment(
         loader=jinja2.PackageLoader("crowdloop.console", "templates"),
@@ -89,7 +91,7 @@ def create_console(services: Services, assets: ConsoleAssets | None = None) -> S
         asset=assets.url,
         policy=page_policy(services.settings.task_frame_origin),
         limiter=anyio.CapacityLimiter(WORKER_THREADS),
-        inline=blocking.store_calls_on_event_loop(services.store),
+        heavy_lane=heavy_lane or blocking.HeavyLane(),
     )
 
     async def static(request: Request) -> Response:

@@ -66,6 +66,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from crowdloop import urls
+from crowdloop.blocking import HeavyLane
 from crowdloop.consoleauth import SESSION_MAX, ConsoleSession, LinkRefused, load_session
 from crowdloop.errors import (
     AlreadyExists,
@@ -120,12 +121,14 @@ class Console:
     asset: Callable[[str], str]  # static file name -> its versioned URL
     policy: str
     limiter: anyio.CapacityLimiter
-    inline: bool = False  # SQLite: views run on the event loop (crowdloop.blocking)
+    heavy_lane: HeavyLane = field(default_factory=HeavyLane)
 
     async def run(self, function: Callable[..., T], *args: Any, slow: bool = False) -> T:
-        if self.inline and not slow:
-            return function(*args)
-        return await anyio.to_thread.run_sync(function, *args, limiter=self.limiter)
+        """Run a view's blocking part: in the heavy lane (a console page may read a flow of a million loops:
+        crowdloop.blocking), or, `slow` (password hashing), in a worker thread of the console's own."""
+        if slow:
+            return await anyio.to_thread.run_sync(function, *args, limiter=self.limiter)
+        return await self.heavy_lane.run(function, *args)
 
 
 @dataclass
