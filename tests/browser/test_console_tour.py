@@ -7,6 +7,7 @@ screenshots docs/console.md shows (SQLite only)."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import time
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
-from crowdloop import flows
+from crowdloop import flows, gold
 from tests.browser.axe import assert_accessible
 from tests.browser.portal_site import CALLER, DESKTOP, PASSWORD, PHONE, Site, seed_template, site  # noqa: F401
 from tests.browser.test_console_overview import console_link, console_page
@@ -31,6 +32,18 @@ QUESTIONS = [
     "How does a refrigerator keep food cold?",
 ]
 RANKINGS = ("1", "2", "3")
+
+
+def _gold_input(question: str) -> dict[str, object]:
+    responses = [f"{label} answer to: {question}" for label in ("A correct", "A vague", "A wrong")]
+    return {"taskObject": {"prompt": question, "responses": responses}}
+
+
+GOLD_LINES = [  # crowdloop gold add's lines (docs/quality.md "Gold items")
+    {"id": "g-sky", "input": _gold_input("Why is the sky blue?"), "answer": {"best": 0}},
+    {"id": "g-tides", "input": _gold_input("What causes the tides?"), "answer": {"ranking": [2, 0, 1]}},
+    {"input": _gold_input("Why do leaves change colour?"), "answer": {"best": 1}},
+]
 SHOTS = os.environ.get("CROWDLOOP_SCREENSHOTS", "")
 
 
@@ -114,6 +127,12 @@ def test_every_console_page(site: Site, server: RunningServer, browser: Browser)
         )
         expect(page.locator(".loops-table tbody tr")).to_have_count(len(QUESTIONS))
         _look(page, "flow", problems, phone=True)
+
+        gold.add_items(site.svc, CALLER, flow.name, [json.dumps(line) for line in GOLD_LINES])
+        page.goto(f"{site.url}/console/flows/{flow.name}/gold")
+        expect(page.get_by_role("heading", name=f"Gold items of {flow.name}")).to_be_visible()
+        expect(page.get_by_text("ranking: 2, 0, 1")).to_be_visible()
+        _look(page, "gold", problems)
 
         completed = loop_names[0]
         page.goto(f"{site.url}/console/flows/{flow.name}/loops/{completed}")
