@@ -28,7 +28,8 @@ PACKAGE = "crowdloop"
 ROOT = Path(crowdloop.__file__).parent
 
 # Edge modules: they take requests or commands and call domain functions. http_protocol is the server's
-# uvicorn protocol; gallery and preview are CLI tools that render templates with the portal's elements.
+# uvicorn protocol and server runs the app in uvicorn (one process or `serve --workers N`); gallery and preview
+# are CLI tools that render templates with the portal's elements.
 # dispatch decides which part (AWS API, S3, STS, portal) answers a request: part of the root app, like
 # metrics_http (GET /metrics and the request counter).
 EDGES = (
@@ -44,6 +45,7 @@ EDGES = (
     "metrics_http",
     "__main__",
     "http_protocol",
+    "server",
     "gallery",
     "preview",
 )

@@ -3,7 +3,6 @@ real servers, boto3 without retries, the demo worker answering over HTTP, the pr
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import os
@@ -20,6 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import RunningServer, start_server, stop_server
+from tests.e2e.portal_connection import PortalConnection
 from tests.e2e.simple_job import outputs, set_up_job, signed_in_portal, start_loop, wait_for_outputs
 from tests.pg import PostgresServer
 
@@ -75,8 +75,11 @@ def _starting_in_threads(server: RunningServer, flow_arn: str, threads: int, eac
 
     def starting() -> None:
         a2i = server.client("sagemaker-a2i-runtime")  # a client, and so a connection, per thread
-        for _ in range(each):
-            names.append(start_loop(a2i, flow_arn))
+        try:
+            for _ in range(each):
+                names.append(start_loop(a2i, flow_arn))
+        finally:
+            a2i.close()
 
     workers = [threading.Thread(target=starting) for _ in range(threads)]
     for worker in workers:
@@ -130,6 +133,8 @@ def test_a_killed_server_process_is_replaced_while_the_other_serves(two_processe
                 return
             except Exception:  # the connection died with its process: a client retries
                 refused["connection"] += 1
+            finally:
+                a2i.close()
 
     threads = [threading.Thread(target=starting) for _ in range(3)]
     for thread in threads:
@@ -188,18 +193,22 @@ def test_sigterm_finishes_the_work_under_way_and_exits_0(
 
         def starting() -> None:
             a2i = server.client("sagemaker-a2i-runtime")
-            while not stop.is_set():
-                try:
-                    acknowledged.append(start_loop(a2i, flow_arn))
-                    outcomes["ok"] += 1
-                except ClientError as exc:  # an answer: must not be an error of ours
-                    outcomes[f"http {exc.response['ResponseMetadata']['HTTPStatusCode']}"] += 1
-                except Exception:  # the server closed or refused the connection: a client would retry elsewhere
-                    outcomes["connection"] += 1
-                    return
+            try:
+                while not stop.is_set():
+                    try:
+                        acknowledged.append(start_loop(a2i, flow_arn))
+                        outcomes["ok"] += 1
+                    except ClientError as exc:  # an answer: must not be an error of ours
+                        outcomes[f"http {exc.response['ResponseMetadata']['HTTPStatusCode']}"] += 1
+                    except Exception:  # the server closed or refused the connection: a client would retry elsewhere
+                        outcomes["connection"] += 1
+                        return
+            finally:
+                a2i.close()
 
         def answering() -> None:
-            with contextlib.suppress(http.client.HTTPException, OSError):  # the connection ends with the server
+            portal: PortalConnection | None = None
+            try:
                 portal = signed_in_portal(server)
                 while not stop.is_set():
                     jobs = portal.job_ids()
@@ -209,6 +218,11 @@ def test_sigterm_finishes_the_work_under_way_and_exits_0(
                     reply = portal.submit(assignment, lease, {"label": "ok"})
                     assert reply.status == 200, reply.text
                     answered.append(str(assignment))
+            except (http.client.HTTPException, OSError):  # the connection ends with the server
+                pass
+            finally:
+                if portal is not None:
+                    portal.close()
 
         threads = [threading.Thread(target=starting) for _ in range(4)] + [threading.Thread(target=answering)]
         for thread in threads:
