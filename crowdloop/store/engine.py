@@ -69,10 +69,14 @@ class Store:
             self._reader = _sqlite_engine(url, begin="BEGIN", autocheckpoint=autocheckpoint)
         else:
             engine_url, connect_args = engine_arguments(url)
-            self._writer = sa.create_engine(
-                engine_url, pool_size=20, max_overflow=20, pool_pre_ping=True, connect_args=connect_args
-            )
-            self._reader = self._writer
+            # No pre-ping: it cost a round trip per transaction. A connection that died with the server fails
+            # its statement (503, crowdloop.errors.Unavailable), and SQLAlchemy then discards every connection
+            # of the pool opened before that failure, so one request notices an outage's end, not forty.
+            self._writer = sa.create_engine(engine_url, pool_size=20, max_overflow=20, connect_args=connect_args)
+            # Reads in autocommit: under READ COMMITTED (PostgreSQL's default, crowdloop's) each statement of a
+            # read transaction sees a snapshot of its own anyway, so BEGIN and COMMIT were two round trips that
+            # bought nothing. A block that needs one snapshot for several statements uses write().
+            self._reader = self._writer.execution_options(isolation_level="AUTOCOMMIT")
             self._write_lock = None
 
     @property
@@ -98,7 +102,7 @@ class Store:
     def read(self) -> Iterator[Connection]:
         with outages_as_unavailable():
             if not self.is_sqlite:
-                with self._reader.begin() as conn:
+                with self._reader.connect() as conn:
                     yield conn
                 return
             with self._transaction(self._reader, "reader") as conn:
