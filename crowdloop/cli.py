@@ -70,7 +70,8 @@ def serve(**options: Any) -> None:
     On first start it creates the database, an admin access key and a demo worker in DATA_DIR, and
     prints the shell lines to paste so boto3 talks to this server (the only time it prints the secret;
     `crowdloop keys show` prints them again). It refuses to start on a store holding another account's
-    keys or resources: crowdloop serves the one account `--account-id`.
+    keys or resources: crowdloop serves the one account `--account-id`. `--workers N` runs N server
+    processes on the port (PostgreSQL only). SIGTERM or Ctrl-C stop it gracefully (exit status 0).
     """
     from crowdloop import logs, server
     from crowdloop.app import build_services, create_app
