@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -19,17 +18,8 @@ from alembic.migration import MigrationContext
 
 import crowdloop.store
 from crowdloop.store.tables import metadata
-from tests.pg import PostgresServer
 
 MIGRATIONS = Path(crowdloop.store.__file__).parent / "migrations"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'fresh.db'}"
-    postgres: PostgresServer = request.getfixturevalue("postgres")
-    return postgres.create_database()
 
 
 def upgrade_to_head(url: str) -> None:

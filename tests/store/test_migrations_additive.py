@@ -13,23 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.script import ScriptDirectory
 
 from crowdloop.store import schema
-from tests.pg import PostgresServer
 
 ALLOWED: dict[str, str] = {}  # revision -> why it may break processes of the version before it
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request: pytest.FixtureRequest, tmp_path: Any) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'fresh.db'}"
-    postgres: PostgresServer = request.getfixturevalue("postgres")
-    return postgres.create_database()
 
 
 def _revisions() -> list[str]:
