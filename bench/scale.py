@@ -13,7 +13,10 @@ process (the domain call the API handler makes, without HTTP) `--repeat` times a
 * list_window: the first page with CreationTimeAfter and CreationTimeBefore (a day, in the middle);
 * start_near_quota: StartHumanLoop as every start pays near the in-progress quota (the quota's cache emptied
   before each call, so each one reads the account's InProgress loops);
-* jobs: the worker portal's job list for a worker of the team with no work yet.
+* jobs: the worker portal's job list for a worker of the team with no work yet;
+* portal_cycle: the portal's next task and submit (queue.claim, queue.submit) of one worker on the big flow.
+
+With each size, the store's size on disk per loop (the SQLite files, or pg_database_size; answers included).
 
 Prints one JSON line per backend: the median milliseconds per operation and size, and the ratio of each to the
 empty store's (measured in the same run).
@@ -77,12 +80,14 @@ def _token(svc: Services, order: str, at: datetime, loop_name: str) -> str:
     return page.token_after([(delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds, loop_id])
 
 
-def timers(svc: Services) -> list[tuple[str, Any]]:
+def timers(svc: Services, repeat: int) -> list[tuple[str, Any]]:
     arn = _flow_arn(BIG)
     names = [f"scale-probe-{i}" for i in range(PROBES)]
-    for name in names:
+    for name in [*names, *(f"scale-cycle-{i}" for i in range(repeat + 2))]:
         loops.start_human_loop(svc, CALLER, name, arn, json.dumps({"text": name}))
     worker = workers.add_worker(svc, "scale-newcomer@bench", groups=["bench"]).id
+    cycler = workers.add_worker(svc, "scale-cycler@bench", groups=["bench"]).id
+    flow_id = _flow_id(svc)
     at, middle_name = _middle(svc)
     deep = {order: _token(svc, order, at, middle_name) for order in ("Descending", "Ascending")}
     window = (at - timedelta(hours=12), at + timedelta(hours=12))
@@ -93,6 +98,11 @@ def timers(svc: Services) -> list[tuple[str, Any]]:
         counts.discard(CALLER.account)
         name = f"scale-start-{next(counter)}"
         loops.start_human_loop(svc, CALLER, name, arn, json.dumps({"text": name}))
+
+    def portal_cycle() -> None:
+        lease = queue.claim(svc, cycler, flow_id)
+        assert lease is not None, "no loop left for the portal cycle"
+        queue.submit(svc, lease.assignment_id, cycler, {"ok": {"label": "yes"}}, 1.0)
 
     return [
         ("describe", lambda: loops.describe_human_loop(svc, CALLER, names[PROBES // 2])),
@@ -115,7 +125,23 @@ def timers(svc: Services) -> list[tuple[str, Any]]:
         ),
         ("start_near_quota", start_near_quota),
         ("jobs", lambda: queue.jobs_for_worker(svc, worker)),
+        ("portal_cycle", portal_cycle),
     ]
+
+
+def _flow_id(svc: Services) -> int:
+    from crowdloop.store.tables import flow_definitions
+
+    with svc.store.read() as conn:
+        return int(conn.execute(sa.select(flow_definitions.c.id).where(flow_definitions.c.name == BIG)).scalar_one())
+
+
+def storage_bytes(svc: Services, data_dir: str) -> int:
+    """What the store takes on disk: the SQLite files (WAL included) or the PostgreSQL database."""
+    if svc.store.is_sqlite:
+        return sum(p.stat().st_size for p in Path(data_dir).glob("crowdloop.db*"))
+    with svc.store.read() as conn:
+        return int(conn.exec_driver_sql("SELECT pg_database_size(current_database())").scalar_one())
 
 
 def fill_for_service(svc: Services, size: int) -> None:
@@ -139,6 +165,7 @@ def bench(backend: str, sizes: list[int], repeat: int) -> dict[str, Any]:
         postgres = PostgresServer()
     by_size: dict[str, dict[str, float]] = {}
     fill_seconds: dict[str, float] = {}
+    bytes_per_loop: dict[str, int] = {}
     try:
         for size in sizes:
             with fresh_store(backend, postgres) as (url, data_dir):
@@ -148,7 +175,9 @@ def bench(backend: str, sizes: list[int], repeat: int) -> dict[str, Any]:
                     started = time.perf_counter()
                     fill_for_service(svc, size)
                     fill_seconds[str(size)] = round(time.perf_counter() - started, 1)
-                    by_size[str(size)] = measure(timers(svc), repeat)
+                    if size:
+                        bytes_per_loop[str(size)] = round(storage_bytes(svc, data_dir) / size)
+                    by_size[str(size)] = measure(timers(svc, repeat), repeat)
                 finally:
                     svc.store.dispose()
     finally:
@@ -161,6 +190,7 @@ def bench(backend: str, sizes: list[int], repeat: int) -> dict[str, Any]:
         "ms_median": by_size,
         "ratio_to_empty": ratios,
         "fill_s": fill_seconds,
+        "storage_bytes_per_loop": bytes_per_loop,
         "repeat": repeat,
         "cpus": os.cpu_count(),
         "load_1m": round(os.getloadavg()[0], 2),

@@ -11,3 +11,4 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parent / "data"
 CORPUS = DATA / "corpus"
 SEED_EN = DATA / "seeds" / "a2i-ranking-notebook-en.txt"
+SEED_KO = DATA / "seeds" / "a2i-ranking-notebook-ko.txt"

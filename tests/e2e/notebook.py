@@ -6,6 +6,7 @@ account and are not boto3 calls) are replaced by PRELUDE."""
 from __future__ import annotations
 
 from tests.shared import SEED_EN as SEED
+from tests.shared import SEED_KO
 
 # Stands in for `sess = sagemaker.Session(); bucket = sess.default_bucket(); role = get_execution_role()`.
 PRELUDE = """
@@ -162,7 +163,58 @@ def items_cell() -> str:
     return text[start:end]
 
 
-def program() -> list[str]:
-    """The cells in notebook order, ready to exec one after another in one namespace."""
-    cells = [IMPORTS, PRELUDE, *CELLS[:3], template_cell(), *CELLS[3:6], items_cell(), *CELLS[6:]]
-    return cells
+def program(sdk: bool = False) -> list[str]:
+    """The cells in notebook order, ready to exec one after another in one namespace. sdk: section 2 runs
+    through the SageMaker SDK with the changes docs/notebook.md gives (sdk_session_cell), not PRELUDE."""
+    head = [sdk_session_cell()] if sdk else [IMPORTS, PRELUDE, CELLS[0]]
+    return [*head, *CELLS[1:3], template_cell(), *CELLS[3:6], items_cell(), *CELLS[6:]]
+
+
+# docs/notebook.md, "What changes": the two SageMaker SDK lines that need AWS itself, and their stand-ins.
+SDK_CHANGES = [
+    ("sess = sagemaker.Session()", "sess = sagemaker.Session(default_bucket=BUCKET)"),
+    ("role = sagemaker.get_execution_role()", "role = ROLE"),
+]
+
+
+def with_sdk_changes(cell: str) -> str:
+    for before, after in SDK_CHANGES:
+        assert cell.count(before) == 1, before
+        cell = cell.replace(before, after)
+    return cell
+
+
+def sdk_session_cell() -> str:
+    """Section 2's cell as the seed has it (imports, the SageMaker SDK session, the boto3 clients), with only
+    SDK_CHANGES applied."""
+    text = seed_text()
+    start = text.index("import json\n", text.index("## 2 - Load Sagemaker Dependencies"))
+    last = 's3 = boto3.client("s3", region)'
+    return with_sdk_changes(text[start : text.index(last, start) + len(last)])
+
+
+def seed_cell(text: str, number: int, last_line: str) -> str:
+    """The code of cell `In [number]:` of a seed that numbers its cells, up to and including last_line."""
+    start = text.index(f"In [{number}]:\n") + len(f"In [{number}]:\n")
+    return text[start : text.index(last_line, start) + len(last_line)]
+
+
+# The Korean seed (tests/data/seeds/a2i-ranking-notebook-ko.txt) numbers its cells: the ones that call AWS, each
+# up to its last line of code (what follows is the output the notebook recorded). Cell 1 checks the machine's
+# memory (psutil), cell 5 prints a link to the AWS console, cells 11-13 are IPython magics (%store, %%html).
+KO_CELLS = [
+    (2, "region = boto3.Session().region_name"),
+    (3, 's3 = boto3.client("s3", region)'),
+    (4, "print(output_path)"),
+    (6, "print(augmented_ai_workteam_arn)"),
+    (7, '</crowd-form>\n"""'),
+    (8, "print(human_task_ui_arn)"),
+    (9, 'augmented_ai_flow_definition_arn = create_workflow_definition_response["FlowDefinitionArn"]'),
+    (10, "    time.sleep(2)"),
+]
+
+
+def program_ko() -> list[str]:
+    text = SEED_KO.read_text()
+    cells = [seed_cell(text, number, last) for number, last in KO_CELLS]
+    return [with_sdk_changes(cells[0]), *cells[1:]]

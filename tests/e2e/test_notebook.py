@@ -6,6 +6,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+import subprocess
+import sys
 import threading
 import uuid
 from contextlib import redirect_stdout
@@ -22,6 +25,9 @@ from tests.e2e import notebook
 from tests.e2e.answering import answer_until
 
 RANKS = {"response_1_ranking": "1", "response_2_ranking": "3", "response_3_ranking": "2"}
+# sagemaker 2.257 warns once, on import, that v3 exists (the seed pins 2.230, which needs numpy < 2).
+SDK_V2_NOTICE = "ignore:You are using the SageMaker Python SDK v2"
+ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole"
 
 
 def test_cells_are_verbatim_from_the_seed() -> None:
@@ -47,6 +53,7 @@ def _run_notebook(
     bucket: str,
     s3_endpoint: str,
     s3_keys: tuple[str, str],
+    cells: list[str] | None = None,
 ) -> dict[str, Any]:
     for name in ("AWS_ENDPOINT_URL_SAGEMAKER", "AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME", "AWS_ENDPOINT_URL_STS"):
         monkeypatch.setenv(name, server.endpoint_url)
@@ -61,8 +68,8 @@ def _run_notebook(
     email = f"rater-{uuid.uuid4().hex[:8]}@example.org"
     workers.add_worker(svc, email, groups=["article-test"])
 
-    namespace: dict[str, Any] = {"BUCKET": bucket}
-    cells = notebook.program()
+    namespace: dict[str, Any] = {"BUCKET": bucket, "ROLE": ROLE}
+    cells = cells if cells is not None else notebook.program()
     stop = threading.Event()
     answerer: threading.Thread | None = None
     out = io.StringIO()
@@ -163,3 +170,90 @@ def test_notebook_against_moto_s3(moto_s3: MotoS3, tmp_path: Path, monkeypatch: 
         stop_server(server)
         if svc is not None:
             svc.store.dispose()
+
+
+@pytest.mark.filterwarnings(SDK_V2_NOTICE)
+def test_notebook_through_the_sagemaker_sdk(
+    server: RunningServer, server_services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Section 2 as the seed has it, through the SageMaker SDK, with docs/notebook.md's two changes:
+    `sagemaker.Session(default_bucket=...)` and a role ARN. default_bucket() creates the bucket in crowdloop's
+    S3 (HeadBucket 404, then CreateBucket) as it would in AWS."""
+    bucket = f"sagemaker-us-east-1-{uuid.uuid4().hex[:8]}"
+    s3 = server.client("s3")
+    try:
+        with pytest.raises(s3.exceptions.ClientError):
+            s3.head_bucket(Bucket=bucket)
+        ns = _run_notebook(
+            server,
+            server_services,
+            monkeypatch,
+            bucket,
+            server.endpoint_url,
+            (server.access_key_id, server.secret_access_key),
+            cells=notebook.program(sdk=True),
+        )
+        _check(ns, server)
+        assert ns["bucket"] == bucket and ns["role"] == ROLE
+        assert bucket in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    finally:
+        s3.close()
+
+
+@pytest.mark.filterwarnings(SDK_V2_NOTICE)
+def test_korean_notebook_through_the_sagemaker_sdk(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The Korean seed's cells 2-10 with the same two changes; its work team `dsoaws` made the second way
+    docs/notebook.md shows, `crowdloop teams create`."""
+    created = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "crowdloop",
+            "teams",
+            "create",
+            "dsoaws",
+            "--group",
+            "dsoaws",
+            "--data-dir",
+            str(server.data_dir),
+            "--database-url",
+            server.database_url,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "HOME": str(tmp_path)},
+    )
+    assert created.returncode == 0 or "already exists" in created.stderr + created.stdout, created
+    for name in (
+        "AWS_ENDPOINT_URL_SAGEMAKER",
+        "AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME",
+        "AWS_ENDPOINT_URL_STS",
+        "AWS_ENDPOINT_URL_S3",
+    ):
+        monkeypatch.setenv(name, server.endpoint_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", server.access_key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", server.secret_access_key)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    bucket = f"sagemaker-us-east-1-{uuid.uuid4().hex[:8]}"
+    namespace: dict[str, Any] = {"BUCKET": bucket, "ROLE": ROLE}
+    out = io.StringIO()
+    with redirect_stdout(out):
+        for cell in notebook.program_ko():
+            exec(compile(cell, "<notebook-ko>", "exec"), namespace)
+    printed = out.getvalue()
+    assert f"s3://{bucket}/ground-truth-star-rating-results" in printed
+    assert "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/dsoaws" in printed
+    assert "Flow Definition is active" in printed
+    sm = server.client("sagemaker")
+    try:
+        flow = sm.describe_flow_definition(FlowDefinitionName=namespace["flow_definition_name"])
+        assert flow["HumanLoopConfig"]["WorkteamArn"].endswith("/dsoaws")
+        assert flow["OutputConfig"]["S3OutputPath"] == f"s3://{bucket}/ground-truth-star-rating-results"
+    finally:
+        sm.close()
