@@ -411,7 +411,9 @@ class Mapper:
                     "models missing", f"inputContent.{mapping.models} is not a list of {len(texts)} model names"
                 )
             models = tuple(None if m is None else str(m) for m in listed)
-        if mapping.kind is not Kind.LABEL and len(texts) < 2:
+        if mapping.kind is Kind.RATING and not texts:  # one response may be rated alone (e.g. KTO, a scalar reward)
+            raise BadAnswer("no responses", "0 responses")
+        if mapping.kind is Kind.RANKING and len(texts) < 2:
             raise BadAnswer("fewer than two responses", f"{len(texts)} response(s)")
         return prompt, texts, models
 
