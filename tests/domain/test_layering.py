@@ -48,6 +48,7 @@ EDGES = (
     "server",
     "gallery",
     "preview",
+    "client",
 )
 STORE_STATEMENTS = ("store.tables", "store.dialect", "store.prepared")
 WEB = ("aws", "portal", "console", "eventsapi")
@@ -310,6 +311,22 @@ def modules() -> dict[str, Module]:
 
 def test_the_layers_hold(modules: dict[str, Module]) -> None:
     assert layer_violations(modules, PACKAGE, EDGE_EXCEPTIONS) == []
+
+
+def test_the_client_speaks_only_the_aws_apis(modules: dict[str, Module]) -> None:
+    """crowdloop.client works against AWS itself: of crowdloop it uses only itself and the export (whose
+    S3 source reads output.json files), never the store or the domain modules."""
+    allowed = ("crowdloop.client", "crowdloop.export")
+    found = [
+        f"{m.name}:{imp.line} imports {imp.target}"
+        for m in modules.values()
+        if within(m.name, "crowdloop.client")
+        for imp in m.imports
+        if within(imp.target, "crowdloop")
+        and imp.target != "crowdloop"
+        and not any(within(imp.target, a) for a in allowed)
+    ]
+    assert found == []
 
 
 def test_each_table_has_one_owner(modules: dict[str, Module]) -> None:
