@@ -103,9 +103,18 @@ def test_phone_layout_and_visible_focus(site: Site, browser: Browser) -> None:  
         page.keyboard.press("Enter")
         worker.wait_for_task()
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-        for label in ("Release task", "Decline task", "Stop and resume later"):
-            box = page.get_by_text(label, exact=True).bounding_box()
+        for role, label, shown in (
+            ("button", "Release task", "Release"),
+            ("button", "Decline task", "Decline"),
+            ("link", "Stop and resume later", "Resume later"),
+        ):
+            control = page.get_by_role(role, name=label, exact=True)  # type: ignore[arg-type]
+            assert control.inner_text().strip() == shown  # the short label; the full one is its accessible name
+            box = control.bounding_box()
             assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], (label, box)
+            assert box["height"] <= 48, (label, box)  # one line (44 px: a touch target)
+        bar = page.locator(".task-bar").bounding_box()
+        assert bar and bar["y"] + bar["height"] <= 230, bar  # the header leaves the screen to the task
         frame_box = page.locator("iframe").bounding_box()
         assert frame_box and frame_box["height"] >= 400 and frame_box["width"] <= PHONE["width"]
         frame = worker.frame
@@ -113,4 +122,55 @@ def test_phone_layout_and_visible_focus(site: Site, browser: Browser) -> None:  
         frame.get_by_role("button", name="Submit").click()
         expect(page.get_by_role("heading", name="No tasks left")).to_be_visible()
         assert site.output(name)["humanAnswers"][0]["answerContent"] == RANKS
+        worker.check()
+
+
+def test_frame_grows_with_its_task_and_messages_name_what_the_worker_sees(site: Site, browser: Browser) -> None:  # noqa: F811
+    """A task taller than the window: the frame grows to it and the page scrolls (Submit is reachable without
+    an inner scrollbar); the blocked submission names the text above the first empty list, not its field
+    name; the page explains its three buttons."""
+    flow, group = site.job(seed_template(), title=TITLE)
+    site.start_loop(flow, {"taskObject": {"prompt": PROMPT + " " + "Tell me more. " * 60, "responses": RESPONSES}})
+    email = site.worker(group)
+    with open_worker(browser, site, PHONE) as worker:
+        page = worker.page
+        worker.sign_in(email)
+        worker.start(TITLE)
+        worker.wait_for_task()
+        frame_el = page.locator("iframe")
+        expect(frame_el).to_have_attribute("style", re.compile(r"height: \d+px"))
+        inner = frame_el.evaluate("f => f.getBoundingClientRect().height")
+        assert inner > PHONE["height"], inner  # taller than the screen: the page scrolls, not the frame
+        frame = worker.frame
+        needed = frame.locator("html").evaluate("d => d.scrollHeight")
+        assert needed <= inner, (needed, inner)
+
+        frame.get_by_role("button", name="Submit").click()  # nothing chosen yet
+        status = page.locator("[data-status]")
+        expect(status).to_contain_text("\u201cWhen light is emitted from a light bulb, some of it travels\u2026\u201d")
+        expect(status).not_to_contain_text("response_1_ranking")
+        expect(status).to_contain_text("2 more fields need attention")
+
+        help_box = page.locator("details.task-help")
+        help_box.locator("summary").click()
+        for term in ("Release task", "Decline task", "Stop and resume later"):
+            expect(help_box.locator("dt", has_text=term)).to_be_visible()
+        worker.check()
+
+
+def test_a_task_as_tall_as_its_frame_does_not_grow_forever(site: Site, browser: Browser) -> None:  # noqa: F811
+    tall = (
+        '<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>'
+        '<crowd-form><div style="height: calc(100vh + 50px)">tall</div></crowd-form>'
+    )
+    flow, group = site.job(tall, title="Tall task")
+    site.start_loop(flow, {"n": 1})
+    email = site.worker(group)
+    with open_worker(browser, site) as worker:
+        worker.sign_in(email)
+        worker.start("Tall task")
+        worker.wait_for_task()
+        worker.page.wait_for_timeout(1500)  # growths would follow each other within frames
+        height = worker.page.locator("iframe").evaluate("f => f.getBoundingClientRect().height")
+        assert height < 800 + 4 * 60, height  # at most a few growths, then the frame keeps its scrollbar
         worker.check()

@@ -1,9 +1,14 @@
 /* crowdloop worker portal: the task page's timer, active-time count and the bridge to the task frame.
  *
  * The task UI runs in a sandboxed iframe (opaque origin). It talks to this page with postMessage:
- *   frame -> page  {crowdloop: 1, type: "ready" | "submit" (answer) | "invalid" (message)}
+ *   frame -> page  {crowdloop: 1, type: "ready" | "submit" (answer) | "invalid" (message) | "size" (height, viewport)}
  *   page -> frame  {crowdloop: 1, type: "submit-request" | "submit-failed" (message)}
  * Only messages whose source is the frame's window are read. Ctrl+Enter (Cmd+Enter) sends submit-request.
+ *
+ * The frame fills the rest of the window; when its document needs more height ("size"), the frame grows to
+ * it and the page scrolls instead of the frame, so Submit never hides in an inner scrollbar. A document
+ * whose height follows the frame's (e.g. 100vh plus a margin) would grow forever: after GROWTH_LIMIT
+ * growths by the same amount the frame stops growing and keeps its own scrollbar.
  *
  * Active time counts only while this page is visible and focused (focus inside the frame counts); it is
  * kept in localStorage per assignment so "Stop and resume later" does not lose it, and sent with the
@@ -33,6 +38,24 @@
   function post(message) {
     message.crowdloop = 1;
     if (frame.contentWindow) frame.contentWindow.postMessage(message, '*');
+  }
+
+  var MAX_FRAME_PX = 100000;
+  var GROWTH_LIMIT = 3;
+  var lastExcess = 0;
+  var sameExcess = 0;
+
+  // height: what the frame's document needs; viewport: the frame's inner height when it measured.
+  function fit(height, viewport) {
+    if (!(height > 0) || !(viewport > 0) || sameExcess >= GROWTH_LIMIT) return;
+    var excess = Math.ceil(height - viewport);
+    if (excess <= 1) return; // it fits: the frame keeps its height (at least the rest of the window)
+    sameExcess = Math.abs(excess - lastExcess) <= 2 ? sameExcess + 1 : 0;
+    lastExcess = excess;
+    if (sameExcess >= GROWTH_LIMIT) return; // the document grows with the frame: keep the inner scrollbar
+    var current = frame.getBoundingClientRect().height;
+    task.classList.add('task-grown');
+    frame.style.height = Math.min(Math.ceil(current + excess), MAX_FRAME_PX) + 'px';
   }
 
   function counting() { return document.visibilityState === 'visible' && document.hasFocus(); }
@@ -98,6 +121,8 @@
       send(data.answer && typeof data.answer === 'object' ? data.answer : {});
     } else if (data.type === 'invalid') {
       say(data.message || 'Some answers are missing or not valid.');
+    } else if (data.type === 'size') {
+      fit(Number(data.height), Number(data.viewport));
     }
   });
 

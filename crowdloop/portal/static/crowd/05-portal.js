@@ -23,6 +23,11 @@
  *   parent -> frame  {crowdloop: 1, type: "ready-request"}   (crowdloop extension)
  *                    answered with "ready" again once the elements are ready: the page's script may
  *                    start after a fast frame (e.g. one in its own process) already said "ready".
+ *   frame -> parent  {crowdloop: 1, type: "size", height: N, viewport: V}   (crowdloop extension)
+ *                    the height in CSS pixels the document needs and the frame's inner height (V) when it
+ *                    measured, whenever either changes (a ResizeObserver),
+ *                    so the portal can grow the frame and nothing (Submit above all) hides in an inner
+ *                    scrollbar. Only sent inside a frame.
  *
  * Messages to the frame are accepted only from window.parent. When there is no parent
  * (window.parent === window, e.g. a template opened directly in a test browser) every outgoing
@@ -86,4 +91,47 @@
   }
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', announceReady);
   else setTimeout(announceReady, 0);
+
+  /* ------------------------------------ size reports -------------------------------------- */
+
+  var lastHeight = -1;
+  var lastViewport = -1;
+  var pending = false;
+  function reportSize() {
+    pending = false;
+    var root = document.documentElement;
+    var height = Math.ceil(Math.max(root.scrollHeight, document.body ? document.body.scrollHeight : 0));
+    var viewport = window.innerHeight;
+    if (height === lastHeight && viewport === lastViewport) return;
+    lastHeight = height;
+    lastViewport = viewport;
+    CL.post({ type: 'size', height: height, viewport: viewport });
+  }
+  function scheduleSize() {
+    if (pending) return;
+    pending = true;
+    window.requestAnimationFrame(reportSize);
+  }
+  if (window.parent && window.parent !== window && typeof ResizeObserver === 'function') {
+    // html and body may have a fixed height (100%) while their content overflows: watch the body's children
+    // too, and any change of the document (a message shown, a section opened), images as they load.
+    var watch = function () {
+      var observer = new ResizeObserver(scheduleSize);
+      var observeAll = function () {
+        observer.observe(document.documentElement);
+        if (!document.body) return;
+        observer.observe(document.body);
+        Array.prototype.forEach.call(document.body.children, function (child) { observer.observe(child); });
+      };
+      observeAll();
+      new MutationObserver(function () { observeAll(); scheduleSize(); }).observe(document.documentElement, {
+        childList: true, subtree: true, attributes: true, characterData: true
+      });
+      document.addEventListener('load', scheduleSize, true);
+      window.addEventListener('load', scheduleSize);
+      scheduleSize();
+    };
+    if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', watch);
+    else watch();
+  }
 })(window.CrowdLoop);

@@ -52,14 +52,45 @@
     return [{ name: name, kind: 'text', value: el.value }];
   }
 
-  function describeControl(el) {
-    if (el._crowdLabel) {
-      var l = el._crowdLabel();
-      if (l) return l;
+  function clean(text, max) {
+    var t = (text || '').replace(/\s+/g, ' ').trim();
+    return t.length > max ? t.slice(0, max - 1).trimEnd() + '\u2026' : t;
+  }
+
+  function labelledBy(el) {
+    var ids = (el.getAttribute('aria-labelledby') || '').split(/\s+/).filter(Boolean);
+    return ids.map(function (id) { var n = el.ownerDocument.getElementById(id); return n ? n.textContent : ''; }).join(' ');
+  }
+
+  // The last piece of visible text before the control inside its form: for a bare <select> under a question
+  // (the seed template), the text the worker reads just above it.
+  var SKIPPED = ['SCRIPT', 'STYLE', 'TEMPLATE', 'OPTION', 'SELECT', 'TEXTAREA', 'BUTTON', 'NOSCRIPT'];
+  function textBefore(el, form) {
+    if (!form || !form.contains(el)) return '';
+    var walker = el.ownerDocument.createTreeWalker(form, NodeFilter.SHOW_TEXT);
+    var found = '';
+    for (var node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (!(node.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING)) break;
+      var parent = node.parentElement;
+      if (!parent || SKIPPED.indexOf(parent.tagName) >= 0 || parent.closest('select,textarea,button,[hidden],[aria-hidden="true"]')) continue;
+      if (!node.textContent.trim() || !parent.getClientRects().length) continue;
+      found = node.textContent;
     }
-    var label = el.getAttribute('aria-label') || (el.labels && el.labels.length ? el.labels[0].textContent : '') ||
-      el.getAttribute('label') || el.getAttribute('header') || el.getAttribute('placeholder') || el.getAttribute('name') || '';
-    return label.replace(/\s+/g, ' ').trim().slice(0, 80);
+    return clean(found, 60);
+  }
+
+  // How the form's message names a control: by what the worker sees (its label, header, the text above it),
+  // its form field name only when there is nothing else.
+  function describeControl(el, form) {
+    var name = el.getAttribute('name') || '';
+    var own = el._crowdLabel ? el._crowdLabel() : '';
+    if (own && own !== name) return clean(own, 80);
+    var label = el.getAttribute('aria-label') || labelledBy(el) || (el.labels && el.labels.length ? el.labels[0].textContent : '') ||
+      el.getAttribute('label') || el.getAttribute('header') || el.getAttribute('placeholder') || '';
+    if (clean(label, 80)) return clean(label, 80);
+    var near = textBefore(el, form);
+    if (near) return '\u201c' + near + '\u201d';
+    return clean(own || name, 80);
   }
 
   class CrowdForm extends HTMLElement {
@@ -226,7 +257,7 @@
 
     _showProblems(problems, post) {
       var first = problems[0];
-      var label = describeControl(first.el);
+      var label = describeControl(first.el, this);
       var text = 'Please complete the task before submitting. ' + (label ? label + ': ' : '') + first.message +
         (problems.length > 1 ? ' (' + (problems.length - 1) + ' more ' + (problems.length === 2 ? 'field needs' : 'fields need') + ' attention)' : '');
       this._setMessage(text, 'error');
