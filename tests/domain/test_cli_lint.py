@@ -9,6 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from crowdloop.cli import main
+from crowdloop.preview import preview_page
 from tests.domain.test_templatecheck import FIXED, SEED, THREE, template_line
 
 
@@ -86,3 +87,16 @@ def test_bad_arguments_are_one_line(tmp_path: Path) -> None:
     assert lint(str(tmp_path / "missing.html")).exit_code == 2
     help_text = " ".join(lint("--help").output.split())
     assert "Exit status 1 when there is an error or a warning" in help_text and "--input JSON|@FILE" in help_text
+
+
+def test_preview_lists_the_warnings(tmp_path: Path) -> None:
+    page, errors = preview_page(SEED, json.dumps(THREE), title="seed.html")
+    assert [code for code, _ in errors] == ["TemplateCheck", "TemplateCheck"]
+    assert errors[1][1].startswith("WARNING line ") and "taskObject.responses[2] is never shown" in errors[1][1]
+    assert "taskObject.responses[2] is never shown" in page  # in the page's errors list
+    assert preview_page(FIXED, json.dumps(THREE))[1] == []
+    assert preview_page(FIXED, "")[1] == []  # no input: checked with a made-up one
+    template = tmp_path / "seed.html"
+    template.write_text(SEED)
+    result = CliRunner().invoke(main, ["preview", str(template), "--out", str(tmp_path / "p.html")])
+    assert result.exit_code == 1 and "TemplateCheck: WARNING line" in result.output
