@@ -10,7 +10,8 @@ import pytest
 
 from crowdloop.export.mapping import mapping_from_dict
 from crowdloop.liquid.references import ITEM, input_references
-from crowdloop.templatecheck import Finding, check_template, made_up_input
+from crowdloop.templatecheck import Finding, check_template
+from crowdloop.templateinput import made_up_input
 from tests.shared import CORPUS, SEED_KO, seed_template
 
 SEED = seed_template()
