@@ -168,7 +168,8 @@ class _Probe:
             responses = get_path(self.document, path)
             wanted = _responses_wanted(mapping, page.fields, len(responses))
             if wanted > len(responses):  # the answers refer to more responses than the expressions read
-                responses.extend(copy.deepcopy(responses[-1]) for _ in range(wanted - len(responses)))
+                like = responses[-1] if responses else path
+                responses.extend(copy.deepcopy(like) for _ in range(wanted - len(responses)))
                 self.out.clear()
                 page = self._render(path)
         if mapping is None:
