@@ -870,9 +870,10 @@ def _register_optional_commands() -> None:
     from crowdloop.cli_events import events_group, webhooks
     from crowdloop.export.commands import export, report
     from crowdloop.gallery import gallery
+    from crowdloop.lint import lint
     from crowdloop.preview import preview
 
-    for command in (export, report, gallery, preview, webhooks, events_group):
+    for command in (export, report, gallery, preview, lint, webhooks, events_group):
         main.add_command(command)
 
 

@@ -178,7 +178,12 @@ def store_template(conn: Connection, content: str) -> str:
 def get_template(svc: Services, sha256: str) -> str | None:
     """Template content by SHA-256 (for the route behind `template_url`), or None."""
     with svc.store.read() as conn:
-        content = conn.execute(sa.select(templates.c.content).where(templates.c.sha256 == sha256)).scalar()
+        return template_content(conn, sha256)
+
+
+def template_content(conn: Connection, sha256: str) -> str | None:
+    """Template content by SHA-256, or None (the export's template checks read a flow's template with it)."""
+    content = conn.execute(sa.select(templates.c.content).where(templates.c.sha256 == sha256)).scalar()
     return None if content is None else str(content)
 
 

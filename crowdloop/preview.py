@@ -5,7 +5,8 @@ input, live, as a worker would see it.
 portal do (`crowdloop.liquid.render_task`, `task.input` = the parsed JSON, autoescaped) and returns a
 page with
 
-* the errors list (input that is not JSON, Liquid errors; "No errors" otherwise),
+* the errors list (input that is not JSON, Liquid errors, the template checks' warnings as
+  `TemplateCheck`: see `crowdloop lint`; "No errors" otherwise),
 * the task in `<iframe sandbox="allow-scripts allow-forms" srcdoc=...>` — the portal's sandbox — with
   crowdloop's crowd HTML elements inlined in place of AWS's script tags (so it works from a file,
   offline), and
@@ -36,6 +37,7 @@ from crowdloop.gallery import placeholder_media
 from crowdloop.liquid import RenderLimits, render_task
 from crowdloop.liquid.budget import DEFAULT_LIMITS
 from crowdloop.portal.assets import IMAGE_PLACEHOLDER, crowd_elements_script
+from crowdloop.templatecheck import check_template
 
 _CROWD_SCRIPT = re.compile(
     r"""<script\b[^>]*\bsrc\s*=\s*["']?(?:https?:)?//assets\.crowd\.aws/"""
@@ -143,6 +145,14 @@ _PAGE_SCRIPT = """
 """
 
 
+def template_checks(template: str, task_input: Any, limits: RenderLimits) -> list[tuple[str, str]]:
+    """The template checks' warnings (crowdloop.templatecheck; `crowdloop lint` prints them all) as
+    ("TemplateCheck", "WARNING line N: ...") pairs. Syntax and render errors are left out: the render
+    reports them. An empty input ({}) is checked with one made up from the template's expressions."""
+    found = check_template(template, task_input or None, limits=limits)
+    return [("TemplateCheck", f.describe()) for f in found if f.alarming and f.code not in ("syntax", "render")]
+
+
 def preview_page(
     template: str,
     input_json: str,
@@ -162,6 +172,7 @@ def preview_page(
         task_input = {}
     result = render_task(template, task_input, grant_read_access=media_granter(media_root), limits=limits)
     errors += [(e.code, e.message) for e in result.errors]
+    errors += template_checks(template, task_input, limits)
     frame = task_document(result.html)
     if errors:
         items = "".join(
@@ -209,7 +220,8 @@ def preview_page(
 )
 def preview(template_file: Path, input_file: Path | None, out_file: Path, media_root: Path | None) -> None:
     """Write an HTML page that shows TEMPLATE rendered with --input, live, with its errors and the answer
-    Submit produces. Exits 1 when there are errors (the page is written anyway)."""
+    Submit produces. The errors include the template checks' warnings (`crowdloop lint`). Exits 1 when there
+    are errors (the page is written anyway)."""
     template = template_file.read_text(encoding="utf-8")
     input_json = input_file.read_text(encoding="utf-8") if input_file else "{}"
     limits = RenderLimits(cpu_seconds=load_settings().render_time_limit_seconds)  # as the server renders

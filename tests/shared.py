@@ -12,3 +12,10 @@ DATA = Path(__file__).resolve().parent / "data"
 CORPUS = DATA / "corpus"
 SEED_EN = DATA / "seeds" / "a2i-ranking-notebook-en.txt"
 SEED_KO = DATA / "seeds" / "a2i-ranking-notebook-ko.txt"
+
+
+def seed_template(notebook: Path = SEED_EN) -> str:
+    """The ranking template of a seed notebook, verbatim (between `template = r\"\"\"` and `\"\"\"`)."""
+    text = notebook.read_text()
+    start = text.index('template = r"""') + len('template = r"""')
+    return text[start : text.index('"""', start)]

@@ -1,21 +1,26 @@
 """The templates pages: `/console/templates` (every human task UI, with the flow definitions using it) and
-`/console/templates/{ui}` (the template source and a live preview with a sample input).
+`/console/templates/{ui}` (the template source, a live preview with a sample input, and the template checks).
 
 The preview goes through RenderUiTemplate's domain call (flows.render_ui_template: the sample input's
 checks and the render errors shown as messages) and shows the rendered task in a sandboxed frame
 (crowdloop.console.frames) whose URL carries the sample input, signed. Without JS the sample input form
 is a GET of this page (`?input=`); console-templates.js updates the frame in place on "Preview" and,
 debounced, while typing, from `/console/api/templates/{ui}/preview?input=`.
+
+The "Checks" box shows the template checks (crowdloop.templatecheck, `crowdloop lint`) of the stored template
+with the sample input (a JSON object that is not empty), else with an input made up from the template's
+expressions; the preview API returns them too, so they follow the sample input as it is edited.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from starlette.responses import Response
 from starlette.routing import Route
 
-from crowdloop import flows, loopsearch, urls
+from crowdloop import flows, loopsearch, templatecheck, urls
 from crowdloop.console.frames import MAX_SAMPLE_INPUT_BYTES, ConsoleFrames, FrameLink, check_sample_input
 from crowdloop.console.web import ConsoleVisit, console_page
 from crowdloop.errors import InvalidInput
@@ -77,6 +82,32 @@ class Preview:
     errors: list[str]
 
 
+@dataclass(frozen=True)
+class Checks:
+    findings: list[templatecheck.Finding]
+    made_up: bool  # checked with an input made up from the template's expressions (no sample input)
+
+    @property
+    def clean(self) -> bool:
+        return not any(f.alarming for f in self.findings)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "made_up": self.made_up,
+            "findings": [{"severity": f.severity, "line": f.line, "message": f.message} for f in self.findings],
+        }
+
+
+def _checks(visit: ConsoleVisit, source: str, sample_input: str) -> Checks:
+    try:
+        given = json.loads(sample_input)
+    except ValueError:
+        given = None
+    task_input = given if isinstance(given, dict) and given else None
+    limits = flows.render_limits(visit.svc.settings)
+    return Checks(templatecheck.check_template(source, task_input, limits=limits), task_input is None)
+
+
 def _preview(visit: ConsoleVisit, ui: HumanTaskUi, sample_input: str) -> Preview:
     frames: ConsoleFrames = visit.request.app.state.frames
     try:
@@ -121,6 +152,7 @@ def template_page(visit: ConsoleVisit) -> Response:
         users=users,
         source=source,
         preview=preview,
+        checks=_checks(visit, source, preview.sample_input),
         max_input_bytes=MAX_SAMPLE_INPUT_BYTES,
         api_url=urls.fill(urls.CONSOLE_TEMPLATE_PREVIEW_API, ui=ui.name),
     )
@@ -134,7 +166,9 @@ def preview_api(visit: ConsoleVisit) -> Response:
         raise InvalidInput(f"The sample input is larger than {MAX_SAMPLE_INPUT_BYTES // 1024} KiB.", "input")
     preview = _preview(visit, ui, given)
     frame = None if preview.frame is None else {"url": preview.frame.url, "sandbox": preview.frame.sandbox}
-    return visit.json({"frame": frame, "errors": preview.errors})
+    source = flows.get_template(visit.svc, ui.template_sha256) or ""
+    checks = _checks(visit, source, given).as_json()
+    return visit.json({"frame": frame, "errors": preview.errors, "checks": checks})
 
 
 ROUTES = [

@@ -23,12 +23,13 @@ from crowdloop.export.batches import BATCH_ITEMS
 from crowdloop.export.card import write_card
 from crowdloop.export.deps import require
 from crowdloop.export.mapping import describe_mappings
-from crowdloop.export.model import Judgment, RawLoop
+from crowdloop.export.model import Judgment, Problem, ProblemLog, RawLoop
 from crowdloop.export.options import DATASETS, ExportOptions, make_options
 from crowdloop.export.parallel import CHUNK_LOOPS, ChunkPlan, WorkerUse, chunked_batches, default_jobs
 from crowdloop.export.pipeline import Pipeline, schema
 from crowdloop.export.sources import Source, StoreSource, open_source
 from crowdloop.export.tally import Tally
+from crowdloop.export.templatechecks import template_problems
 from crowdloop.export.writers import card_paths, check_output, open_writer
 from crowdloop.model import HumanLoopStatus
 from crowdloop.store import open_existing_store
@@ -52,6 +53,7 @@ class Export:
         self.tally = Tally.start(self.options)
         self.workers = WorkerUse()
         self.created_at = datetime.now(UTC)
+        self._template_problems: dict[str, list[Problem]] = {}  # by flow definition, once it has a mapping
 
     @property
     def workers_used(self) -> int:
@@ -123,9 +125,25 @@ class Export:
             "sources": [source.describe() for source in self.sources],
             "mapping": describe_mappings(self.options.mapping, tally.detected),
             "counts": dict(tally.counts),
-            "problems": tally.problems.as_dict(),
+            "problems": self.problems().as_dict(),
             "agreement": tally.agreement.summary(),
         }
+
+    def problems(self) -> ProblemLog:
+        """The problems the pass found, and the template checks of the store sources' flow definitions
+        (crowdloop.export.templatechecks: checked once per flow definition, when its mapping is known)."""
+        tally = self.tally
+        for source in self.sources:
+            flow = getattr(source, "flow_name", None)
+            known = self.options.mapping is not None or flow in tally.detected.by_flow
+            if flow is not None and known and flow not in self._template_problems:
+                self._template_problems[flow] = template_problems([source], self.options.mapping, tally.detected)
+        combined = ProblemLog(tally.problems.examples_per_reason)
+        combined.merge(tally.problems)
+        for found in self._template_problems.values():
+            for problem in found:
+                combined.note(problem)
+        return combined
 
 
 def store_url(database_url: str | None, data_dir: str | None) -> str:

@@ -117,7 +117,12 @@ def _dataset_options(command: Any) -> Any:
             is_flag=True,
             help="TRL's conversational format: prompt, chosen, rejected (completion) as message lists.",
         ),
-        click.option("--strict", is_flag=True, help="Exit with status 1 when any loop or answer could not be used."),
+        click.option(
+            "--strict",
+            is_flag=True,
+            help="Exit with status 1 when there is any problem: a loop or answer that could not be used, or the "
+            "template's (a response never shown, or shown twice).",
+        ),
         click.option(
             "--worker-scores",
             is_flag=True,

@@ -240,6 +240,34 @@ def detect(loop: RawLoop, dimension: str | None = None) -> Mapping | None:
     return replace(found, prompt=prompt, responses=responses or "taskObject.responses")
 
 
+def response_keys(m: Mapping, n: int) -> tuple[str, ...]:
+    """A per-response mapping's answer keys for n responses, in input order: key k is read for response k."""
+    return tuple(m.field.replace("{i}", str(i)) for i in range(m.index_base, m.index_base + n))
+
+
+def response_key_pattern(m: Mapping) -> re.Pattern[str] | None:
+    """The answer keys of a per-response mapping for any response number (group 1: the number); None for a
+    field with a path (a.{i}.b), whose keys are not top-level answer keys."""
+    if m.layout != "per-response" or "." in m.field:
+        return None
+    return re.compile("^" + re.escape(m.field).replace(r"\{i\}", r"(\d+)") + "$")
+
+
+def response_of_key(m: Mapping, key: str) -> int | None:
+    """The input position (0-based) a per-response mapping reads answer key `key` for, whether or not the
+    input has that many responses; None when the key is not one of the mapping's."""
+    pattern = response_key_pattern(m)
+    found = pattern.match(key) if pattern is not None else None
+    return int(found.group(1)) - m.index_base if found else None
+
+
+def convention_of_key(key: str) -> str | None:
+    """The convention detect() recognises an answer key as a per-response key of (seed, rating-fields)."""
+    if _SEED_KEY.match(key):
+        return "seed"
+    return "rating-fields" if _RATING_KEY.match(key) else None
+
+
 def _find_ranking(answer: dict[str, Any]) -> str | None:
     if isinstance(answer.get("ordinalRankingDimensions"), list):
         return "ordinalRankingDimensions"
@@ -450,7 +478,7 @@ def _make_reader(m: Mapping) -> Callable[[Any, str, int], Judgment]:
         keys_for: dict[int, tuple[str, ...]] = {}
         valid_for: dict[int, set[float]] = {}
         simple = "." not in m.field
-        pattern = re.compile("^" + re.escape(m.field).replace(r"\{i\}", r"(\d+)") + "$") if simple else None
+        pattern = response_key_pattern(m)
         fast = m.kind is Kind.RANKING and m.lowest_is_best  # valid ranks need no conversion
 
         def per_response(answer: Any, annotator: str, n: int) -> Judgment:
@@ -458,8 +486,7 @@ def _make_reader(m: Mapping) -> Callable[[Any, str, int], Judgment]:
                 raise BadAnswer("answer is not a JSON object", type(answer).__name__)
             keys = keys_for.get(n)
             if keys is None:
-                numbers = range(m.index_base, m.index_base + n)
-                keys = keys_for[n] = tuple(m.field.replace("{i}", str(i)) for i in numbers)
+                keys = keys_for[n] = response_keys(m, n)
                 valid_for[n] = {float(i) for i in range(1, n + 1)}
             raw = list(map(answer.get, keys)) if simple else [get_path(answer, k) for k in keys]
             if pattern is not None and len(answer) > n:

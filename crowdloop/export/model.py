@@ -111,6 +111,13 @@ class ProblemLog:
         if len(kept) < self.examples_per_reason:
             kept.append(problem)
 
+    def note(self, problem: Problem) -> None:
+        """A problem that drops no loop or answer (the template checks): counted by reason, with examples."""
+        self.counts[problem.reason] += 1
+        kept = self.examples.setdefault(problem.reason, [])
+        if len(kept) < self.examples_per_reason:
+            kept.append(problem)
+
     def merge(self, other: ProblemLog) -> None:
         """Add the problems another log found later in the same stream (a chunk of a parallel export)."""
         self.counts.update(other.counts)

@@ -176,7 +176,7 @@ class StoreSource:
             reads.loops += len(page)
             reads.templates.update(row[3] for row in page)
             for loop_id, name, input_content, _, _ in page:
-                yield RawLoop(name, flow, _parse(input_content), tuple(answers[loop_id]), flow + "/" + name)
+                yield RawLoop(name, flow, parse_stored(input_content), tuple(answers[loop_id]), flow + "/" + name)
 
     def ranges(self, loops_per_range: int) -> list[LoopRange]:
         """The flow definition's loops cut into ranges of `loops_per_range` in creation order, whatever their
@@ -215,7 +215,7 @@ class StoreSource:
                         try:
                             parsed = _loads(answer)
                         except ValueError:  # not JSON for orjson (or NULL): the careful way
-                            parsed = _parse(answer)
+                            parsed = parse_stored(answer)
                         shown = None if order is None else decode_order(order)
                         flagged = (seconds is not None and seconds < threshold) or worker_id in paused
                         into.append(new_answer((worker_id, parsed, shown, seconds, flagged)))
@@ -354,7 +354,9 @@ class S3Source(_OutputFiles):
                     yield loop
 
 
-def _parse(text: str | None) -> Any:
+def parse_stored(text: str | None) -> Any:
+    """A stored JSON text (a loop's input, an answer) as the store source reads it: what orjson refuses but
+    JSON allows too, and text that is not JSON kept as _Unparsable (the mapping reports it)."""
     if text is None:
         return None
     try:

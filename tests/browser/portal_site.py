@@ -23,6 +23,7 @@ from playwright.sync_api import Response as PlaywrightResponse
 from crowdloop import flows, loops, workers, workforce
 from crowdloop.errors import NotFound
 from crowdloop.runtime import Caller, Services
+from tests import shared
 from tests.conftest import RunningServer
 from tests.shared import SEED_EN as SEED
 
@@ -34,9 +35,7 @@ PHONE = {"width": 390, "height": 844}
 
 def seed_template() -> str:
     """The ranking template of the seed notebook, verbatim (between `template = r\"\"\"` and `\"\"\"`)."""
-    text = SEED.read_text()
-    start = text.index('template = r"""') + len('template = r"""')
-    return text[start : text.index('"""', start)]
+    return shared.seed_template(SEED)
 
 
 @dataclass

@@ -170,7 +170,14 @@ def test_every_console_page(site: Site, server: RunningServer, browser: Browser)
         page.get_by_role("link", name=ui.name).click()
         expect(page.get_by_role("heading", name="Template source")).to_be_visible()
         expect(page.frame_locator("iframe").locator('select[name="response_1_ranking"]')).to_be_visible()
+        checks = page.locator(".checks-list")  # the seed's slip, found with the newest loop's input
+        expect(checks).to_contain_text("taskObject.responses[2] is never shown")
         _look(page, "template", problems)
+        two = {"taskObject": {"prompt": "Which is best?", "responses": ["one", "two"]}}
+        page.locator("#sample-input").fill(json.dumps(two))
+        page.get_by_role("button", name="Preview").click()  # the checks follow the sample input
+        expect(checks).to_contain_text("response_3_ranking refers to taskObject.responses[2], which the input does not")
+        expect(page.locator(".checks-clean")).to_be_hidden()
 
         page.goto(f"{site.url}/console/flows/{flow.name}")
         page.get_by_role("button", name="Preferences (JSONL)").click()

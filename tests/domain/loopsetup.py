@@ -27,9 +27,11 @@ def make_flow(
     output_path: str = "s3://bucket/out",
     caller: Caller = CALLER,
     activate: bool = True,
+    template: str = TEMPLATE,
     **extra: Any,
 ) -> flows.FlowDefinition:
-    """A work team selecting `groups`, a task UI and a flow definition (made Active unless told not to)."""
+    """A work team selecting `groups`, a task UI (`template`) and a flow definition (made Active unless told
+    not to)."""
     n = next(_names)
     name = name or f"fd-{n}"
     team = workforce.create_workteam(
@@ -39,7 +41,7 @@ def make_flow(
         description="raters",
         member_definitions=[{"OidcMemberDefinition": {"Groups": list(groups)}}],
     )
-    ui = flows.create_human_task_ui(svc, caller, f"ui-{n}", TEMPLATE)
+    ui = flows.create_human_task_ui(svc, caller, f"ui-{n}", template)
     config = {
         "WorkteamArn": team.arn,
         "HumanTaskUiArn": ui.arn,

@@ -29,7 +29,7 @@ ROOT = Path(crowdloop.__file__).parent
 
 # Edge modules: they take requests or commands and call domain functions. http_protocol is the server's
 # uvicorn protocol and server runs the app in uvicorn (one process or `serve --workers N`); gallery and preview
-# are CLI tools that render templates with the portal's elements.
+# are CLI tools that render templates with the portal's elements, lint the CLI of the template checks.
 # dispatch decides which part (AWS API, S3, STS, portal) answers a request: part of the root app, like
 # metrics_http (GET /metrics and the request counter).
 EDGES = (
@@ -49,6 +49,7 @@ EDGES = (
     "gallery",
     "preview",
     "client",
+    "lint",
 )
 STORE_STATEMENTS = ("store.tables", "store.dialect", "store.prepared")
 WEB = ("aws", "portal", "console", "eventsapi")

@@ -12,7 +12,7 @@ from crowdloop import queue
 from crowdloop.clock import ManualClock
 from crowdloop.loops import stop_human_loop
 from crowdloop.runtime import Services
-from tests.domain.loopsetup import CALLER, make_flow, make_worker, start
+from tests.domain.loopsetup import CALLER, TEMPLATE, make_flow, make_worker, start
 
 FLOW_ARN = "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/{flow}"
 
@@ -66,13 +66,14 @@ def fill_store(
     task_count: int = 3,
     seconds_between: list[float] | None = None,
     stopped: frozenset[str] = frozenset(),
+    template: str = TEMPLATE,
 ) -> dict[str, str]:
     """A flow definition with these loops, each answered by its workers through claim and submit (in the
     order listed). The clock advances a second after each start, or seconds_between[i] after loop i (0:
     loops created at the same instant). Loops named in `stopped` are stopped before any answer (list no
-    answers for them). Returns worker key -> worker id (the id output.json reports)."""
+    answers for them). The task UI is `template`. Returns worker key -> worker id (the id output.json reports)."""
     assert isinstance(svc.clock, ManualClock)
-    flow = make_flow(svc, flow_name, task_count=task_count)
+    flow = make_flow(svc, flow_name, task_count=task_count, template=template)
     keys = sorted({key for loop in loops for key, _ in loop.answers})
     workers = {key: make_worker(svc, f"{key}-{flow_name}@example.org") for key in keys}
     for number, loop in enumerate(loops):

@@ -1,6 +1,7 @@
 // The template page's live preview: "Preview" (and, debounced, typing in the sample input) asks
-// /console/api/templates/{ui}/preview for a signed frame URL and the render errors, and updates the
-// frame and the messages in place. Without JS the form is a plain GET of the page.
+// /console/api/templates/{ui}/preview for a signed frame URL, the render errors and the template checks,
+// and updates the frame, the messages and the "Checks" box in place. Without JS the form is a plain GET of
+// the page.
 "use strict";
 
 (function () {
@@ -10,8 +11,27 @@
   const frame = document.querySelector(".preview-frame");
   const errors = document.querySelector(".preview-errors");
   const state = form.querySelector(".preview-state");
+  const checks = document.querySelector(".checks-list");
+  const checksClean = document.querySelector(".checks-clean");
+  const checksInput = document.querySelector(".checks-input");
   let timer = null;
   let sent = 0;
+
+  function showChecks(result) {
+    if (!checks || !result) return;
+    checks.replaceChildren(...result.findings.map((finding) => {
+      const item = document.createElement("li");
+      item.className = "check-" + finding.severity;
+      const level = document.createElement("strong");
+      level.textContent = finding.severity.toUpperCase();
+      item.append(level, (finding.line ? " line " + finding.line : "") + ": " + finding.message);
+      return item;
+    }));
+    checksClean.hidden = result.findings.some((finding) => finding.severity !== "info");
+    // the paragraph's first text node: "Checked with ..., as " (then <code>crowdloop lint</code> ...)
+    checksInput.firstChild.textContent = "Checked with " +
+      (result.made_up ? "an input made up from the template's expressions" : "the sample input") + ", as ";
+  }
 
   function showErrors(list) {
     errors.replaceChildren(...list.map((text) => {
@@ -34,6 +54,7 @@
         showErrors([body.error || "The preview failed."]);
       } else {
         showErrors(body.errors || []);
+        showChecks(body.checks);
         if (body.frame) frame.src = body.frame.url;
       }
       state.textContent = "";
