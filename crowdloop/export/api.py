@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crowdloop import __version__
+from crowdloop import __version__, workers
 from crowdloop.config import load_settings
 from crowdloop.export import worker_columns
 from crowdloop.export.batches import BATCH_ITEMS
@@ -117,6 +117,8 @@ class Export:
 
     def card(self, output: dict[str, Any] | None = None) -> dict[str, Any]:
         tally = self.tally
+        summary = tally.agreement.summary()
+        name_workers(summary.get("workers", []), self.sources)
         return {
             "crowdloop_version": __version__,
             "created_at": self.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -126,7 +128,7 @@ class Export:
             "mapping": describe_mappings(self.options.mapping, tally.detected),
             "counts": dict(tally.counts),
             "problems": self.problems().as_dict(),
-            "agreement": tally.agreement.summary(),
+            "agreement": summary,
         }
 
     def problems(self) -> ProblemLog:
@@ -144,6 +146,22 @@ class Export:
             for problem in found:
                 combined.note(problem)
         return combined
+
+
+def name_workers(rows: list[dict[str, Any]], sources: Sequence[Source]) -> None:
+    """Add each worker's email to the card's worker rows where a store source knows it (output.json files name
+    workers by id only)."""
+    found = [getattr(source, "store", None) for source in sources]  # store sources (and wrappers of them)
+    stores = {id(store): store for store in found if store is not None}
+    if not rows or not stores:
+        return
+    emails: dict[str, str] = {}
+    for store in stores.values():
+        with store.read() as conn:
+            emails.update(workers.emails_by_worker_id(conn, [str(row["worker"]) for row in rows]))
+    for row in rows:
+        if str(row["worker"]) in emails:
+            row["email"] = emails[str(row["worker"])]
 
 
 def store_url(database_url: str | None, data_dir: str | None) -> str:
@@ -226,6 +244,7 @@ def to_dataset(
     datasets = require("datasets")
     folder = Path(cache_dir) if cache_dir is not None else Path(tempfile.mkdtemp(prefix="crowdloop-dataset-"))
     folder.mkdir(parents=True, exist_ok=True)
+    given_store = options.get("store")
     job = run(sources, dataset, **options)
     writer = open_writer(folder / "rows.parquet", "parquet", job.schema())
     try:
@@ -233,6 +252,9 @@ def to_dataset(
             writer.write(record)
     finally:
         writer.close()
+        if given_store is None:  # a store opened for this call (open_sources) is closed with it
+            for store in {id(s): s for s in (getattr(src, "store", None) for src in job.sources) if s}.values():
+                store.dispose()
     return datasets.Dataset.from_parquet(str(folder / "rows.parquet"), cache_dir=str(folder / "cache"))
 
 
@@ -256,7 +278,7 @@ def export(job: Export, output: str | Path, output_format: str) -> ExportResult:
         writer.close()
     style = "conversational" if job.options.conversational else "standard"
     card = job.card(
-        {"path": str(path), "format": output_format, "style": style, "columns": [f.name for f in job.schema()]}
+        {"path": path.name, "format": output_format, "style": style, "columns": [f.name for f in job.schema()]}
     )
     markdown, document = card_paths(path, output_format)
     write_card(card, markdown, document)

@@ -82,7 +82,7 @@ def render_markdown(card: dict[str, Any]) -> str:
         lines += ["", "| worker | answers | agreement with others | first shown preferred |", "|---|---|---|---|"]
         for row in workers:
             lines.append(
-                f"| {row['worker']} | {row['answers']} | {_show(row['agreement_with_others'])} | "
+                f"| {worker_name(row)} | {row['answers']} | {_show(row['agreement_with_others'])} | "
                 f"{_show(row.get('first_shown_preferred'))} |"
             )
     models = agreement.get("models")
@@ -125,6 +125,12 @@ def _flag_lines(card: dict[str, Any]) -> list[str]:
     if not paused:
         return ["", f"No answer was {why}."]
     return ["", f"No answer was flagged ({why})."]
+
+
+def worker_name(row: dict[str, Any]) -> str:
+    """A worker as cards and reports show them: the email where the store knows it, with the id output.json
+    uses."""
+    return f"{row['email']} ({row['worker']})" if row.get("email") else str(row["worker"])
 
 
 def _show(value: Any) -> str:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from crowdloop.export.card import worker_name
+
 _WIDTH = 640
 
 
@@ -32,7 +34,7 @@ def render_text(card: dict[str, Any]) -> str:
             headers += ["first shown preferred", "decided", "bias p-value"]
         rows = []
         for w in workers:
-            row = [w["worker"], str(w["answers"]), _fmt(w["agreement_with_others"]), str(w["compared"])]
+            row = [worker_name(w), str(w["answers"]), _fmt(w["agreement_with_others"]), str(w["compared"])]
             if bias:
                 row += [_fmt(w["first_shown_preferred"]), str(w["first_shown_decided"]), _fmt(w["position_bias_p"])]
             rows.append(row)
@@ -189,4 +191,10 @@ def _worker_chart(workers: list[dict[str, Any]]) -> str:
         series.append(
             ("first shown preferred (dashed: 0.5)", [w["first_shown_preferred"] or 0.0 for w in shown], _COLOURS[1])
         )
-    return _bars([w["worker"] for w in shown], series, "share", maximum=1.0, reference=0.5 if len(series) > 1 else None)
+    return _bars(
+        [w.get("email") or w["worker"] for w in shown],
+        series,
+        "share",
+        maximum=1.0,
+        reference=0.5 if len(series) > 1 else None,
+    )

@@ -233,7 +233,7 @@ class StoreSource:
     def describe(self) -> dict[str, Any]:
         return {
             "kind": "store",
-            "location": _safe_url(self.store.url),
+            "location": store_location(self.store.url),
             "flow_definition": self.flow_name,
             "flow_definition_arn": self.flow_arn,
             "template_sha256": self.template_sha256,
@@ -294,17 +294,19 @@ class FolderSource(_OutputFiles):
     kind = "folder"
 
     def __init__(self, root: Path) -> None:
-        super().__init__(str(root))
+        # The card names the folder, not where it is on this machine: cards and reports are shared.
+        super().__init__(root.resolve().name or str(root))
         self.root = root
 
     def loops(self, problems: ProblemLog) -> Iterator[RawLoop]:
         for path in _walk_sorted(self.root):
+            origin = f"{self.location}/{path.relative_to(self.root).as_posix()}"
             try:
                 document = loads_json(path.read_bytes())
             except (OSError, ValueError) as exc:
-                problems.add(Problem(str(path), None, "unreadable output.json", str(exc)[:200]))
+                problems.add(Problem(origin, None, "unreadable output.json", str(exc)[:200].replace(str(path), origin)))
                 continue
-            loop = self._loop(document, str(path), problems)
+            loop = self._loop(document, origin, problems)
             if loop is not None:
                 yield loop
 
@@ -375,8 +377,20 @@ class _Unparsable:
         self.text = text
 
 
+def store_location(url: str) -> str:
+    """How a card names a store: a PostgreSQL URL without its password, a SQLite database by its file name
+    only (never a path of this machine)."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return "store"
+    if parsed.get_backend_name() == "sqlite":
+        return f"sqlite: {Path(parsed.database).name}" if parsed.database else "sqlite (in memory)"
+    return parsed.render_as_string(hide_password=True)
+
+
 def _safe_url(url: str) -> str:
-    """The store URL without its password."""
+    """The store URL without its password (for messages to the person running the export)."""
     try:
         return sa.engine.make_url(url).render_as_string(hide_password=True)
     except sa.exc.ArgumentError:

@@ -169,7 +169,7 @@ def test_card(folder: Path, tmp_path: Path) -> None:
     assert card["output"] == {
         "dataset": "preferences",
         "rows": 17,
-        "path": str(tmp_path / "p.jsonl"),
+        "path": "p.jsonl",  # the file's name: a card never names a folder of this machine
         "format": "jsonl",
         "style": "standard",
         "columns": ["prompt", "chosen", "rejected", "margin", "item_id", "annotator", "agreement", "worker_flagged"],

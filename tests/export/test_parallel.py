@@ -79,6 +79,7 @@ class OnePass:
 
     def __init__(self, source: Any) -> None:
         self.source = source
+        self.store = source.store  # the card names workers from it
 
     def loops(self, problems: ProblemLog) -> Iterator[RawLoop]:
         return self.source.loops(problems)  # type: ignore[no-any-return]

@@ -4,6 +4,7 @@ a word-level tokenizer trained here (nothing is downloaded)."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from crowdloop.export.commands import export as export_command
-from tests.export.helpers import Loop, ranks, write_outputs
+from crowdloop.runtime import Services
+from tests.export.helpers import Loop, fill_store, ranks, write_outputs
 
 pytestmark = [
     pytest.mark.slow,
@@ -44,42 +46,14 @@ def export_dataset(tmp_path: Path, *extra: str) -> Any:
     return datasets.load_from_disk(str(out))
 
 
-def tiny_tokenizer(dataset: Any) -> Any:
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    words = Tokenizer(models.WordLevel(unk_token="[UNK]"))
-    words.pre_tokenizer = pre_tokenizers.Whitespace()
-    words.train_from_iterator(
-        [PROMPT, *RESPONSES, "user assistant :"],
-        trainers.WordLevelTrainer(special_tokens=["[PAD]", "[UNK]", "[BOS]", "[EOS]"]),
-    )
-    tokenizer = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
-        tokenizer_object=words, pad_token="[PAD]", unk_token="[UNK]", bos_token="[BOS]", eos_token="[EOS]"
-    )
-    tokenizer.chat_template = (
-        "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
-        "{% if add_generation_prompt %}assistant: {% endif %}"
-    )
-    return tokenizer
-
-
-def tiny_config(tokenizer: Any, **extra: Any) -> Any:
-    from transformers import LlamaConfig
-
-    return LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        **extra,
-    )
+def example() -> Any:
+    """examples/train_reward_and_dpo.py, whose tiny tokenizer and model these tests share."""
+    path = Path(__file__).resolve().parents[2] / "examples" / "train_reward_and_dpo.py"
+    spec = importlib.util.spec_from_file_location("train_reward_and_dpo", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_reward_trainer_and_dpo_trainer_take_the_export(tmp_path: Path) -> None:
@@ -101,7 +75,9 @@ def test_reward_trainer_and_dpo_trainer_take_the_export(tmp_path: Path) -> None:
         "worker_flagged",
     ]
     assert len(standard) == 4 * 6 and conversational[0]["prompt"] == [{"role": "user", "content": PROMPT}]
-    tokenizer = tiny_tokenizer(standard)
+    train_example = example()
+    tokenizer = train_example.tiny_tokenizer(train_example.texts_of(standard))
+    tiny_config = train_example.tiny_config
     common: dict[str, Any] = {
         "max_steps": 1,
         "per_device_train_batch_size": 4,
@@ -136,3 +112,27 @@ def test_reward_trainer_and_dpo_trainer_take_the_export(tmp_path: Path) -> None:
     )
     result = dpo.train()
     assert result.global_step == 1 and result.training_loss == pytest.approx(0.6931, abs=0.05)  # log 2 at step 0
+
+
+def test_the_training_example_runs_on_a_store_and_on_an_export(services: Services, tmp_path: Path) -> None:
+    """docs/training.md's script as a user runs it: from a flow definition in the store, and from a dataset
+    `crowdloop export preferences --format hf --conversational` saved."""
+    loops = [
+        Loop(f"mirror-{k}", PROMPT, RESPONSES, [("w1", ranks("1", "2", "3")), ("w2", ranks("2", "1", "3"))])
+        for k in range(4)
+    ]
+    fill_store(services, loops, "fd-train", task_count=2)
+    url = services.settings.resolved_database_url
+    train_example = example()
+    summary = train_example.main(
+        ["--source", "fd-train", "--database-url", url, "--out", str(tmp_path / "a"), "--steps", "2"]
+    )
+    assert summary["pairs"] == 4 * 6  # 3 pairs per answer, 2 answers per loop
+    assert summary["reward"]["steps"] == 2 and summary["dpo"]["steps"] == 2
+    assert summary["reward"]["loss"] > 0 and summary["dpo"]["loss"] > 0
+    for folder in ("reward", "dpo", "tokenizer"):
+        assert any((tmp_path / "a" / folder).iterdir()), folder
+    saved = export_dataset(tmp_path, "--conversational")
+    saved.save_to_disk(str(tmp_path / "prefs"))
+    again = train_example.main(["--dataset", str(tmp_path / "prefs"), "--out", str(tmp_path / "b"), "--steps", "1"])
+    assert again["pairs"] == len(saved) and again["dpo"]["steps"] == 1
