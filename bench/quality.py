@@ -42,9 +42,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# bench/queue.py is named like the standard library's `queue`: keep this folder off the import path.
+# bench/queue.py is named like the standard library's `queue`: keep this folder off the import path. The
+# repository goes first: a dependency of the test extra (smdebug_rulesconfig) installs a top-level `tests`.
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE.parent)]
+sys.path[:] = [str(HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 import argparse
 import itertools
