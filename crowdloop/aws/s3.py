@@ -1,13 +1,16 @@
-"""A read-only S3 API over the built-in output folder: `s3://bucket/key` is `<output_path>/<bucket>/<key>`.
+"""The S3 API of the built-in object store: `s3://bucket/key` is `<output_path>/<bucket>/<key>`.
 
-Supported: ListBuckets, HeadBucket, GetBucketLocation, ListObjectsV2, ListObjects (v1), GetObject (with
-Range and response-* overrides), HeadObject. Addressing: path style (`/bucket/key`) and virtual host
-(`<bucket>.localhost`, `<bucket>.<host>`, `<bucket>.<public_host>`). Auth: header SigV4 and presigned URLs
-(SigV4 and the legacy SigV2 form). Writes answer AccessDenied, other sub-resources NotImplemented.
+Reads here: ListBuckets, HeadBucket, GetBucketLocation, ListObjectsV2, ListObjects (v1), GetObject (with
+Range and response-* overrides), HeadObject. Writes: crowdloop.aws.s3write (CreateBucket, DeleteBucket,
+PutObject, CopyObject, DeleteObject, DeleteObjects) and crowdloop.aws.s3multipart (multipart uploads);
+the on-disk layout: crowdloop.aws.s3store; upload bodies: crowdloop.aws.s3body. Addressing: path style
+(`/bucket/key`) and virtual host (`<bucket>.localhost`, `<bucket>.<host>`, `<bucket>.<public_host>`).
+Auth: header SigV4 and presigned URLs (SigV4 and the legacy SigV2 form), for reads and writes. Other
+sub-resources (ACLs, tagging, versioning...) answer NotImplemented.
 
-Keys never leave the folder: `.`/`..`/empty segments and symlinks out of the folder are NoSuchKey, and
-in-progress `.tmp-*.part` files of LocalBlobStore are invisible. Every authenticated caller can read
-every bucket (single-tenant folder).
+Keys never leave the folder: `.`/`..`/empty segments and symlinks out of the folder are NoSuchKey (and
+refused on writes: crowdloop.aws.s3names), and in-progress `.tmp-*.part` files are invisible. Every
+authenticated caller can read and write every bucket (single-tenant folder).
 
 Listing with delimiter "/" reads one directory; other delimiters walk the tree under the prefix. With
 delimiter "/" and StartAfter inside a common prefix, that prefix is returned (S3 would check that a later
@@ -23,7 +26,6 @@ import logging
 import mimetypes
 import os
 import threading
-from datetime import UTC, datetime
 from email.utils import formatdate
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,8 +33,13 @@ from urllib.parse import quote, unquote
 
 from crowdloop import errors as domain
 from crowdloop import served
-from crowdloop.aws import wire
+from crowdloop.aws import s3body, s3multipart, s3write, wire
 from crowdloop.aws.errors import WireError, retry_after
+from crowdloop.aws.s3errors import S3Error, invalid_request, not_implemented
+from crowdloop.aws.s3names import is_temporary, key_segments
+from crowdloop.aws.s3store import ObjectMeta, ObjectStore
+from crowdloop.aws.s3xml import XMLNS, iso
+from crowdloop.aws.s3xml import response as _xml
 from crowdloop.aws.sigv4 import is_presigned, is_presigned_v2
 
 if TYPE_CHECKING:
@@ -43,9 +50,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("crowdloop.aws")
 
-XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
+__all__ = ["XMLNS", "S3Api", "S3Error", "error_response", "request_limit"]
+
 CHUNK_BYTES = 1024 * 1024
 MAX_KEYS = 1000
+MAX_XML_BODY_BYTES = 4 * 1024 * 1024
+"""Bodies S3 reads as XML (DeleteObjects of 1000 keys of 1024 bytes, CompleteMultipartUpload of 10000 parts)."""
+DRAIN_BYTES = 64 * 1024 * 1024
+"""How much of a refused upload's body is read (and dropped) so its client gets the error; beyond, the
+connection is closed after the error (clients that send `Expect: 100-continue`, as boto3 does for files,
+never send the body of a refused upload)."""
 
 _SUBRESOURCES = frozenset(
     {
@@ -74,8 +88,6 @@ _SUBRESOURCES = frozenset(
         "select",
         "tagging",
         "torrent",
-        "uploadId",
-        "uploads",
         "versioning",
         "versions",
         "website",
@@ -91,18 +103,16 @@ _OVERRIDES = {
 }
 
 
-class S3Error(Exception):
-    def __init__(self, code: str, status: int, message: str, **extra: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-        self.message = message
-        self.extra = extra
+def request_limit(settings: Settings) -> int:
+    """The root app's body limit for S3 requests: the largest upload plus room for its aws-chunked framing."""
+    return settings.s3_max_object_bytes + settings.s3_max_object_bytes // 512 + MAX_XML_BODY_BYTES
 
 
 class S3Api:
     def __init__(self, settings: Settings) -> None:
         self.root = settings.output_path
+        self.store = ObjectStore(self.root)
+        self.max_object_bytes = settings.s3_max_object_bytes
         self.region = settings.region
         hosts = {"localhost", settings.host, settings.portal_host.rsplit(":", 1)[0]}
         self._hosts = {h.lower() for h in hosts if h and not _is_ip(h)}
@@ -136,10 +146,34 @@ class S3Api:
 
     # --- dispatch --------------------------------------------------------------------------------------
 
-    def handle(self, request: wire.Request, caller: Caller, request_id: bytes) -> wire.Response:
-        """Answer one authenticated S3 request (blocking file-system work: run in a worker thread)."""
-        if request.method not in ("GET", "HEAD"):
-            raise S3Error("AccessDenied", 403, "Access Denied (crowdloop's S3 API is read-only).")
+    def streams_body(self, request: wire.Request) -> bool:
+        """Whether the request uploads an object or a part (its body goes to a file: crowdloop.aws.s3body)
+        rather than carrying a small XML document read whole."""
+        if request.method != "PUT" or "x-amz-copy-source" in request.headers:
+            return False
+        bucket, key = self.address(request)
+        params = dict(request.query_pairs())
+        return bool(bucket and key) and not _SUBRESOURCES.intersection(params)
+
+    def check_upload(self, request: wire.Request) -> None:
+        """What can be refused before an upload's body is read: the bucket, the key, the headers and, for a
+        part, its number and upload (blocking: run in a worker thread)."""
+        bucket, key = self.address(request)
+        params = dict(request.query_pairs())
+        if request.header("authorization") and not request.header("x-amz-content-sha256"):
+            raise invalid_request("Missing required header for this request: x-amz-content-sha256")
+        assert bucket is not None
+        key_segments(key)
+        self.store.bucket_dir(bucket)
+        s3write.refuse_unsupported(request)
+        if "uploadId" in params or "partNumber" in params:
+            s3multipart.check_part(self.store, bucket, key, params)
+
+    def handle(
+        self, request: wire.Request, caller: Caller, request_id: bytes, received: s3body.Received | None = None
+    ) -> wire.Response:
+        """Answer one authenticated S3 request (blocking file-system work: run in a worker thread).
+        `received` is the body of an upload (streams_body), already in a file."""
         bucket, key = self.address(request)
         params = dict(request.query_pairs())
         sub = _SUBRESOURCES.intersection(params)
@@ -147,11 +181,17 @@ class S3Api:
             raise S3Error("NotImplemented", 501, f"The '{sorted(sub)[0]}' sub-resource is not implemented.")
         headers = [(b"x-amz-request-id", request_id)]
         if bucket is None:
-            if request.method == "HEAD":
-                raise S3Error("MethodNotAllowed", 405, "The specified method is not allowed.")
+            if request.method != "GET":
+                raise _method_not_allowed(request, "SERVICE")
             return self._list_buckets(caller, headers)
-        bucket_dir = self._bucket_dir(bucket)
+        if request.method not in ("GET", "HEAD"):
+            if received is None and request.body:
+                s3body.check_small_body(request)
+            return self._write(request, caller, bucket, key, params, received, headers)
+        bucket_dir = self.store.bucket_dir(bucket)
         if not key:
+            if "uploads" in params:
+                return s3multipart.list_multipart_uploads(self.store, bucket, params, headers)
             if request.method == "HEAD":
                 return wire.Response(200, [*headers, (b"x-amz-bucket-region", self.region.encode())])
             if "location" in params:
@@ -159,15 +199,48 @@ class S3Api:
                 location = f'<LocationConstraint xmlns="{XMLNS}">{region}</LocationConstraint>'
                 return _xml(200, headers, location)
             return self._list_objects(bucket, bucket_dir, params, headers)
-        return self._get_object(request, bucket_dir, key, params, headers)
+        if "uploadId" in params and request.method == "GET":
+            return s3multipart.list_parts(self.store, bucket, key, params, headers)
+        return self._get_object(request, bucket, key, params, headers)
 
-    def _bucket_dir(self, bucket: str) -> Path:
-        if not bucket or bucket in (".", "..") or "/" in bucket or "\\" in bucket or "\0" in bucket:
-            raise S3Error("NoSuchBucket", 404, "The specified bucket does not exist.", BucketName=bucket)
-        path = self.root / bucket
-        if not _is_dir(path):
-            raise S3Error("NoSuchBucket", 404, "The specified bucket does not exist.", BucketName=bucket)
-        return path
+    def _write(
+        self,
+        request: wire.Request,
+        caller: Caller,
+        bucket: str,
+        key: str,
+        params: dict[str, str],
+        received: s3body.Received | None,
+        headers: list[tuple[bytes, bytes]],
+    ) -> wire.Response:
+        store, method = self.store, request.method
+        if not key:
+            if method == "PUT":
+                return s3write.create_bucket(store, request, caller, bucket, headers)
+            if method == "DELETE":
+                return s3write.delete_bucket(store, bucket, headers)
+            if method == "POST" and "delete" in params:
+                return s3write.delete_objects(store, request, bucket, headers)
+            raise _method_not_allowed(request, "BUCKET")
+        if method == "PUT":
+            if "x-amz-copy-source" in request.headers:
+                if "uploadId" in params:
+                    raise not_implemented("UploadPartCopy")
+                s3write.refuse_unsupported(request)
+                return s3write.copy_object(store, request, bucket, key, headers)
+            assert received is not None  # streams_body
+            if "uploadId" in params or "partNumber" in params:
+                return s3multipart.upload_part(store, request, bucket, key, params, received, headers)
+            return s3write.put_object(store, request, bucket, key, received, headers)
+        if method == "POST" and "uploads" in params:
+            return s3multipart.create_multipart_upload(store, request, bucket, key, headers)
+        if method == "POST" and "uploadId" in params:
+            return s3multipart.complete_multipart_upload(store, request, bucket, key, params["uploadId"], headers)
+        if method == "DELETE" and "uploadId" in params:
+            return s3multipart.abort_multipart_upload(store, bucket, key, params["uploadId"], headers)
+        if method == "DELETE":
+            return s3write.delete_object(store, bucket, key, headers)
+        raise _method_not_allowed(request, "OBJECT")
 
     # --- buckets -------------------------------------------------------------------------------------------
 
@@ -176,7 +249,7 @@ class S3Api:
         if self.root.is_dir():
             for entry in sorted(os.scandir(self.root), key=lambda e: e.name):
                 if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
-                    created = _iso(entry.stat(follow_symlinks=False).st_mtime)
+                    created = iso(entry.stat(follow_symlinks=False).st_mtime)
                     entries.append(
                         f"<Bucket><Name>{wire.xml_text(entry.name)}</Name>"
                         f"<CreationDate>{created}</CreationDate></Bucket>"
@@ -248,9 +321,11 @@ class S3Api:
                 parts.append(f"<CommonPrefixes><Prefix>{enc(name)}</Prefix></CommonPrefixes>")
                 continue
             stat = path.stat()
+            meta = self.store.read_meta(bucket, name.split("/"), stat)
+            etag = meta.etag if meta is not None else self._etag(path, stat)
             parts.append(
-                f"<Contents><Key>{enc(name)}</Key><LastModified>{_iso(stat.st_mtime)}</LastModified>"
-                f"<ETag>&quot;{self._etag(path, stat)}&quot;</ETag><Size>{stat.st_size}</Size>"
+                f"<Contents><Key>{enc(name)}</Key><LastModified>{iso(stat.st_mtime)}</LastModified>"
+                f"<ETag>&quot;{etag}&quot;</ETag><Size>{stat.st_size}</Size>"
                 "<StorageClass>STANDARD</StorageClass></Contents>"
             )
         parts.append("</ListBucketResult>")
@@ -272,7 +347,7 @@ class S3Api:
                     if not name.startswith(prefix):
                         continue
                     if entry.is_file(follow_symlinks=False):
-                        if name > start_after and not _is_temporary(entry.name):
+                        if name > start_after and not is_temporary(entry.name):
                             entries.append((name, Path(entry.path)))
                     elif entry.is_dir(follow_symlinks=False) and _has_files(entry.path):
                         common = name + "/"
@@ -307,37 +382,30 @@ class S3Api:
 
     # --- objects -------------------------------------------------------------------------------------------
 
-    def _object_path(self, bucket_dir: Path, key: str) -> Path:
-        segments = key.split("/")
-        missing = S3Error("NoSuchKey", 404, "The specified key does not exist.", Key=key)
-        if _is_temporary(segments[-1]) or any(s in ("", ".", "..") or "\0" in s or "\\" in s for s in segments):
-            raise missing
-        path = bucket_dir.joinpath(*segments)
-        try:
-            resolved = path.resolve(strict=True)
-        except (OSError, RuntimeError):
-            raise missing from None
-        if not resolved.is_relative_to(bucket_dir.resolve()) or not resolved.is_file():
-            raise missing
-        return resolved
-
     def _get_object(
         self,
         request: wire.Request,
-        bucket_dir: Path,
+        bucket: str,
         key: str,
         params: dict[str, str],
         headers: list[tuple[bytes, bytes]],
     ) -> wire.Response:
-        path = self._object_path(bucket_dir, key)
+        path, segments = self.store.find(bucket, key)
         stat = path.stat()
         size = stat.st_size
-        content_type = mimetypes.guess_type(key)[0] or "binary/octet-stream"
+        meta = self.store.read_meta(bucket, segments, stat) or ObjectMeta(
+            self._etag(path, stat), mimetypes.guess_type(key)[0] or "binary/octet-stream"
+        )
         headers += [
-            (b"content-type", content_type.encode()),
-            (b"etag", f'"{self._etag(path, stat)}"'.encode()),
+            (b"content-type", meta.content_type.encode("latin-1", "replace")),
+            (b"etag", f'"{meta.etag}"'.encode()),
             (b"last-modified", formatdate(stat.st_mtime, usegmt=True).encode()),
             (b"accept-ranges", b"bytes"),
+        ]
+        headers += [(name.encode(), value.encode("latin-1", "replace")) for name, value in meta.headers.items()]
+        headers += [
+            (b"x-amz-meta-" + name.encode("latin-1", "replace"), value.encode("latin-1", "replace"))
+            for name, value in meta.metadata.items()
         ]
         for name, header in _OVERRIDES.items():
             if name in params:
@@ -349,6 +417,8 @@ class S3Api:
         if byte_range is not None:
             status, (start, end) = 206, byte_range
             headers.append((b"content-range", f"bytes {start}-{end}/{size}".encode()))
+        elif request.header("x-amz-checksum-mode").upper() == "ENABLED":
+            headers += s3write.checksum_headers(meta)
         length = max(end - start + 1, 0)
         headers.append((b"content-length", str(length).encode()))
         if request.method == "HEAD":
@@ -425,16 +495,14 @@ def _s3_error(exc: BaseException, request: wire.Request) -> S3Error:
 # --- helpers ------------------------------------------------------------------------------------------------
 
 
-def _xml(status: int, headers: list[tuple[bytes, bytes]], body: str) -> wire.Response:
-    return wire.Response(
-        status,
-        [*headers, (b"content-type", b"application/xml")],
-        ('<?xml version="1.0" encoding="UTF-8"?>\n' + body).encode(),
+def _method_not_allowed(request: wire.Request, resource_type: str) -> S3Error:
+    return S3Error(
+        "MethodNotAllowed",
+        405,
+        "The specified method is not allowed against this resource.",
+        Method=request.method,
+        ResourceType=resource_type,
     )
-
-
-def _iso(timestamp: float) -> str:
-    return wire.iso_ms(datetime.fromtimestamp(timestamp, UTC))
 
 
 def _is_ip(host: str) -> bool:
@@ -466,7 +534,7 @@ def _walk(directory: Path, base: str) -> Iterator[tuple[str, Path]]:
         with os.scandir(folder) as scan:
             for entry in scan:
                 if entry.is_file(follow_symlinks=False):
-                    if not _is_temporary(entry.name):
+                    if not is_temporary(entry.name):
                         yield prefix + entry.name, Path(entry.path)
                 elif entry.is_dir(follow_symlinks=False):
                     stack.append((entry.path, prefix + entry.name + "/"))
@@ -478,11 +546,6 @@ def _is_dir(path: Path) -> bool:
         return path.is_dir()
     except OSError:
         return False
-
-
-def _is_temporary(name: str) -> bool:
-    """A blob store write in progress (LocalBlobStore writes `.tmp-*.part` and renames it)."""
-    return name.startswith(".tmp-") and name.endswith(".part")
 
 
 def _has_files(folder: str) -> bool:
