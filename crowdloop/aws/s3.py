@@ -186,7 +186,8 @@ class S3Api:
             return self._list_buckets(caller, headers)
         if request.method not in ("GET", "HEAD"):
             if received is None and request.body:
-                s3body.check_small_body(request)
+                completes = request.method == "POST" and "uploadId" in params
+                s3body.check_small_body(request, checksum_headers=not completes)
             return self._write(request, caller, bucket, key, params, received, headers)
         bucket_dir = self.store.bucket_dir(bucket)
         if not key:

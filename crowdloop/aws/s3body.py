@@ -80,7 +80,7 @@ class Received:
 class _Expect:
     """What the request declares about its body, from its headers."""
 
-    def __init__(self, request: wire.Request, *, streaming: bool) -> None:
+    def __init__(self, request: wire.Request, *, streaming: bool, checksum_headers: bool = True) -> None:
         self.payload_sha256 = request.header("x-amz-content-sha256")
         self.chunked = streaming and (
             "aws-chunked" in request.header("content-encoding") or self.payload_sha256.startswith("STREAMING-")
@@ -91,7 +91,7 @@ class _Expect:
         if plain and not _HEX_SHA256.fullmatch(self.payload_sha256):
             raise invalid_request("x-amz-content-sha256 must be UNSIGNED-PAYLOAD, or a valid sha256 value.")
         self.content_md5 = _content_md5(request.header("content-md5"))
-        self.algorithm, self.checksum = _declared_checksum(request, self.chunked)
+        self.algorithm, self.checksum = _declared_checksum(request, self.chunked) if checksum_headers else ("", None)
         length = request.header("x-amz-decoded-content-length") if self.chunked else request.header("content-length")
         self.length = int(length) if length.isdigit() else None
 
@@ -187,9 +187,10 @@ async def receive(
     return Received(tmp, size, digests["md5"].digest().hex(), algorithm, checksum)
 
 
-def check_small_body(request: wire.Request) -> None:
-    """The checks above for a body already in request.body (S3 XML requests)."""
-    expect = _Expect(request, streaming=False)
+def check_small_body(request: wire.Request, *, checksum_headers: bool = True) -> None:
+    """The checks above for a body already in request.body (S3 XML requests). `checksum_headers=False`
+    when x-amz-checksum-* describe something else (CompleteMultipartUpload: the whole object's)."""
+    expect = _Expect(request, streaming=False, checksum_headers=checksum_headers)
     digests = expect.digests()
     for digest in digests.values():
         digest.update(request.body)

@@ -159,6 +159,8 @@ class ObjectStore:
         for base in (bucket_dir, self.root / META / bucket):
             path = base.joinpath(*segments)
             try:
+                if not path.parent.resolve().is_relative_to(base.resolve()):
+                    continue  # a folder symbolic link leading out of the bucket: nothing of the bucket there
                 if path.is_symlink() or path.is_file():
                     path.unlink()
             except (FileNotFoundError, NotADirectoryError):

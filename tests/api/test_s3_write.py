@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 import uuid
 from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -204,12 +205,16 @@ def test_presigned_put_with_urllib(s3_server: RunningServer) -> None:
         url = s3.generate_presigned_url("get_object", Params={"Bucket": name, "Key": "up/load.csv"}, ExpiresIn=60)
         with urllib.request.urlopen(url, timeout=10) as reply:
             assert reply.read() == b"a,b\n1,2\n"
-        tampered = url.replace("up/load.csv", "up/other.csv")
-        request = urllib.request.Request(tampered.replace("GET", "PUT"), data=b"evil", method="PUT")
-        with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(request, timeout=10)
-        assert refused.value.code == 403
-        refused.value.close()
+    with s3_client(s3_server) as s3_v2:  # boto3's default for us-east-1: a SigV2 presigned URL
+        url = s3_v2.generate_presigned_url("put_object", Params={"Bucket": name, "Key": "v2.txt"}, ExpiresIn=60)
+        assert "AWSAccessKeyId=" in url
+        status, _ = raw_request(s3_server, "PUT", url.removeprefix(s3_server.endpoint_url), b"v2 body")
+        assert status == 200
+        assert s3_v2.get_object(Bucket=name, Key="v2.txt")["Body"].read() == b"v2 body"
+        tampered = url.replace("v2.txt", "other.txt")
+        status, body = raw_request(s3_server, "PUT", tampered.removeprefix(s3_server.endpoint_url), b"evil")
+        assert status == 403 and b"<Code>SignatureDoesNotMatch</Code>" in body
+        assert not (output(s3_server) / name / "other.txt").exists()
 
 
 def test_unsigned_put_is_refused_and_writes_nothing(s3_server: RunningServer) -> None:
@@ -260,15 +265,18 @@ def test_files_being_written_are_never_listed(s3_server: RunningServer) -> None:
     with s3_client(s3_server) as s3:
         name = _bucket(s3)
         s3.put_object(Bucket=name, Key="kept.txt", Body=b"x")
-        incoming = output(s3_server) / ".incoming"
-        (incoming / "12345-dead-7.part").write_bytes(b"left by a crash")
-        (output(s3_server) / name / ".tmp-123.part").write_bytes(b"left by an older crowdloop")
-        assert [o["Key"] for o in s3.list_objects_v2(Bucket=name)["Contents"]] == ["kept.txt"]
-        assert [o["Key"] for o in s3.list_objects(Bucket=name)["Contents"]] == ["kept.txt"]
-        assert not [b for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(".")]
-        with pytest.raises(ClientError) as caught:
-            s3.get_object(Bucket=".incoming", Key="12345-dead-7.part")
-        assert error(caught) == ("NoSuchBucket", 404)
+        crashed = output(s3_server) / ".incoming" / "12345-dead-7.part"
+        crashed.write_bytes(b"left by a crash")
+        try:
+            (output(s3_server) / name / ".tmp-123.part").write_bytes(b"left by an older crowdloop")
+            assert [o["Key"] for o in s3.list_objects_v2(Bucket=name)["Contents"]] == ["kept.txt"]
+            assert [o["Key"] for o in s3.list_objects(Bucket=name)["Contents"]] == ["kept.txt"]
+            assert not [b for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(".")]
+            with pytest.raises(ClientError) as caught:
+                s3.get_object(Bucket=".incoming", Key="12345-dead-7.part")
+            assert error(caught) == ("NoSuchBucket", 404)
+        finally:
+            crashed.unlink()
 
 
 def test_a_flow_definitions_output_bucket_exists(s3_server: RunningServer) -> None:
@@ -287,3 +295,22 @@ def test_a_flow_definitions_output_bucket_exists(s3_server: RunningServer) -> No
         with pytest.raises(ClientError) as caught:
             s3.get_object(Bucket=bucket, Key="a2i/not-yet/output.json")
         assert error(caught) == ("NoSuchKey", 404)
+
+
+def test_folder_links_out_of_the_bucket_are_never_followed_by_writes(s3_server: RunningServer, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_bytes(b"keep me")
+    with s3_client(s3_server) as s3:
+        name = _bucket(s3)
+        (output(s3_server) / name / "link").symlink_to(outside, target_is_directory=True)
+        assert s3.delete_object(Bucket=name, Key="link/secret.txt")["ResponseMetadata"]["HTTPStatusCode"] == 204
+        s3.delete_objects(Bucket=name, Delete={"Objects": [{"Key": "link/secret.txt"}]})
+        with pytest.raises(ClientError) as caught:
+            s3.put_object(Bucket=name, Key="link/new.txt", Body=b"x")
+        assert error(caught) == ("InvalidArgument", 400)
+        with pytest.raises(ClientError) as caught:
+            s3.copy_object(Bucket=name, Key="copied.txt", CopySource={"Bucket": name, "Key": "link/secret.txt"})
+        assert error(caught) == ("NoSuchKey", 404)
+    assert sorted(p.name for p in outside.iterdir()) == ["secret.txt"]
+    assert (outside / "secret.txt").read_bytes() == b"keep me"
