@@ -397,6 +397,8 @@ class S3Api:
         meta = self.store.read_meta(bucket, segments, stat) or ObjectMeta(
             self._etag(path, stat), mimetypes.guess_type(key)[0] or "binary/octet-stream"
         )
+        if "partNumber" in params:
+            _check_part_number(params["partNumber"], meta)
         headers += [
             (b"content-type", meta.content_type.encode("latin-1", "replace")),
             (b"etag", f'"{meta.etag}"'.encode()),
@@ -494,6 +496,23 @@ def _s3_error(exc: BaseException, request: wire.Request) -> S3Error:
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
+
+
+def _check_part_number(text: str, meta: ObjectMeta) -> None:
+    """GetObject's partNumber: part 1 of an object uploaded whole is the object (as S3 answers); one part of
+    a multipart object is not implemented."""
+    if not text.isdigit() or not 1 <= int(text) <= s3multipart.MAX_PARTS:
+        raise S3Error(
+            "InvalidArgument",
+            400,
+            "Part number must be an integer between 1 and 10000, inclusive",
+            ArgumentName="partNumber",
+            ArgumentValue=text,
+        )
+    if "-" in meta.etag:
+        raise not_implemented("GetObject of one part of a multipart object (partNumber)")
+    if text != "1":
+        raise S3Error("InvalidPartNumber", 416, "The requested partnumber is not satisfiable", PartNumberRequested=text)
 
 
 def _method_not_allowed(request: wire.Request, resource_type: str) -> S3Error:
