@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 import pytest
+from boto3.exceptions import S3UploadFailedError
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -314,3 +315,15 @@ def test_folder_links_out_of_the_bucket_are_never_followed_by_writes(s3_server: 
         assert error(caught) == ("NoSuchKey", 404)
     assert sorted(p.name for p in outside.iterdir()) == ["secret.txt"]
     assert (outside / "secret.txt").read_bytes() == b"keep me"
+
+
+def test_a_refused_file_upload_is_answered_before_its_body_is_sent(s3_server: RunningServer, tmp_path: Path) -> None:
+    source = tmp_path / "photo.jpg"
+    source.write_bytes(b"\xff\xd8" * 1000)
+    missing = f"missing-{uuid.uuid4().hex[:8]}"
+    with s3_client(s3_server) as s3:  # boto3 sends files with Expect: 100-continue
+        with pytest.raises(S3UploadFailedError, match="NoSuchBucket"):
+            s3.upload_file(str(source), missing, "photo.jpg")
+        name = _bucket(s3)
+        s3.upload_file(str(source), name, "photo.jpg")  # the client's next request works
+        assert s3.get_object(Bucket=name, Key="photo.jpg")["Body"].read() == source.read_bytes()
