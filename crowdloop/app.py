@@ -7,7 +7,8 @@ only builds objects). Startup starts the store's checkpointer, the outbox writer
 writes whatever an earlier process left due) and the reaper task; shutdown stops them in reverse order,
 the writers after sending what is due.
 
-Every request body is limited here, by route (crowdloop.bodylimit): the AWS APIs wire.MAX_BODY_BYTES,
+Every request body is limited here, by route (crowdloop.bodylimit): the AWS APIs wire.MAX_BODY_BYTES (S3:
+s3_max_object_bytes and room for its framing, s3.request_limit),
 the portal web.MAX_BODY_BYTES and the console console.web.MAX_BODY_BYTES (their anonymous routes and
 signed-in ones without a live session stop at their ANONYMOUS_BODY_BYTES), the events API
 eventsapi.MAX_BODY_BYTES, /_crowdloop/ and /metrics ANONYMOUS_BODY_BYTES (none of them reads a body).
@@ -40,7 +41,7 @@ from crowdloop import (
     served,
     urls,
 )
-from crowdloop.aws import wire
+from crowdloop.aws import s3, wire
 from crowdloop.aws.app import AwsApi
 from crowdloop.blobs import LocalBlobStore, blob_store_for
 from crowdloop.clock import Clock, SystemClock
@@ -156,6 +157,8 @@ class CrowdloopApp:
             if (bodylimit.declared_length(scope) or 0) > limit:  # so refuse a large one here, up front
                 await _reply(send, 413, f"The request body is larger than {limit} bytes.".encode(), b"text/plain")
                 return
+        elif destination == dispatch.S3:  # uploads: up to s3_max_object_bytes, streamed to disk
+            route, limit = self.aws, s3.request_limit(self.services.settings)
         elif destination in dispatch.AWS_APIS:
             route, limit = self.aws, wire.MAX_BODY_BYTES
         elif destination == dispatch.EVENTS:

@@ -9,13 +9,13 @@ target's name. PostgreSQL stores are backed up with pg_dump (the refusal says so
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from crowdloop.blobs import replace_durably
 from crowdloop.errors import InvalidInput
 from crowdloop.store import schema
 
@@ -38,14 +38,7 @@ def sqlite_backup(url: str, target: Path, progress: Callable[[int, int], None] |
             copy.close()
     finally:
         source.close()
-    with open(partial, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(partial, target)
-    directory = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    replace_durably(partial, target)
     return target.stat().st_size
 
 

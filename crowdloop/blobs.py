@@ -1,10 +1,12 @@
 """Blob stores: where output.json objects go, addressed by `s3://bucket/key` URIs.
 
     BlobStore (protocol)
-    ├── LocalBlobStore   s3://bucket/key at <root>/bucket/key (served read-only by aws/s3.py)
+    ├── LocalBlobStore   s3://bucket/key at <root>/bucket/key (served, and written to, by aws/s3.py)
     └── S3BlobStore      a real S3-compatible service through boto3
 
-A blob store never creates buckets: a missing S3 bucket is reported as NotFound naming it. An outage of
+An S3BlobStore never creates buckets: a missing S3 bucket is reported as NotFound naming it. The built-in
+store makes the bucket folder of a flow definition's output path when the flow definition is created
+(make_bucket), so the bucket exists before its first object, as a real bucket would. An outage of
 the store (a full disk or an I/O error under the local folder; S3 unreachable, timing out or answering
 5xx / SlowDown) is reported as Unavailable.
 """
@@ -48,6 +50,31 @@ class BlobStore(Protocol):
     def url_for(self, uri: str, expires_seconds: int) -> str:
         """A short-lived URL a browser can load the object from."""
         ...
+
+
+def replace_durably(tmp: Path, target: Path) -> None:
+    """Move the complete file `tmp` onto `target` so that a crash of the machine leaves the old file or the
+    whole new one: fsync the data, rename (atomic within one file system), fsync the target's folder."""
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, target)
+    sync_folder(target.parent)
+
+
+def sync_folder(folder: Path) -> None:
+    """fsync a folder, so the names created or renamed in it survive a crash of the machine."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def make_bucket(blobs: BlobStore, bucket: str) -> None:
+    """The built-in store's bucket folder (nothing for other stores: crowdloop never creates S3 buckets).
+    Unavailable when the disk refuses."""
+    if isinstance(blobs, LocalBlobStore):
+        blobs.make_bucket(bucket)
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -135,6 +162,19 @@ class LocalBlobStore:
             except FileNotFoundError:
                 continue
         return removed
+
+    def make_bucket(self, bucket: str) -> None:
+        """The folder of `bucket` (a valid S3 bucket name), made durably if it is missing."""
+        folder = self.path_for(f"s3://{bucket}/-").parent
+        if folder.is_dir():
+            return
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            sync_folder(self.root)
+        except OSError as exc:
+            if exc.errno in _DISK_OUTAGES:
+                raise Unavailable(f"The output folder cannot be written to now ({exc.strerror}).") from exc
+            raise
 
     def get(self, uri: str) -> bytes:
         try:

@@ -67,6 +67,12 @@ class Settings:
         "", "Secret key for s3_endpoint_url (masked in output and logs)."
     )
     s3_region: str = _setting("us-east-1", "Region used to sign requests to s3_endpoint_url.")
+    s3_max_object_bytes: int = _setting(
+        5 * 1024**3,
+        "Largest body of one PutObject or UploadPart request to the built-in S3 API (EntityTooLarge above it; "
+        "S3's own limit is 5 GiB). Bodies are streamed to disk, never held in memory; a multipart upload's "
+        "object may be up to 10,000 such parts.",
+    )
     auth: str = _setting(
         "sigv4",
         "API authentication: 'sigv4' (verify every request's signature) or 'off' "
@@ -355,6 +361,11 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
         raise ValueError(
             f"setting public_scheme ({SETTINGS_BY_NAME['public_scheme'].env}) must be 'http' or "
             f"'https', not {settings.public_scheme!r}"
+        )
+    if settings.s3_max_object_bytes < 1:
+        raise ValueError(
+            f"setting s3_max_object_bytes ({SETTINGS_BY_NAME['s3_max_object_bytes'].env}) must be 1 or more, "
+            f"not {settings.s3_max_object_bytes}"
         )
     if not 0 < settings.request_timeout_seconds < float("inf"):
         raise ValueError(

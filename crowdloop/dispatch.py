@@ -13,6 +13,7 @@ The rules, in order:
   5. path `/human-loops` or `/human-loops/...`                                       -> A2I
   6. any other request signed for `sagemaker`                                        -> SAGEMAKER (`/`) or A2I
   7. `POST /` with a form body, or `?Action=GetCallerIdentity`                       -> STS
+     a `PUT` not signed at all (S3 answers AccessDenied; nothing else takes a PUT)   -> S3
   8. path /metrics (answered 404 by the portal when metrics_token is not set)         -> METRICS
   9. a path /console or under /console/                                             -> CONSOLE
   10. everything else                                                                -> PORTAL
@@ -99,6 +100,8 @@ def aws_api(scope: MutableMapping[str, Any]) -> str | None:
         return STS
     if "Action=GetCallerIdentity" in query:
         return STS
+    if method == "PUT" and service is None:
+        return S3
     return None
 
 

@@ -38,6 +38,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from crowdloop import arns, liquid, quality, queue
+from crowdloop.blobs import make_bucket
 from crowdloop.conditions import check_activation_conditions
 from crowdloop.config import Settings
 from crowdloop.errors import AlreadyExists, InUse, InvalidInput, NotFound
@@ -292,6 +293,9 @@ def create_flow_definition(
     if activation_config is not None:
         request["HumanLoopActivationConfig"] = dict(activation_config)
     arn = arns.build("flow-definition", name, caller.account, caller.region)
+    # The output bucket exists from now on in the built-in store (S3 answers NoSuchKey, not NoSuchBucket,
+    # for an output not yet written). Made first: a disk outage fails the request before anything is stored.
+    make_bucket(svc.blobs, output_path.removeprefix("s3://").partition("/")[0])
     with svc.store.write() as conn:
         if _row_named(conn, flow_definitions, caller, name) is not None:
             raise _fd_exists(name)

@@ -1,7 +1,8 @@
 """The AWS-compatible API as one raw ASGI callable: SageMaker (awsJson1_1), A2I runtime (restJson1), S3, STS.
 
 Per request: (auth = off: refuse what a web page sent, crowdloop.aws.unsigned) -> read body
-(<= 40 MiB for the JSON APIs, 1 MiB for S3/STS) -> verify SigV4 -> route -> validate against the botocore
+(<= 40 MiB for the JSON APIs, 1 MiB for STS, 4 MiB for S3's XML documents; S3 uploads are streamed to a
+file after the signature check, crowdloop.aws.s3body) -> verify SigV4 -> route -> validate against the botocore
 model -> run the handler (`_run`; RenderUiTemplate always in a RenderThreads thread) -> serialise. Handlers
 are plain functions `(Services, Caller, params) -> dict` from crowdloop.aws.sagemaker / crowdloop.aws.a2i_runtime.
 
@@ -21,7 +22,7 @@ from typing import Any, NamedTuple, TypeVar
 from urllib.parse import unquote
 
 from crowdloop import blocking, dispatch
-from crowdloop.aws import s3, sts, unsigned, validation, wire
+from crowdloop.aws import s3, s3body, sts, unsigned, validation, wire
 from crowdloop.aws.errors import A2I_JSON, SAGEMAKER_JSON, WireError, a2i_error, sagemaker_error
 from crowdloop.aws.sigv4 import Authenticator, KeyCache
 from crowdloop.clock import Clock
@@ -86,6 +87,10 @@ class AwsApi:
     async def _run(self, fn: Callable[[], T]) -> T:
         if self._inline:
             return fn()
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+
+    async def _in_thread(self, fn: Callable[[], T]) -> T:
+        """File-system work (the S3 API): always in the pool, whatever the store."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
     async def _run_operation(self, operation: str, fn: Callable[[], T]) -> T:
@@ -191,13 +196,28 @@ class AwsApi:
     async def _s3_request(
         self, scope: wire.Scope, receive: wire.Receive, request: wire.Request, request_id: bytes
     ) -> wire.Response:
+        received: s3body.Received | None = None
+        upload = self._s3.streams_body(request)
+        body = wire.TrackedReceive(receive)
         try:
             self._refuse_web_pages(request)
-            request.body = await _body(scope, receive, wire.MAX_XML_API_BODY_BYTES)
+            if not upload:
+                request.body = await _body(scope, body, s3.MAX_XML_BODY_BYTES)
+            # S3 signs the payload's hash as a header, so an upload is authenticated before its body is read
             caller = await self._auth.authenticate(request, S3, self._run, s3_resource=self._s3.resource_path(request))
-            return await self._run(lambda: self._s3.handle(request, caller, request_id))
+            if upload:
+                await self._in_thread(lambda: self._s3.check_upload(request))
+                tmp = await self._in_thread(self._s3.store.temp_path)
+                limit = self._s3.max_object_bytes
+                received = await s3body.receive(body, request, tmp, limit, self._in_thread)
+            return await self._in_thread(lambda: self._s3.handle(request, caller, request_id, received))
         except Exception as exc:
-            return s3.error_response(exc, request, request_id)
+            response = s3.error_response(exc, request, request_id)
+            await wire.settle_body(body, response.headers, request.header("expect"), s3.DRAIN_BYTES)
+            return response
+        finally:
+            if received is not None:
+                await self._in_thread(received.discard)  # still there when the request failed
 
     async def _sts_request(
         self, scope: wire.Scope, receive: wire.Receive, request: wire.Request, request_id: bytes

@@ -98,6 +98,45 @@ async def read_body(scope: Scope, receive: Receive, limit: int = MAX_BODY_BYTES)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
+class TrackedReceive:
+    """An ASGI `receive` that remembers whether the body was started and read to its end, so a route that
+    answers early knows whether the rest of the body is still on the connection (see `settle_body`)."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self.started = False
+        self.finished = False
+
+    async def __call__(self) -> Message:
+        self.started = True
+        message = await self._receive()
+        if message["type"] == "http.disconnect" or not message.get("more_body", False):
+            self.finished = True
+        return message
+
+
+async def settle_body(receive: TrackedReceive, headers: list[tuple[bytes, bytes]], expect: str, limit: int) -> None:
+    """Before answering a request whose body was not read to its end: read and drop up to `limit` more
+    bytes, so the client (which sends its whole body before reading the answer) gets the answer and the
+    connection stays usable; when there is more, or the client waits for "100 Continue" before sending
+    it, add `Connection: close` (uvicorn then closes the connection after the answer)."""
+    if receive.finished:
+        return
+    if not receive.started and expect.lower() == "100-continue":
+        headers.append((b"connection", b"close"))
+        return
+    drained = 0
+    try:
+        while not receive.finished:
+            drained += len((await receive()).get("body", b""))
+            if drained > limit:
+                break
+    except (BodyTooLarge, ClientGone):
+        pass
+    if not receive.finished:
+        headers.append((b"connection", b"close"))
+
+
 class Response:
     """A response to send: either `body` bytes or a `stream` of chunks (with Content-Length set by caller)."""
 

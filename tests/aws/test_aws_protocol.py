@@ -11,7 +11,7 @@ import pytest
 from awskit import ACCOUNT, AwsServer, error_of
 from botocore.exceptions import ClientError
 
-from crowdloop.aws import wire
+from crowdloop.aws import s3, wire
 from crowdloop.dispatch import AWS_APIS, destination
 
 FD_ARN = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:flow-definition/fd"
@@ -212,14 +212,15 @@ def test_body_over_the_limit_is_rejected_and_just_under_is_accepted(aws: AwsServ
     assert (status, headers["x-amzn-errortype"]) == (413, "ValidationException")
 
 
-def test_s3_and_sts_bodies_have_a_small_limit(aws: AwsServer) -> None:
+def test_sts_and_s3_xml_bodies_have_a_small_limit(aws: AwsServer) -> None:
     body = b"Action=GetCallerIdentity&Version=2011-06-15&x=" + b"y" * wire.MAX_XML_API_BODY_BYTES
     status, _, reply = aws.request(
         "POST", "/", body=body, service="sts", headers={"Content-Type": "application/x-www-form-urlencoded"}
     )
     assert status == 400 and b"<Code>ValidationError</Code>" in reply
-    status, _, reply = aws.request("PUT", "/bucket/key", body=body, service="s3")
-    assert status == 400 and b"<Code>EntityTooLarge</Code>" in reply  # as S3 answers an oversized PUT
+    xml = b"<Delete>" + b" " * s3.MAX_XML_BODY_BYTES + b"</Delete>"  # S3's XML documents: 4 MiB
+    status, _, reply = aws.request("POST", "/bucket?delete", body=xml, service="s3")
+    assert status == 400 and b"<Code>EntityTooLarge</Code>" in reply  # as S3 answers an oversized body
 
 
 def test_escaped_input_content_near_the_limit_arrives_intact(aws: AwsServer) -> None:

@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 from tests.conftest import RunningServer
 
 ROLE = "arn:aws:iam::123456789012:role/a2i"
-EXAMPLES = {"sagemaker": 350, "sagemaker-a2i-runtime": 200, "s3": 150, "sts": 40}
+EXAMPLES = {"sagemaker": 350, "sagemaker-a2i-runtime": 200, "s3": 400, "sts": 40}
 
 
 @pytest.fixture
