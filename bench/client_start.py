@@ -90,10 +90,12 @@ def main() -> None:
         baseline_cpu = tree_cpu_seconds(server.process.pid) - cpu
 
         cpu = tree_cpu_seconds(server.process.pid)
+        own = time.process_time()
         started = time.perf_counter()
         job = client.rank(batch, team="bench", workers=1, progress_bar=False)
         client_s = time.perf_counter() - started
         client_cpu = tree_cpu_seconds(server.process.pid) - cpu
+        client_own_cpu = time.process_time() - own
         assert job.progress().in_progress == args.items, "not every loop started"
     finally:
         client.close()
@@ -114,6 +116,7 @@ def main() -> None:
                     "baseline": round(1000 * baseline_cpu / args.items, 3),
                     "client": round(1000 * client_cpu / args.items, 3),
                 },
+                "client_process_cpu_ms_per_loop": round(1000 * client_own_cpu / args.items, 3),
                 "cpus": os.cpu_count(),
                 "load_1m": round(os.getloadavg()[0], 2),
             }
