@@ -20,6 +20,16 @@
   var NATIVE = 'input,select,textarea';
   var SKIP_INPUT_TYPES = ['submit', 'button', 'reset', 'image', 'file'];
 
+  // A required native field left empty: our own text, in the worker's language (the browser's own
+  // validationMessage is in the browser's language, whatever the page's); other problems keep the browser's.
+  function missingMessage(el) {
+    if (!el.validity || !el.validity.valueMissing) return '';
+    if (el.localName === 'select') return CL.t('form.select_item');
+    if (el.type === 'checkbox') return CL.t('checkbox.required');
+    if (el.type === 'radio') return CL.t('form.choose_option');
+    return CL.t('form.fill_field');
+  }
+
   function isNative(el) {
     var t = el.localName;
     return t === 'input' || t === 'select' || t === 'textarea';
@@ -245,7 +255,7 @@
             if (radioNames.has(el.name)) return;
             radioNames.add(el.name);
           }
-          message = el.validationMessage || CL.t('form.fill_field');
+          message = missingMessage(el) || el.validationMessage || CL.t('form.fill_field');
           el.setAttribute('aria-invalid', 'true');
         } else if (el._crowdValidate) {
           message = el._crowdValidate();
