@@ -17,18 +17,19 @@ misses a message.
 
 from __future__ import annotations
 
+import datetime as dt
 import gettext as gettext_module
 import io
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_datetime, format_timedelta
+from babel.dates import format_datetime, format_skeleton, format_timedelta
 from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -147,7 +148,10 @@ class Language:
         return translations(self.code)
 
     def gettext(self, message: str, **params: Any) -> str:
-        """The translation of `message`, its {name} fields filled from params."""
+        """The translation of `message`, its {name} fields filled from params ("" stays "": gettext would
+        answer the catalog's header)."""
+        if not message:
+            return message
         text = self._t.gettext(message)
         return text.format(**params) if params else text
 
@@ -165,9 +169,18 @@ class Language:
             return "—"
         return format_decimal(value, format="#,##0." + "0" * digits if digits else "#,##0", locale=self.code)
 
-    def datetime(self, at: datetime) -> str:
-        """A UTC time to the minute: 'Dec 6, 2026, 2:05 PM UTC' / '2026. 12. 6. 오후 2:05 UTC'."""
-        return f"{format_datetime(at, format=_minute_pattern(self.code), tzinfo=UTC, locale=self.code)} UTC"
+    def datetime(self, at: dt.datetime, *, seconds: bool = False, zone: bool = True) -> str:
+        """A UTC time to the minute (or second): 'Dec 6, 2026, 2:05 PM UTC' / '2026. 12. 6. 오후 2:05 UTC'
+        (zone=False: without ' UTC', for a column that says it)."""
+        pattern = _minute_pattern(self.code, seconds)
+        text = format_datetime(at, format=pattern, tzinfo=UTC, locale=self.code)
+        return f"{text} UTC" if zone else text
+
+    def day(self, at: dt.datetime) -> str:
+        """A day, short: 'Sun 06 Dec' / '12월 6일 (일)'."""
+        if self.code == DEFAULT:
+            return f"{at:%a %d %b}"
+        return format_skeleton("MMMEd", at, locale=self.code)
 
     def duration(self, seconds: float, *, units: int = 2, narrow: bool = False) -> str:
         """600 -> '10 minutes' / '10분'; 5400 -> '1 hour, 30 minutes' / '1시간 30분': the largest unit and the
@@ -184,11 +197,11 @@ class Language:
 
 
 @cache
-def _minute_pattern(code: str) -> str:
-    """The language's medium date with its short time (no seconds)."""
+def _minute_pattern(code: str, seconds: bool = False) -> str:
+    """The language's medium date with its short time (medium: with seconds)."""
     locale = Locale.parse(code)
     date = locale.date_formats["medium"].pattern
-    time = locale.time_formats["short"].pattern
+    time = locale.time_formats["medium" if seconds else "short"].pattern
     return str(locale.datetime_formats["medium"]).replace("{1}", date).replace("{0}", time)
 
 

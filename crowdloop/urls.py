@@ -87,7 +87,6 @@ CONSOLE_SIGNOUT = CONSOLE + "/signout"
 CONSOLE_LINK = CONSOLE + "/link"  # ?token= (a one-time sign-in link)
 CONSOLE_OVERVIEW_API = CONSOLE + "/api/overview"
 CONSOLE_STATIC = CONSOLE + "/static/{name:path}"
-CONSOLE_LANGUAGE = CONSOLE + "/language"  # ?to=<code>&next=<path>: the console's language switcher
 CONSOLE_STATIC_PREFIX = CONSOLE + "/static/"
 # the header's navigation targets (their pages belong to the people and loops parts)
 CONSOLE_WORKERS = CONSOLE + "/workers"
@@ -217,9 +216,10 @@ def task_frame(assignment_id: int, token: str, origin: str = "", gold: bool = Fa
     return f"{origin}{path}?" + (f"lang={quote(lang)}&" if lang else "") + f"token={token}"
 
 
-def language(code: str, next_path: str, *, console: bool = False) -> str:
-    """The language switcher: choose `code`, then go back to next_path."""
-    return f"{CONSOLE_LANGUAGE if console else LANGUAGE}?to={quote(code)}&next={quote(next_path, safe='')}"
+def language(code: str, next_path: str) -> str:
+    """The language switcher (the portal's; the console links to it too): choose `code`, then go back to
+    next_path."""
+    return f"{LANGUAGE}?to={quote(code)}&next={quote(next_path, safe='')}"
 
 
 def task_submit(assignment_id: int, gold: bool = False) -> str:

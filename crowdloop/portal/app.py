@@ -41,6 +41,7 @@ from crowdloop.liquid.threads import RenderThreads
 from crowdloop.portal import oidc, pages, tasks
 from crowdloop.portal.access import JobCache
 from crowdloop.portal.handoff import LeaseHandoff
+from crowdloop.portal.languages import default_globals
 from crowdloop.portal.sourceip import SourceIpRules
 from crowdloop.portal.static import CROWD_CSS, CROWD_SCRIPT, Assets, load_assets
 from crowdloop.portal.taskui import TaskUi
@@ -88,11 +89,12 @@ def create_portal(
         auto_reload=False,
         trim_blocks=True,
         lstrip_blocks=True,
-        extensions=["jinja2.ext.i18n"],  # gettext / ngettext come with each render (portal.web.template_i18n)
+        extensions=["jinja2.ext.i18n"],  # gettext / ngettext come with each render (portal.languages.template_i18n)
     )
     jinja.policies["ext.i18n.trimmed"] = True
     jinja.newstyle_gettext = True  # type: ignore[attr-defined]
     jinja.globals["urls"] = urls  # templates link with the same functions as the views
+    jinja.globals.update(default_globals())
     for name in jinja.list_templates():  # compile now, not in the first concurrent requests
         jinja.get_template(name)
     services.passwords.dummy_hash()  # hashed now: the first sign-in with an unknown email costs no more than the rest

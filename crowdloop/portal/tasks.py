@@ -23,9 +23,10 @@ from crowdloop.errors import NotFound
 from crowdloop.i18n import N_
 from crowdloop.metrics import timed
 from crowdloop.portal.errors import OutsideNetwork, PortalError, frame_link_expired
+from crowdloop.portal.languages import language_of
 from crowdloop.portal.pages import standing_note
 from crowdloop.portal.taskui import FRAME_SANDBOX
-from crowdloop.portal.web import Portal, Visit, client_address, language_of, request_origin
+from crowdloop.portal.web import Portal, Visit, client_address, request_origin
 from crowdloop.queue import JobInfo
 
 

@@ -29,7 +29,7 @@ import anyio
 import anyio.to_thread
 import jinja2
 import orjson
-from markupsafe import Markup, escape
+from markupsafe import escape
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 
@@ -41,6 +41,7 @@ from crowdloop.portal import csrf, errors
 from crowdloop.portal.access import JobCache
 from crowdloop.portal.errors import BodyOverLimit, OutsideNetwork, UnreadableBody
 from crowdloop.portal.handoff import LeaseHandoff
+from crowdloop.portal.languages import language_of, template_i18n
 from crowdloop.portal.sourceip import SourceIpRules
 from crowdloop.portal.static import Assets
 from crowdloop.portal.taskui import TaskUi
@@ -346,54 +347,6 @@ async def read_data(
         return dict(parse_qsl(body.decode(), keep_blank_values=True, max_num_fields=100))
     except ValueError as exc:  # includes orjson.JSONDecodeError and UnicodeDecodeError
         raise UnreadableBody(400, N_("The request body is malformed: {error}"), error=str(exc)) from None
-
-
-def language_of(request: Request) -> i18n.Language:
-    """The language of a request (kept in its scope: asked once per request)."""
-    found = request.scope.get("crowdloop.language")
-    if not isinstance(found, i18n.Language):
-        code = i18n.choose(request.cookies.get(i18n.COOKIE), request.headers.get("accept-language"))
-        found = request.scope["crowdloop.language"] = i18n.Language.of(code)
-    return found
-
-
-def template_i18n(language: i18n.Language, request: Request) -> dict[str, Any]:
-    """What every page template gets for its language: gettext / ngettext / _ (jinja2.ext.i18n, new style),
-    `lang`, and the switcher's links (`languages`: code, own name, URL back to this page)."""
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    gettext, ngettext = jinja_gettext(language)
-    return {
-        "gettext": gettext,
-        "ngettext": ngettext,
-        "_": gettext,
-        "lang": language,
-        "languages": [
-            {"code": code, "name": name, "url": urls.language(code, here), "current": code == language.code}
-            for code, name in i18n.LANGUAGES.items()
-        ],
-    }
-
-
-def jinja_gettext(language: i18n.Language) -> tuple[Callable[..., str], Callable[..., str]]:
-    """New-style gettext / ngettext for jinja2.ext.i18n: %(name)s fields filled (escaped when autoescaping)."""
-    translations = i18n.translations(language.code)
-
-    @jinja2.pass_context
-    def gettext(context: jinja2.runtime.Context, message: str, **variables: Any) -> str:
-        text = translations.gettext(message)
-        if context.eval_ctx.autoescape:
-            text = Markup(text)
-        return text % variables
-
-    @jinja2.pass_context
-    def ngettext(context: jinja2.runtime.Context, singular: str, plural: str, n: int, **variables: Any) -> str:
-        variables.setdefault("num", n)
-        text = translations.ngettext(singular, plural, n)
-        if context.eval_ctx.autoescape:
-            text = Markup(text)
-        return text % variables
-
-    return gettext, ngettext
 
 
 def wants_json(request: Request) -> bool:

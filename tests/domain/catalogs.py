@@ -4,8 +4,9 @@ catalogs and on tiny fake ones (to show each check fails when it should).
 * Server messages: a fresh extraction of the code (babel.cfg, the keywords of `pybabel extract -k N_`) must
   equal the msgids of every language's messages.po: none missing, none left over (obsolete); in every
   language but English each has a non-fuzzy translation with the same {name} / %(name)s fields.
-* JavaScript: every `CL.t('key')` / `CL.tn('key', n)` (key.one and key.other) in the crowd elements and
-  every `t('key')` in portal.js has a text in every language, with the same {name} fields; a key built at
+* JavaScript: every `CL.t('key')` / `CL.tn('key', n)` (key.one and key.other) in the crowd elements,
+  every `t('key')` in portal.js and every `t("console.key")` in the console's scripts has a text in every
+  language, with the same {name} fields; a key built at
   run time (`CL.t('shape.' + noun)`) needs at least one key with that prefix; no key is left unused.
 """
 
@@ -22,7 +23,7 @@ from babel.messages.frontend import parse_mapping_cfg
 ROOT = Path(__file__).resolve().parents[2]
 MsgId = str | tuple[str, ...]
 _FIELDS = re.compile(r"\{(\w+)\}|%\((\w+)\)s")
-_JS_CALL = re.compile(r"\b(CL\.tn?|t)\(\s*'([^']+)'\s*([,)+])")
+_JS_CALL = re.compile(r"""\b(CL\.tn?|t)\(\s*(['"])([^'"]+)\2\s*([,)+])""")
 
 
 def extract_server_messages(root: Path = ROOT) -> set[MsgId]:
@@ -82,7 +83,7 @@ def js_keys_used(sources: Iterable[str]) -> tuple[set[str], set[str]]:
     keys: set[str] = set()
     prefixes: set[str] = set()
     for source in sources:
-        for function, key, after in _JS_CALL.findall(source):
+        for function, _quote, key, after in _JS_CALL.findall(source):
             if after == "+":
                 prefixes.add(key)
             elif function == "CL.tn":

@@ -14,7 +14,8 @@ from tests.domain.catalogs import ROOT, extract_server_messages, js_keys_used, j
 
 LOCALE = ROOT / "crowdloop" / "locale"
 STATIC = ROOT / "crowdloop" / "portal" / "static"
-JS_SOURCES = [*sorted((STATIC / "crowd").glob("*.js")), STATIC / "portal.js"]
+CONSOLE_STATIC = ROOT / "crowdloop" / "console" / "static"
+JS_SOURCES = [*sorted((STATIC / "crowd").glob("*.js")), STATIC / "portal.js", *sorted(CONSOLE_STATIC.glob("*.js"))]
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,7 @@ def test_every_server_message_is_in_the_catalog(extracted: set[str | tuple[str, 
 
 def test_every_javascript_key_has_its_texts() -> None:
     keys, prefixes = js_keys_used(path.read_text(encoding="utf-8") for path in JS_SOURCES)
-    assert "form.submit" in keys and "page.saving" in keys and "shape." in prefixes
+    assert "form.submit" in keys and "page.saving" in keys and "console.live" in keys and "shape." in prefixes
     catalogs = {code: i18n.js_messages(code) for code in i18n.LANGUAGES}
     problems = js_problems(keys, prefixes, catalogs)
     assert not problems, "\n".join(problems)

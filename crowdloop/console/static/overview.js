@@ -24,7 +24,9 @@
     if (element && element.textContent !== String(text)) element.textContent = String(text);
   }
 
-  function formatNumber(value) {
+  function formatNumber(value) { // as the server writes numbers (crowdloop.console.fmt.number)
+    const lang = document.documentElement.lang || "en";
+    if (lang !== "en") return Number(value).toLocaleString(lang);
     return Number(value).toLocaleString("en-US").replace(/,/g, "\u202f");
   }
 
@@ -47,7 +49,7 @@
       series: [
         {},
         {
-          label: "Answers",
+          label: api.t("console.answers"),
           stroke: "#0b5cad",
           fill: "rgba(11, 92, 173, 0.55)",
           width: 0, // no outline: hours without answers draw nothing
@@ -152,9 +154,9 @@
   async function tick() {
     try {
       render(await api.fetchJson(pollUrl));
-      say(`Live: updates every ${seconds} seconds.`);
+      say(api.t("console.live", { seconds }));
     } catch (error) {
-      say(error.status === 401 ? "Signed out: reload the page to sign in again." : "Live updates failed; retrying.");
+      say(error.status === 401 ? api.t("console.signed_out") : api.t("console.live_failed"));
       throw error;
     }
   }
@@ -166,7 +168,7 @@
     }
   });
   document.addEventListener("visibilitychange", () => {
-    if (document.hidden) say("Live updates paused while this tab is hidden.");
+    if (document.hidden) say(api.t("console.live_paused"));
   });
   tick().catch((error) => console.warn(error));
   api.poll(tick, seconds);
