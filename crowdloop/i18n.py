@@ -24,7 +24,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, Literal
 
@@ -69,6 +69,7 @@ def parse_accept_language(header: str | None) -> list[str]:
     return [tag for _, _, tag in sorted(ranked)]
 
 
+@lru_cache(maxsize=512)  # a pure function of the header: browsers send a handful of different ones
 def negotiate(header: str | None) -> str | None:
     """The language of LANGUAGES that best matches an Accept-Language header (ko-KR -> ko), or None."""
     wanted = [tag.replace("_", "-") for tag in parse_accept_language(header)]
