@@ -61,6 +61,7 @@ _HEAD = """<!doctype html>
 <title>Task</title>
 <style>body{{margin:16px;font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1f24}}
 .crowdloop-render-errors{{border:2px solid #b42318;background:#fef3f2;padding:8px 12px;margin-bottom:12px}}
+:lang(ko){{word-break:keep-all;overflow-wrap:anywhere}}
 </style>{messages}</head><body>
 {errors}"""
 

@@ -35,6 +35,15 @@
     return [hours.map((row) => row[0]), hours.map((row) => row[1])];
   }
 
+  // The time axis: uPlot's own labels (4am, 12/6/26) in English; another language writes its hours and days
+  // with Intl (e.g. 12. 7. 오전 2시), spaced wider.
+  function timeAxis(axis) {
+    const lang = document.documentElement.lang || "en";
+    if (lang === "en") return axis;
+    const format = new Intl.DateTimeFormat(lang, { timeZone: "UTC", month: "numeric", day: "numeric", hour: "numeric" });
+    return Object.assign({ space: 110, values: (u, splits) => splits.map((ts) => format.format(new Date(ts * 1e3))) }, axis);
+  }
+
   function makePlot(container, data) {
     if (typeof uPlot === "undefined") return null;
     const axis = { stroke: "#57606a", grid: { stroke: "#eaeef2" }, ticks: { stroke: "#d0d7de" } };
@@ -45,7 +54,7 @@
       legend: { show: false },
       scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(max, 1)] } },
       // whole answers on the y axis: ticks 1, 2, 5, 10, 20, 50, …
-      axes: [axis, Object.assign({ size: 44, incrs: [1, 2, 5].flatMap((n) => [1, 10, 100, 1e3, 1e4, 1e5].map((k) => n * k)).sort((a, b) => a - b) }, axis)],
+      axes: [timeAxis(axis), Object.assign({ size: 44, incrs: [1, 2, 5].flatMap((n) => [1, 10, 100, 1e3, 1e4, 1e5].map((k) => n * k)).sort((a, b) => a - b) }, axis)],
       series: [
         {},
         {
