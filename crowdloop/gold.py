@@ -93,26 +93,6 @@ class Standing:
             return 0
         return max(self.qualification - self.gold_answered, 0)
 
-    def message(self) -> str | None:
-        """What the portal tells the worker about this job, or None."""
-        if self.paused:
-            return "You are paused for this job: your accuracy on check questions is below what it requires."
-        if self.failed:
-            result = f"{_points(self.gold_score_sum)} of {self.gold_answered}"
-            return f"You did not pass the qualification for this job ({result})."
-        if self.questions_left:
-            n = self.questions_left
-            return f"Qualification: answer {n} question{'s' if n != 1 else ''} first."
-        if self.qualification and self.qualified:
-            return (
-                f"You passed the qualification for this job ({_points(self.gold_score_sum)} of {self.gold_answered})."
-            )
-        return None
-
-
-def _points(total: float) -> str:
-    return f"{round(total, 1):g}"
-
 
 # --- the requester's: add, list, delete ------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ GOLD_TASK_SUBMIT = GOLD_TASK + "/submit"
 GOLD_TASK_RELEASE = GOLD_TASK + "/release"
 GOLD_TASK_DECLINE = GOLD_TASK + "/decline"
 STATIC = "/static/{name:path}"
+LANGUAGE = "/language"  # ?to=<code>&next=<path>: the language switcher (a preference cookie)
 STATIC_PREFIX = "/static/"
 AWS_ASSETS_PREFIX = STATIC_PREFIX + "aws/"  # + the path under https://assets.crowd.aws/ (portal.static)
 CDN_PREFIX = STATIC_PREFIX + "cdn/"  # + host/path of a crowdloop.cdnlibs URL (portal.static)
@@ -208,10 +209,17 @@ def task(assignment_id: int, gold: bool = False) -> str:
     return fill(GOLD_TASK, check=assignment_id) if gold else fill(TASK, assignment=assignment_id)
 
 
-def task_frame(assignment_id: int, token: str, origin: str = "", gold: bool = False) -> str:
-    """The task frame document; origin: task_frame_origin when frames come from another origin."""
+def task_frame(assignment_id: int, token: str, origin: str = "", gold: bool = False, lang: str = "") -> str:
+    """The task frame document; origin: task_frame_origin when frames come from another origin; lang: the
+    page's language (the frame may come from an origin the language cookie is not sent to)."""
     path = fill(GOLD_TASK_FRAME, check=assignment_id) if gold else fill(TASK_FRAME, assignment=assignment_id)
-    return f"{origin}{path}?token={token}"
+    return f"{origin}{path}?" + (f"lang={quote(lang)}&" if lang else "") + f"token={token}"
+
+
+def language(code: str, next_path: str) -> str:
+    """The language switcher (the portal's; the console links to it too): choose `code`, then go back to
+    next_path."""
+    return f"{LANGUAGE}?to={quote(code)}&next={quote(next_path, safe='')}"
 
 
 def task_submit(assignment_id: int, gold: bool = False) -> str:

@@ -50,6 +50,7 @@ from crowdloop.console import (
 )
 from crowdloop.console.static import ConsoleAssets
 from crowdloop.console.web import WORKER_THREADS, Console, ConsoleVisit, page_policy, render_error
+from crowdloop.portal.languages import default_globals
 from crowdloop.runtime import Services
 
 
@@ -80,9 +81,13 @@ def create_console(
         auto_reload=False,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],  # gettext / ngettext come with each render (portal.languages.template_i18n)
     )
+    jinja.policies["ext.i18n.trimmed"] = True
+    jinja.newstyle_gettext = True  # type: ignore[attr-defined]
     jinja.globals["urls"] = urls
-    jinja.filters.update(duration=fmt.duration, number=fmt.number, decimal=fmt.decimal, when=fmt.when)
+    jinja.globals.update(default_globals())
+    jinja.filters.update(fmt.filters())
     for name in jinja.list_templates():  # compile now, not in the first concurrent requests
         jinja.get_template(name)
     console = Console(

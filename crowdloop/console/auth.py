@@ -19,6 +19,7 @@ from crowdloop.console.web import (
     next_path,
 )
 from crowdloop.consoleauth import SESSION_MAX, Outcome
+from crowdloop.i18n import N_
 
 _SESSION_SECONDS = int(SESSION_MAX.total_seconds())
 
@@ -27,7 +28,7 @@ def signin_form(visit: ConsoleVisit) -> Response:
     target = _next(visit)
     if visit.session is not None:
         return visit.redirect(target)
-    return visit.page("signin.html", title="Sign in", next=target, error=None, access_key_id="")
+    return visit.page("signin.html", title=visit._("Sign in"), next=target, error=None, access_key_id="")
 
 
 def signin(visit: ConsoleVisit) -> Response:
@@ -39,10 +40,13 @@ def signin(visit: ConsoleVisit) -> Response:
         return _signed_in(visit, result.token, target)
     if result.outcome is Outcome.LIMITED:
         minutes = max(1, (result.retry_after_seconds + 59) // 60)
-        error, status = f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes > 1 else ''}.", 429
+        wait = visit.language.duration(minutes * 60)
+        error, status = visit._("Too many failed attempts. Try again in {wait}.", wait=wait), 429
     else:
-        error, status = "That access key id and secret access key do not match.", 401
-    response = visit.page("signin.html", status=status, title="Sign in", next=target, error=error, access_key_id=key_id)
+        error, status = visit._("That access key id and secret access key do not match."), 401
+    response = visit.page(
+        "signin.html", status=status, title=visit._("Sign in"), next=target, error=error, access_key_id=key_id
+    )
     if result.outcome is Outcome.LIMITED:
         response.headers["Retry-After"] = str(result.retry_after_seconds)
     return response
@@ -52,7 +56,7 @@ def link_page(visit: ConsoleVisit) -> Response:
     token = visit.request.query_params.get("token", "")
     if not token or len(token) > consoleauth.MAX_TOKEN_CHARS:
         raise consoleauth.LinkRefused("unknown")
-    return visit.page("link.html", title="Sign in", token=token)
+    return visit.page("link.html", title=visit._("Sign in"), token=token)
 
 
 def redeem_link(visit: ConsoleVisit) -> Response:
@@ -80,7 +84,7 @@ def _signed_in(visit: ConsoleVisit, token: str, target: str) -> Response:
 def _next(visit: ConsoleVisit) -> str:
     target = next_path(visit.request.query_params.get("next"))
     if target is None:
-        raise ConsoleError(400, "Not a console page", "The `next` parameter must be a path of this console.")
+        raise ConsoleError(400, N_("Not a console page"), N_("The `next` parameter must be a path of this console."))
     return target
 
 

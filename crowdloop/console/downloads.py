@@ -31,6 +31,7 @@ from crowdloop.console import agreement, exportjobs
 from crowdloop.console.exportjobs import ExportJob
 from crowdloop.console.web import ConsoleVisit, console_action, console_page, wants_json
 from crowdloop.errors import Conflict, InvalidInput, NotFound
+from crowdloop.i18n import N_
 from crowdloop.insights import AgreementSummary
 
 _FLOW_NAME = re.compile(r"[a-z0-9](-*[a-z0-9]){0,62}")  # CreateFlowDefinition's FlowDefinitionName
@@ -49,14 +50,14 @@ def panel(flow_name: str, summary: AgreementSummary | None) -> dict[str, Any]:
 def flow_name(visit: ConsoleVisit) -> str:
     name = str(visit.request.path_params["flow"])
     if not _FLOW_NAME.fullmatch(name):
-        raise InvalidInput("That is not a flow definition name.", "flow")
+        raise InvalidInput(N_("That is not a flow definition name."), "flow")
     return name
 
 
 def _job(visit: ConsoleVisit) -> ExportJob:
     job_id = str(visit.request.path_params["job"])
     if not _JOB_ID.fullmatch(job_id):
-        raise NotFound("download", job_id[:40], "This download has expired or was fetched already.")
+        raise NotFound("download", job_id[:40], N_("This download has expired or was fetched already."))
     return exportjobs.jobs(visit.svc).get(visit.caller, job_id)
 
 
@@ -74,7 +75,7 @@ def start_download(visit: ConsoleVisit) -> Response:
     name = flow_name(visit)
     chosen = visit.data.get("format")
     if not isinstance(chosen, str) or not chosen or len(chosen) > MAX_FORMAT_CHARS:
-        raise InvalidInput("Choose a download format.", "format")
+        raise InvalidInput(N_("Choose a download format."), "format")
     flagged = visit.data.get("include_flagged", "")
     if flagged not in ("", "1"):
         raise InvalidInput("include_flagged must be 1 or absent.", "include_flagged")
@@ -101,7 +102,9 @@ def download_page(visit: ConsoleVisit) -> Response:
 def download_file(visit: ConsoleVisit) -> Response:
     job = _job(visit)
     if job.state != "ready":
-        raise Conflict("This download is not ready yet." if job.state == "running" else (job.error or "It failed."))
+        raise Conflict(
+            N_("This download is not ready yet.") if job.state == "running" else (job.error or N_("It failed."))
+        )
     response = FileResponse(
         job.path,
         media_type=job.format.media_type,

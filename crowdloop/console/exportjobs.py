@@ -38,6 +38,7 @@ from typing import Any
 from crowdloop import stats
 from crowdloop.caches import CacheSpec
 from crowdloop.errors import CrowdloopError, InvalidInput, LimitExceeded, NotFound
+from crowdloop.i18n import N_
 from crowdloop.model import HumanLoopStatus
 from crowdloop.runtime import Caller, Services
 
@@ -74,12 +75,12 @@ _PARQUET = "application/vnd.apache.parquet"
 FORMATS: dict[str, Format] = {
     f.key: f
     for f in (
-        Format("preferences-jsonl", "preferences", "jsonl", "Preferences (JSONL)", "application/x-ndjson"),
-        Format("preferences-parquet", "preferences", "parquet", "Preferences (Parquet)", _PARQUET),
-        Format("rankings-jsonl", "rankings", "jsonl", "Rankings (JSONL)", "application/x-ndjson"),
-        Format("ratings-jsonl", "ratings", "jsonl", "Ratings (JSONL)", "application/x-ndjson"),
-        Format("labels-jsonl", "labels", "jsonl", "Labels (JSONL)", "application/x-ndjson"),
-        Format("report-html", "report", "html", "Agreement report (HTML)", "text/html; charset=utf-8"),
+        Format("preferences-jsonl", "preferences", "jsonl", N_("Preferences (JSONL)"), "application/x-ndjson"),
+        Format("preferences-parquet", "preferences", "parquet", N_("Preferences (Parquet)"), _PARQUET),
+        Format("rankings-jsonl", "rankings", "jsonl", N_("Rankings (JSONL)"), "application/x-ndjson"),
+        Format("ratings-jsonl", "ratings", "jsonl", N_("Ratings (JSONL)"), "application/x-ndjson"),
+        Format("labels-jsonl", "labels", "jsonl", N_("Labels (JSONL)"), "application/x-ndjson"),
+        Format("report-html", "report", "html", N_("Agreement report (HTML)"), "text/html; charset=utf-8"),
     )
 }
 _DATASET_KINDS = {  # the kinds of answer each dataset is made of (crowdloop.export.options.KINDS)
@@ -222,7 +223,7 @@ class ExportJobs:
             if self._closing.is_set() or sum(j.state == "running" for j in self._jobs.values()) >= MAX_RUNNING:
                 raise LimitExceeded(f"{MAX_RUNNING} downloads are being prepared already; try again when one is done.")
             if len(self._jobs) >= MAX_JOBS:
-                raise LimitExceeded("Too many downloads are waiting to be fetched; try again later.")
+                raise LimitExceeded(N_("Too many downloads are waiting to be fetched; try again later."))
             job_id = secrets.token_urlsafe(16)
             job = ExportJob(
                 job_id,
@@ -252,7 +253,7 @@ class ExportJobs:
                 self._jobs.pop(job_id, None)
             job = None
         if job is None or (job.account, job.region) != (caller.account, caller.region):
-            raise NotFound("download", job_id[:40], "This download has expired or was fetched already.")
+            raise NotFound("download", job_id[:40], N_("This download has expired or was fetched already."))
         return job
 
     def _elsewhere(self, job_id: str) -> ExportJob | None:
@@ -308,12 +309,12 @@ class ExportJobs:
             job.bytes = job.path.stat().st_size
             job.state = "ready"
         except Stopped:
-            job.state, job.error = "failed", "The server is stopping."
+            job.state, job.error = "failed", N_("The server is stopping.")
         except CrowdloopError as exc:  # a dataset the answers cannot make, a missing optional package
             job.state, job.error = "failed", exc.message
         except Exception:
             log.exception("download %s of %s failed", job.format.key, flow_arn)
-            job.state, job.error = "failed", "The export failed; the server's log says why."
+            job.state, job.error = "failed", N_("The export failed; the server's log says why.")
         finally:
             job.ended_at = svc.clock.now()
             if job.state != "ready":

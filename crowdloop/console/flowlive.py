@@ -11,8 +11,9 @@ from typing import Any
 
 from crowdloop import gold, stats
 from crowdloop.console import agreement
-from crowdloop.console.fmt import duration, when
+from crowdloop.console.fmt import decimal, duration, when
 from crowdloop.console.fmt import number as count
+from crowdloop.i18n import N_, Language
 from crowdloop.insights import AgreementSummary
 from crowdloop.model import HumanLoopStatus
 from crowdloop.runtime import Caller, Services
@@ -52,6 +53,7 @@ class FlowLive:
     workers: list[WorkerRow]
     summary: AgreementSummary | None
     updating: bool
+    lang: Language
 
     @property
     def percent(self) -> float:
@@ -59,29 +61,30 @@ class FlowLive:
         return 0.0 if needed <= 0 else min(100.0, 100.0 * self.progress.answers_received / needed)
 
     def fields(self) -> dict[str, str]:
-        p = self.progress
+        p, lang = self.progress, self.lang
         values = {
-            "answers": f"{count(p.answers_received)} / {count(p.answers_needed)}",
+            "answers": f"{count(p.answers_received, lang)} / {count(p.answers_needed, lang)}",
             "percent": f"{self.percent:.0f} %",
-            "answers_last_hour": count(p.answers_last_hour),
-            "median": duration(p.median_seconds),
-            "workers_active": count(p.workers_active),
-            "eta": duration(p.eta_seconds),
-            "tasks_waiting": count(p.tasks_waiting),
+            "answers_last_hour": count(p.answers_last_hour, lang),
+            "median": duration(p.median_seconds, lang),
+            "workers_active": count(p.workers_active, lang),
+            "eta": duration(p.eta_seconds, lang),
+            "tasks_waiting": count(p.tasks_waiting, lang),
         }
         for status in HumanLoopStatus:
-            values[f"loops-{status.value}"] = count(p.loops.get(status.value, 0))
+            values[f"loops-{status.value}"] = count(p.loops.get(status.value, 0), lang)
         return values
 
     def agreement(self) -> dict[str, str]:
-        s = self.summary
-        state = "updating…" if self.updating else ""
+        s, lang = self.summary, self.lang
+        state = lang.gettext(N_("updating…")) if self.updating else ""
         if s is None:
-            return {"alpha": "—", "kendall_w": "—", "computed_at": "not computed yet", "state": state or "—"}
+            computed = lang.gettext(N_("not computed yet"))
+            return {"alpha": "—", "kendall_w": "—", "computed_at": computed, "state": state or "—"}
         return {
-            "alpha": number(s.alpha, 3),
-            "kendall_w": number(s.kendall_w, 3),
-            "computed_at": s.computed_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            "alpha": decimal(s.alpha, 3, lang),
+            "kendall_w": decimal(s.kendall_w, 3, lang),
+            "computed_at": when(s.computed_at, lang),
             "state": state,
             "note": s.note or "",
         }
@@ -95,7 +98,7 @@ class FlowLive:
         }
 
 
-def read(svc: Services, caller: Caller, flow_name: str) -> FlowLive:
+def read(svc: Services, caller: Caller, flow_name: str, lang: Language) -> FlowLive:
     progress = stats.progress(svc, caller, flow_name)
     summary = agreement.summary_for(svc, caller, flow_name)
     updating = agreement.refreshes(svc).running(progress.flow_definition_id) or (summary is not None and summary.stale)
@@ -110,23 +113,19 @@ def read(svc: Services, caller: Caller, flow_name: str) -> FlowLive:
                 worker_id=w.worker_id,
                 email=w.email,
                 answers=w.answers,
-                median=duration(w.median_seconds),
-                agreement=number(found.agreement, 2) if found else "—",
-                position_bias=number(found.position_bias, 2) if found else "—",
-                last_active=when(w.last_answer_at),
-                fast=number(found.fast_share, 2) if found else "—",
-                gold=_gold_cell(accuracy),
+                median=duration(w.median_seconds, lang),
+                agreement=decimal(found.agreement, 2, lang) if found else "—",
+                position_bias=decimal(found.position_bias, 2, lang) if found else "—",
+                last_active=when(w.last_answer_at, lang),
+                fast=decimal(found.fast_share, 2, lang) if found else "—",
+                gold=_gold_cell(accuracy, lang),
             )
         )
-    return FlowLive(progress, rows, summary, updating)
+    return FlowLive(progress, rows, summary, updating, lang)
 
 
-def _gold_cell(found: gold.Accuracy | None) -> str:
+def _gold_cell(found: gold.Accuracy | None, lang: Language) -> str:
     if found is None:
         return "—"
-    shown = number(found.accuracy, 2)
-    return f"{shown} (paused)" if found.paused else shown
-
-
-def number(value: float | None, digits: int) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
+    shown = decimal(found.accuracy, 2, lang)
+    return lang.gettext(N_("{accuracy} (paused)"), accuracy=shown) if found.paused else shown

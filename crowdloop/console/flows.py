@@ -23,6 +23,7 @@ from crowdloop import gold, loopsearch, urls
 from crowdloop.console import downloads, flowlive, fmt
 from crowdloop.console.web import ConsoleVisit, console_page
 from crowdloop.errors import InvalidInput
+from crowdloop.i18n import N_
 from crowdloop.model import HumanLoopStatus
 
 PAGE_SIZE = 50
@@ -77,7 +78,7 @@ def parse_time(text: str, field: str) -> datetime:
 def _cursor(params: QueryParams) -> str | None:
     cursor = params.get("cursor") or None
     if cursor is not None and len(cursor) > MAX_CURSOR_CHARS:
-        raise InvalidInput("Invalid cursor: it was not issued by this server for this search.", "cursor")
+        raise InvalidInput(N_("Invalid cursor: it was not issued by this server for this search."), "cursor")
     return cursor
 
 
@@ -91,7 +92,9 @@ def _flow_name(visit: ConsoleVisit) -> str:
 @console_page
 def flow_page(visit: ConsoleVisit) -> Response:
     name = _flow_name(visit)
-    live = flowlive.read(visit.svc, visit.caller, name)  # NotFound for an unknown flow; reads counters only
+    live = flowlive.read(
+        visit.svc, visit.caller, name, visit.language
+    )  # NotFound for an unknown flow; reads counters only
     params = visit.request.query_params
     filters = read_filters(params)
     cursor = _cursor(params)
@@ -129,7 +132,7 @@ def flow_page(visit: ConsoleVisit) -> Response:
 
 @console_page
 def flow_json(visit: ConsoleVisit) -> Response:
-    return visit.json(flowlive.read(visit.svc, visit.caller, _flow_name(visit)).as_json())
+    return visit.json(flowlive.read(visit.svc, visit.caller, _flow_name(visit), visit.language).as_json())
 
 
 ROUTES = [

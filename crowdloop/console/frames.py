@@ -32,6 +32,7 @@ from starlette.routing import Route
 from crowdloop import flows, loops, loopsearch, urls
 from crowdloop.console.web import Console, ConsoleError, ConsoleVisit, render_error
 from crowdloop.errors import InvalidInput, NotFound
+from crowdloop.i18n import N_
 from crowdloop.keyfiles import load_key
 from crowdloop.portal.static import CROWD_CSS, CROWD_SCRIPT, load_assets
 from crowdloop.portal.taskui import FRAME_SANDBOX, TaskUi
@@ -143,7 +144,7 @@ class ConsoleFrames:
             and hmac.compare_digest(self._mac(purpose, account, *values, expires), token)
         ):
             return account
-        raise ConsoleError(403, "Link expired", "This frame's link has expired. Reload the page.")
+        raise ConsoleError(403, N_("Link expired"), N_("This frame's link has expired. Reload the page."))
 
     def _mac(self, purpose: str, *values: str) -> str:
         message = "\n".join([purpose, *values]).encode()
@@ -183,7 +184,7 @@ def decode_input(encoded: str) -> str:
     try:
         text = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput("The sample input is not readable.", "input") from exc
+        raise InvalidInput(N_("The sample input is not readable."), "input") from exc
     return check_sample_input(text)
 
 

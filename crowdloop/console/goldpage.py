@@ -19,9 +19,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from crowdloop import gold, goldspec, urls
+from crowdloop.console import fmt
 from crowdloop.console.downloads import flow_name
 from crowdloop.console.web import MAX_BODY_BYTES, ConsoleVisit, console_action, console_page
 from crowdloop.errors import InvalidInput, NotFound
+from crowdloop.i18n import N_
 
 PAGE_SIZE = 100
 MAX_EMAIL_CHARS = 320  # workers.normalize_email's limit
@@ -39,14 +41,14 @@ def _param(visit: ConsoleVisit, name: str, limit: int, what: str) -> str:
 def _item_name(visit: ConsoleVisit) -> str:
     name = _param(visit, "item", goldspec.MAX_NAME_CHARS, "A gold item's id")
     if not name:
-        raise InvalidInput("Name the gold item (item=).", "item")
+        raise InvalidInput(N_("Name the gold item (item=)."), "item")
     return name
 
 
 def _worker_email(visit: ConsoleVisit) -> str:
     email = _param(visit, "worker", MAX_EMAIL_CHARS, "An email address")
     if not email:
-        raise InvalidInput("Name the worker (worker=).", "worker")
+        raise InvalidInput(N_("Name the worker (worker=)."), "worker")
     return email
 
 
@@ -69,15 +71,16 @@ def _page(visit: ConsoleVisit, name: str, *, status: int = 200, **form: Any) -> 
     query = visit.request.query_params
     notice = ""
     if query.get("added", "").isdigit():
-        notice = f"{int(query['added']):,} gold items were added."
+        notice = visit._("{n} gold items were added.", n=fmt.number(int(query["added"]), visit.language))
     elif query.get("retired"):
-        notice = f"Gold item {query['retired'][: goldspec.MAX_NAME_CHARS]} was retired."
+        notice = visit._("Gold item {name} was retired.", name=query["retired"][: goldspec.MAX_NAME_CHARS])
     elif query.get("resumed"):
-        notice = f"{query['resumed'][:MAX_EMAIL_CHARS]} may work on {name} again (gold counters cleared)."
+        who = query["resumed"][:MAX_EMAIL_CHARS]
+        notice = visit._("{who} may work on {flow} again (gold counters cleared).", who=who, flow=name)
     return visit.page(
         "gold.html",
         status=status,
-        title=f"Gold items · {name}",
+        title=visit._("Gold items · {name}", name=name),
         flow_name=name,
         summary=summary,
         config=summary.config,
@@ -104,12 +107,12 @@ def _upload(data: dict[str, Any]) -> tuple[str, str]:
     """(the JSONL text, the pasted text to show again) from the form: a file or pasted lines, not both."""
     file_text, pasted = data.get("file", ""), data.get("lines", "")
     if not isinstance(file_text, str) or not isinstance(pasted, str):
-        raise InvalidInput("The upload form sends text.", "file")
+        raise InvalidInput(N_("The upload form sends text."), "file")
     if file_text.strip() and pasted.strip():
-        raise InvalidInput("Choose a file or paste lines, not both.", "file")
+        raise InvalidInput(N_("Choose a file or paste lines, not both."), "file")
     text = (file_text or pasted).removeprefix("\ufeff")  # a byte order mark some editors write
     if not text.strip():
-        raise InvalidInput("Nothing was added: choose a JSONL file or paste its lines.", "file")
+        raise InvalidInput(N_("Nothing was added: choose a JSONL file or paste its lines."), "file")
     return text, pasted
 
 
@@ -131,7 +134,8 @@ def confirm_retire(visit: ConsoleVisit) -> Response:
     item = gold.get_item(visit.svc, visit.caller, name, _item_name(visit))
     if item.retired:
         raise NotFound("gold item", item.name, f"Gold item {item.name} of {name} is retired already.")
-    return visit.page("gold_confirm.html", title=f"Retire gold item {item.name}", flow_name=name, item=item)
+    title = visit._("Retire gold item {name}", name=item.name)
+    return visit.page("gold_confirm.html", title=title, flow_name=name, item=item)
 
 
 @console_action

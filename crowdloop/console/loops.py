@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 from starlette.responses import Response
@@ -18,6 +17,7 @@ from crowdloop.answers import SubmittedAnswer
 from crowdloop.console.frames import ConsoleFrames, FrameLink
 from crowdloop.console.web import ConsoleVisit, console_action, console_page
 from crowdloop.errors import InvalidInput
+from crowdloop.i18n import N_
 from crowdloop.model import HumanLoopStatus
 
 OUTPUT_LINK_SECONDS = 3600
@@ -68,29 +68,33 @@ def loop_page(visit: ConsoleVisit) -> Response:
         output_url=output_url,
         can_stop=loop.status == HumanLoopStatus.IN_PROGRESS,
         can_delete=loop.ended,
-        notice=_notice(visit.request.query_params.get("done", "")),
+        notice=_notice(visit, visit.request.query_params.get("done", "")),
         flow_url=urls.fill(urls.CONSOLE_FLOW, flow=flow),
         stop_url=urls.fill(urls.CONSOLE_LOOP_STOP, flow=flow, loop=name),
         delete_url=urls.fill(urls.CONSOLE_LOOP_DELETE, flow=flow, loop=name),
     )
 
 
-def _notice(done: str) -> str | None:
-    return {"stopped": "The loop was stopped."}.get(done)
+def _notice(visit: ConsoleVisit, done: str) -> str | None:
+    return visit._(N_("The loop was stopped.")) if done == "stopped" else None
 
 
-_CONFIRM: dict[str, dict[str, Any]] = {
+_CONFIRM: dict[str, dict[str, str]] = {  # msgids
     "stop": {
-        "title": "Stop this loop?",
-        "explain": "Workers holding one of its tasks lose it now; the answers already submitted go to its "
-        "output.json. A stopped loop cannot be started again.",
-        "button": "Stop loop",
+        "title": N_("Stop this loop?"),
+        "explain": N_(
+            "Workers holding one of its tasks lose it now; the answers already submitted go to its "
+            "output.json. A stopped loop cannot be started again."
+        ),
+        "button": N_("Stop loop"),
     },
     "delete": {
-        "title": "Delete this loop?",
-        "explain": "The loop and its answers are removed from the store; its output.json stays where it was "
-        "written. This cannot be undone.",
-        "button": "Delete loop",
+        "title": N_("Delete this loop?"),
+        "explain": N_(
+            "The loop and its answers are removed from the store; its output.json stays where it was "
+            "written. This cannot be undone."
+        ),
+        "button": N_("Delete loop"),
     },
 }
 
@@ -100,10 +104,10 @@ def _confirm(visit: ConsoleVisit, action: str, route: str) -> Response:
     loop = loopsearch.loop_detail(visit.svc, visit.caller, flow, name)
     return visit.page(
         "loop_confirm.html",
-        title=_CONFIRM[action]["title"],
+        title=visit._(_CONFIRM[action]["title"]),
         loop=loop,
         action=action,
-        text=_CONFIRM[action],
+        text={key: visit._(text) for key, text in _CONFIRM[action].items()},
         action_url=urls.fill(route, flow=flow, loop=name),
         back_url=loop_url(flow, name),
     )

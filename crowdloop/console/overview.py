@@ -13,6 +13,7 @@ from starlette.routing import Route
 from crowdloop import stats, urls
 from crowdloop.console import fmt
 from crowdloop.console.web import ConsoleVisit, console_page
+from crowdloop.i18n import N_, Language
 from crowdloop.stats import FlowProgress
 
 WEEK_HOURS = 7 * 24
@@ -20,16 +21,16 @@ DAY_HOURS = 24
 POLL_SECONDS = 5  # how often the page asks for new numbers (console.js pauses while the tab is hidden)
 
 
-def flow_json(flow: FlowProgress, hours: list[tuple[datetime, int]]) -> dict[str, Any]:
+def flow_json(flow: FlowProgress, hours: list[tuple[datetime, int]], lang: Language) -> dict[str, Any]:
     """One flow definition's numbers as the page shows them (the texts are the page's own wording)."""
     done = flow.answers_needed > 0 and flow.answers_received >= flow.answers_needed
     percent = fmt.percent(flow.answers_received, flow.answers_needed)
     if done:
-        eta = "done"
+        eta = lang.gettext(N_("done"))
     elif flow.eta_seconds is None:
         eta = "—"
     else:
-        eta = fmt.duration(flow.eta_seconds)
+        eta = fmt.duration(flow.eta_seconds, lang)
     return {
         "name": flow.name,
         "status": flow.status,
@@ -38,22 +39,29 @@ def flow_json(flow: FlowProgress, hours: list[tuple[datetime, int]]) -> dict[str
         "answers_needed": flow.answers_needed,
         "percent": percent,
         "progress_text": (
-            f"{fmt.number(flow.answers_received)} of {fmt.number(flow.answers_needed)} answers"
+            lang.gettext(
+                N_("{received} of {needed} answers"),
+                received=fmt.number(flow.answers_received, lang),
+                needed=fmt.number(flow.answers_needed, lang),
+            )
             + ("" if percent is None else f" ({percent:g}%)")
         ),
         "answers_last_hour": flow.answers_last_hour,
         "median_seconds": flow.median_seconds,
-        "median_text": fmt.duration(flow.median_seconds),
+        "median_text": fmt.duration(flow.median_seconds, lang),
         "workers_active": flow.workers_active,
         "tasks_waiting": flow.tasks_waiting,
         "eta_seconds": flow.eta_seconds,
         "eta_text": eta,
         "hours": _epoch_seconds(hours),
-        "charts": {"day": chart_text(hours[-DAY_HOURS:], by_day=False), "week": chart_text(hours, by_day=True)},
+        "charts": {
+            "day": chart_text(hours[-DAY_HOURS:], lang, by_day=False),
+            "week": chart_text(hours, lang, by_day=True),
+        },
     }
 
 
-def chart_text(hours: list[tuple[datetime, int]], *, by_day: bool) -> dict[str, Any]:
+def chart_text(hours: list[tuple[datetime, int]], lang: Language, *, by_day: bool) -> dict[str, Any]:
     """The chart's text alternative: a sentence and the rows of a table (hours, or days for the week)."""
     rows: list[tuple[str, int]] = []
     last_day = None
@@ -64,17 +72,30 @@ def chart_text(hours: list[tuple[datetime, int]], *, by_day: bool) -> dict[str, 
             rows[-1] = (rows[-1][0], rows[-1][1] + count)
         else:
             last_day = at.date()
-            rows.append((f"{at:%a %d %b}", count))
+            rows.append((lang.day(at), count))
     total = sum(count for _, count in rows)
-    span = "7 days" if by_day else "24 hours"
+    _ = lang.gettext
     if total == 0:
-        summary = f"No answers in the last {span}."
+        summary = _(N_("No answers in the last 7 days.")) if by_day else _(N_("No answers in the last 24 hours."))
     else:
-        busiest = max(rows, key=lambda row: row[1])
-        unit = "day" if by_day else "hour (UTC)"
-        answers = f"{fmt.number(total)} answer{'' if total == 1 else 's'}"
-        summary = f"{answers} in the last {span}; busiest {unit}: {busiest[0]} with {busiest[1]}."
-    return {"summary": summary, "rows": rows, "unit": "Day" if by_day else "Hour (UTC)"}
+        busiest, most = max(rows, key=lambda row: row[1])
+        answers = lang.ngettext("{n} answer", "{n} answers", total)
+        summary = (
+            _(
+                N_("{answers} in the last 7 days; busiest day: {busiest} with {most}."),
+                answers=answers,
+                busiest=busiest,
+                most=most,
+            )
+            if by_day
+            else _(
+                N_("{answers} in the last 24 hours; busiest hour (UTC): {busiest} with {most}."),
+                answers=answers,
+                busiest=busiest,
+                most=most,
+            )
+        )
+    return {"summary": summary, "rows": rows, "unit": _(N_("Day")) if by_day else _(N_("Hour (UTC)"))}
 
 
 def _epoch_seconds(hours: list[tuple[datetime, int]]) -> list[tuple[int, int]]:
@@ -89,7 +110,9 @@ def overview_data(visit: ConsoleVisit) -> list[dict[str, Any]]:
     svc, caller = visit.svc, visit.caller
     hours = stats.answers_per_hour_by_flow(svc, caller, WEEK_HOURS)  # one statement for every flow's chart
     return [
-        flow_json(flow, hours.get(flow.name) or stats.answers_per_hour(svc, caller, flow.name, WEEK_HOURS))
+        flow_json(
+            flow, hours.get(flow.name) or stats.answers_per_hour(svc, caller, flow.name, WEEK_HOURS), visit.language
+        )
         for flow in stats.overview(svc, caller)  # (a flow created between the two reads: its own query)
     ]
 
@@ -98,7 +121,7 @@ def overview_data(visit: ConsoleVisit) -> list[dict[str, Any]]:
 def overview(visit: ConsoleVisit) -> Response:
     return visit.page(
         "overview.html",
-        title="Overview",
+        title=visit._("Overview"),
         flows=overview_data(visit),
         statuses=fmt.LOOP_STATUSES,
         poll_seconds=POLL_SECONDS,

@@ -22,6 +22,7 @@ from crowdloop import invites, urls, workers
 from crowdloop.console import workteams
 from crowdloop.console.web import ConsoleError, ConsoleVisit, console_action, console_page
 from crowdloop.errors import AlreadyExists, CrowdloopError, InUse, InvalidInput
+from crowdloop.i18n import N_
 from crowdloop.invites import Invitation
 from crowdloop.model import WorkerStatus
 
@@ -33,10 +34,10 @@ INVITE_HOURS = invites.DEFAULT_EXPIRES_HOURS
 
 # ?done=<code>&who=<email> after a change: the notice shown (a fixed text, never the query's own words)
 NOTICES = {
-    "added": "Worker {who} was added; they can sign in with the password you chose.",
-    "disabled": "{who} is disabled: they cannot sign in, and the tasks they held went back to the queue.",
-    "active": "{who} is active again.",
-    "groups": "The groups of {who} were saved.",
+    "added": N_("Worker {who} was added; they can sign in with the password you chose."),
+    "disabled": N_("{who} is disabled: they cannot sign in, and the tasks they held went back to the queue."),
+    "active": N_("{who} is active again."),
+    "groups": N_("The groups of {who} were saved."),
 }
 
 
@@ -53,7 +54,7 @@ def workers_page(visit: ConsoleVisit) -> Response:
     notice = ""
     code, who = visit.request.query_params.get("done", ""), visit.request.query_params.get("who", "")
     if code in NOTICES and len(who) <= MAX_EMAIL_LENGTH:
-        notice = NOTICES[code].format(who=who)
+        notice = visit._(NOTICES[code], who=who)
     return _render(visit, _after(visit.request.query_params.get("after")), Forms(), notice=notice)
 
 
@@ -90,7 +91,7 @@ def invite_worker(visit: ConsoleVisit) -> Response:
 def set_status(visit: ConsoleVisit) -> Response:
     email, status = _text(visit, "email", MAX_EMAIL_LENGTH), _text(visit, "status", 20)
     if status not in (WorkerStatus.ACTIVE.value, WorkerStatus.DISABLED.value):
-        raise InvalidInput("The status must be active or disabled.", "status")
+        raise InvalidInput(N_("The status must be active or disabled."), "status")
     worker = workers.set_status(visit.svc, email, WorkerStatus(status))
     return visit.redirect(_done(status, worker.email, _text(visit, "after", MAX_EMAIL_LENGTH)))
 
@@ -130,7 +131,7 @@ def _text(visit: ConsoleVisit, name: str, limit: int) -> str:
 
 def _after(value: str | None) -> str | None:
     if value is not None and len(value) > MAX_EMAIL_LENGTH:
-        raise ConsoleError(400, "Not valid", "That page position is not an email address.")
+        raise ConsoleError(400, N_("Not valid"), N_("That page position is not an email address."))
     return value or None
 
 
@@ -145,7 +146,7 @@ _FORM_FIELDS = {"group": "groups", "groups": "groups", "password": "password"}  
 def _refused(visit: ConsoleVisit, forms: Forms, form: str, exc: CrowdloopError) -> Response:
     """The page again with the message next to the field of `form` ("add", "invite") that caused it."""
     field_name = _FORM_FIELDS.get(getattr(exc, "field", None) or "", "email")
-    forms.errors[f"{form}-{field_name}"] = exc.message
+    forms.errors[f"{form}-{field_name}"] = visit._(exc.message)
     return _render(visit, None, forms, status=409 if isinstance(exc, AlreadyExists | InUse) else 400)
 
 
@@ -170,7 +171,7 @@ def _render(
         "invite_hours": INVITE_HOURS,
         "min_password": invites.MIN_PASSWORD_LENGTH,
     }
-    return visit.page("workers.html", status=status, title="Workers", **context)
+    return visit.page("workers.html", status=status, title=visit._("Workers"), **context)
 
 
 ROUTES = [

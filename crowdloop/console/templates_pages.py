@@ -68,7 +68,7 @@ def templates_list(visit: ConsoleVisit) -> Response:
     uis = _all_uis(visit.svc, visit.caller)
     return visit.page(
         "templates.html",
-        title="Templates",
+        title=visit._("Templates"),
         uis=uis,
         users=_users(visit.svc, visit.caller),
         capped=len(uis) >= MAX_LISTED,

@@ -65,7 +65,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from crowdloop import urls
+from crowdloop import i18n, urls
 from crowdloop.blocking import HeavyLane
 from crowdloop.consoleauth import SESSION_MAX, ConsoleSession, LinkRefused, load_session
 from crowdloop.errors import (
@@ -77,8 +77,10 @@ from crowdloop.errors import (
     NotFound,
     Unavailable,
 )
+from crowdloop.i18n import N_
 from crowdloop.portal import csrf
 from crowdloop.portal.errors import BodyOverLimit, UnreadableBody
+from crowdloop.portal.languages import language_of, template_i18n
 from crowdloop.portal.web import next_path as site_path
 from crowdloop.portal.web import read_data, request_origin
 from crowdloop.runtime import Caller, Services
@@ -105,11 +107,12 @@ def page_policy(frame_origin: str = "") -> str:
 
 
 class ConsoleError(Exception):
-    """An answer the console gives on purpose."""
+    """An answer the console gives on purpose: title and message are English msgids (marked with N_), shown
+    in the request's language with their {name} fields from `params`."""
 
-    def __init__(self, status: int, title: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.title, self.message = status, title, message
+    def __init__(self, status: int, title: str, message: str, **params: Any) -> None:
+        super().__init__(message.format(**params) if params else message)
+        self.status, self.title, self.message, self.params = status, title, message, params
 
 
 @dataclass
@@ -151,9 +154,24 @@ class ConsoleVisit:
         assert self.session is not None, "only signed-in views have a caller"
         return self.session.caller(self.svc.settings.region)
 
+    @property
+    def language(self) -> i18n.Language:
+        """The request's language: the switcher's cookie, else Accept-Language (crowdloop.i18n.choose)."""
+        return language_of(self.request)
+
+    def _(self, message: str, **params: Any) -> str:
+        """`message` (an English msgid) in the request's language, its {name} fields filled from params."""
+        return self.language.gettext(message, **params)
+
     def page(self, template: str, status: int = 200, **context: Any) -> Response:
         html = self.console.jinja.get_template(template).render(
-            session=self.session, csrf=self.csrf, asset=self.console.asset, request=self.request, **context
+            session=self.session,
+            csrf=self.csrf,
+            asset=self.console.asset,
+            request=self.request,
+            **template_i18n(self.language, self.request),
+            console_messages=i18n.js_messages_script(self.language.code, prefix="console."),
+            **context,
         )
         return self.finish(HTMLResponse(html, status_code=status))
 
@@ -242,7 +260,7 @@ async def _read_and_run(visit: ConsoleVisit, guard: Guard, view: View, slow: boo
         # more than an anonymous client may send (declared, or chunked): read on only for a live session
         visit.session = await console.run(_session_of, console, request)
         if visit.session is None:
-            raise ConsoleError(401, "Signed out", "Your session has ended. Sign in again.") from None
+            raise ConsoleError(401, N_("Signed out"), N_("Your session has ended. Sign in again.")) from None
         visit.data = await read_data(request, MAX_BODY_BYTES, over.so_far, multipart=True)
     return await console.run(guard, visit, view, slow=slow)
 
@@ -251,7 +269,7 @@ def _declared_length(request: Request) -> int:
     try:
         return int(request.headers.get("content-length", "0"))
     except ValueError:
-        raise UnreadableBody(400, "The Content-Length header is not a number.") from None
+        raise UnreadableBody(400, N_("The Content-Length header is not a number.")) from None
 
 
 def _session_of(console: Console, request: Request) -> ConsoleSession | None:
@@ -267,7 +285,7 @@ def _signed_in(visit: ConsoleVisit, view: View) -> Response:
         if request.method == "GET" and not wants_json(request):
             here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return visit.redirect(urls.console_signin(next_path=here))
-        raise ConsoleError(401, "Signed out", "Your session has ended. Sign in again.")
+        raise ConsoleError(401, N_("Signed out"), N_("Your session has ended. Sign in again."))
     visit.session, visit.csrf = session, session.csrf_token
     if request.method == "POST" and not _post_allowed(visit, session.csrf_token):
         raise _form_expired()
@@ -296,7 +314,9 @@ def _post_allowed(visit: ConsoleVisit, expected: str) -> bool:
 
 def _form_expired() -> ConsoleError:
     return ConsoleError(
-        403, "Form expired", "This form has expired or did not come from this console. Go back, reload and try again."
+        403,
+        N_("Form expired"),
+        N_("This form has expired or did not come from this console. Go back, reload and try again."),
     )
 
 
@@ -318,9 +338,10 @@ def wants_json(request: Request) -> bool:
 
 
 def render_error(visit: ConsoleVisit, exc: BaseException) -> Response:
-    """The console's one error renderer: the message page, or `{"error": message}` for JSON requests."""
+    """The console's one error renderer: the message page, or `{"error": message}` for JSON requests, in the
+    request's language (the domain's own messages, which name resources and rules, stay as they are)."""
     request = visit.request
-    status, title, message = _describe(exc)
+    status, title, message = _describe(exc, visit.language)
     if status == 500:
         log.error("internal error in %s %s", request.method, request.url.path, exc_info=exc)
     if wants_json(request):
@@ -332,25 +353,34 @@ def render_error(visit: ConsoleVisit, exc: BaseException) -> Response:
     return response
 
 
-def _describe(exc: BaseException) -> tuple[int, str, str]:
+def _describe(exc: BaseException, lang: i18n.Language) -> tuple[int, str, str]:
+    status, title, message = _status_title_message(exc)
+    params = exc.params if isinstance(exc, ConsoleError | UnreadableBody) else {}
+    # our own messages are msgids; so are the console's fixed InvalidInput / NotFound messages (marked N_ where
+    # raised); anything else (the domain's messages naming resources) is not in the catalog and stays as it is
+    return status, lang.gettext(title), lang.gettext(message, **params)
+
+
+def _status_title_message(exc: BaseException) -> tuple[int, str, str]:
+    """(status, title msgid, message: a msgid for our own errors, the domain's message for its errors)."""
     if isinstance(exc, ConsoleError):
         return exc.status, exc.title, exc.message
     if isinstance(exc, UnreadableBody):
         return exc.status, exc.title, exc.message
     if isinstance(exc, LinkRefused):
-        return 410, "Sign-in link not valid", str(exc)
+        return 410, N_("Sign-in link not valid"), str(exc)
     if isinstance(exc, NotFound):
-        return 404, "Not found", str(exc)
+        return 404, N_("Not found"), str(exc)
     if isinstance(exc, InvalidInput):
-        return 400, "Not valid", str(exc)
+        return 400, N_("Not valid"), str(exc)
     if isinstance(exc, Conflict | InUse | AlreadyExists):
-        return 409, "Not possible now", str(exc)
+        return 409, N_("Not possible now"), str(exc)
     if isinstance(exc, LimitExceeded):
-        return 429, "Too many", str(exc)
+        return 429, N_("Too many"), str(exc)
     if isinstance(exc, Unavailable):
-        return 503, "Unavailable", str(exc)
+        return 503, N_("Unavailable"), str(exc)
     if isinstance(exc, HTTPException):
         if exc.status_code == 405:
-            return 405, "Method not allowed", "This address does not take that method."
-        return exc.status_code, "Not found", "There is no console page at this address."
-    return 500, "Something went wrong", "An internal error occurred. Try again."
+            return 405, N_("Method not allowed"), N_("This address does not take that method.")
+        return exc.status_code, N_("Not found"), N_("There is no console page at this address.")
+    return 500, N_("Something went wrong"), N_("An internal error occurred. Try again.")

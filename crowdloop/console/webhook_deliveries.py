@@ -15,6 +15,7 @@ from crowdloop import deliveries, subscriptions, urls
 from crowdloop.console.web import ConsoleVisit, console_action, console_page
 from crowdloop.console.webhooks import KIND_LABELS, MAX_ID, count_text, pretty_pattern, subscription_id
 from crowdloop.errors import InvalidInput, NotFound
+from crowdloop.i18n import N_
 
 PAGE = 50
 MAX_ID_DIGITS = 19
@@ -56,19 +57,19 @@ def _delivery_id(visit: ConsoleVisit) -> int:
 def _notice(visit: ConsoleVisit) -> str:
     query = visit.request.query_params
     if query.get("done") == "redelivered":
-        return "The delivery will be sent again now."
+        return visit._("The delivery will be sent again now.")
     count = query.get("redelivered", "")
     if count.isascii() and count.isdigit() and len(count) <= MAX_ID_DIGITS:
         n = int(count)
-        return (
-            "No delivery had failed."
-            if n == 0
-            else f"{n} failed deliver{'y' if n == 1 else 'ies'} will be sent again now."
+        if n == 0:
+            return visit._("No delivery had failed.")
+        return visit.language.ngettext(
+            "{n} failed delivery will be sent again now.", "{n} failed deliveries will be sent again now.", n
         )
     return ""
 
 
-CONFIG_LABELS = {"region": "Region", "endpoint_url": "Endpoint URL", "access_key_id": "Access key id"}
+CONFIG_LABELS = {"region": N_("Region"), "endpoint_url": N_("Endpoint URL"), "access_key_id": N_("Access key id")}
 
 
 @console_page
@@ -84,8 +85,8 @@ def subscription_page(visit: ConsoleVisit) -> Response:
         title=f"Subscription {found.id}",
         subscription=found,
         config=found.public()["config"],
-        config_labels=CONFIG_LABELS,
-        kind_label=KIND_LABELS.get(found.kind, found.kind),
+        config_labels={key: visit._(label) for key, label in CONFIG_LABELS.items()},
+        kind_label=visit._(KIND_LABELS.get(found.kind, found.kind)),
         pattern=pretty_pattern(found.pattern),
         deliveries=rows[:PAGE],
         state=state or "",

@@ -21,9 +21,10 @@ from starlette.routing import Route
 from crowdloop import deliveries, events, subscriptions, urls
 from crowdloop.console.web import ConsoleVisit, console_action, console_page
 from crowdloop.errors import InvalidInput, LimitExceeded, NotFound
+from crowdloop.i18n import N_
 from crowdloop.subscriptions import Subscription
 
-KIND_LABELS = {"webhook": "Webhook (URL)", "eventbridge": "EventBridge bus", "sns": "SNS topic"}
+KIND_LABELS = {"webhook": N_("Webhook (URL)"), "eventbridge": N_("EventBridge bus"), "sns": N_("SNS topic")}
 BUS_FIELDS = ("region", "endpoint_url", "access_key_id", "secret_access_key")
 # Characters a field may have before the domain sees it (the domain's own limits are the same or lower).
 LIMITS = {
@@ -97,8 +98,9 @@ def _rows(visit: ConsoleVisit) -> list[Row]:
 
 @console_page
 def webhooks_page(visit: ConsoleVisit) -> Response:
-    notice = {"created": "The subscription was created.", "deleted": "The subscription was deleted."}
-    return _list(visit, notice=notice.get(visit.request.query_params.get("done", ""), ""))
+    notices = (("created", N_("The subscription was created.")), ("deleted", N_("The subscription was deleted.")))
+    done = dict(notices).get(visit.request.query_params.get("done", ""))
+    return _list(visit, notice=visit._(done) if done else "")
 
 
 def _list(
@@ -113,14 +115,14 @@ def _list(
     return visit.page(
         "webhooks.html",
         status=status,
-        title="Events",
+        title=visit._("Events"),
         rows=_rows(visit),
         values=shown,
         errors=errors or {},
         notice=notice,
         created=created,
         secret=created.secret.reveal() if created is not None and created.secret else "",
-        kinds=KIND_LABELS,
+        kinds={kind: visit._(label) for kind, label in KIND_LABELS.items()},
         limits=LIMITS,
         max_subscriptions=subscriptions.MAX_SUBSCRIPTIONS,
         stream_url=stream_url(),
@@ -175,7 +177,7 @@ def create_webhook(visit: ConsoleVisit) -> Response:
         return _refused(visit, values, "form", str(exc), 429)
     if created.kind != "webhook":
         return visit.redirect(urls.CONSOLE_WEBHOOKS + "?done=created")
-    return _list(visit, notice="The subscription was created.", created=created)
+    return _list(visit, notice=visit._("The subscription was created."), created=created)
 
 
 def _refused(visit: ConsoleVisit, values: dict[str, str], field: str, message: str, status: int) -> Response:
@@ -189,9 +191,9 @@ def confirm_delete(visit: ConsoleVisit) -> Response:
     counts = deliveries.summary(visit.svc, found.id)
     return visit.page(
         "webhooks_delete.html",
-        title=f"Delete subscription {found.id}",
+        title=visit._("Delete subscription {id}", id=found.id),
         subscription=found,
-        kind_label=KIND_LABELS.get(found.kind, found.kind),
+        kind_label=visit._(KIND_LABELS.get(found.kind, found.kind)),
         pending=count_text(counts[deliveries.PENDING]),
     )
 

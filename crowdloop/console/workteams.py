@@ -15,10 +15,18 @@ from starlette.routing import Route
 from crowdloop import arns, teams, urls, workforce
 from crowdloop.console.web import ConsoleVisit, console_action, console_page
 from crowdloop.errors import AlreadyExists, CrowdloopError, InvalidInput, LimitExceeded
+from crowdloop.i18n import N_
 from crowdloop.workforce import Workteam
 
 MAX_FIELD = 4000  # characters of any one field of these forms (the domain's limits are far lower)
 _FIELDS = ("name", "description", "groups")
+
+# ?done=<code> after a change: the notice shown (msgids)
+NOTICES = {
+    "created": N_("The team was created."),
+    "deleted": N_("The team was deleted."),
+    "saved": N_("The team was saved."),
+}
 
 
 def _values(visit: ConsoleVisit) -> dict[str, str]:
@@ -60,15 +68,13 @@ def _list(
     return visit.page(
         "teams.html",
         status=status,
-        title="Teams",
+        title=visit._("Teams"),
         teams=found,
         workforce=teams.workforce_name(visit.svc, visit.caller),
         workforce_of=_workforce_name,
         values=values or {},
         errors=errors or {},
-        notice={"created": "The team was created.", "deleted": "The team was deleted."}.get(
-            visit.request.query_params.get("done", ""), ""
-        ),
+        notice=visit._(NOTICES.get(visit.request.query_params.get("done", ""), "")),
         max_teams=25,
     )
 
@@ -103,12 +109,12 @@ def _edit(
     return visit.page(
         "team.html",
         status=status,
-        title=f"Team {team.name}",
+        title=visit._("Team {name}", name=team.name),
         team=team,
         workforce=_workforce_name(team),
         values=shown,
         errors=errors or {},
-        notice={"created": "The team was created.", "saved": "The team was saved."}.get(done, ""),
+        notice=visit._(NOTICES.get(done, "")),
     )
 
 
@@ -135,7 +141,7 @@ def delete_team(visit: ConsoleVisit) -> Response:
     team = _team(visit, name)
     confirm = visit.data.get("confirm", "")
     if not isinstance(confirm, str) or confirm.strip() != team.name:
-        message = f"Type the team's name, {team.name}, to delete it."
+        message = visit._("Type the team's name, {name}, to delete it.", name=team.name)
         return _edit(visit, name, errors={"confirm": message}, status=400)
     teams.delete_team(visit.svc, visit.caller, name)
     return visit.redirect(urls.CONSOLE_TEAMS + "?done=deleted")

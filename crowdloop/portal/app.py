@@ -20,6 +20,7 @@
 | POST   | /tasks/{assignment}/decline       | slot back, never offered to this worker again           |
 | *      | /tasks/check/{assignment}[/...]   | the same five for a gold item's task (crowdloop.gold)   |
 | GET    | /static/{name}                    | portal.css, portal.js, crowd-html-elements.js (+ .css)  |
+| GET    | /language?to=&next=               | the language switcher: a preference cookie, then `next` |
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from crowdloop.liquid.threads import RenderThreads
 from crowdloop.portal import oidc, pages, tasks
 from crowdloop.portal.access import JobCache
 from crowdloop.portal.handoff import LeaseHandoff
+from crowdloop.portal.languages import default_globals
 from crowdloop.portal.sourceip import SourceIpRules
 from crowdloop.portal.static import CROWD_CSS, CROWD_SCRIPT, Assets, load_assets
 from crowdloop.portal.taskui import TaskUi
@@ -87,8 +89,12 @@ def create_portal(
         auto_reload=False,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],  # gettext / ngettext come with each render (portal.languages.template_i18n)
     )
+    jinja.policies["ext.i18n.trimmed"] = True
+    jinja.newstyle_gettext = True  # type: ignore[attr-defined]
     jinja.globals["urls"] = urls  # templates link with the same functions as the views
+    jinja.globals.update(default_globals())
     for name in jinja.list_templates():  # compile now, not in the first concurrent requests
         jinja.get_template(name)
     services.passwords.dummy_hash()  # hashed now: the first sign-in with an unknown email costs no more than the rest
@@ -141,6 +147,7 @@ def create_portal(
         Route(urls.GOLD_TASK_RELEASE, signed_in(partial(tasks.release, gold_item=True)), methods=["POST"]),
         Route(urls.GOLD_TASK_DECLINE, signed_in(partial(tasks.decline, gold_item=True)), methods=["POST"]),
         Route(urls.STATIC, static, methods=["GET"]),
+        Route(urls.LANGUAGE, anonymous(pages.switch_language), methods=["GET"]),
     ]
 
     async def no_route(request: Request, exc: Exception) -> Response:  # Starlette's 404 and 405

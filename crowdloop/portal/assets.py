@@ -1,17 +1,22 @@
 """The crowd HTML elements bundle that replaces https://assets.crowd.aws/crowd-html-elements.js.
 
 `crowd_elements_script()` is every `static/crowd/*.js` file concatenated in file-name order (read
-once, then cached). Serve it for every script name in `SCRIPT_NAMES` (V1, V2 and the aliases AWS
-templates use); the elements style themselves in shadow roots, so AWS's stylesheets
-(`css/crowd-html-elements-v2.css`, `css/gen-ai-components.css`) can be answered with an empty file.
+once, then cached), with the English catalog of the elements' own texts (crowdloop/locale/en/crowd.json,
+`CL.EN`, what `CL.t` falls back to) right after 00-core.js. Serve it for every script name in
+`SCRIPT_NAMES` (V1, V2 and the aliases AWS templates use); the elements style themselves in shadow
+roots, so AWS's stylesheets (`css/crowd-html-elements-v2.css`, `css/gen-ai-components.css`) can be
+answered with an empty file.
 The message protocol between the task frame and the portal page is documented at the top of
 `static/crowd/05-portal.js` and in docs/crowd-elements.md.
 """
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from importlib import resources
+
+from crowdloop import i18n
 
 # Script names templates load from https://assets.crowd.aws/; all get the same bundle.
 SCRIPT_NAMES = (
@@ -27,8 +32,18 @@ def crowd_elements_script() -> bytes:
     """All crowd element scripts, concatenated in file-name order (UTF-8 JavaScript)."""
     folder = resources.files("crowdloop.portal").joinpath("static", "crowd")
     files = sorted((f for f in folder.iterdir() if f.name.endswith(".js")), key=lambda f: f.name)
-    parts = (f"/* ---- {f.name} ---- */\n".encode() + f.read_bytes().rstrip(b"\n") + b"\n" for f in files)
+    parts = [f"/* ---- {f.name} ---- */\n".encode() + f.read_bytes().rstrip(b"\n") + b"\n" for f in files]
+    parts.insert(1, _english_catalog())
     return b"\n".join(parts)
+
+
+def _english_catalog() -> bytes:
+    """CL.EN: the English texts CL.t falls back to (a second copy of the bundle leaves it alone)."""
+    messages = json.dumps(i18n.js_messages(i18n.DEFAULT), ensure_ascii=False, sort_keys=True, indent=0)
+    return (
+        "/* ---- crowdloop/locale/en/crowd.json ---- */\n"
+        f"if (window.CrowdLoop.copies === 1) window.CrowdLoop.EN = {messages};\n"
+    ).encode()
 
 
 # AWS hosts the illustrations of its built-in Textract/Rekognition instructions under images/; we

@@ -27,6 +27,7 @@ from starlette.responses import Response
 from crowdloop import oidc, urls, workers
 from crowdloop.caches import CacheSpec
 from crowdloop.errors import InvalidInput
+from crowdloop.i18n import N_
 from crowdloop.keyfiles import load_key
 from crowdloop.model import WorkerStatus
 from crowdloop.portal.errors import PortalError, bad_next
@@ -52,8 +53,8 @@ def start(visit: Visit) -> Response:
     if p is None:
         raise PortalError(
             404,
-            "Sign-in option not available",
-            "This workforce has no OpenID Connect provider (any more). Go back to the sign-in page and try again.",
+            N_("Sign-in option not available"),
+            N_("This workforce has no OpenID Connect provider (any more). Go back to the sign-in page and try again."),
         )
     target = next_path(visit.request.query_params.get("next"))
     if target is None:
@@ -83,22 +84,27 @@ def callback(visit: Visit) -> Response:
         log.warning("OIDC sign-in: the identity provider answered %s (%s)", error, description)
         raise _failed(
             403,
-            f"The identity provider did not sign you in ({error}{': ' + description if description else ''}).",
+            N_("The identity provider did not sign you in ({error})."),
+            error=error + (": " + description if description else ""),
         )
     state = query.get("state", "")
     if pending is None or not hmac.compare_digest(str(pending["s"]).encode(), state.encode()):
         log.warning("OIDC sign-in: %s", "no valid state cookie" if pending is None else "state mismatch")
         raise _failed(
             400,
-            "This sign-in was not started in this browser, or it took longer than "
-            f"{STATE_SECONDS // 60} minutes. Start again from {PublicUrls.of(visit.svc.settings).signin()}.",
+            N_(
+                "This sign-in was not started in this browser, or it took longer than {minutes} minutes. "
+                "Start again from {url}."
+            ),
+            minutes=STATE_SECONDS // 60,
+            url=PublicUrls.of(visit.svc.settings).signin(),
         )
     p = oidc.provider(visit.svc, int(pending["w"]))
     if p is None:
-        raise _failed(400, "The workforce's OpenID Connect configuration changed during the sign-in. Start again.")
+        raise _failed(400, N_("The workforce's OpenID Connect configuration changed during the sign-in. Start again."))
     code = query.get("code", "")
     if not code:
-        raise _failed(400, "The identity provider sent no authorization code.")
+        raise _failed(400, N_("The identity provider sent no authorization code."))
     request = oidc.AuthRequest(state=str(pending["s"]), nonce=str(pending["n"]), verifier=str(pending["v"]))
     try:
         identity = oidc.identify(visit.svc, p, code, redirect_uri(visit.svc), request)
@@ -113,7 +119,7 @@ def callback(visit: Visit) -> Response:
         raise _failed(403, exc.message) from exc
     if worker.status is not WorkerStatus.ACTIVE:
         log.info("OIDC sign-in refused: worker %s is %s", worker.worker_id, worker.status.value)
-        raise _failed(403, "This account is disabled. Ask your administrator to enable it.")
+        raise _failed(403, N_("This account is disabled. Ask your administrator to enable it."))
     old = visit.request.cookies.get(SESSION_COOKIE)
     if old:
         end_session(visit.svc, old)
@@ -123,8 +129,9 @@ def callback(visit: Visit) -> Response:
     return visit.redirect(next_path(str(pending["x"])) or urls.HOME)  # checked by start() already
 
 
-def _failed(status: int, reason: str) -> PortalError:
-    return PortalError(status, "Sign-in failed", reason)
+def _failed(status: int, reason: str, **params: Any) -> PortalError:
+    """reason: a msgid with {name} fields from params (or the domain's message, shown as it is)."""
+    return PortalError(status, N_("Sign-in failed"), reason, params)
 
 
 def _seal(svc: Services, value: dict[str, Any]) -> str:

@@ -1,19 +1,21 @@
-"""Sign-in, sign-out, the job list and the invitation page."""
+"""Sign-in, sign-out, the job list, the invitation page and the language switcher."""
 
 from __future__ import annotations
 
 from starlette.responses import Response
 
-from crowdloop import gold, invites, oidc, queue, urls, workers
+from crowdloop import gold, i18n, invites, oidc, queue, urls, workers
 from crowdloop.errors import InvalidInput
+from crowdloop.gold import Standing
+from crowdloop.i18n import N_
 from crowdloop.portal.errors import bad_next
 from crowdloop.portal.web import SESSION_COOKIE, Visit, next_path
 from crowdloop.sessions import SESSION_MAX, end_session, start_session
 from crowdloop.signin import Outcome, sign_in
 
 NOTICES = {
-    "released": "The task went back to the queue.",
-    "declined": "You declined the task; it will not be offered to you again.",
+    "released": N_("The task went back to the queue."),
+    "declined": N_("You declined the task; it will not be offered to you again."),
 }
 
 
@@ -46,7 +48,7 @@ def _signin_page(visit: Visit, status: int, email: str, error: str | None, targe
     return visit.page(
         "signin.html",
         status=status,
-        title="Sign in",
+        title=visit._("Sign in"),
         email=email,
         error=error,
         next=target,
@@ -67,14 +69,12 @@ def signin(visit: Visit) -> Response:
         return _signed_in_response(visit, result.worker_pk, target)
     if result.outcome is Outcome.LIMITED:
         minutes = max(1, (result.retry_after_seconds + 59) // 60)
-        error, status = (
-            (f"Too many failed sign-in attempts. Try again in {minutes} minute{'s' if minutes > 1 else ''}."),
-            429,
-        )
+        wait = visit.language.duration(minutes * 60)
+        error, status = visit._("Too many failed sign-in attempts. Try again in {wait}.", wait=wait), 429
     elif result.outcome is Outcome.DISABLED:
-        error, status = "This account is disabled. Ask your administrator to enable it.", 403
+        error, status = visit._("This account is disabled. Ask your administrator to enable it."), 403
     else:
-        error, status = "The email or password is not right.", 401
+        error, status = visit._("The email or password is not right."), 401
     response = _signin_page(visit, status, email, error, target)
     if result.outcome is Outcome.LIMITED:
         response.headers["Retry-After"] = str(result.retry_after_seconds)
@@ -103,12 +103,12 @@ def job_list(visit: Visit) -> Response:
     standings = gold.standings(visit.svc, visit.worker_pk, [job.flow_definition_id for job in jobs])
     return visit.page(
         "jobs.html",
-        title="Jobs",
+        title=visit._("Jobs"),
         jobs=jobs,
-        gold_notes={flow_id: standing.message() for flow_id, standing in standings.items()},
+        gold_notes={flow_id: standing_note(visit.language, standing) for flow_id, standing in standings.items()},
         blocked={flow_id for flow_id, standing in standings.items() if standing.paused or standing.failed},
-        notice=notice,
-        duration=format_duration,
+        notice=visit._(notice) if notice else None,
+        duration=visit.language.duration,
         elsewhere=len(listed) - len(jobs),
         address=visit.client_address,
     )
@@ -125,11 +125,16 @@ def accept_invitation(visit: Visit) -> Response:
     password = str(visit.data.get("password", ""))
     email = invites.invitation_email(visit.svc, token)
     if password != str(visit.data.get("confirm", "")):
-        return _invitation_page(visit, 400, email, "The two passwords are not the same.")
+        return _invitation_page(visit, 400, email, visit._("The two passwords are not the same."))
     try:
         worker = invites.accept_invitation(visit.svc, token, password)
-    except InvalidInput as exc:  # the form again, saying what is wrong with the password
-        return _invitation_page(visit, 400, email, exc.message)
+    except InvalidInput:  # the form again, saying what is wrong with the password (its length is all it checks)
+        error = visit._(
+            "A password must be {min} to {max} characters long.",
+            min=invites.MIN_PASSWORD_LENGTH,
+            max=invites.MAX_PASSWORD_LENGTH,
+        )
+        return _invitation_page(visit, 400, email, error)
     return _signed_in_response(visit, worker.id, urls.HOME)
 
 
@@ -137,7 +142,7 @@ def _invitation_page(visit: Visit, status: int, email: str, error: str | None) -
     return visit.page(
         "invite.html",
         status=status,
-        title="Choose your password",
+        title=visit._("Choose your password"),
         email=email,
         error=error,
         min_length=invites.MIN_PASSWORD_LENGTH,
@@ -150,13 +155,35 @@ def _signed_in_response(visit: Visit, worker_pk: int, target: str) -> Response:
     return visit.redirect(target)
 
 
-def format_duration(seconds: int) -> str:
-    """600 -> '10 minutes', 5400 -> '1 hour 30 minutes', 45 -> '45 seconds'."""
-    hours, rest = divmod(int(seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [
-        f"{n} {unit}{'s' if n != 1 else ''}"
-        for n, unit in ((hours, "hour"), (minutes, "minute"), (secs, "second"))
-        if n
-    ]
-    return " ".join(parts[:2]) or "0 seconds"
+def standing_note(language: i18n.Language, standing: Standing) -> str | None:
+    """What the portal tells the worker about their qualification for a job (gold.Standing), or None."""
+    _ = language.gettext
+    if standing.paused:
+        return _("You are paused for this job: your accuracy on check questions is below what it requires.")
+    result = _(
+        "{points} of {answered}",
+        points=language.number(round(standing.gold_score_sum, 1)),
+        answered=language.number(standing.gold_answered),
+    )
+    if standing.failed:
+        return _("You did not pass the qualification for this job ({result}).", result=result)
+    if standing.questions_left:
+        n = standing.questions_left
+        return language.ngettext(
+            "Qualification: answer {n} question first.", "Qualification: answer {n} questions first.", n
+        )
+    if standing.qualification and standing.qualified:
+        return _("You passed the qualification for this job ({result}).", result=result)
+    return None
+
+
+def switch_language(visit: Visit) -> Response:
+    """GET /language?to=ko&next=/path: remember the worker's language in a cookie and go back to `next`.
+    A GET is enough: it changes nothing on the server, only a preference cookie of this browser (another site
+    could at most switch a worker's language), so it needs no CSRF token and works on every page, signed in
+    or not. An unknown language forgets the preference (Accept-Language again)."""
+    code = visit.request.query_params.get("to", "")
+    target = next_path(visit.request.query_params.get("next")) or urls.HOME
+    chosen = code if code in i18n.LANGUAGES else ""
+    visit.cookies.append((i18n.COOKIE, chosen, i18n.COOKIE_MAX_AGE))
+    return visit.redirect(target)

@@ -18,10 +18,13 @@ from datetime import datetime
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from crowdloop import gold, queue, urls
+from crowdloop import gold, i18n, queue, urls
 from crowdloop.errors import NotFound
+from crowdloop.i18n import N_
 from crowdloop.metrics import timed
 from crowdloop.portal.errors import OutsideNetwork, PortalError, frame_link_expired
+from crowdloop.portal.languages import language_of
+from crowdloop.portal.pages import standing_note
 from crowdloop.portal.taskui import FRAME_SANDBOX
 from crowdloop.portal.web import Portal, Visit, client_address, request_origin
 from crowdloop.queue import JobInfo
@@ -51,13 +54,14 @@ def no_tasks_left(visit: Visit) -> Response:
     job = _job(visit, int(visit.request.path_params["job"]))
     standing = gold.standings(visit.svc, visit.worker_pk, [job.flow_definition_id]).get(job.flow_definition_id)
     if standing is not None and (standing.paused or standing.failed):
-        return visit.page("message.html", title="No tasks for you", message=standing.message(), job=None)
+        title = visit._("No tasks for you")
+        return visit.page("message.html", title=title, message=standing_note(visit.language, standing), job=None)
     return visit.page(
         "message.html",
-        title="No tasks left",
-        message=f"There are no more tasks for you in “{job.title}” right now.",
+        title=visit._("No tasks left"),
+        message=visit._("There are no more tasks for you in “{title}” right now.", title=job.title),
         job=job,
-        again_label="Check again",
+        again_label=visit._("Check again"),
     )
 
 
@@ -87,13 +91,21 @@ def task_page(visit: Visit, gold_item: bool = False) -> Response:
         submit_url=urls.task_submit(assignment_id, gold_item),
         release_url=urls.task_release(assignment_id, gold_item),
         decline_url=urls.task_decline(assignment_id, gold_item),
-        qualification=standing.message() if standing is not None and standing.questions_left else None,
-        frame_url=urls.task_frame(assignment_id, frame_token, frame_origin, gold_item),
+        qualification=standing_note(visit.language, standing) if standing and standing.questions_left else None,
+        frame_url=urls.task_frame(assignment_id, frame_token, frame_origin, gold_item, _frame_language(visit)),
         sandbox="" if frame_origin else FRAME_SANDBOX,
         lease_token=lease_token,
         remaining_ms=int(remaining * 1000),
         remaining_text=_clock_text(remaining),
+        page_messages=i18n.js_messages_script(visit.language.code, prefix="page."),
     )
+
+
+def _frame_language(visit: Visit) -> str:
+    """The page's language for the frame URL, when the frame's own request would not choose it: its
+    Accept-Language is the page's, but the language cookie does not reach a frame on another origin."""
+    code = visit.language.code
+    return "" if code == i18n.choose(None, visit.request.headers.get("accept-language")) else code
 
 
 def submit(visit: Visit, gold_item: bool = False) -> Response:
@@ -102,7 +114,7 @@ def submit(visit: Visit, gold_item: bool = False) -> Response:
     assignment_id = _assignment_id(visit.request, gold_item)
     answer = visit.data.get("answer")
     if not isinstance(answer, dict):
-        raise PortalError(400, "Unreadable request", "The answer must be a JSON object.")
+        raise PortalError(400, N_("Unreadable request"), N_("The answer must be a JSON object."))
     signed = visit.portal.tokens.verify_lease(assignment_id, visit.worker_pk, visit.data.get("lease"), gold_item)
     if signed is None:
         lease = queue.get_lease(visit.svc, assignment_id, visit.worker_pk, gold_item=gold_item)
@@ -152,7 +164,9 @@ def frame(portal: Portal, request: Request, gold_item: bool = False) -> Response
         raise OutsideNetwork(client_address(request))
     settings = portal.svc.settings
     ancestor = settings.portal_url if settings.task_frame_origin else None
-    document = portal.taskui.document(lease, request_origin(request), now, ancestor=ancestor)
+    language = i18n.Language.of(request.query_params.get("lang")) if "lang" in request.query_params else None
+    language = language or language_of(request)
+    document = portal.taskui.document(lease, request_origin(request), now, ancestor=ancestor, language=language)
     return HTMLResponse(
         document.html,
         headers={

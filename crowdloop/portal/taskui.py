@@ -26,8 +26,9 @@ from urllib.parse import quote, urlsplit
 
 from markupsafe import escape
 
-from crowdloop import cdnlibs, flows, urls
+from crowdloop import cdnlibs, flows, i18n, urls
 from crowdloop.caches import CacheSpec
+from crowdloop.i18n import N_
 from crowdloop.jsoncheck import renderable
 from crowdloop.liquid import render_task
 from crowdloop.queue import Lease
@@ -54,13 +55,14 @@ _PATH_SAFE = "/-._~!$&()*+=:@%"  # characters a CSP source path may hold unencod
 MAX_GRANT_SECONDS = 7 * 24 * 3600  # the longest an S3 presigned URL may live
 
 _HEAD = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>Task</title>
 <style>body{{margin:16px;font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1f24}}
 .crowdloop-render-errors{{border:2px solid #b42318;background:#fef3f2;padding:8px 12px;margin-bottom:12px}}
-</style></head><body>
+:lang(ko){{word-break:keep-all;overflow-wrap:anywhere}}
+</style>{messages}</head><body>
 {errors}"""
 
 
@@ -94,10 +96,20 @@ class TaskUi:
         self._css_url = css_url
         self._templates = svc.caches[TASK_TEMPLATES]
 
-    def document(self, lease: Lease, origin: str, now: datetime, ancestor: str | None = None) -> TaskDocument:
+    def document(
+        self,
+        lease: Lease,
+        origin: str,
+        now: datetime,
+        ancestor: str | None = None,
+        language: i18n.Language | None = None,
+    ) -> TaskDocument:
         """The frame's HTML and Content-Security-Policy; origin is the frame's scheme://host[:port] (the
         portal's, unless task_frame_origin serves frames elsewhere), ancestor the portal's (default: origin).
-        The policy sandboxes the document unless the frame has an origin of its own (ancestor given)."""
+        The policy sandboxes the document unless the frame has an origin of its own (ancestor given).
+        language: the worker's (English when None); the crowd elements' own texts come in it (a JSON data block
+        before the template's scripts, read by CL.t; English is in the bundle itself)."""
+        lang = language or i18n.Language.of(None)
         template = self.template(lease.template_sha256)
         granted: set[str] = set()
         seconds = int((lease.expires_at - now).total_seconds()) + 60
@@ -116,11 +128,10 @@ class TaskUi:
                 "; ".join(f"{e.code}: {e.message}" for e in result.errors),
             )
             items = "".join(f"<li>{escape(e.code)}: {escape(e.message)}</li>" for e in result.errors)
-            errors = (
-                f'<div class="crowdloop-render-errors" role="alert"><p>This task\'s template has '
-                f"errors; tell the requester.</p><ul>{items}</ul></div>"
-            )
-        html = _HEAD.format(errors=errors) + result.html + "\n</body></html>\n"
+            message = escape(lang.gettext(N_("This task's template has errors; tell the requester.")))
+            errors = f'<div class="crowdloop-render-errors" role="alert"><p>{message}</p><ul>{items}</ul></div>'
+        messages = "" if lang.code == i18n.DEFAULT else "\n" + i18n.js_messages_script(lang.code)
+        html = _HEAD.format(lang=lang.code, messages=messages, errors=errors) + result.html + "\n</body></html>\n"
         policy = content_security_policy(
             origin,
             granted | set(self._svc.settings.frame_sources),

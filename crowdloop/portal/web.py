@@ -33,13 +33,15 @@ from markupsafe import escape
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 
+from crowdloop import i18n, urls
 from crowdloop import multipart as formdata
-from crowdloop import urls
 from crowdloop.bodylimit import BodyTooLarge
+from crowdloop.i18n import N_
 from crowdloop.portal import csrf, errors
 from crowdloop.portal.access import JobCache
 from crowdloop.portal.errors import BodyOverLimit, OutsideNetwork, UnreadableBody
 from crowdloop.portal.handoff import LeaseHandoff
+from crowdloop.portal.languages import language_of, template_i18n
 from crowdloop.portal.sourceip import SourceIpRules
 from crowdloop.portal.static import Assets
 from crowdloop.portal.taskui import TaskUi
@@ -137,9 +139,23 @@ class Visit:
         assert self.session is not None
         return self.session.worker_pk
 
+    @property
+    def language(self) -> i18n.Language:
+        """The request's language: the switcher's cookie, else Accept-Language (crowdloop.i18n.choose)."""
+        return language_of(self.request)
+
+    def _(self, message: str, **params: Any) -> str:
+        """`message` (an English msgid) in the request's language, its {name} fields filled from params."""
+        return self.language.gettext(message, **params)
+
     def page(self, template: str, status: int = 200, **context: Any) -> Response:
+        language = self.language
         html = self.portal.jinja.get_template(template).render(
-            session=self.session, csrf_token=self.csrf_token, asset=self.portal.assets.url, **context
+            session=self.session,
+            csrf_token=self.csrf_token,
+            asset=self.portal.assets.url,
+            **template_i18n(language, self.request),
+            **context,
         )
         headers = {"Content-Security-Policy": self.portal.page_policy}
         return self.finish(HTMLResponse(html, status_code=status, headers=headers))
@@ -224,7 +240,7 @@ async def answer_failures(visit: Visit, respond: Awaitable[Response], *, frame: 
 def render_error(visit: Visit, exc: BaseException, *, frame: bool = False) -> Response:
     """The portal's one error renderer (see the module docstring and crowdloop.portal.errors)."""
     request = visit.request
-    answer = errors.describe(exc, request.path_params)
+    answer = errors.describe(exc, request.path_params, visit.language)
     if answer.logged:
         log.error("internal error in %s %s", request.method, request.url.path, exc_info=exc)
     if wants_json(request):
@@ -232,7 +248,9 @@ def render_error(visit: Visit, exc: BaseException, *, frame: bool = False) -> Re
     elif frame:
         response = visit.finish(
             HTMLResponse(
-                _BARE_PAGE.format(title=escape(answer.frame_title), message=escape(answer.frame_message)),
+                _BARE_PAGE.format(
+                    lang=visit.language.code, title=escape(answer.frame_title), message=escape(answer.frame_message)
+                ),
                 status_code=answer.status,
                 headers={"Content-Security-Policy": FRAME_ERROR_POLICY, "Referrer-Policy": "no-referrer"},
             )
@@ -244,7 +262,7 @@ def render_error(visit: Visit, exc: BaseException, *, frame: bool = False) -> Re
 
 
 FRAME_ERROR_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"  # a frame's error page
-_BARE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
+_BARE_PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title></head>
 <body style="font:16px system-ui,sans-serif;margin:16px"><p>{message}</p></body></html>"""
 
 
@@ -301,7 +319,7 @@ async def read_data(
     try:
         declared = int(request.headers.get("content-length", "0"))
     except ValueError:
-        raise UnreadableBody(400, "The Content-Length header is not a number.") from None
+        raise UnreadableBody(400, N_("The Content-Length header is not a number.")) from None
     chunks = list(so_far or [])
     size = sum(map(len, chunks))
     if declared > limit:
@@ -315,7 +333,7 @@ async def read_data(
     except BodyTooLarge:  # the root app's own limit (crowdloop.app)
         raise BodyOverLimit(limit, []) from None
     except ClientDisconnect:  # nobody is left to read the answer; a partial body must not reach a view
-        raise UnreadableBody(400, "The client went away before sending the whole body.") from None
+        raise UnreadableBody(400, N_("The client went away before sending the whole body.")) from None
     body = b"".join(chunks)
     try:
         if wants_json(request):
@@ -328,7 +346,7 @@ async def read_data(
             return dict(formdata.parse(body, content_type))
         return dict(parse_qsl(body.decode(), keep_blank_values=True, max_num_fields=100))
     except ValueError as exc:  # includes orjson.JSONDecodeError and UnicodeDecodeError
-        raise UnreadableBody(400, f"The request body is malformed: {exc}") from None
+        raise UnreadableBody(400, N_("The request body is malformed: {error}"), error=str(exc)) from None
 
 
 def wants_json(request: Request) -> bool:

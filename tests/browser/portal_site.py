@@ -173,9 +173,11 @@ class Worker:
 
 
 @contextmanager
-def open_worker(browser: Browser, site: Site, viewport: dict[str, int] = DESKTOP) -> Iterator[Worker]:
-    """A fresh browser context (own cookies) on the site."""
-    context: BrowserContext = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+def open_worker(
+    browser: Browser, site: Site, viewport: dict[str, int] = DESKTOP, locale: str | None = None
+) -> Iterator[Worker]:
+    """A fresh browser context (own cookies) on the site; locale: the browser's language (Accept-Language)."""
+    context: BrowserContext = browser.new_context(viewport=viewport, locale=locale)  # type: ignore[arg-type]
     page = context.new_page()
     page.set_default_timeout(10_000)
     worker = Worker(site, page)

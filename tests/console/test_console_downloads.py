@@ -228,7 +228,7 @@ def test_flagged_answers_are_left_out_unless_included(
     page = console.post(START, {"format": "report-html"})
     assert page.status_code == 303
     jobs.wait()
-    assert "9 flagged\n    answers were left out." in console.get(page.headers["location"]).text
+    assert "9 flagged answers were left out." in console.get(page.headers["location"]).text
     assert _start(console, "rankings-jsonl").status_code == 202
     refused = console.client.post(
         START,

@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from crowdloop import events, gold, loops, quality, queue, reaper
 from crowdloop.errors import InvalidInput, NotFound, TaskUnavailable
 from crowdloop.flows import FlowDefinition
+from crowdloop.i18n import Language
+from crowdloop.portal.pages import standing_note
 from crowdloop.runtime import Services
 from crowdloop.store.tables import events as event_rows
 from crowdloop.store.tables import outbox
@@ -118,7 +120,7 @@ def test_a_worker_below_the_accuracy_is_paused_with_an_event(services: Services)
     assert queue.claim(services, worker.id, flow.id) is None  # paused: nothing more
     standing = gold.standings(services, worker.id, [flow.id])[flow.id]
     assert standing.paused and standing.gold_answered == 3 and standing.accuracy == 0.0
-    assert "paused for this job" in (standing.message() or "")
+    assert "paused for this job" in (standing_note(Language("en"), standing) or "")
     with services.store.read() as conn:
         bodies = [
             json.loads(body)
@@ -196,7 +198,8 @@ def test_qualification_passes_or_fails_on_the_mean_score(services: Services) -> 
     assert queue.claim(services, bad.id, flow.id) is None
     failed = gold.standings(services, bad.id, [flow.id])[flow.id]
     assert failed.failed
-    assert failed.message() == "You did not pass the qualification for this job (1 of 2)."
+    assert standing_note(Language("en"), failed) == "You did not pass the qualification for this job (1 of 2)."
+    assert standing_note(Language("ko"), failed) == "이 작업의 자격 심사를 통과하지 못했습니다(2개 중 1점)."
 
 
 def _claim_until(services: Services, worker_pk: int, flow_id: int, want_gold: bool) -> queue.Lease:

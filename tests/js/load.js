@@ -1,5 +1,6 @@
 // Loads the crowd elements' DOM-free library files (00-core.js, 01-values.js, 08-textract.js)
-// into a fresh stand-in `window` and returns its CrowdLoop namespace. Each call starts over, so a
+// into a fresh stand-in `window` (with the English catalog, as the bundle has it) and returns its
+// CrowdLoop namespace. Each call starts over, so a
 // test may change CL.CHOICES freely. The files run as functions of this realm, so deepStrictEqual
 // can compare what they return with literals here.
 'use strict';
@@ -18,6 +19,9 @@ function loadCrowdLoop() {
     const file = path.join(FOLDER, name);
     vm.compileFunction(fs.readFileSync(file, 'utf8'), ['window'], { filename: file })(window);
   }
+  // The English catalog the server puts into the bundle (crowdloop.portal.assets): CL.t falls back to it.
+  const catalog = path.join(__dirname, '..', '..', 'crowdloop', 'locale', 'en', 'crowd.json');
+  window.CrowdLoop.EN = JSON.parse(fs.readFileSync(catalog, 'utf8'));
   return window.CrowdLoop;
 }
 

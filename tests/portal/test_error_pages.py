@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 
 from crowdloop import queue
 from crowdloop.errors import Unavailable
+from crowdloop.i18n import Language
 from crowdloop.portal import errors
 from crowdloop.runtime import Services
 from tests.portal.kit import Browser, add_worker, make_job, start_loop
@@ -26,8 +27,8 @@ def described(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[errors.Answer]]:
     answers: list[errors.Answer] = []
     describe = errors.describe
 
-    def spy(exc: BaseException, path_params: dict[str, Any]) -> errors.Answer:
-        answers.append(describe(exc, path_params))
+    def spy(exc: BaseException, path_params: dict[str, Any], language: Language | None = None) -> errors.Answer:
+        answers.append(describe(exc, path_params, language))
         return answers[-1]
 
     monkeypatch.setattr(errors, "describe", spy)

@@ -5,6 +5,7 @@
 "use strict";
 
 (function () {
+  const t = window.crowdloopConsole.t;
   const form = document.querySelector("form[data-preview-api]");
   if (!form) return;
   const textarea = form.querySelector("textarea[name=input]");
@@ -24,13 +25,13 @@
       item.className = "check-" + finding.severity;
       const level = document.createElement("strong");
       level.textContent = finding.severity.toUpperCase();
-      item.append(level, (finding.line ? " line " + finding.line : "") + ": " + finding.message);
+      item.append(level, (finding.line ? " " + t("console.line", { line: finding.line }) : "") + ": " + finding.message);
       return item;
     }));
     checksClean.hidden = result.findings.some((finding) => finding.severity !== "info");
-    // the paragraph's first text node: "Checked with ..., as " (then <code>crowdloop lint</code> ...)
-    checksInput.firstChild.textContent = "Checked with " +
-      (result.made_up ? "an input made up from the template's expressions" : "the sample input") + ", as ";
+    // which input the checks used: the paragraph has a sentence for each
+    checksInput.querySelector('[data-input="made-up"]').hidden = !result.made_up;
+    checksInput.querySelector('[data-input="sample"]').hidden = Boolean(result.made_up);
   }
 
   function showErrors(list) {
@@ -44,14 +45,14 @@
 
   async function preview() {
     const ticket = ++sent;
-    state.textContent = "Rendering…";
+    state.textContent = t("console.rendering");
     const url = form.dataset.previewApi + "?input=" + encodeURIComponent(textarea.value);
     try {
       const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
       const body = await response.json();
       if (ticket !== sent) return; // a newer preview is on its way
       if (!response.ok) {
-        showErrors([body.error || "The preview failed."]);
+        showErrors([body.error || t("console.preview_failed")]);
       } else {
         showErrors(body.errors || []);
         showChecks(body.checks);
@@ -59,7 +60,10 @@
       }
       state.textContent = "";
     } catch (error) {
-      if (ticket === sent) { showErrors(["The preview failed: " + error.message]); state.textContent = ""; }
+      if (ticket === sent) {
+        showErrors([t("console.preview_failed_because", { error: error.message })]);
+        state.textContent = "";
+      }
     }
   }
 

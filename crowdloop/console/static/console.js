@@ -48,4 +48,25 @@ function consolePoll(tick, seconds) {
   return stopAll;
 }
 
-window.crowdloopConsole = { csrfToken: consoleCsrfToken, fetchJson: consoleFetch, poll: consolePoll };
+/**
+ * Our texts in the page's language: the 'console.*' keys of the JavaScript catalog
+ * (crowdloop/locale/<language>/crowd.json), put into the page by base.html as the JSON data block
+ * #crowdloop-messages. `{name}` fields are filled from params; a missing key shows as itself.
+ */
+const consoleMessages = (() => {
+  try {
+    return JSON.parse(document.getElementById("crowdloop-messages").textContent) || {};
+  } catch (error) {
+    return {};
+  }
+})();
+
+function consoleText(key, params = {}) {
+  const text = Object.prototype.hasOwnProperty.call(consoleMessages, key) ? consoleMessages[key] : key;
+  return String(text).replace(/\{(\w+)\}/g, (field, name) =>
+    Object.prototype.hasOwnProperty.call(params, name) ? String(params[name]) : field);
+}
+
+window.crowdloopConsole = {
+  csrfToken: consoleCsrfToken, fetchJson: consoleFetch, poll: consolePoll, t: consoleText,
+};

@@ -15,10 +15,9 @@ async function copyFieldText(button) {
     input.focus();
     input.select();  // no clipboard access: leave it selected for Ctrl+C
   }
-  if (status) {
-    status.textContent = copied
-      ? `${what.charAt(0).toUpperCase()}${what.slice(1)} copied.`
-      : `Press Ctrl+C (or ⌘C) to copy the selected ${what}.`;
+  if (status) { // what: "link" or "secret" (console.copied.link, console.copy_yourself.secret, ...)
+    const t = window.crowdloopConsole.t;
+    status.textContent = copied ? t("console.copied." + what) : t("console.copy_yourself." + what);
   }
 }
 

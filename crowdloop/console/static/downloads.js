@@ -4,10 +4,11 @@
 
 (() => {
   const POLL_MS = 500;
+  const t = window.crowdloopConsole.t;
 
   function humanBytes(bytes) {
     if (bytes === null || bytes === undefined) return "";
-    const units = ["bytes", "KB", "MB", "GB"];
+    const units = [t("console.bytes"), "KB", "MB", "GB"];
     let value = bytes;
     let unit = 0;
     while (value >= 1000 && unit < units.length - 1) { value /= 1000; unit += 1; }
@@ -22,14 +23,14 @@
       body,
     });
     const answer = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(answer.error || `The server answered ${response.status}.`);
+    if (!response.ok) throw new Error(answer.error || t("console.server_answered", { status: response.status }));
     return answer;
   }
 
   async function getJson(url) {
     const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
     const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(body.error || `The server answered ${response.status}.`);
+    if (!response.ok) throw new Error(body.error || t("console.server_answered", { status: response.status }));
     return body;
   }
 
@@ -43,11 +44,11 @@
     const bar = document.createElement("progress");
     bar.max = 1;
     bar.value = 0;
-    bar.setAttribute("aria-label", `${label}: progress`);
+    bar.setAttribute("aria-label", t("console.progress_of", { label }));
     const message = document.createElement("span");
     message.className = "download-message";
     message.setAttribute("role", "status");
-    message.textContent = "Starting…";
+    message.textContent = t("console.starting");
     row.append(title, bar, message);
     list.prepend(row);
     return { row, bar, message };
@@ -58,13 +59,13 @@
     view.bar.value = state.loops_done;
     view.row.dataset.state = state.state;
     if (state.state === "running") {
-      view.message.textContent = `${state.loops_done} of ${state.loops_total} loops read`;
+      view.message.textContent = t("console.loops_read", { done: state.loops_done, total: state.loops_total });
     } else if (state.state === "ready") {
       view.bar.value = view.bar.max;
-      const flagged = state.flagged_left_out ? ` · ${state.flagged_left_out} flagged answers left out` : "";
-      view.message.textContent = `Ready: ${state.file_name} (${humanBytes(state.bytes)})${flagged}`;
+      const flagged = state.flagged_left_out ? " · " + t("console.flagged_left_out", { n: state.flagged_left_out }) : "";
+      view.message.textContent = t("console.ready", { file: state.file_name, size: humanBytes(state.bytes) }) + flagged;
     } else {
-      view.message.textContent = state.error || "The download failed.";
+      view.message.textContent = state.error || t("console.download_failed");
     }
   }
 

@@ -24,13 +24,24 @@
     if (element && element.textContent !== String(text)) element.textContent = String(text);
   }
 
-  function formatNumber(value) {
+  function formatNumber(value) { // as the server writes numbers (crowdloop.console.fmt.number)
+    const lang = document.documentElement.lang || "en";
+    if (lang !== "en") return Number(value).toLocaleString(lang);
     return Number(value).toLocaleString("en-US").replace(/,/g, "\u202f");
   }
 
   function chartData(flow, range) {
     const hours = range === "day" ? flow.hours.slice(-DAY) : flow.hours;
     return [hours.map((row) => row[0]), hours.map((row) => row[1])];
+  }
+
+  // The time axis: uPlot's own labels (4am, 12/6/26) in English; another language writes its hours and days
+  // with Intl (e.g. 12. 7. 오전 2시), spaced wider.
+  function timeAxis(axis) {
+    const lang = document.documentElement.lang || "en";
+    if (lang === "en") return axis;
+    const format = new Intl.DateTimeFormat(lang, { timeZone: "UTC", month: "numeric", day: "numeric", hour: "numeric" });
+    return Object.assign({ space: 110, values: (u, splits) => splits.map((ts) => format.format(new Date(ts * 1e3))) }, axis);
   }
 
   function makePlot(container, data) {
@@ -43,11 +54,11 @@
       legend: { show: false },
       scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(max, 1)] } },
       // whole answers on the y axis: ticks 1, 2, 5, 10, 20, 50, …
-      axes: [axis, Object.assign({ size: 44, incrs: [1, 2, 5].flatMap((n) => [1, 10, 100, 1e3, 1e4, 1e5].map((k) => n * k)).sort((a, b) => a - b) }, axis)],
+      axes: [timeAxis(axis), Object.assign({ size: 44, incrs: [1, 2, 5].flatMap((n) => [1, 10, 100, 1e3, 1e4, 1e5].map((k) => n * k)).sort((a, b) => a - b) }, axis)],
       series: [
         {},
         {
-          label: "Answers",
+          label: api.t("console.answers"),
           stroke: "#0b5cad",
           fill: "rgba(11, 92, 173, 0.55)",
           width: 0, // no outline: hours without answers draw nothing
@@ -152,9 +163,9 @@
   async function tick() {
     try {
       render(await api.fetchJson(pollUrl));
-      say(`Live: updates every ${seconds} seconds.`);
+      say(api.t("console.live", { seconds }));
     } catch (error) {
-      say(error.status === 401 ? "Signed out: reload the page to sign in again." : "Live updates failed; retrying.");
+      say(error.status === 401 ? api.t("console.signed_out") : api.t("console.live_failed"));
       throw error;
     }
   }
@@ -166,7 +177,7 @@
     }
   });
   document.addEventListener("visibilitychange", () => {
-    if (document.hidden) say("Live updates paused while this tab is hidden.");
+    if (document.hidden) say(api.t("console.live_paused"));
   });
   tick().catch((error) => console.warn(error));
   api.poll(tick, seconds);

@@ -5,6 +5,7 @@
 (function () {
   const NEWEST = 50;
   const RETRY_MS = 3000;
+  const t = (key) => window.crowdloopConsole.t(key);
 
   function liveEvents(panel) {
     const state = panel.querySelector("[data-live-state]");
@@ -47,15 +48,15 @@
     };
     const open = () => {
       close();
-      show("connecting", "Connecting…");
+      show("connecting", t("console.connecting"));
       source = new EventSource(url);
-      source.onopen = () => show("live", "Live");
+      source.onopen = () => show("live", t("console.stream_live"));
       source.onmessage = add; // unnamed messages, and each named after a detail-type the page lists
       for (const type of (panel.dataset.detailTypes || "").split("\n")) {
         if (type) source.addEventListener(type, add);
       }
       source.onerror = () => {
-        show("reconnecting", "Reconnecting…");
+        show("reconnecting", t("console.reconnecting"));
         if (source && source.readyState === EventSource.CLOSED) { // refused (e.g. signed out): try again later
           source = null;
           retry = setTimeout(open, RETRY_MS);
@@ -65,12 +66,12 @@
     document.addEventListener("visibilitychange", () => {
       if (document.hidden) {
         close();
-        show("paused", "Paused while the tab is hidden");
+        show("paused", t("console.paused_hidden"));
       } else {
         open();
       }
     });
-    if (document.hidden) show("paused", "Paused while the tab is hidden"); else open();
+    if (document.hidden) show("paused", t("console.paused_hidden")); else open();
   }
 
   function busFields(select) {

@@ -31,6 +31,12 @@
   var warned = false;
   var wasCounting = counting();
 
+  // Our texts in the page's language: the server puts the 'page.*' keys of the JavaScript catalog
+  // (crowdloop/locale/<language>/crowd.json) into the JSON data block #crowdloop-messages.
+  var messages = {};
+  try { messages = JSON.parse(document.getElementById('crowdloop-messages').textContent) || {}; } catch (e) { /* none */ }
+  function t(key) { return Object.prototype.hasOwnProperty.call(messages, key) ? messages[key] : key; }
+
   function load() { try { return window.localStorage.getItem(storeKey); } catch (e) { return null; } }
   function save() { try { window.localStorage.setItem(storeKey, String(Math.round(activeMs))); } catch (e) { /* private mode */ } }
   function forget() { try { window.localStorage.removeItem(storeKey); } catch (e) { /* private mode */ } }
@@ -73,7 +79,7 @@
     countdown.textContent = (h ? h + ':' + (m < 10 ? '0' : '') : '') + m + ':' + (s < 10 ? '0' : '') + s;
     if (seconds <= 60) {
       timer.classList.add('low');
-      if (!warned && seconds > 0) { warned = true; say('Less than a minute left for this task.'); }
+      if (!warned && seconds > 0) { warned = true; say(t('page.minute_left')); }
     }
     if (left <= -1000 && !submitting) {
       window.location.reload(); // the server now answers "Time is up"
@@ -84,7 +90,7 @@
     if (submitting) return;
     submitting = true;
     tick();
-    say('Saving your answer…');
+    say(t('page.saving'));
     fetch(task.getAttribute('data-submit-url'), {
       method: 'POST',
       credentials: 'same-origin',
@@ -98,10 +104,10 @@
         forget();
         window.location.assign(body.next);
       } else {
-        fail((body && body.error) || 'Your answer could not be saved. Try again.');
+        fail((body && body.error) || t('page.not_saved'));
       }
     }, function () {
-      fail('Your answer could not be saved: the server did not answer. Try again.');
+      fail(t('page.no_answer'));
     });
   }
 
@@ -120,7 +126,7 @@
     } else if (data.type === 'submit') {
       send(data.answer && typeof data.answer === 'object' ? data.answer : {});
     } else if (data.type === 'invalid') {
-      say(data.message || 'Some answers are missing or not valid.');
+      say(data.message || t('page.invalid'));
     } else if (data.type === 'size') {
       fit(Number(data.height), Number(data.viewport));
     }

@@ -4,7 +4,8 @@
  * https://assets.crowd.aws/crowd-html-elements.js and .../crowd-html-elements-v2.js.
  *
  * Library files (00-08; no element is defined in them, later files build on them):
- *   00-core.js          this file: the namespace window.CrowdLoop (CL) and the answer-shape CHOICES
+ *   00-core.js          this file: the namespace window.CrowdLoop (CL), the answer-shape CHOICES and
+ *                       CL.t / CL.tn, the elements' own texts in the worker's language (below)
  *   01-values.js        pure helpers, no DOM: attribute parsing (CL.parseLiteral...), answer merging
  *                       (CL.mergeEntries), text offsets, word counts, colours; unit-tested by
  *                       `node --test tests/js/*.test.js` (loaded there without a browser)
@@ -102,5 +103,42 @@
     textractRejectedPair: 'remove',
     // every important key that was not detected needs a decision (found: its value / not found).
     textractRequireMissingKeyDecision: true
+  };
+
+  /* ------------------------------------------------------------------------------------------
+   * Our own texts (button labels, validation messages...; never the requester's template texts) go
+   * through CL.t(key, params). The English catalog (crowdloop/locale/en/crowd.json) is put into the
+   * bundle by the server as CL.EN; the worker's language comes as a JSON data block
+   * <script type="application/json" id="crowdloop-messages"> in the frame document (crowdloop.i18n).
+   * A key missing there falls back to English, then to the key itself. {name} fields are filled
+   * from params. tests/domain/test_i18n_catalogs.py checks every key used has en and ko texts.
+   * ------------------------------------------------------------------------------------------ */
+  var own = Object.prototype.hasOwnProperty;
+  CL.EN = {};
+  CL.messages = null; // the frame's catalog, read on first use
+
+  function readMessages() {
+    try {
+      var el = document.getElementById('crowdloop-messages');
+      var parsed = el ? JSON.parse(el.textContent) : {};
+      return parsed && typeof parsed === 'object' ? parsed : {};
+    } catch (e) { // no document (node --test), or a malformed block
+      return {};
+    }
+  }
+
+  CL.t = function (key, params) {
+    if (CL.messages === null) CL.messages = readMessages();
+    var text = own.call(CL.messages, key) ? CL.messages[key] : own.call(CL.EN, key) ? CL.EN[key] : key;
+    return String(text).replace(/\{(\w+)\}/g, function (field, name) {
+      return params && own.call(params, name) ? String(params[name]) : field;
+    });
+  };
+
+  // The text for a count: key + '.one' when n is 1, key + '.other' otherwise ({n} is the count).
+  CL.tn = function (key, n, params) {
+    var all = { n: n };
+    if (params) Object.keys(params).forEach(function (k) { all[k] = params[k]; });
+    return CL.t(key + (n === 1 ? '.one' : '.other'), all);
   };
 })();

@@ -257,7 +257,7 @@
   // "3", "2\u20135" or "at least 2": a word-count range for messages (max null: no upper bound).
   CL.wordRange = function (min, max) {
     if (max !== null && max !== undefined) return min === max ? String(min) : min + '\u2013' + max;
-    return 'at least ' + min;
+    return CL.t('qa.at_least', { n: min });
   };
 
   // Text offsets: elements keep UTF-16 indices (JavaScript strings) and answer in

@@ -54,7 +54,7 @@
   CL.makeDialog = function (titleText, bodyNodes, extraClass) {
     var titleId = CL.uid('dlg-title');
     var title = CL.h('h2', { id: titleId, text: titleText });
-    var closeBtn = CL.h('button', { type: 'button', class: 'close', 'aria-label': 'Close', text: '\u00d7' });
+    var closeBtn = CL.h('button', { type: 'button', class: 'close', 'aria-label': CL.t('close'), text: '\u00d7' });
     var body = CL.h('div', { class: 'dlg-body' }, bodyNodes);
     var dialog = CL.h('dialog', { class: 'awsui-modal-dialog' + (extraClass ? ' ' + extraClass : ''), 'aria-labelledby': titleId },
       [CL.h('div', { class: 'dlg-head' }, [title, closeBtn]), body]);
@@ -71,9 +71,9 @@
   CL.instructionsPanel = function (host) {
     var shortSlot = CL.h('slot', { name: 'short-instructions' });
     var fullSlot = CL.h('slot', { name: 'full-instructions' });
-    var heading = CL.h('h2', { text: 'Instructions' });
-    var dlg = CL.makeDialog('Full instructions', [fullSlot]);
-    var fullBtn = CL.h('button', { type: 'button', class: 'linkbtn full-link', text: 'View full instructions', hidden: true });
+    var heading = CL.h('h2', { text: CL.t('instructions') });
+    var dlg = CL.makeDialog(CL.t('instructions.full'), [fullSlot]);
+    var fullBtn = CL.h('button', { type: 'button', class: 'linkbtn full-link', text: CL.t('instructions.view_full'), hidden: true });
     fullBtn.addEventListener('click', dlg.open);
     var aside = CL.h('aside', { class: 'instructions awsui-app-layout__navigation', part: 'instructions', hidden: true },
       [heading, shortSlot, fullBtn]);
@@ -83,9 +83,9 @@
       aside.hidden = shorts.length === 0 && fulls.length === 0;
       fullBtn.hidden = fulls.length === 0;
       var sh = shorts.length && shorts[0].getAttribute('header');
-      heading.textContent = sh || 'Instructions';
+      heading.textContent = sh || CL.t('instructions');
       var fh = fulls.length && fulls[0].getAttribute('header');
-      dlg.title.textContent = fh || 'Full instructions';
+      dlg.title.textContent = fh || CL.t('instructions.full');
       aside.setAttribute('aria-label', heading.textContent);
     }
     shortSlot.addEventListener('slotchange', update);

@@ -56,7 +56,7 @@
   CL.requestSubmit = function (source) {
     var form = CL.primaryForm();
     if (!form) {
-      CL.post({ type: 'invalid', message: 'This task has no form to submit.' });
+      CL.post({ type: 'invalid', message: CL.t('portal.no_form') });
       return false;
     }
     return form._requestSubmitFromOutside(source);
@@ -69,7 +69,7 @@
     if (data.type === 'submit-request') CL.requestSubmit('portal');
     else if (data.type === 'ready-request') { if (CL.ready) CL.post({ type: 'ready' }); }
     else if (data.type === 'submit-failed') {
-      CL.forms.forEach(function (f) { if (f._locked) f._unlock(data.message || 'Submitting failed, please try again.'); });
+      CL.forms.forEach(function (f) { if (f._locked) f._unlock(data.message || CL.t('portal.submit_failed')); });
     }
   });
 

@@ -38,9 +38,9 @@
     this.svg = CL.svg('svg', { class: 'shapes', 'aria-hidden': 'true' });
     this.layer = h('div', { class: 'layer' }, [this.img, this.canvas, this.svg]);
     this.status = h('div', { class: 'img-status', role: 'status' });
-    var zin = h('button', { type: 'button', 'aria-label': 'Zoom in', text: '+' });
-    var zout = h('button', { type: 'button', 'aria-label': 'Zoom out', text: '\u2212' });
-    var zfit = h('button', { type: 'button', 'aria-label': 'Fit image', text: '\u2922' });
+    var zin = h('button', { type: 'button', 'aria-label': CL.t('image.zoom_in'), text: '+' });
+    var zout = h('button', { type: 'button', 'aria-label': CL.t('image.zoom_out'), text: '\u2212' });
+    var zfit = h('button', { type: 'button', 'aria-label': CL.t('image.fit'), text: '\u2922' });
     zin.addEventListener('click', function () { self.zoomBy(1.25); });
     zout.addEventListener('click', function () { self.zoomBy(0.8); });
     zfit.addEventListener('click', function () { self.fit(); });
@@ -58,7 +58,7 @@
     });
     this.img.addEventListener('error', function () {
       self.natural = null;
-      self.status.textContent = 'The image could not be loaded.';
+      self.status.textContent = CL.t('image.load_failed');
       if (self.opts.onError) self.opts.onError();
     });
     this.stage.addEventListener('wheel', function (ev) {
@@ -97,8 +97,8 @@
 
   ImageView.prototype.setSrc = function (src) {
     this.natural = null;
-    if (!src) { this.img.removeAttribute('src'); this.status.textContent = 'No image.'; return; }
-    this.status.textContent = 'Loading image\u2026';
+    if (!src) { this.img.removeAttribute('src'); this.status.textContent = CL.t('image.none'); return; }
+    this.status.textContent = CL.t('image.loading');
     this.img.src = src;
   };
 

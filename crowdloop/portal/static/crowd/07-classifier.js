@@ -108,7 +108,7 @@
       var header = this.getAttribute('header') || '';
       this._header.textContent = header;
       this._header.hidden = !header;
-      if (!header) this._picker.setAttribute('aria-label', 'Categories'); else this._picker.removeAttribute('aria-label');
+      if (!header) this._picker.setAttribute('aria-label', CL.t('categories')); else this._picker.removeAttribute('aria-label');
       var cats = this._categoryList();
       var exclusion = this._exclusionText();
       if (!this._multi && exclusion !== null && cats.indexOf(exclusion) < 0) cats.push(exclusion);
@@ -215,10 +215,10 @@
       var message = '';
       if (this._multi) {
         if (CL.CHOICES.multiSelectRequiresOne && !this._exclusionChecked() && this._selectedLabels().length === 0) {
-          message = 'Please choose at least one category.';
+          message = CL.t('classifier.choose_one_or_more');
         }
       } else if (CL.CHOICES.classifierRequiresChoice && this._selectedLabels().length === 0) {
-        message = 'Please choose a category.';
+        message = CL.t('classifier.choose');
       }
       this._showError(message);
       return message;

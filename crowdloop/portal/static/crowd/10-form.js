@@ -20,6 +20,16 @@
   var NATIVE = 'input,select,textarea';
   var SKIP_INPUT_TYPES = ['submit', 'button', 'reset', 'image', 'file'];
 
+  // A required native field left empty: our own text, in the worker's language (the browser's own
+  // validationMessage is in the browser's language, whatever the page's); other problems keep the browser's.
+  function missingMessage(el) {
+    if (!el.validity || !el.validity.valueMissing) return '';
+    if (el.localName === 'select') return CL.t('form.select_item');
+    if (el.type === 'checkbox') return CL.t('checkbox.required');
+    if (el.type === 'radio') return CL.t('form.choose_option');
+    return CL.t('form.fill_field');
+  }
+
   function isNative(el) {
     var t = el.localName;
     return t === 'input' || t === 'select' || t === 'textarea';
@@ -118,7 +128,7 @@
       var root = CL.attachStyledShadow(this, FORM_CSS);
       CL.slotRegions(this, ['short-instructions', 'full-instructions']);
       var panel = CL.instructionsPanel(this);
-      this._autoButton = h('button', { type: 'button', class: 'btn primary submit', part: 'submit-button', text: 'Submit' });
+      this._autoButton = h('button', { type: 'button', class: 'btn primary submit', part: 'submit-button', text: CL.t('form.submit') });
       this._autoButton.addEventListener('click', function () { self._attempt(self._autoButton, 'button'); });
       this._message = h('div', { class: 'form-message', part: 'message', role: 'alert' });
       var footer = h('div', { class: 'footer', part: 'footer' }, [this._message, this._autoButton]);
@@ -245,7 +255,7 @@
             if (radioNames.has(el.name)) return;
             radioNames.add(el.name);
           }
-          message = el.validationMessage || 'Please fill out this field.';
+          message = missingMessage(el) || el.validationMessage || CL.t('form.fill_field');
           el.setAttribute('aria-invalid', 'true');
         } else if (el._crowdValidate) {
           message = el._crowdValidate();
@@ -258,8 +268,8 @@
     _showProblems(problems, post) {
       var first = problems[0];
       var label = describeControl(first.el, this);
-      var text = 'Please complete the task before submitting. ' + (label ? label + ': ' : '') + first.message +
-        (problems.length > 1 ? ' (' + (problems.length - 1) + ' more ' + (problems.length === 2 ? 'field needs' : 'fields need') + ' attention)' : '');
+      var text = CL.t('form.complete_first', { label: label ? label + ': ' : '', message: first.message }) +
+        (problems.length > 1 ? CL.tn('form.more_fields', problems.length - 1) : '');
       this._setMessage(text, 'error');
       // Let containers (crowd-tab, crowd-modal...) reveal the control, then focus it.
       first.el.dispatchEvent(new CustomEvent('crowdloop-reveal', { bubbles: true, composed: true }));
@@ -278,7 +288,7 @@
     _requestSubmitFromOutside(source) {
       var buttons = this._submitButtons();
       if (buttons.length && buttons.every(function (b) { return b.disabled; })) {
-        var text = 'Submit is not available yet: complete the task first.';
+        var text = CL.t('form.not_available');
         this._setMessage(text, 'error');
         CL.post({ type: 'invalid', message: text });
         return false;
@@ -319,14 +329,14 @@
     _lock() {
       this._locked = true;
       this._autoButton.disabled = true;
-      this._autoButton.textContent = 'Submitted';
-      this._setMessage('Submitted.', 'ok');
+      this._autoButton.textContent = CL.t('form.submitted');
+      this._setMessage(CL.t('form.submitted_message'), 'ok');
     }
 
     _unlock(message) {
       this._locked = false;
       this._autoButton.disabled = false;
-      this._autoButton.textContent = 'Submit';
+      this._autoButton.textContent = CL.t('form.submit');
       this._setMessage(message || '', message ? 'error' : '');
     }
   }
@@ -409,7 +419,7 @@
       }
       inner.append(h('slot'));
       if (variant === 'icon' && !this.textContent.trim()) {
-        inner.setAttribute('aria-label', this.getAttribute('title') || this.getAttribute('icon') || 'button');
+        inner.setAttribute('aria-label', this.getAttribute('title') || this.getAttribute('icon') || CL.t('button'));
       }
       if (this._inner) this._inner.replaceWith(inner);
       else root.append(inner);

@@ -68,7 +68,7 @@
     form._lock();
     form._autoButton.hidden = true;
     form._submitButtons().forEach(function (b) { b.disabled = true; });
-    form._setMessage('A submitted answer, shown read-only.', 'ok');
+    form._setMessage(CL.t('answer.read_only'), 'ok');
     document.documentElement.setAttribute('data-crowdloop-answer', 'shown');
     return true;
   };

@@ -79,7 +79,7 @@
       this._labelEl.textContent = label || '';
       this._labelEl.hidden = !label;
       if (label) f.removeAttribute('aria-label');
-      else f.setAttribute('aria-label', this.getAttribute('placeholder') || this.getAttribute('name') || (this._multiline ? 'Text' : 'Input'));
+      else f.setAttribute('aria-label', this.getAttribute('placeholder') || this.getAttribute('name') || (this._multiline ? CL.t('input.text') : CL.t('input.input')));
       f.placeholder = this.getAttribute('placeholder') || '';
       f.disabled = CL.boolAttr(this, 'disabled');
       f.readOnly = CL.boolAttr(this, 'readonly');
@@ -161,8 +161,8 @@
       var custom = this.getAttribute('error-message');
       var message = '';
       var min = CL.numAttr(this, 'min-length', null);
-      if (CL.boolAttr(this, 'required') && f.value.trim() === '') message = custom || 'Please fill out this field.';
-      else if (f.value !== '' && min !== null && f.value.length < min) message = custom || ('Please use at least ' + min + ' characters.');
+      if (CL.boolAttr(this, 'required') && f.value.trim() === '') message = custom || CL.t('form.fill_field');
+      else if (f.value !== '' && min !== null && f.value.length < min) message = custom || CL.t('input.min_length', { n: min });
       else if (!f.checkValidity()) message = custom || f.validationMessage;
       this._showError(message);
       return message;

@@ -142,7 +142,7 @@
       return name ? [{ name: name, kind: 'checkable', key: this.value, checked: this.checked }] : [];
     }
 
-    _requiredMessage() { return 'Please check this box if you want to proceed.'; }
+    _requiredMessage() { return CL.t('checkbox.required'); }
 
     _crowdValidate() {
       var message = '';
@@ -177,7 +177,7 @@
   class CrowdToggleButton extends Checkable {
     get _role() { return 'switch'; }
     get _css() { return TOGGLE_CSS; }
-    _requiredMessage() { return 'Please switch this on to proceed.'; }
+    _requiredMessage() { return CL.t('toggle.required'); }
     get invalid() { return this.hasAttribute('invalid'); }
     set invalid(v) { CL.setBoolAttr(this, 'invalid', !!v); }
   }

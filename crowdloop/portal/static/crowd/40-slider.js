@@ -121,8 +121,8 @@
       this._number.disabled = r.disabled;
       this._number.hidden = !this.hasAttribute('editable');
       this._pin.hidden = !this.hasAttribute('pin');
-      r.setAttribute('aria-label', this.getAttribute('aria-label') || this.getAttribute('name') || 'Slider');
-      this._number.setAttribute('aria-label', (this.getAttribute('aria-label') || this.getAttribute('name') || 'Slider') + ' value');
+      r.setAttribute('aria-label', this.getAttribute('aria-label') || this.getAttribute('name') || CL.t('slider'));
+      this._number.setAttribute('aria-label', CL.t('slider.value', { name: this.getAttribute('aria-label') || this.getAttribute('name') || CL.t('slider') }));
       if (this.hasAttribute('required')) r.setAttribute('aria-required', 'true'); else r.removeAttribute('aria-required');
       var sp = CL.numAttr(this, 'secondary-progress', null);
       this._secondary.hidden = sp === null;
@@ -149,8 +149,8 @@
       this._range.style.setProperty('--fill', this._percent(v) + '%');
       this._pin.textContent = unset ? '\u2013' : String(v);
       this._pin.style.left = this._left(v);
-      this._current.textContent = unset ? 'not set' : String(v);
-      this._range.setAttribute('aria-valuetext', unset ? 'not set' : String(v));
+      this._current.textContent = unset ? CL.t('slider.not_set') : String(v);
+      this._range.setAttribute('aria-valuetext', unset ? CL.t('slider.not_set') : String(v));
       if (document.activeElement !== this || this.shadowRoot.activeElement !== this._number) this._number.value = unset ? '' : String(v);
     }
 
@@ -190,7 +190,7 @@
     _crowdValidate() {
       var message = '';
       if (this.hasAttribute('required') && !this.disabled && CL.CHOICES.sliderRequiredMeansSet && !this._set) {
-        message = 'Please choose a value on this scale.';
+        message = CL.t('slider.required');
       }
       this._showError(message);
       return message;

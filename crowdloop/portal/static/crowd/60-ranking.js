@@ -66,9 +66,9 @@
       var dims = this._dimensions();
       this._dims = dims;
       this._n = responses.length;
-      var left = h('div', { class: 'texts' }, [h('section', { class: 'prompt', part: 'prompt' }, [h('h2', { text: 'Prompt' }), h('div', { class: 'text', text: this.getAttribute('text') || '' })])]);
+      var left = h('div', { class: 'texts' }, [h('section', { class: 'prompt', part: 'prompt' }, [h('h2', { text: CL.t('ranking.prompt') }), h('div', { class: 'text', text: this.getAttribute('text') || '' })])]);
       responses.forEach(function (r, i) {
-        left.append(h('section', { class: 'response', part: 'response' }, [h('h3', { text: 'Response ' + (i + 1) }), h('div', { class: 'text', text: r })]));
+        left.append(h('section', { class: 'response', part: 'response' }, [h('h3', { text: CL.t('ranking.response', { n: i + 1 }) }), h('div', { class: 'text', text: r })]));
       });
       var right = h('div', { class: 'dimensions' });
       this._selects = [];
@@ -80,7 +80,7 @@
       dims.forEach(function (d, di) {
         var error = h('div', { class: 'error-text', role: 'alert' });
         var fs = h('fieldset', { class: 'dimension', part: 'dimension' }, [h('legend', { text: d.name }),
-          h('p', { class: 'hint', text: 'Rank 1 is best. ' + (d.allowTie ? 'Equal ranks (ties) are allowed.' : 'Give each response a different rank.') })]);
+          h('p', { class: 'hint', text: CL.t('ranking.hint') + ' ' + (d.allowTie ? CL.t('ranking.ties_allowed') : CL.t('ranking.no_ties')) })]);
         var row = [];
         responses.forEach(function (_, i) {
           var sel = h('select', { 'aria-label': d.name + ': rank of response ' + (i + 1) });
@@ -90,7 +90,7 @@
           sel.value = current ? String(current) : '';
           sel.addEventListener('change', function () { self._pick(di, i, sel.value ? Number(sel.value) : null); });
           row.push(sel);
-          fs.append(h('label', { class: 'rank-row' }, [h('span', { text: 'Response ' + (i + 1) }), sel]));
+          fs.append(h('label', { class: 'rank-row' }, [h('span', { text: CL.t('ranking.response', { n: i + 1 }) }), sel]));
         });
         fs.append(error);
         self._selects.push(row);
@@ -122,7 +122,7 @@
 
     _flagDuplicates(di) {
       var dup = this._duplicates(di);
-      this._errors[di].textContent = dup.length ? 'Each response needs a different rank.' : '';
+      this._errors[di].textContent = dup.length ? CL.t('ranking.duplicate') : '';
       this._selects[di].forEach(function (s, i) {
         if (dup.indexOf(i) >= 0) s.setAttribute('aria-invalid', 'true'); else s.removeAttribute('aria-invalid');
       });
@@ -160,10 +160,10 @@
         var bad = [];
         ranks.forEach(function (r, i) { if (!r) bad.push(i); });
         if (bad.length) {
-          message = 'Please rank every response for "' + d.name + '".';
+          message = CL.t('ranking.rank_every', { name: d.name });
         } else {
           bad = self._duplicates(di);
-          if (bad.length) message = 'Each response needs a different rank for "' + d.name + '".';
+          if (bad.length) message = CL.t('ranking.duplicate_for', { name: d.name });
         }
         self._errors[di].textContent = message;
         self._selects[di].forEach(function (s, i) {
@@ -184,7 +184,7 @@
 
     _crowdFocus() { if (this._firstInvalid) this._firstInvalid.focus(); }
 
-    _crowdLabel() { return this.getAttribute('name') || 'Ranking'; }
+    _crowdLabel() { return this.getAttribute('name') || CL.t('ranking'); }
   }
 
   CL.defineControl('crowd-text-ranking', CrowdTextRanking);

@@ -113,27 +113,27 @@
       this._attrInstructions = h('p', { class: 'attr-instructions', hidden: true });
       panel.aside.insertBefore(this._attrInstructions, panel.aside.children[2] || null);
 
-      this._passage = h('div', { class: 'passage', part: 'passage', tabindex: '0', role: 'document', 'aria-label': 'Passage' });
+      this._passage = h('div', { class: 'passage', part: 'passage', tabindex: '0', role: 'document', 'aria-label': CL.t('qa.passage') });
       this._passage.addEventListener('mouseup', function () { self._rememberSelection(); });
       this._passage.addEventListener('keyup', function () { self._rememberSelection(); });
-      var passageBox = h('section', { class: 'passage-box', 'aria-label': 'Passage' }, [
-        h('h2', { text: 'Passage' }), this._passage,
-        h('p', { class: 'hint', text: 'Select text here, then press \u201cAdd selected text\u201d on a pair to use it as a reference.' })]);
+      var passageBox = h('section', { class: 'passage-box', 'aria-label': CL.t('qa.passage') }, [
+        h('h2', { text: CL.t('qa.passage') }), this._passage,
+        h('p', { class: 'hint', text: CL.t('qa.passage_hint') })]);
 
       this._pairsEl = h('div', { class: 'pairs', part: 'pairs' });
-      this._addBtn = h('button', { type: 'button', class: 'btn', part: 'add-pair', text: '+ Add a Q&A pair' });
+      this._addBtn = h('button', { type: 'button', class: 'btn', part: 'add-pair', text: CL.t('qa.add_pair') });
       this._addBtn.addEventListener('click', function () { self._addPair(true); });
       this._status = h('span', { class: 'status', 'aria-live': 'polite' });
       this._errorEl = h('div', { class: 'error-text', role: 'alert', part: 'error' });
-      var pairsBox = h('section', { class: 'pairs-box', 'aria-label': 'Questions and answers' }, [
-        h('div', { class: 'pairs-head' }, [h('h2', { text: 'Questions and answers' })]),
+      var pairsBox = h('section', { class: 'pairs-box', 'aria-label': CL.t('qa.pairs') }, [
+        h('div', { class: 'pairs-head' }, [h('h2', { text: CL.t('qa.pairs') })]),
         this._pairsEl, h('div', { class: 'pairs-foot' }, [this._addBtn, this._status]), this._errorEl]);
 
       var main = h('div', { class: 'main' }, [h('div', { class: 'work' }, [passageBox, pairsBox])]);
       var linkedId = this.getAttribute('crowd-form-element-id');
       if (!this._outer && linkedId) {
         // Answers through the named crowd-form (collected by its id); show a Submit button here.
-        var submit = h('button', { type: 'button', class: 'btn primary', text: 'Submit' });
+        var submit = h('button', { type: 'button', class: 'btn primary', text: CL.t('form.submit') });
         submit.addEventListener('click', function () {
           var form = document.getElementById(linkedId);
           if (form && typeof form.requestSubmit === 'function') form.requestSubmit();
@@ -204,7 +204,7 @@
         } else {
           var c = this._color(owner);
           this._passage.append(h('mark', { 'data-start': String(a), class: owner === this._current ? 'active' : null,
-            style: 'background:' + c + '33; box-shadow: inset 0 -3px 0 ' + c, title: 'Q&A pair ' + (owner + 1), text: piece }));
+            style: 'background:' + c + '33; box-shadow: inset 0 -3px 0 ' + c, title: CL.t('qa.pair', { n: owner + 1 }), text: piece }));
         }
       }
     }
@@ -218,8 +218,8 @@
       this._pairs.forEach(function (p, k) { self._pairsEl.append(self._pairCard(p, k)); });
       var max = this._maxPairs();
       this._addBtn.disabled = max !== null && this._pairs.length >= max;
-      this._status.textContent = this._pairs.length + (this._pairs.length === 1 ? ' pair' : ' pairs') +
-        ' (' + (max === null ? 'at least ' + this._minPairs() : this._minPairs() + '\u2013' + max) + ')';
+      this._status.textContent = CL.tn('qa.count', this._pairs.length) +
+        ' (' + (max === null ? CL.t('qa.at_least', { n: this._minPairs() }) : this._minPairs() + '\u2013' + max) + ')';
       if (focusId) {
         var again = this.shadowRoot.getElementById(focusId);
         if (again) again.focus();
@@ -240,7 +240,7 @@
           self._renderPassage();
         }
       });
-      var remove = h('button', { type: 'button', class: 'btn small', text: 'Remove', 'aria-label': 'Remove Q&A pair ' + (k + 1) });
+      var remove = h('button', { type: 'button', class: 'btn small', text: CL.t('qa.remove'), 'aria-label': CL.t('qa.remove_pair', { n: k + 1 }) });
       remove.disabled = this._pairs.length <= this._minPairs();
       remove.addEventListener('click', function () { self._removePair(k); });
       card.append(h('div', { class: 'pair-head' }, [h('h3', { id: base + '-h', text: 'Q&A pair ' + (k + 1) }), remove]));
@@ -253,7 +253,7 @@
         area.setAttribute('aria-describedby', count.id);
         var update = function () {
           var n = words(area.value);
-          count.textContent = n + (n === 1 ? ' word' : ' words') + ' (' + range(min, max) + ')';
+          count.textContent = CL.tn('qa.words', n) + ' (' + range(min, max) + ')';
           count.classList.toggle('bad', n > 0 && (n < min || (max !== null && n > max)));
         };
         area.addEventListener('input', function () {
@@ -265,19 +265,19 @@
         update();
         return h('div', { class: 'field' }, [h('label', { for: id, text: label }), area, count]);
       }
-      card.append(textField('question', 'Question', qMin, qMax));
-      card.append(textField('answer', 'Answer', aMin, aMax));
+      card.append(textField('question', CL.t('qa.question'), qMin, qMax));
+      card.append(textField('answer', CL.t('qa.answer'), aMin, aMax));
 
       if (this._tagField()) {
         var tags = this._tags();
         var selId = base + '-tag';
         var select = h('select', { id: selId, 'data-field': 'tag' });
-        select.append(h('option', { value: '', text: 'Choose a tag\u2026' }));
+        select.append(h('option', { value: '', text: CL.t('qa.choose_tag') }));
         tags.forEach(function (t) { select.append(h('option', { value: 't:' + t, text: t })); });
-        if (this._customTags()) select.append(h('option', { value: 'custom', text: 'Custom tag\u2026' }));
+        if (this._customTags()) select.append(h('option', { value: 'custom', text: CL.t('qa.custom_tag') }));
         select.value = p.custom ? 'custom' : (p.tag ? 't:' + p.tag : '');
-        var custom = h('input', { type: 'text', id: base + '-custom', 'data-field': 'custom-tag', 'aria-label': 'Custom tag for Q&A pair ' + (k + 1),
-          placeholder: 'Type your tag', hidden: !p.custom });
+        var custom = h('input', { type: 'text', id: base + '-custom', 'data-field': 'custom-tag', 'aria-label': CL.t('qa.custom_tag_for', { n: k + 1 }),
+          placeholder: CL.t('qa.type_tag'), hidden: !p.custom });
         custom.value = p.customTag;
         select.addEventListener('change', function () {
           p.custom = select.value === 'custom';
@@ -292,23 +292,23 @@
           custom.removeAttribute('aria-invalid');
           self._changed(false);
         });
-        card.append(h('div', { class: 'field' }, [h('label', { for: selId, text: 'Question tag' }), select, custom]));
+        card.append(h('div', { class: 'field' }, [h('label', { for: selId, text: CL.t('qa.question_tag') }), select, custom]));
       }
 
       // references
-      var refList = h('ul', { class: 'refs', 'aria-label': 'References of Q&A pair ' + (k + 1) });
+      var refList = h('ul', { class: 'refs', 'aria-label': CL.t('qa.references_of', { n: k + 1 }) });
       var text = this._text();
       p.refs.forEach(function (r, i) {
-        var del = h('button', { type: 'button', 'aria-label': 'Remove reference \u201c' + text.slice(r.start, r.end) + '\u201d', text: '\u00d7' });
+        var del = h('button', { type: 'button', 'aria-label': CL.t('qa.remove_reference', { text: text.slice(r.start, r.end) }), text: '\u00d7' });
         del.addEventListener('click', function () { p.refs.splice(i, 1); self._changed(true); });
         refList.append(h('li', {}, [h('span', { text: '\u201c' + text.slice(r.start, r.end) + '\u201d', title: text.slice(r.start, r.end) }), del]));
       });
-      var addSel = h('button', { type: 'button', class: 'btn small', text: 'Add selected text', 'data-action': 'add-selection' });
+      var addSel = h('button', { type: 'button', class: 'btn small', text: CL.t('qa.add_selection'), 'data-action': 'add-selection' });
       addSel.addEventListener('click', function () { self._addSelection(k); });
       var findId = base + '-find';
-      var find = h('input', { type: 'text', id: findId, 'data-field': 'find', 'aria-label': 'Text from the passage to add as a reference for Q&A pair ' + (k + 1),
-        placeholder: 'or type text from the passage' });
-      var findBtn = h('button', { type: 'button', class: 'btn small', text: 'Find and add' });
+      var find = h('input', { type: 'text', id: findId, 'data-field': 'find', 'aria-label': CL.t('qa.find_for', { n: k + 1 }),
+        placeholder: CL.t('qa.find_placeholder') });
+      var findBtn = h('button', { type: 'button', class: 'btn small', text: CL.t('qa.find') });
       var doFind = function () {
         if (self._addFound(k, find.value)) { find.value = ''; }
       };
@@ -319,9 +319,9 @@
       whole.addEventListener('change', function () { p.whole = whole.checked; self._changed(true); });
       var disabledRefs = p.whole;
       addSel.disabled = find.disabled = findBtn.disabled = disabledRefs;
-      card.append(h('div', { class: 'field' }, [h('span', { class: 'label', text: 'Supporting text in the passage' }), refList,
+      card.append(h('div', { class: 'field' }, [h('span', { class: 'label', text: CL.t('qa.supporting') }), refList,
         h('div', { class: 'row' }, [addSel, find, findBtn]),
-        h('label', { class: 'whole', for: whole.id }, [whole, h('span', { text: 'This pair is about the whole passage' })])]));
+        h('label', { class: 'whole', for: whole.id }, [whole, h('span', { text: CL.t('qa.whole') })])]));
       card.append(h('div', { class: 'error-text', 'data-error': '' }));
       return card;
     }
@@ -378,7 +378,7 @@
     _addSelection(k) {
       this._rememberSelection();
       if (!this._sel) {
-        this._pairError(k, 'Select text in the passage first (or type it in the field next to the button).');
+        this._pairError(k, CL.t('qa.select_first'));
         return;
       }
       var r = this._sel;
@@ -390,11 +390,11 @@
 
     _addFound(k, phrase) {
       var q = String(phrase || '').trim();
-      if (!q) { this._pairError(k, 'Type text from the passage to find.'); return false; }
+      if (!q) { this._pairError(k, CL.t('qa.type_to_find')); return false; }
       var text = this._text();
       var at = text.indexOf(q);
       if (at < 0) at = text.toLowerCase().indexOf(q.toLowerCase());
-      if (at < 0) { this._pairError(k, '\u201c' + q + '\u201d is not in the passage.'); return false; }
+      if (at < 0) { this._pairError(k, CL.t('qa.not_in_passage', { text: q })); return false; }
       // prefer an occurrence not yet referenced by this pair
       var p = this._pairs[k];
       var from = at;
@@ -476,18 +476,18 @@
       var aMin = this._min('answer-min-words', 1), aMax = this._max('answer-max-words');
       var tagField = this._tagField();
       var min = this._minPairs();
-      if (this._pairs.length < min) out.push({ pair: -1, field: null, message: 'Write at least ' + min + ' question-answer pairs.' });
+      if (this._pairs.length < min) out.push({ pair: -1, field: null, message: CL.t('qa.min_pairs', { n: min }) });
       this._pairs.forEach(function (p, k) {
         var n = words(p.question);
-        if (n < qMin || (qMax !== null && n > qMax)) out.push({ pair: k, field: 'question', message: 'the question needs ' + range(qMin, qMax) + ' words (it has ' + n + ').' });
+        if (n < qMin || (qMax !== null && n > qMax)) out.push({ pair: k, field: 'question', message: CL.t('qa.question_words', { range: range(qMin, qMax), n: n }) });
         n = words(p.answer);
-        if (n < aMin || (aMax !== null && n > aMax)) out.push({ pair: k, field: 'answer', message: 'the answer needs ' + range(aMin, aMax) + ' words (it has ' + n + ').' });
+        if (n < aMin || (aMax !== null && n > aMax)) out.push({ pair: k, field: 'answer', message: CL.t('qa.answer_words', { range: range(aMin, aMax), n: n }) });
         if (tagField && CL.CHOICES.qaTagRequired) {
-          if (p.custom && !p.customTag.trim()) out.push({ pair: k, field: 'custom-tag', message: 'type the custom tag.' });
-          else if (!p.custom && !p.tag) out.push({ pair: k, field: 'tag', message: 'choose a question tag.' });
+          if (p.custom && !p.customTag.trim()) out.push({ pair: k, field: 'custom-tag', message: CL.t('qa.type_custom_tag') });
+          else if (!p.custom && !p.tag) out.push({ pair: k, field: 'tag', message: CL.t('qa.choose_question_tag') });
         }
         if (CL.CHOICES.qaReferenceRequired && !p.whole && p.refs.length === 0) {
-          out.push({ pair: k, field: 'find', message: 'mark at least one supporting text in the passage, or tick \u201cabout the whole passage\u201d.' });
+          out.push({ pair: k, field: 'find', message: CL.t('qa.need_reference') });
         }
       });
       return out;
@@ -513,8 +513,8 @@
       this._firstProblem = problems[0] || null;
       if (!problems.length) { this._errorEl.textContent = ''; return ''; }
       var first = problems[0];
-      var message = first.pair < 0 ? first.message : 'Q&A pair ' + (first.pair + 1) + ': ' + first.message;
-      this._errorEl.textContent = message + (problems.length > 1 ? ' (' + problems.length + ' problems in all)' : '');
+      var message = first.pair < 0 ? first.message : CL.t('qa.pair_problem', { n: first.pair + 1, message: first.message });
+      this._errorEl.textContent = message + (problems.length > 1 ? CL.t('qa.problems', { n: problems.length }) : '');
       return message;
     }
 
@@ -533,7 +533,7 @@
       if (target) { target.focus(); target.scrollIntoView({ block: 'nearest' }); }
     }
 
-    _crowdLabel() { return 'Questions and answers'; }
+    _crowdLabel() { return CL.t('qa.pairs'); }
   }
 
   CL.defineControl('crowd-question-answer-generation', CrowdQuestionAnswerGeneration);

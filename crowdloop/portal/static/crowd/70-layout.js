@@ -67,7 +67,7 @@
         var self = this;
         var root = CL.attachStyledShadow(this, ALERT_CSS);
         this._sym = h('span', { class: 'sym', 'aria-hidden': 'true' });
-        this._close = h('button', { type: 'button', class: 'close', 'aria-label': 'Dismiss', text: '\u00d7' });
+        this._close = h('button', { type: 'button', class: 'close', 'aria-label': CL.t('dismiss'), text: '\u00d7' });
         this._close.addEventListener('click', function () {
           self.hidden = true;
           self.dispatchEvent(new CustomEvent('dismiss', { bubbles: true }));
@@ -205,8 +205,8 @@
     connectedCallback() {
       if (!this.shadowRoot) {
         var root = CL.attachStyledShadow(this, DIALOG_HOST_CSS);
-        this._dlg = CL.makeDialog(this.getAttribute('header') || this.getAttribute('link-text') || 'Details', [h('slot')]);
-        this._trigger = trigger(this, 'Click to open modal');
+        this._dlg = CL.makeDialog(this.getAttribute('header') || this.getAttribute('link-text') || CL.t('details'), [h('slot')]);
+        this._trigger = trigger(this, CL.t('modal.open'));
         this._trigger.addEventListener('click', this._dlg.open);
         root.append(this._trigger, this._dlg.dialog);
         var self = this;
@@ -215,7 +215,7 @@
     }
     attributeChangedCallback() {
       if (this._trigger) {
-        var t = trigger(this, 'Click to open modal');
+        var t = trigger(this, CL.t('modal.open'));
         t.addEventListener('click', this._dlg.open);
         this._trigger.replaceWith(t);
         this._trigger = t;
@@ -238,21 +238,21 @@
         good: h('slot', { name: 'positive-example' }),
         bad: h('slot', { name: 'negative-example' })
       };
-      var goodTitle = h('h3', { text: 'Good examples' });
-      var badTitle = h('h3', { text: 'Bad examples' });
+      var goodTitle = h('h3', { text: CL.t('instructions.good') });
+      var badTitle = h('h3', { text: CL.t('instructions.bad') });
       var panels = [
-        { label: 'Summary', panel: h('div', { role: 'tabpanel' }, [slots.summary]), slots: [slots.summary] },
-        { label: 'Detailed Instructions', panel: h('div', { role: 'tabpanel' }, [slots.detailed]), slots: [slots.detailed] },
-        { label: 'Examples', panel: h('div', { role: 'tabpanel', class: 'examples' }, [goodTitle, h('div', { class: 'good' }, [slots.good]), badTitle, h('div', { class: 'bad' }, [slots.bad])]), slots: [slots.good, slots.bad] }
+        { label: CL.t('instructions.summary'), panel: h('div', { role: 'tabpanel' }, [slots.summary]), slots: [slots.summary] },
+        { label: CL.t('instructions.detailed'), panel: h('div', { role: 'tabpanel' }, [slots.detailed]), slots: [slots.detailed] },
+        { label: CL.t('instructions.examples'), panel: h('div', { role: 'tabpanel', class: 'examples' }, [goodTitle, h('div', { class: 'good' }, [slots.good]), badTitle, h('div', { class: 'bad' }, [slots.bad])]), slots: [slots.good, slots.bad] }
       ];
-      var tablist = h('div', { role: 'tablist', 'aria-label': 'Instructions' });
+      var tablist = h('div', { role: 'tablist', 'aria-label': CL.t('instructions') });
       panels.forEach(function (p) {
         p.tab = h('button', { type: 'button', role: 'tab', text: p.label });
         tablist.append(p.tab);
       });
       var activate = CL.wireTabs(tablist, panels);
-      this._dlg = CL.makeDialog('Instructions', [tablist].concat(panels.map(function (p) { return p.panel; })));
-      this._trigger = trigger(this, 'Click for instructions');
+      this._dlg = CL.makeDialog(CL.t('instructions'), [tablist].concat(panels.map(function (p) { return p.panel; })));
+      this._trigger = trigger(this, CL.t('instructions.open'));
       this._trigger.addEventListener('click', function () { self.open(); });
       root.append(this._trigger, this._dlg.dialog);
       function update() {
@@ -274,7 +274,7 @@
     attributeChangedCallback() {
       if (!this._trigger) return;
       var self = this;
-      var t = trigger(this, 'Click for instructions');
+      var t = trigger(this, CL.t('instructions.open'));
       t.addEventListener('click', function () { self.open(); });
       this._trigger.replaceWith(t);
       this._trigger = t;
@@ -317,10 +317,10 @@
       this._sig = sig;
       this._tablist.textContent = '';
       this._items = tabs.map(function (t, k) {
-        var b = h('button', { type: 'button', role: 'tab', text: t.getAttribute('header') || 'Tab ' + (k + 1) });
+        var b = h('button', { type: 'button', role: 'tab', text: t.getAttribute('header') || CL.t('tab', { n: k + 1 }) });
         self._tablist.append(b);
         t.setAttribute('role', 'tabpanel');
-        t.setAttribute('aria-label', t.getAttribute('header') || 'Tab ' + (k + 1));
+        t.setAttribute('aria-label', t.getAttribute('header') || CL.t('tab', { n: k + 1 }));
         return { tab: b, panel: t };
       });
       var items = this._items;

@@ -42,7 +42,7 @@
 
     _buildTarget() {
       var self = this;
-      this._view = new CL.ImageView({ alt: this.getAttribute('header') || 'Image to classify', onView: function () { self._scaleOverlay(); } });
+      this._view = new CL.ImageView({ alt: this.getAttribute('header') || CL.t('image.to_classify'), onView: function () { self._scaleOverlay(); } });
       this._view.setSrc(this.getAttribute('src'));
       overlayShapes(this._view, CL.literalAttr(this, 'overlay', null, 'object'));
       return h('div', { class: 'target', part: 'target' }, [this._view.stage]);
@@ -59,11 +59,11 @@
       var self = this;
       this._comment = '';
       var slot = h('slot', { name: 'worker-comment' });
-      this._commentInput = h('textarea', { class: 'comment-input', 'aria-label': 'Comment' });
-      var save = h('button', { type: 'button', class: 'btn primary', text: 'Save' });
-      var cancel = h('button', { type: 'button', class: 'btn', text: 'Cancel' });
-      this._commentDlg = CL.makeDialog('Add a comment', [slot, this._commentInput, h('div', { class: 'dlg-actions' }, [cancel, save])]);
-      this._commentLink = h('button', { type: 'button', class: 'linkbtn', text: 'Add a comment' });
+      this._commentInput = h('textarea', { class: 'comment-input', 'aria-label': CL.t('comment') });
+      var save = h('button', { type: 'button', class: 'btn primary', text: CL.t('save') });
+      var cancel = h('button', { type: 'button', class: 'btn', text: CL.t('cancel') });
+      this._commentDlg = CL.makeDialog(CL.t('comment.add'), [slot, this._commentInput, h('div', { class: 'dlg-actions' }, [cancel, save])]);
+      this._commentLink = h('button', { type: 'button', class: 'linkbtn', text: CL.t('comment.add') });
       this._commentText = h('p', { class: 'comment-text' });
       this._commentBox = h('div', { class: 'comment', hidden: true }, [this._commentLink, this._commentText]);
       this._wrapper.insertBefore(this._commentBox, this._errorEl);
@@ -85,8 +85,8 @@
         var wc = slot.assignedElements()[0];
         self._commentBox.hidden = !wc;
         if (!wc) return;
-        self._commentLink.textContent = wc.getAttribute('link-text') || 'Add a comment';
-        self._commentDlg.title.textContent = wc.getAttribute('header') || 'Add a comment';
+        self._commentLink.textContent = wc.getAttribute('link-text') || CL.t('comment.add');
+        self._commentDlg.title.textContent = wc.getAttribute('header') || CL.t('comment.add');
         self._commentInput.placeholder = wc.getAttribute('placeholder') || '';
       };
       slot.addEventListener('slotchange', update);

@@ -77,15 +77,15 @@
       CL.slotRegions(this, ['short-instructions', 'full-instructions']);
       var panel = CL.instructionsPanel(this);
       this._header = h('p', { class: 'header', part: 'header' });
-      this._labelBar = h('div', { class: 'toolbar', role: 'radiogroup', 'aria-label': 'Label', part: 'labels' });
+      this._labelBar = h('div', { class: 'toolbar', role: 'radiogroup', 'aria-label': CL.t('label'), part: 'labels' });
       this._view = new CL.ImageView({
-        focusable: true, role: 'application', label: 'Image to annotate',
+        focusable: true, role: 'application', label: CL.t('shapes.image'),
         onLoad: function () { self._render(); },
         onError: function () { self._render(); },
         onView: function () { self._render(); }
       });
       this._hint = h('p', { class: 'hint', text: this._hintText() });
-      this._list = h('ul', { class: 'shapes-list', 'aria-label': 'Annotations', part: 'list' });
+      this._list = h('ul', { class: 'shapes-list', 'aria-label': CL.t('shapes.annotations'), part: 'list' });
       this._errorEl = h('div', { class: 'error-text', role: 'alert', part: 'error' });
       this._live = h('div', { class: 'visually-hidden', 'aria-live': 'polite' });
       root.append(h('div', { class: 'layout' }, [panel.aside, h('div', { class: 'main' },
@@ -106,23 +106,15 @@
     }
 
     _hintText() {
-      var how = {
-        box: 'Drag (or click twice) to draw a box.',
-        point: 'Click to place a point.',
-        line: 'Drag (or click twice) to draw a line.',
-        polygon: 'Click each corner; click the first corner or double-click to close.',
-        polyline: 'Click each point; double-click to finish.'
-      }[this._tool];
-      return how + ' Keyboard: arrows move the crosshair, Enter places a point' +
-        (this._tool === 'polygon' || this._tool === 'polyline' ? ' (twice to finish)' : '') +
-        ', digits choose the label, Delete removes the selected shape, Escape cancels.';
+      var twice = this._tool === 'polygon' || this._tool === 'polyline' ? CL.t('shapes.twice') : '';
+      return CL.t('shapes.hint.' + this._tool) + ' ' + CL.t('shapes.keyboard', { twice: twice });
     }
 
     _renderHeader() {
       var header = this.getAttribute('header') || '';
       this._header.textContent = header;
       this._header.hidden = !header;
-      this._view.stage.setAttribute('aria-label', (header ? header + ' \u2013 ' : '') + 'image to annotate');
+      this._view.stage.setAttribute('aria-label', header ? CL.t('shapes.image_of', { header: header }) : CL.t('shapes.image'));
     }
 
     /* ---- labels ---- */
@@ -143,7 +135,7 @@
       var group = CL.uid('label');
       this._labelBar.textContent = '';
       if (!labels.length) {
-        this._labelBar.append(h('span', { class: 'no-labels', text: 'No labels yet.' }));
+        this._labelBar.append(h('span', { class: 'no-labels', text: CL.t('no_labels') }));
         return;
       }
       labels.forEach(function (label, k) {
@@ -227,7 +219,7 @@
     _place(p, pointerId) {
       var tool = this._tool;
       var label = this._currentLabel();
-      if (label === null) { this._showError('Add a label before drawing.'); return; }
+      if (label === null) { this._showError(CL.t('shapes.label_first')); return; }
       this._showError('');
       if (this._draft) {
         var pts = this._draft.points;
@@ -248,7 +240,7 @@
       if (tool === 'point') {
         this._shapes.push({ label: label, points: [p] }); // not selected: the label stays for the next one
         this._edited();
-        this._announce('Added ' + this._noun + ' ' + this._shapes.length + ': ' + label);
+        this._announce(CL.t('shapes.added', { noun: CL.t('shape.' + this._noun), n: this._shapes.length, label: label }));
         this._render();
         return;
       }
@@ -308,7 +300,7 @@
           else this._cursor = view.clamp({ x: this._cursor.x + delta[0], y: this._cursor.y + delta[1] });
           if (this._draft) this._rubber = this._cursor;
           view.reveal(this._cursor.x, this._cursor.y);
-          this._announce('Crosshair at x ' + Math.round(this._cursor.x) + ', y ' + Math.round(this._cursor.y));
+          this._announce(CL.t('shapes.crosshair', { x: Math.round(this._cursor.x), y: Math.round(this._cursor.y) }));
         }
         this._render();
       } else if (ev.key === 'Enter') {
@@ -335,7 +327,7 @@
       var need = { box: 2, line: 2, polygon: 3, polyline: 2 }[this._tool] || 1;
       if (pts.length < need) {
         if (this._tool === 'box' || this._tool === 'line') return; // same spot twice: keep waiting
-        this._showError('A ' + this._noun + ' needs at least ' + need + ' points.');
+        this._showError(CL.t('shapes.min_points', { noun: CL.t('shape.' + this._noun), n: need }));
         return;
       }
       if (this._tool === 'box' && (Math.abs(pts[0].x - pts[1].x) < 1 || Math.abs(pts[0].y - pts[1].y) < 1)) return;
@@ -345,7 +337,7 @@
       this._selected = -1;
       this._showError('');
       this._edited();
-      this._announce('Added ' + this._noun + ' ' + this._shapes.length + ': ' + d.label);
+      this._announce(CL.t('shapes.added', { noun: CL.t('shape.' + this._noun), n: this._shapes.length, label: d.label }));
       this._render();
     }
 
@@ -366,7 +358,7 @@
       var s = this._shapes.splice(k, 1)[0];
       this._selected = -1;
       this._edited();
-      this._announce('Removed ' + this._noun + ': ' + s.label);
+      this._announce(CL.t('shapes.removed', { noun: CL.t('shape.' + this._noun), label: s.label }));
       this._render();
     }
 
@@ -478,9 +470,10 @@
       var refocus = focused && this._list.contains(focused) ? focused.getAttribute('data-key') : null;
       this._list.textContent = '';
       this._shapes.forEach(function (shape, k) {
-        var name = self._noun.charAt(0).toUpperCase() + self._noun.slice(1) + ' ' + (k + 1) + ': ' + shape.label;
+        var noun = CL.t('shape.' + self._noun);
+        var name = CL.t('shapes.item', { noun: noun.charAt(0).toUpperCase() + noun.slice(1), n: k + 1, label: shape.label });
         var sel = h('button', { type: 'button', text: name, 'aria-pressed': k === self._selected ? 'true' : 'false', 'data-key': 's' + k });
-        var del = h('button', { type: 'button', class: 'del', text: '\u00d7', 'aria-label': 'Delete ' + name, 'data-key': 'd' + k });
+        var del = h('button', { type: 'button', class: 'del', text: '\u00d7', 'aria-label': CL.t('delete', { name: name }), 'data-key': 'd' + k });
         sel.addEventListener('click', function () { self._cursor = null; self._select(k); self._view.stage.focus({ preventScroll: true }); });
         del.addEventListener('click', function () { self._remove(k); });
         self._list.append(h('li', { class: k === self._selected ? 'selected' : '' }, [h('span', { class: 'swatch', style: 'margin-left:8px;background:' + self._color(shape.label), 'aria-hidden': 'true' }), sel, del]));
@@ -509,8 +502,8 @@
 
     _crowdValidate() {
       var message = '';
-      if (!this._view || !this._view.natural) message = 'The image has not loaded yet.';
-      else if (this._draft) message = 'Finish the ' + this._noun + ' you are drawing, or press Escape to cancel it.';
+      if (!this._view || !this._view.natural) message = CL.t('image.not_loaded');
+      else if (this._draft) message = CL.t('shapes.finish', { noun: CL.t('shape.' + this._noun) });
       this._showError(message);
       return message;
     }

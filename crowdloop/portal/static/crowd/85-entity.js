@@ -73,10 +73,10 @@
       CL.slotRegions(this, ['short-instructions', 'full-instructions']);
       var panel = CL.instructionsPanel(this);
       this._header = h('p', { class: 'header', part: 'header' });
-      this._labelBar = h('div', { class: 'toolbar', role: 'radiogroup', 'aria-label': 'Label', part: 'labels' });
+      this._labelBar = h('div', { class: 'toolbar', role: 'radiogroup', 'aria-label': CL.t('label'), part: 'labels' });
       this._textEl = h('div', { class: 'text', part: 'text', tabindex: '0', role: 'textbox', 'aria-readonly': 'true', 'aria-multiline': 'true' });
-      this._hint = h('p', { class: 'hint', text: 'Select text to tag it with the chosen label. Keyboard: arrows move the caret (Ctrl: by word), Shift+arrows select, Enter tags, Delete removes the tag at the caret, digits choose the label.' });
-      this._list = h('ul', { class: 'list', 'aria-label': 'Tagged spans', part: 'list' });
+      this._hint = h('p', { class: 'hint', text: CL.t('entity.hint') });
+      this._list = h('ul', { class: 'list', 'aria-label': CL.t('entity.tagged_spans'), part: 'list' });
       this._errorEl = h('div', { class: 'error-text', role: 'alert' });
       this._live = h('div', { class: 'visually-hidden', 'aria-live': 'polite' });
       // The widget's own inputs stay outside the inner crowd-form, which only holds the answer
@@ -136,7 +136,7 @@
       var header = this.getAttribute('header') || '';
       this._header.textContent = header;
       this._header.hidden = !header;
-      this._textEl.setAttribute('aria-label', header || 'Text to annotate');
+      this._textEl.setAttribute('aria-label', header || CL.t('entity.text'));
     }
 
     _renderLabels() {
@@ -159,7 +159,7 @@
       if (!inputs[k]) return;
       this._active = k;
       inputs[k].checked = true;
-      this._announce('Label: ' + this._labelDefs()[k].full);
+      this._announce(CL.t('entity.label', { label: this._labelDefs()[k].full }));
     }
 
     /* ---- offsets (UTF-16 inside; converted at the edges) ---- */
@@ -195,20 +195,20 @@
       if (same) {
         same.label = label;
       } else if (this._entities.some(function (e) { return e.start < end && start < e.end; })) {
-        this._showError('That overlaps a tagged span: select all of it to change its label, or remove it first.');
+        this._showError(CL.t('entity.overlap'));
         return;
       } else {
         this._entities.push({ label: label, start: start, end: end });
       }
       this._showError('');
-      this._announce('Tagged "' + text.slice(start, end) + '" as ' + this._def(label).full);
+      this._announce(CL.t('entity.tagged', { text: text.slice(start, end), label: this._def(label).full }));
       this._changed();
     }
 
     _remove(k) {
       var e = this._entities.splice(k, 1)[0];
       if (!e) return;
-      this._announce('Removed ' + this._def(e.label).full + ' "' + this._text().slice(e.start, e.end) + '"');
+      this._announce(CL.t('entity.removed', { label: this._def(e.label).full, text: this._text().slice(e.start, e.end) }));
       this._changed();
       this._textEl.focus();
     }
@@ -284,7 +284,7 @@
         this._renderText();
         if (this._anchor !== null && this._anchor !== this._caret) {
           var a = Math.min(this._anchor, this._caret), b = Math.max(this._anchor, this._caret);
-          this._announce('Selected "' + text.slice(a, b) + '"');
+          this._announce(CL.t('entity.selected', { text: text.slice(a, b) }));
         }
         return;
       }
@@ -352,7 +352,7 @@
           var def = self._def(en.label);
           frag.append(h('span', { class: 'tag', 'data-ui': '', style: 'background:' + this._color(en.label), title: def.full }, [
             def.short,
-            h('button', { type: 'button', tabindex: '-1', 'data-remove': ent, 'aria-label': 'Remove ' + def.full + ': ' + text.slice(en.start, en.end), text: '\u00d7' })
+            h('button', { type: 'button', tabindex: '-1', 'data-remove': ent, 'aria-label': CL.t('entity.remove', { label: def.full, text: text.slice(en.start, en.end) }), text: '\u00d7' })
           ]));
         }
       }
@@ -367,7 +367,7 @@
       this._entities.forEach(function (e, k) {
         var def = self._def(e.label);
         var name = def.full + ': ' + text.slice(e.start, e.end);
-        var del = h('button', { type: 'button', 'aria-label': 'Remove ' + name, text: '\u00d7' });
+        var del = h('button', { type: 'button', 'aria-label': CL.t('remove', { name: name }), text: '\u00d7' });
         del.addEventListener('click', function () { self._remove(k); });
         self._list.append(h('li', {}, [h('span', { class: 'swatch', style: 'background:' + self._color(e.label), 'aria-hidden': 'true' }), h('span', { text: name }), del]));
       });

@@ -74,32 +74,30 @@
       CL.slotRegions(this, ['short-instructions', 'full-instructions']);
       var panel = CL.instructionsPanel(this);
       this._header = h('p', { class: 'header', part: 'header' });
-      this._labelBar = h('div', { class: 'toolbar', role: 'radiogroup', 'aria-label': 'Label', part: 'labels' });
-      this._instanceBar = h('div', { class: 'toolbar', role: 'radiogroup', 'aria-label': 'Instance', part: 'instances', hidden: !this._instanceMode });
-      var tools = h('div', { class: 'toolbar', role: 'radiogroup', 'aria-label': 'Tool', part: 'tools' });
+      this._labelBar = h('div', { class: 'toolbar', role: 'radiogroup', 'aria-label': CL.t('label'), part: 'labels' });
+      this._instanceBar = h('div', { class: 'toolbar', role: 'radiogroup', 'aria-label': CL.t('seg.instance'), part: 'instances', hidden: !this._instanceMode });
+      var tools = h('div', { class: 'toolbar', role: 'radiogroup', 'aria-label': CL.t('seg.tool'), part: 'tools' });
       var toolName = CL.uid('tool');
       this._toolInputs = {};
-      [['brush', 'Brush'], ['eraser', 'Eraser'], ['polygon', 'Polygon fill']].forEach(function (t) {
+      [['brush', CL.t('seg.brush')], ['eraser', CL.t('seg.eraser')], ['polygon', CL.t('seg.polygon')]].forEach(function (t) {
         var input = h('input', { type: 'radio', name: toolName, value: t[0] });
         input.checked = t[0] === self._tool;
         input.addEventListener('change', function () { self._setTool(t[0]); });
         self._toolInputs[t[0]] = input;
         tools.append(h('label', { class: 'opt' }, [input, h('span', { text: t[1] })]));
       });
-      this._sizeInput = h('input', { type: 'range', min: '2', max: '80', value: String(this._size), 'aria-label': 'Brush size' });
+      this._sizeInput = h('input', { type: 'range', min: '2', max: '80', value: String(this._size), 'aria-label': CL.t('seg.brush_size') });
       this._sizeInput.addEventListener('input', function () { self._size = Number(self._sizeInput.value); });
-      var undo = h('button', { type: 'button', text: 'Undo' });
+      var undo = h('button', { type: 'button', text: CL.t('undo') });
       undo.addEventListener('click', function () { self._undoLast(); });
-      tools.append(h('label', { class: 'size' }, ['Size', this._sizeInput]), undo);
+      tools.append(h('label', { class: 'size' }, [CL.t('seg.size'), this._sizeInput]), undo);
       this._view = new CL.ImageView({
-        focusable: true, role: 'application', label: 'Image to segment',
+        focusable: true, role: 'application', label: CL.t('seg.image'),
         onLoad: function (natural) { self._allocate(natural); },
-        onError: function () { self._showError('The image could not be loaded.'); },
+        onError: function () { self._showError(CL.t('image.load_failed')); },
         onView: function () { self._renderDraft(); }
       });
-      this._hint = h('p', { class: 'hint', text: 'Brush (B), Eraser (E), Polygon fill (P): drag to paint; polygon: click the corners, click the first one or double-click to fill. ' +
-        'Keyboard: arrows move the crosshair, Enter paints there or places a corner (twice fills), [ and ] change the size, digits choose the label' +
-        (this._instanceMode ? ', N adds an instance' : '') + ', Ctrl+Z undoes.' });
+      this._hint = h('p', { class: 'hint', text: CL.t('seg.hint', { instances: this._instanceMode ? CL.t('seg.hint_instances') : '' }) });
       this._errorEl = h('div', { class: 'error-text', role: 'alert', part: 'error' });
       this._live = h('div', { class: 'visually-hidden', 'aria-live': 'polite' });
       root.append(h('div', { class: 'layout' }, [panel.aside, h('div', { class: 'main' },
@@ -122,7 +120,7 @@
       var header = this.getAttribute('header') || '';
       this._header.textContent = header;
       this._header.hidden = !header;
-      this._view.stage.setAttribute('aria-label', (header ? header + ' \u2013 ' : '') + 'image to segment');
+      this._view.stage.setAttribute('aria-label', header ? CL.t('seg.image_of', { header: header }) : CL.t('seg.image'));
     }
 
     /* ---- labels and classes ---- */
@@ -133,7 +131,7 @@
       if (this._labelIndex >= labels.length) this._labelIndex = 0;
       var group = CL.uid('seglabel');
       this._labelBar.textContent = '';
-      if (!labels.length) { this._labelBar.append(h('span', { class: 'muted', text: 'No labels yet.' })); return; }
+      if (!labels.length) { this._labelBar.append(h('span', { class: 'muted', text: CL.t('no_labels') })); return; }
       labels.forEach(function (label, k) {
         var input = h('input', { type: 'radio', name: group, value: label });
         input.checked = k === self._labelIndex;
@@ -150,7 +148,7 @@
       this._labelIndex = k;
       var inputs = this._labelBar.querySelectorAll('input');
       if (inputs[k]) inputs[k].checked = true;
-      this._announce('Label: ' + labels[k]);
+      this._announce(CL.t('entity.label', { label: labels[k] }));
     }
 
     // Semantic mode: one class per label, created (with its colour) when the label first appears,
@@ -168,11 +166,11 @@
 
     _addInstance() {
       var label = this._labelList()[this._labelIndex];
-      if (label === undefined) { this._showError('Add a label first.'); return -1; }
+      if (label === undefined) { this._showError(CL.t('seg.label_first')); return -1; }
       this._classes.push({ label: label, color: this._nextColor() });
       this._active = this._classes.length - 1;
       this._renderInstances();
-      this._announce('New instance: ' + label + ' #' + this._countOf(label));
+      this._announce(CL.t('seg.new_instance', { label: label, n: this._countOf(label) }));
       return this._active;
     }
 
@@ -182,7 +180,7 @@
       var self = this;
       var bar = this._instanceBar;
       bar.textContent = '';
-      var add = h('button', { type: 'button', text: '+ Add instance' });
+      var add = h('button', { type: 'button', text: CL.t('seg.add_instance') });
       add.addEventListener('click', function () { self._addInstance(); });
       var group = CL.uid('inst');
       var seen = {};
@@ -204,7 +202,7 @@
         return this._addInstance();
       }
       var label = this._labelList()[this._labelIndex];
-      if (label === undefined) { this._showError('Add a label first.'); return -1; }
+      if (label === undefined) { this._showError(CL.t('seg.label_first')); return -1; }
       return this._semanticClass(label);
     }
 
@@ -213,7 +211,7 @@
       if (this._toolInputs[tool]) this._toolInputs[tool].checked = true;
       if (tool !== 'polygon') this._draft = null;
       this._renderDraft();
-      this._announce('Tool: ' + tool);
+      this._announce(CL.t('seg.tool_is', { tool: CL.t('seg.' + tool) }));
     }
 
     /* ---- mask buffer ---- */
@@ -278,11 +276,11 @@
             if (k !== undefined) self._buffer[p] = k + 1;
           }
         } catch (err) {
-          self._showError('The existing annotation could not be read.');
+          self._showError(CL.t('seg.unreadable'));
         }
         self._paintAll();
       };
-      img.onerror = function () { self._showError('The existing annotation could not be loaded.'); self._paintAll(); };
+      img.onerror = function () { self._showError(CL.t('seg.unloadable')); self._paintAll(); };
       img.src = init.src;
     }
 
@@ -318,7 +316,7 @@
       if (this._instanceMode) { this._classes = last.classes; this._active = Math.min(this._active, this._classes.length - 1); this._renderInstances(); }
       this._paintAll();
       this._edited();
-      this._announce('Undone');
+      this._announce(CL.t('seg.undone'));
     }
 
     // A filled disc of radius r (image px) centred on (cx, cy) set to value.
@@ -420,7 +418,7 @@
     _finishPolygon() {
       if (!this._draft) return;
       var pts = this._draft.filter(function (p, k, all) { return k === 0 || Math.hypot(p.x - all[k - 1].x, p.y - all[k - 1].y) >= 0.5; });
-      if (pts.length < 3) { this._showError('A polygon needs at least 3 corners.'); return; }
+      if (pts.length < 3) { this._showError(CL.t('seg.polygon_corners')); return; }
       var value = this._paintClass() + 1;
       if (value <= 0) return;
       this._snapshot();
@@ -429,7 +427,7 @@
       this._fillPolygon(pts, value);
       this._renderDraft();
       this._edited();
-      this._announce('Filled polygon');
+      this._announce(CL.t('seg.filled'));
     }
 
     _key(ev) {
@@ -468,7 +466,7 @@
       else if (ev.key === '[' || ev.key === ']') {
         this._size = Math.max(2, Math.min(80, this._size + (ev.key === '[' ? -2 : 2)));
         this._sizeInput.value = String(this._size);
-        this._announce('Brush size ' + this._size);
+        this._announce(CL.t('seg.size_is', { n: this._size }));
       } else if (/^[1-9]$/.test(ev.key)) {
         ev.preventDefault();
         this._chooseLabel(Number(ev.key) - 1);
@@ -544,8 +542,8 @@
 
     _crowdValidate() {
       var message = '';
-      if (!this._buffer) message = 'The image has not loaded yet.';
-      else if (this._draft) message = 'Finish the polygon you are drawing, or press Escape to cancel it.';
+      if (!this._buffer) message = CL.t('image.not_loaded');
+      else if (this._draft) message = CL.t('seg.finish');
       this._showError(message);
       return message;
     }

@@ -44,7 +44,7 @@
       this._none = h('div', { class: 'exclusion' });
       this._errorEl = h('div', { class: 'error-text', role: 'alert', part: 'error' });
       this._wrapper = h('div', { class: 'category-picker-wrapper', part: 'categories' }, [this._header, this._picker, this._none, this._errorEl]);
-      this._view = new CL.ImageView({ alt: 'Image to review' });
+      this._view = new CL.ImageView({ alt: CL.t('aws.image') });
       this._view.setSrc(this.getAttribute('src'));
       root.append(h('div', { class: 'layout' }, [panel.aside,
         h('div', { class: 'annotation-area', part: 'annotation-area' }, [h('div', { class: 'target', part: 'target' }, [this._view.stage]), this._wrapper])]),
@@ -81,7 +81,7 @@
       var header = this.getAttribute('header') || '';
       this._header.textContent = header;
       this._header.hidden = !header;
-      if (!header) this._picker.setAttribute('aria-label', 'Categories'); else this._picker.removeAttribute('aria-label');
+      if (!header) this._picker.setAttribute('aria-label', CL.t('categories')); else this._picker.removeAttribute('aria-label');
       this._picker.textContent = '';
       this._cats = this._categories();
       this._cats.forEach(function (c, k) {
@@ -132,7 +132,7 @@
     _crowdValidate() {
       var message = '';
       if (CL.CHOICES.moderationRequiresChoice && !this._noneChosen() && this._chosen().length === 0) {
-        message = this._noneInput() ? 'Choose every category that applies, or None.' : 'Choose every category that applies.';
+        message = this._noneInput() ? CL.t('aws.choose_or_none') : CL.t('aws.choose');
       }
       this._errorEl.textContent = message;
       return message;
@@ -150,7 +150,7 @@
       if (first) { first.focus(); this._wrapper.scrollIntoView({ block: 'nearest' }); }
     }
 
-    _crowdLabel() { return this.getAttribute('header') || 'Moderation labels'; }
+    _crowdLabel() { return this.getAttribute('header') || CL.t('aws.moderation'); }
 
     get value() { return this._crowdValue().moderationLabels; }
   }
@@ -206,17 +206,17 @@
       CL.slotRegions(this, ['short-instructions', 'full-instructions']);
       var panel = CL.instructionsPanel(this);
       this._header = h('p', { class: 'header', part: 'header' });
-      this._view = new CL.ImageView({ alt: 'Document', onLoad: function () { self._drawBoxes(); } });
+      this._view = new CL.ImageView({ alt: CL.t('aws.document'), onLoad: function () { self._drawBoxes(); } });
       this._view.setSrc(this.getAttribute('src'));
       this._view.svg.addEventListener('click', function (ev) {
         var r = ev.target.closest && ev.target.closest('[data-pair]');
         if (r) self._select(Number(r.getAttribute('data-pair')), true);
       });
-      this._pairsEl = h('div', { class: 'pairs', part: 'pairs', role: 'list', 'aria-label': 'Key-value pairs' });
-      this._missingEl = h('div', { class: 'pairs', part: 'missing-keys', role: 'list', 'aria-label': 'Keys that were not detected' });
-      this._missingHead = h('h2', { class: 'second', text: 'Keys that were not detected' });
+      this._pairsEl = h('div', { class: 'pairs', part: 'pairs', role: 'list', 'aria-label': CL.t('aws.pairs') });
+      this._missingEl = h('div', { class: 'pairs', part: 'missing-keys', role: 'list', 'aria-label': CL.t('aws.missing') });
+      this._missingHead = h('h2', { class: 'second', text: CL.t('aws.missing') });
       this._errorEl = h('div', { class: 'error-text', role: 'alert', part: 'error' });
-      var side = h('div', { class: 'side' }, [h('h2', { text: 'Key-value pairs' }), this._pairsEl, this._missingHead, this._missingEl, this._errorEl]);
+      var side = h('div', { class: 'side' }, [h('h2', { text: CL.t('aws.pairs') }), this._pairsEl, this._missingHead, this._missingEl, this._errorEl]);
       root.append(h('div', { class: 'layout' }, [panel.aside, h('div', { class: 'main' }, [this._header,
         h('div', { class: 'work' }, [h('div', { class: 'target', part: 'target' }, [this._view.stage]), side])])]), panel.dialog);
       this._current = -1;
@@ -282,7 +282,7 @@
       var self = this;
       var keyEdit = !this.hasAttribute('no-key-edit');
       this._pairsEl.textContent = '';
-      if (!this._pairs.length) this._pairsEl.append(h('p', { class: 'empty', text: 'No key-value pairs were detected.' }));
+      if (!this._pairs.length) this._pairsEl.append(h('p', { class: 'empty', text: CL.t('aws.no_pairs') }));
       this._pairs.forEach(function (p, k) {
         var base = CL.uid('kv');
         var card = h('div', { class: 'kv' + (p.rejected ? ' rejected' : ''), role: 'listitem', 'data-pair': String(k), part: 'pair' });
@@ -295,9 +295,9 @@
           keyNode.disabled = p.rejected;
           keyNode.addEventListener('input', function () { p.key = keyNode.value; self._changed(); });
         } else {
-          keyNode = h('div', { class: 'keytext', id: base + '-k', text: p.key || '(no key text)' });
+          keyNode = h('div', { class: 'keytext', id: base + '-k', text: p.key || CL.t('aws.no_key_text') });
         }
-        var value = h('input', { type: 'text', id: base + '-v', 'data-field': 'value', 'aria-label': 'Value of ' + (p.key || 'key ' + (k + 1)) });
+        var value = h('input', { type: 'text', id: base + '-v', 'data-field': 'value', 'aria-label': CL.t('aws.value_of', { key: p.key || CL.t('aws.key_n', { n: k + 1 }) }) });
         value.value = p.blank ? '' : p.value;
         value.disabled = p.rejected || p.blank;
         value.addEventListener('input', function () { p.value = value.value; card.removeAttribute('aria-invalid'); self._changed(); });
@@ -311,12 +311,12 @@
         var conf = get(p.valueBlock || p.keyBlock, 'Confidence');
         card.append(
           h('div', { class: 'fields' }, [
-            h('div', { class: 'field' }, [keyEdit ? h('label', { for: keyNode.id, text: 'Key' }) : h('span', { class: 'label', text: 'Key' }), keyNode]),
-            h('div', { class: 'field' }, [h('label', { for: value.id, text: 'Value' }), value,
-              typeof conf === 'number' ? h('span', { class: 'conf', text: 'Detected with ' + Math.round(conf) + '% confidence' }) : null])]),
+            h('div', { class: 'field' }, [keyEdit ? h('label', { for: keyNode.id, text: CL.t('aws.key') }) : h('span', { class: 'label', text: CL.t('aws.key') }), keyNode]),
+            h('div', { class: 'field' }, [h('label', { for: value.id, text: CL.t('aws.value') }), value,
+              typeof conf === 'number' ? h('span', { class: 'conf', text: CL.t('aws.confidence', { n: Math.round(conf) }) }) : null])]),
           h('div', { class: 'checks' }, [
-            h('label', {}, [reject, h('span', { text: 'Not a key-value pair' })]),
-            h('label', {}, [blank, h('span', { text: 'Value is blank' })])]),
+            h('label', {}, [reject, h('span', { text: CL.t('aws.not_pair') })]),
+            h('label', {}, [blank, h('span', { text: CL.t('aws.blank') })])]),
           h('div', { class: 'error-text', 'data-error': '' }));
         self._pairsEl.append(card);
       });
@@ -329,7 +329,7 @@
         var notFound = h('input', { type: 'radio', name: group, value: 'notfound', 'data-field': 'notfound' });
         found.checked = m.decision === 'found';
         notFound.checked = m.decision === 'notfound';
-        var value = h('input', { type: 'text', 'data-field': 'value', 'aria-label': 'Value of ' + m.name, placeholder: 'Value as written in the document' });
+        var value = h('input', { type: 'text', 'data-field': 'value', 'aria-label': CL.t('aws.value_of', { key: m.name }), placeholder: CL.t('aws.as_written') });
         value.value = m.value;
         value.disabled = m.decision !== 'found';
         var pick = function () {
@@ -344,8 +344,8 @@
         value.addEventListener('input', function () { m.value = value.value; card.removeAttribute('aria-invalid'); self._changed(); });
         card.append(h('div', { class: 'keytext', text: m.name }),
           h('div', { class: 'checks', role: 'radiogroup', 'aria-label': m.name }, [
-            h('label', {}, [found, h('span', { text: 'Found it; the value is:' })]),
-            h('label', {}, [notFound, h('span', { text: 'Key not found' })])]),
+            h('label', {}, [found, h('span', { text: CL.t('aws.found') })]),
+            h('label', {}, [notFound, h('span', { text: CL.t('aws.not_found') })])]),
           h('div', { class: 'field' }, [value]),
           h('div', { class: 'error-text', 'data-error': '' }));
         self._missingEl.append(card);
@@ -424,12 +424,12 @@
       var out = [];
       this._pairs.forEach(function (p, k) {
         if (!p.rejected && !p.blank && p.valueBlock && !p.value.trim()) {
-          out.push({ pair: k, message: 'Type the value of \u201c' + (p.key || 'key ' + (k + 1)) + '\u201d, or tick \u201cValue is blank\u201d.' });
+          out.push({ pair: k, message: CL.t('aws.type_value_or_blank', { key: p.key || CL.t('aws.key_n', { n: k + 1 }) }) });
         }
       });
       this._missing.forEach(function (m, k) {
-        if (CL.CHOICES.textractRequireMissingKeyDecision && !m.decision) out.push({ missing: k, message: 'Find the key \u201c' + m.name + '\u201d in the document, or choose \u201cKey not found\u201d.' });
-        else if (m.decision === 'found' && !m.value.trim()) out.push({ missing: k, message: 'Type the value of \u201c' + m.name + '\u201d.' });
+        if (CL.CHOICES.textractRequireMissingKeyDecision && !m.decision) out.push({ missing: k, message: CL.t('aws.find_key', { key: m.name }) });
+        else if (m.decision === 'found' && !m.value.trim()) out.push({ missing: k, message: CL.t('aws.type_value', { key: m.name }) });
       });
       return out;
     }
@@ -450,7 +450,7 @@
       });
       this._firstProblem = problems[0] || null;
       var message = problems.length ? problems[0].message : '';
-      this._errorEl.textContent = problems.length > 1 ? problems.length + ' items need attention.' : '';
+      this._errorEl.textContent = problems.length > 1 ? CL.t('aws.items', { n: problems.length }) : '';
       return message;
     }
 
@@ -466,7 +466,7 @@
       if (target) { target.focus(); target.scrollIntoView({ block: 'nearest' }); }
     }
 
-    _crowdLabel() { return this.getAttribute('header') ? 'Key-value pairs' : 'Document review'; }
+    _crowdLabel() { return this.getAttribute('header') ? CL.t('aws.pairs') : CL.t('aws.review'); }
 
     get value() { return this._crowdValue().blocks; }
   }
