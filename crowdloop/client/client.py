@@ -248,6 +248,7 @@ class Client:
 
     def _wait_active(self, name: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
+        pause = 0.05  # crowdloop activates at once (A2I within seconds): ask again soon, then less often
         while True:
             flow = self.sagemaker.describe_flow_definition(FlowDefinitionName=name)
             status = flow["FlowDefinitionStatus"]
@@ -255,7 +256,8 @@ class Client:
                 return
             if status == "Failed" or time.monotonic() > deadline:
                 raise JobSetupError(f"flow definition {name} is {status}: {flow.get('FailureReason', '')}")
-            time.sleep(1.0)
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
 
 
 def _loop_inputs(inputs: Sequence[Mapping[str, Any]]) -> list[str]:
