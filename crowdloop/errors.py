@@ -12,6 +12,8 @@
     ├── Unavailable         the store or the object store cannot serve right now (disk full, database
     │                       down or overloaded): retry the same request later
     ├── StoreNotReady       a command that never creates a store found none, or one not yet migrated
+    ├── LambdaFailed        a labeling job's pre-/post-annotation Lambda could not be run or answered
+    │                       wrongly (the message is the job's FailureReason: "ClientError: ...")
     └── AuthFailure         the caller could not be authenticated
         ├── MissingAuthentication
         ├── UnknownAccessKey
@@ -93,6 +95,14 @@ class StoreNotReady(CrowdloopError):
         super().__init__(message)
         self.reason = reason
         self.where = where
+
+
+class LambdaFailed(CrowdloopError):
+    """A Ground Truth Lambda (crowdloop.groundtruth.lambdas) failed; `arn` names it ("" when unknown)."""
+
+    def __init__(self, message: str, arn: str = "") -> None:
+        super().__init__(message)
+        self.arn = arn
 
 
 class AuthFailure(CrowdloopError):
