@@ -18,6 +18,7 @@ from typing import Any, get_type_hints
 
 from crowdloop.errors import InvalidInput
 from crowdloop.events import check_source
+from crowdloop.groundtruth.lambdas import parse_lambda_mapping
 from crowdloop.secret import Secret, SecretUrl
 
 
@@ -187,6 +188,23 @@ class Settings:
         "How long the event log and finished deliveries are kept (the live stream's replay, the console's and "
         "`crowdloop webhooks deliveries`' history). Pending deliveries and their events are kept until they end.",
     )
+    labeling_lambdas: str = _setting(
+        "",
+        "Where the custom pre-/post-annotation Lambdas of labeling jobs run: a JSON object mapping each Lambda "
+        'ARN (or a pattern where * matches any text) to "python:package.module:function" or an http(s) URL the '
+        "event is POSTed to as JSON, or @/path/file.json naming a file holding that object. Empty: none (jobs "
+        "naming an unmapped custom Lambda fail).",
+    )
+    labeling_lambda_timeout_seconds: float = _setting(
+        30.0,
+        "How long one HTTP call of a labeling-job Lambda may take (connecting, sending, the whole answer) "
+        "before it counts as failed.",
+    )
+    labeling_lambda_attempts: int = _setting(
+        3,
+        "Tries of one labeling-job Lambda call that times out, cannot connect or answers HTTP 5xx/429 "
+        "(waits of 0.25 s, 0.5 s, 1 s, … up to 2 s between them). 1 to 10.",
+    )
     log_level: str = _setting("info", "Log level: debug, info, warning, error.")
     log_format: str = _setting(
         "text",
@@ -251,6 +269,12 @@ class Settings:
         if self.chromium:
             return self.chromium
         return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+    @property
+    def labeling_lambda_map(self) -> dict[str, str]:
+        """labeling_lambdas as {ARN or pattern: target} (a @file is read again each time: build the invoker
+        once)."""
+        return parse_lambda_mapping(self.labeling_lambdas)
 
     @property
     def portal_host(self) -> str:
@@ -386,6 +410,20 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
                 f"setting {name} ({SETTINGS_BY_NAME[name].env}) must be a positive number of {unit}, "
                 f"not {getattr(settings, name)!r}"
             )
+    if not 0 < settings.labeling_lambda_timeout_seconds < float("inf"):
+        raise ValueError(
+            f"setting labeling_lambda_timeout_seconds ({SETTINGS_BY_NAME['labeling_lambda_timeout_seconds'].env}) "
+            f"must be a positive number of seconds, not {settings.labeling_lambda_timeout_seconds!r}"
+        )
+    if not 1 <= settings.labeling_lambda_attempts <= 10:
+        raise ValueError(
+            f"setting labeling_lambda_attempts ({SETTINGS_BY_NAME['labeling_lambda_attempts'].env}) must be a "
+            f"whole number from 1 to 10, not {settings.labeling_lambda_attempts!r}"
+        )
+    try:
+        parse_lambda_mapping(settings.labeling_lambdas)
+    except ValueError as exc:
+        raise ValueError(f"setting labeling_lambdas ({SETTINGS_BY_NAME['labeling_lambdas'].env}): {exc}") from None
     for name in ("webhook_concurrency", "webhook_threads"):
         if not 1 <= getattr(settings, name) <= 256:
             raise ValueError(
