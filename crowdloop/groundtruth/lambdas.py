@@ -259,6 +259,7 @@ class LambdaInvoker:
             connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=self.timeout_seconds)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         headers = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": "crowdloop"}
+        response: http.client.HTTPResponse | None = None
         try:
             connection.connect()
             _time_left(connection, deadline)
@@ -279,6 +280,8 @@ class LambdaInvoker:
         except (OSError, http.client.HTTPException) as exc:
             raise _Retry(f"could not be reached: {type(exc).__name__}: {exc}") from None
         finally:
+            if response is not None:
+                response.close()  # read1 leaves it open when the body ends exactly at Content-Length
             connection.close()
         status = response.status
         text = bytes(data).decode("utf-8", errors="replace")
