@@ -21,7 +21,8 @@ What an invocation guarantees (AWS documents none of it, §16; these are our cho
 * every failure is a `LambdaFailed` whose message, "ClientError: …" naming the ARN, is fit for a job's
   FailureReason (at most 1,024 characters).
 
-The webhook SSRF rules (crowdloop.webhook_targets) do not apply: these URLs come from the operator's
+Messages show a URL without its query string, which may hold a token (FailureReason is visible to API
+callers). The webhook SSRF rules (crowdloop.webhook_targets) do not apply: these URLs come from the operator's
 settings, not from API callers, and a Lambda stand-in on localhost or a private network is the usual case.
 """
 
@@ -109,7 +110,10 @@ class LambdaTarget:
         raise ValueError(f"target {text!r} must start with python:, http:// or https://")
 
     def __str__(self) -> str:
-        return f"python:{self.value}" if self.kind == "python" else self.value
+        """The target as messages show it: an URL without its query (it may hold a token)."""
+        if self.kind == "python":
+            return f"python:{self.value}"
+        return self.value.partition("?")[0]
 
 
 def parse_lambda_mapping(text: str) -> dict[str, str]:
@@ -210,7 +214,7 @@ class LambdaInvoker:
         body = json.dumps(event, ensure_ascii=False).encode()
         for attempt in range(1, self.attempts + 1):
             try:
-                return self._post(arn, target.value, body)
+                return self._post(arn, target, body)
             except _Retry as exc:
                 if attempt == self.attempts:
                     tries = "1 attempt" if attempt == 1 else f"{attempt} attempts"
@@ -247,8 +251,9 @@ class LambdaInvoker:
                 f"ClientError: Lambda function {arn} ({target}) returned a value JSON cannot carry: {exc}", arn
             ) from None
 
-    def _post(self, arn: str, url: str, body: bytes) -> Any:
-        parts = urlsplit(url)
+    def _post(self, arn: str, target: LambdaTarget, body: bytes) -> Any:
+        parts = urlsplit(target.value)
+        url = str(target)
         deadline = time.monotonic() + self.timeout_seconds
         connection: http.client.HTTPConnection
         if parts.scheme == "https":

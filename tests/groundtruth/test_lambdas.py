@@ -246,6 +246,13 @@ def test_a_5xx_is_tried_again(receiver: Receiver) -> None:
     )
 
 
+def test_messages_leave_out_the_query_string(receiver: Receiver) -> None:
+    url = receiver.url("/missing?token=hunter2")
+    message = failure(invoker({ARN: url}).invoke, ARN, {})
+    assert "hunter2" not in message and f"({receiver.url('/missing')}) answered HTTP 404" in message
+    assert receiver.posts[0][0] == "/missing?token=hunter2"
+
+
 def test_a_timeout_is_tried_again_then_fails(receiver: Receiver) -> None:
     lambdas = invoker({ARN: receiver.url("/slow")}, timeout=0.2, attempts=2)
     started = time.monotonic()
