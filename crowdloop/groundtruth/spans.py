@@ -13,8 +13,10 @@ lower median when there is no single mode; the label is the one most members gav
 generator seeded from the job name, datasetObjectId and the span (deterministic). A span only one worker
 marked is kept. Confidence = (members with the winning label / N) * (mean pairwise Jaccard of the cluster,
 1 for a cluster of one), rounded to 2; with a single worker it is `0` (an int, as in the docs' example).
-Entities are listed by start, then end, then label index. `annotations.labels` echoes the label file's
-label objects (`label_objects`; `{"label": …}` objects made from `labels` when not given).
+Entities are listed in order of first appearance (the first worker's spans in their order, then spans
+only later workers marked), which keeps a single worker's order as the docs' example shows.
+`annotations.labels` echoes the label file's label objects (`label_objects`; `{"label": …}` objects made
+from `labels` when not given).
 """
 
 from __future__ import annotations
@@ -105,10 +107,7 @@ def named_entities(
             continue
         spans = [span for worker, answer in enumerate(answers) for span in spans_of(job, worker, answer)]
         groups = cluster(spans)
-        found = sorted(
-            (_entity(job, obj, [spans[i] for i in members], len(answers)) for members in groups),
-            key=lambda pair: (pair[0].start, pair[0].end, pair[0].label),
-        )
+        found = [_entity(job, obj, [spans[i] for i in members], len(answers)) for members in groups]
         value = {
             "annotations": {
                 "labels": echo,
