@@ -45,14 +45,15 @@ def _log_sum_exp(values: list[float]) -> float:
 def _e_step(
     items: Sequence[Answers], prior: list[float], confusion: list[list[list[float]]]
 ) -> tuple[list[list[float]], float]:
-    classes = len(prior)
     log_prior = [math.log(p) for p in prior]
+    # by_said[w][said][true]: one log per matrix entry per epoch, laid out for the item loop below
+    by_said = [[[math.log(row[said]) for row in matrix] for said in range(len(prior))] for matrix in confusion]
     posteriors = []
     likelihood = 0.0
     for answers in items:
-        logs = [
-            log_prior[k] + sum(math.log(confusion[worker][k][said]) for worker, said in answers) for k in range(classes)
-        ]
+        logs = log_prior
+        for worker, said in answers:
+            logs = [a + b for a, b in zip(logs, by_said[worker][said], strict=True)]
         total = _log_sum_exp(logs)
         likelihood += total
         posteriors.append([math.exp(v - total) for v in logs])
