@@ -7,5 +7,6 @@ dawidskene     the modified Dawid-Skene EM behind single-label classification an
 classification single-label, multi-label and verification results
 boxes          bounding boxes and their adjustment
 spans          named-entity spans
+clusters       the greedy complete-linkage clustering that boxes and spans share
 custom         ACS-PassThrough and custom jobs (with or without a consolidation Lambda)
 """
