@@ -8,6 +8,7 @@ are written, inside functions and `if TYPE_CHECKING:` blocks included, and so ar
   `store.prepared`): it calls domain functions;
 * the domain (every other module outside `store/`) never imports `aws`, `portal`, `starlette` or
   `uvicorn`; `aws` and `portal` never import each other; `store/` imports only itself and `errors`;
+* a pure package (PURE: `groundtruth/`) imports only itself, `errors` and the standard library;
 * each table of store/tables.py has one owning domain module (TABLE_OWNERS): the only one that writes it
   (`table.insert()`, `.update()`, `.delete()`, also through a local alias), apart from SHARED_WRITES; other
   domain modules that read it in their own statements are listed in TABLE_READERS.
@@ -16,6 +17,7 @@ are written, inside functions and `if TYPE_CHECKING:` blocks included, and so ar
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +69,9 @@ FORBIDDEN_WEB_IMPORTS = (
     ("console", "eventsapi"),
 )
 WEB_FRAMEWORKS = ("starlette", "uvicorn")
+# Pure packages: functions of their arguments, no store, HTTP, AWS or third-party libraries (the server's
+# core dependencies have no numpy). groundtruth holds the built-in task types and their consolidation.
+PURE = ("groundtruth",)
 
 # Edge modules allowed to import the store's statements anyway: none.
 EDGE_EXCEPTIONS: set[str] = set()
@@ -190,6 +195,7 @@ def layer_violations(modules: dict[str, Module], package: str, edge_exceptions: 
         return tuple(f"{package}.{n}" for n in names)
 
     edges, statements, web, store = full(EDGES), full(STORE_STATEMENTS), full(WEB), f"{package}.store"
+    pure = full(PURE)
     found: dict[tuple[str, int, str], str] = {}  # one report per import statement and rule
     for module in modules.values():
         name = module.name
@@ -202,6 +208,13 @@ def layer_violations(modules: dict[str, Module], package: str, edge_exceptions: 
                 ours = within(imp.target, package) and imp.target != package  # `from crowdloop import x` names x
                 if ours and not (within(imp.target, store) or within(imp.target, f"{package}.errors")):
                     rule = "store/ imports only itself and errors"
+            elif home := next((p for p in pure if within(name, p)), None):
+                ours = within(imp.target, package)
+                allowed = (home, f"{package}.errors")
+                if (ours and imp.target != package and not any(within(imp.target, a) for a in allowed)) or (
+                    not ours and imp.target.partition(".")[0] not in sys.stdlib_module_names
+                ):
+                    rule = f"{home.removeprefix(package + '.')}/ imports only itself, errors and the standard library"
             elif not is_edge and any(within(imp.target, w) for w in (*web, *WEB_FRAMEWORKS)):
                 rule = "the domain never imports aws, portal or the web framework"
             for side, other in FORBIDDEN_WEB_IMPORTS:
@@ -381,13 +394,22 @@ def test_the_checker_finds_each_kind_of_violation(tmp_path: Path) -> None:
             ),
             "export/__init__.py": "",
             "export/sources.py": "from crowdloop.store.tables import things\n",
+            "groundtruth/__init__.py": "",
+            "groundtruth/boxes.py": (
+                "from __future__ import annotations\nimport json\nfrom crowdloop.errors import InvalidInput\n"
+                "from crowdloop.groundtruth import spans\nfrom . import spans\nimport numpy\n"
+                "from crowdloop import queue\n"
+            ),
         },
     )
     modules = read_package(root, "crowdloop")
     assert modules["crowdloop.portal.view"].imports[0].target == "crowdloop.store.tables"
     edge_rule = " (an edge module calls domain functions, never the store's statements)"
+    pure_rule = " (groundtruth/ imports only itself, errors and the standard library)"
     expected = [
         "crowdloop.aws.wire:2 imports crowdloop.store.dialect" + edge_rule,
+        "crowdloop.groundtruth.boxes:6 imports numpy" + pure_rule,
+        "crowdloop.groundtruth.boxes:7 imports crowdloop.queue" + pure_rule,
         "crowdloop.portal.peek:1 imports crowdloop.aws (portal never imports aws)",
         "crowdloop.portal.view:2 imports crowdloop.store.tables" + edge_rule,
         "crowdloop.queue:3 imports starlette.requests (the domain never imports aws, portal or the web framework)",

@@ -1,0 +1,111 @@
+"""The built-in PRE-<Type> and ACS-<Type> functions, run in-process (spec §7, §8, §9).
+
+    builtin_task_input     what PRE-<Type> returns as taskInput for one manifest line
+    consolidate            what ACS-<Type> returns for one batch: datasetObjectId -> Consolidated
+    custom_without_lambda  the output of a custom job without a consolidation Lambda
+    custom_metadata        a custom Lambda's content with `<attr>-metadata` added
+    creation_date          the metadata's date format
+
+Supported: bounding box (+ adjustment), single- and multi-label image/text classification, named
+entities, bounding-box and segmentation verification, PassThrough. Not yet: semantic segmentation (and its
+adjustment), video and 3D point cloud types (`INFO[t].supported` is False; consolidate raises
+InvalidInput for them). The algorithms and every choice where AWS documents nothing are in the docstrings
+of classification.py, boxes.py, spans.py and custom.py. Every answer a worker gives is trusted to be the
+parsed `answerContent`; malformed parts are skipped, never raised on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from crowdloop.errors import InvalidInput
+from crowdloop.groundtruth import boxes, classification, custom, spans
+from crowdloop.groundtruth.custom import custom_metadata, custom_without_lambda
+from crowdloop.groundtruth.model import Consolidated, DataObject, Job, WorkerAnnotation, creation_date
+from crowdloop.groundtruth.tasktypes import INFO, TaskType
+
+__all__ = [
+    "Consolidated",
+    "DataObject",
+    "WorkerAnnotation",
+    "builtin_task_input",
+    "consolidate",
+    "creation_date",
+    "custom_metadata",
+    "custom_without_lambda",
+]
+
+T = TaskType
+_TEXT = {T.TEXT_MULTI_CLASS, T.TEXT_MULTI_CLASS_MULTI_LABEL, T.NAMED_ENTITY_RECOGNITION}
+_CHAINED = {t for t in TaskType if t.value.startswith(("Verification", "Adjustment"))}
+
+
+def builtin_task_input(
+    task_type: TaskType,
+    line: dict[str, Any],
+    labels: list[str],
+    *,
+    label_objects: list[dict[str, Any]] | None = None,
+    instructions: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`taskInput` of PRE-<Type> for one manifest line — the exact output of AWS's functions is not
+    published; this is what AWS's built-in templates read:
+
+    * `taskObject`: the line's `source-ref`, else its `source` (text types — TextMultiClass*, NER — look at
+      `source` first); a line with neither raises InvalidInput;
+    * `labels`: the label strings in label-file order; for NER the label *objects* (`label_objects`, or
+      `{"label": …}` made from `labels`), since crowd-entity-annotation takes `shortDisplayName` too, plus
+      `instructions` (`shortInstruction`/`fullInstruction`) when given;
+    * verification and adjustment types add `manifestLine`: the whole line, so templates can read the
+      previous job's label as AWS's docs show
+      (`task.input.manifestLine.<previous-attr>.annotations`, `…-metadata.class-map`);
+    * PassThrough ("direct passthrough of input/output data"): the line itself, as when a job has no
+      pre-annotation Lambda.
+    """
+    if task_type is T.PASS_THROUGH:
+        return dict(line)
+    keys = ("source", "source-ref") if task_type in _TEXT else ("source-ref", "source")
+    present = [key for key in keys if key in line]
+    if not present:
+        raise InvalidInput("The manifest line has neither a 'source-ref' nor a 'source' key.", "dataObject")
+    task_input: dict[str, Any] = {"taskObject": line[present[0]], "labels": list(labels)}
+    if task_type is T.NAMED_ENTITY_RECOGNITION:
+        task_input["labels"] = (
+            list(label_objects) if label_objects is not None else [{"label": label} for label in labels]
+        )
+        if instructions is not None:
+            task_input["instructions"] = instructions
+    if task_type in _CHAINED:
+        task_input["manifestLine"] = line
+    return task_input
+
+
+def consolidate(
+    task_type: TaskType,
+    *,
+    label_attribute_name: str,
+    job_name: str,
+    labels: list[str],
+    objects: list[DataObject],
+    created: datetime,
+    label_objects: list[dict[str, Any]] | None = None,
+) -> dict[str, Consolidated]:
+    """ACS-<Type> for one batch: datasetObjectId -> the consolidated content (+ files). Objects with no
+    (usable) answer are absent. `labels` = the label file's label strings, in order (class indices);
+    `label_objects` = its label objects, echoed by NER."""
+    job = Job(label_attribute_name, job_name, list(labels), created)
+    output_type = INFO[task_type].output_type or ""
+    if task_type in (T.IMAGE_MULTI_CLASS, T.TEXT_MULTI_CLASS):
+        return classification.single_label(job, objects, output_type)
+    if task_type in (T.IMAGE_MULTI_CLASS_MULTI_LABEL, T.TEXT_MULTI_CLASS_MULTI_LABEL):
+        return classification.multi_label(job, objects, output_type)
+    if task_type in (T.VERIFICATION_BOUNDING_BOX, T.VERIFICATION_SEMANTIC_SEGMENTATION):
+        return classification.verification(job, objects, output_type)
+    if task_type in (T.BOUNDING_BOX, T.ADJUSTMENT_BOUNDING_BOX):
+        return boxes.bounding_box(job, objects, output_type, adjustment=task_type is T.ADJUSTMENT_BOUNDING_BOX)
+    if task_type is T.NAMED_ENTITY_RECOGNITION:
+        return spans.named_entities(job, objects, output_type, label_objects)
+    if task_type is T.PASS_THROUGH:
+        return custom.pass_through(job, objects)
+    raise InvalidInput(f"crowdloop does not consolidate {task_type.value} tasks yet.", "taskType")
