@@ -228,6 +228,31 @@ def check_source(source: str, field: str) -> None:
         )
 
 
+LABELING_JOB_STATE_CHANGE = "SageMaker Ground Truth Labeling Job State Change"
+LABELING_JOB_ANNOUNCED = ("Completed", "Failed", "Stopped")
+
+
+def labeling_job_state_change(*, labeling_job_arn: str, status: str, changed_at: datetime) -> Event:
+    """The event AWS sends when a labeling job becomes Completed, Failed or Stopped (events.md §3): its detail
+    is only {"LabelingJobStatus": ...}; the job is named by `resources[0]`, its ARN (lower-cased name)."""
+    job = arns.parse(labeling_job_arn, "labeling-job", "labelingJobArn")
+    if status not in LABELING_JOB_ANNOUNCED:
+        raise InvalidInput(
+            f"Value '{status}' at 'labelingJobStatus' is not announced: only "
+            f"{', '.join(LABELING_JOB_ANNOUNCED)} produce a state change event.",
+            "labelingJobStatus",
+        )
+    return _envelope(
+        loop_arn=labeling_job_arn,
+        change=(status,),
+        detail_type=LABELING_JOB_STATE_CHANGE,
+        source=AWS_SOURCE,
+        loop=job,
+        moment=changed_at,
+        detail={"LabelingJobStatus": status},
+    )
+
+
 def encode(event: Event) -> bytes:
     """Compact UTF-8 JSON in the event's own key order (the spec's): the bytes to store, sign and send."""
     try:

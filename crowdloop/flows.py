@@ -458,8 +458,11 @@ def _rows_by_creation(
         listing.get("next_token"),
         key=svc.paging_key,
     )
+    query = sa.select(table).where(table.c.account == caller.account, table.c.region == caller.region)
+    if table is flow_definitions:  # a labeling job's own flow definition is not the caller's A2I resource
+        query = query.where(table.c.labeling_job_id.is_(None))
     query = _created_between(
-        sa.select(table).where(table.c.account == caller.account, table.c.region == caller.region),
+        query,
         table.c.created_at,
         created_after,
         created_before,
@@ -545,8 +548,7 @@ def _fd_not_found(name: str) -> NotFound:
     return NotFound("flow definition", name, f"Could not find flow definition {name}.")
 
 
-def _existing_workteam(conn: Connection, caller: Caller, arn: str) -> str:
-    field = "humanLoopConfig.workteamArn"
+def _existing_workteam(conn: Connection, caller: Caller, arn: str, field: str = "humanLoopConfig.workteamArn") -> str:
     parsed = arns.parse(arn, "workteam", field)
     found = (
         _same_scope(parsed, caller)
@@ -567,8 +569,9 @@ def _existing_workteam(conn: Connection, caller: Caller, arn: str) -> str:
     return str(parsed)
 
 
-def _existing_ui(conn: Connection, caller: Caller, arn: str) -> HumanTaskUi:
-    field = "humanLoopConfig.humanTaskUiArn"
+def _existing_ui(
+    conn: Connection, caller: Caller, arn: str, field: str = "humanLoopConfig.humanTaskUiArn"
+) -> HumanTaskUi:
     parsed = arns.parse(arn, "human-task-ui", field)
     row = _row_named(conn, human_task_uis, caller, parsed.name) if _same_scope(parsed, caller) else None
     if row is None:
@@ -577,6 +580,68 @@ def _existing_ui(conn: Connection, caller: Caller, arn: str) -> HumanTaskUi:
             field,
         )
     return _ui(row)
+
+
+# --- the flow definitions of labeling jobs (crowdloop/groundtruth) ---------------------------------------
+
+
+def existing_workteam(conn: Connection, caller: Caller, arn: str, field: str) -> str:
+    """The ARN of the caller's private work team `arn`; InvalidInput naming `field` when there is none."""
+    return _existing_workteam(conn, caller, arn, field)
+
+
+def existing_ui(conn: Connection, caller: Caller, arn: str, field: str) -> HumanTaskUi:
+    """The caller's human task UI `arn`; InvalidInput naming `field` when there is none."""
+    return _existing_ui(conn, caller, arn, field)
+
+
+@dataclass(frozen=True)
+class JobFlow:
+    """What a labeling job's tasks need of the flow definition that carries them."""
+
+    labeling_job_id: int
+    job_arn: str
+    role_arn: str
+    workteam_arn: str
+    human_task_ui_arn: str
+    template_sha256: str
+    task_count: int
+    task_title: str
+    task_description: str
+    task_time_limit_seconds: int
+    task_availability_lifetime_seconds: int
+    output_path: str
+
+
+def create_job_flow(conn: Connection, caller: Caller, flow: JobFlow, now: datetime) -> int:
+    """The internal flow definition of a labeling job (name "~<job id>", the job's ARN): the queue, the
+    portal and the reaper serve its loops as any other; the A2I API never lists or describes it."""
+    return int(
+        conn.execute(
+            flow_definitions.insert()
+            .values(
+                account=caller.account,
+                region=caller.region,
+                name=f"~{flow.labeling_job_id}",
+                arn=flow.job_arn,
+                status=FlowDefinitionStatus.ACTIVE.value,
+                created_at=now,
+                role_arn=flow.role_arn,
+                workteam_arn=flow.workteam_arn,
+                human_task_ui_arn=flow.human_task_ui_arn,
+                template_sha256=flow.template_sha256,
+                task_count=flow.task_count,
+                task_title=flow.task_title,
+                task_description=flow.task_description,
+                task_time_limit_seconds=flow.task_time_limit_seconds,
+                task_availability_lifetime_seconds=flow.task_availability_lifetime_seconds,
+                output_path=flow.output_path,
+                request={},
+                labeling_job_id=flow.labeling_job_id,
+            )
+            .returning(flow_definitions.c.id)
+        ).scalar_one()
+    )
 
 
 # --- quality control settings (crowdloop.quality: `crowdloop:` tags) --------------------------------------

@@ -15,6 +15,15 @@ class HumanLoopStatus(StrEnum):
     STOPPING = "Stopping"
 
 
+class LabelingJobStatus(StrEnum):
+    INITIALIZING = "Initializing"
+    IN_PROGRESS = "InProgress"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    STOPPING = "Stopping"
+    STOPPED = "Stopped"
+
+
 class FlowDefinitionStatus(StrEnum):
     INITIALIZING = "Initializing"
     ACTIVE = "Active"

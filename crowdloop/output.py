@@ -85,7 +85,8 @@ _LOOPS = (
         flow_definitions.c.arn.label("flow_arn"),
     )
     .join(flow_definitions, flow_definitions.c.id == human_loops.c.flow_definition_id)
-    .where(human_loops.c.id.in_(sa.bindparam("ids", expanding=True)))
+    # a labeling job's loops have no output.json: the job writes its worker-response files (groundtruth)
+    .where(human_loops.c.id.in_(sa.bindparam("ids", expanding=True)), flow_definitions.c.labeling_job_id.is_(None))
 )
 _ANSWERS = (
     sa.select(
@@ -117,6 +118,21 @@ def build_documents(conn: Connection, loop_ids: list[int], issuer: str) -> dict[
     """build_document for many loops with two queries; loops that are gone are left out."""
     if not loop_ids:
         return {}
+    answers = loop_answers(conn, loop_ids, issuer)
+    documents = {}
+    for loop in conn.execute(_LOOPS, {"ids": loop_ids}):
+        document = {
+            "flowDefinitionArn": loop.flow_arn,
+            "humanAnswers": answers.get(loop.id, []),
+            "humanLoopName": loop.name,
+            "inputContent": loads_json(loop.input_content),
+        }
+        documents[loop.id] = (loop.output_uri, dumps_json(document))
+    return documents
+
+
+def loop_answers(conn: Connection, loop_ids: list[int], issuer: str) -> dict[int, list[dict[str, Any]]]:
+    """The submitted answers of each loop, oldest first, as output.json's humanAnswers show them."""
     answers: dict[int, list[dict[str, Any]]] = {}
     for a in conn.execute(_ANSWERS, {"ids": loop_ids}):
         answer: dict[str, Any] = {
@@ -134,16 +150,7 @@ def build_documents(conn: Connection, loop_ids: list[int], issuer: str) -> dict[
             }
         )
         answers.setdefault(a.loop_id, []).append(answer)
-    documents = {}
-    for loop in conn.execute(_LOOPS, {"ids": loop_ids}):
-        document = {
-            "flowDefinitionArn": loop.flow_arn,
-            "humanAnswers": answers.get(loop.id, []),
-            "humanLoopName": loop.name,
-            "inputContent": loads_json(loop.input_content),
-        }
-        documents[loop.id] = (loop.output_uri, dumps_json(document))
-    return documents
+    return answers
 
 
 def _identity_data(worker_issuer: str, sub: str, portal_issuer: str) -> dict[str, str]:

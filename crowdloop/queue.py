@@ -272,6 +272,7 @@ _ANSWER_FACTS = Prepared(
         _H.c.arn,
         _H.c.created_at,
         flow_definitions.c.arn.label("flow_arn"),
+        flow_definitions.c.labeling_job_id,
         _H.c.flow_definition_id,
         workers.c.worker_id,
         assignments.c.accepted_at,
@@ -444,19 +445,21 @@ def submit(
         if gold.uses_gold(config):
             gold.count_real_answer(conn, row.flow_definition_id, worker_pk)
         completed = output.has_output(row.status, row.answers_count)
-        if completed:  # its status change event is recorded when the output is written (output.py)
+        labeling = facts.labeling_job_id is not None  # a labeling job's task: the job reports (crowdloop.labeling)
+        if completed and not labeling:  # its status change event is recorded when the output is written (output.py)
             output.mark_output_due(conn, loop_id, now)
-        eventlog.answer_submitted(
-            conn,
-            now,
-            source=svc.settings.events_source,
-            loop_arn=facts.arn,
-            flow_arn=facts.flow_arn,
-            created_at=facts.created_at,
-            worker_id=facts.worker_id,
-            accepted_at=facts.accepted_at,
-            time_spent_seconds=spent,
-        )
+        if not labeling:
+            eventlog.answer_submitted(
+                conn,
+                now,
+                source=svc.settings.events_source,
+                loop_arn=facts.arn,
+                flow_arn=facts.flow_arn,
+                created_at=facts.created_at,
+                worker_id=facts.worker_id,
+                accepted_at=facts.accepted_at,
+                time_spent_seconds=spent,
+            )
     result = SubmitResult(
         loop_id=loop_id,
         human_loop_name=row.name,
@@ -465,10 +468,18 @@ def submit(
         task_count=row.task_count,
         output_uri=row.output_uri,
     )
-    if completed:
+    if completed and not labeling:
         output.after_commit(svc)
+    if labeling and completed:
+        wake_labeling(svc)
     eventlog.after_commit(svc)
     return result
+
+
+def wake_labeling(svc: Services) -> None:
+    """A labeling job's object has all its answers: have the process's labeling step look now."""
+    if svc.labeling is not None:
+        svc.labeling.wake()
 
 
 def _submit_gold(
@@ -700,6 +711,26 @@ def stop_loop(conn: Connection, now: datetime, loop_id: int) -> Any | None:
     ).first()
 
 
+def close_flow_slots(conn: Connection, flow_definition_id: int) -> None:
+    """No loop of the flow definition offers a slot any more (the leases held stay workable)."""
+    h = human_loops
+    conn.execute(
+        h.update().where(h.c.flow_definition_id == flow_definition_id, h.c.status == _IN_PROGRESS).values(open_slots=0)
+    )
+
+
+def stop_idle_loops(conn: Connection, now: datetime, flow_definition_id: int) -> int:
+    """Stop the flow definition's loops in progress that nobody holds (a labeling job stopping); how many."""
+    h = human_loops
+    return int(
+        conn.execute(
+            h.update()
+            .where(h.c.flow_definition_id == flow_definition_id, h.c.status == _IN_PROGRESS, ~_held())
+            .values(open_slots=0, status=HumanLoopStatus.STOPPED.value, ended_at=_now(now))
+        ).rowcount
+    )
+
+
 def output_unwritten_locked(conn: Connection, loop_id: int) -> bool:
     """Lock the loop's row and say whether its output.json is still unwritten (DeleteHumanLoop asks before
     it hands the document to the outbox: the output writer may have just written it)."""
@@ -719,9 +750,7 @@ def withdraw_flow_work(conn: Connection, now: datetime, flow_definition_id: int)
     in progress from offering slots and delete every loop of it that is not busy (`_loop_busy`)."""
     h = human_loops
     withdraw_ineligible_leases(conn, now, flow_ids=[flow_definition_id])
-    conn.execute(
-        h.update().where(h.c.flow_definition_id == flow_definition_id, h.c.status == _IN_PROGRESS).values(open_slots=0)
-    )
+    close_flow_slots(conn, flow_definition_id)
     _delete_loops(conn, sa.select(h.c.id).where(h.c.flow_definition_id == flow_definition_id, ~_loop_busy()))
 
 
@@ -812,10 +841,12 @@ def _reopen_stalled(conn: Connection) -> int:
     """A safety net of the adaptive worker count: a loop in progress with answers missing, no open slot and
     no lease held waits for nobody. Only a loop started adaptively whose last submit saw its flow as fixed
     (the crowdloop:task-count-min tag removed since, quality.CONFIGS) is ever left so: give it the slots
-    up to TaskCount. Loops of flow definitions being deleted (no slots, withdraw_flow_work) are left alone."""
+    up to TaskCount. Loops of flow definitions being deleted (no slots, withdraw_flow_work) are left alone,
+    and so are a labeling job's (it closes its loops' slots when it stops)."""
     h, f = human_loops, flow_definitions
     usable = sa.select(f.c.id).where(
-        f.c.status.in_((FlowDefinitionStatus.INITIALIZING.value, FlowDefinitionStatus.ACTIVE.value))
+        f.c.status.in_((FlowDefinitionStatus.INITIALIZING.value, FlowDefinitionStatus.ACTIVE.value)),
+        f.c.labeling_job_id.is_(None),  # a labeling job closes its loops' slots when it stops (crowdloop.labeling)
     )
     stalled = sa.and_(
         h.c.status == _IN_PROGRESS,
@@ -834,10 +865,13 @@ def _announce_ended(conn: Connection, now: datetime, rows: list[Any]) -> None:
         return
     f = flow_definitions
     flow_ids = sorted({int(r.flow_definition_id) for r in rows})
-    flow_arns = dict(conn.execute(sa.select(f.c.id, f.c.arn).where(f.c.id.in_(flow_ids))).all())
+    flow_arns = dict(
+        conn.execute(sa.select(f.c.id, f.c.arn).where(f.c.id.in_(flow_ids), f.c.labeling_job_id.is_(None))).all()
+    )  # a labeling job's loops have no A2I event: the job has its own (crowdloop/groundtruth)
     ended = [
         eventlog.EndedLoop.from_row(row, flow_arn=flow_arns[row.flow_definition_id])
         for row in sorted(rows, key=lambda r: int(r.id))
+        if row.flow_definition_id in flow_arns
     ]
     eventlog.loops_ended(conn, now, ended)
 

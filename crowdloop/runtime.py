@@ -33,6 +33,12 @@ class EventSignals(Protocol):
         ...
 
 
+class Waker(Protocol):
+    """A background worker of this process that can be told to look now (crowdloop.labeling.runner)."""
+
+    def wake(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class Services:
     """Built once per process by app.create_app (or by a test) and passed to every domain function."""
@@ -44,6 +50,7 @@ class Services:
     outbox: Outbox | None = None  # None: messages (output.json) are sent in the thread that made them due
     events: EventSignals | None = None  # None: nobody in this process waits for events (scripts, tests)
     metrics: Metrics | None = None  # the server's Prometheus metrics (crowdloop.metrics); None: not measured
+    labeling: Waker | None = None  # the labeling jobs' step (crowdloop.labeling.runner); None: not run here
     # Signs NextToken values (crowdloop.paging). build_services passes the data directory's key so tokens
     # survive restarts and are shared by every process; Services built without one (tests) get a fresh key.
     paging_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)

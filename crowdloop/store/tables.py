@@ -100,6 +100,9 @@ flow_definitions = sa.Table(
     # The request members exactly as sent, echoed by DescribeFlowDefinition.
     sa.Column("request", sa.JSON, nullable=False),
     sa.Column("failure_reason", sa.String(1024)),
+    # Set on the flow definition a labeling job runs its tasks through (crowdloop/groundtruth): such a flow
+    # is internal (name "~<job id>", the job's ARN) and never listed or described by the A2I API.
+    sa.Column("labeling_job_id", sa.Integer),
     sa.UniqueConstraint("account", "region", "name"),
 )
 
@@ -567,4 +570,61 @@ deliveries = sa.Table(
     sa.Index("ix_deliveries_list", "subscription_id", "state", "id"),  # the deliveries table, newest first
     sa.Index("ix_deliveries_event", "event_seq"),  # the retention sweep: is an event still pending somewhere
     sa.Index("ix_deliveries_ended", "ended_at"),  # the retention sweep
+)
+
+
+# --- Ground Truth labeling jobs (crowdloop/groundtruth/jobs.py owns both tables) ---------------------------
+
+labeling_jobs = sa.Table(
+    "labeling_jobs",
+    metadata,
+    *_account_region_name(),
+    sa.Column("name_key", sa.String(63), nullable=False),  # lower-cased: names are unique case-insensitively
+    sa.Column("arn", sa.String(1024), nullable=False, unique=True),  # carries the lower-cased name, as AWS's
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("job_reference_code", sa.String(28), nullable=False),
+    sa.Column("workteam_arn", sa.String(256), nullable=False),
+    sa.Column("task_type", sa.String(64)),  # groundtruth.tasktypes.TaskType; NULL: a custom job
+    # The request members as sent (with the server's defaults filled in), echoed by DescribeLabelingJob.
+    sa.Column("request", sa.JSON, nullable=False),
+    sa.Column("flow_definition_id", sa.Integer, sa.ForeignKey("flow_definitions.id")),  # set when initialised
+    sa.Column("labels", sa.JSON),  # the label category file's `labels` entries, read when initialised
+    sa.Column("failure_reason", sa.String(1024)),
+    # Objects by outcome (the LabelCounters): Unlabeled = objects - labeled - failed - skipped.
+    sa.Column("objects", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("labeled", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("failed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("skipped", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("released", sa.Integer, nullable=False, server_default="0"),  # objects out with workers now
+    # The background step (groundtruth/runner.py): due at next_step_at; claimed by one process at a time.
+    sa.Column("next_step_at", UtcDateTime, nullable=False),
+    sa.Column("claimed_until", UtcDateTime),
+    sa.Column("claim_token", sa.String(32)),
+    sa.Column("wakes", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_batch_at", UtcDateTime),  # the newest consolidation batch's time (its files' names)
+    sa.UniqueConstraint("account", "region", "name_key"),
+    sa.Index("ix_labeling_jobs_list", "account", "region", "created_at", "id"),
+    sa.Index("ix_labeling_jobs_due", "next_step_at"),
+)
+
+# One row per data object of a labeling job: its manifest line (index = datasetObjectId), where it is, the
+# loop that carries its tasks while released, and its consolidated label once labeled.
+labeling_objects = sa.Table(
+    "labeling_objects",
+    metadata,
+    sa.Column("job_id", sa.Integer, sa.ForeignKey("labeling_jobs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("object_index", sa.Integer, primary_key=True),
+    sa.Column("line", sa.Text, nullable=False),  # the manifest line as read (compact JSON)
+    # queued -> released (a loop carries its tasks) -> consolidating (in a batch) -> labeled or failed; skipped (the
+    # pre-annotation Lambda said no human is needed); withdrawn (its job stopped before anyone answered it)
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("loop_id", sa.Integer),
+    sa.Column("label", sa.Text),  # compact JSON: the consolidated content merged into the output line
+    sa.Column("failure_reason", sa.String(1024)),
+    # The consolidation batch the object is in (its files' time): set before the batch's files are written,
+    # so a step that dies midway writes the same files again, not a second set.
+    sa.Column("batch_at", UtcDateTime),
+    sa.Index("ix_labeling_objects_state", "job_id", "state", "object_index"),
 )
