@@ -54,6 +54,7 @@ from crowdloop.deliverer import DeliveryProcess
 from crowdloop.dispatcher import Dispatcher
 from crowdloop.errors import CrowdloopError, StoreNotReady, Unavailable
 from crowdloop.keyfiles import load_key
+from crowdloop.labeling.runner import LabelingRunner
 from crowdloop.liquid.threads import RenderThreads
 from crowdloop.metrics import Metrics
 from crowdloop.metrics_http import CountRequests, MetricsEndpoint
@@ -110,8 +111,12 @@ class CrowdloopApp:
         if self.dispatcher is not None:
             listeners.add(self.dispatcher.logged)
         metrics = Metrics() if services.settings.metrics_token else None  # none: nothing is measured
-        services = dataclasses.replace(services, outbox=self.outbox, events=listeners, metrics=metrics)
+        self.labeling = LabelingRunner(services)
+        services = dataclasses.replace(
+            services, outbox=self.outbox, events=listeners, metrics=metrics, labeling=self.labeling
+        )
         self.outbox.bind(services)
+        self.labeling.bind(services)
         if self.dispatcher is not None:
             self.dispatcher.bind(services)
         self.services = services
@@ -286,6 +291,7 @@ class CrowdloopApp:
             services.blobs.discard_stale_incoming()
         services.store.start_checkpointer()
         self.outbox.start()
+        self.labeling.start()
         if self.dispatcher is not None:
             self.dispatcher.start()
         if self.delivery is not None:
@@ -298,6 +304,7 @@ class CrowdloopApp:
             self.dispatcher.close()
         if self.delivery is not None:
             self.delivery.close()
+        self.labeling.close()
         self.outbox.close()
         self.services.store.stop_checkpointer()
         _truncate_wal(self.services.store)

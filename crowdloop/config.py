@@ -18,7 +18,7 @@ from typing import Any, get_type_hints
 
 from crowdloop.errors import InvalidInput
 from crowdloop.events import check_source
-from crowdloop.groundtruth.lambdas import parse_lambda_mapping
+from crowdloop.labeling.lambdas import parse_lambda_mapping
 from crowdloop.secret import Secret, SecretUrl
 
 

@@ -98,7 +98,7 @@ class StoreNotReady(CrowdloopError):
 
 
 class LambdaFailed(CrowdloopError):
-    """A Ground Truth Lambda (crowdloop.groundtruth.lambdas) failed; `arn` names it ("" when unknown)."""
+    """A Ground Truth Lambda (crowdloop.labeling.lambdas) failed; `arn` names it ("" when unknown)."""
 
     def __init__(self, message: str, arn: str = "") -> None:
         super().__init__(message)

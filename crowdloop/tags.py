@@ -1,6 +1,7 @@
 """AddTags / ListTags / DeleteTags for the resources crowdloop manages.
 
-Taggable: human task UIs, flow definitions, work teams and workforces of the caller's account and region.
+Taggable: human task UIs, flow definitions, work teams, workforces and labeling jobs of the caller's account
+and region.
 A resource holds at most 50 tags; keys are unique per resource (AddTags overwrites a key's value) and keys
 beginning with "aws:" are reserved. An ARN naming no existing resource is InvalidInput, as SageMaker
 answers ValidationException there. Deleting a resource deletes its tags (`drop_tags`), so a re-created
@@ -21,7 +22,7 @@ from crowdloop.errors import InvalidInput
 from crowdloop.listing import Page, fetch_page
 from crowdloop.paging import PageRequest
 from crowdloop.runtime import Caller, Services
-from crowdloop.store.tables import flow_definitions, human_task_uis, tags, workforces, workteams
+from crowdloop.store.tables import flow_definitions, human_task_uis, labeling_jobs, tags, workforces, workteams
 
 MAX_TAGS_PER_RESOURCE = 50
 LIST_TAGS_PAGE_SIZE = 50  # ListTags.MaxResults has a minimum of 50, so a smaller default makes no sense
@@ -32,6 +33,7 @@ _TABLES: dict[str, sa.Table] = {
     "flow-definition": flow_definitions,
     "workteam": workteams,
     "workforce": workforces,
+    "labeling-job": labeling_jobs,
 }
 
 
@@ -146,7 +148,7 @@ def _require_resource(conn: Connection, caller: Caller, resource_arn: str) -> No
     if match is None or table is None:
         raise InvalidInput(
             f"Resource {resource_arn} cannot be tagged: crowdloop tags human task UIs, flow "
-            "definitions, work teams and workforces.",
+            "definitions, work teams, workforces and labeling jobs.",
             "resourceArn",
         )
     region, account = match.group(1), match.group(2)

@@ -40,7 +40,16 @@ T = TypeVar("T")
 
 RENDERING_OPERATIONS = frozenset({"RenderUiTemplate"})  # CPU-bound: run in RenderThreads, on every database
 HEAVY_OPERATIONS = frozenset(  # pages of up to 100 resources: the heavy lane, on every database (crowdloop.blocking)
-    {"ListHumanLoops", "ListFlowDefinitions", "ListHumanTaskUis", "ListWorkteams", "ListWorkforces", "ListTags"}
+    {
+        "ListHumanLoops",
+        "ListFlowDefinitions",
+        "ListHumanTaskUis",
+        "ListWorkteams",
+        "ListWorkforces",
+        "ListTags",
+        "ListLabelingJobs",
+        "ListLabelingJobsForWorkteam",
+    }
 )
 
 

@@ -68,7 +68,8 @@ AUTH_CODES: dict[type[domain.AuthFailure], str] = {
 }
 
 # SageMaker answers "not found" for these kinds with ValidationException (Terraform matches the text).
-_VALIDATION_NOT_FOUND_KINDS = frozenset({"workteam", "workforce"})
+# So does Ground Truth for a labeling job (the AWS-written Kubernetes controller keys on it; spec §11.1).
+_VALIDATION_NOT_FOUND_KINDS = frozenset({"workteam", "workforce", "labeling job"})
 
 
 def sagemaker_code(exc: BaseException) -> tuple[str, int, str]:

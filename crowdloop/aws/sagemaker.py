@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from crowdloop import flows, tags, workforce
+from crowdloop.aws import labeling
 from crowdloop.listing import CreationListing, NameListing, PageArgs
 from crowdloop.runtime import Caller, Services
 from crowdloop.tags import Tag
@@ -323,4 +324,5 @@ OPERATIONS: dict[str, Handler] = {
     "AddTags": add_tags,
     "ListTags": list_tags,
     "DeleteTags": delete_tags,
+    **labeling.OPERATIONS,
 }

@@ -56,7 +56,7 @@ def builtin_task_input(
       `source` first); a line with neither raises InvalidInput;
     * `labels`: the label strings in label-file order; for NER the label *objects* (`label_objects`, or
       `{"label": …}` made from `labels`), since crowd-entity-annotation takes `shortDisplayName` too, plus
-      `instructions` (`shortInstruction`/`fullInstruction`) when given;
+      the label file's `shortInstruction` and `fullInstruction` (from `instructions`) when given;
     * verification and adjustment types add `manifestLine`: the whole line, so templates can read the
       previous job's label as AWS's docs show
       (`task.input.manifestLine.<previous-attr>.annotations`, `…-metadata.class-map`);
@@ -74,8 +74,9 @@ def builtin_task_input(
         task_input["labels"] = (
             list(label_objects) if label_objects is not None else [{"label": label} for label in labels]
         )
-        if instructions is not None:
-            task_input["instructions"] = instructions
+        for key in ("shortInstruction", "fullInstruction"):  # what the built-in NER UI reads (builtin_uis)
+            if instructions is not None and key in instructions:
+                task_input[key] = instructions[key]
     if task_type in _CHAINED:
         task_input["manifestLine"] = line
     return task_input

@@ -96,7 +96,7 @@ def test_builtin_task_input() -> None:
     instructions = {"shortInstruction": "<p>Tag verbs</p>", "fullInstruction": "<ol><li>…</li></ol>"}
     assert builtin_task_input(
         TaskType.NAMED_ENTITY_RECOGNITION, text, ["verb"], label_objects=ner_labels, instructions=instructions
-    ) == {"taskObject": "Sift 3 cups of flour", "labels": ner_labels, "instructions": instructions}
+    ) == {"taskObject": "Sift 3 cups of flour", "labels": ner_labels, **instructions}  # what the NER UI reads
     assert builtin_task_input(TaskType.NAMED_ENTITY_RECOGNITION, text, ["verb"])["labels"] == [{"label": "verb"}]
     chained = {"source-ref": "s3://bucket/img.jpg", "category": {"annotations": []}, "category-metadata": {}}
     for task_type in (TaskType.ADJUSTMENT_BOUNDING_BOX, TaskType.VERIFICATION_BOUNDING_BOX):

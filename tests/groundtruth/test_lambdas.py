@@ -14,7 +14,7 @@ import pytest
 
 from crowdloop.config import load_settings
 from crowdloop.errors import CrowdloopError
-from crowdloop.groundtruth.lambdas import (
+from crowdloop.labeling.lambdas import (
     LambdaFailed,
     LambdaInvoker,
     LambdaTarget,

@@ -1,0 +1,118 @@
+"""The end of a labeling job (spec §4.1, §8.1, §10; events.md §3): the output manifest — one line per input
+line, in input order: the line, plus `<LabelAttributeName>` and its `-metadata` for a labeled object — then
+Completed (every object labeled, failed or skipped) or Stopped (after StopLabelingJob or a stopping condition),
+with the "SageMaker Ground Truth Labeling Job State Change" event recorded in the transaction of the change.
+
+The manifest is written before the status changes, so whoever sees Completed can read it; a step that dies
+between the two writes the same manifest again. Lines are read in keyset chunks and written as one object.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from crowdloop import eventlog, events
+from crowdloop.labeling import paths
+from crowdloop.labeling.jobs import LabelingJob
+from crowdloop.model import LabelingJobStatus
+from crowdloop.output import dumps_json, loads_json
+from crowdloop.runtime import Services
+from crowdloop.store.tables import labeling_jobs, labeling_objects
+
+CHUNK = 10_000  # manifest lines read per query
+
+
+def unfinished(svc: Services, job: LabelingJob, *, queued_too: bool) -> bool:
+    """Whether any object of the job is still out with workers or being consolidated (or queued)."""
+    o = labeling_objects
+    states = ["released", "consolidating", *(["queued"] if queued_too else [])]
+    with svc.store.read() as conn:
+        return (
+            conn.execute(
+                sa.select(o.c.object_index).where(o.c.job_id == job.id, o.c.state.in_(states)).limit(1)
+            ).first()
+            is not None
+        )
+
+
+def complete(svc: Services, job: LabelingJob, status: LabelingJobStatus) -> None:
+    """Write the output manifest, then end the job with `status` (Completed or Stopped)."""
+    svc.blobs.put(paths.output_manifest(job.output_root), manifest_bytes(svc, job), "application/jsonlines")
+    with svc.store.write() as conn:
+        end_job(svc, conn, job, status)
+    eventlog.after_commit(svc)
+
+
+def manifest_bytes(svc: Services, job: LabelingJob) -> bytes:
+    """The output manifest: each stored line with its label merged in (compact JSON, `\\n` after each line)."""
+    o = labeling_objects
+    parts: list[bytes] = []
+    after = -1
+    while True:
+        with svc.store.read() as conn:
+            rows = conn.execute(
+                sa.select(o.c.object_index, o.c.line, o.c.label)
+                .where(o.c.job_id == job.id, o.c.object_index > after)
+                .order_by(o.c.object_index)
+                .limit(CHUNK)
+            ).all()
+        for row in rows:
+            parts.append(_merged(row.line, row.label))
+        if len(rows) < CHUNK:
+            return b"".join(parts)
+        after = int(rows[-1].object_index)
+
+
+def _merged(line: str, label: str | None) -> bytes:
+    """`{input keys..., <attr>: ..., <attr>-metadata: ...}`: a label key the line has already is replaced in
+    place (spec §8.1: "The label and the value overwrites any existing JSON data"), the others follow."""
+    if label is None:
+        return line.encode() + b"\n"
+    merged = loads_json(line)
+    merged.update(loads_json(label))
+    return dumps_json(merged) + b"\n"
+
+
+def end_job(
+    svc: Services,
+    conn: Connection,
+    job: LabelingJob,
+    status: LabelingJobStatus,
+    *,
+    failure_reason: str | None = None,
+) -> None:
+    """Set the job's final status (from an active one) and record its state change event."""
+    j = labeling_jobs
+    now = svc.clock.now()
+    changed = conn.execute(
+        j.update()
+        .where(j.c.id == job.id, j.c.status.in_(("Initializing", "InProgress", "Stopping")))
+        .values(status=status.value, updated_at=now, failure_reason=failure_reason)
+    ).rowcount
+    if changed:
+        eventlog.record(
+            conn, now, events.labeling_job_state_change(labeling_job_arn=job.arn, status=status.value, changed_at=now)
+        )
+
+
+def stopping_condition_met(job: LabelingJob) -> bool:
+    """Whether a stopping condition of the job is met (spec §4.4): then it stops as if StopLabelingJob."""
+    conditions = job.request.get("StoppingConditions") or {}
+    labeled = job.counters.human_labeled
+    count = conditions.get("MaxHumanLabeledObjectCount")
+    if count is not None and labeled >= int(count):
+        return True
+    percentage = conditions.get("MaxPercentageOfInputDatasetLabeled")
+    return percentage is not None and job.objects > 0 and labeled * 100 >= int(percentage) * job.objects
+
+
+def started_stopping(conn: Connection, job: LabelingJob, now: datetime) -> None:
+    j = labeling_jobs
+    conn.execute(
+        j.update()
+        .where(j.c.id == job.id, j.c.status == LabelingJobStatus.IN_PROGRESS.value)
+        .values(status=LabelingJobStatus.STOPPING.value, updated_at=now)
+    )
