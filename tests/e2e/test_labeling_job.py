@@ -1,0 +1,336 @@
+"""Labeling jobs end to end: boto3 creates the job from files in the built-in S3, workers label through the
+portal over HTTP, and the output files are read back with boto3 (spec ground-truth-api.md §14 fixtures 5-8).
+The custom post-annotation Lambda is an HTTP endpoint of this test, mapped by CROWDLOOP_LABELING_LAMBDAS."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from crowdloop import workers
+from crowdloop.blobs import LocalBlobStore
+from crowdloop.clock import SystemClock
+from crowdloop.passwords import CHEAPEST, PasswordHasher
+from crowdloop.runtime import Services
+from crowdloop.store import open_store
+from tests.api.labeling_helpers import job_request, put_inputs, wait_status
+from tests.api.sagemaker_helpers import unique
+from tests.conftest import BACKENDS, RunningServer, start_server, stop_server
+from tests.e2e.portal_connection import PortalConnection
+from tests.pg import free_port
+
+WORKERS = [("lia@example.org", "pass-lia-1"), ("max@example.org", "pass-max-22"), ("noa@example.org", "pass-noa-333")]
+CUSTOM_ACS = "arn:aws:lambda:us-east-1:123456789012:function:my-consolidation"
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}")
+TEXT_TEMPLATE = """<crowd-form>
+  <p>{{ task.input.source }}</p>
+  <crowd-classifier name="sentiment" categories="['positive', 'negative']" header="Sentiment?">
+    <classification-target>{{ task.input.source }}</classification-target>
+  </crowd-classifier>
+</crowd-form>"""
+
+
+class _Lambda(BaseHTTPRequestHandler):
+    """A post-annotation Lambda: labels each object with its workers' answers and remembers the events."""
+
+    events: list[dict[str, Any]] = []
+    read_payload: Any = None
+
+    def do_POST(self) -> None:
+        event = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).events.append(event)
+        payload = type(self).read_payload(event["payload"]["s3Uri"])
+        body = json.dumps(
+            [
+                {
+                    "datasetObjectId": item["datasetObjectId"],
+                    "consolidatedAnnotation": {
+                        "content": {
+                            event["labelAttributeName"]: {
+                                "answers": [json.loads(a["annotationData"]["content"]) for a in item["annotations"]]
+                            }
+                        }
+                    },
+                }
+                for item in payload
+            ]
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def lambda_server() -> Iterator[ThreadingHTTPServer]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), _Lambda)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def gt_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, lambda_server: ThreadingHTTPServer
+) -> Iterator[RunningServer]:
+    data_dir = tmp_path_factory.mktemp(f"gt-{request.param}")
+    if request.param == "sqlite":
+        url = f"sqlite:///{data_dir / 'crowdloop.db'}"
+    else:
+        url = request.getfixturevalue("postgres").create_database()
+    mapping = {CUSTOM_ACS: f"http://127.0.0.1:{lambda_server.server_address[1]}/consolidate"}
+    running = start_server(data_dir, url, request.param, extra_env={"CROWDLOOP_LABELING_LAMBDAS": json.dumps(mapping)})
+    store = open_store(url, migrate=False)
+    svc = Services(
+        settings=running.settings,
+        store=store,
+        clock=SystemClock(),
+        blobs=LocalBlobStore(running.settings.output_path),
+        passwords=PasswordHasher(CHEAPEST),
+    )
+    for email, password in WORKERS:
+        workers.add_worker(svc, email, password_hash=svc.passwords.hash(password), groups=["labelers"])
+    store.dispose()
+    yield running
+    stop_server(running)
+
+
+@pytest.fixture
+def sm(gt_server: RunningServer) -> Any:
+    return gt_server.client("sagemaker")
+
+
+@pytest.fixture
+def s3(gt_server: RunningServer) -> Any:
+    return gt_server.client("s3")
+
+
+@pytest.fixture
+def team(sm: Any) -> str:
+    name = unique("labelers")
+    arn: str = sm.create_workteam(
+        WorkteamName=name,
+        Description="labelers",
+        MemberDefinitions=[{"OidcMemberDefinition": {"Groups": ["labelers"]}}],
+    )["WorkteamArn"]
+    return arn
+
+
+def _label_all(server: RunningServer, title: str, count: int, answer: Any) -> None:
+    """The first `count` workers each answer every task of the job titled `title` they are given."""
+    errors: list[BaseException] = []
+
+    def work(email: str, password: str) -> None:
+        portal = PortalConnection(server.port)
+        try:
+            portal.sign_in(email, password)
+            job_id = _job_id(portal, title)
+            answered, deadline = 0, time.monotonic() + 20
+            while True:
+                reply = portal.post_form(f"/jobs/{job_id}/start")
+                if reply.status != 303 or not reply.headers["location"].startswith("/tasks/"):
+                    if answered or time.monotonic() > deadline:
+                        return
+                    time.sleep(0.1)  # InProgress comes a moment before the first tasks are released
+                    continue
+                answered += 1
+                path = reply.headers["location"]
+                task = portal.get(path)
+                lease = task.text.split('data-lease="', 1)[1].split('"', 1)[0]
+                sent = portal.submit(int(path.rsplit("/", 1)[1]), lease, answer(email))
+                assert sent.status == 200, sent.text
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            portal.close()
+
+    threads = [threading.Thread(target=work, args=pair) for pair in WORKERS[:count]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+
+
+def _job_id(portal: PortalConnection, title: str) -> int:
+    """The portal's id of the job titled `title` (it shows once the first tasks are released)."""
+    deadline = time.monotonic() + 20
+    while True:
+        page = portal.get("/").text
+        for found in re.finditer(r'action="/jobs/(\d+)/start"', page):
+            card = page[max(0, found.start() - 2000) : found.start()]
+            if title in card:
+                return int(found.group(1))
+        assert time.monotonic() < deadline, f"no job titled {title!r} on the portal:\n{page}"
+        time.sleep(0.1)
+
+
+def _read(s3: Any, bucket: str, key: str) -> bytes:
+    body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return body
+
+
+def _keys(s3: Any, bucket: str, prefix: str) -> list[str]:
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
+    return sorted(item["Key"] for item in listed.get("Contents", []))
+
+
+def test_image_classification_three_workers(gt_server: RunningServer, sm: Any, s3: Any, team: str) -> None:
+    lines = [{"source-ref": "s3://pictures/a.jpg", "id": "a"}, {"source-ref": "s3://pictures/b.jpg", "id": "b"}]
+    uris = put_inputs(s3, lines)
+    name = unique("Pets")
+    title = f"Pets {name}"
+    request = job_request(sm, name, uris, workteam_arn=team, workers=3, attribute="pet")
+    request["HumanTaskConfig"]["TaskTitle"] = title
+    sm.create_labeling_job(**request)
+    wait_status(sm, name, "InProgress")
+    _label_all(gt_server, title, 3, lambda email: {"crowd-image-classifier": {"label": "dog"}})
+    described = wait_status(sm, name, "Completed")
+    assert described["LabelCounters"] == {
+        "TotalLabeled": 2,
+        "HumanLabeled": 2,
+        "MachineLabeled": 0,
+        "FailedNonRetryableError": 0,
+        "Unlabeled": 0,
+    }
+    bucket, root = uris["bucket"], f"output/{name}"
+    assert (
+        described["LabelingJobOutput"]["OutputDatasetS3Uri"] == f"s3://{bucket}/{root}/manifests/output/output.manifest"
+    )
+    output = _read(s3, bucket, f"{root}/manifests/output/output.manifest").decode().splitlines()
+    assert len(output) == 2
+    for number, text in enumerate(output):
+        line = json.loads(text)
+        assert list(line) == ["source-ref", "id", "pet", "pet-metadata"]
+        assert line["source-ref"] == lines[number]["source-ref"] and line["pet"] == 1
+        metadata = line["pet-metadata"]
+        assert list(metadata) == ["confidence", "job-name", "class-name", "human-annotated", "creation-date", "type"]
+        assert metadata["confidence"] == 0.95 and metadata["class-name"] == "dog"
+        assert metadata["job-name"] == f"labeling-job/{name}" and metadata["human-annotated"] == "yes"
+        assert metadata["type"] == "groundtruth/image-classification" and DATE.fullmatch(metadata["creation-date"])
+    responses = _keys(s3, bucket, f"{root}/annotations/worker-response/iteration-1/")
+    assert [key.split("/")[-2] for key in responses] == ["0", "1"]
+    document = json.loads(_read(s3, bucket, responses[0]))
+    assert len(document["answers"]) == 3
+    first = document["answers"][0]
+    assert first["answerContent"] == {"crowd-image-classifier": {"label": "dog"}}
+    assert re.fullmatch(r"private\.us-east-1\.\w+", first["workerId"])
+    requests = _keys(s3, bucket, f"{root}/annotations/consolidated-annotation/consolidation-request/iteration-1/")
+    replies = _keys(s3, bucket, f"{root}/annotations/consolidated-annotation/consolidation-response/iteration-1/")
+    assert len(requests) == len(replies) >= 1
+    payload = json.loads(_read(s3, bucket, requests[0]))
+    assert payload[0]["dataObject"] == {"s3Uri": "s3://pictures/a.jpg"}
+    assert json.loads(payload[0]["annotations"][0]["annotationData"]["content"]) == {
+        "crowd-image-classifier": {"label": "dog"}
+    }
+
+
+def test_custom_job_without_lambdas(gt_server: RunningServer, sm: Any, s3: Any, team: str) -> None:
+    lines = [{"source": "This train is really late.", "header": "Rate it"}]
+    uris = put_inputs(s3, lines, labels=None, template=TEXT_TEMPLATE)
+    name = unique("custom")
+    request = job_request(sm, name, uris, workteam_arn=team, task_type=None, attribute="sentiment")
+    request["HumanTaskConfig"]["TaskTitle"] = f"Custom {name}"
+    sm.create_labeling_job(**request)
+    wait_status(sm, name, "InProgress")
+    portal = PortalConnection(gt_server.port)
+    try:
+        portal.sign_in(*WORKERS[0])
+        job_id = _job_id(portal, f"Custom {name}")
+        reply = portal.post_form(f"/jobs/{job_id}/start")
+        task = portal.get(reply.headers["location"])
+        assert task.status == 200
+        frame = re.search(r'src="(/frames/[^"]+)"', task.text)
+        if frame:  # the task input is the manifest line itself
+            assert "This train is really late." in portal.get(frame.group(1)).text
+        lease = task.text.split('data-lease="', 1)[1].split('"', 1)[0]
+        answer = {"sentiment": {"label": "negative"}}
+        assert portal.submit(int(reply.headers["location"].rsplit("/", 1)[1]), lease, answer).status == 200
+    finally:
+        portal.close()
+    wait_status(sm, name, "Completed")
+    (text,) = _read(s3, uris["bucket"], f"output/{name}/manifests/output/output.manifest").decode().splitlines()
+    line = json.loads(text)
+    assert line["source"] == lines[0]["source"] and line["sentiment"] == {}
+    metadata = line["sentiment-metadata"]
+    assert metadata["type"] == "groundtruth/custom" and metadata["job-name"] == name
+    ref = metadata["worker-response-ref"]
+    assert ref.startswith(f"s3://{uris['bucket']}/output/{name}/annotations/worker-response/iteration-1/0/")
+    answers = json.loads(_read(s3, uris["bucket"], ref.split("/", 3)[3]))["answers"]
+    assert answers[0]["answerContent"] == answer
+
+
+def test_custom_job_with_a_consolidation_lambda(gt_server: RunningServer, sm: Any, s3: Any, team: str) -> None:
+    _Lambda.events = []
+    _Lambda.read_payload = lambda uri: json.loads(_read(s3, uri.split("/", 3)[2], uri.split("/", 3)[3]))
+    lines = [{"source": "first"}, {"source": "second"}]
+    uris = put_inputs(s3, lines, template=TEXT_TEMPLATE)
+    name = unique("lambda")
+    request = job_request(sm, name, uris, workteam_arn=team, task_type=None, attribute="votes", workers=2)
+    request["HumanTaskConfig"]["TaskTitle"] = f"Lambda {name}"
+    request["HumanTaskConfig"]["AnnotationConsolidationConfig"] = {"AnnotationConsolidationLambdaArn": CUSTOM_ACS}
+    sm.create_labeling_job(**request)
+    wait_status(sm, name, "InProgress")
+    _label_all(gt_server, f"Lambda {name}", 2, lambda email: {"sentiment": {"label": email}})
+    wait_status(sm, name, "Completed")
+    event = _Lambda.events[0]
+    assert list(event) == [
+        "version",
+        "labelingJobArn",
+        "labelCategories",
+        "payload",
+        "labelAttributeName",
+        "roleArn",
+        "outputConfig",
+        "maxHumanWorkersPerDataObject",
+    ]
+    assert event["version"] == "2018-10-06" and event["labelCategories"] == ["cat", "dog"]
+    assert event["labelingJobArn"].endswith(f":labeling-job/{name.lower()}")
+    assert event["outputConfig"] == f"{uris['output']}{name}/annotations"
+    assert event["maxHumanWorkersPerDataObject"] == 2
+    output = _read(s3, uris["bucket"], f"output/{name}/manifests/output/output.manifest").decode().splitlines()
+    for text in output:
+        line = json.loads(text)
+        assert sorted(a["sentiment"]["label"] for a in line["votes"]["answers"]) == [e for e, _ in WORKERS[:2]]
+        assert line["votes-metadata"]["type"] == "groundtruth/custom"
+
+
+def test_stop_lets_a_held_task_finish(gt_server: RunningServer, sm: Any, s3: Any, team: str) -> None:
+    lines = [{"source-ref": f"s3://pictures/{n}.jpg"} for n in range(3)]
+    uris = put_inputs(s3, lines)
+    name = unique("halt")
+    request = job_request(sm, name, uris, workteam_arn=team)
+    request["HumanTaskConfig"]["TaskTitle"] = f"Halt {name}"
+    sm.create_labeling_job(**request)
+    wait_status(sm, name, "InProgress")
+    portal = PortalConnection(gt_server.port)
+    try:
+        portal.sign_in(*WORKERS[1])
+        job_id = _job_id(portal, f"Halt {name}")
+        reply = portal.post_form(f"/jobs/{job_id}/start")
+        path = reply.headers["location"]
+        lease = portal.get(path).text.split('data-lease="', 1)[1].split('"', 1)[0]
+        sm.stop_labeling_job(LabelingJobName=name)
+        assert wait_status(sm, name, "Stopping", "Stopped")["LabelingJobStatus"] == "Stopping"
+        sent = portal.submit(int(path.rsplit("/", 1)[1]), lease, {"crowd-image-classifier": {"label": "cat"}})
+        assert sent.status == 200, sent.text
+    finally:
+        portal.close()
+    described = wait_status(sm, name, "Stopped")
+    assert described["LabelCounters"]["HumanLabeled"] == 1 and described["LabelCounters"]["Unlabeled"] == 2
+    output = _read(s3, uris["bucket"], f"output/{name}/manifests/output/output.manifest").decode().splitlines()
+    labeled = [json.loads(text) for text in output if "label" in json.loads(text)]
+    assert len(output) == 3 and len(labeled) == 1 and labeled[0]["label"] == 0
