@@ -17,7 +17,8 @@ import sqlalchemy as sa
 
 from crowdloop import flows, liquid
 from crowdloop.errors import CrowdloopError, NotFound, Unavailable
-from crowdloop.groundtruth import builtin_uis
+from crowdloop.groundtruth import builtin_uis, tasktypes
+from crowdloop.labeling import lambdas
 from crowdloop.labeling.jobs import LabelingJob
 from crowdloop.labeling.runner import Claim
 from crowdloop.model import LabelingJobStatus
@@ -43,6 +44,7 @@ def initialize(svc: Services, job: LabelingJob, claim: Claim) -> None:
     """Initializing -> InProgress (or Failed). Run again after a crash, it starts over: the objects of a
     job that never reached InProgress are replaced."""
     try:
+        _check_lambdas(svc, job)
         template = _template(svc, job)
         labels = _labels(svc, job)
         manifest = _read(
@@ -120,6 +122,26 @@ def fail(svc: Services, job: LabelingJob, reason: str) -> None:
 
     with svc.store.write() as conn:
         finish.end_job(svc, conn, job, LabelingJobStatus.FAILED, failure_reason=reason[:1024])
+
+
+def _check_lambdas(svc: Services, job: LabelingJob) -> None:
+    """Every custom Lambda of the job must be mapped to a target here (setting labeling_lambdas): a job naming
+    one that is not fails at once instead of failing each of its objects."""
+    hc = job.request["HumanTaskConfig"]
+    invoker = lambdas.LambdaInvoker.from_settings(svc.settings)
+    pre = hc.get("PreHumanTaskLambdaArn")
+    acs = (hc.get("AnnotationConsolidationConfig") or {}).get("AnnotationConsolidationLambdaArn")
+    custom: list[str] = []
+    if pre is not None and tasktypes.lambda_task_type(str(pre), "PRE") is None:
+        custom.append(str(pre))
+    if acs is not None and tasktypes.lambda_task_type(str(acs), "ACS") is None:
+        custom.append(str(acs))
+    for arn in custom:
+        if not invoker.resolves(arn):
+            raise JobInputError(
+                f"ClientError: Lambda function {arn} is not mapped to a target here: add it to the setting "
+                f"{lambdas.SETTING} (docs/settings.md)."
+            )
 
 
 def _read(svc: Services, uri: str, what: str) -> bytes:

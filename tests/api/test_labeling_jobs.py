@@ -224,3 +224,18 @@ def test_stop_ends_stopped_with_the_input_lines(sm_region: Any, s3: Any) -> None
         '{"source-ref":"s3://pictures/dog.jpg"}',
     ]
     assert described["LabelCounters"]["Unlabeled"] == 2
+
+
+def test_an_unmapped_custom_lambda_fails_the_job(sm_region: Any, s3: Any) -> None:
+    uris = put_inputs(s3, LINES)
+    name = unique("unmapped")
+    request = job_request(sm_region, name, uris, task_type=None)
+    custom = "arn:aws:lambda:us-east-1:123456789012:function:my-pre-annotation"
+    request["HumanTaskConfig"]["PreHumanTaskLambdaArn"] = custom
+    sm_region.create_labeling_job(**request)
+    described = wait_status(sm_region, name, "Failed")
+    assert described["FailureReason"] == (
+        f"ClientError: Lambda function {custom} is not mapped to a target here: add it to the setting "
+        "labeling_lambdas (CROWDLOOP_LABELING_LAMBDAS) (docs/settings.md)."
+    )
+    assert described["LabelCounters"]["Unlabeled"] == 0

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from crowdloop import workers
+from crowdloop import eventlog, workers
 from crowdloop.blobs import LocalBlobStore
 from crowdloop.clock import SystemClock
 from crowdloop.passwords import CHEAPEST, PasswordHasher
@@ -178,6 +178,28 @@ def _job_id(portal: PortalConnection, title: str) -> int:
         time.sleep(0.1)
 
 
+def _state_changes(server: RunningServer, job_arn: str, *, expected: int = 1) -> list[dict[str, Any]]:
+    """The job's "SageMaker Ground Truth Labeling Job State Change" events in the server's event log, once
+    `expected` of them are there (the fan-out logs them a moment after the change)."""
+    store = open_store(server.database_url, migrate=False)
+    deadline = time.monotonic() + 20
+    try:
+        while True:
+            with store.read() as conn:
+                logged = [json.loads(e.body) for e in eventlog.read_after(conn, 0, 10_000)]
+            found = [
+                e
+                for e in logged
+                if e["detail-type"] == "SageMaker Ground Truth Labeling Job State Change"
+                and e["resources"] == [job_arn]
+            ]
+            if len(found) >= expected or time.monotonic() > deadline:
+                return found
+            time.sleep(0.2)
+    finally:
+        store.dispose()
+
+
 def _read(s3: Any, bucket: str, key: str) -> bytes:
     body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     return body
@@ -199,6 +221,8 @@ def test_image_classification_three_workers(gt_server: RunningServer, sm: Any, s
     wait_status(sm, name, "InProgress")
     _label_all(gt_server, title, 3, lambda email: {"crowd-image-classifier": {"label": "dog"}})
     described = wait_status(sm, name, "Completed")
+    (event,) = _state_changes(gt_server, described["LabelingJobArn"])
+    assert event["detail"] == {"LabelingJobStatus": "Completed"}
     assert described["LabelCounters"] == {
         "TotalLabeled": 2,
         "HumanLabeled": 2,
@@ -331,6 +355,9 @@ def test_stop_lets_a_held_task_finish(gt_server: RunningServer, sm: Any, s3: Any
         portal.close()
     described = wait_status(sm, name, "Stopped")
     assert described["LabelCounters"]["HumanLabeled"] == 1 and described["LabelCounters"]["Unlabeled"] == 2
+    (event,) = _state_changes(gt_server, described["LabelingJobArn"])
+    assert event["source"] == "aws.sagemaker" and event["detail"] == {"LabelingJobStatus": "Stopped"}
+    assert event["account"] == "123456789012" and event["region"] == "us-east-1"
     output = _read(s3, uris["bucket"], f"output/{name}/manifests/output/output.manifest").decode().splitlines()
     labeled = [json.loads(text) for text in output if "label" in json.loads(text)]
     assert len(output) == 3 and len(labeled) == 1 and labeled[0]["label"] == 0
