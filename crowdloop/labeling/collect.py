@@ -65,7 +65,8 @@ def _pending_batch(svc: Services, job: LabelingJob) -> datetime | None:
 
 def _new_batch(svc: Services, job: LabelingJob) -> datetime | None:
     """Put up to BATCH released objects whose loop ended into a new batch; its time, or None when none ended.
-    Batch times are whole seconds, one apart at least (they name the batch's files)."""
+    Batch times fall in different seconds (the second names the batch's files; the time is the labels'
+    creation-date)."""
     o, h, j = labeling_objects, human_loops, labeling_jobs
     with svc.store.write() as conn:
         indices = list(
@@ -80,9 +81,9 @@ def _new_batch(svc: Services, job: LabelingJob) -> datetime | None:
         if not indices:
             return None
         last = conn.execute(sa.select(j.c.last_batch_at).where(j.c.id == job.id)).scalar()
-        batch_at = svc.clock.now().replace(microsecond=0)
-        if last is not None and batch_at <= last:
-            batch_at = last + timedelta(seconds=1)
+        batch_at = svc.clock.now()
+        if last is not None and batch_at.replace(microsecond=0) <= last.replace(microsecond=0):
+            batch_at = last.replace(microsecond=0) + timedelta(seconds=1)
         conn.execute(
             o.update()
             .where(o.c.job_id == job.id, o.c.object_index.in_(indices), o.c.state == "released")

@@ -335,6 +335,12 @@ def _rebuilt(example: dict[str, Any]) -> dict[str, Any]:
             min_accuracy=detail["minAccuracy"],
             reason=detail["reason"],
         )
+    if example["detail-type"] == events.LABELING_JOB_STATE_CHANGE:
+        return events.labeling_job_state_change(
+            labeling_job_arn=example["resources"][0],
+            status=detail["LabelingJobStatus"],
+            changed_at=datetime.fromisoformat(example["time"]),
+        )
     loop = {
         "human_loop_arn": example["resources"][0],
         "flow_definition_arn": detail["flowDefinitionArn"],
@@ -365,7 +371,13 @@ def _rebuilt(example: dict[str, Any]) -> dict[str, Any]:
 def test_the_examples_in_the_docs_are_what_the_builders_make() -> None:
     examples = _docs_examples()
     assert sorted(e["detail-type"] for e in examples) == sorted(
-        [events.STATUS_CHANGE, events.LOOP_STARTED, events.ANSWER_SUBMITTED, events.WORKER_PAUSED]
+        [
+            events.STATUS_CHANGE,
+            events.LOOP_STARTED,
+            events.ANSWER_SUBMITTED,
+            events.WORKER_PAUSED,
+            events.LABELING_JOB_STATE_CHANGE,
+        ]
     )
     for example in examples:
         rebuilt = _rebuilt(example)
