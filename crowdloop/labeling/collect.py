@@ -68,16 +68,17 @@ def _new_batch(svc: Services, job: LabelingJob) -> datetime | None:
     Batch times fall in different seconds (the second names the batch's files; the time is the labels'
     creation-date)."""
     o, h, j = labeling_objects, human_loops, labeling_jobs
+    ended = (
+        sa.select(o.c.object_index)
+        .join(h, h.c.id == o.c.loop_id)
+        .where(o.c.job_id == job.id, o.c.state == "released", h.c.status.in_(_ENDED))
+        .order_by(o.c.object_index)
+    )
+    with svc.store.read() as conn:  # most steps find nothing: no write transaction for them
+        if conn.execute(ended.limit(1)).first() is None:
+            return None
     with svc.store.write() as conn:
-        indices = list(
-            conn.execute(
-                sa.select(o.c.object_index)
-                .join(h, h.c.id == o.c.loop_id)
-                .where(o.c.job_id == job.id, o.c.state == "released", h.c.status.in_(_ENDED))
-                .order_by(o.c.object_index)
-                .limit(BATCH)
-            ).scalars()
-        )
+        indices = list(conn.execute(ended.limit(BATCH)).scalars())
         if not indices:
             return None
         last = conn.execute(sa.select(j.c.last_batch_at).where(j.c.id == job.id)).scalar()
