@@ -67,6 +67,7 @@ SUBSCRIPTION_REDELIVER_FAILED = SUBSCRIPTION + "/redeliver-failed"
 DELIVERY = EVENTS_API_PREFIX + "deliveries/{delivery:int}"
 DELIVERY_REDELIVER = DELIVERY + "/redeliver"
 EVENT_STREAM = "/events/stream"  # Server-Sent Events: ?pattern=&after= or Last-Event-ID
+LABELING_JOB_OBJECTS = EVENTS_API_PREFIX + "labeling-jobs/{name}/objects"  # a streaming job's new data objects
 
 
 def is_events_api(path: str) -> bool:

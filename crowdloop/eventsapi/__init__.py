@@ -6,6 +6,7 @@ auth.py      Gate: SigV4 (service "crowdloop") or a console session (+ CSRF for 
              AWS API does it
 calls.py     how an endpoint runs: body limit, authentication, blocking work placed by crowdloop.blocking
 handlers.py  subscriptions and deliveries (crowdloop.subscriptions, crowdloop.deliveries)
+labeling.py  a streaming labeling job's new data objects (crowdloop.labeling.streaming)
 stream.py    GET /events/stream: Server-Sent Events through eventstream.Follower
 errors.py    render_error, the one error renderer (JSON, AWS-style codes)
 """

@@ -11,7 +11,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from crowdloop import urls
-from crowdloop.eventsapi import handlers, stream
+from crowdloop.eventsapi import handlers, labeling, stream
 from crowdloop.eventsapi.auth import Gate
 from crowdloop.eventsapi.calls import Context, Runner
 from crowdloop.eventsapi.errors import render_error
@@ -25,6 +25,7 @@ class EventsApi:
         self.streams = stream.Streams(stream.MAX_STREAMS if max_streams is None else max_streams)
         routes = [
             *handlers.ROUTES,
+            *labeling.ROUTES,
             Route(urls.EVENT_STREAM, stream.event_stream, methods=["GET"]),
             Route(urls.CONSOLE_EVENT_STREAM, stream.event_stream, methods=["GET"]),
         ]

@@ -97,6 +97,11 @@ class LabelingJob:
         return f"{self.output_root}/manifests/output/output.manifest"
 
     @property
+    def streaming(self) -> bool:
+        """A streaming job (an SnsDataSource): objects keep arriving until it is stopped (spec §6.3)."""
+        return self.request["InputConfig"]["DataSource"].get("SnsDataSource") is not None
+
+    @property
     def ended(self) -> bool:
         return self.status in (LabelingJobStatus.COMPLETED, LabelingJobStatus.STOPPED, LabelingJobStatus.FAILED)
 
@@ -174,15 +179,9 @@ def _check_request(request: Mapping[str, Any]) -> tasktypes.TaskType | None:
             "labelAttributeName",
         )
     data_source = request["InputConfig"]["DataSource"]
-    if data_source.get("SnsDataSource") is not None:
+    if data_source.get("S3DataSource") is None and data_source.get("SnsDataSource") is None:
         raise InvalidInput(
-            "Streaming labeling jobs (InputConfig.DataSource.SnsDataSource) are not supported by crowdloop yet; "
-            "give an S3DataSource manifest.",
-            "inputConfig.dataSource.snsDataSource",
-        )
-    if data_source.get("S3DataSource") is None:
-        raise InvalidInput(
-            "InputConfig.DataSource must have an S3DataSource (a ManifestS3Uri) or an SnsDataSource.",
+            "InputConfig.DataSource must have an S3DataSource (a ManifestS3Uri) or an SnsDataSource (a streaming job).",
             "inputConfig.dataSource",
         )
     if request.get("LabelingJobAlgorithmsConfig") is not None:

@@ -47,9 +47,8 @@ def initialize(svc: Services, job: LabelingJob, claim: Claim) -> None:
         _check_lambdas(svc, job)
         template = _template(svc, job)
         labels = _labels(svc, job)
-        manifest = _read(
-            svc, str(job.request["InputConfig"]["DataSource"]["S3DataSource"]["ManifestS3Uri"]), "manifest"
-        )
+        s3_source = job.request["InputConfig"]["DataSource"].get("S3DataSource")  # optional for a streaming job
+        manifest = b"" if s3_source is None else _read(svc, str(s3_source["ManifestS3Uri"]), "manifest")
     except JobInputError as exc:
         fail(svc, job, str(exc))
         return
@@ -242,11 +241,12 @@ def _objects(manifest: bytes) -> Iterator[tuple[int, str, str | None]]:
             continue
         if index == 0 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
-        yield (index, *_line(raw))
+        yield (index, *check_line(raw))
         index += 1
 
 
-def _line(raw: bytes) -> tuple[str, str | None]:
+def check_line(raw: bytes) -> tuple[str, str | None]:
+    """(the line to store, the problem or None) for one manifest line (the module docstring's rules)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

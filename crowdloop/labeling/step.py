@@ -10,7 +10,7 @@ the end        nothing out with workers: write the output manifest, Completed or
 from __future__ import annotations
 
 from crowdloop import queue
-from crowdloop.labeling import collect, finish, release, start
+from crowdloop.labeling import collect, finish, release, start, streaming
 from crowdloop.labeling.jobs import LabelingJob, get_job
 from crowdloop.labeling.runner import Claim
 from crowdloop.model import LabelingJobStatus
@@ -34,15 +34,24 @@ def run_step(svc: Services, claim: Claim) -> None:
     job = _load(svc, claim.job_id)
     if job is None or job.ended:
         return
-    if job.status == LabelingJobStatus.IN_PROGRESS and finish.stopping_condition_met(job):
+    if job.status == LabelingJobStatus.IN_PROGRESS and _stops_by_itself(svc, job):
         with svc.store.write() as conn:
             finish.started_stopping(conn, job, svc.clock.now())
         return  # the next step withdraws its tasks
     if job.status == LabelingJobStatus.IN_PROGRESS:
-        if release.release(svc, job, claim) == 0 and not finish.unfinished(svc, job, queued_too=True):
+        released = release.release(svc, job, claim)
+        if not job.streaming and released == 0 and not finish.unfinished(svc, job, queued_too=True):
             finish.complete(svc, job, LabelingJobStatus.COMPLETED)
     elif job.status == LabelingJobStatus.STOPPING and not finish.unfinished(svc, job, queued_too=False):
         finish.complete(svc, job, LabelingJobStatus.STOPPED)
+
+
+def _stops_by_itself(svc: Services, job: LabelingJob) -> bool:
+    """A one-shot job's stopping condition is met (streaming jobs ignore them), or a streaming job has been
+    idle for streaming.IDLE_DAYS with nothing left to do (spec §4.4, §6.3)."""
+    if not job.streaming:
+        return finish.stopping_condition_met(job)
+    return streaming.idle(job, svc.clock.now().timestamp()) and not finish.unfinished(svc, job, queued_too=True)
 
 
 def _withdraw(svc: Services, job: LabelingJob) -> None:

@@ -626,5 +626,9 @@ labeling_objects = sa.Table(
     # The consolidation batch the object is in (its files' time): set before the batch's files are written,
     # so a step that dies midway writes the same files again, not a second set.
     sa.Column("batch_at", UtcDateTime),
+    # A streaming job's object id (its dataset-objectid-attribute-name value, or the SHA-256 of the line): the
+    # same object sent twice is one object. NULL for a manifest's lines.
+    sa.Column("object_key", sa.String(1024)),
     sa.Index("ix_labeling_objects_state", "job_id", "state", "object_index"),
+    sa.Index("uq_labeling_objects_key", "job_id", "object_key", unique=True),
 )

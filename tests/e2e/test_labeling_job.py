@@ -4,6 +4,7 @@ The custom post-annotation Lambda is an HTTP endpoint of this test, mapped by CR
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import threading
@@ -13,6 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from crowdloop import eventlog, workers
 from crowdloop.blobs import LocalBlobStore
@@ -351,6 +355,9 @@ def test_stop_lets_a_held_task_finish(gt_server: RunningServer, sm: Any, s3: Any
         assert wait_status(sm, name, "Stopping", "Stopped")["LabelingJobStatus"] == "Stopping"
         sent = portal.submit(int(path.rsplit("/", 1)[1]), lease, {"crowd-image-classifier": {"label": "cat"}})
         assert sent.status == 200, sent.text
+        following = sent.json()["next"]
+        if following.startswith("/tasks/"):  # the portal handed the worker the next task before the step withdrew it
+            assert portal.post_form(f"{following}/release").status == 303
     finally:
         portal.close()
     described = wait_status(sm, name, "Stopped")
@@ -361,3 +368,62 @@ def test_stop_lets_a_held_task_finish(gt_server: RunningServer, sm: Any, s3: Any
     output = _read(s3, uris["bucket"], f"output/{name}/manifests/output/output.manifest").decode().splitlines()
     labeled = [json.loads(text) for text in output if "label" in json.loads(text)]
     assert len(output) == 3 and len(labeled) == 1 and labeled[0]["label"] == 0
+
+
+def _post_objects(server: RunningServer, name: str, body: bytes, *, signed: bool = True) -> tuple[int, Any]:
+    """POST /_crowdloop/v1/labeling-jobs/<name>/objects, signed with SigV4 for the service "crowdloop"."""
+    url = f"{server.endpoint_url}/_crowdloop/v1/labeling-jobs/{name}/objects"
+    request = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "application/x-ndjson"})
+    if signed:
+        credentials = Credentials(server.access_key_id, server.secret_access_key)
+        SigV4Auth(credentials, "crowdloop", "us-east-1").add_auth(request)
+    prepared = request.prepare()
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        connection.request(
+            "POST", prepared.url.split(str(server.port), 1)[1], body=body, headers=dict(prepared.headers)
+        )
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def test_streaming_job_takes_objects_until_stopped(gt_server: RunningServer, sm: Any, s3: Any, team: str) -> None:
+    uris = put_inputs(s3, [], template=TEXT_TEMPLATE)
+    name = unique("stream")
+    request = job_request(sm, name, uris, workteam_arn=team, task_type=None, attribute="mood")
+    request["HumanTaskConfig"]["TaskTitle"] = f"Stream {name}"
+    request["InputConfig"] = {
+        "DataSource": {"SnsDataSource": {"SnsTopicArn": "arn:aws:sns:us-east-1:123456789012:gt-input"}}
+    }
+    sm.create_labeling_job(**request)
+    wait_status(sm, name, "InProgress")
+    assert _post_objects(gt_server, name, b'{"source": "x"}\n', signed=False)[0] == 401
+    lines = b'{"source": "I love it", "dataset-objectid-attribute-name": "tweet", "tweet": "t-1"}\n{"source": "Meh"}\n'
+    status, sent = _post_objects(gt_server, name, lines)
+    assert status == 200, sent
+    assert [(o["datasetObjectId"], o["new"]) for o in sent["objects"]] == [("0", True), ("1", True)]
+    assert sent["objects"][0]["id"] == "t-1" and len(sent["objects"][1]["id"]) == 64
+    status, again = _post_objects(gt_server, name, json.dumps({"objects": [{"source": "Meh"}]}).encode())
+    assert status == 200 and again["objects"] == [{**sent["objects"][1], "new": False}]
+    status, bad = _post_objects(gt_server, name, b'{"text": "no source"}\n')
+    assert status == 400 and "neither 'source' nor 'source-ref'" in bad["message"], bad
+    _label_all(gt_server, f"Stream {name}", 1, lambda email: {"sentiment": {"label": "positive"}})
+    deadline = time.monotonic() + 20
+    while sm.describe_labeling_job(LabelingJobName=name)["LabelCounters"]["HumanLabeled"] < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert sm.describe_labeling_job(LabelingJobName=name)["LabelingJobStatus"] == "InProgress"  # until stopped
+    sm.stop_labeling_job(LabelingJobName=name)
+    wait_status(sm, name, "Stopped")
+    assert _post_objects(gt_server, name, b'{"source": "late"}\n')[0] == 400
+    output = [
+        json.loads(text)
+        for text in _read(s3, uris["bucket"], f"output/{name}/manifests/output/output.manifest").decode().splitlines()
+    ]
+    assert [line["source"] for line in output] == ["I love it", "Meh"]
+    assert output[0]["dataset-objectid-attribute-name"] == "tweet" and output[0]["tweet"] == "t-1"
+    own = "$mood-object-id"
+    assert output[1]["dataset-objectid-attribute-name"] == own and output[1][own] == sent["objects"][1]["id"]
+    assert all(line["mood-metadata"]["type"] == "groundtruth/custom" for line in output)

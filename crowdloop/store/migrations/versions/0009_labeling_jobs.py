@@ -70,15 +70,18 @@ def upgrade() -> None:
         sa.Column("label", sa.Text(), nullable=True),
         sa.Column("failure_reason", sa.String(length=1024), nullable=True),
         sa.Column("batch_at", utc(), nullable=True),
+        sa.Column("object_key", sa.String(length=1024), nullable=True),
         sa.ForeignKeyConstraint(
             ["job_id"], ["labeling_jobs.id"], name=op.f("fk_labeling_objects_job_id_labeling_jobs"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("job_id", "object_index", name=op.f("pk_labeling_objects")),
     )
     op.create_index("ix_labeling_objects_state", "labeling_objects", ["job_id", "state", "object_index"])
+    op.create_index("uq_labeling_objects_key", "labeling_objects", ["job_id", "object_key"], unique=True)
 
 
 def downgrade() -> None:
+    op.drop_index("uq_labeling_objects_key", table_name="labeling_objects")
     op.drop_index("ix_labeling_objects_state", table_name="labeling_objects")
     op.drop_table("labeling_objects")
     op.drop_index("ix_labeling_jobs_due", table_name="labeling_jobs")
