@@ -270,7 +270,13 @@ NER_LABELS = [{"label": "person", "shortDisplayName": "PER"}, {"label": "organis
 NER_TEXTS = {
     "Alice works at Initech in Paris.": [("person", "Alice"), ("organisation", "Initech")],
     "Yesterday Bob Smith joined Globex.": [("organisation", "Globex"), ("person", "Bob Smith")],
+    "Zoë 🎉 met Carol at Initech 😀 today.": [("person", "Carol"), ("organisation", "Initech")],
 }
+
+
+def _utf16(text: str, i: int) -> int:
+    """The JavaScript string index of Python (code point) index i."""
+    return len(text[:i].encode("utf-16-le")) // 2
 
 
 def _select(worker: LabelingWorker, frame: Frame, start: int, end: int) -> None:
@@ -315,14 +321,15 @@ def test_named_entities_builtin_ui(labeling_site: LabelingSite, browser: Browser
         for label, word in NER_TEXTS[text]:
             element.get_by_text(label, exact=True).click()
             start = text.index(word)
-            _select(worker, frame, start, start + len(word))
+            _select(worker, frame, _utf16(text, start), _utf16(text, start + len(word)))
         _submit(frame)
 
-    assert label_job(browser, labeling_site, 0, job.title, answer) == 2
+    assert label_job(browser, labeling_site, 0, job.title, answer) == 3
     output = finish(labeling_site, job)
     for line, (text, marked) in zip(output, NER_TEXTS.items(), strict=True):
         assert list(line) == ["source", "entities", "entities-metadata"]
         assert line["source"] == text
+        # offsets in Unicode code points (spec §8.2), as Python indexes the line's text
         assert line["entities"] == {
             "annotations": {
                 "labels": NER_LABELS,
