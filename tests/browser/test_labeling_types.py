@@ -4,15 +4,19 @@ the built-in NER UI by its HumanTaskUiArn), 1-3 workers label 2-3 objects each i
 (categories, boxes drawn on the picture, text spans) and press Submit, and the output manifest read back
 with boto3 is compared line by line with the shapes of spec ground-truth-api.md §8.2.
 
+Also: a verification job on chained manifest lines that carry a previous bounding-box label, and the custom
+NER template of amazon-sagemaker-examples as a custom job without Lambdas (label `{}` + worker-response-ref).
+
 The corpus templates hard-code their categories: the label files list the same ones, in the same order.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Frame
+from playwright.sync_api import Browser, Frame, expect
 
 from tests.browser.harness import png_bytes
 from tests.browser.labeling_site import (
@@ -342,3 +346,129 @@ def test_named_entities_builtin_ui(labeling_site: LabelingSite, browser: Browser
         keys = ["job-name", "type", "creation-date", "human-annotated", "entities"]
         metadata = _check_metadata(line, "entities", keys, job.name, "text-span")
         assert metadata["entities"] == [{"confidence": 0}] * len(marked)
+
+
+# ---- verification of a previous bounding-box label: a chained manifest line, 3 workers ----
+
+VERIFY_TEMPLATE = """<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>
+<crowd-form>
+  <crowd-image-classifier name="crowd-image-classifier" src="{{ task.input.taskObject | grant_read_access }}"
+    header="Is the box right?" categories="{{ task.input.labels | to_json | escape }}"
+    overlay="{&quot;boundingBox&quot;: {&quot;value&quot;:
+      {{ task.input.manifestLine.category.annotations | to_json | escape }} } }">
+    <short-instructions>Judge the box drawn on the picture.</short-instructions>
+  </crowd-image-classifier>
+  <crowd-text-area name="comment" label="What is wrong with it?"></crowd-text-area>
+</crowd-form>"""
+
+
+def _previous_label(width: int, height: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    value = {
+        "image_size": [{"width": width, "height": height, "depth": 3}],
+        "annotations": [{"class_id": 0, "top": 20, "left": 30.5, "height": 80, "width": 100}],
+    }
+    metadata = {
+        "objects": [{"confidence": 0.88}],
+        "class-map": {"0": "Cat"},
+        "type": "groundtruth/object-detection",
+        "human-annotated": "yes",
+        "creation-date": "2022-09-12T10:50:11.905883",
+        "job-name": "labeling-job/boxes-1",
+    }
+    return value, metadata
+
+
+def test_verification_of_a_chained_bounding_box_label(labeling_site: LabelingSite, browser: Browser) -> None:  # noqa: F811
+    files = {f"pictures/{name}": (png_bytes(w, h, (120, 80, 40)), "image/png") for name, (w, h) in SIZES.items()}
+    lines = []
+    for name, (width, height) in SIZES.items():
+        value, metadata = _previous_label(width, height)
+        lines.append(
+            {"source-ref": f"s3://{{bucket}}/pictures/{name}", "category": value, "category-metadata": metadata}
+        )
+    job = create_job(
+        labeling_site,
+        "VerificationBoundingBox",
+        lines,
+        labels=_labels("good", "bad"),
+        template=VERIFY_TEMPLATE,
+        files=files,
+        workers_per_object=3,
+        attribute="verify",
+    )
+
+    def answer(worker: LabelingWorker, frame: Frame) -> None:
+        classifier = frame.locator("crowd-image-classifier")
+        good = "/street.png" in (classifier.get_attribute("src") or "")
+        box = classifier.locator("svg rect").first  # the previous job's box, drawn over the picture
+        expect(box).to_have_attribute("x", "30.5")
+        expect(box).to_have_attribute("width", "100")
+        frame.get_by_role("radio", name="good" if good else "bad", exact=True).click()
+        if not good:
+            frame.get_by_label("What is wrong with it?").fill("Too small.")
+        _submit(frame)
+
+    for number in range(3):
+        assert label_job(browser, labeling_site, number, job.title, answer) == 2
+    output = finish(labeling_site, job)
+    for line, given, (index, name) in zip(output, job.lines, [("0", "good"), ("1", "bad")], strict=True):
+        assert list(line) == ["source-ref", "category", "category-metadata", "verify", "verify-metadata"]
+        assert {k: line[k] for k in ("source-ref", "category", "category-metadata")} == given
+        assert line["verify"] == index
+        keys = ["class-name", "confidence", "type", "job-name", "human-annotated", "creation-date"]
+        if name == "bad":
+            keys.append("worker-feedback")
+        metadata = _check_metadata(line, "verify", keys, job.name, "label-verification")
+        assert metadata["class-name"] == name and metadata["confidence"] == 0.95
+        if name == "bad":
+            assert metadata["worker-feedback"] == [{"comment": "Too small."}] * 3
+
+
+# ---- the custom NER template of amazon-sagemaker-examples, a custom job without Lambdas, 1 worker ----
+
+PROTEIN_TEXTS = {"BRCA1 binds to p53 in cells.": ("BRCA1", "p53"), "We measured insulin today.": ("insulin",)}
+
+
+def _tokens(text: str) -> list[dict[str, Any]]:
+    found, start = [], 0
+    for number, word in enumerate(text.split(" ")):
+        found.append({"id": number, "startindex": start, "tokentext": word})
+        start += len(word) + 1
+    return found
+
+
+def test_custom_ner_template_without_lambdas(labeling_site: LabelingSite, browser: Browser) -> None:  # noqa: F811
+    path = "amazon-sagemaker-examples/ground_truth_labeling_jobs/ground_truth_custom_template_ner/source/template"
+    template = (CORPUS / path / "entityrecognition.html").read_text()
+    lines = [{"source": text, "tokens": _tokens(text)} for text in PROTEIN_TEXTS]
+    job = create_job(labeling_site, None, lines, labels=None, template=template, attribute="proteins")
+
+    def answer(worker: LabelingWorker, frame: Frame) -> None:
+        text = " ".join(t.strip() for t in frame.locator(".fragment").all_inner_texts())
+        for word in PROTEIN_TEXTS[text]:
+            token = frame.locator(".fragment").filter(has_text=word)
+            token.click()
+            assert token.get_attribute("data-cw-selected") == "1"
+        _submit(frame)
+
+    assert label_job(browser, labeling_site, 0, job.title, answer) == 2
+    output = finish(labeling_site, job)
+    for number, (line, given, (text, words)) in enumerate(zip(output, lines, PROTEIN_TEXTS.items(), strict=True)):
+        assert list(line) == ["source", "tokens", "proteins", "proteins-metadata"]
+        assert {k: line[k] for k in ("source", "tokens")} == given and line["proteins"] == {}
+        metadata = line["proteins-metadata"]
+        assert list(metadata) == ["type", "job-name", "human-annotated", "creation-date", "worker-response-ref"]
+        assert metadata["type"] == "groundtruth/custom" and metadata["job-name"] == job.name
+        assert metadata["human-annotated"] == "yes" and DATE.fullmatch(metadata["creation-date"])
+        ref = metadata["worker-response-ref"]
+        prefix = f"s3://{job.bucket}/output/{job.name}/annotations/worker-response/iteration-1/{number}/"
+        assert ref.startswith(prefix) and ref.endswith(".json"), ref
+        body = labeling_site.s3.get_object(Bucket=job.bucket, Key=ref.split("/", 3)[3])["Body"].read()
+        [response] = json.loads(body)["answers"]
+        marked = json.loads(response["answerContent"]["entities"])
+        tokens = {str(t["id"]): t for t in _tokens(text)}
+        assert marked == {
+            key: {"startindex": str(tokens[key]["startindex"]), "tokentext": tokens[key]["tokentext"]}
+            for key in tokens
+            if tokens[key]["tokentext"] in words
+        }
