@@ -23,6 +23,10 @@ The instructions are written out as HTML (not escaped), as AWS shows them: they 
 who could as well give a template of their own, and the task frame is sandboxed either way. The header made
 from the short instruction is its text: tags removed, character references kept as such (`escape_once`).
 
+Like every AWS task UI, the template loads the crowd HTML elements itself (`<script
+src="https://assets.crowd.aws/crowd-html-elements.js">`, which the portal points at its own bundle): the task
+frame adds no script a template does not name, so without it the element would never be defined.
+
 The answer is `{"crowd-entity-annotation": {"entities": [{"endOffset", "label", "startOffset"}, …]}}`: the
 element stands at the top level with its own form and Submit button, as in every AWS NER sample
 (docs/crowd-elements.md; inside a crowd-form it would answer the same).
@@ -46,6 +50,7 @@ BUILTIN_UI_NAMES = (
 _ARN = re.compile(rf"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:{BUILTIN_UI_ACCOUNT}:human-task-ui/(?P<name>[A-Za-z]+)")
 
 NAMED_ENTITY_RECOGNITION = """\
+<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>
 {% if task.input.header %}{% assign header = task.input.header %}\
 {% else %}{% assign header = task.input.shortInstruction | strip_html | strip | escape_once %}{% endif %}\
 <crowd-entity-annotation

@@ -4,7 +4,14 @@ Answer: the first object value of answerContent with an `entities` list (crowd-e
 `{"crowd-entity-annotation": {"entities": [{"startOffset", "endOffset", "label"}]}}`). An entity whose
 label is not in the label file or whose offsets are not integers with 0 ≤ start < end is dropped. A worker
 whose answer has the list (even empty) counts as one of the object's N workers; an object with no such
-answer gets no result. Offsets are passed through in whatever unit the UI produced.
+answer gets no result.
+
+Offsets: the output's are Unicode code points (spec §8.2: Python `str` indices of the line's text), while
+crowdloop's crowd-entity-annotation answers JavaScript (UTF-16) indices (docs/crowd-elements.md,
+`entityOffsetUnits`) — they differ after any character outside the BMP (emoji). When the line carries its
+text in `source` (what the NER task UI shows), answer offsets are converted to code points before
+clustering (an offset inside a surrogate pair widens the span to the whole character); the worker-response
+files keep the answers as given. A `source-ref` line's text is not at hand: its offsets pass through.
 
 Consolidation (the docs' description, thresholds ours): spans of different workers are clustered by the
 Jaccard index of their character ranges, ≥ 0.5 (greedy complete linkage, clusters.py; labels do not have
@@ -21,8 +28,10 @@ from `labels` when not given).
 
 from __future__ import annotations
 
+import bisect
 import statistics
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
@@ -50,14 +59,34 @@ def _offset(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def spans_of(job: Job, worker: int, answer: list[Any]) -> list[Span]:
+def code_points(text: Any) -> Callable[[int, bool], int]:
+    """Converts a UTF-16 index of `text` to a code point index (see the module docstring); `end` rounds an
+    index inside a surrogate pair up, a start rounds it down. The identity when `text` is not a string or
+    has no character outside the BMP; past the end of the text, indices keep their distance to it."""
+    if not isinstance(text, str) or all(ord(c) <= 0xFFFF for c in text):
+        return lambda unit, end: unit
+    starts = [0]  # starts[k] = UTF-16 index of code point k; the last entry is the text's UTF-16 length
+    for c in text:
+        starts.append(starts[-1] + (2 if ord(c) > 0xFFFF else 1))
+
+    def convert(unit: int, end: bool) -> int:
+        if unit >= starts[-1]:
+            return len(text) + unit - starts[-1]
+        return bisect.bisect_left(starts, unit) if end else bisect.bisect_right(starts, unit) - 1
+
+    return convert
+
+
+def spans_of(
+    job: Job, worker: int, answer: list[Any], convert: Callable[[int, bool], int] = lambda unit, end: unit
+) -> list[Span]:
     found = []
     for raw in answer:
         if not isinstance(raw, dict):
             continue
         start, end, k = _offset(raw.get("startOffset")), _offset(raw.get("endOffset")), job.index_of(raw.get("label"))
         if start is not None and end is not None and k is not None and start < end:
-            found.append(Span(worker, start, end, k))
+            found.append(Span(worker, convert(start, False), convert(end, True), k))
     return found
 
 
@@ -105,7 +134,8 @@ def named_entities(
         answers = [a for a in (answer_of(n.content) for n in obj.annotations) if a is not None]
         if not answers:
             continue
-        spans = [span for worker, answer in enumerate(answers) for span in spans_of(job, worker, answer)]
+        convert = code_points(obj.line.get("source"))
+        spans = [span for worker, answer in enumerate(answers) for span in spans_of(job, worker, answer, convert)]
         groups = cluster(spans)
         found = [_entity(job, obj, [spans[i] for i in members], len(answers)) for members in groups]
         value = {

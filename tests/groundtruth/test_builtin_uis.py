@@ -69,6 +69,17 @@ def test_the_ner_ui_renders_the_entity_element_from_the_task_input() -> None:
     assert [tag for tag, _ in page.tags].count("full-instructions") == 1
 
 
+def test_the_ner_ui_loads_the_crowd_elements() -> None:
+    # the portal's task frame runs only the scripts a template names (found by the browser test of
+    # labeling jobs: without the tag the element was never defined and the task never became ready)
+    _, page = render(TASK_INPUT)
+    scripts = [attrs.get("src") for tag, attrs in page.tags if tag == "script"]
+    assert scripts == ["https://assets.crowd.aws/crowd-html-elements.js"]
+    assert [tag for tag, _ in page.tags].index("script") < [tag for tag, _ in page.tags].index(
+        "crowd-entity-annotation"
+    )
+
+
 def test_a_header_in_the_task_input_wins() -> None:
     _, page = render({**TASK_INPUT, "header": 'Tag the "names"'})
     [element] = [attrs for tag, attrs in page.tags if tag == "crowd-entity-annotation"]

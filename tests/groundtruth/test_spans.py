@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from crowdloop.groundtruth import spans
 from crowdloop.groundtruth.consolidation import consolidate
 from crowdloop.groundtruth.tasktypes import TaskType
 from tests.groundtruth.helpers import obj, run
@@ -106,3 +107,42 @@ def test_invalid_entities_are_dropped() -> None:
     answer["crowd-entity-annotation"]["entities"] += [{"startOffset": "0", "endOffset": 3, "label": "Date"}, 7]
     assert entities(answer) == [(0, 5, "Date")]
     assert run(TaskType.NAMED_ENTITY_RECOGNITION, [obj(0, [{"x": {"label": "Date"}}]), obj(1, [])], LABELS) == {}
+
+
+def test_offsets_after_emoji_are_code_points() -> None:
+    # crowdloop's crowd-entity-annotation answers UTF-16 indices; the output's are the line text's code
+    # points (found by the browser test of labeling jobs: spans after an emoji were one character late)
+    source = "Zoë 🎉 met Carol at Initech 😀 today."
+    utf16 = lambda i: len(source[:i].encode("utf-16-le")) // 2  # noqa: E731
+    carol, initech = source.index("Carol"), source.index("Initech")
+    answer = tagged((utf16(carol), utf16(carol + 5), "Person"), (utf16(initech), utf16(initech + 7), "Verb"))
+    content = run(TaskType.NAMED_ENTITY_RECOGNITION, [obj(0, [answer], {"source": source})], LABELS)["0"].content
+    found = content["attr"]["annotations"]["entities"]
+    assert found == [
+        {"label": "Person", "startOffset": carol, "endOffset": carol + 5},
+        {"label": "Verb", "startOffset": initech, "endOffset": initech + 7},
+    ]
+    assert [source[e["startOffset"] : e["endOffset"]] for e in found] == ["Carol", "Initech"]
+
+
+def test_two_workers_agree_across_units_of_the_same_text() -> None:
+    source = "😀😀 Bo"
+    answers = [tagged((5, 7, "Person")), tagged((5, 7, "Person"))]  # UTF-16: the emoji count twice
+    content = run(TaskType.NAMED_ENTITY_RECOGNITION, [obj(0, answers, {"source": source})], LABELS)["0"].content
+    assert content["attr"]["annotations"]["entities"] == [{"label": "Person", "startOffset": 3, "endOffset": 5}]
+    assert content["attr-metadata"]["entities"] == [{"confidence": 1.0}]
+
+
+def test_an_offset_inside_a_surrogate_pair_takes_the_whole_character() -> None:
+    source = "a😀b"
+    converted = spans.code_points(source)
+    assert [converted(unit, False) for unit in range(5)] == [0, 1, 1, 2, 3]
+    assert [converted(unit, True) for unit in range(5)] == [0, 1, 2, 2, 3]
+    assert spans.code_points("plain")(7, True) == 7 and spans.code_points(None)(7, False) == 7
+
+
+def test_a_source_ref_line_keeps_the_offsets_given() -> None:
+    answer = tagged((4, 6, "Person"))
+    line = {"source-ref": "s3://bucket/doc.txt"}
+    content = run(TaskType.NAMED_ENTITY_RECOGNITION, [obj(0, [answer], line)], LABELS)["0"].content
+    assert content["attr"]["annotations"]["entities"] == [{"label": "Person", "startOffset": 4, "endOffset": 6}]
