@@ -116,7 +116,10 @@ def _flow_row(conn: Connection, caller: Caller, name: str) -> Any:
     f = flow_definitions
     row = conn.execute(
         sa.select(f.c.id, f.c.arn, f.c.name, f.c.status).where(
-            f.c.account == caller.account, f.c.region == caller.region, sa.or_(f.c.name == name, f.c.arn == name)
+            f.c.account == caller.account,
+            f.c.region == caller.region,
+            sa.or_(f.c.name == name, f.c.arn == name),
+            f.c.labeling_job_id.is_(None),  # not a labeling job's own flow
         )
     ).first()
     if row is None or row.status == FlowDefinitionStatus.DELETING:

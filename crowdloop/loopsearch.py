@@ -237,7 +237,12 @@ def loop_detail(svc: Services, caller: Caller, flow_name: str, name: str) -> Loo
                 h.c.task_count,
             )
             .join(f, f.c.id == h.c.flow_definition_id)
-            .where(h.c.account == caller.account, h.c.region == caller.region, h.c.name_key == name.lower())
+            .where(
+                h.c.account == caller.account,
+                h.c.region == caller.region,
+                h.c.name_key == name.lower(),
+                f.c.labeling_job_id.is_(None),  # a labeling job's loops are its own, not an A2I flow's
+            )
         ).first()
         if row is None or row.flow_name != flow_name:
             raise NotFound("human loop", name, f"Human loop {name} of flow definition {flow_name} does not exist.")

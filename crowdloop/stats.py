@@ -303,7 +303,9 @@ class _Counts:
 def _flows(conn: Connection, caller: Caller, name: str | None) -> list[Any]:
     f = flow_definitions
     query = sa.select(f.c.id, f.c.name, f.c.arn, f.c.status, f.c.created_at).where(
-        f.c.account == caller.account, f.c.region == caller.region
+        f.c.account == caller.account,
+        f.c.region == caller.region,
+        f.c.labeling_job_id.is_(None),  # a labeling job's own flow is not an A2I flow definition of the account
     )
     if name is not None:
         query = query.where(f.c.name == name)

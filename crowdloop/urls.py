@@ -136,6 +136,10 @@ CONSOLE_WEBHOOK_DELETE = CONSOLE_WEBHOOKS + "/{subscription:int}/delete"  # GET:
 CONSOLE_WEBHOOK_REDELIVER_FAILED = CONSOLE_WEBHOOKS + "/{subscription:int}/redeliver-failed"
 CONSOLE_DELIVERY = CONSOLE_WEBHOOKS + "/deliveries/{delivery:int}"
 CONSOLE_DELIVERY_REDELIVER = CONSOLE_WEBHOOKS + "/deliveries/{delivery:int}/redeliver"
+# console: labeling jobs (crowdloop.console.labelingjobs: Ground Truth jobs, their objects, Stop)
+CONSOLE_LABELING_JOBS = CONSOLE + "/labeling-jobs"  # ?cursor= (newest first, keyset pages)
+CONSOLE_LABELING_JOB = CONSOLE_LABELING_JOBS + "/{job}"  # ?state=&after=<datasetObjectId>&limit= (its objects)
+CONSOLE_LABELING_JOB_STOP = CONSOLE_LABELING_JOBS + "/{job}/stop"  # GET: confirm; POST: stop
 
 # --- the A2I runtime's restJson1 paths (the rest of its routes come from botocore's model) -------------
 HUMAN_LOOPS = "/human-loops"

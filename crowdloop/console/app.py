@@ -21,6 +21,8 @@ crowdloop.urls); views are written against crowdloop.console.web (read its docst
 | GET    | /console/webhooks         | subscriptions, add form, live panel; POST .../create; GET/POST|
 |        |                           | /{id}/delete; /{id} its deliveries; /deliveries/{id} (events) |
 | GET    | /console/flows/{f}/gold | gold items, upload, retire, paused workers' resume (goldpage)  |
+| GET    | /console/labeling-jobs    | Ground Truth labeling jobs; /{job} its objects; GET/POST       |
+|        |                           | /{job}/stop (console/labelingjobs.py)                         |
 | GET    | /console/static/{name}    | console.css, console.js, vendor/uplot.min.js (+ .css)         |
 """
 
@@ -41,6 +43,7 @@ from crowdloop.console import (
     fmt,
     frames,
     goldpage,
+    labelingjobs,
     loops,
     overview,
     people,
@@ -68,6 +71,7 @@ def part_routes() -> list[BaseRoute]:
         *people.ROUTES,
         *webhooks.ROUTES,
         *webhook_deliveries.ROUTES,
+        *labelingjobs.ROUTES,
     ]
 
 
