@@ -1,6 +1,6 @@
 """Semantic segmentation (SemanticSegmentation) and its adjustment (AdjustmentSemanticSegmentation) — spec §8.2,
-§8.3. Needs the `segmentation` extra (Pillow, numpy): imported inside the functions only, so that the pure
-package loads without it; `available()` tells the API whether such jobs can be created.
+§8.3. Needs the `segmentation` extra (Pillow, numpy), which only masks.py imports (the pixel work), inside
+its functions: the package loads without it, and `available()` tells CreateLabelingJob whether it is there.
 
 Answer: the first object value of answerContent with `labeledImage.pngImageData` (crowd-semantic-segmentation:
 `{"inputImageProperties": {"height", "width"}, "labelMappings": {"<label>": {"color": "#rrggbb"}},
@@ -38,21 +38,18 @@ from __future__ import annotations
 import base64
 import binascii
 import importlib.util
-import io
 import itertools
 from collections import Counter
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from crowdloop.errors import InvalidInput
+from crowdloop.groundtruth import masks as pixels
 from crowdloop.groundtruth.model import Consolidated, DataObject, Job
 from crowdloop.groundtruth.tasktypes import TaskType
 
 if TYPE_CHECKING:
-    import numpy as np
-    from numpy.typing import NDArray
-
-    Mask = NDArray[np.uint16]
+    from crowdloop.groundtruth.masks import Mask
 
 TASK_TYPES = frozenset({TaskType.SEMANTIC_SEGMENTATION, TaskType.ADJUSTMENT_SEMANTIC_SEGMENTATION})  # need the extra
 BACKGROUND = "BACKGROUND"
@@ -142,27 +139,6 @@ def _color_classes(job: Job, mappings: Any) -> dict[int, int]:
     return found
 
 
-def _decode(png: bytes, colors: dict[int, int], size: tuple[int, int] | None) -> Mask | None:
-    """The class mask of a PNG at `size` (width, height; None: its own), or None when it does not decode."""
-    import numpy as np
-    from PIL import Image
-
-    try:
-        with Image.open(io.BytesIO(png)) as image:
-            rgba = image.convert("RGBA")
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return None
-    if size is not None and rgba.size != size:
-        rgba = rgba.resize(size, Image.Resampling.NEAREST)
-    pixels = np.asarray(rgba, dtype=np.uint32)
-    packed = (pixels[..., 0] << 16) | (pixels[..., 1] << 8) | pixels[..., 2]
-    opaque = pixels[..., 3] >= 128
-    mask = np.zeros(packed.shape, dtype=np.uint16)
-    for rgb, cls in colors.items():
-        mask[(packed == rgb) & opaque] = cls
-    return mask
-
-
 def _size(answer: dict[str, Any]) -> tuple[int, int] | None:
     """(width, height) of the answer's inputImageProperties, None unless both are sensible integers."""
     props = answer.get("inputImageProperties")
@@ -172,44 +148,6 @@ def _size(answer: dict[str, Any]) -> tuple[int, int] | None:
     if isinstance(width, int) and isinstance(height, int) and 0 < width <= 100_000 and 0 < height <= 100_000:
         return width, height
     return None
-
-
-def _vote(masks: list[Mask]) -> tuple[Mask, float]:
-    """The consolidated mask and the confidence (module docstring)."""
-    import numpy as np
-
-    classes = np.unique(np.stack(masks))  # sorted: argmax's first maximum is the lower class
-    votes = np.zeros((len(classes), *masks[0].shape), dtype=np.uint8)
-    for k, cls in enumerate(classes):
-        for mask in masks:
-            votes[k] += mask == cls
-    winner = votes.argmax(axis=0)
-    if len(masks) > 1:
-        height, width = winner.shape
-        padded = np.pad(winner[None] == np.arange(len(classes))[:, None, None], ((0, 0), (1, 1), (1, 1)))
-        around = np.zeros(votes.shape, dtype=np.uint8)
-        for dy in range(3):
-            for dx in range(3):
-                around += padded[:, dy : dy + height, dx : dx + width]
-        winner = around.argmax(axis=0)
-    agreeing = np.take_along_axis(votes, winner[None], axis=0)
-    confidence = 0.0 if len(masks) == 1 else float(agreeing.sum()) / (len(masks) * winner.size)
-    return classes[winner].astype(np.uint16), confidence
-
-
-def _png(mask: Mask, colors: list[str]) -> bytes:
-    import numpy as np
-    from PIL import Image
-
-    rgb = [bytes.fromhex(c[1:]) for c in colors]
-    if len(colors) <= 256:
-        image = Image.fromarray(mask.astype(np.uint8), mode="L").convert("P")
-        image.putpalette(b"".join(rgb))
-    else:
-        image = Image.fromarray(np.frombuffer(b"".join(rgb), dtype=np.uint8).reshape(-1, 3)[mask], mode="RGB")
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
 
 
 def _colors(job: Job, answers: list[dict[str, Any]]) -> list[str]:
@@ -248,14 +186,14 @@ def semantic_segmentation(
                 png = base64.b64decode(answer["labeledImage"]["pngImageData"], validate=True)
             except (binascii.Error, ValueError):
                 continue
-            mask = _decode(png, _color_classes(job, answer.get("labelMappings")), size or _size(answer))
+            mask = pixels.decode(png, _color_classes(job, answer.get("labelMappings")), size or _size(answer))
             if mask is not None:
                 size = size or (mask.shape[1], mask.shape[0])
                 answers.append(answer)
                 masks.append(mask)
         if not masks:
             continue
-        mask, confidence = _vote(masks)
+        mask, confidence = pixels.vote(masks)
         colors = _colors(job, answers)
         names = [BACKGROUND, *job.labels]
         name = f"{obj.dataset_object_id}_{job.date}.png"
@@ -274,23 +212,21 @@ def semantic_segmentation(
                 "adjusted" if _adjusted(job, obj, answers, masks, previous_masks) else "unadjusted"
             )
         content = {job.label_attribute_name: output_prefix + name, job.metadata_key: metadata}
-        results[obj.dataset_object_id] = Consolidated(content, {name: _png(mask, colors)})
+        results[obj.dataset_object_id] = Consolidated(content, {name: pixels.encode(mask, colors)})
     return results
 
 
 def _adjusted(
     job: Job, obj: DataObject, answers: list[dict[str, Any]], masks: list[Mask], previous: Mapping[str, bytes] | None
 ) -> bool:
-    import numpy as np
-
     key = previous_ref(obj.line, job.label_attribute_name)
     png = (previous or {}).get(obj.dataset_object_id)
     if key is not None and png is not None:
         entries = [e for e in obj.line[f"{key}-metadata"]["internal-color-map"].values() if isinstance(e, dict)]
         colors = _color_classes(job, {e.get("class-name"): {"color": e.get("hex-color")} for e in entries})
-        before = _decode(png, colors, (masks[0].shape[1], masks[0].shape[0]))
+        before = pixels.decode(png, colors, (masks[0].shape[1], masks[0].shape[0]))
         if before is not None:
-            return any(not np.array_equal(mask, before) for mask in masks)
+            return any(not pixels.same(mask, before) for mask in masks)
     flags = [a.get("initialValueModified") for a in answers]
     if any(isinstance(flag, bool) for flag in flags):
         return any(flag is True for flag in flags)

@@ -9,8 +9,8 @@ are written, inside functions and `if TYPE_CHECKING:` blocks included, and so ar
 * the domain (every other module outside `store/`) never imports `aws`, `portal`, `starlette` or
   `uvicorn`; `aws` and `portal` never import each other; `store/` imports only itself and `errors`;
 * a pure package (PURE: `groundtruth/`) imports only itself, `errors` and the standard library — except
-  the third-party libraries PURE_EXTRAS grants one module (segmentation.py: Pillow and numpy, the optional
-  `segmentation` extra, imported inside its functions);
+  the third-party libraries PURE_EXTRAS grants one module (masks.py, the pixel work of segmentation: Pillow and
+  numpy, the optional `segmentation` extra, imported inside its functions);
 * each table of store/tables.py has one owning domain module (TABLE_OWNERS): the only one that writes it
   (`table.insert()`, `.update()`, `.delete()`, also through a local alias), apart from SHARED_WRITES; other
   domain modules that read it in their own statements are listed in TABLE_READERS.
@@ -75,9 +75,10 @@ WEB_FRAMEWORKS = ("starlette", "uvicorn")
 # core dependencies have no numpy). groundtruth holds the built-in task types and their consolidation.
 PURE = ("groundtruth",)
 # The one deliberate exception: semantic segmentation decodes and writes PNG masks, which needs Pillow and
-# numpy. They are an optional extra (crowdloop[segmentation]), so only this module may import them, and
-# only inside its functions (the package must load without them; CreateLabelingJob checks the extra).
-PURE_EXTRAS = {"groundtruth.segmentation": ("PIL", "numpy")}
+# numpy. They are an optional extra (crowdloop[segmentation]), so only groundtruth/masks.py (its pixel work)
+# may import them, and only inside its functions: the package must load without them (CreateLabelingJob
+# refuses segmentation jobs then; tests/groundtruth/test_segmentation.py imports the package without them).
+PURE_EXTRAS = {"groundtruth.masks": ("PIL", "numpy")}
 
 # Edge modules allowed to import the store's statements anyway: none.
 EDGE_EXCEPTIONS: set[str] = set()
@@ -429,7 +430,7 @@ def test_the_checker_finds_each_kind_of_violation(tmp_path: Path) -> None:
                 "from crowdloop.groundtruth import spans\nfrom . import spans\nimport numpy\n"
                 "from crowdloop import queue\n"
             ),
-            "groundtruth/segmentation.py": "def f():\n    import numpy\n    from PIL import Image\n    import scipy\n",
+            "groundtruth/masks.py": "def f():\n    import numpy\n    from PIL import Image\n    import scipy\n",
         },
     )
     modules = read_package(root, "crowdloop")
@@ -440,7 +441,7 @@ def test_the_checker_finds_each_kind_of_violation(tmp_path: Path) -> None:
         "crowdloop.aws.wire:2 imports crowdloop.store.dialect" + edge_rule,
         "crowdloop.groundtruth.boxes:6 imports numpy" + pure_rule,
         "crowdloop.groundtruth.boxes:7 imports crowdloop.queue" + pure_rule,
-        "crowdloop.groundtruth.segmentation:4 imports scipy" + pure_rule,  # numpy and PIL are its extras
+        "crowdloop.groundtruth.masks:4 imports scipy" + pure_rule,  # numpy and PIL are its extras
         "crowdloop.portal.peek:1 imports crowdloop.aws (portal never imports aws)",
         "crowdloop.portal.view:2 imports crowdloop.store.tables" + edge_rule,
         "crowdloop.queue:3 imports starlette.requests (the domain never imports aws, portal or the web framework)",
