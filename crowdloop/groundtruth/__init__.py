@@ -7,6 +7,8 @@ dawidskene     the modified Dawid-Skene EM behind single-label classification an
 classification single-label, multi-label and verification results
 boxes          bounding boxes and their adjustment
 spans          named-entity spans
+segmentation   semantic segmentation masks and their adjustment (the `segmentation` extra)
+masks          its pixel work: the only module importing Pillow and numpy, inside its functions
 clusters       the greedy complete-linkage clustering that boxes and spans share
 custom         ACS-PassThrough and custom jobs (with or without a consolidation Lambda)
 """

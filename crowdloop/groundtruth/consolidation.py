@@ -7,20 +7,22 @@
     creation_date          the metadata's date format
 
 Supported: bounding box (+ adjustment), single- and multi-label image/text classification, named
-entities, bounding-box and segmentation verification, PassThrough. Not yet: semantic segmentation (and its
-adjustment), video and 3D point cloud types (`INFO[t].supported` is False; consolidate raises
-InvalidInput for them). The algorithms and every choice where AWS documents nothing are in the docstrings
-of classification.py, boxes.py, spans.py and custom.py. Every answer a worker gives is trusted to be the
+entities, bounding-box and segmentation verification, semantic segmentation (+ adjustment; needs the
+`segmentation` extra, segmentation.py), PassThrough. Not yet: video and 3D point cloud types
+(`INFO[t].supported` is False; consolidate raises InvalidInput for them). The algorithms and every choice
+where AWS documents nothing are in the docstrings of classification.py, boxes.py, spans.py, segmentation.py
+and custom.py. Every answer a worker gives is trusted to be the
 parsed `answerContent`; malformed parts are skipped, never raised on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from crowdloop.errors import InvalidInput
-from crowdloop.groundtruth import boxes, classification, custom, spans
+from crowdloop.groundtruth import boxes, classification, custom, segmentation, spans
 from crowdloop.groundtruth.custom import custom_metadata, custom_without_lambda
 from crowdloop.groundtruth.model import Consolidated, DataObject, Job, WorkerAnnotation, creation_date
 from crowdloop.groundtruth.tasktypes import INFO, TaskType
@@ -39,6 +41,7 @@ __all__ = [
 T = TaskType
 _TEXT = {T.TEXT_MULTI_CLASS, T.TEXT_MULTI_CLASS_MULTI_LABEL, T.NAMED_ENTITY_RECOGNITION}
 _CHAINED = {t for t in TaskType if t.value.startswith(("Verification", "Adjustment"))}
+_SEGMENTATION = {T.SEMANTIC_SEGMENTATION, T.ADJUSTMENT_SEMANTIC_SEGMENTATION}
 
 
 def builtin_task_input(
@@ -48,6 +51,7 @@ def builtin_task_input(
     *,
     label_objects: list[dict[str, Any]] | None = None,
     instructions: dict[str, Any] | None = None,
+    label_attribute_name: str | None = None,
 ) -> dict[str, Any]:
     """`taskInput` of PRE-<Type> for one manifest line — the exact output of AWS's functions is not
     published; this is what AWS's built-in templates read:
@@ -60,6 +64,9 @@ def builtin_task_input(
     * verification and adjustment types add `manifestLine`: the whole line, so templates can read the
       previous job's label as AWS's docs show
       (`task.input.manifestLine.<previous-attr>.annotations`, `…-metadata.class-map`);
+    * segmentation verification and adjustment add `initialValue` when the line has a previous mask (a
+      `*-ref` key with an internal-color-map): `{"src": <its S3 URI>, "labelMappings": {...}}`, what
+      crowd-semantic-segmentation's `initial-value` takes (pass `src` through `grant_read_access`);
     * PassThrough ("direct passthrough of input/output data"): the line itself, as when a job has no
       pre-annotation Lambda.
     """
@@ -79,6 +86,10 @@ def builtin_task_input(
                 task_input[key] = instructions[key]
     if task_type in _CHAINED:
         task_input["manifestLine"] = line
+    if task_type in (T.ADJUSTMENT_SEMANTIC_SEGMENTATION, T.VERIFICATION_SEMANTIC_SEGMENTATION):
+        initial = segmentation.initial_value(line, label_attribute_name or "")
+        if initial is not None:
+            task_input["initialValue"] = initial
     return task_input
 
 
@@ -91,10 +102,15 @@ def consolidate(
     objects: list[DataObject],
     created: datetime,
     label_objects: list[dict[str, Any]] | None = None,
+    output_prefix: str = "",
+    previous_masks: Mapping[str, bytes] | None = None,
 ) -> dict[str, Consolidated]:
     """ACS-<Type> for one batch: datasetObjectId -> the consolidated content (+ files). Objects with no
     (usable) answer are absent. `labels` = the label file's label strings, in order (class indices);
-    `label_objects` = its label objects, echoed by NER."""
+    `label_objects` = its label objects, echoed by NER. Segmentation: `output_prefix` = the S3 URI of
+    `<root>/annotations/consolidated-annotation/output/` (the label is the URI of a file of `.files`, named
+    relative to it); `previous_masks` = datasetObjectId -> the bytes of the previous job's mask for
+    adjustment (segmentation.py)."""
     job = Job(label_attribute_name, job_name, list(labels), created)
     output_type = INFO[task_type].output_type or ""
     if task_type in (T.IMAGE_MULTI_CLASS, T.TEXT_MULTI_CLASS):
@@ -107,6 +123,15 @@ def consolidate(
         return boxes.bounding_box(job, objects, output_type, adjustment=task_type is T.ADJUSTMENT_BOUNDING_BOX)
     if task_type is T.NAMED_ENTITY_RECOGNITION:
         return spans.named_entities(job, objects, output_type, label_objects)
+    if task_type in _SEGMENTATION:
+        return segmentation.semantic_segmentation(
+            job,
+            objects,
+            output_type,
+            output_prefix=output_prefix,
+            adjustment=task_type is T.ADJUSTMENT_SEMANTIC_SEGMENTATION,
+            previous_masks=previous_masks,
+        )
     if task_type is T.PASS_THROUGH:
         return custom.pass_through(job, objects)
     raise InvalidInput(f"crowdloop does not consolidate {task_type.value} tasks yet.", "taskType")

@@ -15,9 +15,10 @@ Inference (`infer_task_type`), the permissive reading of the docs:
   with custom Lambdas the UI alone decides;
 * nothing built-in → None: a custom job.
 
-`supported` is False for the types crowdloop does not consolidate yet: semantic segmentation (and its
-adjustment), video and 3D point cloud. Verification of segmentation *is* supported: its answer is a
-classifier judgement, not a mask.
+`supported` is False for the types crowdloop does not consolidate yet: video and 3D point cloud. Semantic
+segmentation and its adjustment are supported when the `segmentation` extra (Pillow, numpy) is installed
+(`segmentation.available()`; CreateLabelingJob checks it). Verification of segmentation needs no extra: its
+answer is a classifier judgement, not a mask.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ _ROWS: tuple[tuple[TaskType, str | None, bool, bool], ...] = (
     (T.BOUNDING_BOX, "groundtruth/object-detection", False, True),
     (T.IMAGE_MULTI_CLASS, "groundtruth/image-classification", False, True),
     (T.IMAGE_MULTI_CLASS_MULTI_LABEL, "groundtruth/image-classification-multilabel", False, True),
-    (T.SEMANTIC_SEGMENTATION, "groundtruth/semantic-segmentation", True, False),
+    (T.SEMANTIC_SEGMENTATION, "groundtruth/semantic-segmentation", True, True),  # with the extra
     (T.TEXT_MULTI_CLASS, "groundtruth/text-classification", False, True),
     (T.TEXT_MULTI_CLASS_MULTI_LABEL, "groundtruth/text-classification-multilabel", False, True),
     (T.NAMED_ENTITY_RECOGNITION, "groundtruth/text-span", False, True),
@@ -85,7 +86,7 @@ _ROWS: tuple[tuple[TaskType, str | None, bool, bool], ...] = (
     (T.VERIFICATION_BOUNDING_BOX, "groundtruth/label-verification", False, True),
     (T.VERIFICATION_SEMANTIC_SEGMENTATION, "groundtruth/label-verification", False, True),
     (T.ADJUSTMENT_BOUNDING_BOX, "groundtruth/object-detection", False, True),
-    (T.ADJUSTMENT_SEMANTIC_SEGMENTATION, "groundtruth/semantic-segmentation", True, False),
+    (T.ADJUSTMENT_SEMANTIC_SEGMENTATION, "groundtruth/semantic-segmentation", True, True),  # with the extra
     (T.ADJUSTMENT_VIDEO_OBJECT_DETECTION, "groundtruth/video-object-detection", True, False),
     (T.ADJUSTMENT_VIDEO_OBJECT_TRACKING, "groundtruth/video-object-tracking", True, False),
     (T.ADJUSTMENT_POINT_CLOUD_OBJECT_DETECTION, "groundtruth/point_cloud_object_detection", False, False),

@@ -19,7 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from crowdloop import output
-from crowdloop.groundtruth import consolidation, tasktypes
+from crowdloop.errors import InvalidInput, NotFound
+from crowdloop.groundtruth import consolidation, segmentation, tasktypes
 from crowdloop.labeling import lambdas, paths
 from crowdloop.labeling.jobs import LabelingJob
 from crowdloop.labeling.runner import Claim
@@ -162,7 +163,7 @@ def _consolidate(
     acs_arn = (hc.get("AnnotationConsolidationConfig") or {}).get("AnnotationConsolidationLambdaArn")
     problems: dict[str, str] = {}
     if job.task_type is not None and (acs_arn is None or tasktypes.lambda_task_type(str(acs_arn), "ACS") is not None):
-        contents = _builtin(job, answered, batch_at)
+        contents = _builtin(svc, job, answered, batch_at)
     elif acs_arn is None:
         contents = {
             str(item.object_index): consolidation.custom_without_lambda(
@@ -184,12 +185,19 @@ def _consolidate(
     return contents, problems
 
 
-def _builtin(job: LabelingJob, answered: Sequence[_Finished], batch_at: datetime) -> dict[str, dict[str, Any]]:
+def _builtin(
+    svc: Services, job: LabelingJob, answered: Sequence[_Finished], batch_at: datetime
+) -> dict[str, dict[str, Any]]:
+    """The built-in ACS-<Type>; the files it makes (segmentation masks) are written before the labels are
+    recorded, under names fixed by the batch time, so a retried step writes the same files again."""
     assert job.task_type is not None
     config = job.label_config or {}
     extra: dict[str, Any] = {}
-    if job.task_type.value == "NamedEntityRecognition":
+    if job.task_type is tasktypes.TaskType.NAMED_ENTITY_RECOGNITION:
         extra = {"label_objects": config.get("labels", [])}
+    if job.task_type is tasktypes.TaskType.ADJUSTMENT_SEMANTIC_SEGMENTATION:
+        extra = {"previous_masks": _previous_masks(svc, job, answered)}
+    prefix = paths.consolidated_output(job.output_root)
     results = consolidation.consolidate(
         job.task_type,
         label_attribute_name=job.attribute,
@@ -204,9 +212,28 @@ def _builtin(job: LabelingJob, answered: Sequence[_Finished], batch_at: datetime
             for item in answered
         ],
         created=batch_at,
+        output_prefix=prefix,
         **extra,
     )
+    for result in results.values():
+        for name, data in result.files.items():
+            svc.blobs.put(prefix + name, data, "image/png" if name.endswith(".png") else "application/octet-stream")
     return {key: result.content for key, result in results.items()}
+
+
+def _previous_masks(svc: Services, job: LabelingJob, answered: Sequence[_Finished]) -> dict[str, bytes]:
+    """The previous job's mask of each object that names one (its `*-ref` label), when the blob store has
+    it; an object without one is judged from its answers (segmentation.py)."""
+    found = {}
+    for item in answered:
+        key = segmentation.previous_ref(item.line, job.attribute)
+        if key is None:
+            continue
+        try:
+            found[str(item.object_index)] = svc.blobs.get(str(item.line[key]))
+        except (NotFound, InvalidInput):
+            continue
+    return found
 
 
 def _by_lambda(

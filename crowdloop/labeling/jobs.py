@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crowdloop import arns, flows
 from crowdloop.errors import AlreadyExists, InvalidInput, NotFound
-from crowdloop.groundtruth import builtin_uis, tasktypes
+from crowdloop.groundtruth import builtin_uis, segmentation, tasktypes
 from crowdloop.listing import Page, PageArgs, fetch_page
 from crowdloop.model import LabelingJobStatus
 from crowdloop.paging import PageRequest
@@ -224,6 +224,8 @@ def _check_request(request: Mapping[str, Any]) -> tasktypes.TaskType | None:
                 f"The {task_type.value} task type is not supported by crowdloop yet (see docs/api.md).",
                 "humanTaskConfig.preHumanTaskLambdaArn",
             )
+        if task_type in segmentation.TASK_TYPES and not segmentation.available():
+            raise InvalidInput(segmentation.MISSING_EXTRA, "humanTaskConfig.preHumanTaskLambdaArn")
         if info.label_ref and not attribute.endswith("-ref"):
             raise InvalidInput(
                 f"LabelAttributeName '{attribute}' must end with '-ref' for a {task_type.value} labeling job.",

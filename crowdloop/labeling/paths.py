@@ -28,6 +28,11 @@ def _consolidation(root: str, folder: str, batch_at: datetime) -> str:
     return f"{root}/annotations/consolidated-annotation/{folder}/iteration-{ITERATION}/{file_time(batch_at)}.json"
 
 
+def consolidated_output(root: str) -> str:
+    """Where segmentation masks go (`<datasetObjectId>_<date>.png`), with its trailing slash."""
+    return f"{root}/annotations/consolidated-annotation/output/"
+
+
 def annotations_folder(root: str) -> str:
     """The Lambdas' `outputConfig`."""
     return f"{root}/annotations"

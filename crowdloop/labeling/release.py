@@ -93,7 +93,9 @@ def _builtin_input(job: LabelingJob, line: dict[str, Any]) -> Any:
     extra: dict[str, Any] = {}
     if job.task_type.value == "NamedEntityRecognition":
         extra = {"label_objects": config.get("labels", []), "instructions": config.get("instructions") or {}}
-    return consolidation.builtin_task_input(job.task_type, line, job.label_names, **extra)
+    return consolidation.builtin_task_input(
+        job.task_type, line, job.label_names, label_attribute_name=job.attribute, **extra
+    )
 
 
 def _open(conn: Connection, job: LabelingJob, template_sha256: str, prepared: list[_Prepared], now: datetime) -> int:

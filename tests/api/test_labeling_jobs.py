@@ -239,3 +239,17 @@ def test_an_unmapped_custom_lambda_fails_the_job(sm_region: Any, s3: Any) -> Non
         "labeling_lambdas (CROWDLOOP_LABELING_LAMBDAS) (docs/settings.md)."
     )
     assert described["LabelCounters"]["Unlabeled"] == 0
+
+
+def test_semantic_segmentation_needs_a_ref_attribute(sm_region: Any, s3: Any) -> None:
+    """Spec §3.4: a SemanticSegmentation (or adjustment) job's LabelAttributeName ends with "-ref"."""
+    uris = put_inputs(s3, LINES)
+    team = make_workteam(sm_region)
+    for task_type in ("SemanticSegmentation", "AdjustmentSemanticSegmentation"):
+        request = job_request(sm_region, unique("seg"), uris, workteam_arn=team, task_type=task_type)
+        expect_error(sm_region.create_labeling_job, "ValidationException", "must end with '-ref'", **request)
+        name = unique("seg")
+        request = job_request(sm_region, name, uris, workteam_arn=team, task_type=task_type, attribute="label-ref")
+        sm_region.create_labeling_job(**request)
+        wait_status(sm_region, name, "InProgress")
+        sm_region.stop_labeling_job(LabelingJobName=name)

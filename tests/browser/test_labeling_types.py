@@ -4,6 +4,9 @@ the built-in NER UI by its HumanTaskUiArn), 1-3 workers label 2-3 objects each i
 (categories, boxes drawn on the picture, text spans) and press Submit, and the output manifest read back
 with boto3 is compared line by line with the shapes of spec ground-truth-api.md §8.2.
 
+Semantic segmentation: two workers fill the same polygon with crowd-semantic-segmentation's polygon tool; the
+consolidated mask, a PNG under annotations/consolidated-annotation/output/, is read back with boto3.
+
 Also: a verification job on chained manifest lines that carry a previous bounding-box label, and the custom
 NER template of amazon-sagemaker-examples as a custom job without Lambdas (label `{}` + worker-response-ref).
 
@@ -12,10 +15,12 @@ The corpus templates hard-code their categories: the label files list the same o
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser, Frame, expect
 
 from tests.browser.harness import png_bytes
@@ -472,3 +477,65 @@ def test_custom_ner_template_without_lambdas(labeling_site: LabelingSite, browse
             for key in tokens
             if tokens[key]["tokentext"] in words
         }
+
+
+# ---- semantic segmentation: images/semantic-segmentation.liquid.html, polygon fill, 2 workers ----
+
+SEG_SIZE = (200, 150)
+SEG_POLYGON = [(40, 30), (140, 30), (140, 110), (40, 110)]  # image pixels, filled as Dog
+
+
+def test_semantic_segmentation_two_workers(labeling_site: LabelingSite, browser: Browser) -> None:  # noqa: F811
+    template = (UIS / "images/semantic-segmentation.liquid.html").read_text()
+    job = create_job(
+        labeling_site,
+        "SemanticSegmentation",
+        [{"source-ref": "s3://{bucket}/pictures/yard.png"}],
+        labels=_labels("Cat", "Dog", "Bird"),  # as the template hard-codes them
+        template=template,
+        files={"pictures/yard.png": (png_bytes(*SEG_SIZE, (90, 140, 60)), "image/png")},
+        workers_per_object=2,
+        attribute="seg-ref",
+    )
+
+    def answer(worker: LabelingWorker, frame: Frame) -> None:
+        element = frame.locator("crowd-semantic-segmentation")
+        frame.wait_for_function(
+            "el => el.shadowRoot && el.shadowRoot.querySelector('.layer').style.transform !== ''",
+            arg=element.element_handle(),
+        )
+        element.get_by_role("radio", name="Dog", exact=True).click()
+        element.get_by_role("radio", name="Polygon fill", exact=True).click()
+        picture = element.locator("img[part=image]").bounding_box()
+        assert picture is not None
+        scale = picture["width"] / SEG_SIZE[0]
+        for x, y in [*SEG_POLYGON, SEG_POLYGON[0]]:  # the first corner again closes the polygon
+            worker.page.mouse.click(picture["x"] + x * scale, picture["y"] + y * scale)
+        _submit(frame)
+
+    for number in range(2):
+        assert label_job(browser, labeling_site, number, job.title, answer) == 1
+    [line] = finish(labeling_site, job)
+    assert list(line) == ["source-ref", "seg-ref", "seg-ref-metadata"]
+    folder = f"s3://{job.bucket}/output/{job.name}/annotations/consolidated-annotation/output/"
+    uri = line["seg-ref"]
+    assert uri.startswith(folder + "0_") and uri.endswith(".png"), uri
+    keys = ["internal-color-map", "type", "human-annotated", "creation-date", "job-name"]
+    metadata = _check_metadata(line, "seg-ref", keys, job.name, "semantic-segmentation")
+    assert DATE.fullmatch(uri.removeprefix(folder + "0_").removesuffix(".png"))
+    color_map = metadata["internal-color-map"]
+    assert [(e["class-name"], e["hex-color"]) for e in color_map.values()] == [
+        ("BACKGROUND", "#ffffff"),
+        ("Cat", "#1f77b4"),
+        ("Dog", "#ff7f0e"),  # the colour the element gave Dog in both workers' answers
+        ("Bird", "#2ca02c"),
+    ]
+    confidence = color_map["0"]["confidence"]
+    assert 0.99 < confidence <= 1.0 and {e["confidence"] for e in color_map.values()} == {confidence}
+    body = labeling_site.s3.get_object(Bucket=job.bucket, Key=uri.split("/", 3)[3])["Body"].read()
+    with Image.open(io.BytesIO(body)) as image:
+        assert image.size == SEG_SIZE
+        assert image.getpixel((90, 70)) == 2  # palette index = class index
+        rgb = image.convert("RGB")
+    assert rgb.getpixel((90, 70)) == (0xFF, 0x7F, 0x0E) and rgb.getpixel((42, 32)) == (0xFF, 0x7F, 0x0E)
+    assert rgb.getpixel((10, 10)) == (255, 255, 255) and rgb.getpixel((150, 120)) == (255, 255, 255)

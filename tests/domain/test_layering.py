@@ -8,7 +8,9 @@ are written, inside functions and `if TYPE_CHECKING:` blocks included, and so ar
   `store.prepared`): it calls domain functions;
 * the domain (every other module outside `store/`) never imports `aws`, `portal`, `starlette` or
   `uvicorn`; `aws` and `portal` never import each other; `store/` imports only itself and `errors`;
-* a pure package (PURE: `groundtruth/`) imports only itself, `errors` and the standard library;
+* a pure package (PURE: `groundtruth/`) imports only itself, `errors` and the standard library — except
+  the third-party libraries PURE_EXTRAS grants one module (masks.py, the pixel work of segmentation: Pillow and
+  numpy, the optional `segmentation` extra, imported inside its functions);
 * each table of store/tables.py has one owning domain module (TABLE_OWNERS): the only one that writes it
   (`table.insert()`, `.update()`, `.delete()`, also through a local alias), apart from SHARED_WRITES; other
   domain modules that read it in their own statements are listed in TABLE_READERS.
@@ -72,6 +74,11 @@ WEB_FRAMEWORKS = ("starlette", "uvicorn")
 # Pure packages: functions of their arguments, no store, HTTP, AWS or third-party libraries (the server's
 # core dependencies have no numpy). groundtruth holds the built-in task types and their consolidation.
 PURE = ("groundtruth",)
+# The one deliberate exception: semantic segmentation decodes and writes PNG masks, which needs Pillow and
+# numpy. They are an optional extra (crowdloop[segmentation]), so only groundtruth/masks.py (its pixel work)
+# may import them, and only inside its functions: the package must load without them (CreateLabelingJob
+# refuses segmentation jobs then; tests/groundtruth/test_segmentation.py imports the package without them).
+PURE_EXTRAS = {"groundtruth.masks": ("PIL", "numpy")}
 
 # Edge modules allowed to import the store's statements anyway: none.
 EDGE_EXCEPTIONS: set[str] = set()
@@ -226,8 +233,10 @@ def layer_violations(modules: dict[str, Module], package: str, edge_exceptions: 
             elif home := next((p for p in pure if within(name, p)), None):
                 ours = within(imp.target, package)
                 allowed = (home, f"{package}.errors")
+                extras = PURE_EXTRAS.get(name.removeprefix(package + "."), ())
+                top = imp.target.partition(".")[0]
                 if (ours and imp.target != package and not any(within(imp.target, a) for a in allowed)) or (
-                    not ours and imp.target.partition(".")[0] not in sys.stdlib_module_names
+                    not ours and top not in sys.stdlib_module_names and top not in extras
                 ):
                     rule = f"{home.removeprefix(package + '.')}/ imports only itself, errors and the standard library"
             elif not is_edge and any(within(imp.target, w) for w in (*web, *WEB_FRAMEWORKS)):
@@ -421,6 +430,7 @@ def test_the_checker_finds_each_kind_of_violation(tmp_path: Path) -> None:
                 "from crowdloop.groundtruth import spans\nfrom . import spans\nimport numpy\n"
                 "from crowdloop import queue\n"
             ),
+            "groundtruth/masks.py": "def f():\n    import numpy\n    from PIL import Image\n    import scipy\n",
         },
     )
     modules = read_package(root, "crowdloop")
@@ -431,6 +441,7 @@ def test_the_checker_finds_each_kind_of_violation(tmp_path: Path) -> None:
         "crowdloop.aws.wire:2 imports crowdloop.store.dialect" + edge_rule,
         "crowdloop.groundtruth.boxes:6 imports numpy" + pure_rule,
         "crowdloop.groundtruth.boxes:7 imports crowdloop.queue" + pure_rule,
+        "crowdloop.groundtruth.masks:4 imports scipy" + pure_rule,  # numpy and PIL are its extras
         "crowdloop.portal.peek:1 imports crowdloop.aws (portal never imports aws)",
         "crowdloop.portal.view:2 imports crowdloop.store.tables" + edge_rule,
         "crowdloop.queue:3 imports starlette.requests (the domain never imports aws, portal or the web framework)",

@@ -4,7 +4,9 @@ The custom post-annotation Lambda is an HTTP endpoint of this test, mapped by CR
 
 from __future__ import annotations
 
+import base64
 import http.client
+import io
 import json
 import re
 import threading
@@ -427,3 +429,87 @@ def test_streaming_job_takes_objects_until_stopped(gt_server: RunningServer, sm:
     own = "$mood-object-id"
     assert output[1]["dataset-objectid-attribute-name"] == own and output[1][own] == sent["objects"][1]["id"]
     assert all(line["mood-metadata"]["type"] == "groundtruth/custom" for line in output)
+
+
+ADJUST_TEMPLATE = """<crowd-form>
+  <crowd-semantic-segmentation name="crowd-semantic-segmentation" src="{{ task.input.taskObject | grant_read_access }}"
+    labels="{{ task.input.labels | to_json | escape }}" header="Fix the mask"
+    initial-value='{"src": "{{ task.input.initialValue.src | grant_read_access }}",
+      "labelMappings": {{ task.input.initialValue.labelMappings | to_json }} }'>
+  </crowd-semantic-segmentation>
+</crowd-form>"""
+
+
+def _mask_png(color: str, box: tuple[int, int, int, int], *, transparent: bool) -> bytes:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (40, 30), (0, 0, 0, 0) if transparent else (255, 255, 255, 255))
+    ImageDraw.Draw(image).rectangle(box, fill=color)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_segmentation_adjustment_reads_the_previous_mask(gt_server: RunningServer, sm: Any, s3: Any, team: str) -> None:
+    """AdjustmentSemanticSegmentation on lines that carry a previous job's mask (a PNG in the built-in S3): the
+    one worker leaves the first mask as it was and moves the second; the labeling step reads the previous
+    masks to tell "unadjusted" from "adjusted" and writes the new masks next to the output."""
+    bucket = unique("seg")
+    s3.create_bucket(Bucket=bucket)
+    previous = _mask_png("#2ca02c", (5, 5, 24, 19), transparent=False)
+    color_map = {
+        "0": {"class-name": "BACKGROUND", "hex-color": "#ffffff", "confidence": 0.8},
+        "1": {"class-name": "cat", "hex-color": "#2ca02c", "confidence": 0.8},
+    }
+    lines = []
+    for number in range(2):
+        s3.put_object(Bucket=bucket, Key=f"first/{number}.png", Body=previous)
+        lines.append(
+            {
+                "source-ref": f"s3://{bucket}/pictures/{number}.png",
+                "first-ref": f"s3://{bucket}/first/{number}.png",
+                "first-ref-metadata": {"internal-color-map": color_map, "type": "groundtruth/semantic-segmentation"},
+            }
+        )
+    uris = put_inputs(s3, lines, labels=("cat",), template=ADJUST_TEMPLATE, bucket=bucket)
+    name = unique("Fix")
+    title = f"Fix {name}"
+    request = job_request(
+        sm, name, uris, workteam_arn=team, task_type="AdjustmentSemanticSegmentation", attribute="fixed-ref"
+    )
+    request["HumanTaskConfig"]["TaskTitle"] = title
+    sm.create_labeling_job(**request)
+    wait_status(sm, name, "InProgress")
+    answers = iter(
+        [
+            _mask_png("#1f77b4", (5, 5, 24, 19), transparent=True),  # the same region (the element's own colour)
+            _mask_png("#1f77b4", (10, 5, 29, 19), transparent=True),  # moved right
+        ]
+    )
+
+    def answer(email: str) -> dict[str, Any]:
+        return {
+            "crowd-semantic-segmentation": {
+                "inputImageProperties": {"height": 30, "width": 40},
+                "labelMappings": {"cat": {"color": "#1f77b4"}},
+                "labeledImage": {"pngImageData": base64.b64encode(next(answers)).decode()},
+                "initialValueModified": True,  # on both: only the previous masks can tell them apart
+            }
+        }
+
+    _label_all(gt_server, title, 1, answer)
+    wait_status(sm, name, "Completed")
+    root = f"output/{name}"
+    output = [json.loads(text) for text in _read(s3, bucket, f"{root}/manifests/output/output.manifest").splitlines()]
+    statuses = {}
+    for line in output:
+        assert list(line) == ["source-ref", "first-ref", "first-ref-metadata", "fixed-ref", "fixed-ref-metadata"]
+        metadata = line["fixed-ref-metadata"]
+        assert list(metadata)[-1] == "adjustment-status"
+        assert metadata["internal-color-map"]["1"]["hex-color"] == "#1f77b4"
+        key = line["fixed-ref"].removeprefix(f"s3://{bucket}/")
+        assert key.startswith(f"{root}/annotations/consolidated-annotation/output/") and key.endswith(".png")
+        assert _read(s3, bucket, key).startswith(b"\x89PNG")
+        statuses[line["source-ref"].rsplit("/", 1)[1]] = metadata["adjustment-status"]
+    # which object got which answer depends on the release order: one of each
+    assert sorted(statuses.values()) == ["adjusted", "unadjusted"]

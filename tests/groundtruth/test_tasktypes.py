@@ -45,7 +45,7 @@ def test_info_rows() -> None:
     assert all(info.task_type is t for t, info in INFO.items())
     box = INFO[TaskType.BOUNDING_BOX]
     assert (box.output_type, box.label_ref, box.supported) == ("groundtruth/object-detection", False, True)
-    assert INFO[TaskType.SEMANTIC_SEGMENTATION].label_ref and not INFO[TaskType.SEMANTIC_SEGMENTATION].supported
+    assert INFO[TaskType.SEMANTIC_SEGMENTATION].label_ref and INFO[TaskType.SEMANTIC_SEGMENTATION].supported
     # the verification job of segmentation must NOT end with -ref, and is supported (a classifier answer)
     seg_check = INFO[TaskType.VERIFICATION_SEMANTIC_SEGMENTATION]
     assert (seg_check.output_type, seg_check.label_ref, seg_check.supported) == (
@@ -69,6 +69,8 @@ def test_info_rows() -> None:
         TaskType.NAMED_ENTITY_RECOGNITION,
         TaskType.VERIFICATION_BOUNDING_BOX,
         TaskType.VERIFICATION_SEMANTIC_SEGMENTATION,
+        TaskType.SEMANTIC_SEGMENTATION,  # with the segmentation extra
+        TaskType.ADJUSTMENT_SEMANTIC_SEGMENTATION,
         TaskType.PASS_THROUGH,
     }
     assert {t for t, info in INFO.items() if info.label_ref} == {
