@@ -118,8 +118,15 @@ class Site:
                     raise
                 time.sleep(0.05)
 
-    def status(self, loop_name: str) -> str:
-        return loops.describe_human_loop(self.svc, CALLER, loop_name).status.value
+    def status(self, loop_name: str, *, settle_s: float = 0.0) -> str:
+        """The loop's status once its output is recorded as written (the file is written a moment before its
+        outbox row is settled, and Completed is reported only then): waits at most settle_s for a change."""
+        deadline = time.monotonic() + settle_s
+        while True:
+            status = loops.describe_human_loop(self.svc, CALLER, loop_name).status.value
+            if status != "InProgress" or time.monotonic() > deadline:
+                return status
+            time.sleep(0.05)
 
 
 @pytest.fixture

@@ -74,7 +74,7 @@ def test_task_count_two_goes_to_two_workers_once(site: Site, browser: Browser) -
         document = site.output(name)
         assert sorted(a["answerContent"]["label"] for a in document["humanAnswers"]) == ["from one", "from two"]
         assert len({a["workerId"] for a in document["humanAnswers"]}) == 2
-        assert site.status(name) == "Completed"
+        assert site.status(name, settle_s=5) == "Completed"
         for worker in (one, two, three):
             worker.check()
 
