@@ -10,6 +10,7 @@ counts as FailedNonRetryableError; its output line is the input line unchanged (
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from typing import Any
 
@@ -214,8 +215,8 @@ def _labels(svc: Services, job: LabelingJob) -> dict[str, Any] | None:
 def _objects(manifest: bytes) -> Iterator[tuple[int, str, str | None]]:
     """(datasetObjectId, the line to store, the problem or None) for each non-blank manifest line."""
     index = 0
-    for raw in manifest.split(b"\n"):
-        raw = raw.rstrip(b"\r")
+    for raw in io.BytesIO(manifest):  # line by line: a list of every line would double the manifest's memory
+        raw = raw.rstrip(b"\n").rstrip(b"\r")
         if not raw.strip():
             continue
         if index == 0 and raw.startswith(b"\xef\xbb\xbf"):
