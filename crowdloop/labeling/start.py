@@ -41,8 +41,10 @@ class JobInputError(Exception):
 
 
 def initialize(svc: Services, job: LabelingJob, claim: Claim) -> None:
-    """Initializing -> InProgress (or Failed). Run again after a crash, it starts over: the objects of a
-    job that never reached InProgress are replaced."""
+    """Initializing -> InProgress (or Failed). The objects are stored in chunks of INSERT_CHUNK rows, each
+    committed (the job stays Initializing, its counters untouched, so nothing reads them yet); the last
+    transaction makes the job InProgress. Run again after a crash, it starts over: the objects of a job that
+    never reached InProgress are replaced. A job stopped meanwhile keeps no objects."""
     try:
         template = _template(svc, job)
         labels = _labels(svc, job)
@@ -54,6 +56,28 @@ def initialize(svc: Services, job: LabelingJob, claim: Claim) -> None:
         return
     hc = job.request["HumanTaskConfig"]
     caller = Caller(account=job.arn.split(":")[4], region=job.arn.split(":")[3])
+    if not _clear_objects(svc, job):
+        return
+    objects = failed = 0
+    chunk: list[dict[str, Any]] = []
+    for index, line, problem in _objects(manifest):
+        objects += 1
+        failed += problem is not None
+        chunk.append(
+            {
+                "job_id": job.id,
+                "object_index": index,
+                "line": line,
+                "state": "queued" if problem is None else "failed",
+                "failure_reason": problem,
+            }
+        )
+        if len(chunk) >= INSERT_CHUNK:
+            _insert(svc, chunk)
+            chunk = []
+            claim.renew(svc)
+    if chunk:
+        _insert(svc, chunk)
     with svc.store.write() as conn:
         now = svc.clock.now()
         started = conn.execute(
@@ -61,29 +85,9 @@ def initialize(svc: Services, job: LabelingJob, claim: Claim) -> None:
             .where(labeling_jobs.c.id == job.id, labeling_jobs.c.status == LabelingJobStatus.INITIALIZING.value)
             .values(status=LabelingJobStatus.IN_PROGRESS.value, updated_at=now)
         ).rowcount
-        if not started:  # stopped meanwhile: it ends Stopped with nothing released
+        if not started:  # stopped meanwhile: it ends Stopped with nothing released (and no objects)
+            conn.execute(labeling_objects.delete().where(labeling_objects.c.job_id == job.id))
             return
-        conn.execute(labeling_objects.delete().where(labeling_objects.c.job_id == job.id))
-        objects = failed = 0
-        chunk: list[dict[str, Any]] = []
-        for index, line, problem in _objects(manifest):
-            objects += 1
-            failed += problem is not None
-            chunk.append(
-                {
-                    "job_id": job.id,
-                    "object_index": index,
-                    "line": line,
-                    "state": "queued" if problem is None else "failed",
-                    "failure_reason": problem,
-                }
-            )
-            if len(chunk) >= INSERT_CHUNK:
-                conn.execute(labeling_objects.insert(), chunk)
-                chunk = []
-                claim.renew(svc)
-        if chunk:
-            conn.execute(labeling_objects.insert(), chunk)
         flow_id = job.flow_definition_id or flows.create_job_flow(
             conn,
             caller,
@@ -113,6 +117,25 @@ def initialize(svc: Services, job: LabelingJob, claim: Claim) -> None:
                 flow_definition_id=flow_id,
             )
         )
+
+
+def _clear_objects(svc: Services, job: LabelingJob) -> bool:
+    """Delete the objects an earlier, interrupted initialization of the job stored; False when the job is no
+    longer Initializing (stopped meanwhile: nothing to store)."""
+    with svc.store.write() as conn:
+        status = conn.execute(sa.select(labeling_jobs.c.status).where(labeling_jobs.c.id == job.id)).scalar()
+        if status != LabelingJobStatus.INITIALIZING.value:
+            return False
+        conn.execute(labeling_objects.delete().where(labeling_objects.c.job_id == job.id))
+    return True
+
+
+def _insert(svc: Services, rows: list[dict[str, Any]]) -> None:
+    """One chunk of object rows in a transaction of its own: the other writers (the API, the portal; every
+    writer on SQLite) wait for one chunk at most, never for the whole manifest, and the claim can be renewed
+    between chunks (Claim.renew commits; inside a transaction holding the job's row it would wait for itself)."""
+    with svc.store.write() as conn:
+        conn.execute(labeling_objects.insert(), rows)
 
 
 def fail(svc: Services, job: LabelingJob, reason: str) -> None:
