@@ -55,22 +55,20 @@ def manifest_bytes(svc: Services, job: LabelingJob) -> bytes:
 
 def manifest_chunks(svc: Services, job: LabelingJob) -> Iterator[bytes]:
     """The output manifest, one piece per CHUNK lines: each stored line with its label merged in (compact
-    JSON, `\\n` after each line). Each chunk is read in its own short transaction (keyset on object_index)."""
+    JSON, `\\n` after each line). The objects' indices are 0 .. objects - 1 (start.py numbers every stored
+    line), so each piece is the range [low, low + CHUNK): a bounded read in its own short transaction, cheap
+    whatever plan the database picks (an open-ended `object_index > after … LIMIT` sorted every later row
+    on PostgreSQL before its statistics knew the table's size)."""
     o = labeling_objects
-    after = -1
-    while True:
+    for low in range(0, job.objects, CHUNK):
         with svc.store.read() as conn:
             rows = conn.execute(
-                sa.select(o.c.object_index, o.c.line, o.c.label)
-                .where(o.c.job_id == job.id, o.c.object_index > after)
+                sa.select(o.c.line, o.c.label)
+                .where(o.c.job_id == job.id, o.c.object_index >= low, o.c.object_index < low + CHUNK)
                 .order_by(o.c.object_index)
-                .limit(CHUNK)
             ).all()
         if rows:
             yield b"".join([_merged(row.line, row.label) for row in rows])
-        if len(rows) < CHUNK:
-            return
-        after = int(rows[-1].object_index)
 
 
 def _merged(line: str, label: str | None) -> bytes:

@@ -24,6 +24,7 @@ from crowdloop.labeling.runner import Claim
 from crowdloop.model import LabelingJobStatus
 from crowdloop.output import dumps_json, loads_json
 from crowdloop.runtime import Caller, Services
+from crowdloop.store import dialect
 from crowdloop.store.tables import human_task_uis, labeling_jobs, labeling_objects
 
 MAX_LINE_CHARACTERS = 100_000
@@ -59,25 +60,19 @@ def initialize(svc: Services, job: LabelingJob, claim: Claim) -> None:
     if not _clear_objects(svc, job):
         return
     objects = failed = 0
-    chunk: list[dict[str, Any]] = []
+    chunk: list[tuple[int, int, str, str, str | None]] = []
     for index, line, problem in _objects(manifest):
         objects += 1
         failed += problem is not None
-        chunk.append(
-            {
-                "job_id": job.id,
-                "object_index": index,
-                "line": line,
-                "state": "queued" if problem is None else "failed",
-                "failure_reason": problem,
-            }
-        )
+        chunk.append((job.id, index, line, "queued" if problem is None else "failed", problem))
         if len(chunk) >= INSERT_CHUNK:
             _insert(svc, chunk)
             chunk = []
             claim.renew(svc)
     if chunk:
         _insert(svc, chunk)
+    with svc.store.write() as conn:  # the planner's statistics see a table of this size (store/dialect.py)
+        dialect.refresh_statistics(conn, labeling_objects)
     with svc.store.write() as conn:
         now = svc.clock.now()
         started = conn.execute(
@@ -130,12 +125,16 @@ def _clear_objects(svc: Services, job: LabelingJob) -> bool:
     return True
 
 
-def _insert(svc: Services, rows: list[dict[str, Any]]) -> None:
-    """One chunk of object rows in a transaction of its own: the other writers (the API, the portal; every
-    writer on SQLite) wait for one chunk at most, never for the whole manifest, and the claim can be renewed
-    between chunks (Claim.renew commits; inside a transaction holding the job's row it would wait for itself)."""
+_COLUMNS = ("job_id", "object_index", "line", "state", "failure_reason")
+
+
+def _insert(svc: Services, rows: list[tuple[int, int, str, str, str | None]]) -> None:
+    """One chunk of object rows (_COLUMNS) in a transaction of its own: the other writers (the API, the
+    portal; every writer on SQLite) wait for one chunk at most, never for the whole manifest, and the claim can
+    be renewed between chunks (Claim.renew commits; inside a transaction holding the job's row it would wait
+    for itself)."""
     with svc.store.write() as conn:
-        conn.execute(labeling_objects.insert(), rows)
+        dialect.insert_many(conn, labeling_objects, _COLUMNS, rows)
 
 
 def fail(svc: Services, job: LabelingJob, reason: str) -> None:

@@ -101,7 +101,7 @@ def test_stop_while_storing_objects_leaves_none(
     insert = start._insert
     chunks = 0
 
-    def insert_then_stop(svc: Services, rows: list[dict[str, Any]]) -> None:
+    def insert_then_stop(svc: Services, rows: list[Any]) -> None:
         nonlocal chunks
         insert(svc, rows)
         chunks += 1
