@@ -71,8 +71,6 @@ def initialize(svc: Services, job: LabelingJob, claim: Claim) -> None:
             claim.renew(svc)
     if chunk:
         _insert(svc, chunk)
-    with svc.store.write() as conn:  # the planner's statistics see a table of this size (store/dialect.py)
-        dialect.refresh_statistics(conn, labeling_objects)
     with svc.store.write() as conn:
         now = svc.clock.now()
         started = conn.execute(

@@ -574,11 +574,3 @@ def insert_many(conn: Connection, table: sa.Table, columns: Sequence[str], rows:
         return
     statement = table.insert().values({column: sa.bindparam(column) for column in columns})
     conn.execute(statement, [dict(zip(columns, row, strict=True)) for row in rows])
-
-
-def refresh_statistics(conn: Connection, table: sa.Table) -> None:
-    """Bring the planner's statistics of `table` up to date after a bulk load. PostgreSQL: ANALYZE (until
-    autovacuum gets to it, a freshly filled table looks nearly empty and range scans get a bitmap scan and a
-    sort of every row after the range's start); SQLite needs none (its planner prefers the indexes without)."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f'ANALYZE "{table.name}"')
