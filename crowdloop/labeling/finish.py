@@ -4,8 +4,8 @@ Completed (every object labeled, failed or skipped) or Stopped (after StopLabeli
 with the "SageMaker Ground Truth Labeling Job State Change" event recorded in the transaction of the change.
 
 The manifest is written before the status changes, so whoever sees Completed can read it; a step that dies
-between the two writes the same manifest again. Lines are read in keyset chunks and streamed to the object
-store (BlobStore.put_stream) chunk by chunk, so a million-line manifest is never held in memory whole.
+between the two writes the same manifest again. Lines are read in ranges of object indices and streamed to the
+object store (BlobStore.put_stream) chunk by chunk, so a million-line manifest is never held in memory whole.
 """
 
 from __future__ import annotations
