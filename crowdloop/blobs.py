@@ -19,7 +19,9 @@ import hmac
 import itertools
 import os
 import secrets
+import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -39,6 +41,11 @@ _S3_OUTAGE_CODES = frozenset(
 class BlobStore(Protocol):
     def put(self, uri: str, data: bytes, content_type: str = "application/json") -> None:
         """Store data at uri atomically: a reader sees the old object, the new one, or none."""
+        ...
+
+    def put_stream(self, uri: str, chunks: Iterable[bytes], content_type: str = "application/json") -> None:
+        """Store the concatenation of `chunks` at uri as put does, without holding it in memory (big objects:
+        a labeling job's output manifest). An exception raised by `chunks` leaves the old object or none."""
         ...
 
     def get(self, uri: str) -> bytes:
@@ -124,7 +131,18 @@ class LocalBlobStore:
                 ) from exc
             raise
 
-    def _write(self, target: Path, data: bytes) -> None:
+    def put_stream(self, uri: str, chunks: Iterable[bytes], content_type: str = "application/json") -> None:
+        target = self.path_for(uri)
+        try:
+            self._write(target, chunks)
+        except OSError as exc:
+            if exc.errno in _DISK_OUTAGES:
+                raise Unavailable(
+                    f"The output folder cannot be written to now ({exc.strerror}). Try again shortly."
+                ) from exc
+            raise
+
+    def _write(self, target: Path, data: bytes | Iterable[bytes]) -> None:
         tmp = self._incoming_path()
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
         try:
@@ -134,7 +152,11 @@ class LocalBlobStore:
             fd = os.open(tmp, flags, 0o644)
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(data)
+                if isinstance(data, bytes):
+                    f.write(data)
+                else:
+                    for chunk in data:
+                        f.write(chunk)
             try:
                 os.replace(tmp, target)
             except FileNotFoundError:
@@ -225,6 +247,21 @@ class S3BlobStore:
         self._call(
             "put", uri, lambda: self._client.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
         )
+
+    def put_stream(self, uri: str, chunks: Iterable[bytes], content_type: str = "application/json") -> None:
+        """Spooled to a temporary file, then sent as one PutObject streaming from that file (S3 takes up to
+        5 GiB so; botocore rewinds the file to retry). One request rather than boto3's upload_fileobj, whose
+        multipart upload would wrap S3's errors in S3UploadFailedError and leave parts behind on a failure."""
+        bucket, key = split_uri(uri)
+        with tempfile.TemporaryFile(prefix="crowdloop-upload-") as spool:
+            for chunk in chunks:
+                spool.write(chunk)
+            spool.seek(0)
+            self._call(
+                "put",
+                uri,
+                lambda: self._client.put_object(Bucket=bucket, Key=key, Body=spool, ContentType=content_type),
+            )
 
     def get(self, uri: str) -> bytes:
         bucket, key = split_uri(uri)

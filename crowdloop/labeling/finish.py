@@ -4,11 +4,13 @@ Completed (every object labeled, failed or skipped) or Stopped (after StopLabeli
 with the "SageMaker Ground Truth Labeling Job State Change" event recorded in the transaction of the change.
 
 The manifest is written before the status changes, so whoever sees Completed can read it; a step that dies
-between the two writes the same manifest again. Lines are read in keyset chunks and written as one object.
+between the two writes the same manifest again. Lines are read in ranges of object indices and streamed to the
+object store (BlobStore.put_stream) chunk by chunk, so a million-line manifest is never held in memory whole.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -40,30 +42,33 @@ def unfinished(svc: Services, job: LabelingJob, *, queued_too: bool) -> bool:
 
 def complete(svc: Services, job: LabelingJob, status: LabelingJobStatus) -> None:
     """Write the output manifest, then end the job with `status` (Completed or Stopped)."""
-    svc.blobs.put(paths.output_manifest(job.output_root), manifest_bytes(svc, job), "application/jsonlines")
+    svc.blobs.put_stream(paths.output_manifest(job.output_root), manifest_chunks(svc, job), "application/jsonlines")
     with svc.store.write() as conn:
         end_job(svc, conn, job, status)
     eventlog.after_commit(svc)
 
 
 def manifest_bytes(svc: Services, job: LabelingJob) -> bytes:
-    """The output manifest: each stored line with its label merged in (compact JSON, `\\n` after each line)."""
+    """The whole output manifest (small jobs, tests): manifest_chunks joined."""
+    return b"".join(manifest_chunks(svc, job))
+
+
+def manifest_chunks(svc: Services, job: LabelingJob) -> Iterator[bytes]:
+    """The output manifest, one piece per CHUNK lines: each stored line with its label merged in (compact
+    JSON, `\\n` after each line). The objects' indices are 0 .. objects - 1 (start.py numbers every stored
+    line), so each piece is the range [low, low + CHUNK): a bounded read in its own short transaction, cheap
+    whatever plan the database picks (an open-ended `object_index > after … LIMIT` sorted every later row
+    on PostgreSQL before its statistics knew the table's size)."""
     o = labeling_objects
-    parts: list[bytes] = []
-    after = -1
-    while True:
+    for low in range(0, job.objects, CHUNK):
         with svc.store.read() as conn:
             rows = conn.execute(
-                sa.select(o.c.object_index, o.c.line, o.c.label)
-                .where(o.c.job_id == job.id, o.c.object_index > after)
+                sa.select(o.c.line, o.c.label)
+                .where(o.c.job_id == job.id, o.c.object_index >= low, o.c.object_index < low + CHUNK)
                 .order_by(o.c.object_index)
-                .limit(CHUNK)
             ).all()
-        for row in rows:
-            parts.append(_merged(row.line, row.label))
-        if len(rows) < CHUNK:
-            return b"".join(parts)
-        after = int(rows[-1].object_index)
+        if rows:
+            yield b"".join([_merged(row.line, row.label) for row in rows])
 
 
 def _merged(line: str, label: str | None) -> bytes:

@@ -10,6 +10,7 @@ counts as FailedNonRetryableError; its output line is the input line unchanged (
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +25,7 @@ from crowdloop.labeling.runner import Claim
 from crowdloop.model import LabelingJobStatus
 from crowdloop.output import dumps_json, loads_json
 from crowdloop.runtime import Caller, Services
+from crowdloop.store import dialect
 from crowdloop.store.tables import human_task_uis, labeling_jobs, labeling_objects
 
 MAX_LINE_CHARACTERS = 100_000
@@ -41,8 +43,10 @@ class JobInputError(Exception):
 
 
 def initialize(svc: Services, job: LabelingJob, claim: Claim) -> None:
-    """Initializing -> InProgress (or Failed). Run again after a crash, it starts over: the objects of a
-    job that never reached InProgress are replaced."""
+    """Initializing -> InProgress (or Failed). The objects are stored in chunks of INSERT_CHUNK rows, each
+    committed (the job stays Initializing, its counters untouched, so nothing reads them yet); the last
+    transaction makes the job InProgress. Run again after a crash, it starts over: the objects of a job that
+    never reached InProgress are replaced. A job stopped meanwhile keeps no objects."""
     try:
         _check_lambdas(svc, job)
         template = _template(svc, job)
@@ -54,6 +58,20 @@ def initialize(svc: Services, job: LabelingJob, claim: Claim) -> None:
         return
     hc = job.request["HumanTaskConfig"]
     caller = Caller(account=job.arn.split(":")[4], region=job.arn.split(":")[3])
+    if not _clear_objects(svc, job):
+        return
+    objects = failed = 0
+    chunk: list[tuple[int, int, str, str, str | None]] = []
+    for index, line, problem in _objects(manifest):
+        objects += 1
+        failed += problem is not None
+        chunk.append((job.id, index, line, "queued" if problem is None else "failed", problem))
+        if len(chunk) >= INSERT_CHUNK:
+            _insert(svc, chunk)
+            chunk = []
+            claim.renew(svc)
+    if chunk:
+        _insert(svc, chunk)
     with svc.store.write() as conn:
         now = svc.clock.now()
         started = conn.execute(
@@ -61,29 +79,9 @@ def initialize(svc: Services, job: LabelingJob, claim: Claim) -> None:
             .where(labeling_jobs.c.id == job.id, labeling_jobs.c.status == LabelingJobStatus.INITIALIZING.value)
             .values(status=LabelingJobStatus.IN_PROGRESS.value, updated_at=now)
         ).rowcount
-        if not started:  # stopped meanwhile: it ends Stopped with nothing released
+        if not started:  # stopped meanwhile: it ends Stopped with nothing released (and no objects)
+            conn.execute(labeling_objects.delete().where(labeling_objects.c.job_id == job.id))
             return
-        conn.execute(labeling_objects.delete().where(labeling_objects.c.job_id == job.id))
-        objects = failed = 0
-        chunk: list[dict[str, Any]] = []
-        for index, line, problem in _objects(manifest):
-            objects += 1
-            failed += problem is not None
-            chunk.append(
-                {
-                    "job_id": job.id,
-                    "object_index": index,
-                    "line": line,
-                    "state": "queued" if problem is None else "failed",
-                    "failure_reason": problem,
-                }
-            )
-            if len(chunk) >= INSERT_CHUNK:
-                conn.execute(labeling_objects.insert(), chunk)
-                chunk = []
-                claim.renew(svc)
-        if chunk:
-            conn.execute(labeling_objects.insert(), chunk)
         flow_id = job.flow_definition_id or flows.create_job_flow(
             conn,
             caller,
@@ -113,6 +111,29 @@ def initialize(svc: Services, job: LabelingJob, claim: Claim) -> None:
                 flow_definition_id=flow_id,
             )
         )
+
+
+def _clear_objects(svc: Services, job: LabelingJob) -> bool:
+    """Delete the objects an earlier, interrupted initialization of the job stored; False when the job is no
+    longer Initializing (stopped meanwhile: nothing to store)."""
+    with svc.store.write() as conn:
+        status = conn.execute(sa.select(labeling_jobs.c.status).where(labeling_jobs.c.id == job.id)).scalar()
+        if status != LabelingJobStatus.INITIALIZING.value:
+            return False
+        conn.execute(labeling_objects.delete().where(labeling_objects.c.job_id == job.id))
+    return True
+
+
+_COLUMNS = ("job_id", "object_index", "line", "state", "failure_reason")
+
+
+def _insert(svc: Services, rows: list[tuple[int, int, str, str, str | None]]) -> None:
+    """One chunk of object rows (_COLUMNS) in a transaction of its own: the other writers (the API, the
+    portal; every writer on SQLite) wait for one chunk at most, never for the whole manifest, and the claim can
+    be renewed between chunks (Claim.renew commits; inside a transaction holding the job's row it would wait
+    for itself)."""
+    with svc.store.write() as conn:
+        dialect.insert_many(conn, labeling_objects, _COLUMNS, rows)
 
 
 def fail(svc: Services, job: LabelingJob, reason: str) -> None:
@@ -235,8 +256,8 @@ def _labels(svc: Services, job: LabelingJob) -> dict[str, Any] | None:
 def _objects(manifest: bytes) -> Iterator[tuple[int, str, str | None]]:
     """(datasetObjectId, the line to store, the problem or None) for each non-blank manifest line."""
     index = 0
-    for raw in manifest.split(b"\n"):
-        raw = raw.rstrip(b"\r")
+    for raw in io.BytesIO(manifest):  # line by line: a list of every line would double the manifest's memory
+        raw = raw.rstrip(b"\n").rstrip(b"\r")
         if not raw.strip():
             continue
         if index == 0 and raw.startswith(b"\xef\xbb\xbf"):

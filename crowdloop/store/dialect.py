@@ -9,6 +9,7 @@ serialises writers.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -555,3 +556,21 @@ def claim_deliveries(
     (id, event_seq, attempts, created_at), oldest due first. PostgreSQL skips rows other lanes hold."""
     params = {"subscription": subscription_id, "now": now, "until": until, "token": token, "limit": limit}
     return list(conn.execute(_DELIVERIES_CLAIM_SQL[conn.dialect.name], params).all())
+
+
+# --- bulk rows (a labeling job's objects: crowdloop/labeling/start.py) ------------------------------------------
+
+
+def insert_many(conn: Connection, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """INSERT rows (value tuples in `columns` order) in the connection's transaction: PostgreSQL's COPY (about
+    3x an executemany through psycopg for a million rows), an executemany on SQLite (already at disk speed)."""
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        names = ", ".join(f'"{column}"' for column in columns)
+        with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    statement = table.insert().values({column: sa.bindparam(column) for column in columns})
+    conn.execute(statement, [dict(zip(columns, row, strict=True)) for row in rows])
