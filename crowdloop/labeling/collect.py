@@ -56,6 +56,8 @@ def collect(svc: Services, job: LabelingJob, claim: Claim) -> int:
 
 def _pending_batch(svc: Services, job: LabelingJob) -> datetime | None:
     """The time of a batch a previous step recorded and did not finish, or None."""
+    if job.released <= 0:  # consolidating objects count as released
+        return None
     o = labeling_objects
     with svc.store.read() as conn:
         value: datetime | None = conn.execute(
@@ -68,6 +70,8 @@ def _new_batch(svc: Services, job: LabelingJob) -> datetime | None:
     """Put up to BATCH released objects whose loop ended into a new batch; its time, or None when none ended.
     Batch times fall in different seconds (the second names the batch's files; the time is the labels'
     creation-date)."""
+    if job.released <= 0:  # the counter says nothing is out with workers: no query
+        return None
     o, h, j = labeling_objects, human_loops, labeling_jobs
     ended = (
         sa.select(o.c.object_index)

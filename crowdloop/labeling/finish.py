@@ -27,17 +27,10 @@ from crowdloop.store.tables import labeling_jobs, labeling_objects
 CHUNK = 10_000  # manifest lines read per query
 
 
-def unfinished(svc: Services, job: LabelingJob, *, queued_too: bool) -> bool:
-    """Whether any object of the job is still out with workers or being consolidated (or queued)."""
-    o = labeling_objects
-    states = ["released", "consolidating", *(["queued"] if queued_too else [])]
-    with svc.store.read() as conn:
-        return (
-            conn.execute(
-                sa.select(o.c.object_index).where(o.c.job_id == job.id, o.c.state.in_(states)).limit(1)
-            ).first()
-            is not None
-        )
+def unfinished(job: LabelingJob, *, queued_too: bool) -> bool:
+    """Whether any object of the job is still out with workers or being consolidated (or queued): from the
+    job's counters, whatever the number of its objects."""
+    return job.released > 0 or (queued_too and job.queued > 0)
 
 
 def complete(svc: Services, job: LabelingJob, status: LabelingJobStatus) -> None:

@@ -75,7 +75,9 @@ class LabelingJob:
     failure_reason: str | None
     flow_definition_id: int | None
     label_config: dict[str, Any] | None  # the label category file as kept (start.py): labels (+ instructions)
-    released: int  # objects out with workers now
+    released: int  # objects out with workers or being consolidated
+    queued: int  # objects waiting to be released
+    next_release: int  # no object below this index is queued
     last_batch_at: datetime | None
 
     @property
@@ -451,5 +453,7 @@ def to_job(row: Row[Any]) -> LabelingJob:
         flow_definition_id=row.flow_definition_id,
         label_config=None if row.labels is None else dict(row.labels),
         released=int(row.released),
+        queued=int(row.queued),
+        next_release=int(row.next_release),
         last_batch_at=row.last_batch_at,
     )

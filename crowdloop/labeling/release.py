@@ -44,7 +44,9 @@ def release(svc: Services, job: LabelingJob, claim: Claim) -> int:
     assert job.flow_definition_id is not None
     hc = job.request["HumanTaskConfig"]
     room = int(hc["MaxConcurrentTaskCount"]) - job.released
-    released = 0
+    if room <= 0 or job.queued <= 0:  # the counters say there is nothing to do: no query
+        return 0
+    released, start_at = 0, job.next_release
     with svc.store.read() as conn:
         template_sha256 = conn.execute(
             sa.select(flow_definitions.c.template_sha256).where(flow_definitions.c.id == job.flow_definition_id)
@@ -54,7 +56,7 @@ def release(svc: Services, job: LabelingJob, claim: Claim) -> int:
         with svc.store.read() as conn:
             rows = conn.execute(
                 sa.select(o.c.object_index, o.c.line)
-                .where(o.c.job_id == job.id, o.c.state == "queued")
+                .where(o.c.job_id == job.id, o.c.state == "queued", o.c.object_index >= start_at)
                 .order_by(o.c.object_index)
                 .limit(min(room, BATCH))
             ).all()
@@ -65,6 +67,7 @@ def release(svc: Services, job: LabelingJob, claim: Claim) -> int:
         with svc.store.write() as conn:
             released += _open(conn, job, template_sha256, prepared, svc.clock.now())
         room -= len(rows)
+        start_at = int(rows[-1].object_index) + 1
     return released
 
 
@@ -149,10 +152,13 @@ def _open(conn: Connection, job: LabelingJob, template_sha256: str, prepared: li
         if conn.execute(o.update().where(where).values(state="released", loop_id=loop_id)).rowcount:
             released += 1
     j = labeling_jobs
+    after = max(item.object_index for item in prepared) + 1
     conn.execute(
         j.update()
         .where(j.c.id == job.id)
         .values(
+            queued=j.c.queued - released - skipped - failed,
+            next_release=sa.case((j.c.next_release < after, after), else_=j.c.next_release),
             released=j.c.released + released,
             skipped=j.c.skipped + skipped,
             failed=j.c.failed + failed,

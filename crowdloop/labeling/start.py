@@ -107,6 +107,7 @@ def initialize(svc: Services, job: LabelingJob, claim: Claim) -> None:
             .values(
                 objects=objects,
                 failed=failed,
+                queued=objects - failed,
                 labels=labels,
                 flow_definition_id=flow_id,
             )

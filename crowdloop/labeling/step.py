@@ -3,8 +3,10 @@
 Initializing   read its S3 objects, store its objects, go InProgress (start.py) — or Failed
 Stopping       no new tasks; stop the loops nobody holds (the held ones may still be answered)
 any active     consolidate the objects whose loops ended (collect.py)
-InProgress     a stopping condition met: Stopping; else release queued objects (release.py)
-the end        nothing out with workers: write the output manifest, Completed or Stopped (finish.py)
+InProgress     a stopping condition met (a streaming job: idle too long): Stopping; else release queued
+               objects (release.py)
+the end        nothing out with workers: write the output manifest, Completed (a streaming job: only after
+               a stop) or Stopped (finish.py)
 """
 
 from __future__ import annotations
@@ -40,9 +42,9 @@ def run_step(svc: Services, claim: Claim) -> None:
         return  # the next step withdraws its tasks
     if job.status == LabelingJobStatus.IN_PROGRESS:
         released = release.release(svc, job, claim)
-        if not job.streaming and released == 0 and not finish.unfinished(svc, job, queued_too=True):
+        if not job.streaming and released == 0 and not finish.unfinished(job, queued_too=True):
             finish.complete(svc, job, LabelingJobStatus.COMPLETED)
-    elif job.status == LabelingJobStatus.STOPPING and not finish.unfinished(svc, job, queued_too=False):
+    elif job.status == LabelingJobStatus.STOPPING and not finish.unfinished(job, queued_too=False):
         finish.complete(svc, job, LabelingJobStatus.STOPPED)
 
 
@@ -51,7 +53,7 @@ def _stops_by_itself(svc: Services, job: LabelingJob) -> bool:
     idle for streaming.IDLE_DAYS with nothing left to do (spec §4.4, §6.3)."""
     if not job.streaming:
         return finish.stopping_condition_met(job)
-    return streaming.idle(job, svc.clock.now().timestamp()) and not finish.unfinished(svc, job, queued_too=True)
+    return streaming.idle(job, svc.clock.now().timestamp()) and not finish.unfinished(job, queued_too=True)
 
 
 def _withdraw(svc: Services, job: LabelingJob) -> None:

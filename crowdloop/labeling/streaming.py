@@ -67,7 +67,13 @@ def add_objects(svc: Services, caller: Caller, job_name: str, lines: Sequence[by
         total = conn.execute(
             j.update()
             .where(j.c.id == job.id, j.c.status == LabelingJobStatus.IN_PROGRESS.value)
-            .values(objects=j.c.objects + len(fresh), updated_at=now, wakes=j.c.wakes + 1, next_step_at=now)
+            .values(
+                objects=j.c.objects + len(fresh),
+                queued=j.c.queued + len(fresh),
+                updated_at=now,
+                wakes=j.c.wakes + 1,
+                next_step_at=now,
+            )
             .returning(j.c.objects)
         ).scalar()
         if total is None:

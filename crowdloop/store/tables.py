@@ -597,7 +597,10 @@ labeling_jobs = sa.Table(
     sa.Column("labeled", sa.Integer, nullable=False, server_default="0"),
     sa.Column("failed", sa.Integer, nullable=False, server_default="0"),
     sa.Column("skipped", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("released", sa.Integer, nullable=False, server_default="0"),  # objects out with workers now
+    sa.Column("released", sa.Integer, nullable=False, server_default="0"),  # out with workers or consolidating
+    sa.Column("queued", sa.Integer, nullable=False, server_default="0"),  # waiting to be released
+    # No object below this index is queued (objects are released in index order): release seeks from here.
+    sa.Column("next_release", sa.Integer, nullable=False, server_default="0"),
     # The background step (groundtruth/runner.py): due at next_step_at; claimed by one process at a time.
     sa.Column("next_step_at", UtcDateTime, nullable=False),
     sa.Column("claimed_until", UtcDateTime),

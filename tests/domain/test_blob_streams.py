@@ -79,5 +79,5 @@ def test_manifest_lines_as_split_reads_them(manifest: bytes) -> None:
             continue
         if not expected and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
-        expected.append((len(expected), *start._line(raw)))
+        expected.append((len(expected), *start.check_line(raw)))
     assert list(start._objects(manifest)) == expected

@@ -44,6 +44,8 @@ def upgrade() -> None:
         sa.Column("failed", sa.Integer(), server_default="0", nullable=False),
         sa.Column("skipped", sa.Integer(), server_default="0", nullable=False),
         sa.Column("released", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("queued", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("next_release", sa.Integer(), server_default="0", nullable=False),
         sa.Column("next_step_at", utc(), nullable=False),
         sa.Column("claimed_until", utc(), nullable=True),
         sa.Column("claim_token", sa.String(length=32), nullable=True),
