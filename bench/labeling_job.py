@@ -21,7 +21,7 @@ For each size (`--sizes`, fresh server and store for each), on SQLite or a throw
    transaction, to the state collect.py leaves after every object was answered and consolidated: each queued
    or released object `labeled` with the label the built-in ACS-ImageMultiClass consolidation gives for three
    answers (two "cat" and one "dog", or the reverse on odd objects: `{"label": 0, "label-metadata":
-   {"confidence": …, "class-name": "cat", …}}`), the job's counters labeled = objects and released = 0, and
+   {"confidence": …, "class-name": "cat", …}}`), the job's counters labeled = objects, released = queued = 0, and
    the job woken (`next_step_at` = now, `wakes` + 1). The 1,000 released objects' human loops are left open
    (the end of a job reads objects, never loops). No worker-response or consolidation files are written;
 5. **to Completed**: from that commit until DescribeLabelingJob says Completed (the runner's next step sees
@@ -140,6 +140,7 @@ def simulate_answers(svc: Services, job_id: int, job_name: str) -> None:
             .values(
                 labeled=j.c.objects - j.c.failed - j.c.skipped,
                 released=0,
+                queued=0,
                 next_step_at=svc.clock.now(),
                 wakes=j.c.wakes + 1,
             )
