@@ -113,7 +113,7 @@ def consolidate(
     adjustment (segmentation.py)."""
     job = Job(label_attribute_name, job_name, list(labels), created)
     output_type = INFO[task_type].output_type or ""
-    if task_type in (T.IMAGE_MULTI_CLASS, T.TEXT_MULTI_CLASS):
+    if task_type in (T.IMAGE_MULTI_CLASS, T.TEXT_MULTI_CLASS, T.VIDEO_MULTI_CLASS):
         return classification.single_label(job, objects, output_type)
     if task_type in (T.IMAGE_MULTI_CLASS_MULTI_LABEL, T.TEXT_MULTI_CLASS_MULTI_LABEL):
         return classification.multi_label(job, objects, output_type)

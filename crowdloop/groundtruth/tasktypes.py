@@ -15,7 +15,8 @@ Inference (`infer_task_type`), the permissive reading of the docs:
   with custom Lambdas the UI alone decides;
 * nothing built-in → None: a custom job.
 
-`supported` is False for the types crowdloop does not consolidate yet: video and 3D point cloud. Semantic
+`supported` is False for the types crowdloop does not consolidate yet: video frame (object detection and
+tracking) and 3D point cloud; video classification is single-label classification of a video. Semantic
 segmentation and its adjustment are supported when the `segmentation` extra (Pillow, numpy) is installed
 (`segmentation.available()`; CreateLabelingJob checks it). Verification of segmentation needs no extra: its
 answer is a classifier judgement, not a mask.
@@ -76,7 +77,8 @@ _ROWS: tuple[tuple[TaskType, str | None, bool, bool], ...] = (
     (T.TEXT_MULTI_CLASS, "groundtruth/text-classification", False, True),
     (T.TEXT_MULTI_CLASS_MULTI_LABEL, "groundtruth/text-classification-multilabel", False, True),
     (T.NAMED_ENTITY_RECOGNITION, "groundtruth/text-span", False, True),
-    (T.VIDEO_MULTI_CLASS, None, False, False),  # "classification format", type string undocumented
+    # "classification format" [doc]; the type string is undocumented: ours follows the image/text ones
+    (T.VIDEO_MULTI_CLASS, "groundtruth/video-classification", False, True),
     (T.VIDEO_OBJECT_DETECTION, "groundtruth/video-object-detection", True, False),
     (T.VIDEO_OBJECT_TRACKING, "groundtruth/video-object-tracking", True, False),
     # The model doc leaves 3D object detection (and its adjustment) out of the "-ref" list.

@@ -46,6 +46,14 @@ def test_real_2019_line_is_reproduced() -> None:
     )
 
 
+def test_video_classification_is_single_label_classification_of_a_video() -> None:
+    line = {"source-ref": "s3://bucket/clips/wave.mp4"}
+    answers = [{"crowd-classifier": {"label": "waving"}}] * 2 + [{"crowd-classifier": {"label": "running"}}]
+    content = run(TaskType.VIDEO_MULTI_CLASS, [obj(0, answers, line)], ["running", "waving"])["0"].content
+    assert content["attr"] == 1 and content["attr-metadata"]["class-name"] == "waving"
+    assert content["attr-metadata"]["type"] == "groundtruth/video-classification"
+
+
 def test_text_classification_any_element_name() -> None:
     answers = [{"sentiment": {"label": "positive"}}, {"crowd-classifier": {"label": "positive"}}]
     results = run(TaskType.TEXT_MULTI_CLASS, [obj(0, answers, {"source": "Great!"})], ["negative", "positive"])

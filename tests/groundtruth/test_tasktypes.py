@@ -57,13 +57,14 @@ def test_info_rows() -> None:
     assert INFO[TaskType.ADJUSTMENT_BOUNDING_BOX].output_type == "groundtruth/object-detection"
     assert INFO[TaskType.POINT_CLOUD_OBJECT_TRACKING].output_type == "groundtruth/point_cloud_object_tracking"
     assert not INFO[TaskType.POINT_CLOUD_OBJECT_DETECTION].label_ref  # not in the model doc's -ref list
-    assert INFO[TaskType.VIDEO_MULTI_CLASS].output_type is None
+    assert INFO[TaskType.VIDEO_MULTI_CLASS].output_type == "groundtruth/video-classification"  # our choice
     supported = {t for t, info in INFO.items() if info.supported}
     assert supported == {
         TaskType.BOUNDING_BOX,
         TaskType.ADJUSTMENT_BOUNDING_BOX,
         TaskType.IMAGE_MULTI_CLASS,
         TaskType.IMAGE_MULTI_CLASS_MULTI_LABEL,
+        TaskType.VIDEO_MULTI_CLASS,
         TaskType.TEXT_MULTI_CLASS,
         TaskType.TEXT_MULTI_CLASS_MULTI_LABEL,
         TaskType.NAMED_ENTITY_RECOGNITION,
