@@ -205,6 +205,11 @@ class Settings:
         "Tries of one labeling-job Lambda call that times out, cannot connect or answers HTTP 5xx/429 "
         "(waits of 0.25 s, 0.5 s, 1 s, … up to 2 s between them). 1 to 10.",
     )
+    labeling_task_events: bool = _setting(
+        False,
+        "Send 'SageMaker Ground Truth Labeling Job Task Status Change' events when a worker accepts, submits, "
+        "declines or returns a labeling job's task (AWS publishes no sample of this event: its shape is inferred).",
+    )
     log_level: str = _setting("info", "Log level: debug, info, warning, error.")
     log_format: str = _setting(
         "text",

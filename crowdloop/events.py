@@ -253,6 +253,29 @@ def labeling_job_state_change(*, labeling_job_arn: str, status: str, changed_at:
     )
 
 
+LABELING_TASK_STATUS_CHANGE = "SageMaker Ground Truth Labeling Job Task Status Change"
+LABELING_TASK_STATES = ("Accepted", "Submitted", "Declined", "Returned")
+
+
+def labeling_task_status_change(
+    *, labeling_job_arn: str, workteam_arn: str, state: str, changed_at: datetime, task: str
+) -> Event:
+    """The opt-in event of a labeling job's task (events.md §4; no AWS sample exists): `detail` as the
+    EventBridge schema registry names its fields; `task` tells this task apart (its id is part of the event's)."""
+    job = arns.parse(labeling_job_arn, "labeling-job", "labelingJobArn")
+    if state not in LABELING_TASK_STATES:
+        raise InvalidInput(f"Value '{state}' at 'State' is not one of {', '.join(LABELING_TASK_STATES)}.", "State")
+    return _envelope(
+        loop_arn=labeling_job_arn,
+        change=(task, state),
+        detail_type=LABELING_TASK_STATUS_CHANGE,
+        source=AWS_SOURCE,
+        loop=job,
+        moment=changed_at,
+        detail={"labeling-job-arn": labeling_job_arn, "workteam-team-arn": workteam_arn, "State": state},
+    )
+
+
 def encode(event: Event) -> bytes:
     """Compact UTF-8 JSON in the event's own key order (the spec's): the bytes to store, sign and send."""
     try:

@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from crowdloop import agreement_item, eventlog, gold, output, quality, shuffle, stats
+from crowdloop import agreement_item, eventlog, events, gold, output, quality, shuffle, stats
 from crowdloop.errors import TaskUnavailable
 from crowdloop.model import AssignmentState, FlowDefinitionStatus, HumanLoopStatus
 from crowdloop.runtime import Services
@@ -319,7 +319,7 @@ _RETURN_SLOT = Prepared(
     _H.update()
     .where(_H.c.id == sa.bindparam("loop"))
     .values(open_slots=sa.case((_H.c.status == _IN_PROGRESS, _H.c.open_slots + 1), else_=_H.c.open_slots))
-    .returning(_H.c.status, _H.c.answers_count)
+    .returning(_H.c.status, _H.c.answers_count, _H.c.flow_definition_id)
 )
 
 
@@ -382,7 +382,8 @@ def claim(svc: Services, worker_pk: int, flow_definition_id: int) -> Lease | Non
                         "response_order": None if order is None else shuffle.encode(order),
                     },
                 ).id
-                return Lease(
+                announced = _labeling_task_event(svc, conn, flow_definition_id, assignment_id, "Accepted", now)
+                lease = Lease(
                     assignment_id=assignment_id,
                     worker_pk=worker_pk,
                     loop_id=loop.id,
@@ -395,6 +396,9 @@ def claim(svc: Services, worker_pk: int, flow_definition_id: int) -> Lease | Non
                     expires_at=expires_at,
                     response_order=order,
                 )
+            if announced:
+                eventlog.after_commit(svc)
+            return lease
         except IntegrityError:
             continue  # lost a race on uq_assignments_loop_worker_active: the next attempt skips that loop
     return None
@@ -448,7 +452,9 @@ def submit(
         labeling = facts.labeling_job_id is not None  # a labeling job's task: the job reports (crowdloop.labeling)
         if completed and not labeling:  # its status change event is recorded when the output is written (output.py)
             output.mark_output_due(conn, loop_id, now)
-        if not labeling:
+        if labeling:
+            _labeling_task_event(svc, conn, facts.flow_definition_id, assignment_id, "Submitted", now)
+        else:
             eventlog.answer_submitted(
                 conn,
                 now,
@@ -474,6 +480,26 @@ def submit(
         wake_labeling(svc)
     eventlog.after_commit(svc)
     return result
+
+
+def _labeling_task_event(
+    svc: Services, conn: Connection, flow_definition_id: int, assignment_id: int, state: str, now: datetime
+) -> bool:
+    """With the setting labeling_task_events, record the task status change event of a labeling job's task
+    (its flow definition is the job's: its ARN, its work team); whether one was recorded."""
+    if not svc.settings.labeling_task_events:
+        return False
+    f = flow_definitions
+    row = conn.execute(
+        sa.select(f.c.arn, f.c.workteam_arn).where(f.c.id == flow_definition_id, f.c.labeling_job_id.is_not(None))
+    ).first()
+    if row is None:
+        return False
+    event = events.labeling_task_status_change(
+        labeling_job_arn=row.arn, workteam_arn=row.workteam_arn, state=state, changed_at=now, task=str(assignment_id)
+    )
+    eventlog.record(conn, now, event)
+    return True
 
 
 def wake_labeling(svc: Services) -> None:
@@ -550,7 +576,11 @@ def _end_lease(svc: Services, assignment_id: int, worker_pk: int, state: Assignm
     with svc.store.write() as conn:
         now = svc.clock.now()
         loop_id = _end_held_lease(conn, assignment_id, worker_pk, now, state, None, None)
-        _RETURN_SLOT.one(conn, {"loop": loop_id, "now": now})
+        row = _RETURN_SLOT.one(conn, {"loop": loop_id, "now": now})
+        verb = "Declined" if state == AssignmentState.DECLINED else "Returned"
+        announced = _labeling_task_event(svc, conn, row.flow_definition_id, assignment_id, verb, now)
+    if announced:
+        eventlog.after_commit(svc)
 
 
 def _end_held_lease(

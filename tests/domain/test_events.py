@@ -335,6 +335,14 @@ def _rebuilt(example: dict[str, Any]) -> dict[str, Any]:
             min_accuracy=detail["minAccuracy"],
             reason=detail["reason"],
         )
+    if example["detail-type"] == events.LABELING_TASK_STATUS_CHANGE:  # the docs' example is task 1's
+        return events.labeling_task_status_change(
+            labeling_job_arn=detail["labeling-job-arn"],
+            workteam_arn=detail["workteam-team-arn"],
+            state=detail["State"],
+            changed_at=datetime.fromisoformat(example["time"]),
+            task="1",
+        )
     if example["detail-type"] == events.LABELING_JOB_STATE_CHANGE:
         return events.labeling_job_state_change(
             labeling_job_arn=example["resources"][0],
@@ -377,6 +385,7 @@ def test_the_examples_in_the_docs_are_what_the_builders_make() -> None:
             events.ANSWER_SUBMITTED,
             events.WORKER_PAUSED,
             events.LABELING_JOB_STATE_CHANGE,
+            events.LABELING_TASK_STATUS_CHANGE,
         ]
     )
     for example in examples:

@@ -98,7 +98,8 @@ def gt_server(
     else:
         url = request.getfixturevalue("postgres").create_database()
     mapping = {CUSTOM_ACS: f"http://127.0.0.1:{lambda_server.server_address[1]}/consolidate"}
-    running = start_server(data_dir, url, request.param, extra_env={"CROWDLOOP_LABELING_LAMBDAS": json.dumps(mapping)})
+    env = {"CROWDLOOP_LABELING_LAMBDAS": json.dumps(mapping), "CROWDLOOP_LABELING_TASK_EVENTS": "true"}
+    running = start_server(data_dir, url, request.param, extra_env=env)
     store = open_store(url, migrate=False)
     svc = Services(
         settings=running.settings,
@@ -184,21 +185,22 @@ def _job_id(portal: PortalConnection, title: str) -> int:
         time.sleep(0.1)
 
 
-def _state_changes(server: RunningServer, job_arn: str, *, expected: int = 1) -> list[dict[str, Any]]:
-    """The job's "SageMaker Ground Truth Labeling Job State Change" events in the server's event log, once
-    `expected` of them are there (the fan-out logs them a moment after the change)."""
+def _state_changes(
+    server: RunningServer,
+    job_arn: str,
+    *,
+    expected: int = 1,
+    detail_type: str = "SageMaker Ground Truth Labeling Job State Change",
+) -> list[dict[str, Any]]:
+    """The job's events of `detail_type` in the server's event log, once `expected` of them are there (the
+    fan-out logs them a moment after the change)."""
     store = open_store(server.database_url, migrate=False)
     deadline = time.monotonic() + 20
     try:
         while True:
             with store.read() as conn:
                 logged = [json.loads(e.body) for e in eventlog.read_after(conn, 0, 10_000)]
-            found = [
-                e
-                for e in logged
-                if e["detail-type"] == "SageMaker Ground Truth Labeling Job State Change"
-                and e["resources"] == [job_arn]
-            ]
+            found = [e for e in logged if e["detail-type"] == detail_type and e["resources"] == [job_arn]]
             if len(found) >= expected or time.monotonic() > deadline:
                 return found
             time.sleep(0.2)
@@ -291,7 +293,12 @@ def test_custom_job_without_lambdas(gt_server: RunningServer, sm: Any, s3: Any, 
         assert portal.submit(int(reply.headers["location"].rsplit("/", 1)[1]), lease, answer).status == 200
     finally:
         portal.close()
-    wait_status(sm, name, "Completed")
+    arn = wait_status(sm, name, "Completed")["LabelingJobArn"]
+    tasks = _state_changes(
+        gt_server, arn, expected=2, detail_type="SageMaker Ground Truth Labeling Job Task Status Change"
+    )  # the server runs with labeling_task_events on
+    assert [e["detail"]["State"] for e in tasks] == ["Accepted", "Submitted"]
+    assert tasks[0]["detail"] == {"labeling-job-arn": arn, "workteam-team-arn": team, "State": "Accepted"}
     (text,) = _read(s3, uris["bucket"], f"output/{name}/manifests/output/output.manifest").decode().splitlines()
     line = json.loads(text)
     assert line["source"] == lines[0]["source"] and line["sentiment"] == {}
