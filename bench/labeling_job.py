@@ -69,17 +69,11 @@ from crowdloop.labeling.runner import Claim
 from crowdloop.runtime import Services
 from crowdloop.store import open_store
 from crowdloop.store.tables import labeling_jobs, labeling_objects
+from tests.api.labeling_helpers import CLASSIFIER
 
 LAMBDA = "arn:aws:lambda:us-east-1:432418664414:function:{}-ImageMultiClass"
 ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole-bench"
-TEMPLATE = """<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>
-<crowd-form>
-  <crowd-image-classifier name="crowd-image-classifier" src="{{ task.input.taskObject | grant_read_access }}"
-    header="What is in the picture?" categories="{{ task.input.labels | to_json | escape }}">
-    <full-instructions header="Instructions">Pick the animal.</full-instructions>
-    <short-instructions>Pick the animal.</short-instructions>
-  </crowd-image-classifier>
-</crowd-form>"""
+TEMPLATE = CLASSIFIER  # the labeling tests' crowd-image-classifier template
 WORKERS = 3
 CONCURRENCY = 1000
 

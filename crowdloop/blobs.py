@@ -121,15 +121,7 @@ class LocalBlobStore:
         return self.root.joinpath(*parts)
 
     def put(self, uri: str, data: bytes, content_type: str = "application/json") -> None:
-        target = self.path_for(uri)
-        try:
-            self._write(target, data)
-        except OSError as exc:
-            if exc.errno in _DISK_OUTAGES:
-                raise Unavailable(
-                    f"The output folder cannot be written to now ({exc.strerror}). Try again shortly."
-                ) from exc
-            raise
+        self.put_stream(uri, [data], content_type)
 
     def put_stream(self, uri: str, chunks: Iterable[bytes], content_type: str = "application/json") -> None:
         target = self.path_for(uri)
@@ -142,7 +134,7 @@ class LocalBlobStore:
                 ) from exc
             raise
 
-    def _write(self, target: Path, data: bytes | Iterable[bytes]) -> None:
+    def _write(self, target: Path, chunks: Iterable[bytes]) -> None:
         tmp = self._incoming_path()
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
         try:
@@ -152,11 +144,8 @@ class LocalBlobStore:
             fd = os.open(tmp, flags, 0o644)
         try:
             with os.fdopen(fd, "wb") as f:
-                if isinstance(data, bytes):
-                    f.write(data)
-                else:
-                    for chunk in data:
-                        f.write(chunk)
+                for chunk in chunks:
+                    f.write(chunk)
             try:
                 os.replace(tmp, target)
             except FileNotFoundError:
