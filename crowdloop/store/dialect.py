@@ -9,6 +9,7 @@ serialises writers.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -561,15 +562,29 @@ def claim_deliveries(
 # --- bulk rows (a labeling job's objects: crowdloop/labeling/start.py) ------------------------------------------
 
 
+def _copy_processor(column_type: Any, dialect: Any) -> Any:
+    """How COPY gets a column's value: its type's bind processor, and JSON as text (psycopg adapts JSON values
+    only as query parameters, where SQLAlchemy leaves the serialising to it)."""
+    if isinstance(column_type, sa.JSON):
+        serialize = getattr(dialect, "_json_serializer", None) or json.dumps
+        return lambda value: None if value is None else serialize(value)
+    return column_type.bind_processor(dialect)
+
+
 def insert_many(conn: Connection, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """INSERT rows (value tuples in `columns` order) in the connection's transaction: PostgreSQL's COPY (about
-    3x an executemany through psycopg for a million rows), an executemany on SQLite (already at disk speed)."""
+    3x an executemany through psycopg for a million rows), an executemany on SQLite (already at disk speed).
+    Values are converted by their columns' types on both (a UtcDateTime column takes a datetime)."""
     if conn.dialect.name == "postgresql":
         raw = conn.connection.driver_connection
         assert raw is not None
         names = ", ".join(f'"{column}"' for column in columns)
+        processors = [_copy_processor(table.c[column].type, conn.dialect) for column in columns]
+        converting = any(p is not None for p in processors)
         with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
             for row in rows:
+                if converting:
+                    row = [value if p is None else p(value) for p, value in zip(processors, row, strict=True)]
                 copy.write_row(row)
         return
     statement = table.insert().values({column: sa.bindparam(column) for column in columns})
