@@ -51,7 +51,7 @@ from crowdloop.cli import main as cli_main
 from crowdloop.clock import SystemClock
 from crowdloop.config import Settings
 from crowdloop.runtime import Caller, Services
-from crowdloop.store import open_store
+from crowdloop.store import dialect, open_store
 from crowdloop.store.dialect import answer_stats_backfill
 from crowdloop.store.tables import assignments, human_loops
 
@@ -130,16 +130,21 @@ def fill(svc: Services, n_loops: int, seed: int = 11) -> None:
             for i in range(start, min(start + CHUNK, count)):
                 loop_id += 1
                 _loop(rng, now, flow, ui.template_sha256, loop_id, i, worker_pks, loop_rows, answer_rows)
-            with svc.store.write() as conn:
-                conn.execute(human_loops.insert(), loop_rows)
-                if answer_rows:
-                    conn.execute(assignments.insert(), answer_rows)
+            with svc.store.write() as conn:  # COPY on PostgreSQL (dialect.insert_many)
+                _insert(conn, human_loops, loop_rows)
+                _insert(conn, assignments, answer_rows)
     with svc.store.write() as conn:
         for statement in answer_stats_backfill():
             conn.exec_driver_sql(statement)
     if svc.store.is_sqlite:
         with svc.store.write() as conn:
             conn.exec_driver_sql("ANALYZE")
+
+
+def _insert(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        columns = list(rows[0])
+        dialect.insert_many(conn, table, columns, [tuple(row[c] for c in columns) for row in rows])
 
 
 def _loop(
