@@ -418,6 +418,11 @@ def test_streaming_job_takes_objects_until_stopped(gt_server: RunningServer, sm:
     assert status == 200 and again["objects"] == [{**sent["objects"][1], "new": False}]
     status, bad = _post_objects(gt_server, name, b'{"text": "no source"}\n')
     assert status == 400 and "neither 'source' nor 'source-ref'" in bad["message"], bad
+    status, bad = _post_objects(gt_server, name, b'{"source": "x"}\n' * 1001)  # limits: 1,000 a request
+    assert status == 400 and "at most 1000 objects" in bad["message"], bad
+    assert _post_objects(gt_server, "x" * 64, b'{"source": "x"}\n')[0] == 400  # a name has 63 characters at most
+    status, missing = _post_objects(gt_server, "no-such-job", b'{"source": "x"}\n')
+    assert status == 404 and missing["message"] == "Could not find labeling job 'no-such-job'.", missing
     _label_all(gt_server, f"Stream {name}", 1, lambda email: {"sentiment": {"label": "positive"}})
     deadline = time.monotonic() + 20
     while sm.describe_labeling_job(LabelingJobName=name)["LabelCounters"]["HumanLabeled"] < 2:
