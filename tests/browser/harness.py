@@ -261,3 +261,22 @@ def rgba_png(width: int, height: int, pixel: Any) -> bytes:
     raw = b"".join(b"\x00" + b"".join(bytes(pixel(x, y)) for x in range(width)) for y in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+# The points (in the document of the annotator) where a drag across characters [start, end) of its text begins
+# and ends: used by tests/browser/test_entity.py and test_labeling_types.py (inside a task frame).
+CHARACTER_POINTS = """([start, end]) => {
+        const root = document.querySelector('crowd-entity-annotation').shadowRoot;
+        const at = (i, side) => {
+            for (const seg of root.querySelectorAll('.text [data-start]')) {
+                const a = +seg.dataset.start, b = +seg.dataset.end;
+                if (i >= a && i < b || (side === 'right' && i === b - 1)) {
+                    const r = document.createRange();
+                    r.setStart(seg.firstChild, i - a); r.setEnd(seg.firstChild, i - a + 1);
+                    const rect = r.getBoundingClientRect();
+                    return [side === 'left' ? rect.left + 1 : rect.right - 1, rect.top + rect.height / 2];
+                }
+            }
+        };
+        return [at(start, 'left'), at(end - 1, 'right')];
+    }"""

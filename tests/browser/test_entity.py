@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.harness import TaskPage, render_corpus
+from tests.browser.harness import CHARACTER_POINTS, TaskPage, render_corpus
 
 LABELS = "[{label: 'per', shortDisplayName: 'PER', fullDisplayName: 'Person'}, {label: 'org', shortDisplayName: 'ORG', fullDisplayName: 'Organisation'}]"
 
@@ -14,21 +14,7 @@ LABELS = "[{label: 'per', shortDisplayName: 'PER', fullDisplayName: 'Person'}, {
 def select_chars(page: Page, start: int, end: int) -> None:
     """Drag the mouse across characters [start, end) of the annotator's text."""
     box = page.evaluate(
-        """([start, end]) => {
-        const root = document.querySelector('crowd-entity-annotation').shadowRoot;
-        const at = (i, side) => {
-            for (const seg of root.querySelectorAll('.text [data-start]')) {
-                const a = +seg.dataset.start, b = +seg.dataset.end;
-                if (i >= a && i < b || (side === 'right' && i === b - 1)) {
-                    const r = document.createRange();
-                    r.setStart(seg.firstChild, i - a); r.setEnd(seg.firstChild, i - a + 1);
-                    const rect = r.getBoundingClientRect();
-                    return [side === 'left' ? rect.left + 1 : rect.right - 1, rect.top + rect.height / 2];
-                }
-            }
-        };
-        return [at(start, 'left'), at(end - 1, 'right')];
-    }""",
+        CHARACTER_POINTS,
         [start, end],
     )
     page.mouse.move(*box[0])

@@ -23,7 +23,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Frame, expect
 
-from tests.browser.harness import png_bytes
+from tests.browser.harness import CHARACTER_POINTS, png_bytes
 from tests.browser.labeling_site import (
     DATE,
     NER_UI,
@@ -291,21 +291,7 @@ def _utf16(text: str, i: int) -> int:
 def _select(worker: LabelingWorker, frame: Frame, start: int, end: int) -> None:
     """Drag the mouse across characters [start, end) of the annotator's text (tests/browser/test_entity.py)."""
     points = frame.evaluate(
-        """([start, end]) => {
-        const root = document.querySelector('crowd-entity-annotation').shadowRoot;
-        const at = (i, side) => {
-            for (const seg of root.querySelectorAll('.text [data-start]')) {
-                const a = +seg.dataset.start, b = +seg.dataset.end;
-                if (i >= a && i < b || (side === 'right' && i === b - 1)) {
-                    const r = document.createRange();
-                    r.setStart(seg.firstChild, i - a); r.setEnd(seg.firstChild, i - a + 1);
-                    const rect = r.getBoundingClientRect();
-                    return [side === 'left' ? rect.left + 1 : rect.right - 1, rect.top + rect.height / 2];
-                }
-            }
-        };
-        return [at(start, 'left'), at(end - 1, 'right')];
-    }""",
+        CHARACTER_POINTS,
         [start, end],
     )
     dx, dy = worker.frame_offset(frame)
