@@ -31,8 +31,23 @@ class _Plan:
     names: tuple[str, ...]  # every parameter name
     literals: dict[str, Any]  # values bound in the statement itself
     bind_processors: dict[str, Callable[[Any], Any]]
-    result_names: tuple[str, ...] | None  # None: take the names from cursor.description (text())
+    result_names: tuple[str, ...] | None  # None: take the names from cursor.description (text()); (): no rows
     result_processors: tuple[Processor, ...]
+    processes_results: bool  # any of result_processors is set
+
+
+def _cursor(conn: Connection) -> Any:
+    """The DBAPI connection's cursor for prepared statements, made once: a psycopg cursor costs as much to make
+    as a short statement to run. It lives in the pool record's `info`, which SQLAlchemy clears when the DBAPI
+    connection is closed or invalidated; a pooled connection serves one thread at a time."""
+    info = conn.connection.info
+    cursor = info.get(_CURSOR)
+    if cursor is None:
+        cursor = info[_CURSOR] = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    return cursor
+
+
+_CURSOR = "crowdloop.prepared.cursor"
 
 
 class Prepared:
@@ -44,22 +59,24 @@ class Prepared:
     def all(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
         """Every row, each a named tuple (attribute access by column name, like sqlalchemy's Row)."""
         plan = self._plans.get(conn.dialect.name) or self._compile(conn.dialect)
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor = _cursor(conn)
+        values = self._values(plan, params)
         try:
-            values = self._values(plan, params)
-            try:
-                cursor.execute(plan.sql, values)
-                raw = cursor.fetchall() if cursor.description else []
-            except conn.dialect.loaded_dbapi.Error as exc:
-                raise sa.exc.DBAPIError.instance(
-                    plan.sql, values, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
-                ) from exc
-            names = plan.result_names or tuple(d[0] for d in cursor.description or ())
-        finally:
-            cursor.close()
+            cursor.execute(plan.sql, values)
+            if plan.result_names is not None:
+                raw = cursor.fetchall() if plan.result_names else []
+                names = plan.result_names
+            else:  # psycopg builds the description anew on each access: read it once, and only here
+                description = cursor.description
+                raw = cursor.fetchall() if description else []
+                names = tuple(d[0] for d in description or ())
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise sa.exc.DBAPIError.instance(
+                plan.sql, values, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+            ) from exc
         row_type = self._row_type(names)
         processors = plan.result_processors
-        if any(processors):
+        if plan.processes_results:
             return [
                 row_type(*[value if p is None else p(value) for p, value in zip(processors, row, strict=True)])
                 for row in raw
@@ -110,7 +127,9 @@ class Prepared:
             columns = list(self.statement.selected_columns)
         elif isinstance(self.statement, sa.UpdateBase):
             columns = list(self.statement.exported_columns)
-        if not columns:
+        if isinstance(self.statement, sa.UpdateBase) and not columns:
+            result_names, result_processors = (), ()  # no rows to read: no description to build
+        elif not columns:
             result_names, result_processors = None, ()
         else:
             result_names = tuple(column.key for column in columns)
@@ -123,6 +142,7 @@ class Prepared:
             bind_processors=bind_processors,
             result_names=result_names,
             result_processors=result_processors,
+            processes_results=any(result_processors),
         )
         self._plans[dialect.name] = plan
         return plan

@@ -112,3 +112,34 @@ def test_single_statements_and_pinned_connections_see_committed_data(store: Stor
 
     with ThreadPoolExecutor(1) as pool:  # pinning is per thread; keep it off the test's thread
         assert pool.submit(pinned_thread).result() == [0, 0, 0, 1]
+
+
+_RENAME = Prepared(workers.update().where(workers.c.email == sa.bindparam("email")).values(sub=sa.bindparam("sub")))
+
+
+def test_statements_without_rows_answer_an_empty_list(store: Store) -> None:
+    with store.write() as conn:
+        _INSERT_WORKER.one(conn, _worker_values("a", MOMENT))
+        assert _RENAME.all(conn, {"email": "a@example.org", "sub": "renamed"}) == []
+        assert _RENAME.first(conn, {"email": "nobody@example.org", "sub": "x"}) is None
+    with store.read() as conn:
+        assert conn.execute(sa.select(workers.c.sub)).scalar_one() == "renamed"
+
+
+def test_the_cursor_outlives_errors_and_a_lost_connection(store: Store) -> None:
+    """One cursor per pooled connection serves its statements; after a failed statement it serves the next
+    transaction, and a connection that was invalidated (its DBAPI connection closed) gets a new one."""
+    with store.write() as conn:
+        _INSERT_WORKER.one(conn, _worker_values("a", MOMENT))
+    for attempt in range(3):
+        with pytest.raises(sa.exc.IntegrityError), store.write() as conn:
+            _INSERT_WORKER.one(conn, _worker_values(f"dup{attempt}", MOMENT) | {"email": "a@example.org"})
+        with store.read() as conn:
+            assert _SELECT.scalar(conn, {"since": MOMENT, "until": MOMENT + timedelta(days=1)}) == "a@example.org"
+    window = {"since": MOMENT, "until": MOMENT + timedelta(days=1)}
+    with store.engine.connect() as conn:
+        assert _SELECT.scalar(conn, window) == "a@example.org"
+        closed = conn.connection.dbapi_connection
+        conn.invalidate()  # the DBAPI connection is closed: its cursor cannot run anything
+        assert _SELECT.scalar(conn, window) == "a@example.org"
+        assert conn.connection.dbapi_connection is not closed
