@@ -56,7 +56,7 @@ from crowdloop.errors import CrowdloopError, StoreNotReady, Unavailable
 from crowdloop.keyfiles import load_key
 from crowdloop.labeling.runner import LabelingRunner
 from crowdloop.liquid.threads import RenderThreads
-from crowdloop.metrics import Metrics
+from crowdloop.metrics import Metrics, shared_values
 from crowdloop.metrics_http import CountRequests, MetricsEndpoint
 from crowdloop.portal.app import create_portal
 from crowdloop.portal.web import ANONYMOUS_BODY_BYTES
@@ -110,7 +110,7 @@ class CrowdloopApp:
         listeners = eventlog.Listeners()  # the live streams add themselves
         if self.dispatcher is not None:
             listeners.add(self.dispatcher.logged)
-        metrics = Metrics() if services.settings.metrics_token else None  # none: nothing is measured
+        metrics = Metrics(shared_values()) if services.settings.metrics_token else None  # none: nothing is measured
         self.labeling = LabelingRunner(services)
         services = dataclasses.replace(
             services, outbox=self.outbox, events=listeners, metrics=metrics, labeling=self.labeling

@@ -339,6 +339,12 @@ def set_in_environment(names: Iterable[str], env: Mapping[str, str] | None = Non
     return any(SETTINGS_BY_NAME[name].env in env for name in names)
 
 
+def child_environment(extra: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment with `extra` added, for a child process (crowdloop.server's server
+    processes: prometheus_client reads its multi-process folder from the environment)."""
+    return {**os.environ, **extra}
+
+
 def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from flags (None values ignored), then CROWDLOOP_* variables, then defaults."""
     flags = flags or {}

@@ -11,7 +11,10 @@ process (the tests) keep apart. Two kinds of metrics:
   outbox's backlog (crowdloop.outbox.backlog): no COUNT(*) over loops or answers, so a scrape costs the
   same on an empty store and on one with millions of loops.
 
-One process only: with several server processes each would count its own requests (issue 13).
+Several server processes (`serve --workers N`): crowdloop.server gives them one folder in MULTIPROCESS_ENV,
+prometheus_client keeps each process's values in files there, and a scrape answered by any process adds up
+every process's (prometheus_client's multiprocess mode). The process, platform and GC metrics describe one
+process, so they are left out then; histograms and counters have no `_created` series.
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, values
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.gc_collector import GCCollector
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
@@ -46,39 +50,55 @@ QueueCall = Literal["claim", "submit"]  # the queue calls the portal times (crow
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
-class Metrics:
-    """The app's registry and the metrics the edges observe."""
+# prometheus_client reads it from the environment when it is imported: the folder of the values every server
+# process shares (crowdloop.server sets it for its children).
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
-    def __init__(self) -> None:
+
+def shared_values() -> bool:
+    """This process keeps its metric values in the folder of MULTIPROCESS_ENV (prometheus_client chose
+    file-backed values when it was imported), shared with the other server processes."""
+    return values.ValueClass is not values.MutexValue
+
+
+class Metrics:
+    """The app's registry and the metrics the edges observe. shared: this process is one of several that keep
+    their values in one folder (see the module docstring)."""
+
+    def __init__(self, shared: bool = False) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        # prometheus_client's default process, platform and GC metrics, in this registry
-        ProcessCollector(registry=self.registry)
-        PlatformCollector(registry=self.registry)
-        GCCollector(registry=self.registry)
+        own: CollectorRegistry | None = self.registry
+        if shared:
+            MultiProcessCollector(self.registry)  # type: ignore[no-untyped-call]  # every process's values
+            own = None  # registered here they would count twice: this process's values are in the files
+        else:  # prometheus_client's default process, platform and GC metrics, in this registry
+            ProcessCollector(registry=self.registry)
+            PlatformCollector(registry=self.registry)
+            GCCollector(registry=self.registry)
         self.claim_seconds = Histogram(
             f"{PREFIX}_claim_seconds",
             "Time the portal's queue.claim calls take (starting a job, the next task after a submit).",
             buckets=LATENCY_BUCKETS,
-            registry=self.registry,
+            registry=own,
         )
         self.submit_seconds = Histogram(
             f"{PREFIX}_submit_seconds",
             "Time the portal's queue.submit calls take (storing a worker's answer).",
             buckets=LATENCY_BUCKETS,
-            registry=self.registry,
+            registry=own,
         )
         self.api_seconds = Histogram(
             f"{PREFIX}_api_request_seconds",
             "Time the SageMaker and A2I runtime operations' handlers take, by operation.",
             ["operation"],
             buckets=LATENCY_BUCKETS,
-            registry=self.registry,
+            registry=own,
         )
         self.http_requests = Counter(
             f"{PREFIX}_http_requests",
             "HTTP requests answered, by destination, route template (or AWS operation), method and status.",
             ["destination", "route", "method", "status"],
-            registry=self.registry,
+            registry=own,
         )
 
     def watch_store(self, svc: Services, outbox_kinds: Sequence[str]) -> None:

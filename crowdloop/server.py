@@ -6,7 +6,8 @@ the port, starts the event delivery process once (crowdloop.deliverer, unless ev
 then each server process delivers, which is correct with any number of them), and starts N server
 processes (`python -m crowdloop.server PARENT_PID FD`), handing each the settings over a pipe (pickled, as
 the delivery process gets them: secrets never in the environment or on the command line) and the listening
-socket as an inherited descriptor. Each runs the app in uvicorn on that socket, with its own output writer
+socket as an inherited descriptor (and, with metrics on, the folder their metric values are added up in:
+crowdloop.metrics). Each runs the app in uvicorn on that socket, with its own output writer
 and lease reaper (both correct with any number of processes: docs/architecture.md); the kernel gives each
 new connection to one of the processes waiting in accept. A server process that exits unexpectedly is
 started again after RESTART_SECONDS; when they cannot start at all (uvicorn's exit status 3, or
@@ -25,17 +26,20 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
-from crowdloop.config import Settings
+from crowdloop.config import Settings, child_environment
+from crowdloop.metrics import MULTIPROCESS_ENV
 from crowdloop.tls import TlsFiles
 
 log = logging.getLogger(__name__)
@@ -131,6 +135,8 @@ class ServerProcesses:
         self._stop = threading.Event()
         self._failed = False
         self._delivery = DeliveryProcess(launch.settings) if launch.settings.event_delivery == "process" else None
+        # with metrics on, the processes keep their values in one private folder: a scrape adds them all up
+        self._metrics_dir = tempfile.mkdtemp(prefix="crowdloop-metrics-") if launch.settings.metrics_token else None
 
     def run(self) -> int:
         """Serve until SIGTERM or SIGINT (or a server process that cannot start); the exit status."""
@@ -157,6 +163,7 @@ class ServerProcesses:
             [sys.executable, "-m", "crowdloop.server", str(os.getpid()), str(fd)],
             stdin=subprocess.PIPE,
             pass_fds=(fd,),
+            env=child_environment({MULTIPROCESS_ENV: self._metrics_dir}) if self._metrics_dir else None,
         )
         assert child.stdin is not None
         child.stdin.write(pickle.dumps(self._launch))
@@ -194,6 +201,8 @@ class ServerProcesses:
         self._socket.close()
         if self._delivery is not None:
             self._delivery.close()
+        if self._metrics_dir is not None:
+            shutil.rmtree(self._metrics_dir, ignore_errors=True)
 
 
 def _watch_parent(parent_pid: int, server: Any) -> None:

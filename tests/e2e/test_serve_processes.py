@@ -41,6 +41,11 @@ def _children(pid: int, module: str) -> list[int]:
     return sorted(found)
 
 
+def _environment(pid: int) -> dict[str, str]:
+    entries = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(entry.decode().split("=", 1) for entry in entries if b"=" in entry)
+
+
 def _cpu_ticks(pid: int) -> int:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # utime + stime
@@ -160,6 +165,53 @@ def test_a_killed_server_process_is_replaced_while_the_other_serves(two_processe
     assert _answer_every_loop(server, len(acknowledged)) == len(acknowledged)  # every acknowledged start is there
     written = wait_for_outputs(server, len(acknowledged))
     assert sorted(json.loads(path.read_bytes())["humanLoopName"] for path in written) == sorted(acknowledged)
+
+
+METRICS_TOKEN = "metrics-token-for-two-processes"
+
+
+def _scrape(server: RunningServer) -> dict[str, float]:
+    """One scrape of /metrics on a new connection (so either process may answer): sample name -> value."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        connection.request("GET", "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        response = connection.getresponse()
+        body = response.read().decode()
+        assert response.status == 200, body[:200]
+    finally:
+        connection.close()
+    samples = {}
+    for line in body.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+def test_metrics_add_up_every_server_process(postgres: PostgresServer, tmp_path: Path) -> None:
+    """With --workers 2 a scrape answered by either process counts the requests both answered."""
+    server = start_server(
+        tmp_path / "data",
+        postgres.create_database(),
+        "postgresql",
+        extra_env={"CROWDLOOP_METRICS_TOKEN": METRICS_TOKEN},
+        args=("--workers", "2"),
+    )
+    try:
+        processes = _children(server.process.pid, "crowdloop.server")
+        flow_arn = set_up_job(server)
+        before = {pid: _cpu_ticks(pid) for pid in processes}
+        names = _starting_in_threads(server, flow_arn, threads=8, each=5)
+        assert all(_cpu_ticks(pid) > before[pid] for pid in processes)  # both answered some of them
+        started = 'crowdloop_api_request_seconds_count{operation="StartHumanLoop"}'
+        scrapes = [_scrape(server) for _ in range(6)]
+        assert [scrape[started] for scrape in scrapes] == [len(names)] * 6
+        assert all("process_cpu_seconds_total" not in scrape for scrape in scrapes)  # one process's: left out
+        [shared] = {_environment(pid)["PROMETHEUS_MULTIPROC_DIR"] for pid in processes}
+        assert any(Path(shared).iterdir())
+    finally:
+        stop_server(server)
+    assert not Path(shared).exists()  # the folder goes with the server
 
 
 def test_workers_need_postgresql(tmp_path: Path) -> None:
