@@ -11,6 +11,10 @@ cycle latency, duplicates (loops answered more than TaskCount times; must be 0) 
 process's CPU time per cycle (from /proc/<pid>/stat).
 
     python bench/portal.py [--seconds 8] [--workers 1,8,32] [--processes 4] [--database-url URL]
+                           [--backend sqlite|postgresql|both] [--rounds 3]
+
+--backend both runs SQLite and PostgreSQL in alternating rounds and reports PostgreSQL's median server CPU per
+cycle as a ratio of SQLite's (issue 13: at most 1.5).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import argparse
 import http.client
 import json
 import multiprocessing as mp
+import os
 import re
 import statistics
 import threading
@@ -323,19 +328,11 @@ def run(
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--workers", default="1,8,32", help="comma-separated concurrent worker counts")
-    parser.add_argument("--processes", type=int, default=4, help="client processes per run")
-    parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default: SQLite)")
-    parser.add_argument("--max-rate", type=float, default=1500.0, help="cycles/s to preload loops for")
-    args = parser.parse_args()
-    counts = [int(n) for n in args.workers.split(",")]
-
-    server = start_server(args.database_url)
+def bench_backend(database_url: str | None, counts: list[int], args: argparse.Namespace) -> dict[str, Any]:
+    """One server on this database (None: SQLite), one run per worker count."""
+    server = start_server(database_url)
     try:
-        svc = services_for(server, args.database_url)
+        svc = services_for(server, database_url)
         emails = make_workers(svc, max(counts))
         with ThreadPoolExecutor(8) as pool:
 
@@ -352,19 +349,82 @@ def main() -> None:
             )
             runs.append(run(server, sessions[:n], job, args.processes, args.seconds))
         dupes = duplicates(svc)
+        svc.store.dispose()
     finally:
         server.stop()
-    print(
-        json.dumps(
-            {
-                "bench": "portal",
-                "backend": "postgresql" if args.database_url else "sqlite",
-                "seconds": args.seconds,
-                "duplicates": dupes,
-                "runs": runs,
-            }
-        )
+    return {
+        "bench": "portal",
+        "backend": "postgresql" if database_url else "sqlite",
+        "seconds": args.seconds,
+        "duplicates": dupes,
+        "runs": runs,
+    }
+
+
+def compare(counts: list[int], args: argparse.Namespace) -> dict[str, Any]:
+    """--backend both: SQLite and PostgreSQL (a throwaway server, a fresh database each round) in alternating
+    rounds; the ratio of PostgreSQL's median server CPU per cycle to SQLite's, per worker count."""
+    from tests.pg import PostgresServer
+
+    postgres = PostgresServer()
+    cpu: dict[str, dict[int, list[float]]] = {"sqlite": {n: [] for n in counts}, "postgresql": {n: [] for n in counts}}
+    rates: dict[str, dict[int, list[float]]] = {b: {n: [] for n in counts} for b in cpu}
+    dupes = 0
+    try:
+        for _ in range(args.rounds):
+            for backend in ("sqlite", "postgresql"):
+                found = bench_backend(postgres.create_database() if backend == "postgresql" else None, counts, args)
+                dupes += found["duplicates"]
+                for n, entry in zip(counts, found["runs"], strict=True):
+                    cpu[backend][n].append(entry["server_cpu_ms_per_cycle"])
+                    rates[backend][n].append(entry["cycles_per_s"])
+    finally:
+        postgres.stop()
+    median = {b: {str(n): statistics.median(v) for n, v in by_n.items()} for b, by_n in cpu.items()}
+    return {
+        "bench": "portal",
+        "backend": "both",
+        "rounds": args.rounds,
+        "seconds": args.seconds,
+        "duplicates": dupes,
+        "server_cpu_ms_per_cycle": cpu,
+        "cycles_per_s": rates,
+        "median_server_cpu_ms_per_cycle": median,
+        "postgresql_to_sqlite_server_cpu": {
+            str(n): round(median["postgresql"][str(n)] / median["sqlite"][str(n)], 2) for n in counts
+        },
+        "load_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--workers", default="1,8,32", help="comma-separated concurrent worker counts")
+    parser.add_argument("--processes", type=int, default=4, help="client processes per run")
+    parser.add_argument(
+        "--backend",
+        choices=["sqlite", "postgresql", "both"],
+        default="sqlite",
+        help="postgresql: a throwaway server unless --database-url; both: alternating rounds and their ratio",
     )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each backend with --backend both")
+    parser.add_argument("--database-url", default=None, help="a PostgreSQL URL to use (implies --backend postgresql)")
+    parser.add_argument("--max-rate", type=float, default=1500.0, help="cycles/s to preload loops for")
+    args = parser.parse_args()
+    counts = [int(n) for n in args.workers.split(",")]
+    if args.backend == "both":
+        print(json.dumps(compare(counts, args)))
+    elif args.backend == "postgresql" and not args.database_url:
+        from tests.pg import PostgresServer
+
+        postgres = PostgresServer()
+        try:
+            print(json.dumps(bench_backend(postgres.create_database(), counts, args)))
+        finally:
+            postgres.stop()
+    else:
+        print(json.dumps(bench_backend(args.database_url, counts, args)))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ Prints one JSON line per backend: the median milliseconds per operation and size
 empty store's (measured in the same run).
 
     python bench/scale.py [--backend sqlite|postgresql|both] [--sizes 0,100000,1000000] [--repeat 30]
+                          [--explain describe,list_first]
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import itertools
 import json
 import os
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -83,11 +85,12 @@ def _token(svc: Services, order: str, at: datetime, loop_name: str) -> str:
 
 def timers(svc: Services, repeat: int) -> list[tuple[str, Any]]:
     arn = _flow_arn(BIG)
-    names = [f"scale-probe-{i}" for i in range(PROBES)]
-    for name in [*names, *(f"scale-cycle-{i}" for i in range(repeat + 2))]:
+    run = uuid.uuid4().hex[:6]  # the timers may run again on the same store
+    names = [f"scale-probe-{run}-{i}" for i in range(PROBES)]
+    for name in [*names, *(f"scale-cycle-{run}-{i}" for i in range(repeat + 2))]:
         loops.start_human_loop(svc, CALLER, name, arn, json.dumps({"text": name}))
-    worker = workers.add_worker(svc, "scale-newcomer@bench", groups=["bench"]).id
-    cycler = workers.add_worker(svc, "scale-cycler@bench", groups=["bench"]).id
+    worker = workers.add_worker(svc, f"scale-newcomer-{run}@bench", groups=["bench"]).id
+    cycler = workers.add_worker(svc, f"scale-cycler-{run}@bench", groups=["bench"]).id
     flow_id = _flow_id(svc)
     at, middle_name = _middle(svc)
     deep = {order: _token(svc, order, at, middle_name) for order in ("Descending", "Ascending")}
@@ -97,7 +100,7 @@ def timers(svc: Services, repeat: int) -> list[tuple[str, Any]]:
 
     def start_near_quota() -> None:
         counts.discard(CALLER.account)
-        name = f"scale-start-{next(counter)}"
+        name = f"scale-start-{run}-{next(counter)}"
         loops.start_human_loop(svc, CALLER, name, arn, json.dumps({"text": name}))
 
     def portal_cycle() -> None:
@@ -130,6 +133,33 @@ def timers(svc: Services, repeat: int) -> list[tuple[str, Any]]:
     ]
 
 
+def explain(svc: Services, call: Any) -> list[str]:
+    """The plans of the SELECTs `call` runs through SQLAlchemy, as the database ran them: EXPLAIN (ANALYZE,
+    BUFFERS) on PostgreSQL, EXPLAIN QUERY PLAN on SQLite."""
+    statements: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            statements.append((statement, parameters))
+
+    engines = {svc.store.engine, svc.store._reader if svc.store.is_sqlite else svc.store.engine}
+    for engine in engines:
+        sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        call()
+    finally:
+        for engine in engines:
+            sa.event.remove(engine, "before_cursor_execute", record)
+    prefix = "EXPLAIN QUERY PLAN " if svc.store.is_sqlite else "EXPLAIN (ANALYZE, BUFFERS) "
+    plans = []
+    with svc.store.read() as conn:
+        for statement, parameters in statements:
+            rows = conn.exec_driver_sql(prefix + statement, parameters).all()
+            plan = "\n".join(" ".join(str(v) for v in row) for row in rows)
+            plans.append(f"{' '.join(statement.split())}\n{plan}")
+    return plans
+
+
 def _flow_id(svc: Services) -> int:
     from crowdloop.store.tables import flow_definitions
 
@@ -158,7 +188,7 @@ def fill_for_service(svc: Services, size: int) -> None:
             conn.exec_driver_sql("ANALYZE")
 
 
-def bench(backend: str, sizes: list[int], repeat: int) -> dict[str, Any]:
+def bench(backend: str, sizes: list[int], repeat: int, explained: frozenset[str] = frozenset()) -> dict[str, Any]:
     postgres = None
     if backend == "postgresql":
         from tests.pg import PostgresServer
@@ -178,7 +208,12 @@ def bench(backend: str, sizes: list[int], repeat: int) -> dict[str, Any]:
                     fill_seconds[str(size)] = round(time.perf_counter() - started, 1)
                     if size:
                         bytes_per_loop[str(size)] = round(storage_bytes(svc, data_dir) / size)
-                    by_size[str(size)] = measure(timers(svc, repeat), repeat)
+                    named = timers(svc, repeat)
+                    by_size[str(size)] = measure(named, repeat)
+                    for name, call in named:
+                        if name in explained:
+                            for plan in explain(svc, call):
+                                print(f"--- {backend} {size} {name}\n{plan}", file=sys.stderr, flush=True)
                 finally:
                     svc.store.dispose()
     finally:
@@ -203,10 +238,14 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--sizes", default="0,100000,1000000", help="loops of the big flow, comma-separated")
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument(
+        "--explain", default="", help="operations whose query plans go to stderr at each size, comma-separated"
+    )
     args = parser.parse_args()
+    explained = frozenset(filter(None, args.explain.split(",")))
     sizes = [int(s) for s in args.sizes.split(",")]
     for backend in ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]:
-        print(json.dumps(bench(backend, sizes, args.repeat)), flush=True)
+        print(json.dumps(bench(backend, sizes, args.repeat, explained)), flush=True)
 
 
 if __name__ == "__main__":
