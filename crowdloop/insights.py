@@ -9,6 +9,8 @@ answers arrived since, the summary is `stale` and a refresh is due once `refresh
 
     cached(svc, caller, flow_name)            AgreementSummary | None (None: never computed)
     save(svc, flow_definition_id, ...)        store a new result (the background refresh)
+    claim_refresh / renew_claim / let_go      one refresh at a time per flow definition over every process
+                                              sharing the store (table flow_insight_claims)
     summary_from(result, answers_seen, ...)   the stored JSON document -> AgreementSummary
 """
 
@@ -22,7 +24,7 @@ import sqlalchemy as sa
 
 from crowdloop import stats
 from crowdloop.runtime import Caller, Services
-from crowdloop.store.tables import flow_insights
+from crowdloop.store.tables import flow_insight_claims, flow_insights
 
 # The result document's version: a result written by another version is recomputed, not misread.
 RESULT_VERSION = 2  # 2: each worker's fast_share
@@ -105,6 +107,52 @@ def save(
     except sa.exc.IntegrityError:
         return False
     return True
+
+
+def claim_refresh(svc: Services, flow_definition_id: int, token: str, lease_seconds: float) -> bool:
+    """Take the right to compute this flow definition's figures for lease_seconds (renew_claim extends it): False
+    when another process holds it (it computes them), or the flow was deleted meanwhile. A claim whose holder
+    died expires with its lease."""
+    c = flow_insight_claims
+    now = svc.clock.now()
+    until = now + timedelta(seconds=lease_seconds)
+    try:
+        with svc.store.write() as conn:
+            taken = conn.execute(
+                c.update()
+                .where(c.c.flow_definition_id == flow_definition_id, c.c.claimed_until <= now)
+                .values(claimed_until=until, claim_token=token)
+            )
+            if taken.rowcount == 1:
+                return True
+            held = conn.execute(sa.select(c.c.claim_token).where(c.c.flow_definition_id == flow_definition_id))
+            if held.first() is not None:
+                return False
+            claim = {"flow_definition_id": flow_definition_id, "claimed_until": until, "claim_token": token}
+            conn.execute(c.insert().values(**claim))
+    except sa.exc.IntegrityError:  # another process inserted its claim first, or the flow is gone
+        return False
+    return True
+
+
+def renew_claim(svc: Services, flow_definition_id: int, token: str, lease_seconds: float) -> bool:
+    """Extend this process's claim; False when it lost it (its lease ran out and another process took it)."""
+    c = flow_insight_claims
+    until = svc.clock.now() + timedelta(seconds=lease_seconds)
+    with svc.store.write() as conn:
+        renewed = conn.execute(
+            c.update()
+            .where(c.c.flow_definition_id == flow_definition_id, c.c.claim_token == token)
+            .values(claimed_until=until)
+        )
+    return bool(renewed.rowcount == 1)
+
+
+def let_go(svc: Services, flow_definition_id: int, token: str) -> None:
+    """End this process's claim (the computation ended, stored or not)."""
+    c = flow_insight_claims
+    with svc.store.write() as conn:
+        conn.execute(c.delete().where(c.c.flow_definition_id == flow_definition_id, c.c.claim_token == token))
 
 
 def summary_from(

@@ -7,13 +7,18 @@ background and kept in the store (crowdloop.insights), so that no page view comp
                                           (Completed loops, default options), as the document insights stores
 
 One refresh at a time per flow definition in a process, each on its own thread (crowdloop.blocking): it
-reads every completed loop of the flow, so it never runs on the event loop nor in a request. The
-Refreshes object lives on the Services (svc.caches[REFRESHES]), so two Services in one process share none.
+reads every completed loop of the flow, so it never runs on the event loop nor in a request. Over every
+process sharing the store, one at a time too: a refresh first claims the flow (insights.claim_refresh, a
+lease of CLAIM_SECONDS renewed while it reads) and does nothing when another process holds it — with
+`serve --workers 4` a view of a stale flow on each process would otherwise compute the same figures four
+times (over an hour of CPU each at 10M loops). The Refreshes object lives on the Services
+(svc.caches[REFRESHES]), so two Services in one process share none.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +35,9 @@ from crowdloop.store import Store
 log = logging.getLogger("crowdloop.console")
 
 _COMPLETED = (HumanLoopStatus.COMPLETED.value,)  # what `crowdloop report` reads by default
+# A refresh holds its flow definition this long, renewed each third of it while it reads: a process that dies
+# mid-refresh delays the next one (in any process) by at most this much.
+CLAIM_SECONDS = 300.0
 
 
 class Stopped(Exception):
@@ -44,6 +52,7 @@ class Refreshes:
         self._running: dict[int, threading.Thread] = {}
         self._closing = threading.Event()
         self.computations = 0  # refreshes started (tests count them)
+        self.computed = 0  # refreshes that computed and stored figures (not those another process held)
 
     def start(self, svc: Services, flow_definition_id: int, flow_arn: str, answers_received: int) -> bool:
         """Start a refresh of this flow definition unless one is running (or the process is closing)."""
@@ -84,10 +93,17 @@ class Refreshes:
         self.wait(timeout_seconds)
 
     def _run(self, svc: Services, flow_definition_id: int, flow_arn: str, answers_received: int) -> None:
+        token = secrets.token_hex(8)
         try:
-            computed_at = svc.clock.now()
-            result = compute(svc.store, flow_arn, self._check)
-            insights.save(svc, flow_definition_id, answers_received, computed_at, result)
+            if not insights.claim_refresh(svc, flow_definition_id, token, CLAIM_SECONDS):
+                return  # another process computes them
+            try:
+                computed_at = svc.clock.now()
+                result = compute(svc.store, flow_arn, self._checker(svc, flow_definition_id, token))
+                if insights.save(svc, flow_definition_id, answers_received, computed_at, result):
+                    self.computed += 1
+            finally:
+                insights.let_go(svc, flow_definition_id, token)
         except Stopped:
             pass
         except Exception:  # a background thread: nobody else would see it; the next view tries again
@@ -96,9 +112,22 @@ class Refreshes:
             with self._lock:
                 self._running.pop(flow_definition_id, None)
 
-    def _check(self) -> None:
-        if self._closing.is_set():
-            raise Stopped
+    def _checker(self, svc: Services, flow_definition_id: int, token: str) -> Callable[[], None]:
+        """The check compute calls for each loop read: give up when the process closes, renew the claim each
+        third of its lease, and give up when it was lost (this refresh stalled past its lease and another
+        process took over)."""
+        renew_at = time.monotonic() + CLAIM_SECONDS / 3
+
+        def check() -> None:
+            nonlocal renew_at
+            if self._closing.is_set():
+                raise Stopped
+            if time.monotonic() >= renew_at:
+                if not insights.renew_claim(svc, flow_definition_id, token, CLAIM_SECONDS):
+                    raise Stopped
+                renew_at = time.monotonic() + CLAIM_SECONDS / 3
+
+        return check
 
 
 REFRESHES: CacheSpec[str, Refreshes] = CacheSpec(

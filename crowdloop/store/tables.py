@@ -402,6 +402,21 @@ flow_insights = sa.Table(
     sa.Column("result", sa.JSON, nullable=False),
 )
 
+# Which process computes a flow definition's agreement figures now (crowdloop.insights.claim_refresh): one at
+# a time over every process sharing the store; renewed while the computation runs, removed when it ends.
+flow_insight_claims = sa.Table(
+    "flow_insight_claims",
+    metadata,
+    sa.Column(
+        "flow_definition_id",
+        sa.Integer,
+        sa.ForeignKey("flow_definitions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("claimed_until", UtcDateTime, nullable=False),
+    sa.Column("claim_token", sa.String(32), nullable=False),
+)
+
 # Requester console sessions (crowdloop/consoleauth.py): the browser holds a random token, the store its
 # SHA-256, the access key it signed in with and the session's CSRF token. Separate from portal_sessions.
 console_sessions = sa.Table(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from crowdloop import insights, urls
+from crowdloop import insights, stats, urls
 from crowdloop.app import CrowdloopApp
 from crowdloop.clock import ManualClock
 from crowdloop.console import agreement
@@ -137,6 +137,50 @@ def test_a_view_reads_the_cache_and_a_stale_one_is_refreshed_in_the_background(s
     assert _refresh(services) == dataclasses.replace(fresh, stale=True) and refreshes.computations == 3
     after = insights.cached(services, CALLER, "fd-seed")
     assert after is not None and not after.stale and after.items == 3 and after.alpha == first.alpha
+
+
+def test_one_process_at_a_time_computes_a_flows_figures(services: Services) -> None:
+    """Two processes on one store (two Services: each its own refreshes, the claims in the store): while one
+    holds the flow's claim the other's views compute nothing; a claim whose holder died expires with its lease;
+    a finished refresh lets go of it."""
+    assert isinstance(services.clock, ManualClock)
+    fill_store(services, SEED)
+    other = dataclasses.replace(services)  # its own caches, so its own Refreshes
+    flow_id = stats.progress(services, CALLER, "fd-seed").flow_definition_id
+    assert insights.claim_refresh(other, flow_id, "died-mid-refresh", agreement.CLAIM_SECONDS)
+    assert not insights.claim_refresh(services, flow_id, "second", agreement.CLAIM_SECONDS)
+
+    refreshes = agreement.refreshes(services)
+    assert _refresh(services) is None
+    assert (refreshes.computations, refreshes.computed) == (1, 0)  # started, found the flow claimed, stopped
+    assert insights.cached(services, CALLER, "fd-seed") is None
+
+    services.clock.advance(agreement.CLAIM_SECONDS - 1)
+    assert _refresh(services) is None and refreshes.computed == 0  # the lease still runs
+    services.clock.advance(1)
+    assert _refresh(services) is None and (refreshes.computations, refreshes.computed) == (3, 1)
+    assert insights.cached(services, CALLER, "fd-seed") is not None
+    assert insights.claim_refresh(other, flow_id, "next", agreement.CLAIM_SECONDS)  # let go after computing
+
+
+def test_a_refresh_that_lost_its_claim_gives_up(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refresh that stalled past its lease finds another process holding the flow when it renews: it stops
+    (it would store figures beside that process's) and its let-go leaves the other's claim alone."""
+    assert isinstance(services.clock, ManualClock)
+    fill_store(services, SEED)
+    other = dataclasses.replace(services)
+    flow_id = stats.progress(services, CALLER, "fd-seed").flow_definition_id
+    monkeypatch.setattr(agreement, "CLAIM_SECONDS", 0.0)  # renew on every loop read
+    assert insights.claim_refresh(services, flow_id, "stalled", 60)
+    check = agreement.refreshes(services)._checker(services, flow_id, "stalled")
+    check()  # renewed: still its own
+    services.clock.advance(61)
+    assert insights.claim_refresh(other, flow_id, "took-over", 60)
+    with pytest.raises(agreement.Stopped):
+        check()
+    insights.let_go(services, flow_id, "stalled")
+    assert not insights.claim_refresh(services, flow_id, "third", 60)  # "took-over" still holds it
+    assert insights.renew_claim(other, flow_id, "took-over", 60)
 
 
 def _add_answers(services: Services) -> None:

@@ -106,6 +106,7 @@ TABLE_OWNERS = {
     "flow_worker_stats": "stats",
     "flow_answer_times": "stats",
     "flow_insights": "insights",
+    "flow_insight_claims": "insights",
     "console_sessions": "consoleauth",
     "console_links": "consoleauth",
     "events": "eventlog",
