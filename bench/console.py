@@ -5,9 +5,10 @@ Each size gets a fresh store. Flow definitions, the work team and the workers ar
 calls; the loops and their answers are then bulk INSERTed (the queue would take hours for a million loops):
 the loop counters are kept by the database's triggers during that fill exactly as in service, and the
 answer statistics are filled afterwards by the same statements migration 0004 uses
-(store.dialect.answer_stats_backfill). The big flow's loops: 60 % Completed with 3 answers each, 30 %
-InProgress (some with answers, a few held by workers now), 5 % Stopped, 5 % Failed; answers spread over
-the last 7 days among 24 workers. Four small flows beside it.
+(store.dialect.answer_stats_backfill), and the planner's statistics gathered (ANALYZE; on PostgreSQL VACUUM
+(ANALYZE), so that autovacuum's first pass over the new rows does not run during the timings). The big
+flow's loops: 60 % Completed with 3 answers each, 30 % InProgress (some with answers, a few held by workers
+now), 5 % Stopped, 5 % Failed; answers spread over the last 7 days among 24 workers. Four small flows beside it.
 
 Each read is timed `--repeat` times after two warm-up calls; the JSON line per backend gives the median
 milliseconds per read and size and the ratio to the empty store. Pages are timed the same way (`--pages`):
@@ -144,6 +145,9 @@ def fill(svc: Services, n_loops: int, seed: int = 11) -> None:
     if svc.store.is_sqlite:
         with svc.store.write() as conn:
             conn.exec_driver_sql("ANALYZE")
+    else:  # autovacuum's first pass over millions of new rows would otherwise run during the timings
+        with svc.store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM (ANALYZE)")
 
 
 def _insert(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
