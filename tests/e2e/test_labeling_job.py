@@ -136,8 +136,13 @@ def team(sm: Any) -> str:
     return arn
 
 
+IDLE_SECONDS = 2.0
+
+
 def _label_all(server: RunningServer, title: str, count: int, answer: Any) -> None:
-    """The first `count` workers each answer every task of the job titled `title` they are given."""
+    """The first `count` workers each answer every task of the job titled `title` they are given. A worker stops
+    once no task came for IDLE_SECONDS after its last answer: on PostgreSQL a claim skips a loop another worker's
+    transaction holds at that moment (SKIP LOCKED), so one empty "start" does not mean the job has no more."""
     errors: list[BaseException] = []
 
     def work(email: str, password: str) -> None:
@@ -145,15 +150,15 @@ def _label_all(server: RunningServer, title: str, count: int, answer: Any) -> No
         try:
             portal.sign_in(email, password)
             job_id = _job_id(portal, title)
-            answered, deadline = 0, time.monotonic() + 20
+            deadline = time.monotonic() + 20  # the first tasks
             while True:
                 reply = portal.post_form(f"/jobs/{job_id}/start")
                 if reply.status != 303 or not reply.headers["location"].startswith("/tasks/"):
-                    if answered or time.monotonic() > deadline:
+                    if time.monotonic() > deadline:
                         return
                     time.sleep(0.1)  # InProgress comes a moment before the first tasks are released
                     continue
-                answered += 1
+                deadline = time.monotonic() + IDLE_SECONDS
                 path = reply.headers["location"]
                 task = portal.get(path)
                 lease = task.text.split('data-lease="', 1)[1].split('"', 1)[0]
