@@ -125,12 +125,9 @@ def claim_refresh(svc: Services, flow_definition_id: int, token: str, lease_seco
             )
             if taken.rowcount == 1:
                 return True
-            held = conn.execute(sa.select(c.c.claim_token).where(c.c.flow_definition_id == flow_definition_id))
-            if held.first() is not None:
-                return False
             claim = {"flow_definition_id": flow_definition_id, "claimed_until": until, "claim_token": token}
             conn.execute(c.insert().values(**claim))
-    except sa.exc.IntegrityError:  # another process inserted its claim first, or the flow is gone
+    except sa.exc.IntegrityError:  # a claim of another process is there (its lease runs), or the flow is gone
         return False
     return True
 
