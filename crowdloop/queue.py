@@ -874,16 +874,17 @@ def _reopen_stalled(conn: Connection) -> int:
     up to TaskCount. Loops of flow definitions being deleted (no slots, withdraw_flow_work) are left alone,
     and so are a labeling job's (it closes its loops' slots when it stops)."""
     h, f = human_loops, flow_definitions
-    usable = sa.select(f.c.id).where(
+    usable = sa.exists().where(  # per loop found, not an IN list the planner could seek human_loops with
+        f.c.id == h.c.flow_definition_id,
         f.c.status.in_((FlowDefinitionStatus.INITIALIZING.value, FlowDefinitionStatus.ACTIVE.value)),
         f.c.labeling_job_id.is_(None),  # a labeling job closes its loops' slots when it stops (crowdloop.labeling)
     )
     stalled = sa.and_(
-        h.c.status == _IN_PROGRESS,
-        h.c.open_slots == 0,
+        h.c.status == sa.literal_column(f"'{_IN_PROGRESS}'"),  # literally the partial index's predicate,
+        h.c.open_slots == sa.literal_column("0"),  # so both databases read ix_human_loops_no_open_slot
         h.c.answers_count < h.c.task_count,
         ~_held(),
-        h.c.flow_definition_id.in_(usable),
+        usable,
     )
     return int(conn.execute(h.update().where(stalled).values(open_slots=h.c.task_count - h.c.answers_count)).rowcount)
 

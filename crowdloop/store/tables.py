@@ -215,6 +215,16 @@ human_loops = sa.Table(
     sa.Index("ix_human_loops_flow_status", "flow_definition_id", "status", "created_at", "id"),
     # The reaper: InProgress loops past available_until, Stopping loops; the in-progress quota count.
     sa.Index("ix_human_loops_status_available", "status", "available_until"),
+    # The reaper's safety net for stalled loops (queue._reopen_stalled) reads only loops in progress with no
+    # open slot: those whose slots are all leased, a few, whatever the store's size. Partial, like the claim's;
+    # its columns are the predicate's, so SQLite seeks it (it does not scan a partial index for a WHERE clause).
+    sa.Index(
+        "ix_human_loops_no_open_slot",
+        "status",
+        "open_slots",
+        sqlite_where=sa.text("status = 'InProgress' AND open_slots = 0"),
+        postgresql_where=sa.text("status = 'InProgress' AND open_slots = 0"),
+    ),
 )
 
 # One row per (loop, worker) attempt. The partial unique index is what guarantees a worker never holds
