@@ -13,10 +13,13 @@ now), 5 % Stopped, 5 % Failed; answers spread over the last 7 days among 24 work
 Each read is timed `--repeat` times after two warm-up calls; the JSON line per backend gives the median
 milliseconds per read and size and the ratio to the empty store. Pages are timed the same way (`--pages`):
 `measure` takes (name, callable) pairs, `url_timers` makes them from paths to GET with a console session's
-cookie, `page_timers` starts `crowdloop serve` on the filled store and signs in.
+cookie, `page_timers` starts `crowdloop serve` on the filled store and signs in. The pages are timed once
+every store is filled, with a server up on each, in `--rounds` rounds going over every size in turn: each
+size's figure is the median of its rounds, and a slow moment of the machine lands on every size alike.
 
     python bench/console.py [--backend sqlite|postgresql|both] [--sizes 0,100000,1000000] [--repeat 30]
                             [--pages /console,/console/flows/{flow},/console/api/overview] [--agreement borrow]
+                            [--rounds 3]
 
 `--agreement borrow` is for stores of many millions of loops, where computing the big flow's agreement
 figures takes over an hour (~6.5 minutes per million loops): the big flow's stored summary is then the
@@ -43,8 +46,9 @@ import statistics
 import tempfile
 import time
 import urllib.request
+from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -345,34 +349,44 @@ def fresh_store(backend: str, postgres: Any) -> Iterator[tuple[str, str]]:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def bench(backend: str, sizes: list[int], repeat: int, pages: list[str], borrow: bool = False) -> dict[str, Any]:
-    postgres = None
-    if backend == "postgresql":
-        from tests.pg import PostgresServer
-
-        postgres = PostgresServer()
+def bench(
+    backend: str, sizes: list[int], repeat: int, pages: list[str], borrow: bool = False, rounds: int = 3
+) -> dict[str, Any]:
+    """Every size's store is filled and its reads timed in turn; then a server is started on each store and the
+    pages are timed in `rounds` interleaved rounds (every store once per round), each page's figure the median
+    of its rounds: a machine that slows down for a while slows every size alike."""
     by_size: dict[str, dict[str, float]] = {}
     fill_seconds: dict[str, float] = {}
     refresh_seconds: dict[str, float] = {}
-    try:
+    with ExitStack() as stack:
+        postgres = None
+        if backend == "postgresql":
+            from tests.pg import PostgresServer
+
+            postgres = PostgresServer()
+            stack.callback(postgres.stop)
+        stores: dict[int, tuple[Services, str]] = {}
         for size in sizes:
-            with fresh_store(backend, postgres) as (url, data_dir):
-                svc = services(url, data_dir)
-                try:
-                    started = time.perf_counter()
-                    fill(svc, size)
-                    fill_seconds[str(size)] = round(time.perf_counter() - started, 1)
-                    by_size[str(size)] = measure(timers(svc, url), repeat)
-                    if pages:
-                        refreshed: list[float] = []
-                        with page_timers(svc, url, pages, size, refreshed, borrow) as named:
-                            by_size[str(size)].update(measure(named, repeat))
-                        refresh_seconds[str(size)] = refreshed[0]
-                finally:
-                    svc.store.dispose()
-    finally:
-        if postgres is not None:
-            postgres.stop()
+            url, data_dir = stack.enter_context(fresh_store(backend, postgres))
+            svc = services(url, data_dir)
+            stack.callback(svc.store.dispose)
+            started = time.perf_counter()
+            fill(svc, size)
+            fill_seconds[str(size)] = round(time.perf_counter() - started, 1)
+            by_size[str(size)] = measure(timers(svc, url), repeat)
+            stores[size] = svc, url
+        named: dict[int, list[Timer]] = {}
+        for size, (svc, url) in stores.items() if pages else ():
+            refreshed: list[float] = []
+            named[size] = stack.enter_context(page_timers(svc, url, pages, size, refreshed, borrow))
+            refresh_seconds[str(size)] = refreshed[0]
+        per_round: dict[int, dict[str, list[float]]] = {size: defaultdict(list) for size in named}
+        for _ in range(rounds if named else 0):
+            for size, timed in named.items():
+                for name, ms in measure(timed, repeat).items():
+                    per_round[size][name].append(ms)
+        for size, figures in per_round.items():
+            by_size[str(size)].update({name: round(statistics.median(ms), 3) for name, ms in figures.items()})
     ratios = ratios_to_empty(by_size)
     return {
         "bench": "console",
@@ -383,6 +397,7 @@ def bench(backend: str, sizes: list[int], repeat: int, pages: list[str], borrow:
         "agreement_refresh_s": refresh_seconds,
         "agreement": "borrowed from bench-small-0" if borrow else "computed",
         "repeat": repeat,
+        "rounds": rounds,
         "cpus": os.cpu_count(),
         "load_1m": round(os.getloadavg()[0], 2),
     }
@@ -406,11 +421,15 @@ def main() -> None:
         help="compute: the big flow's agreement figures are computed before the pages are timed (~6.5 min per "
         "million loops); borrow: a small flow's figures are stored as the big flow's",
     )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved rounds of page timings over the sizes' servers"
+    )
     args = parser.parse_args()
     pages = [p for p in args.pages.split(",") if p]
     sizes = [int(s) for s in args.sizes.split(",")]
     for backend in ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]:
-        print(json.dumps(bench(backend, sizes, args.repeat, pages, args.agreement == "borrow")), flush=True)
+        found = bench(backend, sizes, args.repeat, pages, args.agreement == "borrow", args.rounds)
+        print(json.dumps(found), flush=True)
 
 
 if __name__ == "__main__":
