@@ -226,6 +226,25 @@ _INSERT_LEASE = Prepared(
     .returning(_A.c.id)
 )
 
+# What an answer's event says besides the answer (the loop, its flow definition, the worker's public id), read by
+# the statement that ends the lease (their ids never change). Written out: SQLAlchemy renders a RETURNING clause's
+# columns without their table's name on SQLite, which makes `id` ambiguous (or, worse, the inner table's).
+_OF_LOOP = f"(SELECT h.{{column}} FROM {_H.name} h WHERE h.id = {_A.name}.loop_id)"
+_OF_FLOW = (
+    f"(SELECT f.{{column}} FROM {_H.name} h JOIN {flow_definitions.name} f ON f.id = h.flow_definition_id"
+    f" WHERE h.id = {_A.name}.loop_id)"
+)
+_ENDED_FACTS = (
+    sa.literal_column(_OF_LOOP.format(column="arn"), sa.String).label("arn"),
+    sa.literal_column(_OF_LOOP.format(column="created_at"), UtcDateTime).label("created_at"),
+    sa.literal_column(_OF_LOOP.format(column="flow_definition_id"), sa.Integer).label("flow_definition_id"),
+    sa.literal_column(_OF_FLOW.format(column="arn"), sa.String).label("flow_arn"),
+    sa.literal_column(_OF_FLOW.format(column="labeling_job_id"), sa.Integer).label("labeling_job_id"),
+    sa.literal_column(f"(SELECT w.worker_id FROM {workers.name} w WHERE w.id = {_A.name}.worker_id)", sa.String).label(
+        "worker_id"
+    ),
+)
+
 _END_LEASE = Prepared(
     _A.update()
     .where(
@@ -241,7 +260,7 @@ _END_LEASE = Prepared(
         answer_content=sa.bindparam("answer"),
         time_spent_seconds=sa.bindparam("spent"),
     )
-    .returning(_A.c.loop_id)
+    .returning(_A.c.loop_id, _A.c.accepted_at, *_ENDED_FACTS)
 )
 
 # Only a loop in progress completes: a loop that was stopped keeps its status whatever the count.
@@ -264,25 +283,6 @@ _COUNT_ANSWER = Prepared(
         ended_at=sa.case((_done, _NOW), else_=_H.c.ended_at),
     )
     .returning(*_COUNTED)
-)
-
-# What an answer's event says besides the answer: the loop, its flow definition, the worker's public id.
-_ANSWER_FACTS = Prepared(
-    sa.select(
-        _H.c.arn,
-        _H.c.created_at,
-        flow_definitions.c.arn.label("flow_arn"),
-        flow_definitions.c.labeling_job_id,
-        _H.c.flow_definition_id,
-        workers.c.worker_id,
-        assignments.c.accepted_at,
-    )
-    .select_from(
-        assignments.join(_H, _H.c.id == assignments.c.loop_id)
-        .join(flow_definitions, flow_definitions.c.id == _H.c.flow_definition_id)
-        .join(workers, workers.c.id == assignments.c.worker_id)
-    )
-    .where(assignments.c.id == sa.bindparam("assignment"))
 )
 
 # The adaptive worker count (docs/quality.md): once every worker asked so far has answered, the loop either
@@ -352,9 +352,15 @@ def claim(svc: Services, worker_pk: int, flow_definition_id: int) -> Lease | Non
     A worker who already holds an unexpired lease on this job gets that lease back instead. On a flow with
     gold items on (crowdloop:gold-rate, crowdloop:qualification), crowdloop.gold decides first whether the
     worker gets a gold item, or nothing (paused, qualification failed); other flows make no query for it
-    (the settings come from quality.CONFIGS)."""
+    (the settings come from quality.CONFIGS). On PostgreSQL a flow with neither gold items nor shuffled
+    responses is claimed by one statement (dialect.claim_lease) unless labeling task events are on."""
+    at_once = _claims_at_once(svc, flow_definition_id)
     for _attempt in range(_CLAIM_ATTEMPTS):
         try:
+            if at_once:
+                with svc.store.write_one_statement() as conn:
+                    row = dialect.claim_lease(conn, worker_pk, flow_definition_id, svc.clock.now())
+                return None if row is None else _to_lease(row)
             with svc.store.write() as conn:
                 now = svc.clock.now()
                 held = _current(conn, worker_pk, flow_definition_id, now)
@@ -404,6 +410,16 @@ def claim(svc: Services, worker_pk: int, flow_definition_id: int) -> Lease | Non
     return None
 
 
+def _claims_at_once(svc: Services, flow_definition_id: int) -> bool:
+    """Whether claim takes dialect.claim_lease's one statement: nothing to decide in Python (gold items, a
+    response order to draw, a labeling task event to record) on a database that has it."""
+    if not dialect.claims_in_one_statement(svc.store.dialect) or svc.settings.labeling_task_events:
+        return False
+    with svc.store.read() as conn:
+        config = quality.current_config(svc, conn, flow_definition_id)  # a dictionary lookup (5 s cache)
+    return not gold.uses_gold(config) and not config.shuffle_responses
+
+
 def _response_order(
     svc: Services, conn: Connection, flow_definition_id: int, input_content: str
 ) -> tuple[int, ...] | None:
@@ -438,8 +454,8 @@ def submit(
     with svc.store.write() as conn:
         now = svc.clock.now()
         spent = round(max(float(time_spent_seconds), 0.0), 3)
-        loop_id = _end_held_lease(conn, assignment_id, worker_pk, now, AssignmentState.SUBMITTED, answer, spent)
-        facts = _ANSWER_FACTS.one(conn, {"assignment": assignment_id})
+        facts = _end_held_lease(conn, assignment_id, worker_pk, now, AssignmentState.SUBMITTED, answer, spent)
+        loop_id = facts.loop_id
         config = quality.current_config(svc, conn, facts.flow_definition_id)  # a dictionary lookup (5 s cache)
         if config.adaptive:
             row = _count_adaptive(conn, loop_id, now, config, facts.flow_definition_id)
@@ -575,7 +591,7 @@ def decline(svc: Services, assignment_id: int, worker_pk: int, *, gold_item: boo
 def _end_lease(svc: Services, assignment_id: int, worker_pk: int, state: AssignmentState) -> None:
     with svc.store.write() as conn:
         now = svc.clock.now()
-        loop_id = _end_held_lease(conn, assignment_id, worker_pk, now, state, None, None)
+        loop_id = _end_held_lease(conn, assignment_id, worker_pk, now, state, None, None).loop_id
         row = _RETURN_SLOT.one(conn, {"loop": loop_id, "now": now})
         verb = "Declined" if state == AssignmentState.DECLINED else "Returned"
         announced = _labeling_task_event(svc, conn, row.flow_definition_id, assignment_id, verb, now)
@@ -591,10 +607,10 @@ def _end_held_lease(
     state: AssignmentState,
     answer: str | None,
     spent: float | None,
-) -> int:
-    """End the worker's workable lease in `state` (with the answer and time spent of a submission) and
-    return its loop's id; TaskUnavailable when the worker holds no such lease."""
-    loop_id: int | None = _END_LEASE.scalar(
+) -> Any:
+    """End the worker's workable lease in `state` (with the answer and time spent of a submission): its
+    loop_id, accepted_at and _ENDED_FACTS; TaskUnavailable when the worker holds no such lease."""
+    ended = _END_LEASE.first(
         conn,
         {
             "assignment": assignment_id,
@@ -605,9 +621,9 @@ def _end_held_lease(
             "spent": spent,
         },
     )
-    if loop_id is None:
+    if ended is None:
         raise _unavailable(conn, assignment_id, worker_pk, now)
-    return loop_id
+    return ended
 
 
 def _now(now: datetime) -> sa.BindParameter[datetime]:

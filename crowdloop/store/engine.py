@@ -127,6 +127,17 @@ class Store:
         with outages_as_unavailable():
             yield conn
 
+    @contextmanager
+    def write_one_statement(self) -> Iterator[Connection]:
+        """For a block that runs exactly one statement, which writes: on PostgreSQL in autocommit (the
+        statement is atomic on its own: no BEGIN and COMMIT round trips); on SQLite the same as write()."""
+        if self.is_sqlite:
+            with self.write() as conn:
+                yield conn
+            return
+        with outages_as_unavailable(), self._reader.connect() as conn:
+            yield conn
+
     def pin_connections(self) -> None:
         """SQLite: from now on this thread keeps its own reader and writer connections between
         transactions instead of checking one out of the pool for each (which cost more than the queries of

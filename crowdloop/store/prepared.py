@@ -123,7 +123,7 @@ class Prepared:
             if processor is not None:
                 bind_processors[name] = processor
         columns: list[Any] = []
-        if isinstance(self.statement, sa.Select):
+        if isinstance(self.statement, sa.Select | sa.TextualSelect):  # text(...).columns(...): typed results
             columns = list(self.statement.selected_columns)
         elif isinstance(self.statement, sa.UpdateBase):
             columns = list(self.statement.exported_columns)

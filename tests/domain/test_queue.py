@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +16,9 @@ from crowdloop.errors import NotFound, TaskUnavailable
 from crowdloop.model import HumanLoopStatus, WorkerStatus
 from crowdloop.runtime import Services
 from crowdloop.store.tables import assignments, human_loops
+from crowdloop.tags import Tag
 from tests.domain.loopsetup import CALLER, make_flow, make_worker, start
+from tests.domain.plans import round_trips
 
 
 def _clock(svc: Services) -> ManualClock:
@@ -360,3 +363,29 @@ def test_deleting_flow_offers_nothing_and_is_purged_by_the_reaper(services: Serv
     assert reaper.reap(services).purged_flow_definitions == 1
     with pytest.raises(NotFound):
         loops.describe_human_loop(services, CALLER, name)
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_claim_on_postgresql_is_one_round_trip_unless_python_decides(services: Services, tmp_path: Path) -> None:
+    """dialect.claim_lease: a plain flow's claim (the held lease, else a new one) is one statement in autocommit,
+    no BEGIN and COMMIT; a flow whose claim draws a response order claims in a transaction."""
+    plain, shuffled = make_flow(services), make_flow(services, tags=[Tag("crowdloop:shuffle-responses", "true")])
+    worker = make_worker(services)
+    first = start(services, plain, "first")
+    start(services, shuffled, "shuffled", {"responses": ["a", "b"]})
+    queue.claim(services, make_worker(services).id, shuffled.id)  # reads both flows' settings into the cache
+    queue.claim(services, make_worker(services).id, plain.id)
+    start(services, plain, "second")
+    start(services, shuffled, "shuffled again", {"responses": ["a", "b"]})
+
+    with round_trips(services, tmp_path) as trips:
+        lease = _claim(services, worker.id, plain.id)
+    assert lease.human_loop_name != first and _open_slots(services, lease.human_loop_name) == 0
+    assert trips == ["WITH"], trips
+    with round_trips(services, tmp_path) as trips:
+        assert _claim(services, worker.id, plain.id) == lease  # held: the same lease, no second slot
+    assert len(trips) == 1, trips
+
+    with round_trips(services, tmp_path) as trips:
+        _claim(services, worker.id, shuffled.id)
+    assert trips[0] == "BEGIN" and trips[-1] == "COMMIT" and len(trips) >= 4, trips
