@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from crowdloop.store.prepared import Prepared
 from crowdloop.store.tables import (
     UtcDateTime,
+    assignments,
     deliveries,
     events,
     human_loops,
@@ -210,18 +211,9 @@ FROM lease JOIN slot ON slot.id = lease.loop_id
 _CLAIM_LEASE_SQL = Prepared(
     sa.text(_CLAIM_LEASE)
     .bindparams(sa.bindparam("now", type_=UtcDateTime))
-    .columns(
-        id=sa.Integer,
-        worker_id=sa.Integer,
-        loop_id=sa.Integer,
-        accepted_at=UtcDateTime,
-        expires_at=UtcDateTime,
-        response_order=sa.Text,
-        name=sa.String,
-        arn=sa.String,
-        flow_definition_id=sa.Integer,
-        input_content=sa.Text,
-        template_sha256=sa.String,
+    .columns(  # in the SELECT's order; names and types from the tables
+        *(assignments.c[n] for n in ("id", "worker_id", "loop_id", "accepted_at", "expires_at", "response_order")),
+        *(human_loops.c[n] for n in ("name", "arn", "flow_definition_id", "input_content", "template_sha256")),
     )
 )
 
